@@ -1,0 +1,9 @@
+import type { Deps } from '../deps.js';
+import { whoamiJob } from './whoami.js';
+
+export type JobHandler = (deps: Deps, payload: Record<string, unknown>) => Promise<void>;
+
+/** Every job type the worker runs. */
+export const jobHandlers: Record<string, JobHandler> = {
+  whoami: whoamiJob,
+};

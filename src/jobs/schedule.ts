@@ -1,0 +1,29 @@
+import type { Deps } from '../deps.js';
+import { logger } from '../logger.js';
+
+/** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
+export interface ScheduledTask {
+  name: string;
+  run(deps: Deps): Promise<Record<string, number>>;
+}
+
+/** Every scheduled task, in order. */
+export const scheduledTasks: ScheduledTask[] = [];
+
+/**
+ * Runs every scheduled task; one failing task does not stop the others. Returns what each did, for the logs
+ * and for tests.
+ */
+export async function runScheduledTasks(deps: Deps, tasks: ScheduledTask[] = scheduledTasks) {
+  const results: Record<string, Record<string, number> | { error: string }> = {};
+  for (const task of tasks) {
+    try {
+      results[task.name] = await task.run(deps);
+    } catch (error) {
+      logger.error('Scheduled task failed', { task: task.name, errorName: (error as Error)?.name });
+      results[task.name] = { error: (error as Error)?.name ?? 'Error' };
+    }
+  }
+  logger.info('Scheduled tasks ran', { results });
+  return results;
+}

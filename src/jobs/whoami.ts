@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { whoamiMessage } from '../blocks/whoami.js';
+import type { Deps } from '../deps.js';
+import { describeAccounts } from '../services/accounts.js';
+
+const payloadSchema = z.object({ responseUrl: z.url() });
+
+/** Looks up the accounts (slow: STS per account) and answers the `/iam whoami` that asked. */
+export async function whoamiJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
+  const { responseUrl } = payloadSchema.parse(payload);
+  const accounts = await describeAccounts(deps);
+  await deps.messenger.respond(responseUrl, { ...whoamiMessage(accounts), replaceOriginal: true });
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import type { Deps } from '../deps.js';
+import { logger } from '../logger.js';
+import { jobHandlers } from './registry.js';
+import type { Job } from './types.js';
+
+/** How long one run owns a job before another delivery may take it over (the worker Lambda's timeout is 60 s). */
+const LEASE_MS = 5 * 60_000;
+
+const jobSchema = z.object({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  payload: z.record(z.string(), z.unknown()),
+});
+
+export type JobOutcome = 'done' | 'skipped';
+
+/**
+ * Runs a job once: claims it by id in DynamoDB, so a second delivery of the same job (Lambda retry, double click)
+ * is skipped. A job that throws is marked failed and rethrown, which lets Lambda's retry run it again.
+ */
+export async function runJob(deps: Deps, input: unknown): Promise<JobOutcome> {
+  const job: Job = jobSchema.parse(input);
+  const handler = jobHandlers[job.type];
+  if (!handler) throw new Error(`Unknown job type ${job.type}`);
+  if (!(await deps.store.jobs.claim(job.id, job.type, deps.clock.now(), LEASE_MS))) {
+    logger.info('Job already claimed; skipping repeated delivery', { jobId: job.id, type: job.type });
+    return 'skipped';
+  }
+  try {
+    await handler(deps, job.payload);
+  } catch (error) {
+    const e = error as Error;
+    logger.error('Job failed', { jobId: job.id, type: job.type, errorName: e?.name });
+    await deps.store.jobs.fail(job.id, deps.clock.now(), e?.name ?? 'Error');
+    throw error;
+  }
+  await deps.store.jobs.complete(job.id, deps.clock.now());
+  return 'done';
+}

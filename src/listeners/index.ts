@@ -1,0 +1,10 @@
+import type { App } from '@slack/bolt';
+import type { Deps } from '../deps.js';
+import { registerCommands } from './commands/index.js';
+import { registerAppHome } from './events/app-home.js';
+
+/** Registers every Slack surface the bot answers. */
+export function registerListeners(app: App, deps: Deps): void {
+  registerCommands(app, deps);
+  registerAppHome(app);
+}

@@ -1,0 +1,130 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One Web API call (or response_url post) the bot made. */
+export interface RecordedCall {
+  method: string;
+  args: Record<string, unknown>;
+  token?: string;
+  at: number;
+}
+
+type Answer = (args: Record<string, unknown>) => Record<string, unknown>;
+
+function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType?.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    out[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+  }
+  return out;
+}
+
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+const readBody = (req: IncomingMessage) =>
+  new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+
+/**
+ * A stand-in for the Slack Web API on 127.0.0.1 that records every call and answers like Slack does. Tests use it
+ * to observe what the bot says; `npm run dev` uses it when no Slack credentials are set, printing each call.
+ * `POST /response/<id>` plays a response_url.
+ */
+export class FakeSlack {
+  readonly calls: RecordedCall[] = [];
+  readonly answers = new Map<string, Answer>();
+  #server: Server | undefined;
+  #ts = 1_700_000_000;
+  port = 0;
+  onCall: ((call: RecordedCall) => void) | undefined;
+
+  /** Members returned by usergroups.users.list, by user group id. */
+  readonly usergroups = new Map<string, string[]>();
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  responseUrl(id: string): string {
+    return `http://127.0.0.1:${this.port}/response/${id}`;
+  }
+
+  async start(port = 0): Promise<this> {
+    const server = createServer(async (req, res) => {
+      const raw = await readBody(req);
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const args = parseBody(raw, req.headers['content-type']);
+      const method = path.startsWith('/api/') ? path.slice(5) : path.startsWith('/response/') ? 'response_url' : path;
+      const auth = req.headers.authorization;
+      const call: RecordedCall = {
+        method,
+        args,
+        at: Date.now(),
+        ...(auth ? { token: auth.replace(/^Bearer /, '') } : {}),
+      };
+      if (path.startsWith('/response/')) call.args = { ...args, response_id: path.slice('/response/'.length) };
+      this.calls.push(call);
+      this.onCall?.(call);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(this.#answer(method, args)));
+    });
+    this.#server = server;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+    return this;
+  }
+
+  #answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    const custom = this.answers.get(method);
+    if (custom) return custom(args);
+    const ts = `${++this.#ts}.000100`;
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, user_id: 'U0BOTUSER', bot_id: 'B0BOT', team_id: 'T0TEAM', user: 'iam-bot', team: 'Test' };
+      case 'chat.postMessage': {
+        const channel = String(args.channel ?? '');
+        return { ok: true, channel: channel.startsWith('U') ? `D${channel.slice(1)}` : channel, ts, message: { ts } };
+      }
+      case 'chat.update':
+        return { ok: true, channel: args.channel, ts: args.ts };
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: ts };
+      case 'views.open':
+      case 'views.update':
+      case 'views.push':
+      case 'views.publish':
+        return { ok: true, view: { id: `V${this.#ts}`, ...(args.view as object) } };
+      case 'usergroups.users.list':
+        return { ok: true, users: this.usergroups.get(String(args.usergroup)) ?? [] };
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${String(args.users ?? '').slice(1)}` } };
+      default:
+        return { ok: true };
+    }
+  }
+
+  /** Calls of one method, in order. */
+  callsOf(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  clear(): void {
+    this.calls.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+}

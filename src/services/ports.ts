@@ -1,0 +1,19 @@
+/** A Slack message as the services hand it over: fallback text and optional Block Kit blocks. */
+export interface OutgoingMessage {
+  text: string;
+  blocks?: unknown[];
+}
+
+/**
+ * What the services need from Slack, and nothing more. Implemented over the Web API in src/slack; services never
+ * import @slack/* themselves.
+ */
+export interface Messenger {
+  /** Posts to a channel, or to a user's DM with the bot when `channel` is a user id. Link unfurling is always off. */
+  post(channel: string, message: OutgoingMessage): Promise<{ channel: string; ts: string }>;
+  update(channel: string, ts: string, message: OutgoingMessage): Promise<void>;
+  /** Answers through a slash command's or an action's response_url (ephemeral unless `inChannel`). */
+  respond(responseUrl: string, message: OutgoingMessage & { replaceOriginal?: boolean }): Promise<void>;
+  /** Members of a Slack user group. */
+  usergroupMembers(usergroupId: string): Promise<string[]>;
+}

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import dynamoose from 'dynamoose';
+import type { Item } from 'dynamoose/dist/Item.js';
+import { type StoreOptions, tableOptions } from './dynamo.js';
+
+/** What may go in an audit record: ids, names and decisions, never a credential. */
+export type AuditDetail = Record<string, string | number | boolean | string[] | null>;
+
+export interface AuditEvent {
+  /** What the event is about, e.g. `request#<id>` or `link#<id>`. */
+  subject: string;
+  /** ISO time plus a random suffix, so events at the same millisecond keep their order and never collide. */
+  at: string;
+  /** Slack user id, or `system` for the bot's own scheduled work. */
+  actor: string;
+  action: string;
+  detail: AuditDetail;
+}
+
+interface AuditItem extends Item, AuditEvent {}
+
+/** Append-only audit trail: who did what, when. */
+export class AuditStore {
+  readonly model;
+  constructor(options: StoreOptions) {
+    this.model = dynamoose.model<AuditItem>(
+      'audit',
+      new dynamoose.Schema(
+        {
+          subject: { type: String, hashKey: true },
+          at: { type: String, rangeKey: true },
+          actor: String,
+          action: String,
+          detail: { type: Object },
+        },
+        { saveUnknown: ['detail.**'] },
+      ),
+      tableOptions(options),
+    );
+  }
+
+  /** Records an event. Never overwrites an earlier one. */
+  async record(event: Omit<AuditEvent, 'at'> & { at: Date }): Promise<void> {
+    const at = `${event.at.toISOString()}#${randomBytes(4).toString('hex')}`;
+    await this.model.create({ ...event, at }, { overwrite: false });
+  }
+
+  /** Every event about a subject, oldest first. */
+  async list(subject: string): Promise<AuditEvent[]> {
+    const items = await this.model.query('subject').eq(subject).sort('ascending').exec();
+    return items.map((i) => ({ subject: i.subject, at: i.at, actor: i.actor, action: i.action, detail: i.detail }));
+  }
+}

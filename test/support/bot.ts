@@ -1,0 +1,115 @@
+import { stringify } from 'yaml';
+import { AwsAccounts } from '../../src/aws/accounts.js';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { buildDeps, type Deps } from '../../src/deps.js';
+import type { HttpHandler, HttpResult } from '../../src/http/types.js';
+import { InProcessJobDispatcher } from '../../src/jobs/dispatchers.js';
+import { FakeSlack } from '../../src/local/fake-slack.js';
+import { serveHandlers } from '../../src/local/http-server.js';
+import { type MotoServer, startMoto } from '../../src/local/moto.js';
+import { appRoutes } from '../../src/local/routes.js';
+import { ensurePolicyGroups } from '../../src/services/setup.js';
+import { stsCheckingRoleExists } from './aws.js';
+import { testPolicy } from './policy.js';
+import { commandBody, interactionBody, type SignOptions, signedEvent } from './slack-request.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-not-real';
+
+export interface TestBot {
+  moto: MotoServer;
+  slack: FakeSlack;
+  deps: Deps;
+  clock: ManualClock;
+  dispatcher: InProcessJobDispatcher;
+  /** The Slack Lambda handler and the credential page handler, exactly as Lambda runs them. */
+  slackHandler: HttpHandler;
+  webHandler: HttpHandler;
+  /** Sends a body to the Slack handler, signed unless told otherwise. */
+  send(body: string, sign?: Partial<SignOptions>): Promise<HttpResult>;
+  /** `/iam <text>` from a user; `responseId` names its response_url on the fake Slack. */
+  command(text: string, userId?: string): Promise<{ result: HttpResult; responseId: string }>;
+  /** An interactivity payload (button click, modal submission). */
+  interact(payload: Record<string, unknown>): Promise<HttpResult>;
+  /** Waits for every job dispatched so far to finish. */
+  drain(): Promise<void>;
+  /** Serves the HTTP routes on a free port (for browser tests); returns the base URL. */
+  serve(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface TestBotOptions {
+  policy?: Record<string, unknown>;
+  env?: Record<string, string>;
+  clock?: ManualClock;
+}
+
+let responseSeq = 0;
+
+/**
+ * A bot wired to real parts: a moto server of its own, a recording Slack Web API, the real Lambda handlers, and an
+ * in-process job dispatcher. One per test file (dynamoose's client is process-wide).
+ */
+export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
+  const [moto, slack] = await Promise.all([startMoto(), new FakeSlack().start()]);
+  const clock = options.clock ?? new ManualClock();
+  const env = {
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_API_URL: slack.url,
+    POLICY_FILE: 'test-policy.yml',
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL: moto.url,
+    TABLE_PREFIX: 'test-',
+    PUBLIC_URL: 'http://127.0.0.1:9',
+    ...options.env,
+  };
+  const policyYaml = stringify(options.policy ?? testPolicy());
+  const config = loadConfig(env, () => policyYaml);
+  const dispatcher = new InProcessJobDispatcher();
+  const homeIam = new AwsAccounts({ region: 'us-east-1', endpoint: moto.url, accounts: [], clock }).account().iam;
+  const aws = new AwsAccounts({
+    region: 'us-east-1',
+    endpoint: moto.url,
+    accounts: config.policy.accounts,
+    clock,
+    stsFactory: stsCheckingRoleExists(homeIam),
+  });
+  const deps = buildDeps(config, { createTables: true, overrides: { clock, dispatcher, aws } });
+  await ensurePolicyGroups(homeIam, config.policy.groups);
+  const routes = appRoutes(deps);
+  const slackHandler = routes[0]?.handler as HttpHandler;
+  const webHandler = routes[1]?.handler as HttpHandler;
+  const servers: { close(cb: () => void): void }[] = [];
+
+  const send = (body: string, sign: Partial<SignOptions> = {}) =>
+    slackHandler(signedEvent(body, { secret: SIGNING_SECRET, ...sign }));
+
+  return {
+    moto,
+    slack,
+    deps,
+    clock,
+    dispatcher,
+    slackHandler,
+    webHandler,
+    send,
+    async command(text, userId = 'U0REQUESTER') {
+      const responseId = `r${++responseSeq}`;
+      const result = await send(commandBody({ text, userId, responseUrl: slack.responseUrl(responseId) }));
+      return { result, responseId };
+    },
+    interact: (payload) => send(interactionBody(payload)),
+    drain: () => dispatcher.drain(),
+    async serve() {
+      const { server, url } = await serveHandlers(routes, 0);
+      servers.push(server);
+      return url;
+    },
+    async stop() {
+      await dispatcher.drain();
+      for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
+      await Promise.all([moto.stop(), slack.stop()]);
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * Runs before every test file: dummy AWS credentials (requests only ever go to the moto server a test starts), and
+ * capture of everything written to stdout/stderr, so tests can check what was logged. Set SHOW_LOGS=1 to see it.
+ */
+import { afterAll } from 'vitest';
+
+process.env.AWS_ACCESS_KEY_ID = 'testing';
+process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+process.env.AWS_REGION = 'us-east-1';
+delete process.env.AWS_PROFILE;
+delete process.env.AWS_SESSION_TOKEN;
+
+/** Every line written to stdout or stderr by this test file (the bot's logs among them). */
+export const capturedOutput: string[] = [];
+(globalThis as { __capturedOutput?: string[] }).__capturedOutput = capturedOutput;
+
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    capturedOutput.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+    return process.env.SHOW_LOGS ? write(chunk, ...rest) : true;
+  }) as typeof stream.write;
+}
+
+afterAll(() => {
+  capturedOutput.length = 0;
+});

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { testPolicy } from '../support/policy.js';
+
+const goodEnv = { SLACK_SIGNING_SECRET: 'test-signing-secret-not-real', SLACK_BOT_TOKEN: 'xoxb-test-token' };
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('accepts the policy.yml shipped in the repository with defaults for everything optional', () => {
+    const config = loadConfig(goodEnv, () => readFileSync('policy.yml', 'utf8'));
+
+    expect(config.env.POLICY_FILE).toBe('policy.yml');
+    expect(config.env.PORT).toBe(3000);
+    expect(config.policy.approvals.channel).toMatch(/^C/);
+    expect(config.policy.groups.map((g) => g.name)).toContain('ci-deployers');
+    expect(config.policy.keys).toEqual({ remindAfterDays: 80, maxAgeDays: 90, rotationGraceDays: 7 });
+    expect(config.policy.links.lifetimeHours).toBe(24);
+  });
+
+  it('names all three problems of a configuration with three, in one error', () => {
+    const policy = stringify(testPolicy({ approvals: { channel: 'general', approvers: { users: ['U0APPROVER1'] } } }));
+    const env = {
+      SLACK_SIGNING_SECRET: 'test-signing-secret-not-real',
+      SLACK_BOT_TOKEN: 'not-a-bot-token',
+      SLACK_API_URL: 'nope',
+    };
+
+    const problems = problemsOf(() => loadConfig(env, () => policy));
+
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/SLACK_BOT_TOKEN: must start with xoxb-/);
+    expect(problems.join('\n')).toMatch(/SLACK_API_URL/);
+    expect(problems.join('\n')).toMatch(/policy\.yml: approvals\.channel: must be a Slack channel id/);
+  });
+
+  it('says where to find a missing signing secret and token', () => {
+    const problems = problemsOf(() => loadConfig({}, () => stringify(testPolicy())));
+
+    expect(problems.join('\n')).toMatch(
+      /SLACK_SIGNING_SECRET: is required \(Slack app > Basic Information > Signing Secret\)/,
+    );
+    expect(problems.join('\n')).toMatch(/SLACK_BOT_TOKEN: is required/);
+  });
+
+  it('rejects a reminder age that is not below the maximum key age', () => {
+    const policy = stringify(testPolicy({ keys: { remindAfterDays: 90, maxAgeDays: 90, rotationGraceDays: 7 } }));
+
+    expect(problemsOf(() => loadConfig(goodEnv, () => policy))).toEqual([
+      'policy.yml: keys.remindAfterDays: must be less than keys.maxAgeDays',
+    ]);
+  });
+
+  it('reports an unreadable policy file together with the environment problems', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ SLACK_BOT_TOKEN: 'xoxb-x' }, () => {
+        throw new Error('ENOENT: no such file');
+      }),
+    );
+
+    expect(problems.some((p) => p.startsWith('SLACK_SIGNING_SECRET'))).toBe(true);
+    expect(problems.some((p) => p.includes('policy.yml: cannot be read'))).toBe(true);
+  });
+
+  it('rejects unknown policy keys (a typo must not silently disable a rule)', () => {
+    const policy = stringify({ ...testPolicy(), approval: {} });
+
+    expect(problemsOf(() => loadConfig(goodEnv, () => policy)).join('\n')).toMatch(/approval/);
+  });
+});
