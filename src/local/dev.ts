@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const env: Record<string, string | undefined> = { ...process.env };
   const port = Number(env.PORT ?? 3000);
-  env.PUBLIC_URL ??= `http://localhost:${port}`;
+  if (!env.PUBLIC_URL) env.PUBLIC_URL = `http://localhost:${port}`;
   let moto: MotoServer | undefined;
 
   if (!env.AWS_ENDPOINT_URL) {
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
 
   const missing = ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'].filter((k) => !env[k]);
   if (missing.length > 0) {
-    const slack = await new FakeSlack().start();
+    const slack = await new FakeSlack().start(port + 1);
     slack.onCall = (call) => say(`[slack] ${call.method} ${JSON.stringify(call.args).slice(0, 400)}`);
     Object.assign(env, {
       SLACK_SIGNING_SECRET: 'local-dev-signing-secret',
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
         'OAuth & Permissions > Bot User OAuth Token in SLACK_BOT_TOKEN (in .env; see .env.example).',
         `Until then the bot runs offline: Slack's Web API is a local stand-in (${slack.url}) that prints each call,`,
         "and requests must be signed with the local secret 'local-dev-signing-secret'.",
+        'Try it from another terminal: npm run slack -- "/iam whoami"',
         '',
       ].join('\n'),
     );

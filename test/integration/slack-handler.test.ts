@@ -11,6 +11,10 @@ afterAll(async () => {
 });
 
 describe('the Slack Lambda handler', () => {
+  it('makes no Slack call when it is built (cold start)', () => {
+    expect(bot.slack.calls).toHaveLength(0);
+  });
+
   it('answers a signed /iam help with 200 and every subcommand, ephemerally', async () => {
     const { result } = await bot.command('help');
 
@@ -107,5 +111,32 @@ describe('the Slack Lambda handler', () => {
       expect(result.statusCode).toBe(200);
       expect(bot.slack.callsOf('response_url').filter((c) => c.args.response_id === responseId)).toHaveLength(1);
     });
+  });
+});
+
+describe('the App Home tab', () => {
+  it('publishes the help when a user opens the Home tab', async () => {
+    const body = JSON.stringify({
+      type: 'event_callback',
+      team_id: 'T0TEAM',
+      api_app_id: 'A0APP',
+      token: 'legacy-verification-token',
+      event_id: 'Ev0HOME',
+      event_time: 1_700_000_000,
+      event: {
+        type: 'app_home_opened',
+        user: 'U0REQUESTER',
+        channel: 'D0HOME',
+        tab: 'home',
+        event_ts: '1700000000.000100',
+      },
+    });
+
+    const result = await bot.send(body, { contentType: 'application/json' });
+
+    expect(result.statusCode).toBe(200);
+    const [publish] = bot.slack.callsOf('views.publish');
+    expect(publish?.args.user_id).toBe('U0REQUESTER');
+    expect(JSON.stringify(publish?.args.view)).toContain('/iam whoami');
   });
 });
