@@ -5,7 +5,6 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { InProcessJobDispatcher, LambdaJobDispatcher } from './jobs/dispatchers.js';
 import type { JobDispatcher } from './jobs/types.js';
-import { runJob } from './jobs/worker.js';
 import type { Messenger } from './services/ports.js';
 import { slackWebClient } from './slack/client.js';
 import { SlackMessenger } from './slack/messenger.js';
@@ -29,7 +28,11 @@ export interface BuildOptions {
   overrides?: Partial<Deps>;
 }
 
-/** Builds the production dependencies from configuration. Makes no network call. */
+/**
+ * Builds the production dependencies from configuration. Makes no network call. Without WORKER_FUNCTION_NAME jobs
+ * run in-process: the caller wires the runner (see src/local/dev.ts), so Lambda's Slack bundle never contains the
+ * worker's code.
+ */
 export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
   const { env, policy } = config;
   const clock = options.overrides?.clock ?? systemClock;
@@ -42,7 +45,7 @@ export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
           env.WORKER_FUNCTION_NAME,
         )
       : new InProcessJobDispatcher());
-  const deps: Deps = {
+  return {
     config,
     clock,
     aws: new AwsAccounts({ region: env.AWS_REGION, endpoint, accounts: policy.accounts, clock }),
@@ -57,6 +60,4 @@ export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
     randomToken: () => randomBytes(32).toString('base64url'),
     ...options.overrides,
   };
-  if (deps.dispatcher instanceof InProcessJobDispatcher) deps.dispatcher.setRunner((job) => runJob(deps, job));
-  return deps;
 }

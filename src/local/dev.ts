@@ -8,6 +8,8 @@ import { createSlackApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { buildDeps } from '../deps.js';
 import { ConfigError } from '../errors.js';
+import { InProcessJobDispatcher } from '../jobs/dispatchers.js';
+import { runJob } from '../jobs/worker.js';
 import { ensurePolicyGroups } from '../services/setup.js';
 import { FakeSlack } from './fake-slack.js';
 import { serveHandlers } from './http-server.js';
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const deps = buildDeps(config, { createTables: true });
+  if (deps.dispatcher instanceof InProcessJobDispatcher) deps.dispatcher.setRunner((job) => runJob(deps, job));
   if (moto) {
     const created = await ensurePolicyGroups(deps.aws.account().iam, config.policy.groups);
     say(

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 export interface MotoServer {
   url: string;
@@ -7,7 +8,10 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-export const MOTO_INSTALL_HINT = "moto_server was not found. Install it with: pip install 'moto[server]'";
+export const MOTO_INSTALL_HINT = "moto was not found. Install it with: pip install 'moto[server]'";
+
+/** The launcher that runs moto with request handling serialized (see the file for why). */
+const LAUNCHER = fileURLToPath(new URL('./moto-serial.py', import.meta.url));
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -24,12 +28,12 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts moto's AWS emulator on a free port and waits until it answers. Nothing it does reaches AWS.
- * Throws with the install line when moto_server is missing.
+ * Throws with the install line when moto is missing.
  */
-export async function startMoto(options: { port?: number; command?: string } = {}): Promise<MotoServer> {
+export async function startMoto(options: { port?: number; python?: string } = {}): Promise<MotoServer> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(options.command ?? 'moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const child: ChildProcess = spawn(options.python ?? 'python3', [LAUNCHER, '127.0.0.1', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'false' },
   });
@@ -39,7 +43,9 @@ export async function startMoto(options: { port?: number; command?: string } = {
   });
   const exited = new Promise<Error>((resolve) => {
     child.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? new Error(MOTO_INSTALL_HINT) : e));
-    child.on('exit', (code) => resolve(new Error(`moto_server exited with code ${code}: ${stderr.trim()}`)));
+    child.on('exit', (code) =>
+      resolve(new Error(code === 3 ? MOTO_INSTALL_HINT : `moto exited with code ${code}: ${stderr.trim()}`)),
+    );
   });
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -53,7 +59,7 @@ export async function startMoto(options: { port?: number; command?: string } = {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`moto_server did not answer on ${url} within 20 s: ${stderr.trim()}`);
+      throw new Error(`moto did not answer on ${url} within 20 s: ${stderr.trim()}`);
     }
   }
   return {

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { buildDeps, type Deps } from '../../src/deps.js';
 import type { HttpHandler, HttpResult } from '../../src/http/types.js';
 import { InProcessJobDispatcher } from '../../src/jobs/dispatchers.js';
+import { runJob } from '../../src/jobs/worker.js';
 import { FakeSlack } from '../../src/local/fake-slack.js';
 import { serveHandlers } from '../../src/local/http-server.js';
 import { type MotoServer, startMoto } from '../../src/local/moto.js';
@@ -76,6 +77,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     stsFactory: stsCheckingRoleExists(homeIam),
   });
   const deps = buildDeps(config, { createTables: true, overrides: { clock, dispatcher, aws } });
+  dispatcher.setRunner((job) => runJob(deps, job));
   await ensurePolicyGroups(homeIam, config.policy.groups);
   const routes = appRoutes(deps);
   const slackHandler = routes[0]?.handler as HttpHandler;

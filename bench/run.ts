@@ -1,0 +1,25 @@
+/**
+ * The benchmark: `npm run bench` (builds the Lambda bundles first, then runs this). Prints one markdown table per
+ * section: metric | value | target | met?. Prints only; nothing is written to the repository.
+ *
+ * To add measurements, write a Section (bench/lib.ts) in bench/sections/ and append it to `sections`.
+ */
+import os from 'node:os';
+import { markdownTable, type Section } from './lib.js';
+import { slackBundle } from './sections/slack-bundle.js';
+import { slackLatency } from './sections/slack-latency.js';
+
+const sections: Section[] = [slackBundle, slackLatency];
+
+const only = process.argv.slice(2);
+let missed = 0;
+console.log(
+  `# iam-slack-bot benchmark\n\nNode ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}`,
+);
+for (const section of sections) {
+  if (only.length > 0 && !only.some((word) => section.title.toLowerCase().includes(word.toLowerCase()))) continue;
+  const rows = await section.run();
+  missed += rows.filter((row) => row.met === false).length;
+  console.log(`\n## ${section.title}\n\n${markdownTable(rows)}`);
+}
+console.log(missed === 0 ? '\nEvery target met.' : `\n${missed} target(s) missed.`);

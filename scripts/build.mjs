@@ -1,0 +1,164 @@
+// Bundles every Lambda entry point with esbuild: one minified CommonJS file per function, everything bundled
+// (the AWS SDK included: pinned by our lockfile, and only the parts we use).
+//
+//   node scripts/build.mjs   ->   dist/<name>/index.cjs (+ dist/<name>/meta.json, esbuild's metafile) and a size table
+//
+// serverless.yml packages `dist/<name>/index.cjs` with `policy.yml` beside it (the code reads POLICY_FILE relative
+// to the working directory, /var/task on Lambda). The files are `.cjs` because package.json says "type": "module".
+//
+// Size matters because it is cold-start time: Node parses and compiles the bundle before the first request. A few
+// modules are replaced by stubs (scripts/lambda-stubs/); each stands for code that the Lambda handlers cannot reach,
+// says why in its own comment, and throws if it is reached anyway. `npm run bench` checks that the result still
+// answers a signed Slack request.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const stub = (file) => path.join(root, 'scripts', 'lambda-stubs', file);
+
+/** The Lambda functions: `src/handlers/<name>.ts` -> `dist/<name>/index.cjs`, each exporting `handler`. */
+export const functions = ['slack', 'web', 'worker', 'schedule'];
+
+/**
+ * The @slack/web-api that @slack/bolt itself uses (8.x for Bolt 5.1). package.json asks for ^7.19, so npm installs
+ * two copies and src/slack/client.ts would ship the second one, with axios, form-data and mime-db (~300 KB).
+ * Once package.json asks for Bolt's version, npm dedupes them and this resolves to that single top-level copy.
+ */
+const boltWebApi = createRequire(path.join(root, 'node_modules', '@slack', 'bolt', 'package.json')).resolve(
+  '@slack/web-api',
+);
+
+/** Imports of a package name redirected in the Lambda bundles. */
+export const aliases = {
+  // Not a stub: one Slack Web API client instead of two (see boltWebApi). src/slack/client.ts uses only
+  // `new WebClient(token, { slackApiUrl, retryConfig })`, chat.postMessage/update and usergroups.users.list, which
+  // 7.x and 8.x share (8.x replaced axios with fetch and dropped the axios-only options).
+  '@slack/web-api': boltWebApi,
+  // Not a stub: yaml's ES module build (what its `exports` give every non-Node environment) instead of its CommonJS
+  // one, so esbuild can drop what parsing does not use (~17 KB). Same source and parser; the builds differ only in
+  // the YAML 1.1 `!!binary` tag (atob/btoa instead of Buffer) and a LOG_STREAM debug switch.
+  yaml: path.join(root, 'node_modules', 'yaml', 'browser', 'index.js'),
+  // OAuth installation flow; reached only through Bolt's index re-exports. See lambda-stubs/slack-oauth.cjs.
+  '@slack/oauth': stub('slack-oauth.cjs'),
+  // Reads a Node http request body, with iconv-lite's code pages (~480 KB): Bolt's HTTPModuleFunctions, exported by
+  // its index but used only by the HTTP and Express receivers. See lambda-stubs/raw-body.cjs.
+  'raw-body': stub('raw-body.cjs'),
+  // Credential sources of a developer machine (profiles, SSO, credential_process, web identity token file). On
+  // Lambda the role's credentials are in environment variables. See lambda-stubs/aws-credentials.mjs.
+  '@aws-sdk/credential-provider-ini': stub('aws-credentials.mjs'),
+  '@aws-sdk/credential-provider-sso': stub('aws-credentials.mjs'),
+  '@aws-sdk/credential-provider-process': stub('aws-credentials.mjs'),
+  '@aws-sdk/credential-provider-web-identity': stub('aws-credentials.mjs'),
+};
+
+/**
+ * Relative imports inside a package redirected in the Lambda bundles (esbuild's `alias` handles package names only).
+ * `importer` says whose relative import it is.
+ */
+export const relativeStubs = [
+  {
+    // Bolt's HTTPReceiver, ExpressReceiver and SocketModeReceiver, with express, @slack/socket-mode (undici, ~530 KB)
+    // and path-to-regexp: the handlers use AwsLambdaReceiver. See lambda-stubs/bolt-receiver.cjs.
+    filter: /^\.\/receivers\/(HTTPReceiver|ExpressReceiver|SocketModeReceiver)$/,
+    importer: /[\\/]node_modules[\\/]@slack[\\/]bolt[\\/]dist[\\/]/,
+    stub: stub('bolt-receiver.cjs'),
+  },
+  {
+    // `z.locales`: zod's ~40 translations of its own messages (~250 KB), English kept. See lambda-stubs/zod-locales.mjs.
+    filter: /^\.\.\/locales\/index\.js$/,
+    importer: /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/,
+    stub: stub('zod-locales.mjs'),
+  },
+];
+
+const relativeStubsPlugin = {
+  name: 'lambda-relative-stubs',
+  setup(build) {
+    for (const { filter, importer, stub: file } of relativeStubs) {
+      build.onResolve({ filter }, (args) => (importer.test(args.importer) ? { path: file } : undefined));
+    }
+  },
+};
+
+/** esbuild options for one function; exported so tests and the benchmark build exactly what ships. */
+export function lambdaBuildOptions(name, outdir = path.join(root, 'dist')) {
+  return {
+    absWorkingDir: root,
+    entryPoints: [path.join(root, 'src', 'handlers', `${name}.ts`)],
+    outfile: path.join(outdir, name, 'index.cjs'),
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    // Prefer each package's ES module build (`module` field; for `exports` maps esbuild's default `module`
+    // condition does the same): esbuild drops the unused parts of ES modules, not of CommonJS. The AWS SDK clients
+    // ship both, and their CommonJS index holds every command and schema of the service: ~270 KB more, and about
+    // 35 ms more module initialisation, with the default (`main` first).
+    mainFields: ['module', 'main'],
+    alias: aliases,
+    plugins: [relativeStubsPlugin],
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  };
+}
+
+/** Builds every function (or the named ones) into `outdir`; returns each bundle's path, size and metafile. */
+export async function buildLambdas({ outdir = path.join(root, 'dist'), names = functions } = {}) {
+  return Promise.all(
+    names.map(async (name) => {
+      await rm(path.join(outdir, name), { recursive: true, force: true });
+      await mkdir(path.join(outdir, name), { recursive: true });
+      const { metafile } = await esbuild.build(lambdaBuildOptions(name, outdir));
+      await writeFile(path.join(outdir, name, 'meta.json'), JSON.stringify(metafile));
+      const file = path.join(outdir, name, 'index.cjs');
+      return { name, file, bytes: bundleBytes(metafile), metafile };
+    }),
+  );
+}
+
+/** Size in bytes of the JavaScript output(s) of a build, from its metafile. */
+export function bundleBytes(metafile) {
+  return Object.entries(metafile.outputs)
+    .filter(([file]) => /\.[cm]?js$/.test(file))
+    .reduce((sum, [, output]) => sum + output.bytes, 0);
+}
+
+/** Bytes each package contributes to a build, biggest first: `[[package, bytes], ...]`; `(app)` is our code. */
+export function packageSizes(metafile) {
+  const sizes = new Map();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const parts = input.split('node_modules/');
+      const last = parts.at(-1) ?? input;
+      const pkg =
+        parts.length === 1
+          ? '(app)'
+          : last
+              .split('/')
+              .slice(0, last.startsWith('@') ? 2 : 1)
+              .join('/');
+      sizes.set(pkg, (sizes.get(pkg) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...sizes].sort((a, b) => b[1] - a[1]);
+}
+
+const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const started = performance.now();
+  const results = await buildLambdas();
+  for (const { name, bytes, metafile } of results) {
+    const top = packageSizes(metafile)
+      .slice(0, 5)
+      .map(([pkg, size]) => `${pkg} ${kb(size)}`)
+      .join(', ');
+    console.log(`dist/${name}/index.cjs ${kb(bytes).padStart(8)}  (largest: ${top})`);
+  }
+  console.log(`built ${results.length} bundles in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}

@@ -1,0 +1,212 @@
+/**
+ * Packaging: `node scripts/build.mjs` then `osls package`, exactly as `npm run package` runs them, with no AWS
+ * credentials at all, then `cfn-lint` on the CloudFormation template osls wrote, and checks that the template declares
+ * what the bot needs. Slow (esbuild, osls, cfn-lint: about 10 s), hence one packaging run for the whole file.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const STAGE = 'ci';
+const REGION = 'eu-west-1';
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DeletionPolicy?: string;
+}
+interface Template {
+  Resources: Record<string, Resource>;
+  Outputs: Record<string, unknown>;
+}
+interface CfnLintMatch {
+  Level: string;
+  Message: string;
+  Rule: { Id: string };
+}
+
+/** The environment of `npm run package` on a machine with no AWS credentials and no Slack secrets. */
+function packagingEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_REGION: REGION, AWS_EC2_METADATA_DISABLED: 'true' };
+  for (const name of Object.keys(env)) {
+    if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|DEFAULT_PROFILE|ENDPOINT_URL)$/.test(name))
+      delete env[name];
+    if (name.startsWith('SLACK_')) delete env[name];
+  }
+  // No shared config/credentials files either.
+  env.AWS_SHARED_CREDENTIALS_FILE = path.join(tmpdir(), 'iam-slack-bot-no-such-credentials');
+  env.AWS_CONFIG_FILE = path.join(tmpdir(), 'iam-slack-bot-no-such-config');
+  return env;
+}
+
+/** Entry names of a zip file, read from its central directory. */
+async function zipEntries(file: string): Promise<string[]> {
+  const zip = await readFile(file);
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error(`${file} is not a zip file`);
+  const count = zip.readUInt16LE(eocd + 10);
+  let offset = zip.readUInt32LE(eocd + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extraLength = zip.readUInt16LE(offset + 30);
+    const commentLength = zip.readUInt16LE(offset + 32);
+    names.push(zip.toString('utf8', offset + 46, offset + 46 + nameLength));
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return names;
+}
+
+let out: string;
+let templateFile: string;
+let template: Template;
+
+beforeAll(async () => {
+  out = await mkdtemp(path.join(tmpdir(), 'iam-slack-bot-package-'));
+  const env = packagingEnv();
+  await run(process.execPath, ['scripts/build.mjs'], { cwd: root, env });
+  const osls = path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
+  await run(process.execPath, [osls, 'package', '--stage', STAGE, '--region', REGION, '--package', out], {
+    cwd: root,
+    env,
+  });
+  templateFile = path.join(out, 'cloudformation-template-update-stack.json');
+  template = JSON.parse(await readFile(templateFile, 'utf8'));
+}, 180_000);
+
+afterAll(async () => {
+  if (out) await rm(out, { recursive: true, force: true });
+});
+
+function resource(id: string): Resource {
+  const found = template.Resources[id];
+  if (!found) throw new Error(`the template has no resource ${id}`);
+  return found;
+}
+const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+describe('npm run package (no AWS credentials)', () => {
+  it('writes a template that cfn-lint passes, apart from W3005 in osls’s own HTTP API resources', async () => {
+    let stdout: string;
+    try {
+      ({ stdout } = await run('cfn-lint', ['--format', 'json', templateFile]));
+    } catch (error) {
+      // cfn-lint exits non-zero for warnings too; its JSON report is what counts. Missing cfn-lint fails here.
+      const e = error as { code?: number | string; stdout?: string };
+      if (typeof e.code !== 'number' || !e.stdout) throw error;
+      stdout = e.stdout;
+    }
+    const matches = JSON.parse(stdout) as CfnLintMatch[];
+    const unexpected = matches.filter((m) => m.Rule.Id !== 'W3005').map((m) => `${m.Rule.Id} ${m.Message}`);
+    expect(unexpected).toEqual([]);
+  }, 60_000);
+
+  it('declares the four functions on nodejs22.x/arm64, each running its prebuilt bundle', () => {
+    const functions: Record<string, Record<string, unknown>> = Object.fromEntries(
+      ofType('AWS::Lambda::Function').map(([, r]) => [r.Properties.FunctionName, r.Properties]),
+    );
+
+    expect(Object.keys(functions).sort()).toEqual(
+      ['schedule', 'slack', 'web', 'worker'].map((name) => `iam-slack-bot-${STAGE}-${name}`),
+    );
+    for (const [fn, props] of Object.entries(functions)) {
+      const name = fn.replace(`iam-slack-bot-${STAGE}-`, '');
+      expect(props.Handler).toBe(`dist/${name}/index.handler`);
+      expect(props.Runtime).toBe('nodejs22.x');
+      expect(props.Architectures).toEqual(['arm64']);
+    }
+    expect(functions[`iam-slack-bot-${STAGE}-slack`]?.Timeout).toBe(10);
+    expect(functions[`iam-slack-bot-${STAGE}-worker`]?.Timeout).toBe(60);
+  });
+
+  it('gives every function its configuration, and no Slack secret in the template itself', () => {
+    const { Variables: vars } = resource('SlackLambdaFunction').Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+
+    expect(vars).toMatchObject({
+      POLICY_FILE: 'policy.yml',
+      TABLE_PREFIX: `iam-slack-bot-${STAGE}-`,
+      SECRET_PREFIX: `iam-slack-bot/${STAGE}/`,
+      WORKER_FUNCTION_NAME: `iam-slack-bot-${STAGE}-worker`,
+      SLACK_SIGNING_SECRET: `{{resolve:ssm:/iam-slack-bot/${STAGE}/slack-signing-secret}}`,
+      SLACK_BOT_TOKEN: `{{resolve:ssm:/iam-slack-bot/${STAGE}/slack-bot-token}}`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub expression, not a JS template
+      PUBLIC_URL: { 'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}' },
+    });
+  });
+
+  it('routes the HTTP API: POST /slack/events, and GET, HEAD and POST /credentials/{token}', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+
+    expect(routes.sort()).toEqual([
+      'GET /credentials/{token}',
+      'HEAD /credentials/{token}',
+      'POST /credentials/{token}',
+      'POST /slack/events',
+    ]);
+  });
+
+  it('runs the worker asynchronously with two retries, and the schedule every 15 minutes', () => {
+    const invokeConfig = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+
+    expect(invokeConfig).toEqual([
+      expect.objectContaining({ FunctionName: { Ref: 'WorkerLambdaFunction' }, MaximumRetryAttempts: 2 }),
+    ]);
+    expect(rules).toEqual(['rate(15 minutes)']);
+  });
+
+  it('declares the state tables: on demand, TTL on `ttl`, point-in-time recovery, retained', () => {
+    const tables: Record<string, Resource> = Object.fromEntries(
+      ofType('AWS::DynamoDB::Table').map(([, r]) => [r.Properties.TableName, r]),
+    );
+
+    expect(Object.keys(tables).sort()).toEqual(
+      ['audit', 'jobs', 'links', 'requests'].map((m) => `iam-slack-bot-${STAGE}-${m}`),
+    );
+    for (const table of Object.values(tables)) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+      expect(table.DeletionPolicy).toBe('Retain');
+    }
+    expect(tables[`iam-slack-bot-${STAGE}-audit`]?.Properties.KeySchema).toEqual([
+      { AttributeName: 'subject', KeyType: 'HASH' },
+      { AttributeName: 'at', KeyType: 'RANGE' },
+    ]);
+  });
+
+  it('lets the role invoke only the worker function', () => {
+    const [policy] = resource('IamRoleLambdaExecution').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: unknown }[] };
+    }[];
+    const invoke = policy?.PolicyDocument.Statement.filter((s) =>
+      JSON.stringify(s.Action).includes('lambda:InvokeFunction'),
+    );
+
+    expect(invoke).toEqual([
+      expect.objectContaining({
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:iam-slack-bot-${STAGE}-worker`,
+        },
+      }),
+    ]);
+  });
+
+  it('zips each function as its bundle plus policy.yml, nothing else', async () => {
+    for (const name of ['slack', 'web', 'worker', 'schedule']) {
+      expect((await zipEntries(path.join(out, `${name}.zip`))).sort()).toEqual([
+        `dist/${name}/index.cjs`,
+        'policy.yml',
+      ]);
+    }
+  });
+});
