@@ -11,7 +11,6 @@
 // says why in its own comment, and throws if it is reached anyway. `npm run bench` checks that the result still
 // answers a signed Slack request.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -22,21 +21,8 @@ const stub = (file) => path.join(root, 'scripts', 'lambda-stubs', file);
 /** The Lambda functions: `src/handlers/<name>.ts` -> `dist/<name>/index.cjs`, each exporting `handler`. */
 export const functions = ['slack', 'web', 'worker', 'schedule'];
 
-/**
- * The @slack/web-api that @slack/bolt itself uses (8.x for Bolt 5.1). package.json asks for ^7.19, so npm installs
- * two copies and src/slack/client.ts would ship the second one, with axios, form-data and mime-db (~300 KB).
- * Once package.json asks for Bolt's version, npm dedupes them and this resolves to that single top-level copy.
- */
-const boltWebApi = createRequire(path.join(root, 'node_modules', '@slack', 'bolt', 'package.json')).resolve(
-  '@slack/web-api',
-);
-
 /** Imports of a package name redirected in the Lambda bundles. */
 export const aliases = {
-  // Not a stub: one Slack Web API client instead of two (see boltWebApi). src/slack/client.ts uses only
-  // `new WebClient(token, { slackApiUrl, retryConfig })`, chat.postMessage/update and usergroups.users.list, which
-  // 7.x and 8.x share (8.x replaced axios with fetch and dropped the axios-only options).
-  '@slack/web-api': boltWebApi,
   // Not a stub: yaml's ES module build (what its `exports` give every non-Node environment) instead of its CommonJS
   // one, so esbuild can drop what parsing does not use (~17 KB). Same source and parser; the builds differ only in
   // the YAML 1.1 `!!binary` tag (atob/btoa instead of Buffer) and a LOG_STREAM debug switch.
