@@ -21,6 +21,8 @@ export interface AwsOptions {
   credentials?: AwsCredentialIdentity;
   /** Builds an STS client (tests inject one to cover what moto gets wrong). */
   stsFactory?: (config: ClientConfig) => STSClient;
+  /** Called once with every client built, e.g. to add SDK middleware (tests record the secrets AWS hands out). */
+  decorateClient?: (client: IAMClient | STSClient | SecretsManagerClient) => void;
 }
 
 type ClientConfig = {
@@ -48,6 +50,7 @@ export class AwsAccounts {
     this.#options = options;
     this.#homeSts = this.#sts(this.#base());
     this.secrets = new SecretsManagerClient(this.#base());
+    options.decorateClient?.(this.secrets);
   }
 
   #base(): ClientConfig {
@@ -56,7 +59,9 @@ export class AwsAccounts {
   }
 
   #sts(config: ClientConfig): STSClient {
-    return this.#options.stsFactory ? this.#options.stsFactory(config) : new STSClient(config);
+    const sts = this.#options.stsFactory ? this.#options.stsFactory(config) : new STSClient(config);
+    this.#options.decorateClient?.(sts);
+    return sts;
   }
 
   /** Names of every account the bot can act in, home first. */
@@ -81,6 +86,7 @@ export class AwsAccounts {
       iam: new IAMClient({ ...config, maxAttempts: 4 }),
       sts: name === HOME ? this.#homeSts : this.#sts(config),
     };
+    this.#options.decorateClient?.(clients.iam);
     this.#clients.set(name, clients);
     return clients;
   }

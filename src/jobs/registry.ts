@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import { credentialNotMeJob } from './credential-not-me.js';
 import { whoamiJob } from './whoami.js';
 
 export type JobHandler = (deps: Deps, payload: Record<string, unknown>) => Promise<void>;
@@ -6,4 +7,5 @@ export type JobHandler = (deps: Deps, payload: Record<string, unknown>) => Promi
 /** Every job type the worker runs. */
 export const jobHandlers: Record<string, JobHandler> = {
   whoami: whoamiJob,
+  'credential-not-me': credentialNotMeJob,
 };

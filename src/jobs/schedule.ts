@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
+import { sweepExpiredLinks } from '../services/credential-expiry.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
 export interface ScheduledTask {
@@ -8,7 +9,9 @@ export interface ScheduledTask {
 }
 
 /** Every scheduled task, in order. */
-export const scheduledTasks: ScheduledTask[] = [];
+export const scheduledTasks: ScheduledTask[] = [
+  { name: 'expire-credential-links', run: sweepExpiredLinks },
+];
 
 /**
  * Runs every scheduled task; one failing task does not stop the others. Returns what each did, for the logs

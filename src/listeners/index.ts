@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../deps.js';
+import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
 import { registerAppHome } from './events/app-home.js';
 
@@ -7,4 +8,5 @@ import { registerAppHome } from './events/app-home.js';
 export function registerListeners(app: App, deps: Deps): void {
   registerCommands(app, deps);
   registerAppHome(app);
+  registerActions(app, deps);
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore } from '../../src/store/index.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -182,6 +183,31 @@ describe('npm run package (no AWS credentials)', () => {
       { AttributeName: 'subject', KeyType: 'HASH' },
       { AttributeName: 'at', KeyType: 'RANGE' },
     ]);
+  });
+
+  it('declares each table with the keys and indexes its dynamoose model queries', async () => {
+    // What dynamoose would send to create the tables itself (as it does locally and in tests): the deployed tables
+    // must match, or a query on an index works in tests and fails on AWS.
+    const store = createStore({ region: REGION, prefix: `iam-slack-bot-${STAGE}-`, create: false });
+    const keysOf = (t: Record<string, unknown>) => ({
+      TableName: t.TableName,
+      AttributeDefinitions: t.AttributeDefinitions,
+      KeySchema: t.KeySchema,
+      GlobalSecondaryIndexes: t.GlobalSecondaryIndexes,
+    });
+    const byName = (a: { TableName?: unknown }, b: { TableName?: unknown }) =>
+      String(a.TableName).localeCompare(String(b.TableName));
+    const expected = await Promise.all(
+      Object.values(store).map(async (repo) =>
+        keysOf((await repo.model.table().create({ return: 'request' })) as Record<string, unknown>),
+      ),
+    );
+    const names = new Set(expected.map((t) => t.TableName));
+    const declared = ofType('AWS::DynamoDB::Table')
+      .map(([, r]) => keysOf(r.Properties))
+      .filter((t) => names.has(t.TableName));
+
+    expect(declared.sort(byName)).toEqual(expected.sort(byName));
   });
 
   it('lets the role invoke only the worker function', () => {

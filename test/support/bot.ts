@@ -6,12 +6,13 @@ import { buildDeps, type Deps } from '../../src/deps.js';
 import type { HttpHandler, HttpResult } from '../../src/http/types.js';
 import { InProcessJobDispatcher } from '../../src/jobs/dispatchers.js';
 import { runJob } from '../../src/jobs/worker.js';
-import { FakeSlack } from '../../src/local/fake-slack.js';
+import { FakeSlack, type RecordedCall } from '../../src/local/fake-slack.js';
 import { serveHandlers } from '../../src/local/http-server.js';
-import { type MotoServer, startMoto } from '../../src/local/moto.js';
+import { freePort, type MotoServer, startMoto } from '../../src/local/moto.js';
 import { appRoutes } from '../../src/local/routes.js';
 import { ensurePolicyGroups } from '../../src/services/setup.js';
 import { stsCheckingRoleExists } from './aws.js';
+import { recordCreatedSecrets, trackLeaks } from './leaks.js';
 import { testPolicy } from './policy.js';
 import { commandBody, interactionBody, type SignOptions, signedEvent } from './slack-request.js';
 
@@ -32,11 +33,35 @@ export interface TestBot {
   command(text: string, userId?: string): Promise<{ result: HttpResult; responseId: string }>;
   /** An interactivity payload (button click, modal submission). */
   interact(payload: Record<string, unknown>): Promise<HttpResult>;
+  /** A click on a button of a message the bot posted; `responseId` names its response_url on the fake Slack. */
+  clickButton(click: ButtonClick): Promise<{ result: HttpResult; responseId: string }>;
+  /** A modal submission (view_submission); the result's body carries the ack (e.g. `response_action: 'errors'`). */
+  submitView(submission: ViewSubmission): Promise<HttpResult>;
   /** Waits for every job dispatched so far to finish. */
   drain(): Promise<void>;
-  /** Serves the HTTP routes on a free port (for browser tests); returns the base URL. */
+  /**
+   * Serves the HTTP routes (for browser tests); returns the base URL. The first call listens on the port that
+   * PUBLIC_URL names, so the links in the bot's DMs work; later calls on free ports.
+   */
   serve(): Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface ButtonClick {
+  userId: string;
+  actionId: string;
+  value: string;
+  /** The message the button is on (default: a made-up one in C0APPROVALS). */
+  message?: { channel: string; ts: string; blocks?: unknown };
+  blockId?: string;
+}
+
+export interface ViewSubmission {
+  userId: string;
+  callbackId: string;
+  /** `state.values`: block id -> action id -> { type, value | selected_option | selected_options | selected_user }. */
+  values: Record<string, Record<string, Record<string, unknown>>>;
+  privateMetadata?: string;
 }
 
 export interface TestBotOptions {
@@ -52,8 +77,12 @@ let responseSeq = 0;
  * in-process job dispatcher. One per test file (dynamoose's client is process-wide).
  */
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
-  const [moto, slack] = await Promise.all([startMoto(), new FakeSlack().start()]);
+  const [moto, slack, publicPort] = await Promise.all([startMoto(), new FakeSlack().start(), freePort()]);
   const clock = options.clock ?? new ManualClock();
+  // The leak check sees every call; a test must not replace onCall.
+  const seenCalls: RecordedCall[] = [];
+  slack.onCall = (call) => seenCalls.push(call);
+  const leaks = trackLeaks(seenCalls, moto.url);
   const env = {
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_TOKEN: 'xoxb-test-token',
@@ -62,19 +91,26 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL: moto.url,
     TABLE_PREFIX: 'test-',
-    PUBLIC_URL: 'http://127.0.0.1:9',
+    PUBLIC_URL: `http://127.0.0.1:${publicPort}`,
     ...options.env,
   };
   const policyYaml = stringify(options.policy ?? testPolicy());
   const config = loadConfig(env, () => policyYaml);
   const dispatcher = new InProcessJobDispatcher();
-  const homeIam = new AwsAccounts({ region: 'us-east-1', endpoint: moto.url, accounts: [], clock }).account().iam;
+  const homeIam = new AwsAccounts({
+    region: 'us-east-1',
+    endpoint: moto.url,
+    accounts: [],
+    clock,
+    decorateClient: recordCreatedSecrets,
+  }).account().iam;
   const aws = new AwsAccounts({
     region: 'us-east-1',
     endpoint: moto.url,
     accounts: config.policy.accounts,
     clock,
     stsFactory: stsCheckingRoleExists(homeIam),
+    decorateClient: recordCreatedSecrets,
   });
   const deps = buildDeps(config, { createTables: true, overrides: { clock, dispatcher, aws } });
   dispatcher.setRunner((job) => runJob(deps, job));
@@ -102,15 +138,64 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       return { result, responseId };
     },
     interact: (payload) => send(interactionBody(payload)),
+    async clickButton({ userId, actionId, value, message, blockId }) {
+      const responseId = `a${++responseSeq}`;
+      const where = message ?? { channel: 'C0APPROVALS', ts: '1700000000.000100' };
+      const result = await send(
+        interactionBody({
+          type: 'block_actions',
+          user: { id: userId, username: userId.toLowerCase(), team_id: 'T0TEAM' },
+          team: { id: 'T0TEAM', domain: 'example' },
+          api_app_id: 'A0APP',
+          token: 'legacy-verification-token',
+          trigger_id: `${responseSeq}.${Date.now()}.trigger`,
+          response_url: slack.responseUrl(responseId),
+          container: { type: 'message', channel_id: where.channel, message_ts: where.ts, is_ephemeral: false },
+          channel: { id: where.channel, name: 'approvals' },
+          message: { type: 'message', ts: where.ts, text: '', blocks: where.blocks ?? [] },
+          actions: [
+            {
+              type: 'button',
+              action_id: actionId,
+              block_id: blockId ?? 'actions',
+              value,
+              text: { type: 'plain_text', text: actionId },
+              action_ts: `${Date.now() / 1000}`,
+            },
+          ],
+        }),
+      );
+      return { result, responseId };
+    },
+    submitView: ({ userId, callbackId, values, privateMetadata }) =>
+      send(
+        interactionBody({
+          type: 'view_submission',
+          user: { id: userId, username: userId.toLowerCase(), team_id: 'T0TEAM' },
+          team: { id: 'T0TEAM', domain: 'example' },
+          api_app_id: 'A0APP',
+          token: 'legacy-verification-token',
+          trigger_id: `${++responseSeq}.${Date.now()}.trigger`,
+          view: {
+            id: `V0VIEW${responseSeq}`,
+            type: 'modal',
+            callback_id: callbackId,
+            private_metadata: privateMetadata ?? '',
+            state: { values },
+            hash: `${responseSeq}.hash`,
+          },
+        }),
+      ),
     drain: () => dispatcher.drain(),
     async serve() {
-      const { server, url } = await serveHandlers(routes, 0);
+      const { server, url } = await serveHandlers(routes, servers.length === 0 ? publicPort : 0);
       servers.push(server);
       return url;
     },
     async stop() {
       await dispatcher.drain();
       for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
+      await leaks.snapshot();
       await Promise.all([moto.stop(), slack.stop()]);
     },
   };

@@ -1,8 +1,10 @@
 /**
  * Runs before every test file: dummy AWS credentials (requests only ever go to the moto server a test starts), and
  * capture of everything written to stdout/stderr, so tests can check what was logged. Set SHOW_LOGS=1 to see it.
+ * After every file: the shared credential leak check.
  */
 import { afterAll } from 'vitest';
+import { assertNoLeaks } from './leaks.js';
 
 process.env.AWS_ACCESS_KEY_ID = 'testing';
 process.env.AWS_SECRET_ACCESS_KEY = 'testing';
@@ -22,6 +24,12 @@ for (const stream of [process.stdout, process.stderr]) {
   }) as typeof stream.write;
 }
 
-afterAll(() => {
-  capturedOutput.length = 0;
+// The shared leak check (test/support/leaks.ts): fails the file if a credential a test created shows up in a
+// Slack call, a log line, a DynamoDB item or a secret's metadata.
+afterAll(async () => {
+  try {
+    await assertNoLeaks(capturedOutput);
+  } finally {
+    capturedOutput.length = 0;
+  }
 });

@@ -1,0 +1,32 @@
+/**
+ * Action and callback ids of every interactive element the bot renders, in one place: blocks use them to build
+ * elements, listeners to route clicks. Slack ids are snake_case.
+ */
+
+/** The recipient's DM: opens the one-time credential link (a URL button; Slack still sends the click). */
+export const CREDENTIAL_LINK_OPEN = 'credential_link_open';
+/** The recipient's DM after the reveal: "This wasn't me". */
+export const CREDENTIAL_NOT_ME = 'credential_not_me';
+
+/** Approval message buttons. Each button's value is the request id and nothing else. */
+export const REQUEST_APPROVE = 'request_approve';
+export const REQUEST_DENY = 'request_deny';
+/** Shown to approvers when provisioning failed. */
+export const REQUEST_RETRY = 'request_retry';
+/** The `/iam create-user` form. */
+export const CREATE_USER_MODAL = 'create_user_modal';
+/** Block id of each create-user form field, by the field it holds. Every input's action id is FORM_INPUT. */
+export const CREATE_USER_BLOCKS = {
+  userName: 'create_user_name',
+  recipient: 'create_user_recipient',
+  accessType: 'create_user_access',
+  groups: 'create_user_groups',
+  account: 'create_user_account',
+  tags: 'create_user_tags',
+  justification: 'create_user_justification',
+} as const;
+/** The form Deny opens, asking for a reason. */
+export const DENY_REASON_MODAL = 'deny_reason_modal';
+export const DENY_REASON_BLOCK = 'deny_reason';
+/** Action id of every input element in the bot's forms (the block id says which field it is). */
+export const FORM_INPUT = 'value';

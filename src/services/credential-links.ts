@@ -1,0 +1,297 @@
+import { createHash } from 'node:crypto';
+import { DeleteLoginProfileCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import {
+  credentialFailedMessage,
+  credentialOpenedMessage,
+  credentialReportedMessage,
+  credentialRevokedAlert,
+  type RevocationOutcome,
+} from '../blocks/credentials.js';
+import type { Deps } from '../deps.js';
+import { ConflictError, NotAuthorizedError } from '../errors.js';
+import { logger } from '../logger.js';
+import type { LinkRecord } from '../store/links.js';
+import { deleteCredentialSecret, isPermanentReadError, readCredentialSecret } from './credential-secrets.js';
+import type { CredentialBundle } from './credential-types.js';
+
+/** SHA-256 (hex) of a link token: the only form in which a token is ever stored. */
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/** A token the bot could have issued (base64url, at least 128 bits); anything else is not looked up at all. */
+export const isWellFormedToken = (token: string | undefined): token is string =>
+  typeof token === 'string' && /^[A-Za-z0-9_-]{22,128}$/.test(token);
+
+/** The one-time link for a token: `${PUBLIC_URL}/credentials/${token}`. */
+export const linkUrl = (publicUrl: string, token: string): string =>
+  `${publicUrl.replace(/\/+$/, '')}/credentials/${token}`;
+
+/** What a link shows without revealing anything. `gone` is the one answer for unknown, expired and replaced links. */
+export type LinkView =
+  | { state: 'pending'; link: LinkRecord }
+  | { state: 'opened'; link: LinkRecord & { openedAt: number } }
+  | { state: 'failed'; link: LinkRecord }
+  | { state: 'gone' };
+
+export type RevealOutcome =
+  | LinkView
+  | { state: 'revealed'; link: LinkRecord; bundle: CredentialBundle }
+  /** Claimed, but the secret could not be read just now: nothing was shown and the link works again. */
+  | { state: 'unavailable'; link: LinkRecord };
+
+/** Where a reveal came from, for the audit trail and the recipient's DM. */
+export interface Opener {
+  sourceIp?: string;
+  userAgent?: string;
+}
+
+/** A link past this age since its reveal has surely finished deleting its secret (the sweep may then retry). */
+export const REVEAL_SETTLE_MS = 5 * 60_000;
+
+function classify(link: LinkRecord | undefined, now: Date): LinkView {
+  if (!link) return { state: 'gone' };
+  switch (link.status) {
+    case 'pending':
+      return link.expiresAt > now.getTime() ? { state: 'pending', link } : { state: 'gone' };
+    case 'opened':
+    case 'revoked':
+      return { state: 'opened', link: { ...link, openedAt: link.openedAt ?? 0 } };
+    case 'failed':
+      return { state: 'failed', link };
+    default:
+      return { state: 'gone' };
+  }
+}
+
+/**
+ * What the link page shows on GET or HEAD: never reads, changes or records anything, so link previews and
+ * scanners cannot use a link up. Expiry is checked against the clock (DynamoDB's TTL can lag by days).
+ */
+export async function viewLink(deps: Pick<Deps, 'clock' | 'store'>, token: string | undefined): Promise<LinkView> {
+  if (!isWellFormedToken(token)) return { state: 'gone' };
+  return classify(await deps.store.links.get(hashToken(token)), deps.clock.now());
+}
+
+/**
+ * The Reveal click: claims the link with a conditional write (exactly one of any number of concurrent reveals
+ * wins, and only while it is pending and unexpired), reads the secret, deletes it without recovery, records and
+ * audits the opening and updates the recipient's DM. Everyone else gets the link's state (`opened`, `gone`).
+ * If the secret cannot be read, nothing is shown: after a transient error the claim is given back (`unavailable`);
+ * after a permanent one the link is marked `failed`, audited and the recipient told to ask for new credentials.
+ * If deleting the secret fails, the credentials are still shown and the scheduled sweep deletes it later.
+ */
+export async function revealLink(deps: Deps, token: string | undefined, opener: Opener = {}): Promise<RevealOutcome> {
+  if (!isWellFormedToken(token)) return { state: 'gone' };
+  const hash = hashToken(token);
+  const now = deps.clock.now();
+  const link = await deps.store.links.claim(hash, now, opener);
+  if (!link) return classify(await deps.store.links.get(hash), now);
+
+  let bundle: CredentialBundle;
+  try {
+    bundle = await readCredentialSecret(deps.aws.secrets, link.secretName);
+  } catch (error) {
+    return revealFailed(deps, link, error, now);
+  }
+
+  const openedAt = link.openedAt ?? now.getTime();
+  const steps: [string, Promise<unknown>][] = [
+    [
+      'delete secret',
+      deleteCredentialSecret(deps.aws.secrets, link.secretName).then(() =>
+        deps.store.links.transition(hash, ['opened', 'revoked'], { secretDeletedAt: now.getTime(), sweepAt: null }),
+      ),
+    ],
+    [
+      'audit',
+      auditLink(deps, link, now, 'link-holder', 'credentials.opened', {
+        sourceIp: opener.sourceIp ?? null,
+        userAgent: opener.userAgent ?? null,
+      }),
+    ],
+    ['update DM', updateDm(deps, link, credentialOpenedMessage(link, openedAt))],
+  ];
+  const results = await Promise.allSettled(steps.map(([, p]) => p));
+  results.forEach((result, i) => {
+    if (result.status === 'rejected') {
+      logger.error('A step after revealing credentials failed', {
+        step: steps[i]?.[0],
+        linkId: link.linkId,
+        errorName: (result.reason as Error)?.name,
+      });
+    }
+  });
+  logger.info('Credential link opened', { linkId: link.linkId, requestId: link.requestId });
+  return { state: 'revealed', link, bundle };
+}
+
+async function revealFailed(deps: Deps, link: LinkRecord, error: unknown, now: Date): Promise<RevealOutcome> {
+  const errorName = (error as Error)?.name ?? 'Error';
+  logger.error('Reading a credential secret failed', { linkId: link.linkId, errorName });
+  if (!isPermanentReadError(error)) {
+    const released = await deps.store.links
+      .transition(
+        link.id,
+        ['opened'],
+        { status: 'pending', openedAt: null, openedFromIp: null, openedUserAgent: null },
+        (c) => c.where('openedAt').eq(link.openedAt),
+      )
+      .catch((e: Error) => {
+        logger.error('Could not give a claimed link back; marking it failed', {
+          linkId: link.linkId,
+          errorName: e?.name,
+        });
+        return undefined;
+      });
+    if (released) {
+      await auditLink(deps, link, now, 'link-holder', 'credentials.reveal-failed', { errorName, retryable: true });
+      return { state: 'unavailable', link: released };
+    }
+  }
+  const failed =
+    (await deps.store.links.transition(link.id, ['opened'], {
+      status: 'failed',
+      failedAt: now.getTime(),
+      failure: errorName,
+    })) ?? link;
+  await auditLink(deps, link, now, 'link-holder', 'credentials.reveal-failed', { errorName, retryable: false });
+  await updateDm(deps, link, credentialFailedMessage(link)).catch((e) =>
+    logger.error('Could not update the credential DM', { linkId: link.linkId, errorName: (e as Error)?.name }),
+  );
+  return { state: 'failed', link: failed };
+}
+
+export type ReportResult =
+  | { state: 'reported'; outcome: RevocationOutcome }
+  | { state: 'already'; revokedAt: number | undefined };
+
+/** How long a report may take before another press finishes its work (alert, DM) in its place. */
+const REPORT_STALE_MS = 2 * 60_000;
+
+/**
+ * "This wasn't me": authorized from the stored link, never from the button's payload (only the recipient may
+ * report). Marks the link revoked with a conditional write, so pressing twice has one effect; then deactivates
+ * the delivered access key and removes the console password in the link's account, alerts the approval channel
+ * (saying what could not be disabled, if anything), audits and updates the DM. A report interrupted after the
+ * write is finished by a later press or retry. Throws NotAuthorizedError or ConflictError (safe to show).
+ */
+export async function reportUnrecognizedReveal(
+  deps: Deps,
+  input: { linkId: string; userId: string },
+): Promise<ReportResult> {
+  const link = await deps.store.links.getByLinkId(input.linkId);
+  if (!link) throw new ConflictError('These credentials are no longer on record; ask the approvers for help.');
+  if (link.recipient !== input.userId) {
+    throw new NotAuthorizedError('Only the person these credentials were sent to can report them.');
+  }
+  const now = deps.clock.now();
+  let revoked = await deps.store.links.transition(link.id, ['opened'], {
+    status: 'revoked',
+    revokedAt: now.getTime(),
+    revokedBy: input.userId,
+  });
+  if (!revoked) {
+    const current = await deps.store.links.get(link.id);
+    if (current?.status !== 'revoked') {
+      throw new ConflictError('These credentials were never revealed, so there is nothing to report.');
+    }
+    const interrupted = !current.revokeAlertedAt && (current.revokedAt ?? 0) < now.getTime() - REPORT_STALE_MS;
+    if (!interrupted) return { state: 'already', revokedAt: current.revokedAt };
+    revoked = current;
+  }
+
+  const outcome = await disableDelivered(deps, revoked);
+  const openedAt = revoked.openedAt ?? 0;
+  await deps.messenger.post(deps.config.policy.approvals.channel, credentialRevokedAlert(revoked, openedAt, outcome));
+  await auditLink(deps, revoked, now, input.userId, 'credentials.revoked', {
+    keyDeactivated: outcome.keyDeactivated,
+    consoleDisabled: outcome.consoleDisabled,
+  });
+  await deps.store.links.transition(link.id, ['revoked'], {
+    revokeAlertedAt: now.getTime(),
+    ...(revoked.accessKeyId && outcome.keyDeactivated ? { keyDeactivatedAt: now.getTime() } : {}),
+  });
+  await updateDm(deps, revoked, credentialReportedMessage(revoked, openedAt, outcome)).catch((e) =>
+    logger.error('Could not update the credential DM', { linkId: link.linkId, errorName: (e as Error)?.name }),
+  );
+  return { state: 'reported', outcome };
+}
+
+/** Deactivates the link's access key and removes its console password, each on its own. Never throws. */
+async function disableDelivered(deps: Deps, link: LinkRecord): Promise<RevocationOutcome> {
+  const [keyDeactivated, consoleDisabled] = await Promise.all([
+    deactivateAccessKey(deps, link).then(
+      () => true,
+      () => false,
+    ),
+    removeConsolePassword(deps, link).then(
+      () => true,
+      () => false,
+    ),
+  ]);
+  return { keyDeactivated, consoleDisabled };
+}
+
+const missing = (error: unknown) => (error as Error)?.name === 'NoSuchEntityException';
+
+/** Makes the link's access key inactive in the link's account. Idempotent; a key that no longer exists is fine. */
+export async function deactivateAccessKey(deps: Pick<Deps, 'aws'>, link: LinkRecord): Promise<void> {
+  if (!link.accessKeyId) return;
+  const command = new UpdateAccessKeyCommand({
+    UserName: link.userName,
+    AccessKeyId: link.accessKeyId,
+    Status: 'Inactive',
+  });
+  try {
+    await deps.aws.account(link.account).iam.send(command);
+  } catch (error) {
+    if (missing(error)) return;
+    logger.error('Could not deactivate an access key', { linkId: link.linkId, errorName: (error as Error)?.name });
+    throw error;
+  }
+}
+
+/** Removes the user's console password (login profile). Idempotent; a user without one is fine. */
+async function removeConsolePassword(deps: Pick<Deps, 'aws'>, link: LinkRecord): Promise<void> {
+  if (!link.hasConsole) return;
+  try {
+    await deps.aws.account(link.account).iam.send(new DeleteLoginProfileCommand({ UserName: link.userName }));
+  } catch (error) {
+    if (missing(error)) return;
+    logger.error('Could not remove a console password', { linkId: link.linkId, errorName: (error as Error)?.name });
+    throw error;
+  }
+}
+
+/** Replaces the recipient's DM about this link, if it was sent. */
+export async function updateDm(
+  deps: Pick<Deps, 'messenger'>,
+  link: LinkRecord,
+  message: { text: string; blocks?: unknown[] },
+): Promise<void> {
+  if (link.dmChannel && link.dmTs) await deps.messenger.update(link.dmChannel, link.dmTs, message);
+}
+
+/** Records an audit event about a link: ids and names only. */
+export async function auditLink(
+  deps: Pick<Deps, 'store'>,
+  link: LinkRecord,
+  at: Date,
+  actor: string,
+  action: string,
+  extra: Record<string, string | number | boolean | null>,
+): Promise<void> {
+  await deps.store.audit.record({
+    subject: `link#${link.linkId}`,
+    at,
+    actor,
+    action,
+    detail: {
+      requestId: link.requestId,
+      recipient: link.recipient,
+      account: link.account,
+      userName: link.userName,
+      accessKeyId: link.accessKeyId ?? null,
+      ...extra,
+    },
+  });
+}

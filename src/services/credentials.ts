@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { credentialLinkMessage } from '../blocks/credentials.js';
+import { HOUR } from '../clock.js';
+import type { Deps } from '../deps.js';
+import { ConflictError, ProvisioningError, ValidationError } from '../errors.js';
+import { logger } from '../logger.js';
+import { type LinkRecord, LinkStore } from '../store/links.js';
+import { hashToken, linkUrl, updateDm } from './credential-links.js';
+import { createCredentialSecret, deleteCredentialSecret, secretNameFor } from './credential-secrets.js';
+import type { DeliveryRequest, DeliveryResult } from './credential-types.js';
+
+export { sweepExpiredLinks } from './credential-expiry.js';
+export { reportUnrecognizedReveal, revealLink, viewLink } from './credential-links.js';
+
+/** How long one delivery attempt owns its key before a retry may take over (the worker's timeout is 60 s). */
+const DELIVERY_LEASE_MS = 2 * 60_000;
+
+type DeliveryDeps = Pick<Deps, 'config' | 'clock' | 'aws' | 'store' | 'messenger' | 'randomToken'>;
+
+function validate(request: DeliveryRequest): void {
+  const problems: Record<string, string> = {};
+  if (!request.deliveryKey) problems.deliveryKey = 'is required';
+  if (!/^[UW][A-Z0-9]{2,}$/.test(request.recipientSlackId)) problems.recipient = 'must be a Slack user id';
+  if (!request.bundle.accessKey && !request.bundle.console)
+    problems.bundle = 'holds neither an access key nor a password';
+  const fields = Object.keys(problems);
+  if (fields.length > 0) {
+    throw new ValidationError(
+      `Cannot deliver credentials: ${fields.map((f) => `${f} ${problems[f]}`).join('; ')}`,
+      problems,
+    );
+  }
+}
+
+/**
+ * Delivers a credential bundle to one Slack user: a new Secrets Manager secret, a link record keyed by the SHA-256
+ * of a fresh 256-bit token, and a DM with the link (unfurling off).
+ *
+ * Idempotent per `deliveryKey`: once a call has delivered, later calls return that link (`created: false`) and
+ * store nothing. Concurrent calls: one delivers, the others get a ConflictError while it runs. A failure before
+ * the DM is sent leaves nothing behind (secret and record removed, the key released for a retry) and throws a
+ * ProvisioningError; an attempt that died half-way is cleaned up by the next call once its lease has run out.
+ */
+export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRequest): Promise<DeliveryResult> {
+  validate(request);
+  const now = deps.clock.now();
+  const token = deps.randomToken();
+  const linkHash = hashToken(token);
+  const linkId = randomUUID();
+  const expiresAt = now.getTime() + deps.config.policy.links.lifetimeHours * HOUR;
+
+  const claim = await deps.store.links.claimDelivery(
+    request.deliveryKey,
+    { linkId, linkHash, expiresAt },
+    now,
+    DELIVERY_LEASE_MS,
+  );
+  if (claim.state === 'delivered') {
+    return { linkId: claim.linkId, expiresAt: new Date(claim.expiresAt), created: false };
+  }
+  if (claim.state === 'busy') {
+    throw new ConflictError('These credentials are being delivered right now; try again in a minute.');
+  }
+  if (claim.previous) {
+    const resumed = await discardAttempt(deps, claim.previous.linkHash, claim.previous.linkId);
+    if (resumed) {
+      await deps.store.links.completeDelivery(request.deliveryKey, linkId, now, {
+        linkId: resumed.linkId,
+        linkHash: resumed.id,
+        expiresAt: resumed.expiresAt,
+      });
+      return { linkId: resumed.linkId, expiresAt: new Date(resumed.expiresAt), created: false };
+    }
+  }
+
+  const { bundle } = request;
+  const secretName = secretNameFor(deps.config.env.SECRET_PREFIX, linkId);
+  const link: LinkRecord = {
+    id: linkHash,
+    linkId,
+    status: 'pending',
+    deliveryKey: request.deliveryKey,
+    requestId: request.requestId,
+    purpose: request.purpose,
+    recipient: request.recipientSlackId,
+    requester: request.requesterSlackId,
+    approvers: request.approverSlackIds,
+    account: request.account,
+    accountId: bundle.accountId,
+    region: bundle.region,
+    userName: bundle.userName,
+    ...(bundle.accessKey ? { accessKeyId: bundle.accessKey.accessKeyId } : {}),
+    hasConsole: Boolean(bundle.console),
+    secretName,
+    createdAt: now.getTime(),
+    expiresAt,
+    sweepAt: expiresAt,
+    ttl: LinkStore.ttlFor(expiresAt),
+  };
+
+  let dm: { channel: string; ts: string };
+  try {
+    const { arn } = await createCredentialSecret(deps.aws.secrets, secretName, bundle, {
+      requestId: request.requestId,
+      recipient: request.recipientSlackId,
+      linkId,
+      expiresAt: new Date(expiresAt),
+    });
+    link.secretArn = arn;
+    await deps.store.links.create(link);
+    dm = await deps.messenger.post(
+      request.recipientSlackId,
+      credentialLinkMessage({ ...link, url: linkUrl(deps.config.env.PUBLIC_URL, token) }),
+    );
+  } catch (error) {
+    await rollBack(deps, request.deliveryKey, link);
+    throw new ProvisioningError(
+      'The credentials could not be delivered; nothing was sent and nothing stored. Try again.',
+      { cause: error },
+    );
+  }
+
+  // The DM is out: from here the link is live, and a failure is reported without undoing it.
+  try {
+    await deps.store.links.transition(linkHash, ['pending', 'opened'], { dmChannel: dm.channel, dmTs: dm.ts });
+    await deps.store.links.completeDelivery(request.deliveryKey, linkId, now);
+    await deps.store.audit.record({
+      subject: `link#${linkId}`,
+      at: now,
+      actor: 'system',
+      action: 'credentials.delivered',
+      detail: {
+        requestId: request.requestId,
+        deliveryKey: request.deliveryKey,
+        recipient: request.recipientSlackId,
+        account: request.account,
+        userName: bundle.userName,
+        accessKeyId: bundle.accessKey?.accessKeyId ?? null,
+        console: Boolean(bundle.console),
+        expiresAt: new Date(expiresAt).toISOString(),
+      },
+    });
+  } catch (error) {
+    throw new ProvisioningError(
+      'The one-time link was sent, but recording its delivery failed. A retry replaces the link with a new one.',
+      { cause: error },
+    );
+  }
+  logger.info('Credentials delivered', { linkId, requestId: request.requestId, recipient: request.recipientSlackId });
+  return { linkId, expiresAt: new Date(expiresAt), created: true };
+}
+
+/** Undoes a failed attempt before its DM went out: secret, link record and the delivery key's claim. */
+async function rollBack(deps: DeliveryDeps, deliveryKey: string, link: LinkRecord): Promise<void> {
+  const now = deps.clock.now().getTime();
+  const deleted = await deleteCredentialSecret(deps.aws.secrets, link.secretName).then(
+    () => true,
+    (error: Error) => {
+      logger.error('Rolling back a delivery: the secret could not be deleted; the sweep retries', {
+        linkId: link.linkId,
+        errorName: error?.name,
+      });
+      return false;
+    },
+  );
+  await retire(deps, link.id, deleted, now).catch((error: Error) =>
+    logger.error('Rolling back a delivery: the link could not be retired', {
+      linkId: link.linkId,
+      errorName: error?.name,
+    }),
+  );
+  // Not caught: if the claim cannot be released, the caller must know that a retry waits for the lease to run out.
+  await deps.store.links.releaseDelivery(deliveryKey, link.linkId);
+}
+
+/** Marks a never-delivered link superseded; it stays due for the sweep until its secret is known to be deleted. */
+async function retire(deps: DeliveryDeps, hash: string, secretDeleted: boolean, now: number) {
+  return deps.store.links.transition(
+    hash,
+    ['pending'],
+    secretDeleted
+      ? { status: 'superseded', secretDeletedAt: now, sweepAt: null }
+      : { status: 'superseded', sweepAt: now },
+  );
+}
+
+/**
+ * Retires the link of an attempt that died before it finished. Returns that link when it turns out to have been
+ * delivered and opened already (then it stands, and nothing new is sent).
+ */
+async function discardAttempt(deps: DeliveryDeps, linkHash: string, linkId: string): Promise<LinkRecord | undefined> {
+  const now = deps.clock.now().getTime();
+  const retired = await retire(deps, linkHash, false, now);
+  const previous = retired ?? (await deps.store.links.get(linkHash));
+  if (previous && previous.status !== 'superseded') return previous;
+  await deleteCredentialSecret(deps.aws.secrets, secretNameFor(deps.config.env.SECRET_PREFIX, linkId));
+  if (previous) {
+    await deps.store.links.transition(linkHash, ['superseded'], { secretDeletedAt: now, sweepAt: null });
+    await updateDm(deps, previous, { text: 'This one-time link was replaced by a newer one; use the newest message.' });
+  }
+  return undefined;
+}

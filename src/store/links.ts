@@ -1,0 +1,362 @@
+import dynamoose from 'dynamoose';
+import type { Condition } from 'dynamoose/dist/Condition.js';
+import type { Item } from 'dynamoose/dist/Item.js';
+import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
+
+/**
+ * - `pending`: delivered, not opened yet.
+ * - `opened`: revealed once (the secret is deleted, or the sweep will delete it).
+ * - `revoked`: opened, then the recipient said "This wasn't me" (the key was deactivated).
+ * - `expired`: never opened before its expiry.
+ * - `failed`: claimed, but the secret could not be read (nothing was shown).
+ * - `superseded`: a retried delivery replaced it before it was delivered.
+ */
+export type LinkStatus = 'pending' | 'opened' | 'revoked' | 'expired' | 'failed' | 'superseded';
+
+/** A one-time credential link. Holds ids and names only: the credentials live in Secrets Manager until revealed. */
+export interface LinkRecord {
+  /** SHA-256 (hex) of the link's token. The token itself is stored nowhere. */
+  id: string;
+  /** Random id for references (secret name, audit, buttons); unrelated to the token. */
+  linkId: string;
+  status: LinkStatus;
+  deliveryKey: string;
+  requestId: string;
+  purpose: string;
+  recipient: string;
+  requester: string;
+  approvers: string[];
+  account: string;
+  accountId: string;
+  region: string;
+  userName: string;
+  /** The delivered access key's id (never its secret). */
+  accessKeyId?: string;
+  hasConsole: boolean;
+  secretName: string;
+  secretArn?: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  expiresAt: number;
+  openedAt?: number;
+  /** Where the reveal came from (API Gateway's source IP and the browser's user agent), for the audit trail. */
+  openedFromIp?: string;
+  openedUserAgent?: string;
+  dmChannel?: string;
+  dmTs?: string;
+  secretDeletedAt?: number;
+  keyDeactivatedAt?: number;
+  expiredAt?: number;
+  expiryNotifiedAt?: number;
+  revokedAt?: number;
+  revokedBy?: string;
+  revokeAlertedAt?: number;
+  failedAt?: number;
+  /** Why a reveal failed: an AWS error name, never a message that could hold a value. */
+  failure?: string;
+  /** Set while the scheduled sweep still has work on this link (expire it, delete its secret): `sweepAt` is when. */
+  sweepAt?: number;
+  /** DynamoDB TTL, epoch seconds: the record is kept 30 days after expiry so a used link still says when. */
+  ttl: number;
+}
+
+/** Where a delivery (idempotency key) stands. */
+export type DeliveryClaim =
+  | { state: 'claimed'; previous?: { linkId: string; linkHash: string } }
+  | { state: 'delivered'; linkId: string; linkHash: string; expiresAt: number }
+  | { state: 'busy' };
+
+type Kind = 'link' | 'delivery' | 'link-id';
+
+interface LinkItem extends Item, Partial<Omit<LinkRecord, 'id'>> {
+  id: string;
+  kind: Kind;
+  linkHash?: string;
+  leaseUntil?: number;
+  deliveredAt?: number;
+  sweepDue?: string;
+}
+
+/** Constant partition of the sparse sweep index: only links with work left carry it. */
+const SWEEP_DUE = 'due';
+export const SWEEP_INDEX = 'sweep';
+const KEEP_AFTER_EXPIRY_S = 30 * 86_400;
+
+const deliveryId = (deliveryKey: string) => `delivery#${deliveryKey}`;
+const aliasId = (linkId: string) => `link-id#${linkId}`;
+
+const LINK_FIELDS = [
+  'linkId',
+  'status',
+  'deliveryKey',
+  'requestId',
+  'purpose',
+  'recipient',
+  'requester',
+  'approvers',
+  'account',
+  'accountId',
+  'region',
+  'userName',
+  'accessKeyId',
+  'hasConsole',
+  'secretName',
+  'secretArn',
+  'createdAt',
+  'expiresAt',
+  'openedAt',
+  'openedFromIp',
+  'openedUserAgent',
+  'dmChannel',
+  'dmTs',
+  'secretDeletedAt',
+  'keyDeactivatedAt',
+  'expiredAt',
+  'expiryNotifiedAt',
+  'revokedAt',
+  'revokedBy',
+  'revokeAlertedAt',
+  'failedAt',
+  'failure',
+  'sweepAt',
+  'ttl',
+] as const;
+
+function toRecord(item: LinkItem | undefined): LinkRecord | undefined {
+  if (item?.kind !== 'link') return undefined;
+  const out: Record<string, unknown> = { id: item.id };
+  for (const f of LINK_FIELDS) if (item[f] !== undefined) out[f] = item[f];
+  out.approvers = item.approvers ?? [];
+  return out as unknown as LinkRecord;
+}
+
+/**
+ * One-time links, in one table: the link records (keyed by token hash), a `delivery#<key>` item per delivery key
+ * (strongly consistent idempotency, which a GSI could not give) and a `link-id#<linkId>` alias for lookups from
+ * Slack buttons, which carry the link id, never the token or its hash.
+ */
+export class LinkStore {
+  readonly model;
+  constructor(options: StoreOptions) {
+    this.model = dynamoose.model<LinkItem>(
+      'links',
+      new dynamoose.Schema({
+        id: { type: String, hashKey: true },
+        kind: String,
+        linkId: String,
+        status: String,
+        deliveryKey: String,
+        requestId: String,
+        purpose: String,
+        recipient: String,
+        requester: String,
+        approvers: { type: Array, schema: [String] },
+        account: String,
+        accountId: String,
+        region: String,
+        userName: String,
+        accessKeyId: String,
+        hasConsole: Boolean,
+        secretName: String,
+        secretArn: String,
+        createdAt: Number,
+        expiresAt: Number,
+        openedAt: Number,
+        openedFromIp: String,
+        openedUserAgent: String,
+        dmChannel: String,
+        dmTs: String,
+        secretDeletedAt: Number,
+        keyDeactivatedAt: Number,
+        expiredAt: Number,
+        expiryNotifiedAt: Number,
+        revokedAt: Number,
+        revokedBy: String,
+        revokeAlertedAt: Number,
+        failedAt: Number,
+        failure: String,
+        sweepDue: {
+          type: String,
+          index: { name: SWEEP_INDEX, type: 'global', rangeKey: 'sweepAt', project: false },
+        },
+        sweepAt: Number,
+        linkHash: String,
+        leaseUntil: Number,
+        deliveredAt: Number,
+        ttl: Number,
+      }),
+      tableOptions(options),
+    );
+  }
+
+  /** TTL for a link (and its side items) that expires at `expiresAt` (epoch ms). */
+  static ttlFor(expiresAt: number): number {
+    return epochSeconds(new Date(expiresAt)) + KEEP_AFTER_EXPIRY_S;
+  }
+
+  /**
+   * Claims a delivery key for one attempt. `delivered` when an earlier attempt finished; `busy` while another
+   * attempt holds an unexpired lease; `claimed` otherwise, with the abandoned previous attempt (if any) to clean up.
+   */
+  async claimDelivery(
+    deliveryKey: string,
+    attempt: { linkId: string; linkHash: string; expiresAt: number },
+    now: Date,
+    leaseMs: number,
+  ): Promise<DeliveryClaim> {
+    const id = deliveryId(deliveryKey);
+    const existing = await this.model.get({ id }, { consistent: true });
+    const settled = this.#settled(existing);
+    if (settled) return settled;
+    if (existing && (existing.leaseUntil ?? 0) >= now.getTime()) return { state: 'busy' };
+    const condition = existing
+      ? new dynamoose.Condition('linkId').eq(existing.linkId).and().where('deliveredAt').not().exists()
+      : new dynamoose.Condition('id').not().exists();
+    try {
+      await this.model.update(
+        { id },
+        {
+          $SET: {
+            kind: 'delivery',
+            linkId: attempt.linkId,
+            linkHash: attempt.linkHash,
+            expiresAt: attempt.expiresAt,
+            leaseUntil: now.getTime() + leaseMs,
+            ttl: LinkStore.ttlFor(attempt.expiresAt),
+          },
+        },
+        { condition },
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      return this.#settled(await this.model.get({ id }, { consistent: true })) ?? { state: 'busy' };
+    }
+    const previous =
+      existing?.linkId && existing.linkHash ? { linkId: existing.linkId, linkHash: existing.linkHash } : undefined;
+    return { state: 'claimed', ...(previous ? { previous } : {}) };
+  }
+
+  #settled(item: LinkItem | undefined): DeliveryClaim | undefined {
+    if (!item?.deliveredAt || !item.linkId || !item.linkHash || !item.expiresAt) return undefined;
+    return { state: 'delivered', linkId: item.linkId, linkHash: item.linkHash, expiresAt: item.expiresAt };
+  }
+
+  /**
+   * Marks the delivery key's current attempt (`linkId`) delivered: later calls with the key return its link, or
+   * `instead` (an earlier attempt's link that turned out to be delivered after all).
+   */
+  async completeDelivery(
+    deliveryKey: string,
+    linkId: string,
+    now: Date,
+    instead?: { linkId: string; linkHash: string; expiresAt: number },
+  ): Promise<void> {
+    await this.model.update(
+      { id: deliveryId(deliveryKey) },
+      { $SET: { deliveredAt: now.getTime(), ...(instead ?? {}) } },
+      { condition: new dynamoose.Condition('linkId').eq(linkId) },
+    );
+  }
+
+  /** Gives a failed attempt's claim back, so that a retry may start at once. */
+  async releaseDelivery(deliveryKey: string, linkId: string): Promise<void> {
+    try {
+      await this.model.delete(
+        { id: deliveryId(deliveryKey) },
+        { condition: new dynamoose.Condition('linkId').eq(linkId).and().where('deliveredAt').not().exists() },
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  /** Stores a new link and its link-id alias. Refuses to overwrite either. */
+  async create(link: LinkRecord): Promise<void> {
+    const { id, ...rest } = link;
+    await this.model.create(
+      { id, kind: 'link', ...rest, ...(link.sweepAt !== undefined ? { sweepDue: SWEEP_DUE } : {}) },
+      { overwrite: false },
+    );
+    await this.model.create(
+      { id: aliasId(link.linkId), kind: 'link-id', linkHash: id, ttl: link.ttl },
+      { overwrite: false },
+    );
+  }
+
+  /** The link whose token hashes to `hash` (strongly consistent). */
+  async get(hash: string): Promise<LinkRecord | undefined> {
+    return toRecord((await this.model.get({ id: hash }, { consistent: true })) ?? undefined);
+  }
+
+  /** The link with this link id. */
+  async getByLinkId(linkId: string): Promise<LinkRecord | undefined> {
+    const alias = await this.model.get({ id: aliasId(linkId) }, { consistent: true });
+    return alias?.linkHash ? this.get(alias.linkHash) : undefined;
+  }
+
+  /**
+   * Changes a link's fields only if its status is one of `from` (and `extra` holds): the conditional write that
+   * makes each transition happen once. Returns the updated record, or undefined when the condition failed.
+   * A field set to `null` is removed; `sweepAt: null` takes the link out of the sweep index, a number puts it in.
+   */
+  async transition(
+    hash: string,
+    from: LinkStatus[],
+    set: { [K in keyof Omit<LinkRecord, 'id'>]?: LinkRecord[K] | null },
+    extra?: (condition: Condition) => Condition,
+  ): Promise<LinkRecord | undefined> {
+    const $SET: Record<string, unknown> = {};
+    const $REMOVE: string[] = [];
+    for (const [field, value] of Object.entries(set)) {
+      if (value === undefined) continue;
+      if (value === null) $REMOVE.push(field);
+      else $SET[field] = value;
+    }
+    if (set.sweepAt === null) $REMOVE.push('sweepDue');
+    else if (set.sweepAt !== undefined) $SET.sweepDue = SWEEP_DUE;
+    let condition = new dynamoose.Condition('kind').eq('link').and().where('status').in(from);
+    if (extra) condition = extra(condition.and());
+    try {
+      const item = await this.model.update(
+        { id: hash },
+        { $SET, ...($REMOVE.length > 0 ? { $REMOVE } : {}) } as never,
+        { condition },
+      );
+      return toRecord(item);
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Claims a pending, unexpired link for its one reveal: exactly one of any number of concurrent claims wins.
+   * Returns the claimed record, or undefined for everyone else.
+   */
+  async claim(
+    hash: string,
+    now: Date,
+    opener: { sourceIp?: string; userAgent?: string } = {},
+  ): Promise<LinkRecord | undefined> {
+    const from = {
+      ...(opener.sourceIp ? { openedFromIp: opener.sourceIp.slice(0, 64) } : {}),
+      ...(opener.userAgent ? { openedUserAgent: opener.userAgent.slice(0, 256) } : {}),
+    };
+    return this.transition(hash, ['pending'], { status: 'opened', openedAt: now.getTime(), ...from }, (c) =>
+      c.where('expiresAt').gt(now.getTime()),
+    );
+  }
+
+  /** Hashes of the links the sweep has work on at `now` (from the sparse index; eventually consistent). */
+  async dueForSweep(now: Date): Promise<string[]> {
+    const items = await this.model
+      .query('sweepDue')
+      .eq(SWEEP_DUE)
+      .where('sweepAt')
+      .le(now.getTime())
+      .using(SWEEP_INDEX)
+      .all()
+      .exec();
+    return items.map((i) => i.id);
+  }
+}

@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliverCredentials } from '../../src/services/credentials.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { createUserWithCredentials, deliveryOf, linkSentTo } from '../support/credentials.js';
+
+let bot: TestBot;
+let baseUrl: string;
+let context: BrowserContext;
+let profileDir: string;
+const cspViolations: string[] = [];
+
+beforeAll(async () => {
+  bot = await startTestBot();
+  baseUrl = await bot.serve();
+  profileDir = mkdtempSync(path.join(tmpdir(), 'credential-page-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+    viewport: { width: 1100, height: 1300 },
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+});
+afterAll(async () => {
+  await context?.close();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await bot?.stop();
+});
+
+async function openPage(): Promise<Page> {
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) cspViolations.push(message.text());
+  });
+  return page;
+}
+
+const secretValue = (name: string) => bot.deps.aws.secrets.send(new GetSecretValueCommand({ SecretId: name }));
+
+describe('the credential page in Chromium', () => {
+  it('opens without using the link, reveals the access key IAM created once, and says "already used" on reload', async () => {
+    const bundle = await createUserWithCredentials(bot, { userName: 'browser-build-bot' });
+    const { linkId } = await deliverCredentials(bot.deps, deliveryOf(bundle));
+    const { url } = linkSentTo(bot);
+    const link = await bot.deps.store.links.getByLinkId(linkId);
+    const page = await openPage();
+
+    await page.goto(url);
+    const secretWhileWaiting = (await secretValue(link?.secretName ?? '')).SecretString;
+    await page.screenshot({ path: '/tmp/credential-page-pending.png', fullPage: true });
+    await page.getByRole('button', { name: /Reveal/ }).click();
+    await page.waitForURL(url);
+    const shownKeyId = await page.getByTestId('access-key-id').textContent();
+    await page.screenshot({ path: '/tmp/credential-page-revealed.png', fullPage: true });
+    await page.reload();
+    const afterReload = await page.locator('h1').textContent();
+    await page.screenshot({ path: '/tmp/credential-page-used.png', fullPage: true });
+
+    expect(url.startsWith(baseUrl)).toBe(true);
+    expect(secretWhileWaiting).toContain(bundle.userName);
+    expect(shownKeyId).toBe(bundle.accessKey?.accessKeyId);
+    expect(afterReload).toBe('This link was already used');
+    await expect(secretValue(link?.secretName ?? '')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await page.close();
+  });
+
+  it('runs its inline style and copy script under the Content-Security-Policy: Copy puts the secret on the clipboard', async () => {
+    const bundle = await createUserWithCredentials(bot, { console: true });
+    await deliverCredentials(bot.deps, deliveryOf(bundle));
+    const { url } = linkSentTo(bot);
+    const page = await openPage();
+    await page.goto(url);
+    await page.getByRole('button', { name: /Reveal/ }).click();
+    await page.waitForURL(url);
+
+    await page.locator('button[data-copy="secret-access-key"]').click();
+    const clipboard = await page.evaluate(() =>
+      (
+        globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+      ).navigator.clipboard.readText(),
+    );
+    const buttonSays = await page.locator('button[data-copy="secret-access-key"]').textContent();
+    const cardRadius = await page
+      .locator('.card')
+      .evaluate(
+        (el) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { borderRadius: string } }).getComputedStyle(el)
+            .borderRadius,
+      );
+
+    expect(clipboard).toBe(bundle.accessKey?.secretAccessKey);
+    expect(buttonSays).toBe('Copied');
+    expect(cardRadius).toBe('14px');
+    expect(await page.getByTestId('password').textContent()).toBe(bundle.console?.password);
+    expect(cspViolations).toEqual([]);
+    await page.screenshot({ path: '/tmp/credential-page-console.png', fullPage: true });
+    await page.close();
+  });
+});
