@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
+import { provisionJob } from './provision.js';
 import { whoamiJob } from './whoami.js';
 
 export type JobHandler = (deps: Deps, payload: Record<string, unknown>) => Promise<void>;
@@ -8,4 +9,5 @@ export type JobHandler = (deps: Deps, payload: Record<string, unknown>) => Promi
 export const jobHandlers: Record<string, JobHandler> = {
   whoami: whoamiJob,
   'credential-not-me': credentialNotMeJob,
+  provision: provisionJob,
 };

@@ -2,6 +2,7 @@ import { AuditStore } from './audit.js';
 import { connectDynamo, type StoreOptions } from './dynamo.js';
 import { JobStore } from './jobs.js';
 import { LinkStore } from './links.js';
+import { RequestStore } from './requests.js';
 
 export type { StoreOptions } from './dynamo.js';
 
@@ -9,6 +10,7 @@ export type { StoreOptions } from './dynamo.js';
 export interface Store {
   jobs: JobStore;
   audit: AuditStore;
+  requests: RequestStore;
   links: LinkStore;
 }
 
@@ -18,6 +20,7 @@ export function createStore(options: StoreOptions): Store {
   return {
     jobs: new JobStore(options),
     audit: new AuditStore(options),
+    requests: new RequestStore(options),
     links: new LinkStore(options),
   };
 }

@@ -1,8 +1,14 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
 import { registerCredentialLinkActions } from './credential-link.js';
+import { registerApproveAction } from './request-approve.js';
+import { registerDenyAction } from './request-deny.js';
+import { registerRetryAction } from './request-retry.js';
 
 /** Registers every button listener; one file per feature, one line here each. */
 export function registerActions(app: App, deps: Deps): void {
   registerCredentialLinkActions(app, deps);
+  registerApproveAction(app, deps);
+  registerDenyAction(app, deps);
+  registerRetryAction(app, deps);
 }

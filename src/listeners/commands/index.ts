@@ -4,12 +4,13 @@ import type { Deps } from '../../deps.js';
 import { BotError } from '../../errors.js';
 import { logger } from '../../logger.js';
 import { closestName } from './closest.js';
+import { createUser } from './create-user.js';
 import { help } from './help.js';
 import type { Subcommand } from './subcommand.js';
 import { whoami } from './whoami.js';
 
 /** Every `/iam` subcommand, in the order help lists them. New subcommands plug in here. */
-export const subcommands: readonly Subcommand[] = [help, whoami];
+export const subcommands: readonly Subcommand[] = [help, whoami, createUser];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
 export function registerCommands(app: App, deps: Deps): void {

@@ -1,0 +1,109 @@
+/**
+ * Create-user approvals, measured in-process through the real Slack handler (signed requests), with IAM and
+ * DynamoDB in moto and Slack's Web API on the recording fake: how fast an Approve click is acknowledged (Slack
+ * gives 3 s), how fast the create-user form is checked (IAM reads on the ack path), and how long it takes from the
+ * approval to the one-time link in the recipient's DMs. Network latency to real Slack and AWS is not included.
+ */
+import { logger } from '../src/logger.js';
+import { startTestBot } from '../test/support/bot.js';
+import { click, requestFor, submitForm, validForm } from '../test/support/create-user.js';
+import { ms, percentile, type Row, type Section } from './lib.js';
+
+export interface ApprovalBenchOptions {
+  /** Approve clicks timed for the ack latency (at least 50). */
+  clicks?: number;
+  /** Clicks before timing starts. */
+  warmup?: number;
+  /** Full approvals timed until the link is delivered. */
+  deliveries?: number;
+}
+
+const elapsed = async (fn: () => Promise<unknown>): Promise<number> => {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+};
+
+/**
+ * Runs the measurements on a bot of its own (moto started and stopped here) and returns one row per metric:
+ * form check p50/p99, Approve ack p50/p99 (target: p99 within a third of Slack's 3 s), approval to link p50.
+ */
+export async function approvalBench(options: ApprovalBenchOptions = {}): Promise<Row[]> {
+  const clicks = Math.max(50, options.clicks ?? 60);
+  const warmup = options.warmup ?? 5;
+  const deliveries = options.deliveries ?? 5;
+  process.env.AWS_ACCESS_KEY_ID ??= 'bench';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
+  const level = logger.getLevelName();
+  logger.setLogLevel('SILENT');
+  const bot = await startTestBot();
+  try {
+    let n = 0;
+    const newRequest = async () => {
+      const userName = `bench-user-${++n}`;
+      const took = await elapsed(() => submitForm(bot, validForm(userName)));
+      return { request: await requestFor(bot, userName), took };
+    };
+
+    // Acks only: jobs are handed over but not run, as on Lambda where the worker is another function.
+    bot.dispatcher.setRunner(async () => {});
+    const formMs: number[] = [];
+    const ackMs: number[] = [];
+    for (let i = 0; i < warmup + clicks; i++) {
+      const { request, took } = await newRequest();
+      const ack = await elapsed(() => click(bot, request, 'U0APPROVER1'));
+      if (i >= warmup) {
+        formMs.push(took);
+        ackMs.push(ack);
+      }
+    }
+
+    // Approval to link: the worker runs in-process.
+    const { runJob } = await import('../src/jobs/worker.js');
+    bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
+    const deliveryMs: number[] = [];
+    for (let i = 0; i < deliveries; i++) {
+      const { request } = await newRequest();
+      const start = Date.now();
+      await click(bot, request, 'U0APPROVER1');
+      await bot.drain();
+      const dm = bot.slack
+        .callsOf('chat.postMessage')
+        .find((c) => c.args.channel === 'U0RECIPIENT' && JSON.stringify(c.args).includes(request.userName));
+      if (!dm) throw new Error(`no link was delivered for ${request.userName}`);
+      deliveryMs.push(dm.at - start);
+    }
+
+    const ackP99 = percentile(ackMs, 99);
+    const formP99 = percentile(formMs, 99);
+    return [
+      {
+        metric: `create-user form submission with IAM checks, p50 of ${formMs.length}`,
+        value: ms(percentile(formMs, 50)),
+      },
+      {
+        metric: `create-user form submission with IAM checks, p99 of ${formMs.length}`,
+        value: ms(formP99),
+        target: '≤ 1,000 ms',
+        met: formP99 <= 1000,
+      },
+      { metric: `Approve click ack, p50 of ${ackMs.length}`, value: ms(percentile(ackMs, 50)) },
+      {
+        metric: `Approve click ack, p99 of ${ackMs.length}`,
+        value: ms(ackP99),
+        target: '≤ 1,000 ms',
+        met: ackP99 <= 1000,
+      },
+      {
+        metric: `approval to one-time link delivered, p50 of ${deliveryMs.length}`,
+        value: ms(percentile(deliveryMs, 50)),
+      },
+    ];
+  } finally {
+    await bot.stop();
+    logger.setLogLevel(level);
+  }
+}
+
+/** The same as a bench/run.ts section. */
+export const approvalSection: Section = { title: 'Create-user approvals', run: () => approvalBench() };

@@ -1,0 +1,185 @@
+import { HOME } from '../aws/accounts.js';
+import type { Policy } from '../config.js';
+import type { CreateUserDraft, DraftField } from '../services/request-validation.js';
+import type { AccessType } from '../store/requests.js';
+import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, FORM_INPUT } from './ids.js';
+
+const plain = (text: string) => ({ type: 'plain_text' as const, text });
+const option = (text: string, value: string) => ({ text: plain(text.slice(0, 75)), value });
+
+const ACCESS_OPTIONS: Record<AccessType, ReturnType<typeof option>> = {
+  keys: option('Access key (CLI, SDK, CI)', 'keys'),
+  console: option('Console password (must be changed at first sign-in)', 'console'),
+  both: option('Both', 'both'),
+};
+
+/** What the form carries from the command to its submission. */
+export interface CreateUserFormContext {
+  /** Channel the command was typed in. */
+  channel?: string;
+}
+
+function input(
+  field: DraftField,
+  label: string,
+  element: Record<string, unknown>,
+  extra: { optional?: boolean; hint?: string } = {},
+) {
+  return {
+    type: 'input',
+    block_id: CREATE_USER_BLOCKS[field],
+    label: plain(label),
+    element: { action_id: FORM_INPUT, ...element },
+    ...(extra.optional ? { optional: true } : {}),
+    ...(extra.hint ? { hint: plain(extra.hint) } : {}),
+  };
+}
+
+/**
+ * The `/iam create-user` form, pre-filled from what the inline command already said. The account field appears
+ * only when the policy names accounts; groups offer exactly the policy's groups.
+ */
+export function createUserModal(options: {
+  policy: Policy;
+  requester: string;
+  prefill?: CreateUserDraft;
+  context?: CreateUserFormContext;
+}) {
+  const { policy, requester } = options;
+  const prefill = options.prefill ?? {};
+  const groupOptions = policy.groups.map((g) =>
+    option(g.description ? `${g.name} (${g.description})` : g.name, g.name),
+  );
+  const chosenGroups = groupOptions.filter((o) => prefill.groups?.includes(o.value));
+  const accountOptions = [HOME, ...policy.accounts.map((a) => a.name)].map((name) =>
+    option(name === HOME ? 'home (the account the bot runs in)' : name, name),
+  );
+  const chosenAccount = accountOptions.find((o) => o.value === prefill.account);
+  const blocks = [
+    input(
+      'userName',
+      'IAM user name',
+      {
+        type: 'plain_text_input',
+        max_length: 64,
+        placeholder: plain('e.g. build-bot'),
+        ...(prefill.userName ? { initial_value: prefill.userName.slice(0, 64) } : {}),
+      },
+      { hint: `Letters, digits and + = , . @ _ -. Created under ${policy.users.path}` },
+    ),
+    input('recipient', 'Who receives the credentials', {
+      type: 'users_select',
+      initial_user: prefill.recipient ?? requester,
+    }),
+    input('accessType', 'Access type', {
+      type: 'radio_buttons',
+      options: Object.values(ACCESS_OPTIONS),
+      initial_option: ACCESS_OPTIONS[prefill.accessType ?? 'keys'],
+    }),
+    input(
+      'groups',
+      'Groups',
+      {
+        type: 'multi_static_select',
+        placeholder: plain('Choose groups'),
+        options: groupOptions,
+        ...(chosenGroups.length ? { initial_options: chosenGroups } : {}),
+      },
+      { hint: 'Only the groups the access policy lets the bot grant.' },
+    ),
+    ...(policy.accounts.length
+      ? [
+          input('account', 'AWS account', {
+            type: 'static_select',
+            placeholder: plain('Choose an account'),
+            options: accountOptions,
+            ...(chosenAccount ? { initial_option: chosenAccount } : {}),
+          }),
+        ]
+      : []),
+    input(
+      'tags',
+      'Tags',
+      {
+        type: 'plain_text_input',
+        multiline: true,
+        placeholder: plain('team=platform\ncost-center=1234'),
+        ...(prefill.tags ? { initial_value: prefill.tags } : {}),
+      },
+      { optional: true, hint: 'One key=value per line.' },
+    ),
+    input('justification', 'Justification', {
+      type: 'plain_text_input',
+      multiline: true,
+      max_length: 1000,
+      placeholder: plain('Why is this user needed? Approvers read this.'),
+      ...(prefill.justification ? { initial_value: prefill.justification.slice(0, 1000) } : {}),
+    }),
+  ];
+  return {
+    type: 'modal' as const,
+    callback_id: CREATE_USER_MODAL,
+    private_metadata: JSON.stringify(options.context ?? {}),
+    title: plain('New IAM user'),
+    submit: plain('Request'),
+    close: plain('Cancel'),
+    blocks,
+  };
+}
+
+/** One input's state as Slack sends it in a view submission. */
+export interface FormValue {
+  type?: string;
+  value?: string | null;
+  selected_option?: { value: string } | null;
+  selected_options?: { value: string }[];
+  selected_user?: string | null;
+}
+
+export type FormValues = Record<string, Record<string, FormValue>>;
+
+/** The draft a submitted create-user form holds. */
+export function readCreateUserForm(values: FormValues): CreateUserDraft {
+  const get = (field: DraftField) => values[CREATE_USER_BLOCKS[field]]?.[FORM_INPUT];
+  const draft: CreateUserDraft = {};
+  const text = (field: 'userName' | 'tags' | 'justification' | 'account') => {
+    const v = get(field);
+    const s = v?.value ?? v?.selected_option?.value;
+    if (s) draft[field] = s;
+  };
+  text('userName');
+  text('tags');
+  text('justification');
+  text('account');
+  const recipient = get('recipient')?.selected_user;
+  if (recipient) draft.recipient = recipient;
+  const access = get('accessType')?.selected_option?.value;
+  if (access) draft.accessType = access as AccessType;
+  const groups = get('groups')?.selected_options;
+  if (groups) draft.groups = groups.map((o) => o.value);
+  return draft;
+}
+
+/**
+ * Validation problems as Slack's `response_action: 'errors'` wants them: by block id. A problem about a field the
+ * form does not show (the account, when the policy names none) goes to the user name.
+ */
+export function formErrors(policy: Policy, fields: Record<string, string>): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const [field, message] of Object.entries(fields)) {
+    const shown = field in CREATE_USER_BLOCKS && (field !== 'account' || policy.accounts.length > 0);
+    const block = shown ? CREATE_USER_BLOCKS[field as DraftField] : CREATE_USER_BLOCKS.userName;
+    errors[block] = errors[block] ? `${errors[block]} ${message}` : message;
+  }
+  return errors;
+}
+
+/** The form's context from its private_metadata. */
+export function readCreateUserFormContext(privateMetadata: string | undefined): CreateUserFormContext {
+  try {
+    const parsed = JSON.parse(privateMetadata || '{}') as CreateUserFormContext;
+    return typeof parsed.channel === 'string' ? { channel: parsed.channel } : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,19 @@
+import type { App, BlockButtonAction } from '@slack/bolt';
+import { REQUEST_DENY } from '../../blocks/ids.js';
+import { denyReasonModal } from '../../blocks/request.js';
+import type { Deps } from '../../deps.js';
+import { checkCanDeny } from '../../services/requests.js';
+import { requestErrorText } from './request-errors.js';
+
+/** Deny on a request message: opens the form asking for a reason, if the clicker may deny it now. */
+export function registerDenyAction(app: App, deps: Deps): void {
+  app.action<BlockButtonAction>(REQUEST_DENY, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    try {
+      const request = await checkCanDeny(deps, action.value ?? '', body.user.id);
+      await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(request) as never });
+    } catch (error) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: requestErrorText(error, 'deny') });
+    }
+  });
+}

@@ -1,0 +1,173 @@
+import type { CreateUserDraft } from '../../services/request-validation.js';
+import type { AccessType } from '../../store/requests.js';
+import { closestName } from './closest.js';
+
+/** What `/iam create-user <text>` says, as far as it can be read, and what could not be read. */
+export interface ParsedCreateUser {
+  draft: CreateUserDraft;
+  problems: string[];
+}
+
+const OPEN_QUOTES: Record<string, string> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»' };
+
+/** Undoes Slack's escaping of &, < and > in command text. */
+const unescapeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/**
+ * Splits command text into words: quoted strings (straight or typographic quotes) stay one word, and a Slack
+ * mention (`<@U123|alice>`) is one word whatever its display name holds.
+ */
+export function tokenize(text: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    let word = '';
+    while (i < text.length && !/\s/.test(text[i] as string)) {
+      const ch = text[i] as string;
+      const close = OPEN_QUOTES[ch];
+      if (close) {
+        const end = text.indexOf(close, i + 1);
+        if (end < 0) {
+          word += text.slice(i + 1);
+          i = text.length;
+        } else {
+          word += text.slice(i + 1, end);
+          i = end + 1;
+        }
+      } else if (ch === '<') {
+        const end = text.indexOf('>', i);
+        const stop = end < 0 ? text.length : end + 1;
+        word += text.slice(i, stop);
+        i = stop;
+      } else {
+        word += ch;
+        i++;
+      }
+    }
+    words.push(word);
+  }
+  return words;
+}
+
+const FLAGS = [
+  '--for',
+  '--groups',
+  '--group',
+  '--keys',
+  '--key',
+  '--access-key',
+  '--console',
+  '--access',
+  '--account',
+  '--tags',
+  '--tag',
+  '--reason',
+  '--justification',
+] as const;
+type Flag = (typeof FLAGS)[number];
+const SWITCHES: Flag[] = ['--keys', '--key', '--access-key', '--console'];
+
+/** A Slack user id from a mention (`<@U123|alice>`, `<@U123>`) or a bare id. */
+function userId(word: string): string | undefined {
+  const m = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(word) ?? /^([UW][A-Z0-9]{2,})$/.exec(word);
+  return m?.[1];
+}
+
+/**
+ * Reads `/iam create-user build-bot --for @alice --groups ci-deployers,read-only --keys --console --account staging
+ * --tag team=platform --reason "..."`. Every flag may also be written `--flag=value`. Returns what it understood and
+ * a problem per word it could not; it checks nothing against the policy or IAM.
+ */
+export function parseCreateUserArgs(text: string): ParsedCreateUser {
+  const draft: CreateUserDraft = {};
+  const problems: string[] = [];
+  const words = tokenize(text.trim());
+  let keys = false;
+  let wantsConsole = false;
+  const tags: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string;
+    if (!word.startsWith('--')) {
+      if (draft.userName === undefined) draft.userName = unescapeSlack(word);
+      else
+        problems.push(`I don't know what \`${unescapeSlack(word)}\` is for (the user name is \`${draft.userName}\`).`);
+      continue;
+    }
+    const eq = word.indexOf('=');
+    const name = (eq < 0 ? word : word.slice(0, eq)).toLowerCase();
+    const flag = FLAGS.find((f) => f === name);
+    if (!flag) {
+      const near = closestName(
+        name.slice(2),
+        FLAGS.map((f) => f.slice(2)),
+      );
+      problems.push(`Unknown option \`${name}\`.${near ? ` Did you mean \`--${near}\`?` : ''}`);
+      continue;
+    }
+    if (SWITCHES.includes(flag)) {
+      if (flag === '--console') wantsConsole = true;
+      else keys = true;
+      continue;
+    }
+    let value: string | undefined = eq < 0 ? undefined : word.slice(eq + 1);
+    if (value === undefined) {
+      const next = words[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        problems.push(`\`${flag}\` needs a value.`);
+        continue;
+      }
+      value = next;
+      i++;
+    }
+    switch (flag) {
+      case '--for': {
+        const id = userId(value);
+        if (id) draft.recipient = id;
+        else
+          problems.push(
+            `\`--for\` needs a Slack mention: type @ and pick the person, so that Slack sends who they are (got \`${unescapeSlack(value)}\`).`,
+          );
+        break;
+      }
+      case '--groups':
+      case '--group':
+        draft.groups = [
+          ...(draft.groups ?? []),
+          ...unescapeSlack(value)
+            .split(',')
+            .map((g) => g.trim())
+            .filter(Boolean),
+        ];
+        break;
+      case '--access': {
+        const v = value.toLowerCase();
+        if (v === 'keys' || v === 'key') keys = true;
+        else if (v === 'console') wantsConsole = true;
+        else if (v === 'both') keys = wantsConsole = true;
+        else problems.push(`\`--access\` is keys, console or both (got \`${unescapeSlack(value)}\`).`);
+        break;
+      }
+      case '--account':
+        draft.account = unescapeSlack(value);
+        break;
+      case '--tags':
+      case '--tag':
+        tags.push(unescapeSlack(value));
+        break;
+      case '--reason':
+      case '--justification':
+        draft.justification = unescapeSlack(value);
+        break;
+    }
+  }
+  const access: AccessType | undefined =
+    keys && wantsConsole ? 'both' : keys ? 'keys' : wantsConsole ? 'console' : undefined;
+  if (access) draft.accessType = access;
+  if (tags.length) draft.tags = tags.join('\n');
+  return { draft, problems };
+}

@@ -1,0 +1,57 @@
+import { createUserModal } from '../../blocks/create-user-modal.js';
+import { esc } from '../../blocks/text.js';
+import { ValidationError } from '../../errors.js';
+import { checkCreateUserDraft, isDraftComplete } from '../../services/request-validation.js';
+import { submitRequest } from '../../services/requests.js';
+import { parseCreateUserArgs } from './create-user-args.js';
+import type { Subcommand } from './subcommand.js';
+
+const USAGE =
+  '/iam create-user [name] [--for @user] [--groups g1,g2] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."]';
+
+/**
+ * `/iam create-user`: with everything given inline, checks and posts the request at once; otherwise opens the form,
+ * pre-filled with what was given (ack first, then views.open, nothing slow in between: trigger_id lasts 3 s).
+ */
+export const createUser: Subcommand = {
+  name: 'create-user',
+  summary:
+    'asks for a new IAM user (access key and/or console password, in the groups you choose); approvers decide in the approval channel, and the credentials arrive as a one-time link.',
+  usage: USAGE,
+  example: '/iam create-user build-bot --for @alice --groups ci-deployers --keys --reason "CI deploys for the web app"',
+  async run({ deps, args, command, ack, client }) {
+    const { policy } = deps.config;
+    const { draft, problems } = parseCreateUserArgs(args);
+    if (problems.length) {
+      await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(USAGE)}\`` });
+      return;
+    }
+    if (!isDraftComplete(policy, draft)) {
+      await ack();
+      await client.views.open({
+        trigger_id: command.trigger_id,
+        view: createUserModal({
+          policy,
+          requester: command.user_id,
+          prefill: draft,
+          context: { channel: command.channel_id },
+        }) as never,
+      });
+      return;
+    }
+    let checked: Awaited<ReturnType<typeof checkCreateUserDraft>>;
+    try {
+      checked = await checkCreateUserDraft(deps, command.user_id, draft);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const lines = Object.values(error.fields).map((m) => `• ${esc(m)}`);
+      await ack({ response_type: 'ephemeral', text: `I can't ask for that user yet:\n${lines.join('\n')}` });
+      return;
+    }
+    const request = await submitRequest(deps, command.user_id, checked, { channel: command.channel_id });
+    await ack({
+      response_type: 'ephemeral',
+      text: `Your request \`${request.id}\` for IAM user \`${esc(request.userName)}\` is waiting for approval in <#${policy.approvals.channel}>. I'll DM you when it is decided.`,
+    });
+  },
+};

@@ -1,0 +1,86 @@
+/**
+ * `/iam create-user` when the policy names other AWS accounts: the form asks which one, and the user is created
+ * there, through the account's assumed role (moto keeps each account apart).
+ */
+import { CreateGroupCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREATE_USER_BLOCKS } from '../../src/blocks/ids.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import {
+  approvalMessageNow,
+  click,
+  iamUser,
+  requestFor,
+  requestUser,
+  submitForm,
+  validForm,
+} from '../support/create-user.js';
+import { linkSentTo, requestPage } from '../support/credentials.js';
+import { testPolicy } from '../support/policy.js';
+
+const STAGING_ID = '111111111111';
+let bot: TestBot;
+beforeAll(async () => {
+  bot = await startTestBot({
+    policy: testPolicy({
+      accounts: [{ name: 'staging', roleArn: `arn:aws:iam::${STAGING_ID}:role/iam-slack-bot-staging` }],
+    }),
+  });
+  await bot.deps.aws.account().iam.send(
+    new CreateRoleCommand({
+      RoleName: 'iam-slack-bot-staging',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' },
+        ],
+      }),
+    }),
+  );
+  await bot.deps.aws.account('staging').iam.send(new CreateGroupCommand({ GroupName: 'ci-deployers' }));
+});
+afterAll(async () => {
+  await bot.stop();
+});
+
+describe('/iam create-user with named accounts', () => {
+  it('asks for the account in the form, offering home and every named account', async () => {
+    await bot.command('create-user');
+
+    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as {
+      blocks: { block_id: string; element: { options?: { value: string }[] } }[];
+    };
+    const account = view.blocks.find((b) => b.block_id === CREATE_USER_BLOCKS.account);
+    expect(account?.element.options?.map((o) => o.value)).toEqual(['home', 'staging']);
+  });
+
+  it('requires the account to be chosen', async () => {
+    const result = await submitForm(bot, validForm('no-account-bot'));
+
+    expect(JSON.parse(result.body ?? '{}').errors).toEqual({ [CREATE_USER_BLOCKS.account]: 'Choose the AWS account.' });
+  });
+
+  it('opens the form from an inline command that names no account', async () => {
+    const opens = bot.slack.callsOf('views.open').length;
+
+    await bot.command('create-user inline-bot --groups ci-deployers --keys --reason "CI"');
+
+    expect(bot.slack.callsOf('views.open')).toHaveLength(opens + 1);
+  });
+
+  it('creates the user in the chosen account, named with its id on the message, and delivers its key', async () => {
+    const request = await requestUser(bot, 'staging-bot', { account: 'staging' });
+    await click(bot, request, 'U0APPROVER1');
+    await bot.drain();
+
+    const inStaging = await iamUser(bot, 'staging-bot', 'staging');
+    const { token } = linkSentTo(bot, 'U0RECIPIENT');
+    const page = await requestPage(bot, 'POST', token);
+    expect(request).toMatchObject({ account: 'staging', accountId: STAGING_ID });
+    expect(approvalMessageNow(bot, request).text).toContain(`*staging* (\`${STAGING_ID}\`)`);
+    expect(inStaging?.keys).toHaveLength(1);
+    expect(await iamUser(bot, 'staging-bot', 'home')).toBeUndefined();
+    expect(/data-testid="access-key-id">([^<]+)</.exec(page.body ?? '')?.[1]).toBe(inStaging?.keys[0]);
+    expect((await requestFor(bot, 'staging-bot')).status).toBe('done');
+  });
+});
