@@ -1,10 +1,14 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { BotError } from '../errors.js';
 import { logger } from '../logger.js';
 import { reportUnrecognizedReveal } from '../services/credential-links.js';
 
-const payloadSchema = z.object({ linkId: z.string().min(1), userId: z.string().min(1), responseUrl: z.url() });
+const payloadSchema = z.object({
+  linkId: z.string().check(z.minLength(1)),
+  userId: z.string().check(z.minLength(1)),
+  responseUrl: z.url(),
+});
 
 /**
  * "This wasn't me", after the click was acked: reports the reveal (see reportUnrecognizedReveal) and answers the

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { whoamiMessage } from '../blocks/whoami.js';
 import type { Deps } from '../deps.js';
 import { describeAccounts } from '../services/accounts.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import { jobHandlers } from './registry.js';
@@ -8,8 +8,8 @@ import type { Job } from './types.js';
 const LEASE_MS = 5 * 60_000;
 
 const jobSchema = z.object({
-  id: z.string().min(1),
-  type: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  type: z.string().check(z.minLength(1)),
   payload: z.record(z.string(), z.unknown()),
 });
 

@@ -4,7 +4,7 @@ import {
   GetSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { CredentialBundle } from './credential-types.js';
 
 /** Secrets Manager's answer for a secret that does not exist (or was deleted). */
@@ -29,8 +29,8 @@ const bundleSchema = z.object({
   accountId: z.string(),
   region: z.string(),
   userName: z.string(),
-  accessKey: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }).optional(),
-  console: z.object({ password: z.string(), signInUrl: z.string() }).optional(),
+  accessKey: z.optional(z.object({ accessKeyId: z.string(), secretAccessKey: z.string() })),
+  console: z.optional(z.object({ password: z.string(), signInUrl: z.string() })),
 });
 
 export interface SecretTags {

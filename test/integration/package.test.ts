@@ -4,11 +4,12 @@
  * what the bot needs. Slow (esbuild, osls, cfn-lint: about 10 s), hence one packaging run for the whole file.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { createStore } from '../../src/store/index.js';
 
 const run = promisify(execFile);
@@ -131,7 +132,7 @@ describe('npm run package (no AWS credentials)', () => {
     };
 
     expect(vars).toMatchObject({
-      POLICY_FILE: 'policy.yml',
+      POLICY_FILE: 'dist/policy.json',
       TABLE_PREFIX: `iam-slack-bot-${STAGE}-`,
       SECRET_PREFIX: `iam-slack-bot/${STAGE}/`,
       WORKER_FUNCTION_NAME: `iam-slack-bot-${STAGE}-worker`,
@@ -227,12 +228,40 @@ describe('npm run package (no AWS credentials)', () => {
     ]);
   });
 
-  it('zips each function as its bundle plus policy.yml, nothing else', async () => {
+  it('zips each function as its bundle plus the policy as JSON, nothing else', async () => {
     for (const name of ['slack', 'web', 'worker', 'schedule']) {
       expect((await zipEntries(path.join(out, `${name}.zip`))).sort()).toEqual([
+        'dist/policy.json',
         `dist/${name}/index.cjs`,
-        'policy.yml',
       ]);
     }
   });
+
+  it('ships policy.yml as JSON that loads to the same policy', async () => {
+    const env = { SLACK_SIGNING_SECRET: 'package-test-secret', SLACK_BOT_TOKEN: 'xoxb-package-test' };
+    const fromYaml = loadConfig({ ...env, POLICY_FILE: path.join(root, 'policy.yml') }).policy;
+    const fromJson = loadConfig({ ...env, POLICY_FILE: path.join(root, 'dist', 'policy.json') }).policy;
+
+    expect(fromJson).toEqual(fromYaml);
+  });
+
+  it('refuses to build with a wrong policy, naming every problem', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'iam-slack-bot-policy-'));
+    const bad = path.join(dir, 'policy.yml');
+    await writeFile(bad, 'approvals: { channel: general }\ngroups: [{ name: "ci/x" }]\nsurprise: 1\n');
+    const failed = await run(process.execPath, ['scripts/build.mjs'], {
+      cwd: root,
+      env: { ...packagingEnv(), POLICY_FILE: bad },
+    }).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    await rm(dir, { recursive: true, force: true });
+
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('approvals.channel: must be a Slack channel id');
+    expect(failed?.stderr).toContain('approvals.approvers');
+    expect(failed?.stderr).toContain('groups.0.name: must be a valid IAM group name');
+    expect(failed?.stderr).toContain('Unrecognized key: "surprise"');
+  }, 60_000);
 });
