@@ -62,24 +62,26 @@ export function bundleEnv(): NodeJS.ProcessEnv {
     SLACK_BOT_ID: 'B000BENCH',
     SLACK_BOT_USER_ID: 'U000BENCH',
     SLACK_API_URL: 'http://127.0.0.1:1/api/',
-    POLICY_FILE: path.join(root, 'policy.yml'),
+    POLICY_FILE: path.join(root, 'dist', 'policy.json'), // as on Lambda: written by scripts/build.mjs
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
     AWS_EC2_METADATA_DISABLED: 'true',
     LOG_LEVEL: 'INFO',
+    // As on Lambda: jobs go to the worker function (never invoked here: the probes start none).
+    WORKER_FUNCTION_NAME: 'iam-slack-bot-bench-worker',
   };
 }
 
 const run = promisify(execFile);
 
-/** Runs a probe (bench/probes/*.cjs) in a fresh `node` process and returns what it reported. */
-export async function probe<T>(name: string, args: string[]): Promise<T> {
+/** Runs a probe (bench/probes/*.cjs) in a fresh `node` process and returns what it reported; `env` adds variables. */
+export async function probe<T>(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
   const script = path.join(root, 'bench', 'probes', name);
   const { stdout } = await run(process.execPath, [script, ...args], {
     cwd: root,
-    env: bundleEnv(),
+    env: { ...bundleEnv(), ...env },
     maxBuffer: 64 * 1024 * 1024,
   });
   const line = stdout.split('\n').findLast((l) => l.startsWith('BENCH_RESULT '));

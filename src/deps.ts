@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { AwsAccounts } from './aws/accounts.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -8,7 +7,8 @@ import type { JobDispatcher } from './jobs/types.js';
 import type { Messenger } from './services/ports.js';
 import { slackWebClient } from './slack/client.js';
 import { SlackMessenger } from './slack/messenger.js';
-import { createStore, type Store } from './store/index.js';
+import type { Store } from './store/index.js';
+import { lazyStore } from './store/lazy.js';
 
 /** Everything the listeners, services and jobs need, built once per process and injected. */
 export interface Deps {
@@ -20,6 +20,8 @@ export interface Deps {
   dispatcher: JobDispatcher;
   /** A URL-safe random token of 256 bits (one-time links). */
   randomToken(): string;
+  /** Loads now what otherwise loads on first use (the store, see src/store/lazy.ts). */
+  preload(): Promise<void>;
 }
 
 export interface BuildOptions {
@@ -37,27 +39,33 @@ export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
   const { env, policy } = config;
   const clock = options.overrides?.clock ?? systemClock;
   const endpoint = env.AWS_ENDPOINT_URL;
+  // DynamoDB (dynamoose and the models) loads on the first store call, not at cold start: see src/store/lazy.ts.
+  const store = lazyStore(() =>
+    import('./store/index.js').then(({ createStore }) =>
+      createStore({
+        region: env.AWS_REGION,
+        endpoint,
+        prefix: env.TABLE_PREFIX,
+        create: options.createTables ?? false,
+      }),
+    ),
+  );
   const dispatcher =
     options.overrides?.dispatcher ??
     (env.WORKER_FUNCTION_NAME
-      ? new LambdaJobDispatcher(
-          new LambdaClient({ region: env.AWS_REGION, ...(endpoint ? { endpoint } : {}) }),
-          env.WORKER_FUNCTION_NAME,
-        )
+      ? new LambdaJobDispatcher({ region: env.AWS_REGION, ...(endpoint ? { endpoint } : {}) }, env.WORKER_FUNCTION_NAME)
       : new InProcessJobDispatcher());
   return {
     config,
     clock,
     aws: new AwsAccounts({ region: env.AWS_REGION, endpoint, accounts: policy.accounts, clock }),
-    store: createStore({
-      region: env.AWS_REGION,
-      endpoint,
-      prefix: env.TABLE_PREFIX,
-      create: options.createTables ?? false,
-    }),
+    store: store.store,
     messenger: new SlackMessenger(slackWebClient(env)),
     dispatcher,
     randomToken: () => randomBytes(32).toString('base64url'),
+    preload: async () => {
+      await store.load();
+    },
     ...options.overrides,
   };
 }

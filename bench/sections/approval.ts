@@ -4,10 +4,10 @@
  * gives 3 s), how fast the create-user form is checked (IAM reads on the ack path), and how long it takes from the
  * approval to the one-time link in the recipient's DMs. Network latency to real Slack and AWS is not included.
  */
-import { logger } from '../src/logger.js';
-import { startTestBot } from '../test/support/bot.js';
-import { click, requestFor, submitForm, validForm } from '../test/support/create-user.js';
-import { ms, percentile, type Row, type Section } from './lib.js';
+import { logger } from '../../src/logger.js';
+import { startTestBot } from '../../test/support/bot.js';
+import { click, requestFor, submitForm, validForm } from '../../test/support/create-user.js';
+import { ms, percentile, type Row, type Section } from '../lib.js';
 
 export interface ApprovalBenchOptions {
   /** Approve clicks timed for the ack latency (at least 50). */
@@ -59,7 +59,7 @@ export async function approvalBench(options: ApprovalBenchOptions = {}): Promise
     }
 
     // Approval to link: the worker runs in-process.
-    const { runJob } = await import('../src/jobs/worker.js');
+    const { runJob } = await import('../../src/jobs/worker.js');
     bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
     const deliveryMs: number[] = [];
     for (let i = 0; i < deliveries; i++) {

@@ -7,16 +7,16 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CreateAccessKeyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
-import { loadConfig } from '../src/config.js';
-import { buildDeps } from '../src/deps.js';
-import type { HttpEvent } from '../src/http/types.js';
-import { FakeSlack } from '../src/local/fake-slack.js';
-import { startMoto } from '../src/local/moto.js';
-import { logger } from '../src/logger.js';
-import type { CredentialBundle } from '../src/services/credential-types.js';
-import { deliverCredentials } from '../src/services/credentials.js';
-import { createWebHandler } from '../src/web/index.js';
-import { ms, percentile, type Row, root, type Section } from './lib.js';
+import { loadConfig } from '../../src/config.js';
+import { buildDeps } from '../../src/deps.js';
+import type { HttpEvent } from '../../src/http/types.js';
+import { FakeSlack } from '../../src/local/fake-slack.js';
+import { startMoto } from '../../src/local/moto.js';
+import { logger } from '../../src/logger.js';
+import type { CredentialBundle } from '../../src/services/credential-types.js';
+import { deliverCredentials } from '../../src/services/credentials.js';
+import { createWebHandler } from '../../src/web/index.js';
+import { ms, percentile, type Row, root, type Section } from '../lib.js';
 
 export interface RevealBenchOptions {
   /** Untimed reveals first (default 20). */

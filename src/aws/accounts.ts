@@ -1,6 +1,6 @@
 import { IAMClient, ListAccountAliasesCommand } from '@aws-sdk/client-iam';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { GetCallerIdentityCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Clock } from '../clock.js';
 import type { Policy } from '../config.js';
@@ -9,7 +9,6 @@ import type { Policy } from '../config.js';
 export interface AccountClients {
   name: string;
   iam: IAMClient;
-  sts: STSClient;
 }
 
 export interface AwsOptions {
@@ -38,19 +37,30 @@ export const HOME = 'home';
 /**
  * Builds SDK v3 clients per account, in one place: the home account with the default credential chain, every
  * named account through STS AssumeRole with credentials cached until shortly before they expire.
+ *
+ * IAM is what most requests need, so its client loads with this module. STS (whoami, AssumeRole) and Secrets
+ * Manager (credential delivery, in the worker and the credential page) load on first use: the Slack function's
+ * cold start does not pay for SDK clients it rarely or never calls.
  */
 export class AwsAccounts {
-  readonly secrets: SecretsManagerClient;
   readonly #options: AwsOptions;
   readonly #clients = new Map<string, AccountClients>();
   readonly #cache = new Map<string, AwsCredentialIdentity>();
-  readonly #homeSts: STSClient;
+  readonly #sts = new Map<string, Promise<STSClient>>();
+  #secrets: Promise<SecretsManagerClient> | undefined;
 
   constructor(options: AwsOptions) {
     this.#options = options;
-    this.#homeSts = this.#sts(this.#base());
-    this.secrets = new SecretsManagerClient(this.#base());
-    options.decorateClient?.(this.secrets);
+  }
+
+  /** The Secrets Manager client of the home account (where one-time credentials are kept). */
+  secrets(): Promise<SecretsManagerClient> {
+    this.#secrets ??= import('./secrets.js').then(({ SecretsManagerClient }) => {
+      const client = new SecretsManagerClient(this.#base());
+      this.#options.decorateClient?.(client);
+      return client;
+    });
+    return this.#secrets;
   }
 
   #base(): ClientConfig {
@@ -58,10 +68,26 @@ export class AwsAccounts {
     return { region, ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) };
   }
 
-  #sts(config: ClientConfig): STSClient {
-    const sts = this.#options.stsFactory ? this.#options.stsFactory(config) : new STSClient(config);
-    this.#options.decorateClient?.(sts);
+  /** The STS client of an account (home: the default chain; others: the assumed role). */
+  #stsOf(name: string): Promise<STSClient> {
+    let sts = this.#sts.get(name);
+    if (!sts) {
+      const config = this.#config(name);
+      sts = import('./sts.js').then(({ STSClient }) => {
+        const client = this.#options.stsFactory ? this.#options.stsFactory(config) : new STSClient(config);
+        this.#options.decorateClient?.(client);
+        return client;
+      });
+      this.#sts.set(name, sts);
+    }
     return sts;
+  }
+
+  #config(name: string): ClientConfig {
+    if (name === HOME) return this.#base();
+    const def = this.#options.accounts.find((a) => a.name === name);
+    if (!def) throw new Error(`Unknown account ${name}`);
+    return { ...this.#base(), credentials: () => this.assumedCredentials(name) };
   }
 
   /** Names of every account the bot can act in, home first. */
@@ -73,19 +99,7 @@ export class AwsAccounts {
   account(name: string = HOME): AccountClients {
     const cached = this.#clients.get(name);
     if (cached) return cached;
-    let config: ClientConfig;
-    if (name === HOME) {
-      config = this.#base();
-    } else {
-      const def = this.#options.accounts.find((a) => a.name === name);
-      if (!def) throw new Error(`Unknown account ${name}`);
-      config = { ...this.#base(), credentials: () => this.assumedCredentials(name) };
-    }
-    const clients: AccountClients = {
-      name,
-      iam: new IAMClient({ ...config, maxAttempts: 4 }),
-      sts: name === HOME ? this.#homeSts : this.#sts(config),
-    };
+    const clients: AccountClients = { name, iam: new IAMClient({ ...this.#config(name), maxAttempts: 4 }) };
     this.#options.decorateClient?.(clients.iam);
     this.#clients.set(name, clients);
     return clients;
@@ -98,7 +112,8 @@ export class AwsAccounts {
     if (cached?.expiration && cached.expiration.getTime() - now > REFRESH_MARGIN_MS) return cached;
     const def = this.#options.accounts.find((a) => a.name === name);
     if (!def) throw new Error(`Unknown account ${name}`);
-    const out = await this.#homeSts.send(
+    const [sts, { AssumeRoleCommand }] = await Promise.all([this.#stsOf(HOME), import('./sts.js')]);
+    const out = await sts.send(
       new AssumeRoleCommand({
         RoleArn: def.roleArn,
         RoleSessionName: 'iam-slack-bot',
@@ -118,11 +133,17 @@ export class AwsAccounts {
     return creds;
   }
 
+  /** STS GetCallerIdentity in an account: its id and the ARN the bot acts as there. */
+  async callerIdentity(name: string = HOME): Promise<GetCallerIdentityCommandOutput> {
+    this.account(name); // throws for an account the policy does not define
+    const [sts, { GetCallerIdentityCommand }] = await Promise.all([this.#stsOf(name), import('./sts.js')]);
+    return sts.send(new GetCallerIdentityCommand({}));
+  }
+
   /** Which account and identity the bot acts as there, and the account alias if one is set. */
   async identity(name: string = HOME): Promise<{ account: string; arn: string; alias?: string }> {
-    const clients = this.account(name);
-    const who = await clients.sts.send(new GetCallerIdentityCommand({}));
-    const aliases = await clients.iam.send(new ListAccountAliasesCommand({}));
+    const who = await this.callerIdentity(name);
+    const aliases = await this.account(name).iam.send(new ListAccountAliasesCommand({}));
     const alias = aliases.AccountAliases?.[0];
     return { account: who.Account ?? 'unknown', arn: who.Arn ?? 'unknown', ...(alias ? { alias } : {}) };
   }

@@ -1,20 +1,28 @@
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { logger } from '../logger.js';
 import type { Job, JobDispatcher } from './types.js';
 
 /**
  * On Lambda: invokes the worker function asynchronously (`InvocationType: 'Event'`), so the Slack function can
  * answer within Slack's 3 seconds. Lambda may deliver an event more than once; the worker dedupes by job id.
+ *
+ * The Lambda client is loaded on the first dispatch, not at cold start: `/iam help` and the other answers that
+ * start no job never pay for it (about 70 KB of the Slack bundle, kept out of module initialisation).
  */
 export class LambdaJobDispatcher implements JobDispatcher {
+  #lambda: LambdaClient | undefined;
+
+  /** `lambda`: a client, or the configuration to build one with on first use. */
   constructor(
-    private readonly lambda: LambdaClient,
+    private readonly lambda: LambdaClient | LambdaClientConfig,
     private readonly functionName: string,
   ) {}
 
   async dispatch(job: Job): Promise<void> {
-    await this.lambda.send(
-      new InvokeCommand({
+    const sdk = await import('./lambda-sdk.js');
+    this.#lambda ??= 'send' in this.lambda ? (this.lambda as LambdaClient) : new sdk.LambdaClient(this.lambda);
+    await this.#lambda.send(
+      new sdk.InvokeCommand({
         FunctionName: this.functionName,
         InvocationType: 'Event',
         Payload: new TextEncoder().encode(JSON.stringify(job)),

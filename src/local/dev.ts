@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const deps = buildDeps(config, { createTables: true });
+  await deps.preload(); // creates the tables now rather than on the first request
   if (deps.dispatcher instanceof InProcessJobDispatcher) deps.dispatcher.setRunner((job) => runJob(deps, job));
   if (moto) {
     const created = await ensurePolicyGroups(deps.aws.account().iam, config.policy.groups);

@@ -77,7 +77,7 @@ async function sweepOne(deps: Deps, hash: string, now: Date, counts: SweepCounts
 async function finishExpiry(deps: Deps, link: LinkRecord, now: Date, counts: SweepCounts): Promise<void> {
   const { links } = deps.store;
   if (!link.secretDeletedAt) {
-    await deleteCredentialSecret(deps.aws.secrets, link.secretName);
+    await deleteCredentialSecret(await deps.aws.secrets(), link.secretName);
     counts.secretsDeleted += 1;
     await links.transition(link.id, ['expired'], { secretDeletedAt: now.getTime() });
   }
@@ -111,7 +111,7 @@ async function finishExpiry(deps: Deps, link: LinkRecord, now: Date, counts: Swe
 
 async function deleteLeftover(deps: Deps, link: LinkRecord, now: Date, counts: SweepCounts): Promise<void> {
   if (!link.secretDeletedAt) {
-    await deleteCredentialSecret(deps.aws.secrets, link.secretName);
+    await deleteCredentialSecret(await deps.aws.secrets(), link.secretName);
     counts.secretsDeleted += 1;
   }
   await deps.store.links.transition(link.id, [link.status], {

@@ -88,7 +88,7 @@ export async function revealLink(deps: Deps, token: string | undefined, opener: 
 
   let bundle: CredentialBundle;
   try {
-    bundle = await readCredentialSecret(deps.aws.secrets, link.secretName);
+    bundle = await readCredentialSecret(await deps.aws.secrets(), link.secretName);
   } catch (error) {
     return revealFailed(deps, link, error, now);
   }
@@ -97,7 +97,7 @@ export async function revealLink(deps: Deps, token: string | undefined, opener: 
   const steps: [string, Promise<unknown>][] = [
     [
       'delete secret',
-      deleteCredentialSecret(deps.aws.secrets, link.secretName).then(() =>
+      deleteCredentialSecret(await deps.aws.secrets(), link.secretName).then(() =>
         deps.store.links.transition(hash, ['opened', 'revoked'], { secretDeletedAt: now.getTime(), sweepAt: null }),
       ),
     ],

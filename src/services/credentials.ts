@@ -100,7 +100,7 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
 
   let dm: { channel: string; ts: string };
   try {
-    const { arn } = await createCredentialSecret(deps.aws.secrets, secretName, bundle, {
+    const { arn } = await createCredentialSecret(await deps.aws.secrets(), secretName, bundle, {
       requestId: request.requestId,
       recipient: request.recipientSlackId,
       linkId,
@@ -153,7 +153,7 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
 /** Undoes a failed attempt before its DM went out: secret, link record and the delivery key's claim. */
 async function rollBack(deps: DeliveryDeps, deliveryKey: string, link: LinkRecord): Promise<void> {
   const now = deps.clock.now().getTime();
-  const deleted = await deleteCredentialSecret(deps.aws.secrets, link.secretName).then(
+  const deleted = await deleteCredentialSecret(await deps.aws.secrets(), link.secretName).then(
     () => true,
     (error: Error) => {
       logger.error('Rolling back a delivery: the secret could not be deleted; the sweep retries', {
@@ -193,7 +193,7 @@ async function discardAttempt(deps: DeliveryDeps, linkHash: string, linkId: stri
   const retired = await retire(deps, linkHash, false, now);
   const previous = retired ?? (await deps.store.links.get(linkHash));
   if (previous && previous.status !== 'superseded') return previous;
-  await deleteCredentialSecret(deps.aws.secrets, secretNameFor(deps.config.env.SECRET_PREFIX, linkId));
+  await deleteCredentialSecret(await deps.aws.secrets(), secretNameFor(deps.config.env.SECRET_PREFIX, linkId));
   if (previous) {
     await deps.store.links.transition(linkHash, ['superseded'], { secretDeletedAt: now, sweepAt: null });
     await updateDm(deps, previous, { text: 'This one-time link was replaced by a newer one; use the newest message.' });

@@ -1,5 +1,4 @@
 import { GetGroupCommand, GetUserCommand } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { HOME } from '../aws/accounts.js';
 import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
@@ -141,10 +140,10 @@ export async function checkCreateUserDraft(
   const { problems, value } = checkLocally(deps.config.policy, requester, draft);
   if (problems.account) throw validationError(problems);
 
-  const { iam, sts } = deps.aws.account(value.account);
+  const { iam } = deps.aws.account(value.account);
   const where = `account ${value.account}`;
   const [identity, userTaken, missingGroups] = await Promise.all([
-    sts.send(new GetCallerIdentityCommand({})).catch((error: unknown) => {
+    deps.aws.callerIdentity(value.account).catch((error: unknown) => {
       throw new BotError(`I cannot act in ${where} (${(error as Error)?.name ?? 'error'}).`, { cause: error });
     }),
     problems.userName

@@ -47,7 +47,8 @@ async function openPage(): Promise<Page> {
   return page;
 }
 
-const secretValue = (name: string) => bot.deps.aws.secrets.send(new GetSecretValueCommand({ SecretId: name }));
+const secretValue = async (name: string) =>
+  (await bot.deps.aws.secrets()).send(new GetSecretValueCommand({ SecretId: name }));
 
 describe('the credential page in Chromium', () => {
   it('opens without using the link, reveals the access key IAM created once, and says "already used" on reload', async () => {

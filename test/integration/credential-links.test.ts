@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const secretValue = (name: string) => bot.deps.aws.secrets.send(new GetSecretValueCommand({ SecretId: name }));
+const secretValue = async (name: string) =>
+  (await bot.deps.aws.secrets()).send(new GetSecretValueCommand({ SecretId: name }));
 const keyStatus = async (bundle: CredentialBundle) => {
   const out = await bot.deps.aws.account().iam.send(new ListAccessKeysCommand({ UserName: bundle.userName }));
   return out.AccessKeyMetadata?.find((k) => k.AccessKeyId === bundle.accessKey?.accessKeyId)?.Status;
@@ -47,7 +48,9 @@ describe('delivering credentials', () => {
   it('stores the bundle as a new secret under SECRET_PREFIX, tagged with request, recipient and expiry, and nothing secret outside its value', async () => {
     const { bundle, request, result, link } = await delivered({ console: true });
 
-    const described = await bot.deps.aws.secrets.send(new DescribeSecretCommand({ SecretId: link.secretName }));
+    const described = await (await bot.deps.aws.secrets()).send(
+      new DescribeSecretCommand({ SecretId: link.secretName }),
+    );
     const stored = JSON.parse((await secretValue(link.secretName)).SecretString ?? '{}');
 
     expect(link.secretName).toBe(`iam-slack-bot/links/${result.linkId}`);
@@ -100,13 +103,15 @@ describe('delivering credentials', () => {
   it('returns the first link when called again with the same delivery key, and stores and sends nothing new', async () => {
     const { request, result } = await delivered();
     const dmsBefore = dmsTo('U0RECIPIENT').length;
-    const secretsBefore = (await bot.deps.aws.secrets.send(new ListSecretsCommand({}))).SecretList?.length;
+    const secretsBefore = (await (await bot.deps.aws.secrets()).send(new ListSecretsCommand({}))).SecretList?.length;
 
     const again = await deliverCredentials(bot.deps, request);
 
     expect(again).toEqual({ ...result, created: false });
     expect(dmsTo('U0RECIPIENT')).toHaveLength(dmsBefore);
-    expect((await bot.deps.aws.secrets.send(new ListSecretsCommand({}))).SecretList).toHaveLength(secretsBefore ?? 0);
+    expect((await (await bot.deps.aws.secrets()).send(new ListSecretsCommand({}))).SecretList).toHaveLength(
+      secretsBefore ?? 0,
+    );
   });
 
   it('delivers once when two calls with the same delivery key run at the same time', async () => {
@@ -152,12 +157,14 @@ describe('delivering credentials', () => {
   it('leaves nothing behind when the DM cannot be sent, so that a retry delivers', async () => {
     const bundle = await createUserWithCredentials(bot);
     const request = deliveryOf(bundle);
-    const secretsBefore = (await bot.deps.aws.secrets.send(new ListSecretsCommand({}))).SecretList?.length ?? 0;
+    const secretsBefore =
+      (await (await bot.deps.aws.secrets()).send(new ListSecretsCommand({}))).SecretList?.length ?? 0;
     bot.slack.answers.set('chat.postMessage', () => ({ ok: false, error: 'channel_not_found' }));
 
     const failure = await deliverCredentials(bot.deps, request).catch((e: unknown) => e);
     bot.slack.answers.delete('chat.postMessage');
-    const secretsAfterFailure = (await bot.deps.aws.secrets.send(new ListSecretsCommand({}))).SecretList?.length;
+    const secretsAfterFailure = (await (await bot.deps.aws.secrets()).send(new ListSecretsCommand({}))).SecretList
+      ?.length;
     const retry = await deliverCredentials(bot.deps, request);
 
     expect(failure).toBeInstanceOf(ProvisioningError);
@@ -196,7 +203,7 @@ describe('opening the link page', () => {
 
   it('a link preview (Slackbot-LinkExpanding) and a HEAD leave the link usable', async () => {
     const { bundle, token } = await delivered();
-    const secretsCalls = vi.spyOn(bot.deps.aws.secrets, 'send');
+    const secretsCalls = vi.spyOn(await bot.deps.aws.secrets(), 'send');
 
     const preview = await requestPage(bot, 'GET', token, { userAgent: 'Slackbot-LinkExpanding 1.0' });
     const head = await requestPage(bot, 'HEAD', token);
@@ -236,7 +243,7 @@ describe('revealing the credentials', () => {
     await requestPage(bot, 'POST', token);
 
     await expect(secretValue(link.secretName)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
-    const listed = await bot.deps.aws.secrets.send(new ListSecretsCommand({ IncludePlannedDeletion: true }));
+    const listed = await (await bot.deps.aws.secrets()).send(new ListSecretsCommand({ IncludePlannedDeletion: true }));
     expect(listed.SecretList?.map((s) => s.Name)).not.toContain(link.secretName);
     const after = await bot.deps.store.links.get(link.id);
     expect(after?.status).toBe('opened');
@@ -289,7 +296,7 @@ describe('revealing the credentials', () => {
 
   it('says clearly when the secret cannot be read, marks the link failed, audits it and tells the recipient', async () => {
     const { token, link } = await delivered();
-    await bot.deps.aws.secrets.send(
+    await (await bot.deps.aws.secrets()).send(
       new DeleteSecretCommand({ SecretId: link.secretName, ForceDeleteWithoutRecovery: true }),
     );
 
@@ -311,7 +318,7 @@ describe('revealing the credentials', () => {
 
   it('after a transient failure to read the secret, reveals nothing and leaves the link usable', async () => {
     const { bundle, token, link } = await delivered();
-    const spy = vi.spyOn(bot.deps.aws.secrets, 'send').mockImplementationOnce(async () => {
+    const spy = vi.spyOn(await bot.deps.aws.secrets(), 'send').mockImplementationOnce(async () => {
       throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     });
 

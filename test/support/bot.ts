@@ -68,6 +68,11 @@ export interface TestBotOptions {
   policy?: Record<string, unknown>;
   env?: Record<string, string>;
   clock?: ManualClock;
+  /**
+   * Load the store before the first request (default true): tests read repositories' models directly, which the
+   * lazily loaded store allows only once loaded (src/store/lazy.ts). `false` runs as on Lambda.
+   */
+  preload?: boolean;
 }
 
 let responseSeq = 0;
@@ -113,6 +118,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     decorateClient: recordCreatedSecrets,
   });
   const deps = buildDeps(config, { createTables: true, overrides: { clock, dispatcher, aws } });
+  if (options.preload ?? true) await deps.preload();
   dispatcher.setRunner((job) => runJob(deps, job));
   await ensurePolicyGroups(homeIam, config.policy.groups);
   const routes = appRoutes(deps);
