@@ -2,7 +2,7 @@ import { App, AwsLambdaReceiver, type Receiver } from '@slack/bolt';
 import type { Deps } from './deps.js';
 import { bodyText, type HttpHandler, type HttpResult, header } from './http/types.js';
 import { registerListeners } from './listeners/index.js';
-import { boltLogger } from './logger.js';
+import { boltLogger, logger } from './logger.js';
 
 /**
  * Builds the Bolt app from injected dependencies and registers the listeners; no logic lives here.
@@ -19,7 +19,20 @@ export function createSlackApp(deps: Deps, receiver?: Receiver): { app: App; rec
     logger: log,
     tokenVerificationEnabled: false,
     ...(env.SLACK_BOT_ID && env.SLACK_BOT_USER_ID ? { botId: env.SLACK_BOT_ID, botUserId: env.SLACK_BOT_USER_ID } : {}),
-    ...(env.SLACK_API_URL ? { clientOptions: { slackApiUrl: env.SLACK_API_URL } } : {}),
+    // Bolt's own client (auth.test, the listeners' `client`): few retries, as src/slack/client.ts, since the
+    // default (ten over about 30 minutes) would outlive Slack's 3 seconds and the function's timeout.
+    clientOptions: { retryConfig: { retries: 2 }, ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}) },
+  });
+  // The last resort for a listener that throws (every listener acks first and answers its own errors; what reaches
+  // here is e.g. a response_url that refused the answer). Logged by name only, never the payload. Not rethrown: the
+  // request was acked, and Slack gets that ack rather than a 500 that would show the click or command as failed.
+  app.error(async (error) => {
+    const original = (error as { original?: { name?: string; message?: string } }).original;
+    logger.error('A Slack listener failed after its ack', {
+      code: error.code,
+      errorName: original?.name ?? error.name,
+      errorMessage: (original?.message ?? error.message).slice(0, 200),
+    });
   });
   registerListeners(app, deps);
   return { app, receiver: rec };

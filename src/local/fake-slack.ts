@@ -124,7 +124,13 @@ export class FakeSlack {
     this.calls.length = 0;
   }
 
+  /** Stops listening and drops open (keep-alive) connections, so that later calls are refused at once. */
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    const server = this.#server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   }
 }
