@@ -9,7 +9,10 @@ export type AuditDetail = Record<string, string | number | boolean | string[] | 
 export interface AuditEvent {
   /** What the event is about, e.g. `request#<id>` or `link#<id>`. */
   subject: string;
-  /** ISO time plus a random suffix, so events at the same millisecond keep their order and never collide. */
+  /**
+   * ISO time, then a counter that orders the events this process records in the same millisecond, then a random
+   * suffix so that two processes never collide. (Two processes' events in one millisecond have no defined order.)
+   */
   at: string;
   /** Slack user id, or `system` for the bot's own scheduled work. */
   actor: string;
@@ -22,6 +25,8 @@ interface AuditItem extends Item, AuditEvent {}
 /** Append-only audit trail: who did what, when. */
 export class AuditStore {
   readonly model;
+  #lastMs = -1;
+  #seq = 0;
   constructor(options: StoreOptions) {
     this.model = dynamoose.model<AuditItem>(
       'audit',
@@ -41,7 +46,14 @@ export class AuditStore {
 
   /** Records an event. Never overwrites an earlier one. */
   async record(event: Omit<AuditEvent, 'at'> & { at: Date }): Promise<void> {
-    const at = `${event.at.toISOString()}#${randomBytes(4).toString('hex')}`;
+    const ms = event.at.getTime();
+    // Within one millisecond, count, so the range key sorts in the order the events were recorded.
+    if (ms === this.#lastMs) this.#seq++;
+    else {
+      this.#lastMs = ms;
+      this.#seq = 0;
+    }
+    const at = `${event.at.toISOString()}#${String(this.#seq).padStart(6, '0')}#${randomBytes(4).toString('hex')}`;
     await this.model.create({ ...event, at }, { overwrite: false });
   }
 
