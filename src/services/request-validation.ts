@@ -4,6 +4,7 @@ import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
 import { BotError, ValidationError } from '../errors.js';
 import type { AccessType, UserTag } from '../store/requests.js';
+import { nameConflict } from './request-names.js';
 
 /** A create-user request as typed in the form or on the command line; anything may be missing or wrong. */
 export interface CreateUserDraft {
@@ -127,13 +128,24 @@ function validationError(problems: Partial<Record<DraftField, string>>): Validat
   return new ValidationError(Object.values(fields).join('\n'), fields);
 }
 
+/** Why another request for this name stands in the way, or undefined. */
+async function activeRequestFor(
+  deps: Pick<Deps, 'store'>,
+  account: string,
+  userName: string,
+): Promise<string | undefined> {
+  const holder = await deps.store.requests.nameHolder(account, userName);
+  const held = holder ? await deps.store.requests.get(holder) : undefined;
+  return held ? nameConflict(held) : undefined;
+}
+
 /**
  * Checks a draft against IAM's naming rules, the policy, and the target account (the user must not exist, every
  * group must), in parallel. Changes nothing. Throws ValidationError with a message per field (keys: DraftField),
  * or BotError when the account cannot be reached.
  */
 export async function checkCreateUserDraft(
-  deps: Pick<Deps, 'config' | 'aws'>,
+  deps: Pick<Deps, 'config' | 'aws' | 'store'>,
   requester: string,
   draft: CreateUserDraft,
 ): Promise<CheckedDraft> {
@@ -142,7 +154,7 @@ export async function checkCreateUserDraft(
 
   const { iam } = deps.aws.account(value.account);
   const where = `account ${value.account}`;
-  const [identity, userTaken, missingGroups] = await Promise.all([
+  const [identity, userTaken, missingGroups, requestedBy] = await Promise.all([
     deps.aws.callerIdentity(value.account).catch((error: unknown) => {
       throw new BotError(`I cannot act in ${where} (${(error as Error)?.name ?? 'error'}).`, { cause: error });
     }),
@@ -170,10 +182,14 @@ export async function checkCreateUserDraft(
             ),
           ),
         ).then((names) => names.filter((n): n is string => n !== undefined)),
+    // Another request for the same name still under way (submission reserves the name race-free; this says it
+    // early, on the form).
+    problems.userName ? undefined : activeRequestFor(deps, value.account, value.userName),
   ]);
   const accountId = identity.Account ?? '';
   if (userTaken)
     problems.userName = `An IAM user named \`${value.userName}\` already exists in ${value.account} (${accountId}).`;
+  else if (requestedBy) problems.userName = requestedBy;
   if (missingGroups.length)
     problems.groups = `IAM in ${value.account} (${accountId}) has no group ${missingGroups.map((g) => `\`${g}\``).join(', ')}.`;
   if (Object.keys(problems).length) throw validationError(problems);

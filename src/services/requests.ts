@@ -11,11 +11,12 @@ import {
 } from '../blocks/request.js';
 import type { Principals } from '../config.js';
 import type { Deps } from '../deps.js';
-import { BotError, ConflictError, NotAuthorizedError } from '../errors.js';
+import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '../errors.js';
 import type { Job } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import type { AccessRequest, RequestStatus } from '../store/requests.js';
 import type { OutgoingMessage } from './ports.js';
+import { nameConflict } from './request-names.js';
 import type { CheckedDraft } from './request-validation.js';
 
 type RequestDeps = Pick<Deps, 'config' | 'clock' | 'store' | 'messenger' | 'dispatcher' | 'randomToken'>;
@@ -264,6 +265,7 @@ export async function submitRequest(
     updatedAt: now.toISOString(),
     version: 0,
   };
+  await reserveUserName(deps, request);
   await deps.store.requests.create(request);
   await audit(deps, request, requester, 'requested', {
     userName: request.userName,
@@ -282,6 +284,13 @@ export async function submitRequest(
     posted = await deps.messenger.post(channel, renderApprovalMessage(deps, request));
   } catch (error) {
     const code = (error as { data?: { error?: string } })?.data?.error ?? (error as Error)?.name ?? 'error';
+    // Nobody can see it to approve it: end it now, which gives the user name back.
+    const ended = await deps.store.requests.update(
+      request,
+      { status: 'expired', decision: { by: 'system', at: now.toISOString(), reason: `not posted (${code})` } },
+      deps.clock.now(),
+    );
+    if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
     throw new BotError(
       `I could not post your request to <#${channel}> (${code}); is the bot a member of that channel? Nothing was created.`,
       { cause: error },
@@ -292,6 +301,24 @@ export async function submitRequest(
     (await load(deps, request.id));
   if (options.confirmToRequester) await tell(deps, requester, request, requestPostedMessage(request, channel));
   return request;
+}
+
+/**
+ * Reserves the request's IAM user name in its account, so that two requests never race to create one user. A name
+ * held by a request that has ended is taken over; one held by an active request refuses this one, naming it.
+ */
+export async function reserveUserName(deps: RequestDeps, request: AccessRequest): Promise<void> {
+  const { account, userName, id } = request;
+  let takeOverFrom: string | undefined;
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const holder = await deps.store.requests.reserveName(account, userName, id, deps.clock.now(), takeOverFrom);
+    if (holder === undefined || holder === id) return;
+    const held = await deps.store.requests.get(holder);
+    const conflict = held ? nameConflict(held) : undefined;
+    if (conflict) throw new ValidationError(conflict, { userName: conflict });
+    takeOverFrom = holder;
+  }
+  throw new ConflictError('Too many requests for this user name at once; try again.');
 }
 
 export type ApprovalOutcome =
@@ -461,9 +488,6 @@ export async function retryRequest(deps: RequestDeps, requestId: string, user: s
   throw new ConflictError('Too many people changed this request at once; try again.');
 }
 
-/** Provisioning not finished this long after it started has stopped: the worker runs for 60 s at most. */
-export const STALLED_AFTER_MS = 15 * 60_000;
-
 /**
  * Fails requests whose provisioning stopped midway (the worker timed out or crashed, and Lambda's retries were
  * skipped while the job was still claimed), so that approvers get Retry, which continues from what exists. Undoes
@@ -471,13 +495,15 @@ export const STALLED_AFTER_MS = 15 * 60_000;
  */
 export async function failStalledProvisioning(deps: RequestDeps): Promise<{ stalled: number }> {
   let stalled = 0;
-  const cutoff = new Date(deps.clock.now().getTime() - STALLED_AFTER_MS);
-  for (const request of await deps.store.requests.provisioningSince(cutoff)) {
+  for (const request of await deps.store.requests.stalledAt(deps.clock.now())) {
     const failed = await deps.store.requests.update(
       request,
       {
         status: 'failed',
-        error: 'provisioning stopped before it finished (the worker timed out or crashed)',
+        error:
+          request.status === 'approved'
+            ? 'provisioning never started (the worker was not reached)'
+            : 'provisioning stopped before it finished (the worker timed out or crashed)',
         remaining: [`whatever it had created for IAM user ${request.userName}; Retry continues from there`],
       },
       deps.clock.now(),

@@ -80,10 +80,41 @@ export interface AccessRequest {
 
 interface RequestItem extends Item, AccessRequest {
   ttl: number;
+  /** Set (to SWEEP_DUE) only while the scheduled sweep may have work on the request: the sparse `sweep` index. */
+  sweepDue?: string;
+  /** When that work is due (epoch ms): a pending request's expiry, an approved or provisioning one's stall time. */
+  sweepAt?: number;
+}
+
+/** A reservation of an IAM user name in an account, held by the request that asks for it (`name#...` items). */
+interface NameItem extends Item {
+  id: string;
+  holder: string;
+  ttl: number;
 }
 
 /** Stored requests are kept this long after creation (the audit table keeps the history). */
 const KEEP_SECONDS = 400 * 86_400;
+
+/**
+ * Provisioning not finished this long after the request's last change has stopped (the worker runs for 60 s at
+ * most), and an approved request whose provisioning never started (its worker invocation was lost) likewise.
+ */
+export const STALLED_AFTER_MS = 15 * 60_000;
+
+/** Constant partition of the sparse sweep index: only requests with a deadline carry it. */
+const SWEEP_DUE = 'due';
+export const SWEEP_INDEX = 'sweep';
+
+/** When the scheduled sweep has work on a request in this state, if ever (epoch ms). */
+function sweepAtFor(request: Pick<AccessRequest, 'status' | 'expiresAt'>, now: Date): number | undefined {
+  if (request.status === 'pending') return Date.parse(request.expiresAt);
+  if (request.status === 'approved' || request.status === 'provisioning') return now.getTime() + STALLED_AFTER_MS;
+  return undefined;
+}
+
+/** The id of the item reserving an IAM user name (IAM user names are unique regardless of case). */
+export const nameKey = (account: string, userName: string) => `name#${account}#${userName.toLowerCase()}`;
 
 const FIELDS = [
   'id',
@@ -153,6 +184,12 @@ export class RequestStore {
         updatedAt: String,
         version: Number,
         ttl: Number,
+        sweepDue: {
+          type: String,
+          index: { name: SWEEP_INDEX, type: 'global', rangeKey: 'sweepAt', project: false },
+        },
+        sweepAt: Number,
+        holder: String,
       }),
       tableOptions(options),
     );
@@ -160,10 +197,64 @@ export class RequestStore {
 
   /** Stores a new request; refuses to overwrite one with the same id. */
   async create(request: AccessRequest): Promise<void> {
+    const sweepAt = sweepAtFor(request, new Date(request.updatedAt));
     await this.model.create(
-      { ...request, ttl: epochSeconds(new Date(request.createdAt)) + KEEP_SECONDS },
+      {
+        ...request,
+        ttl: epochSeconds(new Date(request.createdAt)) + KEEP_SECONDS,
+        ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}),
+      },
       { overwrite: false },
     );
+  }
+
+  /**
+   * Reserves an IAM user name in an account for a request (one request per name at a time; conditional write, so
+   * of two racing requests one wins). Returns undefined when reserved, else the id of the request holding it.
+   * `takeOverFrom`: replace that holder (one that has ended), only if it still holds the name.
+   */
+  async reserveName(
+    account: string,
+    userName: string,
+    requestId: string,
+    now: Date,
+    takeOverFrom?: string,
+  ): Promise<string | undefined> {
+    const id = nameKey(account, userName);
+    const item = { id, holder: requestId, ttl: epochSeconds(now) + KEEP_SECONDS };
+    try {
+      if (takeOverFrom) {
+        await this.model.update({ id }, { holder: requestId, ttl: item.ttl } as never, {
+          condition: new dynamoose.Condition('holder').eq(takeOverFrom),
+        });
+      } else {
+        await this.model.create(item as never, { overwrite: false });
+      }
+      return undefined;
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      return (await this.nameHolder(account, userName)) ?? 'another request';
+    }
+  }
+
+  /** The id of the request that holds an IAM user name in an account, if any. */
+  async nameHolder(account: string, userName: string): Promise<string | undefined> {
+    const item = (await this.model.get({ id: nameKey(account, userName) }, { consistent: true })) as unknown as
+      | NameItem
+      | undefined;
+    return item?.holder;
+  }
+
+  /** Releases a name this request holds (nothing if another request holds it now). */
+  async releaseName(account: string, userName: string, requestId: string): Promise<void> {
+    try {
+      await this.model.delete(
+        { id: nameKey(account, userName) },
+        { condition: new dynamoose.Condition('holder').eq(requestId) },
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -182,48 +273,65 @@ export class RequestStore {
     now: Date,
     remove: (keyof Changes)[] = [],
   ): Promise<AccessRequest | undefined> {
+    // The sweep index follows the status: a deadline while pending, approved or provisioning; none after.
+    const sweepAt = sweepAtFor({ status: changes.status ?? current.status, expiresAt: current.expiresAt }, now);
+    const $REMOVE: string[] = [...remove, ...(sweepAt === undefined ? ['sweepDue', 'sweepAt'] : [])];
     try {
       const item = await this.model.update(
         { id: current.id },
         {
-          $SET: { ...changes, version: current.version + 1, updatedAt: now.toISOString() },
-          ...(remove.length ? { $REMOVE: remove } : {}),
+          $SET: {
+            ...changes,
+            version: current.version + 1,
+            updatedAt: now.toISOString(),
+            ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}),
+          },
+          ...($REMOVE.length ? { $REMOVE } : {}),
         } as never,
         {
           condition: new dynamoose.Condition('version').eq(current.version).and().where('status').eq(current.status),
         },
       );
-      return toRequest(item);
+      const next = toRequest(item);
+      // An ended request gives its IAM user name back (a missed release heals: see reserveName's takeOverFrom).
+      if (next.status === 'denied' || next.status === 'expired' || next.status === 'done') {
+        await this.releaseName(next.account, next.userName, next.id);
+      }
+      return next;
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
       throw error;
     }
   }
 
-  /** Requests in provisioning whose last change is older than `cutoff` (their worker stopped). A scan. */
-  async provisioningSince(cutoff: Date): Promise<AccessRequest[]> {
-    const items = await this.model
-      .scan('status')
-      .eq('provisioning')
-      .and()
-      .where('updatedAt')
-      .lt(cutoff.toISOString())
+  /**
+   * Requests the scheduled sweep has work on at `now`: from the sparse `sweep` index (only requests with a deadline
+   * carry it), then each read consistently, since the index is eventually consistent and projects keys only.
+   */
+  async dueForSweep(now: Date): Promise<AccessRequest[]> {
+    const keys = await this.model
+      .query('sweepDue')
+      .eq(SWEEP_DUE)
+      .using(SWEEP_INDEX)
+      .where('sweepAt')
+      .le(now.getTime())
       .all()
       .exec();
-    return items.map(toRequest);
+    const requests = await Promise.all(keys.map((k) => this.model.get({ id: k.id }, { consistent: true })));
+    return requests.filter((r): r is NonNullable<typeof r> => r !== undefined).map(toRequest);
   }
 
-  /** Pending requests whose lifetime ended at or before `now`. A scan: the table holds few items. */
+  /** Pending requests whose lifetime ended at or before `now`. */
   async pendingExpiredAt(now: Date): Promise<AccessRequest[]> {
-    const items = await this.model
-      .scan('status')
-      .eq('pending')
-      .and()
-      .where('expiresAt')
-      .le(now.toISOString())
-      .all()
-      .exec();
-    return items.map(toRequest);
+    return (await this.dueForSweep(now)).filter((r) => r.status === 'pending' && r.expiresAt <= now.toISOString());
+  }
+
+  /** Approved or provisioning requests unchanged for STALLED_AFTER_MS at `now` (their worker stopped, or never ran). */
+  async stalledAt(now: Date): Promise<AccessRequest[]> {
+    const cutoff = new Date(now.getTime() - STALLED_AFTER_MS).toISOString();
+    return (await this.dueForSweep(now)).filter(
+      (r) => (r.status === 'approved' || r.status === 'provisioning') && r.updatedAt <= cutoff,
+    );
   }
 }
 

@@ -237,6 +237,30 @@ describe('npm run package (no AWS credentials)', () => {
     }
   });
 
+  it('keeps DynamoDB, STS, Secrets Manager and Lambda out of the Slack function cold start (loaded on first use)', async () => {
+    // esbuild's metafile of the bundle npm run package just built: follow only static imports and require() calls
+    // from the entry point. What is reachable that way runs at module initialisation; the rest only when a dynamic
+    // import() runs. One static import of src/store/* from a listener or service would undo the lazy store.
+    const meta = JSON.parse(await readFile(path.join(root, 'dist', 'slack', 'meta.json'), 'utf8')) as {
+      inputs: Record<string, { imports: { path: string; kind: string }[] }>;
+    };
+    const reached = new Set<string>();
+    const visit = (file: string) => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const i of meta.inputs[file]?.imports ?? []) if (i.kind !== 'dynamic-import') visit(i.path);
+    };
+    visit('src/handlers/slack.ts');
+    const loadedAtInit = (pattern: RegExp) => [...reached].filter((f) => pattern.test(f));
+
+    expect(loadedAtInit(/node_modules\/@slack\/bolt\//).length).toBeGreaterThan(0); // the walk itself works
+    expect(loadedAtInit(/node_modules\/@aws-sdk\/client-iam\//).length).toBeGreaterThan(0);
+    expect(loadedAtInit(/^src\/store\/(?!lazy\.ts$)/)).toEqual([]);
+    expect(loadedAtInit(/node_modules\/(dynamoose|@aws-sdk\/client-(dynamodb|sts|secrets-manager|lambda))\//)).toEqual(
+      [],
+    );
+  });
+
   it('ships policy.yml as JSON that loads to the same policy', async () => {
     const env = { SLACK_SIGNING_SECRET: 'package-test-secret', SLACK_BOT_TOKEN: 'xoxb-package-test' };
     const fromYaml = loadConfig({ ...env, POLICY_FILE: path.join(root, 'policy.yml') }).policy;
