@@ -10,7 +10,7 @@ export interface AuditEvent {
   /** What the event is about, e.g. `request#<id>` or `link#<id>`. */
   subject: string;
   /**
-   * ISO time, then a counter that orders the events this process records in the same millisecond, then a random
+   * ISO time, then a counter that orders the events this process records in one millisecond, then a random
    * suffix so that two processes never collide. (Two processes' events in one millisecond have no defined order.)
    */
   at: string;
@@ -25,7 +25,6 @@ interface AuditItem extends Item, AuditEvent {}
 /** Append-only audit trail: who did what, when. */
 export class AuditStore {
   readonly model;
-  #lastMs = -1;
   #seq = 0;
   constructor(options: StoreOptions) {
     this.model = dynamoose.model<AuditItem>(
@@ -46,14 +45,9 @@ export class AuditStore {
 
   /** Records an event. Never overwrites an earlier one. */
   async record(event: Omit<AuditEvent, 'at'> & { at: Date }): Promise<void> {
-    const ms = event.at.getTime();
-    // Within one millisecond, count, so the range key sorts in the order the events were recorded.
-    if (ms === this.#lastMs) this.#seq++;
-    else {
-      this.#lastMs = ms;
-      this.#seq = 0;
-    }
-    const at = `${event.at.toISOString()}#${String(this.#seq).padStart(6, '0')}#${randomBytes(4).toString('hex')}`;
+    // A counter that only grows in this process: events of the same millisecond sort in the order recorded.
+    this.#seq++;
+    const at = `${event.at.toISOString()}#${String(this.#seq).padStart(12, '0')}#${randomBytes(4).toString('hex')}`;
     await this.model.create({ ...event, at }, { overwrite: false });
   }
 
