@@ -154,12 +154,31 @@ export async function compilePolicy({
   return dest;
 }
 
+/**
+ * Writes the Lambda functions' IAM roles, derived from the checked policy and what each function's code calls
+ * (src/deploy/roles.ts), as CloudFormation resources that serverless.yml includes: one role per function. ARNs use
+ * CloudFormation's pseudo parameters (`Fn::Sub`) and osls variables (`${sls:stage}`...), which osls resolves when it
+ * includes the file, so packaging needs no AWS credentials.
+ */
+export async function compileRoles({
+  policyFile = path.join(root, 'dist', 'policy.json'),
+  dest = path.join(root, 'dist', 'roles.json'),
+} = {}) {
+  const { FUNCTIONS, functionPolicy, cloudFormationRoles } = await tsImport('../src/deploy/roles.ts', import.meta.url);
+  const { policySchema } = await tsImport('../src/config.ts', import.meta.url);
+  const policy = policySchema.parse(JSON.parse(readFileSync(policyFile, 'utf8')));
+  const resources = cloudFormationRoles(policy, FUNCTIONS, functionPolicy);
+  await writeFile(dest, `${JSON.stringify(resources, null, 2)}\n`);
+  return dest;
+}
+
 const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const started = performance.now();
   try {
     console.log(`${path.relative(root, await compilePolicy())}: the access policy, checked`);
+    console.log(`${path.relative(root, await compileRoles())}: the functions' IAM roles, derived from it`);
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);

@@ -12,6 +12,9 @@ z.config(en());
 const slackUserId = z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD'));
 const slackUsergroupId = z.string().check(z.regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD'));
 const iamGroupName = z.string().check(z.regex(/^[\w+=,.@-]{1,128}$/, 'must be a valid IAM group name'));
+const iamPath = z
+  .string()
+  .check(z.regex(/^\/([\x21-\x7e]+\/)?$/, 'must start and end with / (IAM path)'), z.maxLength(512));
 const approvalCount = z.int().check(z.minimum(1), z.maximum(5));
 
 const principals = z.strictObject({
@@ -42,12 +45,12 @@ export const policySchema = z
     ),
     users: z._default(
       z.strictObject({
-        path: z._default(
-          z.string().check(z.regex(/^\/([\x21-\x7e]+\/)?$/, 'must start and end with / (IAM path)'), z.maxLength(512)),
-          '/iam-slack-bot/',
-        ),
+        /** IAM path of every user the bot creates. */
+        path: z._default(iamPath, '/iam-slack-bot/'),
+        /** More paths whose users the bot manages (e.g. users made before it); its role covers only these. */
+        managedPaths: z._default(z.array(iamPath), []),
       }),
-      { path: '/iam-slack-bot/' },
+      { path: '/iam-slack-bot/', managedPaths: [] },
     ),
     keys: z._default(
       z.strictObject({

@@ -20,8 +20,11 @@ export interface AwsOptions {
   credentials?: AwsCredentialIdentity;
   /** Builds an STS client (tests inject one to cover what moto gets wrong). */
   stsFactory?: (config: ClientConfig) => STSClient;
-  /** Called once with every client built, e.g. to add SDK middleware (tests record the secrets AWS hands out). */
-  decorateClient?: (client: IAMClient | STSClient | SecretsManagerClient) => void;
+  /**
+   * Called once with every client built and the account it acts in, e.g. to add SDK middleware (tests record the
+   * secrets AWS hands out, and check every call against the generated role).
+   */
+  decorateClient?: (client: IAMClient | STSClient | SecretsManagerClient, account: string) => void;
 }
 
 type ClientConfig = {
@@ -57,7 +60,7 @@ export class AwsAccounts {
   secrets(): Promise<SecretsManagerClient> {
     this.#secrets ??= import('./secrets.js').then(({ SecretsManagerClient }) => {
       const client = new SecretsManagerClient(this.#base());
-      this.#options.decorateClient?.(client);
+      this.#options.decorateClient?.(client, HOME);
       return client;
     });
     return this.#secrets;
@@ -75,7 +78,7 @@ export class AwsAccounts {
       const config = this.#config(name);
       sts = import('./sts.js').then(({ STSClient }) => {
         const client = this.#options.stsFactory ? this.#options.stsFactory(config) : new STSClient(config);
-        this.#options.decorateClient?.(client);
+        this.#options.decorateClient?.(client, name);
         return client;
       });
       this.#sts.set(name, sts);
@@ -100,7 +103,7 @@ export class AwsAccounts {
     const cached = this.#clients.get(name);
     if (cached) return cached;
     const clients: AccountClients = { name, iam: new IAMClient({ ...this.#config(name), maxAttempts: 4 }) };
-    this.#options.decorateClient?.(clients.iam);
+    this.#options.decorateClient?.(clients.iam, name);
     this.#clients.set(name, clients);
     return clients;
   }

@@ -11,7 +11,6 @@ import {
   DeleteLoginProfileCommand,
   DeleteUserCommand,
   GetGroupCommand,
-  GetLoginProfileCommand,
   GetUserCommand,
   ListAccessKeysCommand,
   ListGroupsForUserCommand,
@@ -180,10 +179,15 @@ export async function provisionUser(
     try {
       const rules = await accountPasswordRules(iam);
       const password = (options.password ?? generatePassword)(rules);
-      const exists = await eventually(() => loginProfileExists(iam, plan.userName), userNotVisibleYet);
       const input = { UserName: plan.userName, Password: password, PasswordResetRequired: true };
-      if (exists) await iam.send(new UpdateLoginProfileCommand(input));
-      else await eventually(() => iam.send(new CreateLoginProfileCommand(input)), userNotVisibleYet);
+      // A profile already there was made by an earlier run of this request, whose password is lost: replace it.
+      // (Create first, not GetLoginProfile first: one call fewer, and no read permission needed.)
+      try {
+        await eventually(() => iam.send(new CreateLoginProfileCommand(input)), userNotVisibleYet);
+      } catch (error) {
+        if (errorName(error) !== 'EntityAlreadyExists') throw error;
+        await iam.send(new UpdateLoginProfileCommand(input));
+      }
       created.loginProfile = true;
       credentials.password = password;
     } catch (error) {
@@ -298,17 +302,6 @@ async function groupExists(iam: IamSender, group: string): Promise<boolean> {
     return true;
   } catch (error) {
     if (isNoSuchEntity(error)) return false;
-    throw error;
-  }
-}
-
-async function loginProfileExists(iam: IamSender, userName: string): Promise<boolean> {
-  try {
-    await iam.send(new GetLoginProfileCommand({ UserName: userName }));
-    return true;
-  } catch (error) {
-    // NoSuchEntity means no profile once the user is visible; the caller has just seen the user.
-    if (isNoSuchEntity(error) && (await userExists(iam, userName))) return false;
     throw error;
   }
 }

@@ -7,6 +7,8 @@ export interface StoreOptions {
   prefix: string;
   /** Create missing tables lazily (local runs and tests). On Lambda the tables come from serverless.yml. */
   create: boolean;
+  /** Called with the DynamoDB client dynamoose will use, e.g. to add SDK middleware (tests). */
+  decorateClient?: (client: InstanceType<typeof dynamoose.aws.ddb.DynamoDB>) => void;
 }
 
 /** Table options shared by every model, from the store options. */
@@ -22,12 +24,12 @@ export function tableOptions(options: StoreOptions) {
 
 /** Points dynamoose at DynamoDB (or the local emulator). Call once, before building models. */
 export function connectDynamo(options: StoreOptions): void {
-  dynamoose.aws.ddb.set(
-    new dynamoose.aws.ddb.DynamoDB({
-      region: options.region,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    }),
-  );
+  const client = new dynamoose.aws.ddb.DynamoDB({
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
+  options.decorateClient?.(client);
+  dynamoose.aws.ddb.set(client);
 }
 
 /** True when a conditional write was refused because its condition did not hold. */

@@ -53,7 +53,7 @@ const secretValue = async (name: string) =>
 describe('the credential page in Chromium', () => {
   it('opens without using the link, reveals the access key IAM created once, and says "already used" on reload', async () => {
     const bundle = await createUserWithCredentials(bot, { userName: 'browser-build-bot' });
-    const { linkId } = await deliverCredentials(bot.deps, deliveryOf(bundle));
+    const { linkId } = await bot.as('worker', () => deliverCredentials(bot.deps, deliveryOf(bundle)));
     const { url } = linkSentTo(bot);
     const link = await bot.deps.store.links.getByLinkId(linkId);
     const page = await openPage();
@@ -79,7 +79,7 @@ describe('the credential page in Chromium', () => {
 
   it('runs its inline style and copy script under the Content-Security-Policy: Copy puts the secret on the clipboard', async () => {
     const bundle = await createUserWithCredentials(bot, { console: true });
-    await deliverCredentials(bot.deps, deliveryOf(bundle));
+    await bot.as('worker', () => deliverCredentials(bot.deps, deliveryOf(bundle)));
     const { url } = linkSentTo(bot);
     const page = await openPage();
     await page.goto(url);

@@ -2,7 +2,7 @@
  * `/iam create-user` when the policy names other AWS accounts: the form asks which one, and the user is created
  * there, through the account's assumed role (moto keeps each account apart).
  */
-import { CreateGroupCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
+import { CreateGroupCommand, CreateRoleCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_USER_BLOCKS } from '../../src/blocks/ids.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -82,5 +82,23 @@ describe('/iam create-user with named accounts', () => {
     expect(await iamUser(bot, 'staging-bot', 'home')).toBeUndefined();
     expect(/data-testid="access-key-id">([^<]+)</.exec(page.body ?? '')?.[1]).toBe(inStaging?.keys[0]);
     expect((await requestFor(bot, 'staging-bot')).status).toBe('done');
+  });
+
+  it('deactivates an unopened link’s key in the account it was made in, when the link expires', async () => {
+    const request = await requestUser(bot, 'expiring-staging-bot', { account: 'staging' });
+    await click(bot, request, 'U0APPROVER1');
+    await bot.drain();
+    const before = await bot.deps.aws
+      .account('staging')
+      .iam.send(new ListAccessKeysCommand({ UserName: 'expiring-staging-bot' }));
+
+    bot.clock.advance(25 * 3_600_000); // past the link's 24 hours
+    await bot.schedule();
+
+    const after = await bot.deps.aws
+      .account('staging')
+      .iam.send(new ListAccessKeysCommand({ UserName: 'expiring-staging-bot' }));
+    expect(before.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Active']);
+    expect(after.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Inactive']);
   });
 });

@@ -213,11 +213,14 @@ describe('ten concurrent Approve clicks and a duplicated worker delivery', () =>
       Array.from({ length: 10 }, (_, i) => click(bot, request, clickers[i % clickers.length] as string)),
     );
     // The worker gets the same job a second time while the first delivery runs (Lambda delivers at least once).
-    const duplicate = runJob(bot.deps, provisionJob(request));
+    const duplicate = bot.runJob(provisionJob(request));
     await bot.drain();
     outcomes = [await duplicate];
     // And once more after everything finished, straight into provisioning, past the job claim.
-    outcomes.push(await runJob(bot.deps, provisionJob(request)), await provisionRequest(bot.deps, request.id, 1));
+    outcomes.push(
+      await bot.runJob(provisionJob(request)),
+      await bot.as('worker', () => provisionRequest(bot.deps, request.id, 1)),
+    );
     replies = clicks.map(({ responseId }) => repliesTo(bot, responseId));
   });
 
@@ -314,10 +317,10 @@ describe('requests past the policy’s lifetime', () => {
   it('are expired by the scheduled task: the message says so, the buttons go, the requester is told', async () => {
     const request = await requestUser(bot, nextName());
     bot.clock.advance(71 * HOUR);
-    const early = await runScheduledTasks(bot.deps);
+    const early = await bot.schedule();
     bot.clock.advance(1 * HOUR);
 
-    const results = await runScheduledTasks(bot.deps);
+    const results = await bot.schedule();
 
     expect(early['expire-requests']).toEqual({ expired: 0 });
     expect(results['expire-requests']).toMatchObject({ expired: expect.any(Number) });
@@ -332,7 +335,7 @@ describe('requests past the policy’s lifetime', () => {
   it('cannot be approved once expired', async () => {
     const request = await requestUser(bot, nextName());
     bot.clock.advance(73 * HOUR);
-    await runScheduledTasks(bot.deps);
+    await bot.schedule();
 
     const replies = await clickAndSettle(request, 'U0APPROVER1');
 

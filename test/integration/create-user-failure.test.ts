@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUEST_RETRY } from '../../src/blocks/ids.js';
-import { runScheduledTasks } from '../../src/jobs/schedule.js';
+import type { runScheduledTasks } from '../../src/jobs/schedule.js';
 import { runJob } from '../../src/jobs/worker.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -201,7 +201,7 @@ describe('provisioning that stopped midway (the worker died)', () => {
     // The job is handed over but never runs; the dead run had moved the request on and created the user.
     bot.dispatcher.setRunner(async () => {});
     await clickAndSettle(request, 'U0APPROVER1');
-    bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
+    bot.dispatcher.setRunner((job) => bot.runJob(job));
     const approved = await stored(request);
     await bot.deps.store.requests.update(approved, { status: 'provisioning' }, bot.clock.now());
     await iam.send(
@@ -212,7 +212,7 @@ describe('provisioning that stopped midway (the worker died)', () => {
       }),
     );
     bot.clock.advance(16 * 60_000);
-    results = await runScheduledTasks(bot.deps);
+    results = await bot.schedule();
   });
 
   it('is failed by the scheduled task, with Retry offered and everyone told', async () => {

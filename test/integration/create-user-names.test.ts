@@ -153,13 +153,13 @@ describe('an approved request whose provisioning never started (the worker was n
     bot.dispatcher.setRunner(async () => {}); // the invocation is lost
     await click(bot, request, 'U0APPROVER1');
     await bot.drain();
-    bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
+    bot.dispatcher.setRunner((job) => bot.runJob(job));
     expect((await requestFor(bot, 'lost-job-bot')).status).toBe('approved');
 
     bot.clock.advance(10 * 60_000);
-    expect((await runScheduledTasks(bot.deps))['fail-stalled-provisioning']).toEqual({ stalled: 0 });
+    expect((await bot.schedule())['fail-stalled-provisioning']).toEqual({ stalled: 0 });
     bot.clock.advance(6 * 60_000);
-    expect((await runScheduledTasks(bot.deps))['fail-stalled-provisioning']).toEqual({ stalled: 1 });
+    expect((await bot.schedule())['fail-stalled-provisioning']).toEqual({ stalled: 1 });
 
     const failed = await requestFor(bot, 'lost-job-bot');
     expect(failed.status).toBe('failed');

@@ -37,7 +37,7 @@ const dmsTo = (channel: string) => bot.slack.callsOf('chat.postMessage').filter(
 async function delivered(options: { console?: boolean; recipient?: string } = {}) {
   const bundle = await createUserWithCredentials(bot, options);
   const request = deliveryOf(bundle, options.recipient ? { recipientSlackId: options.recipient } : {});
-  const result = await deliverCredentials(bot.deps, request);
+  const result = await bot.as('worker', () => deliverCredentials(bot.deps, request));
   const { token, url } = linkSentTo(bot, request.recipientSlackId);
   const link = await bot.deps.store.links.get(sha256(token));
   if (!link) throw new Error('no link record');
@@ -105,7 +105,7 @@ describe('delivering credentials', () => {
     const dmsBefore = dmsTo('U0RECIPIENT').length;
     const secretsBefore = (await (await bot.deps.aws.secrets()).send(new ListSecretsCommand({}))).SecretList?.length;
 
-    const again = await deliverCredentials(bot.deps, request);
+    const again = await bot.as('worker', () => deliverCredentials(bot.deps, request));
 
     expect(again).toEqual({ ...result, created: false });
     expect(dmsTo('U0RECIPIENT')).toHaveLength(dmsBefore);
@@ -120,8 +120,8 @@ describe('delivering credentials', () => {
     const dmsBefore = dmsTo('U0RECIPIENT').length;
 
     const outcomes = await Promise.allSettled([
-      deliverCredentials(bot.deps, request),
-      deliverCredentials(bot.deps, request),
+      bot.as('worker', () => deliverCredentials(bot.deps, request)),
+      bot.as('worker', () => deliverCredentials(bot.deps, request)),
     ]);
 
     const created = outcomes.filter((o) => o.status === 'fulfilled' && o.value.created);
@@ -145,9 +145,9 @@ describe('delivering credentials', () => {
       2 * 60_000,
     );
 
-    const whileLeased = await deliverCredentials(bot.deps, request).catch((e: unknown) => e);
+    const whileLeased = await bot.as('worker', () => deliverCredentials(bot.deps, request)).catch((e: unknown) => e);
     bot.clock.advance(3 * 60_000);
-    const afterLease = await deliverCredentials(bot.deps, request);
+    const afterLease = await bot.as('worker', () => deliverCredentials(bot.deps, request));
 
     expect(whileLeased).toBeInstanceOf(ConflictError);
     expect(afterLease.created).toBe(true);
@@ -161,11 +161,11 @@ describe('delivering credentials', () => {
       (await (await bot.deps.aws.secrets()).send(new ListSecretsCommand({}))).SecretList?.length ?? 0;
     bot.slack.answers.set('chat.postMessage', () => ({ ok: false, error: 'channel_not_found' }));
 
-    const failure = await deliverCredentials(bot.deps, request).catch((e: unknown) => e);
+    const failure = await bot.as('worker', () => deliverCredentials(bot.deps, request)).catch((e: unknown) => e);
     bot.slack.answers.delete('chat.postMessage');
     const secretsAfterFailure = (await (await bot.deps.aws.secrets()).send(new ListSecretsCommand({}))).SecretList
       ?.length;
-    const retry = await deliverCredentials(bot.deps, request);
+    const retry = await bot.as('worker', () => deliverCredentials(bot.deps, request));
 
     expect(failure).toBeInstanceOf(ProvisioningError);
     expect((failure as Error).message).toContain('nothing was sent');
@@ -394,7 +394,7 @@ describe('expiry', () => {
   // Each test starts with no link due: earlier tests leave pending links, which a later clock move would expire.
   beforeEach(async () => {
     bot.clock.advance(25 * HOUR);
-    await runScheduledTasks(bot.deps);
+    await bot.schedule();
   });
 
   it('an expired link and an unknown token get the same "gone" page, and the expired one reveals nothing', async () => {
@@ -418,7 +418,7 @@ describe('expiry', () => {
     const { bundle, link } = await delivered();
     bot.clock.advance(24 * HOUR + 1);
 
-    const results = await runScheduledTasks(bot.deps);
+    const results = await bot.schedule();
 
     expect(results['expire-credential-links']).toMatchObject({ expired: 1, keysDeactivated: 1, failed: 0 });
     await expect(secretValue(link.secretName)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
@@ -433,7 +433,7 @@ describe('expiry', () => {
     bot.clock.advance(24 * HOUR + 1);
     const before = { recipient: dmsTo('U0RECIPIENT').length, requester: dmsTo('U0REQUESTER').length };
 
-    await runScheduledTasks(bot.deps);
+    await bot.schedule();
 
     const toRecipient = dmsTo('U0RECIPIENT').slice(before.recipient);
     const toRequester = dmsTo('U0REQUESTER').slice(before.requester);
@@ -447,10 +447,10 @@ describe('expiry', () => {
   it('sweeps idempotently: a second run finds nothing to do and tells nobody again', async () => {
     await delivered();
     bot.clock.advance(24 * HOUR + 1);
-    await runScheduledTasks(bot.deps);
+    await bot.schedule();
     const callsBefore = bot.slack.calls.length;
 
-    const second = await runScheduledTasks(bot.deps);
+    const second = await bot.schedule();
 
     expect(second['expire-credential-links']).toEqual({
       expired: 0,
@@ -466,7 +466,7 @@ describe('expiry', () => {
     const { bundle, link } = await delivered();
     bot.clock.advance(23 * HOUR);
 
-    await runScheduledTasks(bot.deps);
+    await bot.schedule();
 
     expect((await bot.deps.store.links.get(link.id))?.status).toBe('pending');
     expect(await keyStatus(bundle)).toBe('Active');

@@ -34,8 +34,8 @@ describe('the job runner', () => {
 
   it('has one effect when the same job is delivered twice at the same time', async () => {
     const results = await Promise.all([
-      runJob(bot.deps, { id: 'job-b', type: 'test-effect', payload: { label: 'b' } }),
-      runJob(bot.deps, { id: 'job-b', type: 'test-effect', payload: { label: 'b' } }),
+      bot.runJob({ id: 'job-b', type: 'test-effect', payload: { label: 'b' } }),
+      bot.runJob({ id: 'job-b', type: 'test-effect', payload: { label: 'b' } }),
     ]);
 
     expect(results.sort()).toEqual(['done', 'skipped']);
@@ -44,19 +44,19 @@ describe('the job runner', () => {
 
   it('lets a retry run a job whose first run failed', async () => {
     failNext = true;
-    await expect(runJob(bot.deps, { id: 'job-c', type: 'test-effect', payload: { label: 'c' } })).rejects.toThrow(
+    await expect(bot.runJob({ id: 'job-c', type: 'test-effect', payload: { label: 'c' } })).rejects.toThrow(
       'injected failure',
     );
     expect((await bot.deps.store.jobs.get('job-c'))?.status).toBe('failed');
 
-    const retry = await runJob(bot.deps, { id: 'job-c', type: 'test-effect', payload: { label: 'c' } });
+    const retry = await bot.runJob({ id: 'job-c', type: 'test-effect', payload: { label: 'c' } });
 
     expect(retry).toBe('done');
     expect(effects.filter((e) => e === 'c')).toHaveLength(1);
   });
 
   it('refuses a job of an unknown type or a malformed job', async () => {
-    await expect(runJob(bot.deps, { id: 'x', type: 'nope', payload: {} })).rejects.toThrow('Unknown job type nope');
-    await expect(runJob(bot.deps, { type: 'test-effect' })).rejects.toThrow();
+    await expect(bot.runJob({ id: 'x', type: 'nope', payload: {} })).rejects.toThrow('Unknown job type nope');
+    await expect(bot.runJob({ type: 'test-effect' })).rejects.toThrow();
   });
 });

@@ -211,19 +211,47 @@ describe('npm run package (no AWS credentials)', () => {
     expect(declared.sort(byName)).toEqual(expected.sort(byName));
   });
 
-  it('lets the role invoke only the worker function', () => {
-    const [policy] = resource('IamRoleLambdaExecution').Properties.Policies as {
-      PolicyDocument: { Statement: { Action: unknown }[] };
-    }[];
-    const invoke = policy?.PolicyDocument.Statement.filter((s) =>
-      JSON.stringify(s.Action).includes('lambda:InvokeFunction'),
-    );
+  it('gives each function its own role, derived from policy.yml, and no provider-wide role', () => {
+    const roleOf = (fn: string) =>
+      (resource(`${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`).Properties.Role as { 'Fn::GetAtt': string[] })[
+        'Fn::GetAtt'
+      ]?.[0];
 
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    expect(['slack', 'web', 'worker', 'schedule'].map(roleOf)).toEqual([
+      'SlackRole',
+      'WebRole',
+      'WorkerRole',
+      'ScheduleRole',
+    ]);
+    expect(resource('WorkerRole').Properties.RoleName).toBe(`iam-slack-bot-${STAGE}-worker`);
+  });
+
+  it('grants the credential page no IAM action, and nobody a `*` action or another stage’s resources', () => {
+    const statements = (id: string) =>
+      (
+        resource(id).Properties.Policies as {
+          PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
+        }[]
+      ).flatMap((p) => p.PolicyDocument.Statement);
+    const actions = (id: string) => statements(id).flatMap((s) => s.Action);
+
+    expect(actions('WebRole').filter((a) => a.startsWith('iam:') || a.startsWith('sts:'))).toEqual([]);
+    expect(actions('SlackRole').filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    for (const id of ['SlackRole', 'WebRole', 'WorkerRole', 'ScheduleRole']) {
+      expect(actions(id).filter((a) => a.includes('*'))).toEqual([]);
+      const resources = JSON.stringify(statements(id).map((s) => s.Resource));
+      expect(resources).not.toContain('${'.concat('sls:')); // every osls variable resolved
+      expect(resources).not.toMatch(/group\/\*"/); // never every group
+    }
+    const invoke = statements('SlackRole').filter((s) => s.Action.includes('lambda:InvokeFunction'));
     expect(invoke).toEqual([
       expect.objectContaining({
-        Resource: {
-          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:iam-slack-bot-${STAGE}-worker`,
-        },
+        Resource: [
+          {
+            'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:iam-slack-bot-${STAGE}-worker`,
+          },
+        ],
       }),
     ]);
   });

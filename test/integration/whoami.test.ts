@@ -56,7 +56,7 @@ describe('/iam whoami', () => {
       (j) => j.type === 'whoami' && j.status === 'done',
     );
 
-    const again = await runJob(bot.deps, {
+    const again = await bot.runJob({
       id: job?.id,
       type: 'whoami',
       payload: { responseUrl: bot.slack.responseUrl(responseId) },

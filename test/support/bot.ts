@@ -2,9 +2,11 @@ import { stringify } from 'yaml';
 import { AwsAccounts } from '../../src/aws/accounts.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
+import type { FunctionName } from '../../src/deploy/roles.js';
 import { buildDeps, type Deps } from '../../src/deps.js';
 import type { HttpHandler, HttpResult } from '../../src/http/types.js';
 import { InProcessJobDispatcher } from '../../src/jobs/dispatchers.js';
+import { runScheduledTasks } from '../../src/jobs/schedule.js';
 import { runJob } from '../../src/jobs/worker.js';
 import { FakeSlack, type RecordedCall } from '../../src/local/fake-slack.js';
 import { serveHandlers } from '../../src/local/http-server.js';
@@ -14,6 +16,7 @@ import { ensurePolicyGroups } from '../../src/services/setup.js';
 import { stsCheckingRoleExists } from './aws.js';
 import { recordCreatedSecrets, trackLeaks } from './leaks.js';
 import { testPolicy } from './policy.js';
+import { asFunction, RoleChecker } from './role-checker.js';
 import { commandBody, interactionBody, type SignOptions, signedEvent } from './slack-request.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-not-real';
@@ -39,6 +42,14 @@ export interface TestBot {
   submitView(submission: ViewSubmission): Promise<HttpResult>;
   /** Waits for every job dispatched so far to finish. */
   drain(): Promise<void>;
+  /** Runs the scheduled tasks as the schedule function does (its AWS calls checked against its role). */
+  schedule(): ReturnType<typeof runScheduledTasks>;
+  /** Runs a job as the worker function does (a repeated delivery, say), its AWS calls checked against its role. */
+  runJob(job: unknown): ReturnType<typeof runJob>;
+  /** Runs `fn` as one of the Lambda functions: what it calls is checked against that function's role. */
+  as<T>(fn: FunctionName, run: () => Promise<T>): Promise<T>;
+  /** Checks every AWS call the bot makes against the role of the function that makes it. */
+  roles: RoleChecker;
   /**
    * Serves the HTTP routes (for browser tests); returns the base URL. The first call listens on the port that
    * PUBLIC_URL names, so the links in the bot's DMs work; later calls on free ports.
@@ -102,6 +113,22 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   const policyYaml = stringify(options.policy ?? testPolicy());
   const config = loadConfig(env, () => policyYaml);
   const dispatcher = new InProcessJobDispatcher();
+  const roles = new RoleChecker({
+    policy: config.policy,
+    endpoint: moto.url,
+    tablePrefix: config.env.TABLE_PREFIX,
+    secretPrefix: config.env.SECRET_PREFIX,
+  });
+  const decorateClient = (client: Parameters<RoleChecker['decorate']>[0], account: string) => {
+    recordCreatedSecrets(client as never);
+    roles.decorate(client, account);
+  };
+  // The hand-off to the worker: on Lambda an asynchronous Invoke, which the role must allow.
+  const dispatch = dispatcher.dispatch.bind(dispatcher);
+  dispatcher.dispatch = async (job) => {
+    await roles.recordInvoke();
+    return dispatch(job);
+  };
   const homeIam = new AwsAccounts({
     region: 'us-east-1',
     endpoint: moto.url,
@@ -115,13 +142,25 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     accounts: config.policy.accounts,
     clock,
     stsFactory: stsCheckingRoleExists(homeIam),
-    decorateClient: recordCreatedSecrets,
+    decorateClient,
   });
-  const deps = buildDeps(config, { createTables: true, overrides: { clock, dispatcher, aws } });
+  const deps = buildDeps(config, {
+    createTables: true,
+    decorateDynamo: (client) => roles.decorate(client, 'home'),
+    overrides: { clock, dispatcher, aws },
+  });
   if (options.preload ?? true) await deps.preload();
+  // Whatever runs the jobs (tests may set their own runner) runs as the worker function.
+  const setRunner = dispatcher.setRunner.bind(dispatcher);
+  dispatcher.setRunner = (run) => setRunner((job) => asFunction('worker', () => run(job)));
   dispatcher.setRunner((job) => runJob(deps, job));
   await ensurePolicyGroups(homeIam, config.policy.groups);
-  const routes = appRoutes(deps);
+  // Each route runs as its Lambda function, so that its AWS calls are checked against that function's role.
+  const routes = appRoutes(deps).map((route, i) => {
+    const fn = i === 0 ? 'slack' : 'web';
+    const handler = route.handler;
+    return { ...route, handler: ((event, context) => asFunction(fn, () => handler(event, context))) as HttpHandler };
+  });
   const slackHandler = routes[0]?.handler as HttpHandler;
   const webHandler = routes[1]?.handler as HttpHandler;
   const servers: { close(cb: () => void): void }[] = [];
@@ -193,6 +232,10 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
         }),
       ),
     drain: () => dispatcher.drain(),
+    schedule: () => asFunction('schedule', () => runScheduledTasks(deps)),
+    runJob: (job) => asFunction('worker', () => runJob(deps, job)),
+    as: (fn, run) => asFunction(fn, run),
+    roles,
     async serve() {
       const { server, url } = await serveHandlers(routes, servers.length === 0 ? publicPort : 0);
       servers.push(server);

@@ -5,6 +5,7 @@
  */
 import { afterAll } from 'vitest';
 import { assertNoLeaks } from './leaks.js';
+import { assertRoleAllowedEveryCall } from './role-checker.js';
 
 process.env.AWS_ACCESS_KEY_ID = 'testing';
 process.env.AWS_SECRET_ACCESS_KEY = 'testing';
@@ -33,3 +34,7 @@ afterAll(async () => {
     capturedOutput.length = 0;
   }
 });
+
+// The role checker (test/support/role-checker.ts): fails the file if the generated IAM role of the function that made
+// it would deny any AWS call the bot made, as real IAM would and moto does not.
+afterAll(() => assertRoleAllowedEveryCall());

@@ -1,0 +1,73 @@
+/**
+ * Once per `vitest run`. Before: forgets the AWS calls an earlier run recorded. After a run of the whole suite: every
+ * permission the generated roles grant must have been used by a call some test made (test/support/role-checker.ts
+ * records which statement allowed each call), so that no function's role grants an action its code never calls.
+ * A run of some files only (`vitest run test/unit`) skips the check: it cannot see every call.
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config.js';
+import { FUNCTIONS, functionPolicy } from '../../src/deploy/roles.js';
+import { testPolicy } from './policy.js';
+import { CALLS_DIR } from './role-checker.js';
+
+/** Whether vitest was asked for some test files only (positional filters, `-t`, `--project`...). */
+function partialRun(argv = process.argv.slice(2)): boolean {
+  const args = argv.filter((a) => a !== 'run' && a !== 'vitest' && !a.endsWith('vitest.mjs'));
+  return args.some((a) => !a.startsWith('-') || a === '-t' || a.startsWith('--testNamePattern'));
+}
+
+/** Every (function, scope, statement, action) the roles grant, for a policy with groups and a named account. */
+export function grantedPermissions(): string[] {
+  const policy = loadConfig({ SLACK_SIGNING_SECRET: 'unused-here', SLACK_BOT_TOKEN: 'xoxb-unused' }, () =>
+    stringify(testPolicy({ accounts: [{ name: 'staging', roleArn: 'arn:aws:iam::111111111111:role/iam-slack-bot' }] })),
+  ).policy;
+  const target = {
+    partition: 'aws',
+    region: 'us-east-1',
+    accountId: '123456789012',
+    tablePrefix: 'test-',
+    secretPrefix: 'iam-slack-bot/',
+    workerFunctionName: 'worker',
+  };
+  const granted: string[] = [];
+  for (const fn of FUNCTIONS) {
+    for (const s of functionPolicy(policy, fn, target).Statement)
+      for (const action of s.Action) granted.push(`${fn}\thome\t${s.Sid}\t${action}`);
+  }
+  // A named account's role is the union of the IAM needs of the functions that act there, each covered at home:
+  // the same code runs in every account.
+  return granted;
+}
+
+export default function setup() {
+  rmSync(CALLS_DIR, { recursive: true, force: true });
+  return () => {
+    if (partialRun()) return;
+    let files: string[] = [];
+    try {
+      files = readdirSync(CALLS_DIR);
+    } catch {
+      // no call recorded at all
+    }
+    const seen = new Set<string>();
+    for (const file of files)
+      for (const line of readFileSync(path.join(CALLS_DIR, file), 'utf8').split('\n')) if (line) seen.add(line);
+    const used = (g: string) => {
+      const [fn, scope, sid, action] = g.split('\t');
+      // Assumed-role credentials are cached per process, shared in tests by every function: a function that acted
+      // in a named account has assumed its role.
+      if (sid === 'AssumeAccountRoles') return [...seen].some((s) => s.startsWith(`${fn}\taccount\t`));
+      return seen.has(`${fn}\t${scope}\t${sid}\t${action}`);
+    };
+    const unused = grantedPermissions().filter((g) => !used(g));
+    if (unused.length) {
+      console.error(
+        `\nThe generated roles grant permissions no test used (src/deploy/roles.ts FUNCTION_NEEDS): remove them, or ` +
+          `test the code that needs them.\n  ${unused.map((u) => u.replace(/\t/g, ' ')).join('\n  ')}\n`,
+      );
+      process.exitCode = 1;
+    }
+  };
+}
