@@ -40,7 +40,8 @@ if (!values.account) fail(`Name the account: --account ${names.join(' | ') || '(
 const account = policy.accounts.find((a) => a.name === values.account);
 if (!account) fail(`policy.yml names no account "${values.account}"; it names: ${names.join(', ') || 'none'}`);
 const home = values['home-account'];
-if (!home || !/^\d{12}$/.test(home)) fail('Give the 12-digit id of the account the bot runs in: --home-account 111122223333');
+if (!home || !/^\d{12}$/.test(home))
+  fail('Give the 12-digit id of the account the bot runs in: --home-account 111122223333');
 
 const permissions = accountRolePolicy(policy, account.name, values.partition);
 const trust = accountTrustPolicy(policy, account.name, {

@@ -5,8 +5,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DENY_REASON_BLOCK, DENY_REASON_MODAL, FORM_INPUT, REQUEST_DENY } from '../../src/blocks/ids.js';
 import { HOUR } from '../../src/clock.js';
-import { runScheduledTasks } from '../../src/jobs/schedule.js';
-import { runJob } from '../../src/jobs/worker.js';
 import { provisionRequest } from '../../src/services/provision-request.js';
 import { provisionJob } from '../../src/services/requests.js';
 import type { AccessRequest } from '../../src/store/requests.js';

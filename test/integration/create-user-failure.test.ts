@@ -12,7 +12,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUEST_RETRY } from '../../src/blocks/ids.js';
 import type { runScheduledTasks } from '../../src/jobs/schedule.js';
-import { runJob } from '../../src/jobs/worker.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import {

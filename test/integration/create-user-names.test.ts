@@ -5,8 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_USER_BLOCKS, REQUEST_RETRY } from '../../src/blocks/ids.js';
-import { runScheduledTasks } from '../../src/jobs/schedule.js';
-import { runJob } from '../../src/jobs/worker.js';
 import { denyRequest } from '../../src/services/requests.js';
 import { nameKey } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';

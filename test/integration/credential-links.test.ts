@@ -10,7 +10,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { HOUR } from '../../src/clock.js';
 import { ConflictError, ProvisioningError } from '../../src/errors.js';
 import type { HttpResult } from '../../src/http/types.js';
-import { runScheduledTasks } from '../../src/jobs/schedule.js';
 import type { CredentialBundle } from '../../src/services/credential-types.js';
 import { deliverCredentials } from '../../src/services/credentials.js';
 import { startTestBot, type TestBot } from '../support/bot.js';

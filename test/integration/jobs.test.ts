@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobHandlers } from '../../src/jobs/registry.js';
-import { runJob } from '../../src/jobs/worker.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 
 let bot: TestBot;

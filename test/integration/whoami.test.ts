@@ -1,6 +1,5 @@
 import { CreateAccountAliasCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runJob } from '../../src/jobs/worker.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { testPolicy } from '../support/policy.js';
 
