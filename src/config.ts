@@ -83,6 +83,17 @@ export const policySchema = z
   })
   .check(
     z.superRefine((policy, ctx) => {
+      // Its roles grant user actions on `user<path>*`: the root path would be every IAM user, administrators included.
+      for (const [i, p] of [policy.users.path, ...policy.users.managedPaths].entries()) {
+        if (p === '/')
+          ctx.issues.push({
+            code: 'custom',
+            input: p,
+            path: i === 0 ? ['users', 'path'] : ['users', 'managedPaths', i - 1],
+            message:
+              'must not be / (the bot would manage every IAM user, administrators included): use a path of its own',
+          });
+      }
       if (policy.keys.remindAfterDays >= policy.keys.maxAgeDays) {
         ctx.issues.push({
           code: 'custom',

@@ -84,6 +84,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     ...none,
     managedUsers: [
       'CreateUser',
+      'TagUser', // CreateUser with tags needs it
       'ListUserTags',
       'DeleteUser',
       'ListGroupsForUser',
@@ -99,7 +100,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     policyGroups: ['AddUserToGroup', 'RemoveUserFromGroup', 'GetGroup'],
     iamAccount: ['GetAccountPasswordPolicy', 'ListAccountAliases'],
     assumeRoles: true,
-    secrets: ['CreateSecret', 'DeleteSecret'],
+    secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem'],
       links: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],

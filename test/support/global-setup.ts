@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { FUNCTIONS, functionPolicy } from '../../src/deploy/roles.js';
 import { testPolicy } from './policy.js';
-import { CALLS_DIR } from './role-checker.js';
+import { CALLS_ROOT } from './role-checker.js';
 
 /** Whether vitest was asked for some test files only (positional filters, `-t`, `--project`...). */
 function partialRun(argv = process.argv.slice(2)): boolean {
@@ -42,18 +42,19 @@ export function grantedPermissions(): string[] {
 }
 
 export default function setup() {
-  rmSync(CALLS_DIR, { recursive: true, force: true });
+  // A directory of this run's own: runs at the same time (a partial one beside a full one) do not mix.
+  const dir = path.join(CALLS_ROOT, `${process.pid}-${Date.now()}`);
+  process.env.IAM_SLACK_BOT_ROLE_CALLS = dir;
   return () => {
-    if (partialRun()) return;
-    let files: string[] = [];
+    const seen = new Set<string>();
     try {
-      files = readdirSync(CALLS_DIR);
+      for (const file of readdirSync(dir))
+        for (const line of readFileSync(path.join(dir, file), 'utf8').split('\n')) if (line) seen.add(line);
     } catch {
       // no call recorded at all
     }
-    const seen = new Set<string>();
-    for (const file of files)
-      for (const line of readFileSync(path.join(CALLS_DIR, file), 'utf8').split('\n')) if (line) seen.add(line);
+    rmSync(dir, { recursive: true, force: true });
+    if (partialRun()) return;
     const used = (g: string) => {
       const [fn, scope, sid, action] = g.split('\t');
       // Assumed-role credentials are cached per process, shared in tests by every function: a function that acted

@@ -22,8 +22,10 @@ export const HOME_ACCOUNT_ID = '123456789012';
 const REGION = 'us-east-1';
 const PARTITION = 'aws';
 
-/** Where each run writes the (function, action) pairs it saw, for the whole-suite check (test/support/global-setup.ts). */
-export const CALLS_DIR = path.resolve(import.meta.dirname, '../../node_modules/.cache/iam-slack-bot-role-calls');
+/** Where runs write which statement allowed which call, for the whole-suite check (test/support/global-setup.ts). */
+export const CALLS_ROOT = path.resolve(import.meta.dirname, '../../node_modules/.cache/iam-slack-bot-role-calls');
+/** The directory of this run (set by the global setup, inherited by the test workers). */
+export const callsDir = () => process.env.IAM_SLACK_BOT_ROLE_CALLS ?? path.join(CALLS_ROOT, 'unattached');
 
 const functionContext = new AsyncLocalStorage<FunctionName>();
 
@@ -214,6 +216,9 @@ export class RoleChecker {
       case 'iam': {
         if (action === 'CreateUser') {
           resources = [`arn:${PARTITION}:iam::${acct}:user${String(input.Path ?? '/')}${String(input.UserName)}`];
+          // IAM also requires iam:TagUser to create a user with tags.
+          if ((input.Tags as unknown[] | undefined)?.length)
+            await this.#evaluate(fn, account, 'iam:TagUser', resources);
         } else if (USER_ACTIONS.has(action)) {
           resources = [await this.#userArn(account, c, String(input.UserName))];
         } else if (action === 'GetAccessKeyLastUsed') {
@@ -240,6 +245,9 @@ export class RoleChecker {
         resources = id
           ? [id.startsWith('arn:') ? id : `arn:${PARTITION}:secretsmanager:${REGION}:${acct}:secret:${id}-AbCdEf`]
           : ['*'];
+        // Secrets Manager also requires secretsmanager:TagResource to create a secret with tags.
+        if (action === 'CreateSecret' && (input.Tags as unknown[] | undefined)?.length)
+          await this.#evaluate(fn, account, 'secretsmanager:TagResource', resources);
         break;
       }
       case 'dynamodb': {
@@ -364,8 +372,8 @@ function recordSeen(fn: FunctionName, scope: 'home' | 'account', sid: string, ac
   seen ??= new Set();
   if (seen.has(key)) return;
   seen.add(key);
-  mkdirSync(CALLS_DIR, { recursive: true });
-  appendFileSync(path.join(CALLS_DIR, `${process.pid}.tsv`), `${key}\n`);
+  mkdirSync(callsDir(), { recursive: true });
+  appendFileSync(path.join(callsDir(), `${process.pid}.tsv`), `${key}\n`);
 }
 
 /** Throws, listing each one, when a call of this test file would have been denied on AWS; then forgets them. */

@@ -54,6 +54,15 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/SLACK_BOT_TOKEN: is required/);
   });
 
+  it('rejects the root path for the users the bot manages (its role would cover every IAM user)', () => {
+    const policy = stringify(testPolicy({ users: { path: '/', managedPaths: ['/legacy/', '/'] } }));
+
+    expect(problemsOf(() => loadConfig(goodEnv, () => policy))).toEqual([
+      'policy.yml: users.path: must not be / (the bot would manage every IAM user, administrators included): use a path of its own',
+      'policy.yml: users.managedPaths.1: must not be / (the bot would manage every IAM user, administrators included): use a path of its own',
+    ]);
+  });
+
   it('rejects a reminder age that is not below the maximum key age', () => {
     const policy = stringify(testPolicy({ keys: { remindAfterDays: 90, maxAgeDays: 90, rotationGraceDays: 7 } }));
 

@@ -146,7 +146,12 @@ describe('the derived roles', () => {
 
   it('deny inline and attached user policies to every function, on every user', async () => {
     for (const fn of FUNCTIONS) {
-      for (const action of ['iam:PutUserPolicy', 'iam:AttachUserPolicy', 'iam:TagUser', 'iam:UpdateUser'])
+      for (const action of [
+        'iam:PutUserPolicy',
+        'iam:AttachUserPolicy',
+        'iam:PutUserPermissionsBoundary',
+        'iam:UpdateUser',
+      ])
         expect(await allows(roleOf(fn), action, arn('user/iam-slack-bot/build-bot')), `${fn} ${action}`).toBe(false);
     }
   });
