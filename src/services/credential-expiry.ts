@@ -1,15 +1,24 @@
 import { credentialExpiredMessage, credentialExpiredNotice } from '../blocks/credentials.js';
+import { HOUR } from '../clock.js';
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import type { LinkRecord } from '../store/links.js';
-import { auditLink, deactivateAccessKey, REVEAL_SETTLE_MS, updateDm } from './credential-links.js';
-import { deleteCredentialSecret } from './credential-secrets.js';
+import {
+  auditLink,
+  deactivateAccessKey,
+  REVEAL_SETTLE_MS,
+  removeConsolePassword,
+  updateDm,
+} from './credential-links.js';
+import { deleteCredentialSecret, listCredentialSecrets } from './credential-secrets.js';
 
 export interface SweepCounts extends Record<string, number> {
   /** Links this run marked expired. */
   expired: number;
   secretsDeleted: number;
   keysDeactivated: number;
+  /** Undelivered console passwords (login profiles) removed. */
+  consolePasswordsRemoved: number;
   /** Recipients and requesters told about an expired link. */
   notified: number;
   /** Links whose work failed this run (they stay due and are tried again next run). */
@@ -18,14 +27,21 @@ export interface SweepCounts extends Record<string, number> {
 
 /**
  * The scheduled expiry sweep. For every pending link past its expiry: marks it expired (conditional write, so it
- * happens once even with overlapping runs), deletes its secret, deactivates the access key nobody received and
- * tells the recipient and the requester. Also deletes the secrets that a reveal or a failed delivery left behind.
+ * happens once even with overlapping runs), deletes its secret, deactivates the access key and removes the console
+ * password (login profile) nobody received, and tells the recipient and the requester. Also deletes the secrets that a reveal or a failed delivery left behind.
  * Idempotent: every step is safe to repeat, and a link leaves the sweep's index only when all its steps are done,
  * so a run that fails half-way is completed by the next.
  */
 export async function sweepExpiredLinks(deps: Deps): Promise<SweepCounts> {
   const now = deps.clock.now();
-  const counts: SweepCounts = { expired: 0, secretsDeleted: 0, keysDeactivated: 0, notified: 0, failed: 0 };
+  const counts: SweepCounts = {
+    expired: 0,
+    secretsDeleted: 0,
+    keysDeactivated: 0,
+    consolePasswordsRemoved: 0,
+    notified: 0,
+    failed: 0,
+  };
   for (const hash of await deps.store.links.dueForSweep(now)) {
     try {
       await sweepOne(deps, hash, now, counts);
@@ -92,8 +108,20 @@ async function finishExpiry(deps: Deps, link: LinkRecord, now: Date, counts: Swe
       await links.transition(link.id, ['expired'], { keyDeactivatedAt: now.getTime() });
     }
   }
+  let consoleRemoved = !link.hasConsole || Boolean(link.consoleRemovedAt);
+  if (!consoleRemoved) {
+    consoleRemoved = await removeConsolePassword(deps, link).then(
+      () => true,
+      () => false,
+    );
+    if (consoleRemoved) {
+      counts.consolePasswordsRemoved += 1;
+      await links.transition(link.id, ['expired'], { consoleRemovedAt: now.getTime() });
+    }
+  }
+  const disabled = { keyDeactivated, consoleRemoved };
   if (!link.expiryNotifiedAt) {
-    const notice = credentialExpiredNotice(link, link.expiresAt, keyDeactivated);
+    const notice = credentialExpiredNotice(link, link.expiresAt, disabled);
     await deps.messenger.post(link.recipient, notice);
     counts.notified += 1;
     if (link.requester !== link.recipient) {
@@ -101,12 +129,12 @@ async function finishExpiry(deps: Deps, link: LinkRecord, now: Date, counts: Swe
       counts.notified += 1;
     }
     await links.transition(link.id, ['expired'], { expiryNotifiedAt: now.getTime() });
-    await updateDm(deps, link, credentialExpiredMessage(link, link.expiresAt)).catch((e) =>
+    await updateDm(deps, link, credentialExpiredMessage(link, link.expiresAt, disabled)).catch((e) =>
       logger.error('Could not update the credential DM', { linkId: link.linkId, errorName: (e as Error)?.name }),
     );
   }
-  // The key must end up inactive: until it is, the link stays due and the next run tries again.
-  if (keyDeactivated) await links.transition(link.id, ['expired'], { sweepAt: null });
+  // The key must end up inactive and the password gone: until they are, the link stays due and the next run tries again.
+  if (keyDeactivated && consoleRemoved) await links.transition(link.id, ['expired'], { sweepAt: null });
 }
 
 async function deleteLeftover(deps: Deps, link: LinkRecord, now: Date, counts: SweepCounts): Promise<void> {
@@ -118,4 +146,78 @@ async function deleteLeftover(deps: Deps, link: LinkRecord, now: Date, counts: S
     secretDeletedAt: link.secretDeletedAt ?? now.getTime(),
     sweepAt: null,
   });
+}
+
+/**
+ * Secrets younger than this are never taken for orphans: a delivery writes its secret a moment before its link
+ * record, and may be doing so right now. A delivery attempt owns its key for 2 minutes and the worker stops after
+ * 60 seconds, so an hour leaves a wide margin; a real orphan waits at most this long plus one sweep interval.
+ */
+export const ORPHAN_MIN_AGE_MS = HOUR;
+
+export interface OrphanCounts extends Record<string, number> {
+  /** Secrets under SECRET_PREFIX looked at. */
+  checked: number;
+  /** Deleted: made by the bot, older than ORPHAN_MIN_AGE_MS, and no live link needs them. */
+  deleted: number;
+  /** Younger than ORPHAN_MIN_AGE_MS, or needed by a live link. */
+  kept: number;
+  /** Under the prefix but without the bot's link-id tag: not the bot's, left alone. */
+  foreign: number;
+  failed: number;
+}
+
+/** Whether a link still needs its secret: pending (to be revealed or expired), or being revealed right now. */
+function needsSecret(link: LinkRecord, now: number): boolean {
+  if (link.secretDeletedAt) return false;
+  if (link.status === 'pending') return true;
+  return (link.status === 'opened' || link.status === 'revoked') && (link.openedAt ?? 0) > now - REVEAL_SETTLE_MS;
+}
+
+/**
+ * The scheduled sweep of orphaned credential secrets: deletes (without recovery) every secret under SECRET_PREFIX
+ * that carries the bot's link-id tag, is older than ORPHAN_MIN_AGE_MS (by its created-at tag, from the bot's
+ * clock) and has no live link: no link record at all (a delivery that died between creating the secret and storing
+ * its link), or one that no longer needs it. Reads every page of ListSecrets. Idempotent; one secret failing does
+ * not stop the others, and the next run tries it again.
+ */
+export async function sweepOrphanedSecrets(deps: Deps): Promise<OrphanCounts> {
+  const now = deps.clock.now().getTime();
+  const counts: OrphanCounts = { checked: 0, deleted: 0, kept: 0, foreign: 0, failed: 0 };
+  const secrets = await deps.aws.secrets();
+  for await (const secret of listCredentialSecrets(secrets, deps.config.env.SECRET_PREFIX)) {
+    counts.checked += 1;
+    if (!secret.linkId) {
+      counts.foreign += 1;
+      continue;
+    }
+    if (!secret.createdAt || secret.createdAt.getTime() > now - ORPHAN_MIN_AGE_MS) {
+      counts.kept += 1;
+      continue;
+    }
+    try {
+      const link = await deps.store.links.getByLinkId(secret.linkId);
+      if (link?.secretName === secret.name && needsSecret(link, now)) {
+        counts.kept += 1;
+        continue;
+      }
+      await deleteCredentialSecret(secrets, secret.name);
+      counts.deleted += 1;
+      await deps.store.audit.record({
+        subject: `link#${secret.linkId}`,
+        at: new Date(now),
+        actor: 'system',
+        action: 'credentials.orphan-deleted',
+        detail: { secretName: secret.name, linkStatus: link?.status ?? null },
+      });
+      logger.info('Deleted an orphaned credential secret', { linkId: secret.linkId, linkStatus: link?.status });
+    } catch (error) {
+      counts.failed += 1;
+      logger.error('Deleting an orphaned credential secret failed; the next run retries', {
+        linkId: secret.linkId,
+        errorName: (error as Error)?.name,
+      });
+    }
+  }
+  return counts;
 }
