@@ -6,8 +6,10 @@ import type { LinkRecord } from '../store/links.js';
 import {
   auditLink,
   deactivateAccessKey,
+  finishInterruptedReport,
   REVEAL_SETTLE_MS,
   removeConsolePassword,
+  reportProgress,
   updateDm,
 } from './credential-links.js';
 import { deleteCredentialSecret, listCredentialSecrets } from './credential-secrets.js';
@@ -17,6 +19,8 @@ export interface SweepCounts extends Record<string, number> {
   expired: number;
   secretsDeleted: number;
   keysDeactivated: number;
+  /** "This wasn't me" reports that no run had finished, finished by this run. */
+  reportsFinished: number;
   /** Undelivered console passwords (login profiles) removed. */
   consolePasswordsRemoved: number;
   /** Recipients and requesters told about an expired link. */
@@ -38,6 +42,7 @@ export async function sweepExpiredLinks(deps: Deps): Promise<SweepCounts> {
     expired: 0,
     secretsDeleted: 0,
     keysDeactivated: 0,
+    reportsFinished: 0,
     consolePasswordsRemoved: 0,
     notified: 0,
     failed: 0,
@@ -77,8 +82,16 @@ async function sweepOne(deps: Deps, hash: string, now: Date, counts: SweepCounts
   switch (link.status) {
     case 'expired':
       return finishExpiry(deps, link, now, counts);
-    case 'opened':
     case 'revoked':
+      if (!reportProgress(link).finished) {
+        // Throws when a step fails again: the link stays due, and the next run tries again.
+        if ((await finishInterruptedReport(deps, link)) === 'busy') return;
+        counts.reportsFinished += 1;
+        link = (await links.get(hash)) ?? link;
+      }
+      if (!link.secretDeletedAt && (link.openedAt ?? 0) > now.getTime() - REVEAL_SETTLE_MS) return;
+      return deleteLeftover(deps, link, now, counts);
+    case 'opened':
       // A reveal deletes its secret itself; only one that failed to (and is long over) is finished here.
       if (!link.secretDeletedAt && (link.openedAt ?? 0) > now.getTime() - REVEAL_SETTLE_MS) return;
       return deleteLeftover(deps, link, now, counts);

@@ -221,12 +221,11 @@ export async function reportUnrecognizedReveal(
   }
   const now = deps.clock.now();
   const owner = randomUUID();
-  const lease = { reportOwner: owner, reportLeaseUntil: now.getTime() + REPORT_LEASE_MS };
   let report = await deps.store.links.transition(link.id, ['opened'], {
     status: 'revoked',
     revokedAt: now.getTime(),
     revokedBy: input.userId,
-    ...lease,
+    ...reportLease(owner, now),
   });
   if (!report) {
     const current = await deps.store.links.get(link.id);
@@ -236,18 +235,51 @@ export async function reportUnrecognizedReveal(
     if (reportProgress(current).finished) {
       return { state: 'already', link: current, progress: reportProgress(current), inProgress: false };
     }
-    report = await deps.store.links.transition(link.id, ['revoked'], lease, (c) =>
-      c.group((g) => g.where('reportLeaseUntil').not().exists().or().where('reportLeaseUntil').lt(now.getTime())),
-    );
+    report = await takeReport(deps, current, owner, now);
     if (!report) {
       const latest = (await deps.store.links.get(link.id)) ?? current;
       const progress = reportProgress(latest);
       return { state: 'already', link: latest, progress, inProgress: !progress.finished };
     }
   }
+  const done = await runReport(deps, report, owner, now);
+  return { state: 'reported', link: done, progress: reportProgress(done) };
+}
 
+/**
+ * For the scheduled sweep: finishes a report that no run finished (Lambda's retries ran out, or the worker died),
+ * doing exactly its undone steps. `busy` while another run owns it. Throws when a step fails again.
+ */
+export async function finishInterruptedReport(deps: Deps, link: LinkRecord): Promise<'finished' | 'busy'> {
+  if (link.status !== 'revoked' || reportProgress(link).finished) return 'finished';
+  const now = deps.clock.now();
+  const owner = randomUUID();
+  const report = await takeReport(deps, link, owner, now);
+  if (!report) return 'busy';
+  await runReport(deps, report, owner, now);
+  return 'finished';
+}
+
+/**
+ * A report's lease; it also puts the link in the sweep's index for when the lease runs out, so that a report no
+ * run finishes is finished by the scheduled sweep (which takes it out of the index once all is done).
+ */
+function reportLease(owner: string, now: Date) {
+  const until = now.getTime() + REPORT_LEASE_MS;
+  return { reportOwner: owner, reportLeaseUntil: until, sweepAt: until };
+}
+
+/** Takes over a revoked link's report when no run owns it (or its run's lease is over). */
+function takeReport(deps: Deps, link: LinkRecord, owner: string, now: Date): Promise<LinkRecord | undefined> {
+  return deps.store.links.transition(link.id, ['revoked'], reportLease(owner, now), (c) =>
+    c.group((g) => g.where('reportLeaseUntil').not().exists().or().where('reportLeaseUntil').lt(now.getTime())),
+  );
+}
+
+/** Runs the undone steps of a report this run owns, then gives the report back (also when a step failed). */
+async function runReport(deps: Deps, report: LinkRecord, owner: string, now: Date): Promise<LinkRecord> {
   const release = () =>
-    deps.store.links.transition(link.id, ['revoked'], { reportLeaseUntil: null, reportOwner: null }, (c) =>
+    deps.store.links.transition(report.id, ['revoked'], { reportLeaseUntil: null, reportOwner: null }, (c) =>
       c.where('reportOwner').eq(owner),
     );
   let done: LinkRecord;
@@ -256,12 +288,11 @@ export async function reportUnrecognizedReveal(
   } catch (error) {
     // Give the report back at once: the retry this error causes then finishes it without waiting for the lease.
     await release().catch((e: Error) =>
-      logger.error('Could not release a report', { linkId: link.linkId, errorName: e?.name }),
+      logger.error('Could not release a report', { linkId: report.linkId, errorName: e?.name }),
     );
     throw error;
   }
-  await release();
-  return { state: 'reported', link: done, progress: reportProgress(done) };
+  return (await release()) ?? done;
 }
 
 /** Slack's answers for a message that cannot be updated any more (deleted, or its channel gone): nothing to retry. */

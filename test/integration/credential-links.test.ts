@@ -477,6 +477,7 @@ describe('expiry', () => {
       expired: 0,
       secretsDeleted: 0,
       keysDeactivated: 0,
+      reportsFinished: 0,
       consolePasswordsRemoved: 0,
       notified: 0,
       failed: 0,

@@ -117,6 +117,21 @@ describe('"This wasn\'t me" that fails half-way', () => {
     expect(events.filter((e) => e.action === 'credentials.revoked')).toHaveLength(1);
   });
 
+  it('the scheduled sweep finishes a report that no retry finished, once its lease has run out', async () => {
+    const { link } = await revealedLink();
+    failNextPost();
+    await pressNotMe(link, 'retries-ran-out');
+    bot.clock.advance(3 * 60_000);
+
+    const results = await runScheduledTasks(bot.deps);
+
+    expect(results['expire-credential-links']).toMatchObject({ reportsFinished: 1, failed: 0 });
+    expect(alertsAbout(link)).toHaveLength(2);
+    const stored = await bot.deps.store.links.get(link.id);
+    expect(stored?.revokeAlertedAt).toBeDefined();
+    expect(stored?.sweepAt).toBeUndefined();
+  });
+
   it('a DM written while the alert had failed says so, and is corrected once the alert is out', async () => {
     const { link } = await revealedLink();
     failNextPost();
