@@ -1,4 +1,4 @@
-import { credentialExpiredMessage, credentialExpiredNotice } from '../blocks/credentials.js';
+import { credentialExpiredMessage, credentialExpiredNotice, type ExpiryOutcome } from '../blocks/credentials.js';
 import { HOUR } from '../clock.js';
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
@@ -32,7 +32,9 @@ export interface SweepCounts extends Record<string, number> {
 /**
  * The scheduled expiry sweep. For every pending link past its expiry: marks it expired (conditional write, so it
  * happens once even with overlapping runs), deletes its secret, deactivates the access key and removes the console
- * password (login profile) nobody received, and tells the recipient and the requester. Also deletes the secrets that a reveal or a failed delivery left behind.
+ * password (login profile) nobody received, and tells the recipient and the requester. Also deletes the secrets
+ * that a reveal or a failed delivery left behind, disables what a link whose reveal failed (nothing shown) would
+ * have delivered, and finishes "This wasn't me" reports that no run finished (see finishInterruptedReport).
  * Idempotent: every step is safe to repeat, and a link leaves the sweep's index only when all its steps are done,
  * so a run that fails half-way is completed by the next.
  */
@@ -96,6 +98,7 @@ async function sweepOne(deps: Deps, hash: string, now: Date, counts: SweepCounts
       if (!link.secretDeletedAt && (link.openedAt ?? 0) > now.getTime() - REVEAL_SETTLE_MS) return;
       return deleteLeftover(deps, link, now, counts);
     case 'failed':
+      return finishFailed(deps, link, now, counts);
     case 'superseded':
       return deleteLeftover(deps, link, now, counts);
     default:
@@ -110,28 +113,7 @@ async function finishExpiry(deps: Deps, link: LinkRecord, now: Date, counts: Swe
     counts.secretsDeleted += 1;
     await links.transition(link.id, ['expired'], { secretDeletedAt: now.getTime() });
   }
-  let keyDeactivated = !link.accessKeyId || Boolean(link.keyDeactivatedAt);
-  if (!keyDeactivated) {
-    keyDeactivated = await deactivateAccessKey(deps, link).then(
-      () => true,
-      () => false,
-    );
-    if (keyDeactivated) {
-      counts.keysDeactivated += 1;
-      await links.transition(link.id, ['expired'], { keyDeactivatedAt: now.getTime() });
-    }
-  }
-  let consoleRemoved = !link.hasConsole || Boolean(link.consoleRemovedAt);
-  if (!consoleRemoved) {
-    consoleRemoved = await removeConsolePassword(deps, link).then(
-      () => true,
-      () => false,
-    );
-    if (consoleRemoved) {
-      counts.consolePasswordsRemoved += 1;
-      await links.transition(link.id, ['expired'], { consoleRemovedAt: now.getTime() });
-    }
-  }
+  const { keyDeactivated, consoleRemoved } = await disableUndelivered(deps, link, now, counts);
   const disabled = { keyDeactivated, consoleRemoved };
   if (!link.expiryNotifiedAt) {
     const notice = credentialExpiredNotice(link, link.expiresAt, disabled);
@@ -150,14 +132,63 @@ async function finishExpiry(deps: Deps, link: LinkRecord, now: Date, counts: Swe
   if (keyDeactivated && consoleRemoved) await links.transition(link.id, ['expired'], { sweepAt: null });
 }
 
-async function deleteLeftover(deps: Deps, link: LinkRecord, now: Date, counts: SweepCounts): Promise<void> {
+/**
+ * Deactivates the access key and removes the console password that a link never delivered (expired unopened, or
+ * its reveal failed and showed nothing), marking each on the link. Never throws: says what is disabled now.
+ */
+async function disableUndelivered(
+  deps: Deps,
+  link: LinkRecord,
+  now: Date,
+  counts: SweepCounts,
+): Promise<ExpiryOutcome> {
+  const { links } = deps.store;
+  let keyDeactivated = !link.accessKeyId || Boolean(link.keyDeactivatedAt);
+  if (!keyDeactivated) {
+    keyDeactivated = await deactivateAccessKey(deps, link).then(
+      () => true,
+      () => false,
+    );
+    if (keyDeactivated) {
+      counts.keysDeactivated += 1;
+      await links.transition(link.id, [link.status], { keyDeactivatedAt: now.getTime() });
+    }
+  }
+  let consoleRemoved = !link.hasConsole || Boolean(link.consoleRemovedAt);
+  if (!consoleRemoved) {
+    consoleRemoved = await removeConsolePassword(deps, link).then(
+      () => true,
+      () => false,
+    );
+    if (consoleRemoved) {
+      counts.consolePasswordsRemoved += 1;
+      await links.transition(link.id, [link.status], { consoleRemovedAt: now.getTime() });
+    }
+  }
+  return { keyDeactivated, consoleRemoved };
+}
+
+/** A link whose reveal failed showed nothing: what it would have delivered is disabled, and its secret deleted. */
+async function finishFailed(deps: Deps, link: LinkRecord, now: Date, counts: SweepCounts): Promise<void> {
+  const { keyDeactivated, consoleRemoved } = await disableUndelivered(deps, link, now, counts);
+  // Until both are disabled the link stays due, and the next run tries again.
+  return deleteLeftover(deps, link, now, counts, keyDeactivated && consoleRemoved);
+}
+
+async function deleteLeftover(
+  deps: Deps,
+  link: LinkRecord,
+  now: Date,
+  counts: SweepCounts,
+  done = true,
+): Promise<void> {
   if (!link.secretDeletedAt) {
     await deleteCredentialSecret(await deps.aws.secrets(), link.secretName);
     counts.secretsDeleted += 1;
   }
   await deps.store.links.transition(link.id, [link.status], {
     secretDeletedAt: link.secretDeletedAt ?? now.getTime(),
-    sweepAt: null,
+    ...(done ? { sweepAt: null } : {}),
   });
 }
 

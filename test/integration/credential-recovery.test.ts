@@ -2,8 +2,8 @@
  * What one-time credentials leave behind when something fails half-way: a "This wasn't me" report whose alert or
  * key deactivation failed, and the secret of a delivery that died before it stored its link.
  */
-import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetLoginProfileCommand, ListAccessKeysCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { DeleteSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HOUR } from '../../src/clock.js';
 import { runScheduledTasks } from '../../src/jobs/schedule.js';
@@ -132,6 +132,28 @@ describe('"This wasn\'t me" that fails half-way', () => {
     expect(stored?.sweepAt).toBeUndefined();
   });
 
+  it('a report whose run died is "under way" while that run\'s lease lasts, and a press after it finishes the report', async () => {
+    const { link } = await revealedLink();
+    const diedAt = bot.clock.now().getTime();
+    await bot.deps.store.links.transition(link.id, ['opened'], {
+      status: 'revoked',
+      revokedAt: diedAt,
+      revokedBy: link.recipient,
+      reportOwner: 'a-run-that-died',
+      reportLeaseUntil: diedAt + 2 * 60_000,
+    });
+
+    await pressNotMe(link, 'during-lease');
+    const alertsDuringLease = alertsAbout(link).length;
+    bot.clock.advance(2 * 60_000 + 1);
+    await pressNotMe(link, 'after-lease');
+
+    expect(String(answersTo('during-lease')[0]?.args.text)).toContain('under way');
+    expect(alertsDuringLease).toBe(0);
+    expect(alertsAbout(link)).toHaveLength(1);
+    expect(answersTo('after-lease')).toHaveLength(0);
+  });
+
   it('a DM written while the alert had failed says so, and is corrected once the alert is out', async () => {
     const { link } = await revealedLink();
     failNextPost();
@@ -182,6 +204,29 @@ describe('"This wasn\'t me" that fails half-way', () => {
     expect(String(answer?.args.text)).toBe(
       `You already reported these credentials: access key \`${bundle.accessKey?.accessKeyId}\` is inactive, console sign-in is removed and the approvers were alerted.`,
     );
+  });
+});
+
+describe('credentials nobody received', () => {
+  it('the sweep deactivates the key and removes the console password of a link whose reveal failed and showed nothing', async () => {
+    const { bundle, link, token } = await deliveredLink(bot, { console: true });
+    await (await bot.deps.aws.secrets()).send(
+      new DeleteSecretCommand({ SecretId: link.secretName, ForceDeleteWithoutRecovery: true }),
+    );
+    await requestPage(bot, 'POST', token);
+    bot.clock.advance(24 * HOUR + 1);
+
+    await runScheduledTasks(bot.deps);
+
+    const iam = bot.deps.aws.account().iam;
+    const keys = await iam.send(new ListAccessKeysCommand({ UserName: bundle.userName }));
+    expect(keys.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Inactive']);
+    await expect(iam.send(new GetLoginProfileCommand({ UserName: bundle.userName }))).rejects.toMatchObject({
+      name: 'NoSuchEntityException',
+    });
+    const stored = await bot.deps.store.links.get(link.id);
+    expect(stored?.status).toBe('failed');
+    expect(stored?.sweepAt).toBeUndefined();
   });
 });
 
