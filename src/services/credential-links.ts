@@ -176,7 +176,7 @@ export type ReportResult =
 /** How long one run owns a report before another (a retry, a second press) may finish it in its place. */
 const REPORT_LEASE_MS = 2 * 60_000;
 
-/** A step of a report failed: the report is left for a retry to finish. Its cause is the AWS error. */
+/** A step of a report failed: the report is left for a retry to finish. Its cause is the first failed step's error. */
 export class ReportIncompleteError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
