@@ -206,20 +206,33 @@ async function discardAttempt(
   const retired = await retire(deps, previous.linkHash, false, now);
   const link = retired ?? (await deps.store.links.get(previous.linkHash));
   if (link && link.status !== 'superseded') return link;
-  if (!link?.secretDeletedAt) {
+  let secretDeleted = Boolean(link?.secretDeletedAt);
+  if (!secretDeleted) {
     const prefix = deps.config.env.SECRET_PREFIX;
     const name =
       link?.secretName ??
       (previous.attempt === undefined
         ? legacySecretNameFor(prefix, previous.linkId)
         : secretNameFor(prefix, deliveryKey, previous.attempt));
-    await deleteCredentialSecret(await deps.aws.secrets(), name);
+    // Best effort: this attempt does not depend on it, and the sweeps delete what is left (the link's, or the
+    // orphan sweep when there is no link).
+    secretDeleted = await deleteCredentialSecret(await deps.aws.secrets(), name).then(
+      () => true,
+      (error: Error) => {
+        logger.error('Could not delete the secret of an abandoned delivery attempt; the sweep retries', {
+          linkId: previous.linkId,
+          errorName: error?.name,
+        });
+        return false;
+      },
+    );
   }
   if (link) {
-    await deps.store.links.transition(link.id, ['superseded'], {
-      secretDeletedAt: link.secretDeletedAt ?? now,
-      sweepAt: null,
-    });
+    await deps.store.links.transition(
+      link.id,
+      ['superseded'],
+      secretDeleted ? { secretDeletedAt: link.secretDeletedAt ?? now, sweepAt: null } : { sweepAt: now },
+    );
     await updateDm(deps, link, { text: 'This one-time link was replaced by a newer one; use the newest message.' });
   }
   return undefined;
