@@ -107,24 +107,80 @@ export interface RevocationOutcome {
   consoleDisabled: boolean;
 }
 
-/** The DM once the recipient reported the reveal. */
-export function credentialReportedMessage(link: LinkFacts, openedAt: number, outcome: RevocationOutcome) {
-  const done = outcome.keyDeactivated && outcome.consoleDisabled;
+/** What a report has done so far, as stored on the link. */
+export interface ReportState extends RevocationOutcome {
+  /** The approval channel was alerted. */
+  alerted: boolean;
+}
+
+/** The DM once the recipient reported the reveal: what is done, and what is still being tried. */
+export function credentialReportedMessage(link: LinkFacts, openedAt: number, state: ReportState) {
+  const disabled = state.keyDeactivated && state.consoleDisabled;
+  const parts = [
+    link.accessKeyId
+      ? state.keyDeactivated
+        ? `Access key \`${link.accessKeyId}\` is inactive.`
+        : `Access key \`${link.accessKeyId}\` is not deactivated yet.`
+      : '',
+    link.hasConsole
+      ? state.consoleDisabled
+        ? 'Console sign-in is disabled.'
+        : 'Console sign-in is not disabled yet.'
+      : '',
+    state.alerted
+      ? disabled
+        ? `The approvers were alerted; ask ${user(link.requester)} for new credentials.`
+        : 'The approvers were alerted and asked to disable the rest by hand; I keep trying too.'
+      : 'The approvers could not be alerted yet; I keep trying.',
+  ];
   return {
-    text: done
-      ? `Reported: the credentials for ${link.userName} were disabled and the approvers alerted.`
-      : `Reported: the approvers were alerted, but the credentials for ${link.userName} could not all be disabled.`,
+    text:
+      disabled && state.alerted
+        ? `Reported: the credentials for ${link.userName} were disabled and the approvers alerted.`
+        : `Reported: not everything is done yet for the credentials of ${link.userName}; I keep trying.`,
     blocks: [
       section(
         `:rotating_light: *You reported that you did not open these credentials* (opened ${at(openedAt)}).\n${where(link)}.`,
       ),
-      context(
-        done
-          ? `${link.accessKeyId ? `Access key \`${link.accessKeyId}\` is inactive. ` : ''}${link.hasConsole ? 'Console sign-in is disabled. ' : ''}The approvers were alerted; ask ${user(link.requester)} for new credentials.`
-          : 'The approvers were alerted, but I could not disable everything: they have been asked to do it by hand.',
-      ),
+      context(parts.filter(Boolean).join(' ')),
     ],
   };
+}
+
+/**
+ * The private answer to a "This wasn't me" press on credentials already reported, worded from what the stored
+ * report says is done: never "done" for a step that is not.
+ */
+export function credentialReportStatusText(
+  link: Pick<LinkFacts, 'accessKeyId' | 'hasConsole'>,
+  progress: ReportState,
+  inProgress: boolean,
+): string {
+  if (inProgress) {
+    return 'You already reported these credentials; disabling them and alerting the approvers is under way right now.';
+  }
+  const done: string[] = [];
+  const undone: string[] = [];
+  if (link.accessKeyId) {
+    (progress.keyDeactivated ? done : undone).push(
+      progress.keyDeactivated
+        ? `access key \`${link.accessKeyId}\` is inactive`
+        : `access key \`${link.accessKeyId}\` is not deactivated yet`,
+    );
+  }
+  if (link.hasConsole) {
+    (progress.consoleDisabled ? done : undone).push(
+      progress.consoleDisabled ? 'console sign-in is removed' : 'console sign-in is not removed yet',
+    );
+  }
+  (progress.alerted ? done : undone).push(
+    progress.alerted ? 'the approvers were alerted' : 'the approvers have not been alerted yet',
+  );
+  const list = (items: string[]) =>
+    items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}` : (items[0] ?? '');
+  return undone.length === 0
+    ? `You already reported these credentials: ${list(done)}.`
+    : `You already reported these credentials${done.length > 0 ? `: ${list(done)}` : ''}. Still to do: ${list(undone)}; press the button again to retry, or ask the approvers.`;
 }
 
 /** The alert in the approval channel when a recipient reports a reveal that was not theirs. */
@@ -160,28 +216,50 @@ export function credentialRevokedAlert(link: LinkFacts, openedAt: number, outcom
   };
 }
 
+/** What the expiry sweep has disabled of what the link would have delivered. */
+export interface ExpiryOutcome {
+  /** The access key is inactive (or there was none). */
+  keyDeactivated: boolean;
+  /** The console password is removed (or there was none). */
+  consoleRemoved: boolean;
+}
+
+/** "the access key deactivated and the console password removed", for what the link held and the sweep did. */
+function disabledPhrase(link: Pick<LinkFacts, 'accessKeyId' | 'hasConsole'>, outcome: ExpiryOutcome): string {
+  return [
+    link.accessKeyId && outcome.keyDeactivated ? 'the access key deactivated' : '',
+    link.hasConsole && outcome.consoleRemoved ? 'the console password removed' : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+}
+
 /** The recipient's original DM once the link expired unopened. */
-export function credentialExpiredMessage(link: LinkFacts, expiresAt: number) {
+export function credentialExpiredMessage(link: LinkFacts, expiresAt: number, outcome: ExpiryOutcome) {
+  const disabled = disabledPhrase(link, outcome);
   return {
     text: `The one-time link for ${link.userName} expired unopened.`,
     blocks: [
       section(
         `:hourglass: *This one-time link expired unopened* ${at(expiresAt)}.\n${esc(link.purpose)}\n${where(link)}.`,
       ),
-      context(
-        `The stored credentials were deleted${link.accessKeyId ? ' and the access key deactivated' : ''}; nobody saw them.`,
-      ),
+      context(`The stored credentials were deleted${disabled ? ` and ${disabled}` : ''}; nobody saw them.`),
     ],
   };
 }
 
 /** The note to the recipient and the requester that a link expired unopened. */
-export function credentialExpiredNotice(link: LinkFacts, expiresAt: number, keyDeactivated: boolean) {
+export function credentialExpiredNotice(link: LinkFacts, expiresAt: number, outcome: ExpiryOutcome) {
   const key = !link.accessKeyId
     ? ''
-    : keyDeactivated
+    : outcome.keyDeactivated
       ? ` Access key \`${link.accessKeyId}\` was deactivated.`
       : ` Access key \`${link.accessKeyId}\` could not be deactivated yet; I will keep trying.`;
+  const consoleLine = !link.hasConsole
+    ? ''
+    : outcome.consoleRemoved
+      ? ' The console password was removed: nobody can sign in with it.'
+      : ' The console password could not be removed yet; I will keep trying.';
   return {
     text: `The one-time credential link for ${link.userName} (sent to ${link.recipient}) expired unopened.`,
     blocks: [
@@ -189,7 +267,7 @@ export function credentialExpiredNotice(link: LinkFacts, expiresAt: number, keyD
         `:hourglass: The one-time credential link for ${where(link)}, sent to ${user(link.recipient)}, expired unopened ${at(expiresAt)}.`,
       ),
       context(
-        `The stored credentials were deleted.${key} If they are still needed, ask for new credentials (request \`${esc(link.requestId)}\`).`,
+        `The stored credentials were deleted.${key}${consoleLine} If they are still needed, ask for new credentials (request \`${esc(link.requestId)}\`).`,
       ),
     ],
   };

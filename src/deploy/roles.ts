@@ -108,12 +108,13 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       audit: ['PutItem'],
     },
   },
-  // Expiry of requests and links: deletes unopened secrets, deactivates undelivered keys.
+  // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
   schedule: {
     ...none,
-    managedUsers: ['UpdateAccessKey'],
+    managedUsers: ['UpdateAccessKey', 'DeleteLoginProfile'],
     assumeRoles: true,
     secrets: ['DeleteSecret'],
+    secretsAccount: ['ListSecrets'],
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
-import { sweepExpiredLinks } from '../services/credential-expiry.js';
+import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
 import { expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
@@ -12,6 +12,7 @@ export interface ScheduledTask {
 /** Every scheduled task, in order. */
 export const scheduledTasks: ScheduledTask[] = [
   { name: 'expire-credential-links', run: sweepExpiredLinks },
+  { name: 'delete-orphaned-secrets', run: sweepOrphanedSecrets },
   { name: 'expire-requests', run: expireDueRequests },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
 ];

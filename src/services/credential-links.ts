@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DeleteLoginProfileCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import {
   credentialFailedMessage,
@@ -160,19 +160,55 @@ async function revealFailed(deps: Deps, link: LinkRecord, error: unknown, now: D
   return { state: 'failed', link: failed };
 }
 
-export type ReportResult =
-  | { state: 'reported'; outcome: RevocationOutcome }
-  | { state: 'already'; revokedAt: number | undefined };
+/** What a report has done so far, read from the stored link (the only source replies and messages are worded from). */
+export interface ReportProgress extends RevocationOutcome {
+  alerted: boolean;
+  /** Every step is done and every message says so: nothing is left for a retry. */
+  finished: boolean;
+}
 
-/** How long a report may take before another press finishes its work (alert, DM) in its place. */
-const REPORT_STALE_MS = 2 * 60_000;
+export type ReportResult =
+  /** This call made or finished the report (`progress` is what stands now). */
+  | { state: 'reported'; link: LinkRecord; progress: ReportProgress }
+  /** Reported before: either finished, or another run is at it right now (`inProgress`). */
+  | { state: 'already'; link: LinkRecord; progress: ReportProgress; inProgress: boolean };
+
+/** How long one run owns a report before another (a retry, a second press) may finish it in its place. */
+const REPORT_LEASE_MS = 2 * 60_000;
+
+/** A step of a report failed: the report is left for a retry to finish. Its cause is the first failed step's error. */
+export class ReportIncompleteError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReportIncompleteError';
+  }
+}
+
+/** What a report of this link has done, from its stored step marks. */
+export function reportProgress(link: LinkRecord): ReportProgress {
+  const keyDeactivated = !link.accessKeyId || Boolean(link.keyDeactivatedAt);
+  const consoleDisabled = !link.hasConsole || Boolean(link.consoleRemovedAt);
+  const alerted = Boolean(link.revokeAlertedAt);
+  const finished =
+    keyDeactivated &&
+    consoleDisabled &&
+    alerted &&
+    !link.revokeAlertPartial &&
+    Boolean(link.revokeAuditedAt) &&
+    Boolean(link.revokeToldAt) &&
+    !link.revokeToldPartial;
+  return { keyDeactivated, consoleDisabled, alerted, finished };
+}
 
 /**
  * "This wasn't me": authorized from the stored link, never from the button's payload (only the recipient may
- * report). Marks the link revoked with a conditional write, so pressing twice has one effect; then deactivates
- * the delivered access key and removes the console password in the link's account, alerts the approval channel
- * (saying what could not be disabled, if anything), audits and updates the DM. A report interrupted after the
- * write is finished by a later press or retry. Throws NotAuthorizedError or ConflictError (safe to show).
+ * report). Marks the link revoked with a conditional write, so pressing twice reports once; then, each step
+ * recorded on the link as it completes, deactivates the delivered access key and removes the console password in
+ * the link's account, alerts the approval channel (saying what could not be disabled), audits and updates the DM.
+ * A run owns the report under a short lease; a retry of a failed run, or a later press, takes over and does exactly
+ * the steps still undone (an alert posted as partial is updated in place once all is disabled). Throws
+ * NotAuthorizedError or ConflictError (safe to show), or ReportIncompleteError / the failed step's error when
+ * something is left for a retry.
  */
 export async function reportUnrecognizedReveal(
   deps: Deps,
@@ -184,51 +220,186 @@ export async function reportUnrecognizedReveal(
     throw new NotAuthorizedError('Only the person these credentials were sent to can report them.');
   }
   const now = deps.clock.now();
-  let revoked = await deps.store.links.transition(link.id, ['opened'], {
+  const owner = randomUUID();
+  let report = await deps.store.links.transition(link.id, ['opened'], {
     status: 'revoked',
     revokedAt: now.getTime(),
     revokedBy: input.userId,
+    ...reportLease(owner, now),
   });
-  if (!revoked) {
+  if (!report) {
     const current = await deps.store.links.get(link.id);
     if (current?.status !== 'revoked') {
       throw new ConflictError('These credentials were never revealed, so there is nothing to report.');
     }
-    const interrupted = !current.revokeAlertedAt && (current.revokedAt ?? 0) < now.getTime() - REPORT_STALE_MS;
-    if (!interrupted) return { state: 'already', revokedAt: current.revokedAt };
-    revoked = current;
+    if (reportProgress(current).finished) {
+      return { state: 'already', link: current, progress: reportProgress(current), inProgress: false };
+    }
+    report = await takeReport(deps, current, owner, now);
+    if (!report) {
+      const latest = (await deps.store.links.get(link.id)) ?? current;
+      const progress = reportProgress(latest);
+      return { state: 'already', link: latest, progress, inProgress: !progress.finished };
+    }
   }
-
-  const outcome = await disableDelivered(deps, revoked);
-  const openedAt = revoked.openedAt ?? 0;
-  await deps.messenger.post(deps.config.policy.approvals.channel, credentialRevokedAlert(revoked, openedAt, outcome));
-  await auditLink(deps, revoked, now, input.userId, 'credentials.revoked', {
-    keyDeactivated: outcome.keyDeactivated,
-    consoleDisabled: outcome.consoleDisabled,
-  });
-  await deps.store.links.transition(link.id, ['revoked'], {
-    revokeAlertedAt: now.getTime(),
-    ...(revoked.accessKeyId && outcome.keyDeactivated ? { keyDeactivatedAt: now.getTime() } : {}),
-  });
-  await updateDm(deps, revoked, credentialReportedMessage(revoked, openedAt, outcome)).catch((e) =>
-    logger.error('Could not update the credential DM', { linkId: link.linkId, errorName: (e as Error)?.name }),
-  );
-  return { state: 'reported', outcome };
+  const done = await runReport(deps, report, owner, now);
+  return { state: 'reported', link: done, progress: reportProgress(done) };
 }
 
-/** Deactivates the link's access key and removes its console password, each on its own. Never throws. */
-async function disableDelivered(deps: Deps, link: LinkRecord): Promise<RevocationOutcome> {
-  const [keyDeactivated, consoleDisabled] = await Promise.all([
-    deactivateAccessKey(deps, link).then(
-      () => true,
-      () => false,
-    ),
-    removeConsolePassword(deps, link).then(
-      () => true,
-      () => false,
-    ),
+/**
+ * For the scheduled sweep: finishes a report that no run finished (Lambda's retries ran out, or the worker died),
+ * doing exactly its undone steps. `busy` while another run owns it. Throws when a step fails again.
+ */
+export async function finishInterruptedReport(deps: Deps, link: LinkRecord): Promise<'finished' | 'busy'> {
+  if (link.status !== 'revoked' || reportProgress(link).finished) return 'finished';
+  const now = deps.clock.now();
+  const owner = randomUUID();
+  const report = await takeReport(deps, link, owner, now);
+  if (!report) return 'busy';
+  await runReport(deps, report, owner, now);
+  return 'finished';
+}
+
+/**
+ * A report's lease; it also puts the link in the sweep's index for when the lease runs out, so that a report no
+ * run finishes is finished by the scheduled sweep (which takes it out of the index once all is done).
+ */
+function reportLease(owner: string, now: Date) {
+  const until = now.getTime() + REPORT_LEASE_MS;
+  return { reportOwner: owner, reportLeaseUntil: until, sweepAt: until };
+}
+
+/** Takes over a revoked link's report when no run owns it (or its run's lease is over). */
+function takeReport(deps: Deps, link: LinkRecord, owner: string, now: Date): Promise<LinkRecord | undefined> {
+  return deps.store.links.transition(link.id, ['revoked'], reportLease(owner, now), (c) =>
+    c.group((g) => g.where('reportLeaseUntil').not().exists().or().where('reportLeaseUntil').lt(now.getTime())),
+  );
+}
+
+/** Runs the undone steps of a report this run owns, then gives the report back (also when a step failed). */
+async function runReport(deps: Deps, report: LinkRecord, owner: string, now: Date): Promise<LinkRecord> {
+  const release = () =>
+    deps.store.links.transition(report.id, ['revoked'], { reportLeaseUntil: null, reportOwner: null }, (c) =>
+      c.where('reportOwner').eq(owner),
+    );
+  let done: LinkRecord;
+  try {
+    done = await finishReport(deps, report, now);
+  } catch (error) {
+    // Give the report back at once: the retry this error causes then finishes it without waiting for the lease.
+    await release().catch((e: Error) =>
+      logger.error('Could not release a report', { linkId: report.linkId, errorName: e?.name }),
+    );
+    throw error;
+  }
+  return (await release()) ?? done;
+}
+
+/** Slack's answers for a message that cannot be updated any more (deleted, or its channel gone): nothing to retry. */
+const MESSAGE_GONE = new Set(['message_not_found', 'channel_not_found', 'cant_update_message', 'is_archived']);
+
+function unlessMessageGone(error: unknown): void {
+  const code = (error as { data?: { error?: string } } | null)?.data?.error;
+  if (code && MESSAGE_GONE.has(code)) {
+    logger.warn('A message to update is gone; leaving it', { slackError: code });
+    return;
+  }
+  throw error;
+}
+
+/**
+ * Does each step of a report that its link does not mark done, marking each as it completes. Both disabling steps
+ * are tried even when one fails, and the alert goes out either way (saying what could not be disabled); a failed
+ * step is then rethrown so that a retry tries it again. Returns the link as stored after the last step.
+ */
+async function finishReport(deps: Deps, start: LinkRecord, now: Date): Promise<LinkRecord> {
+  let link = start;
+  const mark = async (set: Parameters<Deps['store']['links']['transition']>[2]) => {
+    link = (await deps.store.links.transition(link.id, ['revoked'], set)) ?? link;
+  };
+  const auditedBefore = Boolean(link.revokeAuditedAt);
+
+  const [key, consoleLogin] = await Promise.allSettled([
+    link.accessKeyId && !link.keyDeactivatedAt ? deactivateAccessKey(deps, link).then(() => true) : false,
+    link.hasConsole && !link.consoleRemovedAt ? removeConsolePassword(deps, link).then(() => true) : false,
   ]);
-  return { keyDeactivated, consoleDisabled };
+  const failures: unknown[] = [key, consoleLogin].flatMap((step) => (step.status === 'rejected' ? [step.reason] : []));
+  // Each later step is tried even when an earlier one failed; what failed is left for a retry.
+  const attempt = async (step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  };
+  // An earlier run audited the report with some steps undone: what a later run finishes is audited on its own.
+  const auditLate = (action: string) =>
+    auditedBefore ? auditLink(deps, link, now, 'system', action, {}) : Promise.resolve();
+  if (key.status === 'fulfilled' && key.value) {
+    await attempt(async () => {
+      await mark({ keyDeactivatedAt: now.getTime() });
+      await auditLate('credentials.key-deactivated');
+    });
+  }
+  if (consoleLogin.status === 'fulfilled' && consoleLogin.value) {
+    await attempt(async () => {
+      await mark({ consoleRemovedAt: now.getTime() });
+      await auditLate('credentials.console-removed');
+    });
+  }
+
+  const openedAt = link.openedAt ?? 0;
+  const disabled = () => reportProgress(link).keyDeactivated && reportProgress(link).consoleDisabled;
+  await attempt(async () => {
+    if (!link.revokeAlertedAt) {
+      const posted = await deps.messenger.post(
+        deps.config.policy.approvals.channel,
+        credentialRevokedAlert(link, openedAt, reportProgress(link)),
+      );
+      await mark({
+        revokeAlertedAt: now.getTime(),
+        revokeAlertChannel: posted.channel,
+        revokeAlertTs: posted.ts,
+        revokeAlertPartial: disabled() ? null : true,
+      });
+      await auditLate('credentials.revoke-alerted');
+    } else if (link.revokeAlertPartial && disabled()) {
+      if (link.revokeAlertChannel && link.revokeAlertTs) {
+        await deps.messenger
+          .update(
+            link.revokeAlertChannel,
+            link.revokeAlertTs,
+            credentialRevokedAlert(link, openedAt, reportProgress(link)),
+          )
+          .catch(unlessMessageGone);
+      }
+      await mark({ revokeAlertPartial: null });
+    }
+  });
+  await attempt(async () => {
+    if (link.revokeAuditedAt) return;
+    const progress = reportProgress(link);
+    await auditLink(deps, link, now, link.revokedBy ?? 'unknown', 'credentials.revoked', {
+      keyDeactivated: progress.keyDeactivated,
+      consoleDisabled: progress.consoleDisabled,
+      alerted: progress.alerted,
+    });
+    await mark({ revokeAuditedAt: now.getTime() });
+  });
+  await attempt(async () => {
+    const progress = reportProgress(link);
+    const whole = disabled() && progress.alerted;
+    if (link.revokeToldAt && !(link.revokeToldPartial && whole)) return;
+    await updateDm(deps, link, credentialReportedMessage(link, openedAt, progress)).catch(unlessMessageGone);
+    await mark({ revokeToldAt: now.getTime(), revokeToldPartial: whole ? null : true });
+  });
+
+  if (failures.length > 0) {
+    throw new ReportIncompleteError(`${failures.length} step(s) of a report failed; a retry does what is left.`, {
+      cause: failures[0],
+    });
+  }
+  return link;
 }
 
 const missing = (error: unknown) => (error as Error)?.name === 'NoSuchEntityException';
@@ -251,7 +422,7 @@ export async function deactivateAccessKey(deps: Pick<Deps, 'aws'>, link: LinkRec
 }
 
 /** Removes the user's console password (login profile). Idempotent; a user without one is fine. */
-async function removeConsolePassword(deps: Pick<Deps, 'aws'>, link: LinkRecord): Promise<void> {
+export async function removeConsolePassword(deps: Pick<Deps, 'aws'>, link: LinkRecord): Promise<void> {
   if (!link.hasConsole) return;
   try {
     await deps.aws.account(link.account).iam.send(new DeleteLoginProfileCommand({ UserName: link.userName }));

@@ -6,10 +6,15 @@ import { ConflictError, ProvisioningError, ValidationError } from '../errors.js'
 import { logger } from '../logger.js';
 import { type LinkRecord, LinkStore } from '../store/links.js';
 import { hashToken, linkUrl, updateDm } from './credential-links.js';
-import { createCredentialSecret, deleteCredentialSecret, secretNameFor } from './credential-secrets.js';
+import {
+  createCredentialSecret,
+  deleteCredentialSecret,
+  legacySecretNameFor,
+  secretNameFor,
+} from './credential-secrets.js';
 import type { DeliveryRequest, DeliveryResult } from './credential-types.js';
 
-export { sweepExpiredLinks } from './credential-expiry.js';
+export { sweepExpiredLinks, sweepOrphanedSecrets } from './credential-expiry.js';
 export { reportUnrecognizedReveal, revealLink, viewLink } from './credential-links.js';
 
 /** How long one delivery attempt owns its key before a retry may take over (the worker's timeout is 60 s). */
@@ -33,13 +38,15 @@ function validate(request: DeliveryRequest): void {
 }
 
 /**
- * Delivers a credential bundle to one Slack user: a new Secrets Manager secret, a link record keyed by the SHA-256
- * of a fresh 256-bit token, and a DM with the link (unfurling off).
+ * Delivers a credential bundle to one Slack user: a new Secrets Manager secret named after the delivery key and
+ * attempt (secretNameFor), a link record keyed by the SHA-256 of a fresh 256-bit token, and a DM with the link
+ * (unfurling off).
  *
  * Idempotent per `deliveryKey`: once a call has delivered, later calls return that link (`created: false`) and
  * store nothing. Concurrent calls: one delivers, the others get a ConflictError while it runs. A failure before
  * the DM is sent leaves nothing behind (secret and record removed, the key released for a retry) and throws a
- * ProvisioningError; an attempt that died half-way is cleaned up by the next call once its lease has run out.
+ * ProvisioningError; an attempt that died half-way is cleaned up by the next call once its lease has run out (its
+ * secret is found by name), or, if no call comes, by the scheduled sweep of orphaned secrets.
  */
 export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRequest): Promise<DeliveryResult> {
   validate(request);
@@ -62,7 +69,7 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
     throw new ConflictError('These credentials are being delivered right now; try again in a minute.');
   }
   if (claim.previous) {
-    const resumed = await discardAttempt(deps, claim.previous.linkHash, claim.previous.linkId);
+    const resumed = await discardAttempt(deps, request.deliveryKey, claim.previous);
     if (resumed) {
       await deps.store.links.completeDelivery(request.deliveryKey, linkId, now, {
         linkId: resumed.linkId,
@@ -74,7 +81,7 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
   }
 
   const { bundle } = request;
-  const secretName = secretNameFor(deps.config.env.SECRET_PREFIX, linkId);
+  const secretName = secretNameFor(deps.config.env.SECRET_PREFIX, request.deliveryKey, claim.attempt);
   const link: LinkRecord = {
     id: linkHash,
     linkId,
@@ -105,6 +112,7 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
       recipient: request.recipientSlackId,
       linkId,
       expiresAt: new Date(expiresAt),
+      createdAt: now,
     });
     link.secretArn = arn;
     await deps.store.links.create(link);
@@ -185,18 +193,47 @@ async function retire(deps: DeliveryDeps, hash: string, secretDeleted: boolean, 
 }
 
 /**
- * Retires the link of an attempt that died before it finished. Returns that link when it turns out to have been
- * delivered and opened already (then it stands, and nothing new is sent).
+ * Retires the link of an attempt that died before it finished, and deletes the secret it created: found by the
+ * attempt's name even when the attempt died before storing its link. Returns that link when it turns out to have
+ * been delivered and opened already (then it stands, and nothing new is sent).
  */
-async function discardAttempt(deps: DeliveryDeps, linkHash: string, linkId: string): Promise<LinkRecord | undefined> {
+async function discardAttempt(
+  deps: DeliveryDeps,
+  deliveryKey: string,
+  previous: { linkId: string; linkHash: string; attempt?: number },
+): Promise<LinkRecord | undefined> {
   const now = deps.clock.now().getTime();
-  const retired = await retire(deps, linkHash, false, now);
-  const previous = retired ?? (await deps.store.links.get(linkHash));
-  if (previous && previous.status !== 'superseded') return previous;
-  await deleteCredentialSecret(await deps.aws.secrets(), secretNameFor(deps.config.env.SECRET_PREFIX, linkId));
-  if (previous) {
-    await deps.store.links.transition(linkHash, ['superseded'], { secretDeletedAt: now, sweepAt: null });
-    await updateDm(deps, previous, { text: 'This one-time link was replaced by a newer one; use the newest message.' });
+  const retired = await retire(deps, previous.linkHash, false, now);
+  const link = retired ?? (await deps.store.links.get(previous.linkHash));
+  if (link && link.status !== 'superseded') return link;
+  let secretDeleted = Boolean(link?.secretDeletedAt);
+  if (!secretDeleted) {
+    const prefix = deps.config.env.SECRET_PREFIX;
+    const name =
+      link?.secretName ??
+      (previous.attempt === undefined
+        ? legacySecretNameFor(prefix, previous.linkId)
+        : secretNameFor(prefix, deliveryKey, previous.attempt));
+    // Best effort: this attempt does not depend on it, and the sweeps delete what is left (the link's, or the
+    // orphan sweep when there is no link).
+    secretDeleted = await deleteCredentialSecret(await deps.aws.secrets(), name).then(
+      () => true,
+      (error: Error) => {
+        logger.error('Could not delete the secret of an abandoned delivery attempt; the sweep retries', {
+          linkId: previous.linkId,
+          errorName: error?.name,
+        });
+        return false;
+      },
+    );
+  }
+  if (link) {
+    await deps.store.links.transition(
+      link.id,
+      ['superseded'],
+      secretDeleted ? { secretDeletedAt: link.secretDeletedAt ?? now, sweepAt: null } : { sweepAt: now },
+    );
+    await updateDm(deps, link, { text: 'This one-time link was replaced by a newer one; use the newest message.' });
   }
   return undefined;
 }

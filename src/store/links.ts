@@ -46,11 +46,26 @@ export interface LinkRecord {
   dmTs?: string;
   secretDeletedAt?: number;
   keyDeactivatedAt?: number;
+  /** When the console password (login profile) this link delivered was removed (expiry or "This wasn't me"). */
+  consoleRemovedAt?: number;
   expiredAt?: number;
   expiryNotifiedAt?: number;
   revokedAt?: number;
   revokedBy?: string;
+  /** When the approval channel was alerted about the report, and where that alert is (to update it in place). */
   revokeAlertedAt?: number;
+  revokeAlertChannel?: string;
+  revokeAlertTs?: string;
+  /** The alert says something could not be disabled; it is updated once everything is. */
+  revokeAlertPartial?: boolean;
+  /** When the report was recorded in the audit trail. */
+  revokeAuditedAt?: number;
+  /** When the recipient's DM was updated to say what the report did (and whether that was only partly done). */
+  revokeToldAt?: number;
+  revokeToldPartial?: boolean;
+  /** The run finishing a report, and until when it owns it (a run that died is taken over after this). */
+  reportOwner?: string;
+  reportLeaseUntil?: number;
   failedAt?: number;
   /** Why a reveal failed: an AWS error name, never a message that could hold a value. */
   failure?: string;
@@ -62,7 +77,7 @@ export interface LinkRecord {
 
 /** Where a delivery (idempotency key) stands. */
 export type DeliveryClaim =
-  | { state: 'claimed'; previous?: { linkId: string; linkHash: string } }
+  | { state: 'claimed'; attempt: number; previous?: { linkId: string; linkHash: string; attempt?: number } }
   | { state: 'delivered'; linkId: string; linkHash: string; expiresAt: number }
   | { state: 'busy' };
 
@@ -74,6 +89,7 @@ interface LinkItem extends Item, Partial<Omit<LinkRecord, 'id'>> {
   linkHash?: string;
   leaseUntil?: number;
   deliveredAt?: number;
+  attempt?: number;
   sweepDue?: string;
 }
 
@@ -111,11 +127,20 @@ const LINK_FIELDS = [
   'dmTs',
   'secretDeletedAt',
   'keyDeactivatedAt',
+  'consoleRemovedAt',
   'expiredAt',
   'expiryNotifiedAt',
   'revokedAt',
   'revokedBy',
   'revokeAlertedAt',
+  'revokeAlertChannel',
+  'revokeAlertTs',
+  'revokeAlertPartial',
+  'revokeAuditedAt',
+  'revokeToldAt',
+  'revokeToldPartial',
+  'reportOwner',
+  'reportLeaseUntil',
   'failedAt',
   'failure',
   'sweepAt',
@@ -168,11 +193,20 @@ export class LinkStore {
         dmTs: String,
         secretDeletedAt: Number,
         keyDeactivatedAt: Number,
+        consoleRemovedAt: Number,
         expiredAt: Number,
         expiryNotifiedAt: Number,
         revokedAt: Number,
         revokedBy: String,
         revokeAlertedAt: Number,
+        revokeAlertChannel: String,
+        revokeAlertTs: String,
+        revokeAlertPartial: Boolean,
+        revokeAuditedAt: Number,
+        revokeToldAt: Number,
+        revokeToldPartial: Boolean,
+        reportOwner: String,
+        reportLeaseUntil: Number,
         failedAt: Number,
         failure: String,
         sweepDue: {
@@ -183,6 +217,7 @@ export class LinkStore {
         linkHash: String,
         leaseUntil: Number,
         deliveredAt: Number,
+        attempt: Number,
         ttl: Number,
       }),
       tableOptions(options),
@@ -195,12 +230,14 @@ export class LinkStore {
   }
 
   /**
-   * Claims a delivery key for one attempt. `delivered` when an earlier attempt finished; `busy` while another
-   * attempt holds an unexpired lease; `claimed` otherwise, with the abandoned previous attempt (if any) to clean up.
+   * Claims a delivery key for one attempt, numbered 1, 2, ... per key (the number names the attempt's secret, so
+   * that what an attempt created can be found from this item alone). `delivered` when an earlier attempt finished;
+   * `busy` while another attempt holds an unexpired lease; `claimed` otherwise, with the abandoned or released
+   * previous attempt (if any) to clean up.
    */
   async claimDelivery(
     deliveryKey: string,
-    attempt: { linkId: string; linkHash: string; expiresAt: number },
+    next: { linkId: string; linkHash: string; expiresAt: number },
     now: Date,
     leaseMs: number,
   ): Promise<DeliveryClaim> {
@@ -209,6 +246,7 @@ export class LinkStore {
     const settled = this.#settled(existing);
     if (settled) return settled;
     if (existing && (existing.leaseUntil ?? 0) >= now.getTime()) return { state: 'busy' };
+    const attempt = existing ? (existing.attempt ?? 1) + 1 : 1;
     const condition = existing
       ? new dynamoose.Condition('linkId').eq(existing.linkId).and().where('deliveredAt').not().exists()
       : new dynamoose.Condition('id').not().exists();
@@ -218,11 +256,12 @@ export class LinkStore {
         {
           $SET: {
             kind: 'delivery',
-            linkId: attempt.linkId,
-            linkHash: attempt.linkHash,
-            expiresAt: attempt.expiresAt,
+            linkId: next.linkId,
+            linkHash: next.linkHash,
+            expiresAt: next.expiresAt,
+            attempt,
             leaseUntil: now.getTime() + leaseMs,
-            ttl: LinkStore.ttlFor(attempt.expiresAt),
+            ttl: LinkStore.ttlFor(next.expiresAt),
           },
         },
         { condition },
@@ -232,8 +271,14 @@ export class LinkStore {
       return this.#settled(await this.model.get({ id }, { consistent: true })) ?? { state: 'busy' };
     }
     const previous =
-      existing?.linkId && existing.linkHash ? { linkId: existing.linkId, linkHash: existing.linkHash } : undefined;
-    return { state: 'claimed', ...(previous ? { previous } : {}) };
+      existing?.linkId && existing.linkHash
+        ? {
+            linkId: existing.linkId,
+            linkHash: existing.linkHash,
+            ...(existing.attempt !== undefined ? { attempt: existing.attempt } : {}),
+          }
+        : undefined;
+    return { state: 'claimed', attempt, ...(previous ? { previous } : {}) };
   }
 
   #settled(item: LinkItem | undefined): DeliveryClaim | undefined {
@@ -258,11 +303,16 @@ export class LinkStore {
     );
   }
 
-  /** Gives a failed attempt's claim back, so that a retry may start at once. */
+  /**
+   * Gives a failed attempt's claim back, so that a retry may start at once. The item stays (lease over): the next
+   * attempt takes the next number, so no secret name is ever used twice (Secrets Manager refuses, for a while, to
+   * create a secret under the name of one it is still force-deleting).
+   */
   async releaseDelivery(deliveryKey: string, linkId: string): Promise<void> {
     try {
-      await this.model.delete(
+      await this.model.update(
         { id: deliveryId(deliveryKey) },
+        { $SET: { leaseUntil: 0 } },
         { condition: new dynamoose.Condition('linkId').eq(linkId).and().where('deliveredAt').not().exists() },
       );
     } catch (error) {

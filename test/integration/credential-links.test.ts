@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetLoginProfileCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import {
   DeleteSecretCommand,
   DescribeSecretCommand,
@@ -10,10 +10,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { HOUR } from '../../src/clock.js';
 import { ConflictError, ProvisioningError } from '../../src/errors.js';
 import type { HttpResult } from '../../src/http/types.js';
+import { secretNameFor } from '../../src/services/credential-secrets.js';
 import type { CredentialBundle } from '../../src/services/credential-types.js';
 import { deliverCredentials } from '../../src/services/credentials.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
-import { createUserWithCredentials, deliveryOf, linkSentTo, notMeClick, requestPage } from '../support/credentials.js';
+import {
+  createUserWithCredentials,
+  deliveredLink,
+  deliveryOf,
+  notMeClick,
+  requestPage,
+} from '../support/credentials.js';
 
 let bot: TestBot;
 beforeAll(async () => {
@@ -32,16 +39,7 @@ const keyStatus = async (bundle: CredentialBundle) => {
 };
 const dmsTo = (channel: string) => bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === channel);
 
-/** Delivers a fresh user's credentials and returns everything a test needs about the link. */
-async function delivered(options: { console?: boolean; recipient?: string } = {}) {
-  const bundle = await createUserWithCredentials(bot, options);
-  const request = deliveryOf(bundle, options.recipient ? { recipientSlackId: options.recipient } : {});
-  const result = await bot.as('worker', () => deliverCredentials(bot.deps, request));
-  const { token, url } = linkSentTo(bot, request.recipientSlackId);
-  const link = await bot.deps.store.links.get(sha256(token));
-  if (!link) throw new Error('no link record');
-  return { bundle, request, result, token, url, link };
-}
+const delivered = (options: { console?: boolean; recipient?: string } = {}) => deliveredLink(bot, options);
 
 describe('delivering credentials', () => {
   it('stores the bundle as a new secret under SECRET_PREFIX, tagged with request, recipient and expiry, and nothing secret outside its value', async () => {
@@ -52,7 +50,8 @@ describe('delivering credentials', () => {
     );
     const stored = JSON.parse((await secretValue(link.secretName)).SecretString ?? '{}');
 
-    expect(link.secretName).toBe(`iam-slack-bot/links/${result.linkId}`);
+    expect(link.secretName).toMatch(/^iam-slack-bot\/links\/test-delivery-\d+\.[0-9a-f]{12}\/1$/);
+    expect(link.secretName).toBe(secretNameFor('iam-slack-bot/', request.deliveryKey, 1));
     expect(Object.fromEntries((described.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
       'iam-slack-bot:request-id': request.requestId,
       'iam-slack-bot:recipient': 'U0RECIPIENT',
@@ -427,6 +426,28 @@ describe('expiry', () => {
     expect(events.map((e) => e.action)).toEqual(['credentials.delivered', 'credentials.expired']);
   });
 
+  it('the scheduled sweep also removes the console password nobody received, and tells recipient and requester so', async () => {
+    const { bundle, link } = await delivered({ console: true });
+    bot.clock.advance(24 * HOUR + 1);
+    const before = { recipient: dmsTo('U0RECIPIENT').length, requester: dmsTo('U0REQUESTER').length };
+
+    const results = await bot.schedule();
+
+    expect(results['expire-credential-links']).toMatchObject({ expired: 1, consolePasswordsRemoved: 1, failed: 0 });
+    await expect(
+      bot.deps.aws.account().iam.send(new GetLoginProfileCommand({ UserName: bundle.userName })),
+    ).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    expect((await bot.deps.store.links.get(link.id))?.consoleRemovedAt).toBe(bot.clock.now().getTime());
+    for (const notice of [
+      ...dmsTo('U0RECIPIENT').slice(before.recipient),
+      ...dmsTo('U0REQUESTER').slice(before.requester),
+    ]) {
+      expect(JSON.stringify(notice.args.blocks)).toContain('The console password was removed');
+    }
+    const update = bot.slack.callsOf('chat.update').find((c) => c.args.ts === link.dmTs);
+    expect(JSON.stringify(update?.args.blocks)).toContain('the console password removed');
+  });
+
   it('tells the recipient and the requester that the link expired unopened', async () => {
     const { bundle, link } = await delivered();
     bot.clock.advance(24 * HOUR + 1);
@@ -455,6 +476,8 @@ describe('expiry', () => {
       expired: 0,
       secretsDeleted: 0,
       keysDeactivated: 0,
+      reportsFinished: 0,
+      consolePasswordsRemoved: 0,
       notified: 0,
       failed: 0,
     });
@@ -514,7 +537,6 @@ describe('after the reveal', () => {
     await bot.interact(notMeClick(link.linkId, 'U0RECIPIENT', bot.slack.responseUrl('not-me-console')));
     await bot.drain();
 
-    const { GetLoginProfileCommand } = await import('@aws-sdk/client-iam');
     await expect(
       bot.deps.aws.account().iam.send(new GetLoginProfileCommand({ UserName: bundle.userName })),
     ).rejects.toMatchObject({ name: 'NoSuchEntityException' });

@@ -1,8 +1,9 @@
 /** Helpers for tests of one-time credential links: real IAM users in moto, deliveries, the link page's requests. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CreateAccessKeyCommand, CreateLoginProfileCommand, CreateUserCommand } from '@aws-sdk/client-iam';
 import type { HttpEvent, HttpResult } from '../../src/http/types.js';
 import type { CredentialBundle, DeliveryRequest } from '../../src/services/credential-types.js';
+import { deliverCredentials } from '../../src/services/credentials.js';
 import type { TestBot } from './bot.js';
 
 /** moto's default account. */
@@ -51,6 +52,17 @@ export function deliveryOf(bundle: CredentialBundle, overrides: Partial<Delivery
     bundle,
     ...overrides,
   };
+}
+
+/** Delivers a fresh user's credentials and returns everything a test needs about the link. */
+export async function deliveredLink(bot: TestBot, options: { console?: boolean; recipient?: string } = {}) {
+  const bundle = await createUserWithCredentials(bot, options);
+  const request = deliveryOf(bundle, options.recipient ? { recipientSlackId: options.recipient } : {});
+  const result = await bot.as('worker', () => deliverCredentials(bot.deps, request));
+  const { token, url } = linkSentTo(bot, request.recipientSlackId);
+  const link = await bot.deps.store.links.get(createHash('sha256').update(token).digest('hex'));
+  if (!link) throw new Error('no link record');
+  return { bundle, request, result, token, url, link };
 }
 
 /** The one-time link in the newest DM the bot posted to `userId` (from the recording Slack API). */
