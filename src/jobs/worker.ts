@@ -4,8 +4,14 @@ import { logger } from '../logger.js';
 import { jobHandlers } from './registry.js';
 import type { Job } from './types.js';
 
-/** How long one run owns a job before another delivery may take it over (the worker Lambda's timeout is 60 s). */
-const LEASE_MS = 5 * 60_000;
+/** The worker function's timeout (serverless.yml): a run still going after this is dead. */
+export const WORKER_TIMEOUT_MS = 60_000;
+/**
+ * How long one run owns a job before another delivery may take it over: a little more than the worker's timeout.
+ * Longer would lose jobs: after a run times out, Lambda retries the event about one and three minutes later, and a
+ * retry that finds the job still claimed is skipped.
+ */
+export const LEASE_MS = WORKER_TIMEOUT_MS + 30_000;
 
 const jobSchema = z.object({
   id: z.string().check(z.minLength(1)),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobHandlers } from '../../src/jobs/registry.js';
+import { LEASE_MS, WORKER_TIMEOUT_MS } from '../../src/jobs/worker.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 
 let bot: TestBot;
@@ -52,6 +53,17 @@ describe('the job runner', () => {
 
     expect(retry).toBe('done');
     expect(effects.filter((e) => e === 'c')).toHaveLength(1);
+  });
+
+  it('lets Lambda’s retry run a job whose first run timed out (claimed, never finished)', async () => {
+    // The first delivery claimed the job, then its Lambda timed out; Lambda retries the event a minute later.
+    await bot.deps.store.jobs.claim('job-d', 'test-effect', bot.clock.now(), LEASE_MS);
+    bot.clock.advance(WORKER_TIMEOUT_MS + 60_000);
+
+    const retry = await bot.runJob({ id: 'job-d', type: 'test-effect', payload: { label: 'd' } });
+
+    expect(retry).toBe('done');
+    expect(effects.filter((e) => e === 'd')).toHaveLength(1);
   });
 
   it('refuses a job of an unknown type or a malformed job', async () => {
