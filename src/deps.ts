@@ -7,7 +7,7 @@ import type { JobDispatcher } from './jobs/types.js';
 import type { Messenger } from './services/ports.js';
 import { slackWebClient } from './slack/client.js';
 import { SlackMessenger } from './slack/messenger.js';
-import type { Store } from './store/index.js';
+import type { Store, StoreOptions } from './store/index.js';
 import { lazyStore } from './store/lazy.js';
 
 /** Everything the listeners, services and jobs need, built once per process and injected. */
@@ -27,6 +27,8 @@ export interface Deps {
 export interface BuildOptions {
   /** Create missing DynamoDB tables (local runs and tests). */
   createTables?: boolean;
+  /** Called with the DynamoDB client when the store loads, e.g. to add SDK middleware (tests). */
+  decorateDynamo?: StoreOptions['decorate'];
   overrides?: Partial<Deps>;
 }
 
@@ -47,6 +49,7 @@ export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
         endpoint,
         prefix: env.TABLE_PREFIX,
         create: options.createTables ?? false,
+        decorate: options.decorateDynamo,
       }),
     ),
   );

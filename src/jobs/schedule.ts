@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import { sweepExpiredLinks } from '../services/credential-expiry.js';
-import { expireDueRequests, failStalledProvisioning } from '../services/requests.js';
+import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
 export interface ScheduledTask {
@@ -14,6 +14,7 @@ export const scheduledTasks: ScheduledTask[] = [
   { name: 'expire-credential-links', run: sweepExpiredLinks },
   { name: 'expire-requests', run: expireDueRequests },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
+  { name: 'abandon-failed-requests', run: abandonExpiredFailures },
 ];
 
 /**
