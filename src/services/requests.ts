@@ -14,9 +14,9 @@ import type { Deps } from '../deps.js';
 import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '../errors.js';
 import type { Job } from '../jobs/types.js';
 import { logger } from '../logger.js';
-import { type AccessRequest, ENDED, type RequestStatus } from '../store/requests.js';
+import type { AccessRequest, RequestStatus } from '../store/requests.js';
 import type { OutgoingMessage } from './ports.js';
-import { nameConflict } from './request-names.js';
+import { ENDED, nameConflict } from './request-names.js';
 import type { CheckedDraft } from './request-validation.js';
 
 type RequestDeps = Pick<Deps, 'config' | 'clock' | 'store' | 'messenger' | 'dispatcher' | 'randomToken'>;

@@ -1,5 +1,6 @@
 import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
+import { ENDED } from '../services/request-names.js';
 import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
 
 /**
@@ -127,9 +128,6 @@ function sweepAtFor(request: Pick<AccessRequest, 'status' | 'expiresAt' | 'aband
   if (request.status === 'failed' && request.abandonAt) return Date.parse(request.abandonAt);
   return undefined;
 }
-
-/** Statuses in which a request has ended: it holds its IAM user name no more. */
-export const ENDED: readonly RequestStatus[] = ['denied', 'expired', 'done', 'abandoned'];
 
 /** The id of the item reserving an IAM user name (IAM user names are unique regardless of case). */
 export const nameKey = (account: string, userName: string) => `name#${account}#${userName.toLowerCase()}`;

@@ -13,6 +13,7 @@ import { appRoutes } from '../../src/local/routes.js';
 import { ensurePolicyGroups } from '../../src/services/setup.js';
 import { stsCheckingRoleExists } from './aws.js';
 import { recordCreatedSecrets, trackLeaks } from './leaks.js';
+import { type AwsCall, recordAwsCalls } from './network-calls.js';
 import { testPolicy } from './policy.js';
 import { commandBody, interactionBody, type SignOptions, signedEvent } from './slack-request.js';
 
@@ -24,6 +25,8 @@ export interface TestBot {
   deps: Deps;
   clock: ManualClock;
   dispatcher: InProcessJobDispatcher;
+  /** Every AWS SDK call the bot made (`service:Action`), DynamoDB's included, in order. */
+  awsCalls: AwsCall[];
   /** The Slack Lambda handler and the credential page handler, exactly as Lambda runs them. */
   slackHandler: HttpHandler;
   webHandler: HttpHandler;
@@ -73,6 +76,8 @@ export interface TestBotOptions {
    * lazily loaded store allows only once loaded (src/store/lazy.ts). `false` runs as on Lambda.
    */
   preload?: boolean;
+  /** Also decorates the store's DynamoDB client (e.g. test/support/stale-dynamo.ts). */
+  decorateDynamo?: (client: unknown) => void;
 }
 
 let responseSeq = 0;
@@ -102,6 +107,12 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   const policyYaml = stringify(options.policy ?? testPolicy());
   const config = loadConfig(env, () => policyYaml);
   const dispatcher = new InProcessJobDispatcher();
+  const awsCalls: AwsCall[] = [];
+  const recordCalls = recordAwsCalls(awsCalls);
+  const decorateClient = (client: unknown) => {
+    recordCreatedSecrets(client);
+    recordCalls(client);
+  };
   const homeIam = new AwsAccounts({
     region: 'us-east-1',
     endpoint: moto.url,
@@ -115,9 +126,16 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     accounts: config.policy.accounts,
     clock,
     stsFactory: stsCheckingRoleExists(homeIam),
-    decorateClient: recordCreatedSecrets,
+    decorateClient,
   });
-  const deps = buildDeps(config, { createTables: true, overrides: { clock, dispatcher, aws } });
+  const deps = buildDeps(config, {
+    createTables: true,
+    decorateDynamo: (client) => {
+      recordCalls(client);
+      options.decorateDynamo?.(client);
+    },
+    overrides: { clock, dispatcher, aws },
+  });
   if (options.preload ?? true) await deps.preload();
   dispatcher.setRunner((job) => runJob(deps, job));
   await ensurePolicyGroups(homeIam, config.policy.groups);
@@ -135,6 +153,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     deps,
     clock,
     dispatcher,
+    awsCalls,
     slackHandler,
     webHandler,
     send,
