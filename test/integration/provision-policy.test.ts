@@ -30,7 +30,7 @@ async function approveHoldingJob(request: AccessRequest): Promise<Job> {
     bot.deps.dispatcher = real;
   }
   const [job] = held;
-  if (!job || job.type !== 'provision') throw new Error('the approval dispatched no provisioning job');
+  if (job?.type !== 'provision') throw new Error('the approval dispatched no provisioning job');
   return job;
 }
 
