@@ -7,12 +7,20 @@
 import os from 'node:os';
 import { markdownTable, type Section } from './lib.js';
 import { approvalSection } from './sections/approval.js';
+import { callsBeforeAnswerSection } from './sections/calls-before-answer.js';
 import { revealLatency } from './sections/reveal.js';
 import { slackBundle } from './sections/slack-bundle.js';
 import { slackCold } from './sections/slack-cold.js';
 import { slackLatency } from './sections/slack-latency.js';
 
-const sections: Section[] = [slackBundle, slackCold, slackLatency, revealLatency, approvalSection];
+const sections: Section[] = [
+  slackBundle,
+  slackCold,
+  slackLatency,
+  revealLatency,
+  approvalSection,
+  callsBeforeAnswerSection,
+];
 
 const only = process.argv.slice(2);
 let missed = 0;

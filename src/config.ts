@@ -65,8 +65,12 @@ export const policySchema = z
       { lifetimeHours: 24 },
     ),
     requests: z._default(
-      z.strictObject({ lifetimeHours: z._default(z.number().check(z.positive(), z.maximum(720)), 72) }),
-      { lifetimeHours: 72 },
+      z.strictObject({
+        lifetimeHours: z._default(z.number().check(z.positive(), z.maximum(720)), 72),
+        /** How long a failed request may wait for Retry or Abandon before the scheduled task abandons it. */
+        failedLifetimeDays: z._default(z.number().check(z.positive(), z.maximum(90)), 7),
+      }),
+      { lifetimeHours: 72, failedLifetimeDays: 7 },
     ),
     accounts: z._default(
       z.array(

@@ -27,8 +27,8 @@ export interface Deps {
 export interface BuildOptions {
   /** Create missing DynamoDB tables (local runs and tests). */
   createTables?: boolean;
-  /** Called with the store's DynamoDB client (tests add SDK middleware). */
-  decorateDynamo?: StoreOptions['decorateClient'];
+  /** Called with the DynamoDB client when the store loads, e.g. to add SDK middleware (tests). */
+  decorateDynamo?: StoreOptions['decorate'];
   overrides?: Partial<Deps>;
 }
 
@@ -49,7 +49,7 @@ export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
         endpoint,
         prefix: env.TABLE_PREFIX,
         create: options.createTables ?? false,
-        ...(options.decorateDynamo ? { decorateClient: options.decorateDynamo } : {}),
+        decorate: options.decorateDynamo,
       }),
     ),
   );

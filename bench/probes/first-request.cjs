@@ -1,8 +1,10 @@
 // Benchmark probe, run in a fresh `node` process by bench/sections/slack-cold.ts: a cold start as Lambda has it,
 // module initialisation then the first request, each timed. `help` sends `/iam help` (needs no AWS); `click` sends
 // an Approve click for a request that does not exist, which loads the store (dynamoose, the DynamoDB client, the
-// models) and reads DynamoDB once (AWS_ENDPOINT_URL: the section's moto server).
-// Usage: node first-request.cjs <bundle.cjs> help|click   ->   prints `BENCH_RESULT {"initMs": ..., "firstMs": ...}`.
+// models) and reads DynamoDB once (AWS_ENDPOINT_URL: the section's moto server); `approve` the same click by
+// BENCH_USER_ID on the existing request BENCH_REQUEST_ID (bench/sections/calls-before-answer.ts counts its calls).
+// Usage: node first-request.cjs <bundle.cjs> help|click|approve
+//   ->   prints `BENCH_RESULT {"initMs": ..., "firstMs": ...}`.
 'use strict';
 
 const { createHmac } = require('node:crypto');
@@ -28,7 +30,7 @@ function body() {
   }
   const payload = {
     type: 'block_actions',
-    user: { id: 'U0APPROVER', username: 'approver', team_id: 'T0TEAM' },
+    user: { id: process.env.BENCH_USER_ID ?? 'U0APPROVER', username: 'approver', team_id: 'T0TEAM' },
     team: { id: 'T0TEAM', domain: 'example' },
     api_app_id: 'A0APP',
     token: 'x',
@@ -42,7 +44,7 @@ function body() {
         type: 'button',
         action_id: 'request_approve',
         block_id: 'request_actions_bench',
-        value: 'bench-no-such-request',
+        value: kind === 'approve' ? process.env.BENCH_REQUEST_ID : 'bench-no-such-request',
         action_ts: '1700000000.000200',
       },
     ],

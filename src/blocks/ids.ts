@@ -13,6 +13,8 @@ export const REQUEST_APPROVE = 'request_approve';
 export const REQUEST_DENY = 'request_deny';
 /** Shown to approvers when provisioning failed. */
 export const REQUEST_RETRY = 'request_retry';
+/** Shown to approvers when provisioning failed: end the request, releasing its user name. */
+export const REQUEST_ABANDON = 'request_abandon';
 /** The `/iam create-user` form. */
 export const CREATE_USER_MODAL = 'create_user_modal';
 /** Block id of each create-user form field, by the field it holds. Every input's action id is FORM_INPUT. */

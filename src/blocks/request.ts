@@ -3,6 +3,7 @@ import {
   DENY_REASON_BLOCK,
   DENY_REASON_MODAL,
   FORM_INPUT,
+  REQUEST_ABANDON,
   REQUEST_APPROVE,
   REQUEST_DENY,
   REQUEST_RETRY,
@@ -62,7 +63,15 @@ function statusLine(r: AccessRequest, ctx: RequestContext): string {
       const left = r.remaining?.length
         ? `*Still exists, needs cleaning up:* ${r.remaining.map(esc).join('; ')}.`
         : 'Everything this request had created was removed.';
-      return `:x: *Provisioning failed:* ${esc(r.error ?? 'unknown error')}. ${left} ${approved}. An approver can retry.`;
+      const until = r.abandonAt ? ` (until ${at(r.abandonAt)}; then it is abandoned)` : '';
+      return `:x: *Provisioning failed:* ${esc(r.error ?? 'unknown error')}. ${left} ${approved}. An approver can retry or abandon it${until}.`;
+    }
+    case 'abandoned': {
+      const by = r.decision?.by && r.decision.by !== 'system' ? ` by ${user(r.decision.by)}` : ' (not retried in time)';
+      const left = r.remaining?.length
+        ? `*Left in IAM, to clean up by hand:* ${r.remaining.map(esc).join('; ')}.`
+        : 'Nothing of it was left in IAM.';
+      return `:wastebasket: *Abandoned*${by} on ${at(r.decision?.at ?? r.updatedAt)} after provisioning failed: ${esc(r.error ?? 'unknown error')}. ${left} The user name is free again.`;
     }
     case 'denied':
       return `:no_entry: *Denied by ${user(r.decision?.by ?? '')}* on ${at(r.decision?.at ?? r.updatedAt)}: “${esc(r.decision?.reason ?? '')}”`;
@@ -73,7 +82,7 @@ function statusLine(r: AccessRequest, ctx: RequestContext): string {
 
 /**
  * The request in the approval channel: who asks, for whom, where, exactly what will be done, why, and its state.
- * Approve / Deny while pending; Retry after a failure; no button otherwise.
+ * Approve / Deny while pending; Retry / Abandon after a failure; no button otherwise.
  */
 export function approvalMessage(r: AccessRequest, ctx: RequestContext) {
   const groups = r.groups
@@ -104,7 +113,7 @@ export function approvalMessage(r: AccessRequest, ctx: RequestContext) {
     blocks.push({
       type: 'actions',
       block_id: `request_actions_${r.id}`,
-      elements: [button('Retry', REQUEST_RETRY, r.id)],
+      elements: [button('Retry', REQUEST_RETRY, r.id), button('Abandon', REQUEST_ABANDON, r.id, 'danger')],
     });
   }
   blocks.push(
@@ -146,10 +155,18 @@ export function requesterUpdateMessage(r: AccessRequest) {
     case 'failed':
       line = `:x: Creating ${title} failed: ${esc(r.error ?? 'unknown error')}. ${
         r.remaining?.length ? `Still exists: ${r.remaining.map(esc).join('; ')}.` : 'Nothing of it was left behind.'
-      } Approvers can retry from the request message.`;
+      } Approvers can retry or abandon it from the request message.`;
       break;
     case 'denied':
       line = `:no_entry: Your request for ${title} was denied by ${user(r.decision?.by ?? '')}: “${esc(r.decision?.reason ?? '')}”`;
+      break;
+    case 'abandoned':
+      line = `:wastebasket: Your request for ${title} was abandoned after its provisioning failed${
+        r.decision?.by && r.decision.by !== 'system' ? ` (by ${user(r.decision.by)})` : ''
+      }. ${r.remaining?.length ? `Still exists in IAM: ${r.remaining.map(esc).join('; ')}.` : 'Nothing of it was left in IAM.'} Ask again with \`/iam create-user\` if you still need it.`;
+      break;
+    case 'pending':
+      line = `:hourglass_flowing_sand: Your request for ${title} was approved too long ago to retry its provisioning, so it is waiting for a fresh approval (until ${at(r.expiresAt)}).`;
       break;
     case 'expired':
       line = `:alarm_clock: Your request for ${title} expired without a decision. Nothing was created; ask again with \`/iam create-user\` if you still need it.`;

@@ -1,6 +1,8 @@
 import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
 import { provisionJob } from './provision.js';
+import { publishRequestJob } from './publish-request.js';
+import { requestUpdateJob } from './request-update.js';
 import { whoamiJob } from './whoami.js';
 
 export type JobHandler = (deps: Deps, payload: Record<string, unknown>) => Promise<void>;
@@ -10,4 +12,6 @@ export const jobHandlers: Record<string, JobHandler> = {
   whoami: whoamiJob,
   'credential-not-me': credentialNotMeJob,
   provision: provisionJob,
+  'publish-request': publishRequestJob,
+  'request-update': requestUpdateJob,
 };

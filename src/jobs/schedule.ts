@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
-import { expireDueRequests, failStalledProvisioning } from '../services/requests.js';
+import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
 export interface ScheduledTask {
@@ -15,6 +15,7 @@ export const scheduledTasks: ScheduledTask[] = [
   { name: 'delete-orphaned-secrets', run: sweepOrphanedSecrets },
   { name: 'expire-requests', run: expireDueRequests },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
+  { name: 'abandon-failed-requests', run: abandonExpiredFailures },
 ];
 
 /**

@@ -12,7 +12,7 @@ import {
   rollbackUser,
   type UserPlan,
 } from './provisioning.js';
-import { auditSubject, syncApprovalMessage, tellApproversOfFailure, tellRequester } from './requests.js';
+import { abandonAtFrom, auditSubject, syncApprovalMessage, tellApproversOfFailure, tellRequester } from './requests.js';
 
 export type ProvisionOutcome = 'done' | 'failed' | 'skipped';
 
@@ -38,6 +38,18 @@ export function userPlan(request: AccessRequest): UserPlan {
 const NOTHING: CreatedResources = { user: false, groups: [], loginProfile: false, accessKey: false };
 
 /**
+ * What the current policy no longer allows of a request: groups it does not list, a path other than `users.path`.
+ * Empty when the request may be provisioned as approved.
+ */
+export function policyViolations(policy: Deps['config']['policy'], request: AccessRequest): string[] {
+  const listed = new Set(policy.groups.map((g) => g.name));
+  const problems = request.groups.filter((g) => !listed.has(g)).map((g) => `group ${g} is not in the policy any more`);
+  if (request.path !== policy.users.path)
+    problems.push(`user path ${request.path} is not the policy's user path (${policy.users.path})`);
+  return problems;
+}
+
+/**
  * Creates the IAM user of an approved request in its account and delivers the credentials to the recipient as a
  * one-time link; then the approval message shows "done" and the requester is told. Runs only for the attempt it
  * was dispatched for, and only from approved (or provisioning, when an earlier delivery of the same job stopped
@@ -48,7 +60,7 @@ export async function provisionRequest(
   deps: Deps,
   requestId: string,
   attempt: number,
-  options: ProvisionOptions = {},
+  options: ProvisionOptions & { announce?: boolean } = {},
 ): Promise<ProvisionOutcome> {
   const store = deps.store.requests;
   let request = await store.get(requestId);
@@ -70,8 +82,13 @@ export async function provisionRequest(
   if (request.status === 'approved') {
     await recordAudit(deps, started, 'provisioning-started', { attempt });
     await syncApprovalMessage(deps, started);
+    if (options.announce) await tellRequester(deps, started);
   }
   request = started;
+
+  // Defence in depth: the approval was decided under the policy of its day; IAM is written only under today's.
+  const violations = policyViolations(deps.config.policy, request);
+  if (violations.length) return refuseUnderPolicy(deps, request, violations);
 
   const iam = deps.aws.account(request.account).iam;
   const plan = userPlan(request);
@@ -128,7 +145,7 @@ export async function provisionRequest(
     const { removed, remaining } = await rollbackUser(iam, request.userName, created);
     const failed = await store.update(
       request,
-      { status: 'failed', error: summary, remaining, created },
+      { status: 'failed', error: summary, remaining, created, abandonAt: abandonAtFrom(deps) },
       deps.clock.now(),
     );
     if (!failed) throw new Error(`Request ${requestId} changed while it was being provisioned`);
@@ -152,6 +169,34 @@ export async function provisionRequest(
   await syncApprovalMessage(deps, done);
   await tellRequester(deps, done);
   return 'done';
+}
+
+/**
+ * Fails a request the current policy no longer allows, before any IAM call: audited, the message updated, the
+ * requester and the approvers who approved it told, and a notice in the approval channel.
+ */
+async function refuseUnderPolicy(deps: Deps, request: AccessRequest, violations: string[]): Promise<ProvisionOutcome> {
+  const error = `refused: the policy no longer allows it (${violations.join('; ')})`;
+  const failed = await deps.store.requests.update(
+    request,
+    { status: 'failed', error, remaining: [], created: NOTHING, abandonAt: abandonAtFrom(deps) },
+    deps.clock.now(),
+  );
+  if (!failed) throw new Error(`Request ${request.id} changed while it was being provisioned`);
+  logger.warn('Provisioning refused under the current policy', { requestId: request.id, violations });
+  await recordAudit(deps, failed, 'provisioning-refused', { violations });
+  await syncApprovalMessage(deps, failed);
+  const channel = failed.message?.channel ?? deps.config.policy.approvals.channel;
+  try {
+    await deps.messenger.post(channel, {
+      text: `:no_entry: I did not create IAM user \`${failed.userName}\` (request \`${failed.id}\`): it was approved, but the policy no longer allows it: ${violations.join('; ')}. Nothing was created.`,
+    });
+  } catch (e) {
+    logger.error('Could not tell the approval channel of a refusal', { requestId: failed.id, errorName: errorName(e) });
+  }
+  await tellRequester(deps, failed);
+  await tellApproversOfFailure(deps, failed);
+  return 'failed';
 }
 
 function describeAccess(request: AccessRequest): string {

@@ -1,5 +1,8 @@
 import type { AccessRequest, RequestStatus } from '../store/requests.js';
 
+/** Statuses in which a request has ended: it holds its IAM user name no more. */
+export const ENDED: readonly RequestStatus[] = ['denied', 'expired', 'done', 'abandoned'];
+
 /** The states in which a request holds its IAM user name, as said to someone who asks for the same name. */
 const ACTIVE: Partial<Record<RequestStatus, string>> = {
   pending: 'waiting for approval',

@@ -16,7 +16,7 @@ import type { Job } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import type { AccessRequest, RequestStatus } from '../store/requests.js';
 import type { OutgoingMessage } from './ports.js';
-import { nameConflict } from './request-names.js';
+import { ENDED, nameConflict } from './request-names.js';
 import type { CheckedDraft } from './request-validation.js';
 
 type RequestDeps = Pick<Deps, 'config' | 'clock' | 'store' | 'messenger' | 'dispatcher' | 'randomToken'>;
@@ -27,9 +27,9 @@ const MAX_TRIES = 8;
 export const auditSubject = (id: string) => `request#${id}`;
 
 /** The provisioning job of a request's attempt: `provision:<id>` first, `provision:<id>:<n>` for retry n. */
-export function provisionJob(request: Pick<AccessRequest, 'id' | 'attempt'>): Job {
+export function provisionJob(request: Pick<AccessRequest, 'id' | 'attempt'>, announce = false): Job {
   const id = request.attempt === 1 ? `provision:${request.id}` : `provision:${request.id}:${request.attempt}`;
-  return { id, type: 'provision', payload: { requestId: request.id, attempt: request.attempt } };
+  return { id, type: 'provision', payload: { requestId: request.id, attempt: request.attempt, announce } };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -162,20 +162,132 @@ export async function tellApproversOfFailure(deps: Pick<Deps, 'config' | 'messen
   for (const a of request.approvals) await tell(deps, a.user, request, approverFailureMessage(request, channel));
 }
 
+type AuditExtra = Record<string, string | number | boolean | string[] | null>;
+
+const auditEvent = (
+  deps: Pick<Deps, 'clock'>,
+  request: AccessRequest,
+  actor: string,
+  action: string,
+  extra: AuditExtra,
+) => ({
+  subject: auditSubject(request.id),
+  at: deps.clock.now(),
+  actor,
+  action,
+  detail: { status: request.status, version: request.version, ...extra },
+});
+
 async function audit(
   deps: Pick<Deps, 'store' | 'clock'>,
   request: AccessRequest,
   actor: string,
   action: string,
-  extra: Record<string, string | number | boolean | string[] | null> = {},
+  extra: AuditExtra = {},
 ) {
-  await deps.store.audit.record({
-    subject: auditSubject(request.id),
-    at: deps.clock.now(),
-    actor,
-    action,
-    detail: { status: request.status, version: request.version, ...extra },
-  });
+  await deps.store.audit.record(auditEvent(deps, request, actor, action, extra));
+}
+
+/**
+ * The Slack function's one write for a transition: the request's change (conditional on the version read) and its
+ * audit event, in one DynamoDB transaction. Returns the new state, or undefined when someone changed it first.
+ */
+function transition(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  current: AccessRequest,
+  changes: Parameters<Deps['store']['requests']['update']>[1],
+  audited: { actor: string; action: string; extra?: AuditExtra; remove?: (keyof AccessRequest)[] },
+): Promise<AccessRequest | undefined> {
+  return deps.store.requests.update(current, changes, deps.clock.now(), (audited.remove ?? []) as never, (next) => [
+    deps.store.audit.transactionItem(auditEvent(deps, next, audited.actor, audited.action, audited.extra ?? {})),
+  ]);
+}
+
+/** When a request failing now is abandoned unless retried (the policy's failed-request lifetime). */
+export function abandonAtFrom(deps: Pick<Deps, 'config' | 'clock'>): string {
+  return new Date(
+    deps.clock.now().getTime() + deps.config.policy.requests.failedLifetimeDays * 86_400_000,
+  ).toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Follow-ups: what a transition decided on the Slack function leaves to the worker
+
+/** An ephemeral answer for whoever clicked, sent by the worker through the click's response_url. */
+export interface Reply {
+  responseUrl: string;
+  text: string;
+}
+
+export interface FollowUp {
+  /** DM the requester the request's new state. */
+  tellRequester?: boolean;
+  reply?: Reply;
+}
+
+/**
+ * The job that follows a request's change to `version`: brings the approval message up to date, releases the user
+ * name of an ended request, DMs the requester and answers the clicker, as asked. One per version: a repeated
+ * delivery is skipped by the worker's claim.
+ */
+export function requestUpdateJob(request: Pick<AccessRequest, 'id' | 'version'>, followUp: FollowUp = {}): Job {
+  return {
+    id: `request-update:${request.id}:${request.version}`,
+    type: 'request-update',
+    payload: {
+      requestId: request.id,
+      version: request.version,
+      tellRequester: followUp.tellRequester ?? false,
+      ...(followUp.reply ? { responseUrl: followUp.reply.responseUrl, reply: followUp.reply.text } : {}),
+    },
+  };
+}
+
+/**
+ * Hands a request's follow-up to the worker. If the hand-off fails, the follow-up runs here instead (slower, but
+ * the message and the people still learn of the change, which stands either way).
+ */
+async function handOff(deps: RequestDeps, request: AccessRequest, followUp: FollowUp = {}): Promise<void> {
+  try {
+    await deps.dispatcher.dispatch(requestUpdateJob(request, followUp));
+  } catch (error) {
+    logger.error('Could not hand a request update to the worker; running it here', {
+      requestId: request.id,
+      errorName: (error as Error)?.name,
+    });
+    await followUpRequest(deps, request.id, request.version, followUp);
+  }
+}
+
+/**
+ * Worker side of a change (see requestUpdateJob): releases the IAM user name of an ended request, brings the
+ * approval message up to date (again if the request changed meanwhile, so the last render is the latest state),
+ * DMs the requester unless a later change took over, and answers the clicker. Slack failures are logged.
+ */
+export async function followUpRequest(
+  deps: RequestDeps,
+  requestId: string,
+  version: number,
+  followUp: FollowUp,
+): Promise<void> {
+  let request = await deps.store.requests.get(requestId);
+  if (!request) return;
+  if (ENDED.includes(request.status)) {
+    await deps.store.requests.releaseName(request.account, request.userName, request.id);
+  }
+  const asOf = request;
+  for (let i = 0; i < 3 && request; i++) {
+    await syncApprovalMessage(deps, request);
+    const now: AccessRequest | undefined = await deps.store.requests.get(requestId);
+    if (!now || now.version === request.version) break;
+    request = now;
+  }
+  if (followUp.tellRequester && asOf.version === version) await tellRequester(deps, asOf);
+  if (followUp.reply) {
+    await deps.messenger
+      .respond(followUp.reply.responseUrl, { text: followUp.reply.text })
+      .catch((error) => logger.error('Could not answer a click', { requestId, errorName: (error as Error)?.name }));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -187,6 +299,14 @@ async function load(deps: Pick<Deps, 'store'>, requestId: string): Promise<Acces
   return request;
 }
 
+/** A refusal whose answer the worker sends (with the follow-up of the change it made): the listener says nothing. */
+export class AnsweredConflictError extends ConflictError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AnsweredConflictError';
+  }
+}
+
 const DECIDED: Partial<Record<RequestStatus, string>> = {
   approved: 'was already approved',
   provisioning: 'was already approved',
@@ -194,26 +314,28 @@ const DECIDED: Partial<Record<RequestStatus, string>> = {
   failed: 'was already approved (its provisioning failed; approvers can retry)',
 };
 
+const EXPIRED_TEXT = 'This request has expired and can no longer be approved. Ask again with `/iam create-user`.';
+
 /**
  * Throws ConflictError unless the request is pending and within its lifetime. A pending request found past its
- * lifetime is expired on the spot (as the scheduled task would).
+ * lifetime is expired on the spot (one conditional write; the worker updates the message, tells the requester
+ * and, given `responseUrl`, answers the clicker: then AnsweredConflictError).
  */
-async function ensurePending(deps: RequestDeps, request: AccessRequest): Promise<void> {
+async function ensurePending(deps: RequestDeps, request: AccessRequest, responseUrl?: string): Promise<void> {
   const when = (iso?: string) => (iso ? ` on ${iso.slice(0, 16).replace('T', ' ')} UTC` : '');
   if (request.status === 'pending' && deps.clock.now().getTime() >= Date.parse(request.expiresAt)) {
-    await expireRequest(deps, request);
-    throw new ConflictError(
-      'This request has expired and can no longer be approved. Ask again with `/iam create-user`.',
-    );
+    const reply = responseUrl ? { responseUrl, text: EXPIRED_TEXT } : undefined;
+    const expired = await expireOnTheSpot(deps, request, reply);
+    if (expired && reply) throw new AnsweredConflictError(EXPIRED_TEXT);
+    throw new ConflictError(EXPIRED_TEXT);
   }
-  if (request.status === 'expired')
-    throw new ConflictError(
-      'This request has expired and can no longer be approved. Ask again with `/iam create-user`.',
-    );
+  if (request.status === 'expired') throw new ConflictError(EXPIRED_TEXT);
   if (request.status === 'denied')
     throw new ConflictError(
       `This request was already denied by <@${request.decision?.by}>${when(request.decision?.at)}.`,
     );
+  if (request.status === 'abandoned')
+    throw new ConflictError(`This request was abandoned after its provisioning failed${when(request.decision?.at)}.`);
   const decided = DECIDED[request.status];
   if (decided) {
     const by = request.approvals.map((a) => `<@${a.user}>`).join(', ');
@@ -226,12 +348,27 @@ export interface SubmitOptions {
   confirmToRequester?: boolean;
   /** The channel it was asked in, for the audit trail. */
   channel?: string;
+  /** Where to answer if the request cannot be posted (a slash command's response_url); else a DM. */
+  responseUrl?: string;
+}
+
+/** The job that posts a new request to the approval channel (see publishRequest). */
+export function publishRequestJob(request: Pick<AccessRequest, 'id'>, options: SubmitOptions = {}): Job {
+  return {
+    id: `publish-request:${request.id}`,
+    type: 'publish-request',
+    payload: {
+      requestId: request.id,
+      confirmToRequester: options.confirmToRequester ?? false,
+      ...(options.responseUrl ? { responseUrl: options.responseUrl } : {}),
+    },
+  };
 }
 
 /**
- * Stores a new pending request from a checked draft, records it, and posts it to the approval channel with
- * Approve / Deny. With `confirmToRequester`, also DMs the requester that it is waiting. Throws BotError when the
- * approval message cannot be posted (the request then stays pending and unseen until it expires).
+ * Stores a new pending request from a checked draft with its user name reserved and its audit event, in one
+ * transaction, then hands its posting to the approval channel (and the requester's DM, with `confirmToRequester`)
+ * to the worker: see publishRequest. Throws ValidationError when another active request holds the name.
  */
 export async function submitRequest(
   deps: RequestDeps,
@@ -241,7 +378,7 @@ export async function submitRequest(
 ): Promise<AccessRequest> {
   const { policy } = deps.config;
   const now = deps.clock.now();
-  let request: AccessRequest = {
+  const request: AccessRequest = {
     id: `req-${deps
       .randomToken()
       .replace(/[^A-Za-z0-9]/g, '')
@@ -265,9 +402,7 @@ export async function submitRequest(
     updatedAt: now.toISOString(),
     version: 0,
   };
-  await reserveUserName(deps, request);
-  await deps.store.requests.create(request);
-  await audit(deps, request, requester, 'requested', {
+  const requested = auditEvent(deps, request, requester, 'requested', {
     userName: request.userName,
     path: request.path,
     account: request.account,
@@ -278,63 +413,116 @@ export async function submitRequest(
     tags: request.tags.map((t) => `${t.key}=${t.value}`),
     channel: options.channel ?? null,
   });
-  const channel = policy.approvals.channel;
+  await storeReservingName(deps, request, requested);
+  try {
+    await deps.dispatcher.dispatch(publishRequestJob(request, options));
+  } catch (error) {
+    logger.error('Could not hand the posting of a request to the worker; posting it here', {
+      requestId: request.id,
+      errorName: (error as Error)?.name,
+    });
+    await publishRequest(deps, request.id, options);
+  }
+  return request;
+}
+
+/**
+ * Stores a new request and reserves its IAM user name in one transaction (see RequestStore.createReserving), so
+ * that no interleaving gives two active requests one name. A name held by a request that has ended is taken over;
+ * one held by an active request refuses this one, naming it (ValidationError on the user name).
+ */
+async function storeReservingName(
+  deps: RequestDeps,
+  request: AccessRequest,
+  requested: ReturnType<typeof auditEvent>,
+): Promise<void> {
+  let takeOverFrom: string | undefined;
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const result = await deps.store.requests.createReserving(
+      request,
+      [deps.store.audit.transactionItem(requested)],
+      takeOverFrom,
+    );
+    if (result.reserved) return;
+    // Read consistently (RequestStore.get): a stale read could miss a holder just created and take its name.
+    const held = result.holder ? await deps.store.requests.get(result.holder) : undefined;
+    const conflict = held ? nameConflict(held) : undefined;
+    if (conflict) throw new ValidationError(conflict, { userName: conflict });
+    takeOverFrom = result.holder;
+  }
+  throw new ConflictError('Too many requests for this user name at once; try again.');
+}
+
+/**
+ * Worker side of submitRequest: posts a pending request to the approval channel with Approve / Deny, records where,
+ * and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
+ * left alone). When the message cannot be posted the request ends (expired, name released, audited) and the
+ * requester is told why, through `responseUrl` or a DM.
+ */
+export async function publishRequest(deps: RequestDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
+  let request = await deps.store.requests.get(requestId);
+  if (!request || request.message || request.status !== 'pending') return;
+  const channel = deps.config.policy.approvals.channel;
   let posted: { channel: string; ts: string };
   try {
     posted = await deps.messenger.post(channel, renderApprovalMessage(deps, request));
   } catch (error) {
     const code = (error as { data?: { error?: string } })?.data?.error ?? (error as Error)?.name ?? 'error';
     // Nobody can see it to approve it: end it now, which gives the user name back.
+    const now = deps.clock.now();
     const ended = await deps.store.requests.update(
       request,
       { status: 'expired', decision: { by: 'system', at: now.toISOString(), reason: `not posted (${code})` } },
-      deps.clock.now(),
+      now,
     );
     if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
-    throw new BotError(
-      `I could not post your request to <#${channel}> (${code}); is the bot a member of that channel? Nothing was created.`,
-      { cause: error },
-    );
+    const text = `I could not post your request to <#${channel}> (${code}); is the bot a member of that channel? Nothing was created.`;
+    if (options.responseUrl) {
+      await deps.messenger
+        .respond(options.responseUrl, { text, replaceOriginal: true })
+        .catch((e) => logger.error('Could not answer a command', { requestId, errorName: (e as Error)?.name }));
+    } else {
+      await tell(deps, request.requester, request, { text });
+    }
+    return;
   }
-  request =
-    (await deps.store.requests.update(request, { message: posted }, deps.clock.now())) ??
-    (await load(deps, request.id));
-  if (options.confirmToRequester) await tell(deps, requester, request, requestPostedMessage(request, channel));
-  return request;
-}
-
-/**
- * Reserves the request's IAM user name in its account, so that two requests never race to create one user. A name
- * held by a request that has ended is taken over; one held by an active request refuses this one, naming it.
- */
-export async function reserveUserName(deps: RequestDeps, request: AccessRequest): Promise<void> {
-  const { account, userName, id } = request;
-  let takeOverFrom: string | undefined;
-  for (let tries = 0; tries < MAX_TRIES; tries++) {
-    const holder = await deps.store.requests.reserveName(account, userName, id, deps.clock.now(), takeOverFrom);
-    if (holder === undefined || holder === id) return;
-    const held = await deps.store.requests.get(holder);
-    const conflict = held ? nameConflict(held) : undefined;
-    if (conflict) throw new ValidationError(conflict, { userName: conflict });
-    takeOverFrom = holder;
+  for (let tries = 0; tries < MAX_TRIES && request; tries++) {
+    const stored = await deps.store.requests.update(request, { message: posted }, deps.clock.now());
+    if (stored) {
+      request = stored;
+      break;
+    }
+    request = await deps.store.requests.get(requestId);
   }
-  throw new ConflictError('Too many requests for this user name at once; try again.');
+  if (options.confirmToRequester && request)
+    await tell(deps, request.requester, request, requestPostedMessage(request, channel));
 }
 
 export type ApprovalOutcome =
   | { kind: 'approved'; request: AccessRequest }
   | { kind: 'waiting'; request: AccessRequest; approvals: number; requiredApprovals: number };
 
+/** Where the worker answers the person who clicked (a click's response_url), if anywhere. */
+export interface ClickOptions {
+  responseUrl?: string;
+}
+
 /**
- * Records `user`'s approval, decided from the stored request and the policy only. When it completes the
- * required approvals, moves the request to approved and dispatches its provisioning job, exactly once however
- * many clicks race (conditional write on the version). Makes no AWS call. Throws NotAuthorizedError or
- * ConflictError, changing nothing, when the click may not count.
+ * Records `user`'s approval, decided from the stored request (read consistently) and the policy only, in one
+ * conditional write with its audit event. When it completes the required approvals the request is approved and its
+ * provisioning job dispatched, exactly once however many clicks race; otherwise the worker updates the message and
+ * (given `responseUrl`) tells the clicker how many approvals there are. Makes no other call. Throws
+ * NotAuthorizedError or ConflictError, changing nothing, when the click may not count.
  */
-export async function approveRequest(deps: RequestDeps, requestId: string, user: string): Promise<ApprovalOutcome> {
+export async function approveRequest(
+  deps: RequestDeps,
+  requestId: string,
+  user: string,
+  options: ClickOptions = {},
+): Promise<ApprovalOutcome> {
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const request = await load(deps, requestId);
-    await ensurePending(deps, request);
+    await ensurePending(deps, request, options.responseUrl);
     try {
       await authorizeApprover(deps, request, user);
     } catch (error) {
@@ -350,34 +538,45 @@ export async function approveRequest(deps: RequestDeps, requestId: string, user:
     const now = deps.clock.now();
     const approvals = [...request.approvals, { user, at: now.toISOString() }];
     const complete = approvals.length >= requiredApprovals;
-    const next = await deps.store.requests.update(
-      request,
-      complete ? { approvals, status: 'approved' } : { approvals },
-      now,
-    );
-    if (!next) continue;
-    await audit(deps, next, user, complete ? 'approved' : 'approval-recorded', {
-      approvals: approvals.length,
-      requiredApprovals,
+    const next = await transition(deps, request, complete ? { approvals, status: 'approved' } : { approvals }, {
+      actor: user,
+      action: complete ? 'approved' : 'approval-recorded',
+      extra: { approvals: approvals.length, requiredApprovals },
     });
-    await syncApprovalMessage(deps, next);
-    if (!complete) return { kind: 'waiting', request: next, approvals: approvals.length, requiredApprovals };
-    await startProvisioning(deps, next, user);
-    await tellRequester(deps, next);
+    if (!next) continue;
+    if (!complete) {
+      const text = `Your approval is recorded: ${approvals.length} of ${requiredApprovals}. It now needs another approver.`;
+      await handOff(deps, next, options.responseUrl ? { reply: { responseUrl: options.responseUrl, text } } : {});
+      return { kind: 'waiting', request: next, approvals: approvals.length, requiredApprovals };
+    }
+    await startProvisioning(deps, next, user, true);
     return { kind: 'approved', request: next };
   }
   throw new ConflictError('Too many people changed this request at once; try again.');
 }
 
-/** Dispatches the provisioning job; if that fails, the request fails at once so that approvers get Retry. */
-async function startProvisioning(deps: RequestDeps, request: AccessRequest, actor: string): Promise<void> {
+/**
+ * Dispatches the provisioning job (the worker updates the message, and with `announce` tells the requester it was
+ * approved); if that fails, the request fails at once so that approvers get Retry.
+ */
+async function startProvisioning(
+  deps: RequestDeps,
+  request: AccessRequest,
+  actor: string,
+  announce: boolean,
+): Promise<void> {
   try {
-    await deps.dispatcher.dispatch(provisionJob(request));
+    await deps.dispatcher.dispatch(provisionJob(request, announce));
   } catch (error) {
     logger.error('Could not dispatch provisioning', { requestId: request.id, errorName: (error as Error)?.name });
     const failed = await deps.store.requests.update(
       request,
-      { status: 'failed', error: `could not start provisioning (${(error as Error)?.name ?? 'error'})`, remaining: [] },
+      {
+        status: 'failed',
+        error: `could not start provisioning (${(error as Error)?.name ?? 'error'})`,
+        remaining: [],
+        abandonAt: abandonAtFrom(deps),
+      },
       deps.clock.now(),
     );
     if (failed) {
@@ -390,18 +589,26 @@ async function startProvisioning(deps: RequestDeps, request: AccessRequest, acto
   }
 }
 
-/** Checks that `user` may deny the request now (before the reason form opens). Throws as `denyRequest` would. */
-export async function checkCanDeny(deps: RequestDeps, requestId: string, user: string): Promise<AccessRequest> {
+/**
+ * Checks that `user` may deny the request now (before the reason form opens). Throws as `denyRequest` would; a
+ * request found past its lifetime is expired and, given `responseUrl`, the worker answers (AnsweredConflictError).
+ */
+export async function checkCanDeny(
+  deps: RequestDeps,
+  requestId: string,
+  user: string,
+  options: ClickOptions = {},
+): Promise<AccessRequest> {
   const request = await load(deps, requestId);
-  await ensurePending(deps, request);
+  await ensurePending(deps, request, options.responseUrl);
   await authorizeDenier(deps, request, user);
   return request;
 }
 
 /**
  * Denies a pending request with a reason: an approver of at least one requested group, not the requester or the
- * recipient, decides alone. Conditional on the stored version; tells the requester. Throws NotAuthorizedError or
- * ConflictError, changing nothing, otherwise.
+ * recipient, decides alone. One conditional write (with its audit event); the worker updates the message, releases
+ * the name and tells the requester. Throws NotAuthorizedError or ConflictError, changing nothing, otherwise.
  */
 export async function denyRequest(
   deps: RequestDeps,
@@ -412,18 +619,31 @@ export async function denyRequest(
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const request = await checkCanDeny(deps, requestId, user);
     const now = deps.clock.now();
-    const next = await deps.store.requests.update(
+    const next = await transition(
+      deps,
       request,
       { status: 'denied', decision: { by: user, at: now.toISOString(), reason: reason.trim() } },
-      now,
+      { actor: user, action: 'denied', extra: { reason: reason.trim() } },
     );
     if (!next) continue;
-    await audit(deps, next, user, 'denied', { reason: reason.trim() });
-    await syncApprovalMessage(deps, next);
-    await tellRequester(deps, next);
+    await handOff(deps, next, { tellRequester: true });
     return next;
   }
   throw new ConflictError('Too many people changed this request at once; try again.');
+}
+
+/** Expires a pending request found past its lifetime by a click: one write, the rest to the worker. */
+async function expireOnTheSpot(deps: RequestDeps, request: AccessRequest, reply?: Reply): Promise<boolean> {
+  const now = deps.clock.now();
+  const next = await transition(
+    deps,
+    request,
+    { status: 'expired', decision: { by: 'system', at: now.toISOString() } },
+    { actor: 'system', action: 'expired', extra: { expiresAt: request.expiresAt } },
+  );
+  if (!next) return false;
+  await handOff(deps, next, { tellRequester: true, ...(reply ? { reply } : {}) });
+  return true;
 }
 
 /**
@@ -454,38 +674,141 @@ export async function expireDueRequests(deps: RequestDeps): Promise<{ expired: n
   return { expired };
 }
 
+/** Refuses a Retry or Abandon unless the request is failed. */
+function ensureFailed(request: AccessRequest, verb: 'retry' | 'abandon'): void {
+  if (request.status === 'failed') return;
+  const state: Partial<Record<RequestStatus, string>> = {
+    approved: 'is being provisioned already',
+    provisioning: 'is being provisioned already',
+    done: 'is done already',
+    pending: 'is waiting for approval',
+  };
+  throw new ConflictError(
+    `This request ${state[request.status] ?? `is ${request.status}`}; there is nothing to ${verb}.`,
+  );
+}
+
+export type RetryOutcome =
+  | { kind: 'retrying'; request: AccessRequest }
+  /** Approved longer ago than the request lifetime: back to pending, approvals cleared. */
+  | { kind: 'needs-approval'; request: AccessRequest };
+
 /**
  * Retries the provisioning of a failed request: the clicker must be an approver of every group (not the requester
- * or the recipient), decided from the stored request. Moves it back to approved with the next attempt number and
- * dispatches `provision:<id>:<attempt>`, once however many clicks race.
+ * or the recipient), decided from the stored request. Within the request lifetime (`requests.lifetimeHours`)
+ * after its approval: back to approved with the next attempt number, dispatching `provision:<id>:<attempt>` once
+ * however many clicks race. Later: the approval is too old to act on, so the request returns to pending with its
+ * approvals cleared and a new lifetime, and needs a fresh approval (the worker updates the message, tells the
+ * requester and, given `responseUrl`, the clicker). One conditional write with its audit event either way.
  */
-export async function retryRequest(deps: RequestDeps, requestId: string, user: string): Promise<AccessRequest> {
+export async function retryRequest(
+  deps: RequestDeps,
+  requestId: string,
+  user: string,
+  options: ClickOptions = {},
+): Promise<RetryOutcome> {
+  const { lifetimeHours } = deps.config.policy.requests;
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const request = await load(deps, requestId);
-    if (request.status !== 'failed') {
-      const state: Partial<Record<RequestStatus, string>> = {
-        approved: 'is being provisioned already',
-        provisioning: 'is being provisioned already',
-        done: 'is done already',
-      };
-      throw new ConflictError(
-        `This request ${state[request.status] ?? `is ${request.status}`}; there is nothing to retry.`,
-      );
-    }
+    ensureFailed(request, 'retry');
     await authorizeApprover(deps, request, user, 'retry');
-    const next = await deps.store.requests.update(
+    const now = deps.clock.now();
+    const approvedAt = Date.parse(request.approvals.at(-1)?.at ?? request.createdAt);
+    const remove: (keyof AccessRequest)[] = ['error', 'remaining', 'abandonAt'];
+    if (now.getTime() >= approvedAt + lifetimeHours * 3_600_000) {
+      const next = await transition(
+        deps,
+        request,
+        {
+          status: 'pending',
+          approvals: [],
+          attempt: request.attempt + 1,
+          expiresAt: new Date(now.getTime() + lifetimeHours * 3_600_000).toISOString(),
+        },
+        {
+          actor: user,
+          action: 'returned-for-approval',
+          extra: {
+            approvedAt: new Date(approvedAt).toISOString(),
+            error: request.error ?? null,
+            remaining: request.remaining ?? [],
+          },
+          remove,
+        },
+      );
+      if (!next) continue;
+      const text = `This request was approved more than ${lifetimeHours} hours ago, so it needs a fresh approval before I retry: it is back to waiting for approval.`;
+      await handOff(deps, next, {
+        tellRequester: true,
+        ...(options.responseUrl ? { reply: { responseUrl: options.responseUrl, text } } : {}),
+      });
+      return { kind: 'needs-approval', request: next };
+    }
+    const next = await transition(
+      deps,
       request,
       { status: 'approved', attempt: request.attempt + 1 },
-      deps.clock.now(),
-      ['error', 'remaining'],
+      { actor: user, action: 'retried', extra: { attempt: request.attempt + 1 }, remove },
     );
     if (!next) continue;
-    await audit(deps, next, user, 'retried', { attempt: next.attempt });
-    await syncApprovalMessage(deps, next);
-    await startProvisioning(deps, next, user);
+    await startProvisioning(deps, next, user, false);
+    return { kind: 'retrying', request: next };
+  }
+  throw new ConflictError('Too many people changed this request at once; try again.');
+}
+
+/**
+ * Abandons a failed request (an approver of every group, not the requester or the recipient): it ends, releasing
+ * its IAM user name; what it left in IAM (`remaining`, listed on the message and in the audit event) stays for
+ * someone to clean up. One conditional write with its audit event; the worker updates the message, releases the
+ * name and tells the requester.
+ */
+export async function abandonRequest(deps: RequestDeps, requestId: string, user: string): Promise<AccessRequest> {
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const request = await load(deps, requestId);
+    ensureFailed(request, 'abandon');
+    await authorizeApprover(deps, request, user, 'abandon');
+    const now = deps.clock.now();
+    const next = await transition(
+      deps,
+      request,
+      { status: 'abandoned', decision: { by: user, at: now.toISOString() } },
+      { actor: user, action: 'abandoned', extra: { remaining: request.remaining ?? [] }, remove: ['abandonAt'] },
+    );
+    if (!next) continue;
+    await handOff(deps, next, { tellRequester: true });
     return next;
   }
   throw new ConflictError('Too many people changed this request at once; try again.');
+}
+
+/**
+ * Abandons every failed request past its failed-request lifetime (`abandonAt`): it ends and releases its IAM user
+ * name, audited with what it left in IAM; the message is updated and the requester told. Safe to run again.
+ */
+export async function abandonExpiredFailures(deps: RequestDeps): Promise<{ abandoned: number }> {
+  let abandoned = 0;
+  const now = deps.clock.now();
+  for (const request of await deps.store.requests.failedPastLifetimeAt(now)) {
+    const next = await deps.store.requests.update(
+      request,
+      {
+        status: 'abandoned',
+        decision: { by: 'system', at: now.toISOString(), reason: 'failed-request lifetime over' },
+      },
+      now,
+      ['abandonAt'],
+    );
+    if (!next) continue;
+    abandoned++;
+    await audit(deps, next, 'system', 'abandoned', {
+      remaining: request.remaining ?? [],
+      abandonAt: request.abandonAt ?? null,
+    });
+    await syncApprovalMessage(deps, next);
+    await tellRequester(deps, next);
+  }
+  return { abandoned };
 }
 
 /**
@@ -505,6 +828,7 @@ export async function failStalledProvisioning(deps: RequestDeps): Promise<{ stal
             ? 'provisioning never started (the worker was not reached)'
             : 'provisioning stopped before it finished (the worker timed out or crashed)',
         remaining: [`whatever it had created for IAM user ${request.userName}; Retry continues from there`],
+        abandonAt: abandonAtFrom(deps),
       },
       deps.clock.now(),
     );

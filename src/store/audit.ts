@@ -22,6 +22,9 @@ export interface AuditEvent {
 
 interface AuditItem extends Item, AuditEvent {}
 
+/** An event to record, at a time the store turns into a unique, ordered `at`. */
+export type NewAuditEvent = Omit<AuditEvent, 'at'> & { at: Date };
+
 /** Append-only audit trail: who did what, when. */
 export class AuditStore {
   readonly model;
@@ -44,11 +47,20 @@ export class AuditStore {
   }
 
   /** Records an event. Never overwrites an earlier one. */
-  async record(event: Omit<AuditEvent, 'at'> & { at: Date }): Promise<void> {
+  async record(event: NewAuditEvent): Promise<void> {
+    await this.model.create(this.#stamped(event), { overwrite: false });
+  }
+
+  /** The event as one item of a DynamoDB transaction (see RequestStore.update), recorded only if it commits. */
+  transactionItem(event: NewAuditEvent) {
+    return this.model.transaction.create(this.#stamped(event), { overwrite: false });
+  }
+
+  #stamped(event: NewAuditEvent): AuditEvent {
     // A counter that only grows in this process: events of the same millisecond sort in the order recorded.
     this.#seq++;
     const at = `${event.at.toISOString()}#${String(this.#seq).padStart(12, '0')}#${randomBytes(4).toString('hex')}`;
-    await this.model.create({ ...event, at }, { overwrite: false });
+    return { ...event, at };
   }
 
   /** Every event about a subject, oldest first. */

@@ -7,8 +7,8 @@ export interface StoreOptions {
   prefix: string;
   /** Create missing tables lazily (local runs and tests). On Lambda the tables come from serverless.yml. */
   create: boolean;
-  /** Called with the DynamoDB client dynamoose will use, e.g. to add SDK middleware (tests). */
-  decorateClient?: (client: InstanceType<typeof dynamoose.aws.ddb.DynamoDB>) => void;
+  /** Called once with the DynamoDB client before dynamoose uses it, e.g. to add SDK middleware (tests). */
+  decorate?: ((client: InstanceType<typeof dynamoose.aws.ddb.DynamoDB>) => void) | undefined;
 }
 
 /** Table options shared by every model, from the store options. */
@@ -28,13 +28,21 @@ export function connectDynamo(options: StoreOptions): void {
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   });
-  options.decorateClient?.(client);
+  options.decorate?.(client);
   dynamoose.aws.ddb.set(client);
 }
 
-/** True when a conditional write was refused because its condition did not hold. */
+/**
+ * True when a conditional write was refused because its condition did not hold: a single write's
+ * ConditionalCheckFailedException, or a transaction cancelled because one of its conditions failed.
+ */
 export function isConditionFailed(error: unknown): boolean {
-  return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] } | null;
+  if (e?.name === 'ConditionalCheckFailedException') return true;
+  return (
+    e?.name === 'TransactionCanceledException' &&
+    (e.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+  );
 }
 
 /** Epoch seconds, for DynamoDB TTL attributes. */

@@ -72,7 +72,8 @@ export class JobStore {
     await this.model.update({ id }, { status: 'failed', leaseUntil: 0, updatedAt: now.toISOString(), error });
   }
 
+  /** The job's claim, read consistently (a stale read could show a claim that was since released or completed). */
   async get(id: string): Promise<JobItem | undefined> {
-    return (await this.model.get({ id })) ?? undefined;
+    return (await this.model.get({ id }, { consistent: true })) ?? undefined;
   }
 }

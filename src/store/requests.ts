@@ -1,12 +1,25 @@
 import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
+import { ENDED } from '../services/request-names.js';
 import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
 
 /**
  * Life cycle of an access request:
- * pending -> approved | denied | expired; approved -> provisioning -> done | failed; failed -> approved (Retry).
+ * pending -> approved | denied | expired; approved -> provisioning -> done | failed;
+ * failed -> approved (Retry) | pending (Retry after the request lifetime: fresh approval) | abandoned.
  */
-export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'provisioning' | 'done' | 'failed';
+export type RequestStatus =
+  | 'pending'
+  | 'approved'
+  | 'denied'
+  | 'expired'
+  | 'provisioning'
+  | 'done'
+  | 'failed'
+  | 'abandoned';
+
+/** One more item written in the same DynamoDB transaction as a request's change (e.g. its audit event). */
+export type TransactionItem = Parameters<typeof dynamoose.transaction>[0][number];
 
 /** What the new user gets: an access key, a console password, or both. */
 export type AccessType = 'keys' | 'console' | 'both';
@@ -71,6 +84,8 @@ export interface AccessRequest {
   remaining?: string[];
   /** The one-time link that delivered the credentials. */
   linkId?: string;
+  /** While failed: when the scheduled task abandons it (the failed-request lifetime), releasing its user name. */
+  abandonAt?: string;
   createdAt: string;
   expiresAt: string;
   updatedAt: string;
@@ -107,9 +122,10 @@ const SWEEP_DUE = 'due';
 export const SWEEP_INDEX = 'sweep';
 
 /** When the scheduled sweep has work on a request in this state, if ever (epoch ms). */
-function sweepAtFor(request: Pick<AccessRequest, 'status' | 'expiresAt'>, now: Date): number | undefined {
+function sweepAtFor(request: Pick<AccessRequest, 'status' | 'expiresAt' | 'abandonAt'>, now: Date): number | undefined {
   if (request.status === 'pending') return Date.parse(request.expiresAt);
   if (request.status === 'approved' || request.status === 'provisioning') return now.getTime() + STALLED_AFTER_MS;
+  if (request.status === 'failed' && request.abandonAt) return Date.parse(request.abandonAt);
   return undefined;
 }
 
@@ -138,6 +154,7 @@ const FIELDS = [
   'error',
   'remaining',
   'linkId',
+  'abandonAt',
   'createdAt',
   'expiresAt',
   'updatedAt',
@@ -179,6 +196,7 @@ export class RequestStore {
         error: String,
         remaining: stringList,
         linkId: String,
+        abandonAt: String,
         createdAt: String,
         expiresAt: String,
         updatedAt: String,
@@ -195,45 +213,36 @@ export class RequestStore {
     );
   }
 
-  /** Stores a new request; refuses to overwrite one with the same id. */
-  async create(request: AccessRequest): Promise<void> {
+  /**
+   * Stores a new request and reserves its IAM user name in its account, in one transaction with `alsoWrite` (e.g. its
+   * audit event): either all of it is written or nothing. So a name item always points at a stored request, and of
+   * two racing requests for one name one wins. `takeOverFrom`: replace that holder (a request that has ended), only
+   * if it still holds the name. Returns `reserved`, or else who holds the name now (undefined: nobody; try again).
+   */
+  async createReserving(
+    request: AccessRequest,
+    alsoWrite: TransactionItem[] = [],
+    takeOverFrom?: string,
+  ): Promise<{ reserved: true } | { reserved: false; holder: string | undefined }> {
+    const created = new Date(request.createdAt);
+    const ttl = epochSeconds(created) + KEEP_SECONDS;
+    const id = nameKey(request.account, request.userName);
     const sweepAt = sweepAtFor(request, new Date(request.updatedAt));
-    await this.model.create(
-      {
-        ...request,
-        ttl: epochSeconds(new Date(request.createdAt)) + KEEP_SECONDS,
-        ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}),
-      },
+    const name = takeOverFrom
+      ? this.model.transaction.update({ id }, { holder: request.id, ttl } as never, {
+          condition: new dynamoose.Condition('holder').eq(takeOverFrom),
+        })
+      : this.model.transaction.create({ id, holder: request.id, ttl } as never, { overwrite: false });
+    const item = this.model.transaction.create(
+      { ...request, ttl, ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}) },
       { overwrite: false },
     );
-  }
-
-  /**
-   * Reserves an IAM user name in an account for a request (one request per name at a time; conditional write, so
-   * of two racing requests one wins). Returns undefined when reserved, else the id of the request holding it.
-   * `takeOverFrom`: replace that holder (one that has ended), only if it still holds the name.
-   */
-  async reserveName(
-    account: string,
-    userName: string,
-    requestId: string,
-    now: Date,
-    takeOverFrom?: string,
-  ): Promise<string | undefined> {
-    const id = nameKey(account, userName);
-    const item = { id, holder: requestId, ttl: epochSeconds(now) + KEEP_SECONDS };
     try {
-      if (takeOverFrom) {
-        await this.model.update({ id }, { holder: requestId, ttl: item.ttl } as never, {
-          condition: new dynamoose.Condition('holder').eq(takeOverFrom),
-        });
-      } else {
-        await this.model.create(item as never, { overwrite: false });
-      }
-      return undefined;
+      await dynamoose.transaction([name, item, ...alsoWrite]);
+      return { reserved: true };
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
-      return (await this.nameHolder(account, userName)) ?? 'another request';
+      return { reserved: false, holder: await this.nameHolder(request.account, request.userName) };
     }
   }
 
@@ -257,8 +266,12 @@ export class RequestStore {
     }
   }
 
+  /**
+   * The stored request, read consistently: every read here decides something (a transition, a claim, whether a
+   * name is free), and an eventually consistent read could return a version older than the last write.
+   */
   async get(id: string): Promise<AccessRequest | undefined> {
-    const item = await this.model.get({ id });
+    const item = await this.model.get({ id }, { consistent: true });
     return item ? toRequest(item) : undefined;
   }
 
@@ -266,37 +279,56 @@ export class RequestStore {
    * Writes `changes` only if the stored request is still the version `current` was read at (so still in its
    * status). Returns the new state, or undefined when someone else changed the request first (re-read and decide
    * again). `remove` deletes optional fields.
+   *
+   * With `alsoWrite` (e.g. the audit event of the change, built from the new state), the change and those items
+   * are written in one transaction: one network call, all or nothing. An ended request's user name is then not
+   * released here (the caller's follow-up does it, see releaseName; a name held by an ended request is taken over
+   * anyway); without `alsoWrite` it is released at once.
    */
   async update(
     current: AccessRequest,
     changes: Changes,
     now: Date,
     remove: (keyof Changes)[] = [],
+    alsoWrite?: (next: AccessRequest) => TransactionItem[],
   ): Promise<AccessRequest | undefined> {
-    // The sweep index follows the status: a deadline while pending, approved or provisioning; none after.
-    const sweepAt = sweepAtFor({ status: changes.status ?? current.status, expiresAt: current.expiresAt }, now);
+    // The sweep index follows the status: a deadline while pending, approved, provisioning or failed; none after.
+    const sweepAt = sweepAtFor(
+      {
+        status: changes.status ?? current.status,
+        expiresAt: changes.expiresAt ?? current.expiresAt,
+        abandonAt: remove.includes('abandonAt') ? undefined : (changes.abandonAt ?? current.abandonAt),
+      },
+      now,
+    );
     const $REMOVE: string[] = [...remove, ...(sweepAt === undefined ? ['sweepDue', 'sweepAt'] : [])];
+    const $SET = {
+      ...changes,
+      version: current.version + 1,
+      updatedAt: now.toISOString(),
+      ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}),
+    };
+    const update = { $SET, ...($REMOVE.length ? { $REMOVE } : {}) } as never;
+    const condition = new dynamoose.Condition('version').eq(current.version).and().where('status').eq(current.status);
     try {
-      const item = await this.model.update(
-        { id: current.id },
-        {
-          $SET: {
-            ...changes,
-            version: current.version + 1,
-            updatedAt: now.toISOString(),
-            ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}),
-          },
-          ...($REMOVE.length ? { $REMOVE } : {}),
-        } as never,
-        {
-          condition: new dynamoose.Condition('version').eq(current.version).and().where('status').eq(current.status),
-        },
-      );
-      const next = toRequest(item);
-      // An ended request gives its IAM user name back (a missed release heals: see reserveName's takeOverFrom).
-      if (next.status === 'denied' || next.status === 'expired' || next.status === 'done') {
-        await this.releaseName(next.account, next.userName, next.id);
+      if (alsoWrite) {
+        const merged: Record<string, unknown> = {
+          ...current,
+          ...changes,
+          version: $SET.version,
+          updatedAt: $SET.updatedAt,
+        };
+        for (const field of remove) delete merged[field];
+        const next = toRequest(merged as unknown as RequestItem);
+        await dynamoose.transaction([
+          this.model.transaction.update({ id: current.id }, update, { condition }),
+          ...alsoWrite(next),
+        ]);
+        return next;
       }
+      const next = toRequest(await this.model.update({ id: current.id }, update, { condition }));
+      // An ended request gives its IAM user name back (a missed release heals: see createReserving's takeOverFrom).
+      if (ENDED.includes(next.status)) await this.releaseName(next.account, next.userName, next.id);
       return next;
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
@@ -324,6 +356,12 @@ export class RequestStore {
   /** Pending requests whose lifetime ended at or before `now`. */
   async pendingExpiredAt(now: Date): Promise<AccessRequest[]> {
     return (await this.dueForSweep(now)).filter((r) => r.status === 'pending' && r.expiresAt <= now.toISOString());
+  }
+
+  /** Failed requests whose failed-request lifetime (`abandonAt`) ended at or before `now`. */
+  async failedPastLifetimeAt(now: Date): Promise<AccessRequest[]> {
+    const at = now.toISOString();
+    return (await this.dueForSweep(now)).filter((r) => r.status === 'failed' && r.abandonAt && r.abandonAt <= at);
   }
 
   /** Approved or provisioning requests unchanged for STALLED_AFTER_MS at `now` (their worker stopped, or never ran). */

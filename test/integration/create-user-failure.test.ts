@@ -10,7 +10,7 @@ import {
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REQUEST_RETRY } from '../../src/blocks/ids.js';
+import { REQUEST_ABANDON, REQUEST_RETRY } from '../../src/blocks/ids.js';
 import type { runScheduledTasks } from '../../src/jobs/schedule.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -81,7 +81,7 @@ describe('a failure at AddUserToGroup', () => {
 
     expect(text).toContain('*Provisioning failed:* AddUserToGroup read-only failed (group read-only does not exist)');
     expect(text).toContain('Everything this request had created was removed.');
-    expect(buttonsNow(bot, request)).toEqual([REQUEST_RETRY]);
+    expect(buttonsNow(bot, request)).toEqual([REQUEST_RETRY, REQUEST_ABANDON]);
   });
 
   it('tells the requester and the approver what happened, and sends no credentials', () => {
@@ -119,7 +119,7 @@ describe('a failure at AddUserToGroup', () => {
     it('runs provisioning again as a new job, and succeeds', async () => {
       const jobs = (await bot.deps.store.jobs.model.scan().exec())
         .map((j) => j.id)
-        .filter((id) => id.includes(request.id));
+        .filter((id) => id.startsWith(`provision:${request.id}`));
       const done = await stored(request);
 
       expect(jobs.sort()).toEqual([`provision:${request.id}`, `provision:${request.id}:2`]);
@@ -218,7 +218,7 @@ describe('provisioning that stopped midway (the worker died)', () => {
     expect(results['fail-stalled-provisioning']).toEqual({ stalled: 1 });
     expect((await stored(request)).status).toBe('failed');
     expect(approvalMessageNow(bot, request).text).toContain('provisioning stopped before it finished');
-    expect(buttonsNow(bot, request)).toEqual([REQUEST_RETRY]);
+    expect(buttonsNow(bot, request)).toEqual([REQUEST_RETRY, REQUEST_ABANDON]);
     expect(dmsTo(bot, 'U0APPROVER1').some((d) => d.includes(request.id) && d.includes('provisioning stopped'))).toBe(
       true,
     );

@@ -54,6 +54,7 @@ describe('/iam create-user, from the form to the credentials', () => {
         justification: 'CI deploys for the web app',
       }),
     );
+    await bot.drain(); // the worker posts the request to the approval channel
     request = await requestFor(bot, 'build-bot');
     ({ result: approval } = await click(bot, request, 'U0APPROVER1'));
     await bot.drain();
@@ -243,6 +244,7 @@ describe('the inline form', () => {
       'create-user inline-bot --for <@U0ALICE|alice> --groups ci-deployers,read-only --keys --tag team=web --reason "Deploys from \'main\'"',
     );
 
+    await bot.drain(); // the worker posts the request to the approval channel
     const request = await requestFor(bot, 'inline-bot');
     expect(bot.slack.callsOf('views.open')).toHaveLength(opens);
     expect(body(result)).toMatchObject({ response_type: 'ephemeral' });
@@ -285,11 +287,12 @@ describe('the inline form', () => {
   it('says so when the bot cannot post to the approval channel', async () => {
     bot.slack.answers.set('chat.postMessage', () => ({ ok: false, error: 'not_in_channel' }));
     try {
-      const { result } = await bot.command('create-user lonely-bot --groups ci-deployers --keys --reason "CI"');
+      const { responseId } = await bot.command('create-user lonely-bot --groups ci-deployers --keys --reason "CI"');
+      await bot.drain(); // the worker posts the request, and answers through the command's response_url
 
-      expect(body(result).text).toBe(
+      expect(repliesTo(bot, responseId)).toEqual([
         'I could not post your request to <#C0APPROVALS> (not_in_channel); is the bot a member of that channel? Nothing was created.',
-      );
+      ]);
     } finally {
       bot.slack.answers.delete('chat.postMessage');
     }

@@ -15,6 +15,7 @@ import { appRoutes } from '../../src/local/routes.js';
 import { ensurePolicyGroups } from '../../src/services/setup.js';
 import { stsCheckingRoleExists } from './aws.js';
 import { recordCreatedSecrets, trackLeaks } from './leaks.js';
+import { type AwsCall, recordAwsCalls } from './network-calls.js';
 import { testPolicy } from './policy.js';
 import { asFunction, RoleChecker } from './role-checker.js';
 import { commandBody, interactionBody, type SignOptions, signedEvent } from './slack-request.js';
@@ -27,6 +28,8 @@ export interface TestBot {
   deps: Deps;
   clock: ManualClock;
   dispatcher: InProcessJobDispatcher;
+  /** Every AWS SDK call the bot made (`service:Action`), DynamoDB's included, in order. */
+  awsCalls: AwsCall[];
   /** The Slack Lambda handler and the credential page handler, exactly as Lambda runs them. */
   slackHandler: HttpHandler;
   webHandler: HttpHandler;
@@ -84,6 +87,8 @@ export interface TestBotOptions {
    * lazily loaded store allows only once loaded (src/store/lazy.ts). `false` runs as on Lambda.
    */
   preload?: boolean;
+  /** Also decorates the store's DynamoDB client (e.g. test/support/stale-dynamo.ts). */
+  decorateDynamo?: (client: unknown) => void;
 }
 
 let responseSeq = 0;
@@ -119,8 +124,11 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     tablePrefix: config.env.TABLE_PREFIX,
     secretPrefix: config.env.SECRET_PREFIX,
   });
+  const awsCalls: AwsCall[] = [];
+  const recordCalls = recordAwsCalls(awsCalls);
   const decorateClient = (client: Parameters<RoleChecker['decorate']>[0], account: string) => {
     recordCreatedSecrets(client as never);
+    recordCalls(client);
     roles.decorate(client, account);
   };
   // The hand-off to the worker: on Lambda an asynchronous Invoke, which the role must allow.
@@ -146,7 +154,11 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   });
   const deps = buildDeps(config, {
     createTables: true,
-    decorateDynamo: (client) => roles.decorate(client, 'home'),
+    decorateDynamo: (client) => {
+      recordCalls(client);
+      roles.decorate(client, 'home');
+      options.decorateDynamo?.(client);
+    },
     overrides: { clock, dispatcher, aws },
   });
   if (options.preload ?? true) await deps.preload();
@@ -174,6 +186,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     deps,
     clock,
     dispatcher,
+    awsCalls,
     slackHandler,
     webHandler,
     send,

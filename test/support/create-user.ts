@@ -73,10 +73,14 @@ export async function requestFor(bot: TestBot, userName: string): Promise<Access
   return request;
 }
 
-/** Submits a valid form and returns the pending request it created. */
+/**
+ * Submits a valid form and returns the pending request it created, once the worker has posted it to the approval
+ * channel (the submission only stores it and hands the posting over).
+ */
 export async function requestUser(bot: TestBot, userName: string, overrides: FormInput = {}, userId = 'U0REQUESTER') {
   const result = await submitForm(bot, validForm(userName, overrides), userId);
   if (result.body) throw new Error(`the form was refused: ${result.body}`);
+  await bot.drain();
   return requestFor(bot, userName);
 }
 

@@ -34,6 +34,11 @@ export function asFunction<T>(name: FunctionName, fn: () => T): T {
   return functionContext.run(name, fn);
 }
 
+/** Runs `fn` as no function: for the AWS calls test support makes on its own (not checked). */
+export function outsideFunctions<T>(fn: () => T): T {
+  return functionContext.exit(fn);
+}
+
 /** The function whose code is running, if any. */
 export const currentFunction = () => functionContext.getStore();
 

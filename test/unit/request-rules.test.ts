@@ -54,7 +54,7 @@ describe('provisionJob', () => {
     expect(provisionJob({ id: 'req-a', attempt: 3 })).toEqual({
       id: 'provision:req-a:3',
       type: 'provision',
-      payload: { requestId: 'req-a', attempt: 3 },
+      payload: { requestId: 'req-a', attempt: 3, announce: false },
     });
   });
 });

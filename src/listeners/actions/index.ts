@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
 import { registerCredentialLinkActions } from './credential-link.js';
+import { registerAbandonAction } from './request-abandon.js';
 import { registerApproveAction } from './request-approve.js';
 import { registerDenyAction } from './request-deny.js';
 import { registerRetryAction } from './request-retry.js';
@@ -11,4 +12,5 @@ export function registerActions(app: App, deps: Deps): void {
   registerApproveAction(app, deps);
   registerDenyAction(app, deps);
   registerRetryAction(app, deps);
+  registerAbandonAction(app, deps);
 }

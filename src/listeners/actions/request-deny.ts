@@ -3,17 +3,20 @@ import { REQUEST_DENY } from '../../blocks/ids.js';
 import { denyReasonModal } from '../../blocks/request.js';
 import type { Deps } from '../../deps.js';
 import { checkCanDeny } from '../../services/requests.js';
-import { requestErrorText } from './request-errors.js';
+import { answerRefusal } from './request-errors.js';
 
-/** Deny on a request message: opens the form asking for a reason, if the clicker may deny it now. */
+/**
+ * Deny on a request message: opens the form asking for a reason, if the clicker may deny it now (one read, then
+ * views.open, which must happen within the trigger's 3 seconds).
+ */
 export function registerDenyAction(app: App, deps: Deps): void {
   app.action<BlockButtonAction>(REQUEST_DENY, async ({ ack, body, action, respond, client }) => {
     await ack();
     try {
-      const request = await checkCanDeny(deps, action.value ?? '', body.user.id);
+      const request = await checkCanDeny(deps, action.value ?? '', body.user.id, { responseUrl: body.response_url });
       await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(request) as never });
     } catch (error) {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: requestErrorText(error, 'deny') });
+      await answerRefusal(respond, error, 'deny');
     }
   });
 }

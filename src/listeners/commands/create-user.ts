@@ -10,7 +10,8 @@ const USAGE =
   '/iam create-user [name] [--for @user] [--groups g1,g2] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."]';
 
 /**
- * `/iam create-user`: with everything given inline, checks and posts the request at once; otherwise opens the form,
+ * `/iam create-user`: with everything given inline, checks and stores the request at once (the worker posts it to the
+ * approval channel); otherwise opens the form,
  * pre-filled with what was given (ack first, then views.open, nothing slow in between: trigger_id lasts 3 s).
  */
 export const createUser: Subcommand = {
@@ -48,7 +49,17 @@ export const createUser: Subcommand = {
       await ack({ response_type: 'ephemeral', text: `I can't ask for that user yet:\n${lines.join('\n')}` });
       return;
     }
-    const request = await submitRequest(deps, command.user_id, checked, { channel: command.channel_id });
+    let request: Awaited<ReturnType<typeof submitRequest>>;
+    try {
+      request = await submitRequest(deps, command.user_id, checked, {
+        channel: command.channel_id,
+        responseUrl: command.response_url,
+      });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      await ack({ response_type: 'ephemeral', text: `I can't ask for that user yet:\n• ${esc(error.message)}` });
+      return;
+    }
     await ack({
       response_type: 'ephemeral',
       text: `Your request \`${request.id}\` for IAM user \`${esc(request.userName)}\` is waiting for approval in <#${policy.approvals.channel}>. I'll DM you when it is decided.`,

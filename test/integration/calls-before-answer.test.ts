@@ -1,0 +1,190 @@
+/**
+ * Slack waits at most 3 seconds for an answer, and AwsLambdaReceiver answers only when the listener returns: what a
+ * click or submission does before its answer is what the person waits for. On the Slack function a click does its
+ * checks, one read, ONE conditional write and one hand-off to the worker; everything else (message updates, DMs,
+ * provisioning, answers) runs in the worker. These tests count every network call each interaction makes before its
+ * answer: AWS SDK calls (middleware on every client, DynamoDB's included), Slack Web API calls and response_url
+ * posts (the recording fake Slack), and hand-offs to the worker (one Lambda Invoke each on AWS), with the worker's
+ * jobs held until the answer.
+ *
+ * Documented exceptions: Deny opens its reason form with views.open before the answer (the trigger_id expires in
+ * 3 s, so it cannot wait for the worker); an approver who is named in the policy only through a Slack user group
+ * adds one usergroups.users.list per group checked, cached for a minute per process (not counted here: the test
+ * approvers are named directly); without SLACK_BOT_ID and SLACK_BOT_USER_ID, Bolt adds an auth.test to every
+ * event (see beforeAll). Form and command submissions also check IAM (the user must not exist, the groups
+ * must) and the account (STS), in parallel, before their one write.
+ */
+import { CreateGroupCommand, DeleteGroupCommand } from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DENY_REASON_BLOCK,
+  DENY_REASON_MODAL,
+  FORM_INPUT,
+  REQUEST_ABANDON,
+  REQUEST_DENY,
+  REQUEST_RETRY,
+} from '../../src/blocks/ids.js';
+import type { AccessRequest } from '../../src/store/requests.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { click, requestFor, requestUser, submitForm, validForm } from '../support/create-user.js';
+import { callsBeforeAnswer } from '../support/network-calls.js';
+
+let bot: TestBot;
+beforeAll(async () => {
+  // As deployed with SLACK_BOT_ID and SLACK_BOT_USER_ID set (serverless.yml passes them). Without them Bolt 5.1 calls
+  // auth.test before EVERY event, not only the first (its deferred singleAuthorization does not keep the result:
+  // @slack/bolt dist/App.js, singleAuthorization), which would add one Slack call to each count below.
+  bot = await startTestBot({ env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT' } });
+});
+afterAll(async () => {
+  await bot.stop();
+});
+
+const stored = async (r: AccessRequest) => (await bot.deps.store.requests.get(r.id)) as AccessRequest;
+const sorted = (calls: string[]) => [...calls].sort();
+
+/** A request whose provisioning failed (its group vanished between the form and the approval). */
+async function failedRequest(userName: string): Promise<AccessRequest> {
+  const request = await requestUser(bot, userName, { groups: ['read-only'] });
+  const iam = bot.deps.aws.account().iam;
+  await iam.send(new DeleteGroupCommand({ GroupName: 'read-only' }));
+  try {
+    await click(bot, request, 'U0APPROVER1');
+    await bot.drain();
+  } finally {
+    await iam.send(new CreateGroupCommand({ GroupName: 'read-only' }));
+  }
+  const failed = await stored(request);
+  expect(failed.status).toBe('failed');
+  return failed;
+}
+
+describe('network calls before the answer', () => {
+  it('/iam help: none', async () => {
+    const calls = await callsBeforeAnswer(bot, () => bot.command('help'));
+
+    expect(calls.result.statusCode).toBe(200);
+    expect(calls.total).toBe(0);
+  });
+
+  it('Approve that completes the approvals: one read, one transactional write, the provisioning hand-off', async () => {
+    const request = await requestUser(bot, 'calls-approve-bot');
+
+    const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER1'));
+
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['provision']);
+    expect(calls.total).toBeLessThanOrEqual(3);
+    expect((await stored(request)).status).toBe('done'); // the worker did the rest after the answer
+  });
+
+  it('Approve that records a first of two approvals: read, write, hand-off (the worker answers the clicker)', async () => {
+    const request = await requestUser(bot, 'calls-first-of-two-bot', { groups: ['production-admins'] });
+
+    const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER1'));
+
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['request-update']);
+    expect(calls.total).toBeLessThanOrEqual(3);
+  });
+
+  it('Approve refused (not an approver): read, the user group lookup, the refusal’s audit record, the answer', async () => {
+    const request = await requestUser(bot, 'calls-refused-bot');
+
+    const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0BYSTANDER'));
+
+    // Someone not named in the policy may still be in its approving user group (S0SECURITY): one lookup, cached.
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(calls.slack).toEqual(['usergroups.users.list', 'response_url']);
+    expect(calls.total - 1).toBeLessThanOrEqual(3);
+  });
+
+  it('Deny: one read, then views.open for the reason form (within the trigger’s 3 seconds)', async () => {
+    const request = await requestUser(bot, 'calls-deny-bot');
+
+    const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER1', REQUEST_DENY));
+
+    expect(calls.aws).toEqual(['dynamodb:GetItem']);
+    expect(calls.slack).toEqual(['views.open']);
+    expect(calls.total).toBeLessThanOrEqual(2);
+  });
+
+  it('the deny reason submission: read, transactional write, hand-off', async () => {
+    const request = await requestUser(bot, 'calls-deny-reason-bot');
+
+    const calls = await callsBeforeAnswer(bot, () =>
+      bot.submitView({
+        userId: 'U0APPROVER1',
+        callbackId: DENY_REASON_MODAL,
+        values: { [DENY_REASON_BLOCK]: { [FORM_INPUT]: { type: 'plain_text_input', value: 'Not needed' } } },
+        privateMetadata: JSON.stringify({ requestId: request.id }),
+      }),
+    );
+
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['request-update']);
+    expect((await stored(request)).status).toBe('denied');
+  });
+
+  it('Retry: read, transactional write, the provisioning hand-off', async () => {
+    const request = await failedRequest('calls-retry-bot');
+
+    const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER2', REQUEST_RETRY));
+
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['provision']);
+    expect((await stored(request)).status).toBe('done');
+  });
+
+  it('Abandon: read, transactional write, hand-off', async () => {
+    const request = await failedRequest('calls-abandon-bot');
+
+    const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER2', REQUEST_ABANDON));
+
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['request-update']);
+  });
+
+  it('the create-user form submission: the checks in parallel, one transactional write, the posting hand-off', async () => {
+    const calls = await callsBeforeAnswer(bot, () => submitForm(bot, validForm('calls-form-bot')));
+
+    expect(calls.result.body ?? '').toBe('');
+    expect(sorted(calls.aws)).toEqual(
+      sorted([
+        'sts:GetCallerIdentity',
+        'iam:GetUser',
+        'iam:GetGroup',
+        'dynamodb:GetItem',
+        'dynamodb:TransactWriteItems',
+      ]),
+    );
+    expect(calls.writes).toBe(1);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['publish-request']);
+    expect((await requestFor(bot, 'calls-form-bot')).message).toBeDefined(); // posted by the worker
+  });
+
+  it('the inline create-user command: the same checks, one transactional write, the posting hand-off', async () => {
+    const calls = await callsBeforeAnswer(bot, () =>
+      bot.command('create-user calls-inline-bot --groups ci-deployers --keys --reason "CI"'),
+    );
+
+    expect(sorted(calls.aws)).toEqual(
+      sorted([
+        'sts:GetCallerIdentity',
+        'iam:GetUser',
+        'iam:GetGroup',
+        'dynamodb:GetItem',
+        'dynamodb:TransactWriteItems',
+      ]),
+    );
+    expect(calls.writes).toBe(1);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['publish-request']);
+  });
+});
