@@ -103,7 +103,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem'],
-      links: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
     },

@@ -275,6 +275,27 @@ describe('Deny', () => {
     expect(await iamUserNames(bot)).not.toContain(request.userName);
   });
 
+  it('still ends the request, releases its name and tells the requester when the hand-off to the worker fails', async () => {
+    const request = await requestUser(bot, nextName());
+    const { view } = await openDenyForm(request, 'U0APPROVER1');
+    const dispatch = bot.dispatcher.dispatch;
+    bot.dispatcher.dispatch = async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+    };
+
+    try {
+      await submitReason('U0APPROVER1', view?.private_metadata ?? '', 'Not this quarter');
+    } finally {
+      bot.dispatcher.dispatch = dispatch;
+    }
+
+    // The Slack function ran the follow-up itself: within its role (the role checker sees every call).
+    expect((await stored(request)).status).toBe('denied');
+    expect(await bot.deps.store.requests.nameHolder('home', request.userName)).toBeUndefined();
+    expect(approvalMessageNow(bot, request).text).toContain('Denied by <@U0APPROVER1>');
+    expect(dmsTo(bot, 'U0REQUESTER').some((d) => d.includes('was denied by <@U0APPROVER1>'))).toBe(true);
+  });
+
   it('is refused to the requester before any form opens', async () => {
     const request = await requestUser(bot, nextName(), {}, 'U0APPROVER2');
 
