@@ -1,10 +1,12 @@
 /**
  * Runs before every test file: dummy AWS credentials (requests only ever go to the moto server a test starts), and
  * capture of everything written to stdout/stderr, so tests can check what was logged. Set SHOW_LOGS=1 to see it.
- * After every file: the shared credential leak check.
+ * After every file: the shared credential leak check, and the check that every payload sent to Slack kept within
+ * Slack's limits (test/support/slack-limits.ts).
  */
 import { afterAll } from 'vitest';
 import { assertNoLeaks } from './leaks.js';
+import { assertWithinSlackLimits } from './slack-limits.js';
 
 process.env.AWS_ACCESS_KEY_ID = 'testing';
 process.env.AWS_SECRET_ACCESS_KEY = 'testing';
@@ -33,3 +35,4 @@ afterAll(async () => {
     capturedOutput.length = 0;
   }
 });
+afterAll(() => assertWithinSlackLimits());
