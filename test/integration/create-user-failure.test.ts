@@ -16,6 +16,7 @@ import { runJob } from '../../src/jobs/worker.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import {
+  allowPasswordChange,
   approvalMessageNow,
   auditActions,
   buttonsNow,
@@ -36,6 +37,7 @@ beforeAll(async () => {
     policy: { ...policy, groups: [...policy.groups, { name: 'vanishing-group', description: 'Comes and goes' }] },
   });
   iam = bot.deps.aws.account().iam;
+  await allowPasswordChange(bot); // console requests go without the lock-out warning
 });
 afterAll(async () => {
   await bot.stop();

@@ -1,13 +1,14 @@
 import { createUserModal } from '../../blocks/create-user-modal.js';
 import { esc } from '../../blocks/text.js';
 import { ValidationError } from '../../errors.js';
+import { consolePasswordWarning } from '../../services/console-password.js';
 import { checkCreateUserDraft, isDraftComplete } from '../../services/request-validation.js';
 import { submitRequest } from '../../services/requests.js';
 import { parseCreateUserArgs } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
 const USAGE =
-  '/iam create-user [name] [--for @user] [--groups g1,g2] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."]';
+  '/iam create-user [name] [--for @user] [--groups g1,g2] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."] [--anyway]';
 
 /**
  * `/iam create-user`: with everything given inline, checks and posts the request at once; otherwise opens the form,
@@ -21,7 +22,7 @@ export const createUser: Subcommand = {
   example: '/iam create-user build-bot --for @alice --groups ci-deployers --keys --reason "CI deploys for the web app"',
   async run({ deps, args, command, ack, client }) {
     const { policy } = deps.config;
-    const { draft, problems } = parseCreateUserArgs(args);
+    const { draft, problems, anyway } = parseCreateUserArgs(args);
     if (problems.length) {
       await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(USAGE)}\`` });
       return;
@@ -39,6 +40,7 @@ export const createUser: Subcommand = {
       });
       return;
     }
+    const warning = anyway ? undefined : consolePasswordWarning(deps, draft); // in parallel; never throws
     let checked: Awaited<ReturnType<typeof checkCreateUserDraft>>;
     try {
       checked = await checkCreateUserDraft(deps, command.user_id, draft);
@@ -46,6 +48,14 @@ export const createUser: Subcommand = {
       if (!(error instanceof ValidationError)) throw error;
       const lines = Object.values(error.fields).map((m) => `• ${esc(m)}`);
       await ack({ response_type: 'ephemeral', text: `I can't ask for that user yet:\n${lines.join('\n')}` });
+      return;
+    }
+    const warned = await warning;
+    if (warned) {
+      await ack({
+        response_type: 'ephemeral',
+        text: `I did not send this request yet.\n${warned.text}\nIf one of its groups grants \`iam:ChangePassword\`, add \`--anyway\` to send it all the same.`,
+      });
       return;
     }
     const request = await submitRequest(deps, command.user_id, checked, { channel: command.channel_id });

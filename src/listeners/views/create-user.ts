@@ -1,33 +1,55 @@
 import type { App } from '@slack/bolt';
-import { formErrors, readCreateUserForm, readCreateUserFormContext } from '../../blocks/create-user-modal.js';
+import {
+  createUserModal,
+  formErrors,
+  readCreateUserForm,
+  readCreateUserFormContext,
+} from '../../blocks/create-user-modal.js';
 import { CREATE_USER_MODAL } from '../../blocks/ids.js';
 import type { Deps } from '../../deps.js';
 import { ValidationError } from '../../errors.js';
 import { logger } from '../../logger.js';
+import { consolePasswordWarning } from '../../services/console-password.js';
 import { type CheckedDraft, checkCreateUserDraft } from '../../services/request-validation.js';
 import { submitRequest } from '../../services/requests.js';
 import { requestErrorText } from '../actions/request-errors.js';
 
 /**
  * The create-user form's submission: checks it (IAM included: a few parallel reads) and shows problems inline in
- * the form; when it passes, closes the form, posts the request and DMs the requester.
+ * the form. A console password in an account where the new user could not change it shows the form again with a
+ * warning, once: "Request anyway" sends it. When it passes, closes the form, posts the request and DMs the requester.
  */
 export function registerCreateUserView(app: App, deps: Deps): void {
   app.view(CREATE_USER_MODAL, async ({ ack, body, view, client }) => {
     const { policy } = deps.config;
     const requester = body.user.id;
+    const draft = readCreateUserForm(view.state.values as never);
+    const context = readCreateUserFormContext(view.private_metadata);
+    const warning = consolePasswordWarning(deps, draft); // in parallel with the checks; never throws
     let checked: CheckedDraft;
     try {
-      checked = await checkCreateUserDraft(deps, requester, readCreateUserForm(view.state.values as never));
+      checked = await checkCreateUserDraft(deps, requester, draft);
     } catch (error) {
       const fields =
         error instanceof ValidationError ? error.fields : { userName: requestErrorText(error, 'check form') };
       await ack({ response_action: 'errors', errors: formErrors(policy, fields) });
       return;
     }
+    const warned = await warning;
+    if (warned && warned.key !== context.acknowledged) {
+      const warnedView = createUserModal({
+        policy,
+        requester,
+        prefill: draft,
+        context: { ...context, acknowledged: warned.key },
+        warning: `${warned.text} If one of its groups grants \`iam:ChangePassword\`, press *Request anyway*.`,
+      });
+      await ack({ response_action: 'update', view: warnedView as never });
+      return;
+    }
     await ack();
     try {
-      const { channel } = readCreateUserFormContext(view.private_metadata);
+      const { channel } = context;
       await submitRequest(deps, requester, checked, { confirmToRequester: true, ...(channel ? { channel } : {}) });
     } catch (error) {
       logger.error('Could not submit a create-user request', { errorName: (error as Error)?.name });
