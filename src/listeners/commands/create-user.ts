@@ -40,7 +40,8 @@ export const createUser: Subcommand = {
       });
       return;
     }
-    const warning = anyway ? undefined : consolePasswordWarning(deps, draft); // in parallel; never throws
+    // Read in parallel with the checks, for console access only; never throws.
+    const warning = anyway || draft.accessType === 'keys' ? undefined : consolePasswordWarning(deps, draft);
     let checked: Awaited<ReturnType<typeof checkCreateUserDraft>>;
     try {
       checked = await checkCreateUserDraft(deps, command.user_id, draft);
@@ -50,7 +51,7 @@ export const createUser: Subcommand = {
       await ack({ response_type: 'ephemeral', text: `I can't ask for that user yet:\n${lines.join('\n')}` });
       return;
     }
-    const warned = await warning;
+    const warned = warning && (await warning);
     if (warned) {
       await ack({
         response_type: 'ephemeral',

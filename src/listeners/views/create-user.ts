@@ -25,7 +25,8 @@ export function registerCreateUserView(app: App, deps: Deps): void {
     const requester = body.user.id;
     const draft = readCreateUserForm(view.state.values as never);
     const context = readCreateUserFormContext(view.private_metadata);
-    const warning = consolePasswordWarning(deps, draft); // in parallel with the checks; never throws
+    // Read in parallel with the checks, for console access only; never throws.
+    const warning = draft.accessType === 'keys' ? undefined : consolePasswordWarning(deps, draft);
     let checked: CheckedDraft;
     try {
       checked = await checkCreateUserDraft(deps, requester, draft);
@@ -35,7 +36,7 @@ export function registerCreateUserView(app: App, deps: Deps): void {
       await ack({ response_action: 'errors', errors: formErrors(policy, fields) });
       return;
     }
-    const warned = await warning;
+    const warned = warning && (await warning);
     if (warned && warned.key !== context.acknowledged) {
       const warnedView = createUserModal({
         policy,
