@@ -87,16 +87,17 @@ describe('a second request for a user name already requested', () => {
       ['U0A1', 'U0A2', 'U0A3', 'U0A4', 'U0A5'].map((user) => submitForm(bot, validForm('race-bot'), user)),
     );
 
-    // The form checks pass for all five at once; the reservation lets one through. The others are acked (the form
-    // closed) and told by DM, since the check that refused them ran after the ack.
+    // The reservation lets one through. Each other one is told: on the form when its check already saw the
+    // reservation, else by DM (the form closed; the reservation refused it after the ack). Which of the two depends
+    // on how the five interleave, so the test accepts either.
     await bot.drain();
     expect(results.every((r) => r.statusCode === 200)).toBe(true);
     expect(await requestItems('race-bot')).toBe(1);
     expect(approvalPosts()).toBe(posts + 1);
-    const refusals = bot.slack
-      .callsOf('chat.postMessage')
-      .filter((c) => String(c.args.text ?? '').includes('IAM user `race-bot` in home is already requested'));
-    expect(refusals).toHaveLength(4);
+    const taken = 'IAM user `race-bot` in home is already requested';
+    const onForm = results.filter((r) => (r.body ?? '').includes(taken)).length;
+    const byDm = bot.slack.callsOf('chat.postMessage').filter((c) => String(c.args.text ?? '').includes(taken)).length;
+    expect(onForm + byDm).toBe(4);
   });
 });
 
