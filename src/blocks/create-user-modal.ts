@@ -3,7 +3,7 @@ import type { Policy } from '../config.js';
 import type { CreateUserDraft, DraftField } from '../services/request-validation.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../services/request-validation.js';
 import type { AccessType } from '../store/requests.js';
-import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, FORM_INPUT } from './ids.js';
+import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, CREATE_USER_WARNING, FORM_INPUT } from './ids.js';
 import { section } from './text.js';
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text });
@@ -100,7 +100,7 @@ export function createUserModal(options: {
       type: 'users_select',
       initial_user: prefill.recipient ?? requester,
     }),
-    ...(options.warning ? [{ ...section(options.warning), block_id: 'create_user_warning' }] : []),
+    ...(options.warning ? [{ ...section(options.warning), block_id: CREATE_USER_WARNING }] : []),
     input('accessType', 'Access type', {
       type: 'radio_buttons',
       options: Object.values(ACCESS_OPTIONS),

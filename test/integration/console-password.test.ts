@@ -11,7 +11,7 @@ import {
   UpdateAccountPasswordPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_USER_BLOCKS, CREATE_USER_MODAL } from '../../src/blocks/ids.js';
+import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, CREATE_USER_WARNING } from '../../src/blocks/ids.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { APPROVALS, allowPasswordChange, formValues, submitForm, validForm } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
@@ -74,7 +74,7 @@ describe('the create-user form, for a console password', () => {
 
     const { response_action, view } = body(result) as { response_action: string; view: View };
     expect(response_action).toBe('update');
-    const warning = view.blocks.find((b) => b.block_id === 'create_user_warning')?.text?.text;
+    const warning = view.blocks.find((b) => b.block_id === CREATE_USER_WARNING)?.text?.text;
     expect(warning).toContain('account *home* has no password policy');
     expect(warning).toContain('press *Request anyway*');
     expect(view.submit.text).toBe('Request anyway');
@@ -114,7 +114,7 @@ describe('the create-user form, for a console password', () => {
       });
 
       const view = body(result).view as View;
-      expect(view.blocks.find((b) => b.block_id === 'create_user_warning')?.text?.text).toContain(
+      expect(view.blocks.find((b) => b.block_id === CREATE_USER_WARNING)?.text?.text).toContain(
         'the password policy of account *staging* does not let IAM users change their own password',
       );
       expect(await storedRequestsFor('console-moved')).toBe(0);
