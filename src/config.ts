@@ -11,7 +11,13 @@ z.config(en());
 
 const slackUserId = z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD'));
 const slackUsergroupId = z.string().check(z.regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD'));
-const iamGroupName = z.string().check(z.regex(/^[\w+=,.@-]{1,128}$/, 'must be a valid IAM group name'));
+// IAM allows group names of 128 characters; Slack shows at most 75 in a menu option, and the form must show each.
+const iamGroupName = z
+  .string()
+  .check(
+    z.regex(/^[\w+=,.@-]{1,128}$/, 'must be a valid IAM group name'),
+    z.maxLength(75, 'must be at most 75 characters: the request form (a Slack menu) shows no more'),
+  );
 const iamPath = z
   .string()
   .check(z.regex(/^\/([\x21-\x7e]+\/)?$/, 'must start and end with / (IAM path)'), z.maxLength(512));
@@ -31,16 +37,21 @@ export const policySchema = z
       requiredApprovals: z._default(approvalCount, 1),
     }),
     groups: z._default(
-      z.array(
-        z.strictObject({
-          name: iamGroupName,
-          description: z._default(z.string(), ''),
-          /** Who may approve requests for this group. Default: the global approvers. */
-          approvers: z.optional(principals),
-          /** Distinct approvals this group needs. Default: approvals.requiredApprovals. */
-          requiredApprovals: z.optional(approvalCount),
-        }),
-      ),
+      z
+        .array(
+          z.strictObject({
+            name: iamGroupName,
+            description: z._default(
+              z.string().check(z.maxLength(75, 'must be at most 75 characters: the request form shows no more')),
+              '',
+            ),
+            /** Who may approve requests for this group. Default: the global approvers. */
+            approvers: z.optional(principals),
+            /** Distinct approvals this group needs. Default: approvals.requiredApprovals. */
+            requiredApprovals: z.optional(approvalCount),
+          }),
+        )
+        .check(z.maxLength(1000, 'must list at most 1,000 groups: the request form lists them in 10 parts of 100')),
       [],
     ),
     users: z._default(
@@ -73,15 +84,26 @@ export const policySchema = z
       { lifetimeHours: 72, failedLifetimeDays: 7 },
     ),
     accounts: z._default(
-      z.array(
-        z.strictObject({
-          name: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and dashes')),
-          roleArn: z
-            .string()
-            .check(z.regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN')),
-          externalId: z.optional(z.string().check(z.minLength(2), z.maxLength(1224))),
-        }),
-      ),
+      z
+        .array(
+          z.strictObject({
+            name: z
+              .string()
+              .check(z.regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and dashes')),
+            roleArn: z.string().check(
+              z.regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'),
+              // a partition, the account id, a path of up to 512 characters and a name of up to 64
+              z.maxLength(620, 'is longer than an IAM role ARN can be'),
+            ),
+            externalId: z.optional(z.string().check(z.minLength(2), z.maxLength(1224))),
+          }),
+        )
+        .check(
+          z.maxLength(
+            99,
+            'must list at most 99 accounts: the request form offers them and home in one Slack menu (100)',
+          ),
+        ),
       [],
     ),
   })

@@ -1,22 +1,51 @@
 import { HOME } from '../aws/accounts.js';
 import type { Policy } from '../config.js';
 import type { CreateUserDraft, DraftField } from '../services/request-validation.js';
+import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../services/request-validation.js';
 import type { AccessType } from '../store/requests.js';
-import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, FORM_INPUT } from './ids.js';
+import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, CREATE_USER_WARNING, FORM_INPUT } from './ids.js';
+import { section } from './text.js';
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text });
-const option = (text: string, value: string) => ({ text: plain(text.slice(0, 75)), value });
+/** A menu option. The policy schema keeps names within Slack's 75 characters and descriptions too. */
+const option = (text: string, value: string, description?: string) => ({
+  text: plain(text),
+  value,
+  ...(description ? { description: plain(description) } : {}),
+});
+type Option = ReturnType<typeof option>;
 
-const ACCESS_OPTIONS: Record<AccessType, ReturnType<typeof option>> = {
+/** Slack's most options in one menu, and in one option group. */
+const MENU_OPTIONS = 100;
+/** Slack's limit on a text input, and so on the tags typed in the form. */
+const TEXT_INPUT_MAX = 3000;
+
+const ACCESS_OPTIONS: Record<AccessType, Option> = {
   keys: option('Access key (CLI, SDK, CI)', 'keys'),
   console: option('Console password (must be changed at first sign-in)', 'console'),
   both: option('Both', 'both'),
 };
 
+/**
+ * The groups menu's options: as they are up to Slack's 100, in option groups of 100 beyond (the policy schema keeps
+ * the groups within 10 such option groups).
+ */
+function groupMenu(options: Option[]) {
+  if (options.length <= MENU_OPTIONS) return { options };
+  const option_groups = [];
+  for (let i = 0; i < options.length; i += MENU_OPTIONS) {
+    const part = options.slice(i, i + MENU_OPTIONS);
+    option_groups.push({ label: plain(`Groups ${i + 1}–${i + part.length} of ${options.length}`), options: part });
+  }
+  return { option_groups };
+}
+
 /** What the form carries from the command to its submission. */
 export interface CreateUserFormContext {
   /** Channel the command was typed in. */
   channel?: string;
+  /** The warning the requester was shown and may submit past (see ConsoleWarning). */
+  acknowledged?: string;
 }
 
 function input(
@@ -44,13 +73,13 @@ export function createUserModal(options: {
   requester: string;
   prefill?: CreateUserDraft;
   context?: CreateUserFormContext;
+  /** Shown above the access type; the form can then be sent anyway ("Request anyway"). */
+  warning?: string;
 }) {
   const { policy, requester } = options;
   const prefill = options.prefill ?? {};
-  const groupOptions = policy.groups.map((g) =>
-    option(g.description ? `${g.name} (${g.description})` : g.name, g.name),
-  );
-  const chosenGroups = groupOptions.filter((o) => prefill.groups?.includes(o.value));
+  const groupOptions = policy.groups.map((g) => option(g.name, g.name, g.description));
+  const chosenGroups = groupOptions.filter((o) => prefill.groups?.includes(o.value)).slice(0, MAX_GROUPS_PER_USER);
   const accountOptions = [HOME, ...policy.accounts.map((a) => a.name)].map((name) =>
     option(name === HOME ? 'home (the account the bot runs in)' : name, name),
   );
@@ -71,6 +100,7 @@ export function createUserModal(options: {
       type: 'users_select',
       initial_user: prefill.recipient ?? requester,
     }),
+    ...(options.warning ? [{ ...section(options.warning), block_id: CREATE_USER_WARNING }] : []),
     input('accessType', 'Access type', {
       type: 'radio_buttons',
       options: Object.values(ACCESS_OPTIONS),
@@ -82,10 +112,11 @@ export function createUserModal(options: {
       {
         type: 'multi_static_select',
         placeholder: plain('Choose groups'),
-        options: groupOptions,
+        ...groupMenu(groupOptions),
+        max_selected_items: MAX_GROUPS_PER_USER,
         ...(chosenGroups.length ? { initial_options: chosenGroups } : {}),
       },
-      { hint: 'Only the groups the access policy lets the bot grant.' },
+      { hint: `Only the groups the access policy lets the bot grant; at most ${MAX_GROUPS_PER_USER} (IAM's limit).` },
     ),
     ...(policy.accounts.length
       ? [
@@ -103,17 +134,18 @@ export function createUserModal(options: {
       {
         type: 'plain_text_input',
         multiline: true,
+        max_length: TEXT_INPUT_MAX,
         placeholder: plain('team=platform\ncost-center=1234'),
-        ...(prefill.tags ? { initial_value: prefill.tags } : {}),
+        ...(prefill.tags ? { initial_value: prefill.tags.slice(0, TEXT_INPUT_MAX) } : {}),
       },
       { optional: true, hint: 'One key=value per line.' },
     ),
     input('justification', 'Justification', {
       type: 'plain_text_input',
       multiline: true,
-      max_length: 1000,
+      max_length: MAX_JUSTIFICATION,
       placeholder: plain('Why is this user needed? Approvers read this.'),
-      ...(prefill.justification ? { initial_value: prefill.justification.slice(0, 1000) } : {}),
+      ...(prefill.justification ? { initial_value: prefill.justification.slice(0, MAX_JUSTIFICATION) } : {}),
     }),
   ];
   return {
@@ -121,7 +153,7 @@ export function createUserModal(options: {
     callback_id: CREATE_USER_MODAL,
     private_metadata: JSON.stringify(options.context ?? {}),
     title: plain('New IAM user'),
-    submit: plain('Request'),
+    submit: plain(options.warning ? 'Request anyway' : 'Request'),
     close: plain('Cancel'),
     blocks,
   };
@@ -178,7 +210,10 @@ export function formErrors(policy: Policy, fields: Record<string, string>): Reco
 export function readCreateUserFormContext(privateMetadata: string | undefined): CreateUserFormContext {
   try {
     const parsed = JSON.parse(privateMetadata || '{}') as CreateUserFormContext;
-    return typeof parsed.channel === 'string' ? { channel: parsed.channel } : {};
+    return {
+      ...(typeof parsed.channel === 'string' ? { channel: parsed.channel } : {}),
+      ...(typeof parsed.acknowledged === 'string' ? { acknowledged: parsed.acknowledged } : {}),
+    };
   } catch {
     return {};
   }

@@ -8,7 +8,7 @@ import {
   REQUEST_DENY,
   REQUEST_RETRY,
 } from './ids.js';
-import { context, esc, section, slackDate, user } from './text.js';
+import { context, esc, SECTION_TEXT_MAX, section, sections, slackDate, splitText, user } from './text.js';
 
 /** What the approval message shows besides the stored request: derived from the policy when rendered. */
 export interface RequestContext {
@@ -26,8 +26,23 @@ const ACCESS: Record<AccessType, string> = {
 
 export const accessLabel = (t: AccessType): string => ACCESS[t];
 const code = (s: string) => `\`${esc(s)}\``;
-/** Slack refuses a section of more than 3,000 characters: long tag lists and justifications are cut. */
-const clip = (text: string, max = 2900) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+/**
+ * `label` then `items` joined by `, `, over as many lines as needed to keep each within a section: an item is never
+ * split, so a tag or a group stays whole on one line.
+ */
+function listLines(label: string, items: string[], after = ''): string[] {
+  const lines: string[] = [];
+  let line = label;
+  for (const [i, item] of items.entries()) {
+    const next = `${item}${i < items.length - 1 ? ',' : after}`;
+    if (line.length + 1 + next.length > SECTION_TEXT_MAX && line !== label) {
+      lines.push(line);
+      line = next;
+    } else line = `${line} ${next}`;
+  }
+  lines.push(line);
+  return lines;
+}
 const users = (ids: string[]) => ids.map(user).join(', ');
 const at = (iso: string) => slackDate(new Date(iso));
 
@@ -85,23 +100,30 @@ function statusLine(r: AccessRequest, ctx: RequestContext): string {
  * Approve / Deny while pending; Retry / Abandon after a failure; no button otherwise.
  */
 export function approvalMessage(r: AccessRequest, ctx: RequestContext) {
-  const groups = r.groups
-    .map((g) => `${code(g)}${ctx.groupDescriptions[g] ? ` (${esc(ctx.groupDescriptions[g] ?? '')})` : ''}`)
-    .join(', ');
-  const tags = r.tags.length ? r.tags.map((t) => code(`${t.key}=${t.value}`)).join(', ') : 'none';
+  // Nothing of the request is ever cut off: every line is laid out whole over as many sections as it needs. Input
+  // limits (request-validation.ts) and the policy schema keep the whole message within Slack's 50 blocks.
+  const groups = r.groups.map(
+    (g) => `${code(g)}${ctx.groupDescriptions[g] ? ` (${esc(ctx.groupDescriptions[g] ?? '')})` : ''}`,
+  );
+  const tags = r.tags.map((t) => code(`${t.key}=${t.value}`));
   const what = [
     `*Create* ${requestTitle(r)}`,
     `*Path:* ${code(r.path)}  ·  *ARN:* ${code(`arn:aws:iam::${r.accountId}:user${r.path}${r.userName}`)}`,
-    `*Groups:* ${groups}`,
+    ...listLines('*Groups:*', groups),
     `*Access:* ${ACCESS[r.accessType]}`,
-    `*Tags:* ${tags} (plus requested-by, approved-by, slack-user-id, request-id)`,
+    ...(tags.length
+      ? listLines('*Tags:*', tags, ' (plus requested-by, approved-by, slack-user-id, request-id)')
+      : ['*Tags:* none (plus requested-by, approved-by, slack-user-id, request-id)']),
     `*Credentials go to:* ${user(r.recipient)}, as a one-time link`,
-  ].join('\n');
+  ];
+  const justification = esc(r.justification)
+    .split('\n')
+    .flatMap((line) => splitText(line, SECTION_TEXT_MAX - 1).map((piece) => `>${piece}`));
   const blocks: unknown[] = [
     section(`:key: ${user(r.requester)} asks for a new IAM user for ${user(r.recipient)}.`),
-    section(clip(what)),
-    section(clip(`*Justification:*\n>${esc(r.justification).replace(/\n/g, '\n>')}`)),
-    section(clip(statusLine(r, ctx))),
+    ...sections(what),
+    ...sections(['*Justification:*', ...justification]),
+    ...sections([statusLine(r, ctx)]),
   ];
   if (r.status === 'pending') {
     blocks.push({
@@ -176,7 +198,7 @@ export function requesterUpdateMessage(r: AccessRequest) {
   }
   return {
     text: `Request ${r.id} (${r.userName}): ${r.status}`,
-    blocks: [section(line), context(`Request ${code(r.id)}`)],
+    blocks: [...sections([line]), context(`Request ${code(r.id)}`)],
   };
 }
 
@@ -186,9 +208,9 @@ export function approverFailureMessage(r: AccessRequest, channel: string) {
   return {
     text: `Provisioning of request ${r.id} (${r.userName}) failed`,
     blocks: [
-      section(
+      ...sections([
         `:x: The request you approved, ${requestTitle(r)}, failed: ${esc(r.error ?? 'unknown error')}. ${left} Retry from the request message in <#${channel}>.`,
-      ),
+      ]),
       context(`Request ${code(r.id)}`),
     ],
   };

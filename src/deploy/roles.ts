@@ -69,6 +69,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     ...none,
     anyUser: ['GetUser'],
     policyGroups: ['GetGroup'],
+    iamAccount: ['GetAccountPasswordPolicy'], // can a new console user change the password? (the form warns)
     assumeRoles: true,
     tables: { requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], audit: ['PutItem'] },
     invokeWorker: true,

@@ -83,3 +83,23 @@ export function satisfiesPasswordRules(password: string, rules: PasswordRules): 
     [upper, lower, digit, symbol].filter(Boolean).length >= 3
   );
 }
+
+/**
+ * Whether IAM users of an account may change their own password by the account's password policy: `allowed`
+ * (AllowUsersToChangePassword), `not-allowed` (a policy that does not allow it) or `no-policy` (none: IAM then lets
+ * only users granted `iam:ChangePassword` change it). Either of the last two locks a user out at the first sign-in
+ * that requires a new password, unless one of its groups grants `iam:ChangePassword`. Reads only; throws what IAM
+ * throws except NoSuchEntity.
+ */
+export async function passwordChangeByPolicy(
+  iam: Pick<IAMClient, 'send'>,
+): Promise<'allowed' | 'not-allowed' | 'no-policy'> {
+  try {
+    const { PasswordPolicy: p } = await iam.send(new GetAccountPasswordPolicyCommand({}));
+    return p?.AllowUsersToChangePassword ? 'allowed' : 'not-allowed';
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchEntityException' || (error as Error).name === 'NoSuchEntity')
+      return 'no-policy';
+    throw error;
+  }
+}

@@ -40,7 +40,10 @@ const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
-const MAX_JUSTIFICATION = 1000;
+/** Longest justification: the approval message shows all of it. */
+export const MAX_JUSTIFICATION = 1000;
+/** IAM's limit on the groups one user can be a member of. */
+export const MAX_GROUPS_PER_USER = 10;
 export const ACCESS_TYPES: readonly AccessType[] = ['keys', 'console', 'both'];
 
 /** Parses `key=value` entries (lines or commas) into IAM tags, or says what is wrong with them. */
@@ -79,6 +82,14 @@ export function isDraftComplete(policy: Policy, draft: CreateUserDraft): boolean
   );
 }
 
+/** The groups a request may ask for, named when they are few enough to read in a reply. */
+const allowedGroups = (allowed: string[]) =>
+  allowed.length === 0
+    ? 'Allowed: none.'
+    : allowed.length <= 20
+      ? `Allowed: ${allowed.join(', ')}.`
+      : `The form lists the ${allowed.length} groups allowed.`;
+
 /** Checks that need no network: names, policy membership, tags, justification. */
 function checkLocally(policy: Policy, requester: string, draft: CreateUserDraft) {
   const problems: Partial<Record<DraftField, string>> = {};
@@ -98,8 +109,10 @@ function checkLocally(policy: Policy, requester: string, draft: CreateUserDraft)
   const allowed = policy.groups.map((g) => g.name);
   const notAllowed = groups.filter((g) => !allowed.includes(g));
   if (groups.length === 0) problems.groups = 'Choose at least one group.';
+  else if (groups.length > MAX_GROUPS_PER_USER)
+    problems.groups = `Choose at most ${MAX_GROUPS_PER_USER} groups: IAM puts a user in no more (you chose ${groups.length}).`;
   else if (notAllowed.length)
-    problems.groups = `${notAllowed.map((g) => `\`${g}\``).join(', ')} ${notAllowed.length === 1 ? 'is not a group' : 'are not groups'} the policy lets me grant. Allowed: ${allowed.join(', ') || 'none'}.`;
+    problems.groups = `${notAllowed.map((g) => `\`${g}\``).join(', ')} ${notAllowed.length === 1 ? 'is not a group' : 'are not groups'} the policy lets me grant. ${allowedGroups(allowed)}`;
 
   const accountNames = [HOME, ...policy.accounts.map((a) => a.name)];
   const account = draft.account?.trim() || (policy.accounts.length === 0 ? HOME : '');

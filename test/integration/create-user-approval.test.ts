@@ -10,6 +10,7 @@ import { provisionJob } from '../../src/services/requests.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import {
+  allowPasswordChange,
   approvalMessageNow,
   auditActions,
   buttonsNow,
@@ -26,6 +27,7 @@ const START = '2026-11-22T09:00:00Z';
 beforeAll(async () => {
   bot = await startTestBot();
   bot.slack.usergroups.set('S0SECURITY', ['U0SECMEMBER']);
+  await allowPasswordChange(bot); // console requests go without the lock-out warning
 });
 afterAll(async () => {
   await bot.stop();

@@ -15,6 +15,7 @@ import type { runScheduledTasks } from '../../src/jobs/schedule.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import {
+  allowPasswordChange,
   approvalMessageNow,
   auditActions,
   buttonsNow,
@@ -35,6 +36,7 @@ beforeAll(async () => {
     policy: { ...policy, groups: [...policy.groups, { name: 'vanishing-group', description: 'Comes and goes' }] },
   });
   iam = bot.deps.aws.account().iam;
+  await allowPasswordChange(bot); // console requests go without the lock-out warning
 });
 afterAll(async () => {
   await bot.stop();

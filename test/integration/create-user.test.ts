@@ -9,6 +9,7 @@ import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import {
   APPROVALS,
+  allowPasswordChange,
   approvalMessageNow,
   auditActions,
   buttonsNow,
@@ -26,6 +27,7 @@ import { linkSentTo, requestPage } from '../support/credentials.js';
 let bot: TestBot;
 beforeAll(async () => {
   bot = await startTestBot();
+  await allowPasswordChange(bot); // console requests go without the lock-out warning
 });
 afterAll(async () => {
   await bot.stop();

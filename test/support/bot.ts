@@ -18,6 +18,7 @@ import { recordCreatedSecrets, trackLeaks } from './leaks.js';
 import { type AwsCall, recordAwsCalls } from './network-calls.js';
 import { testPolicy } from './policy.js';
 import { asFunction, RoleChecker } from './role-checker.js';
+import { recordSlackAnswer, recordSlackPayload } from './slack-limits.js';
 import { commandBody, interactionBody, type SignOptions, signedEvent } from './slack-request.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-not-real';
@@ -100,9 +101,12 @@ let responseSeq = 0;
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
   const [moto, slack, publicPort] = await Promise.all([startMoto(), new FakeSlack().start(), freePort()]);
   const clock = options.clock ?? new ManualClock();
-  // The leak check sees every call; a test must not replace onCall.
+  // The leak check and the Slack-limit check see every call; a test must not replace onCall.
   const seenCalls: RecordedCall[] = [];
-  slack.onCall = (call) => seenCalls.push(call);
+  slack.onCall = (call) => {
+    seenCalls.push(call);
+    recordSlackPayload(call.method, call.args);
+  };
   const leaks = trackLeaks(seenCalls, moto.url);
   const env = {
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -177,8 +181,11 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   const webHandler = routes[1]?.handler as HttpHandler;
   const servers: { close(cb: () => void): void }[] = [];
 
-  const send = (body: string, sign: Partial<SignOptions> = {}) =>
-    slackHandler(signedEvent(body, { secret: SIGNING_SECRET, ...sign }));
+  const send = async (body: string, sign: Partial<SignOptions> = {}) => {
+    const result = await slackHandler(signedEvent(body, { secret: SIGNING_SECRET, ...sign }));
+    if (result.statusCode === 200) recordSlackAnswer(result.body);
+    return result;
+  };
 
   return {
     moto,

@@ -6,6 +6,7 @@ import {
   ListGroupsForUserCommand,
   ListUsersCommand,
   ListUserTagsCommand,
+  UpdateAccountPasswordPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, FORM_INPUT, REQUEST_APPROVE } from '../../src/blocks/ids.js';
 import type { HttpResult } from '../../src/http/types.js';
@@ -22,6 +23,16 @@ export interface FormInput {
   account?: string;
   tags?: string;
   justification?: string;
+}
+
+/**
+ * Gives the account a password policy that lets IAM users change their own password, so that console requests go
+ * without the lock-out warning (src/services/console-password.ts).
+ */
+export async function allowPasswordChange(bot: TestBot, account = 'home'): Promise<void> {
+  await bot.deps.aws
+    .account(account)
+    .iam.send(new UpdateAccountPasswordPolicyCommand({ AllowUsersToChangePassword: true }));
 }
 
 /** `view.state.values` of the create-user form as Slack sends it. */

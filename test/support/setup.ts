@@ -1,11 +1,13 @@
 /**
  * Runs before every test file: dummy AWS credentials (requests only ever go to the moto server a test starts), and
  * capture of everything written to stdout/stderr, so tests can check what was logged. Set SHOW_LOGS=1 to see it.
- * After every file: the shared credential leak check.
+ * After every file: the shared credential leak check, and the check that every payload sent to Slack kept within
+ * Slack's limits (test/support/slack-limits.ts).
  */
 import { afterAll } from 'vitest';
 import { assertNoLeaks } from './leaks.js';
 import { assertRoleAllowedEveryCall } from './role-checker.js';
+import { assertWithinSlackLimits } from './slack-limits.js';
 
 process.env.AWS_ACCESS_KEY_ID = 'testing';
 process.env.AWS_SECRET_ACCESS_KEY = 'testing';
@@ -38,3 +40,4 @@ afterAll(async () => {
 // The role checker (test/support/role-checker.ts): fails the file if the generated IAM role of the function that made
 // it would deny any AWS call the bot made, as real IAM would and moto does not.
 afterAll(() => assertRoleAllowedEveryCall());
+afterAll(() => assertWithinSlackLimits());

@@ -6,6 +6,8 @@ import { closestName } from './closest.js';
 export interface ParsedCreateUser {
   draft: CreateUserDraft;
   problems: string[];
+  /** `--anyway`: send the request despite a warning (e.g. a console password its user could not change). */
+  anyway: boolean;
 }
 
 const OPEN_QUOTES: Record<string, string> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»' };
@@ -68,9 +70,10 @@ const FLAGS = [
   '--tag',
   '--reason',
   '--justification',
+  '--anyway',
 ] as const;
 type Flag = (typeof FLAGS)[number];
-const SWITCHES: Flag[] = ['--keys', '--key', '--access-key', '--console'];
+const SWITCHES: Flag[] = ['--keys', '--key', '--access-key', '--console', '--anyway'];
 
 /** A Slack user id from a mention (`<@U123|alice>`, `<@U123>`) or a bare id. */
 function userId(word: string): string | undefined {
@@ -89,6 +92,7 @@ export function parseCreateUserArgs(text: string): ParsedCreateUser {
   const words = tokenize(text.trim());
   let keys = false;
   let wantsConsole = false;
+  let anyway = false;
   const tags: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as string;
@@ -111,6 +115,7 @@ export function parseCreateUserArgs(text: string): ParsedCreateUser {
     }
     if (SWITCHES.includes(flag)) {
       if (flag === '--console') wantsConsole = true;
+      else if (flag === '--anyway') anyway = true;
       else keys = true;
       continue;
     }
@@ -169,5 +174,5 @@ export function parseCreateUserArgs(text: string): ParsedCreateUser {
     keys && wantsConsole ? 'both' : keys ? 'keys' : wantsConsole ? 'console' : undefined;
   if (access) draft.accessType = access;
   if (tags.length) draft.tags = tags.join('\n');
-  return { draft, problems };
+  return { draft, problems, anyway };
 }

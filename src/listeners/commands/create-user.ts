@@ -1,13 +1,14 @@
 import { createUserModal } from '../../blocks/create-user-modal.js';
 import { esc } from '../../blocks/text.js';
 import { ValidationError } from '../../errors.js';
+import { consolePasswordWarning } from '../../services/console-password.js';
 import { checkCreateUserDraft, isDraftComplete } from '../../services/request-validation.js';
 import { submitRequest } from '../../services/requests.js';
 import { parseCreateUserArgs } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
 const USAGE =
-  '/iam create-user [name] [--for @user] [--groups g1,g2] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."]';
+  '/iam create-user [name] [--for @user] [--groups g1,g2] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."] [--anyway]';
 
 /**
  * `/iam create-user`: with everything given inline, checks and stores the request at once (the worker posts it to the
@@ -22,7 +23,7 @@ export const createUser: Subcommand = {
   example: '/iam create-user build-bot --for @alice --groups ci-deployers --keys --reason "CI deploys for the web app"',
   async run({ deps, args, command, ack, client }) {
     const { policy } = deps.config;
-    const { draft, problems } = parseCreateUserArgs(args);
+    const { draft, problems, anyway } = parseCreateUserArgs(args);
     if (problems.length) {
       await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(USAGE)}\`` });
       return;
@@ -40,6 +41,8 @@ export const createUser: Subcommand = {
       });
       return;
     }
+    // Read in parallel with the checks, for console access only; never throws.
+    const warning = anyway || draft.accessType === 'keys' ? undefined : consolePasswordWarning(deps, draft);
     let checked: Awaited<ReturnType<typeof checkCreateUserDraft>>;
     try {
       checked = await checkCreateUserDraft(deps, command.user_id, draft);
@@ -47,6 +50,14 @@ export const createUser: Subcommand = {
       if (!(error instanceof ValidationError)) throw error;
       const lines = Object.values(error.fields).map((m) => `• ${esc(m)}`);
       await ack({ response_type: 'ephemeral', text: `I can't ask for that user yet:\n${lines.join('\n')}` });
+      return;
+    }
+    const warned = warning && (await warning);
+    if (warned) {
+      await ack({
+        response_type: 'ephemeral',
+        text: `I did not send this request yet.\n${warned.text}\nIf one of its groups grants \`iam:ChangePassword\`, add \`--anyway\` to send it all the same.`,
+      });
       return;
     }
     let request: Awaited<ReturnType<typeof submitRequest>>;
