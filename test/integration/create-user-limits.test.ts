@@ -36,6 +36,7 @@ describe('a request at the limits', () => {
       `create-user hidden-tag-bot --for <@U0RECIPIENT|rec> --groups ci-deployers --keys ${tags.map((t) => `--tag ${t}`).join(' ')} --reason "CI"`,
     );
     expect(body(result).text).toContain('is waiting for approval');
+    await bot.drain(); // the worker posts it
 
     const { text } = approvalMessageNow(bot, await requestFor(bot, 'hidden-tag-bot'));
 
@@ -56,6 +57,7 @@ describe('a request at the limits', () => {
   });
 
   it('refuses eleven groups on the form’s field: IAM puts a user in ten at most', async () => {
+    await bot.drain();
     const posts = bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === APPROVALS).length;
 
     const result = await submitForm(
