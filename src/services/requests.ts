@@ -486,14 +486,10 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
     }
     return;
   }
-  for (let tries = 0; tries < MAX_TRIES && request; tries++) {
-    const stored = await deps.store.requests.update(request, { message: posted }, deps.clock.now());
-    if (stored) {
-      request = stored;
-      break;
-    }
-    request = await deps.store.requests.get(requestId);
-  }
+  const rendered = request.version;
+  request = await deps.store.requests.setMessage(requestId, posted);
+  // Decided (or changed) between the post and now: the follow-up found no message to update, so bring it up to date.
+  if (request && request.version !== rendered) await syncApprovalMessage(deps, request);
   if (options.confirmToRequester && request)
     await tell(deps, request.requester, request, requestPostedMessage(request, channel));
 }

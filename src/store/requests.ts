@@ -337,6 +337,24 @@ export class RequestStore {
   }
 
   /**
+   * Records where a request's approval message is, whatever else changed meanwhile: its location is not a decision, so
+   * it neither needs nor bumps the version (an Approve between the post and this write must not make provisioning or
+   * the approval lose their conditional writes). Returns the request as stored, or undefined if it no longer exists.
+   */
+  async setMessage(id: string, message: { channel: string; ts: string }): Promise<AccessRequest | undefined> {
+    try {
+      return toRequest(
+        await this.model.update({ id }, { $SET: { message } } as never, {
+          condition: new dynamoose.Condition('id').exists(),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
    * Requests the scheduled sweep has work on at `now`: from the sparse `sweep` index (only requests with a deadline
    * carry it), then each read consistently, since the index is eventually consistent and projects keys only.
    */
