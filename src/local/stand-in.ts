@@ -433,6 +433,12 @@ export class SlackStandIn {
       return true;
     }
     if (req.method !== 'POST' || !url.pathname.startsWith('/stand-in/')) return false;
+    // JSON only: another web site cannot send that without a CORS preflight, which is never granted here, so it
+    // cannot click through the stand-in on your behalf.
+    if (!req.headers['content-type']?.startsWith('application/json')) {
+      send(415, { error: 'send JSON' });
+      return true;
+    }
     const input = (body ? JSON.parse(body) : {}) as Json;
     const user = String(input.user ?? '');
     if (!/^[UW][A-Z0-9]{2,}$/.test(user)) {

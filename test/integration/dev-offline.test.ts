@@ -96,3 +96,15 @@ describe('npm run dev offline, with the shipped policy.yml', () => {
     expect(dm).toMatch(new RegExp(`http://localhost:${port}/credentials/[\\w-]+`));
   });
 });
+
+describe('the stand-in page API', () => {
+  it('refuses a form post (what another web site could send without asking), so no site can click for you', async () => {
+    const res = await fetch(`http://127.0.0.1:${port + 1}/stand-in/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ user: 'U0REQUESTER', text: '/iam whoami' }),
+    });
+
+    expect(res.status).toBe(415);
+  });
+});
