@@ -206,9 +206,8 @@ export class SlackStandIn {
 
   /** `/iam <text>` typed by a user in a channel: sent as Slack sends it; an answer in the ack shows as ephemeral. */
   async command(user: string, channel: string, typed: string): Promise<{ status: number; ack: string }> {
-    const [command = '/iam', ...rest] = typed.trim().split(/\s+/);
+    const [command = '/iam'] = typed.trim().split(/\s+/);
     const text = typed.trim().slice(command.length).trim();
-    void rest;
     this.#show({ ts: this.#nextTs(), channel, text: typed.trim(), blocks: [], to: user, from: user });
     const { responseUrl, triggerId } = this.#origin({ user, channel });
     const body = new URLSearchParams({
@@ -268,7 +267,7 @@ export class SlackStandIn {
       api_app_id: 'A0LOCAL',
       token: 'local-verification-token',
       container: {
-        type: message.to ? 'message' : 'message',
+        type: 'message',
         message_ts: ts,
         channel_id: channel,
         is_ephemeral: Boolean(message.to),
