@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One Web API call (or response_url post) the bot made. */
@@ -7,7 +7,12 @@ export interface RecordedCall {
   args: Record<string, unknown>;
   token?: string;
   at: number;
+  /** What the stand-in answered (the ts of a posted message, the id of an opened view...). */
+  answer?: Record<string, unknown>;
 }
+
+/** Serves a request the Web API stand-in does not know (the browser stand-in's page and API); false: not mine. */
+export type ExtraRoute = (req: IncomingMessage, res: ServerResponse, body: string) => Promise<boolean> | boolean;
 
 type Answer = (args: Record<string, unknown>) => Record<string, unknown>;
 
@@ -49,6 +54,10 @@ export class FakeSlack {
   #ts = 1_700_000_000;
   port = 0;
   onCall: ((call: RecordedCall) => void) | undefined;
+  /** More watchers of every call, after onCall (the dev log, the browser stand-in). */
+  readonly observers: ((call: RecordedCall) => void)[] = [];
+  /** Tried for any path other than /api/ and /response/. */
+  extraRoute: ExtraRoute | undefined;
 
   /** Members returned by usergroups.users.list, by user group id. */
   readonly usergroups = new Map<string, string[]>();
@@ -65,6 +74,15 @@ export class FakeSlack {
     const server = createServer(async (req, res) => {
       const raw = await readBody(req);
       const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (!path.startsWith('/api/') && !path.startsWith('/response/')) {
+        try {
+          if (await this.extraRoute?.(req, res, raw)) return;
+        } catch (error) {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(String((error as Error)?.message ?? error));
+          return;
+        }
+      }
       const args = parseBody(raw, req.headers['content-type']);
       const method = path.startsWith('/api/') ? path.slice(5) : path.startsWith('/response/') ? 'response_url' : path;
       const auth = req.headers.authorization;
@@ -75,10 +93,13 @@ export class FakeSlack {
         ...(auth ? { token: auth.replace(/^Bearer /, '') } : {}),
       };
       if (path.startsWith('/response/')) call.args = { ...args, response_id: path.slice('/response/'.length) };
+      const answer = this.#answer(method, args);
+      call.answer = answer;
       this.calls.push(call);
       this.onCall?.(call);
+      for (const observe of this.observers) observe(call);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(this.#answer(method, args)));
+      res.end(JSON.stringify(answer));
     });
     this.#server = server;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -1,42 +1,96 @@
 /**
- * `npm run slack -- "/iam whoami" [--user U0123]`: sends a slash command to the bot that `npm run dev` runs, signed
- * as Slack signs it, and prints the answer. Offline, later answers (response_url, DMs) are printed by `npm run dev`.
+ * `npm run slack -- "/iam whoami" [--user U0123]`: sends a slash command to the bot that `npm run dev` runs, as Slack
+ * sends it (signed; `@U0123` turned into the mention Slack sends), and prints the answer: the ack, then, offline,
+ * what the bot posted because of it (its response_url answer, messages, forms) once its jobs are done.
  */
-import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { RecordedCall } from './fake-slack.js';
+import { blocksAsText, postSigned, slackCommandText } from './slack-wire.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 const args = process.argv.slice(2);
 const userFlag = args.indexOf('--user');
-const user = userFlag >= 0 ? (args.splice(userFlag, 2)[1] ?? 'U0LOCALDEV') : 'U0LOCALDEV';
+const user = userFlag >= 0 ? (args.splice(userFlag, 2)[1] ?? 'U0REQUESTER') : 'U0REQUESTER';
 const line = args.join(' ').trim() || '/iam help';
-const [command = '/iam', ...rest] = line.split(/\s+/);
+const [command = '/iam'] = line.split(/\s+/);
+const text = line.slice(command.length).trim();
 const port = Number(process.env.PORT ?? 3000);
 const secret = process.env.SLACK_SIGNING_SECRET || 'local-dev-signing-secret';
+const standIn = `http://127.0.0.1:${port + 1}`;
+const responseId = `cli-${Date.now()}`;
+const print = (s: string) => process.stdout.write(`${s}\n`);
 
+/** How many Slack calls the offline stand-in has seen; undefined when the bot talks to the real Slack. */
+async function callCount(): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${standIn}/local/calls`);
+    return res.ok ? ((await res.json()) as { count: number }).count : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(call: RecordedCall): string | undefined {
+  const a = call.args as Record<string, unknown>;
+  const body = blocksAsText(a);
+  switch (call.method) {
+    case 'response_url':
+      return a.response_id === responseId ? `Answer (only you see it):\n${body}` : undefined;
+    case 'chat.postMessage':
+      return `Posted in ${String(a.channel)}:\n${body}`;
+    case 'chat.update':
+      return `Updated a message in ${String(a.channel)}:\n${body}`;
+    case 'chat.postEphemeral':
+      return `Ephemeral for ${String(a.user)} in ${String(a.channel)}:\n${body}`;
+    case 'views.open': {
+      const view = a.view as { title?: { text?: string } } | undefined;
+      return `Opened the form "${view?.title?.text ?? ''}" (fill it in the browser stand-in: see npm run dev).`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+const before = await callCount();
 const body = new URLSearchParams({
+  token: 'local-verification-token',
   command,
-  text: rest.join(' '),
+  text: slackCommandText(text),
   user_id: user,
-  user_name: 'local-dev',
+  user_name: user.toLowerCase(),
   team_id: 'T0LOCAL',
-  channel_id: 'C0LOCAL',
+  channel_id: 'C0GENERAL',
+  channel_name: 'general',
   api_app_id: 'A0LOCAL',
   trigger_id: `${Date.now()}.local.trigger`,
-  response_url: `http://127.0.0.1:${port + 1}/response/cli`,
+  response_url: `${standIn}/response/${responseId}`,
 }).toString();
-const ts = Math.floor(Date.now() / 1000);
-const signature = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
-
-const res = await fetch(`http://localhost:${port}/slack/events`, {
-  method: 'POST',
-  headers: {
-    'content-type': 'application/x-www-form-urlencoded',
-    'x-slack-request-timestamp': String(ts),
-    'x-slack-signature': signature,
-  },
-  body,
-});
-const text = await res.text();
-process.stdout.write(`${res.status} ${text}\n`);
-process.exit(res.ok ? 0 : 1);
+let answer: { status: number; text: string };
+try {
+  answer = await postSigned(`http://localhost:${port}/slack/events`, secret, body);
+} catch (error) {
+  print(
+    `Nothing answers on http://localhost:${port}: start the bot with \`npm run dev\` first (${(error as Error).message}).`,
+  );
+  process.exit(1);
+}
+if (answer.status !== 200) {
+  print(`The bot answered HTTP ${answer.status} ${answer.text}`);
+  process.exit(1);
+}
+let ack: Record<string, unknown> = {};
+try {
+  ack = answer.text.trim() ? (JSON.parse(answer.text) as Record<string, unknown>) : {};
+} catch {
+  ack = { text: answer.text };
+}
+if (ack.text || ack.blocks) print(blocksAsText(ack));
+if (before !== undefined) {
+  const res = await fetch(`${standIn}/local/settle?after=${before}`);
+  const { calls } = (await res.json()) as { calls: RecordedCall[] };
+  for (const call of calls) {
+    const shown = describe(call);
+    if (shown) print(`\n${shown}`);
+  }
+}
+process.exit(0);

@@ -3,6 +3,7 @@ import { HOME } from '../aws/accounts.js';
 import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
 import { BotError, ValidationError } from '../errors.js';
+import { closestName } from '../listeners/commands/closest.js';
 import type { AccessType, UserTag } from '../store/requests.js';
 import { nameConflict } from './request-names.js';
 
@@ -90,6 +91,14 @@ const allowedGroups = (allowed: string[]) =>
       ? `Allowed: ${allowed.join(', ')}.`
       : `The form lists the ${allowed.length} groups allowed.`;
 
+/** " Did you mean `x`?" for each mistyped group that is close to an allowed one (pure; closest.ts is too). */
+const didYouMean = (typed: string[], allowed: string[]) =>
+  typed
+    .map((g) => [g, closestName(g, allowed)] as const)
+    .filter(([, near]) => near)
+    .map(([g, near]) => ` Did you mean \`${near}\` for \`${g}\`?`)
+    .join('');
+
 /** Checks that need no network: names, policy membership, tags, justification. */
 function checkLocally(policy: Policy, requester: string, draft: CreateUserDraft) {
   const problems: Partial<Record<DraftField, string>> = {};
@@ -112,7 +121,7 @@ function checkLocally(policy: Policy, requester: string, draft: CreateUserDraft)
   else if (groups.length > MAX_GROUPS_PER_USER)
     problems.groups = `Choose at most ${MAX_GROUPS_PER_USER} groups: IAM puts a user in no more (you chose ${groups.length}).`;
   else if (notAllowed.length)
-    problems.groups = `${notAllowed.map((g) => `\`${g}\``).join(', ')} ${notAllowed.length === 1 ? 'is not a group' : 'are not groups'} the policy lets me grant. ${allowedGroups(allowed)}`;
+    problems.groups = `${notAllowed.map((g) => `\`${g}\``).join(', ')} ${notAllowed.length === 1 ? 'is not a group' : 'are not groups'} the policy lets me grant.${didYouMean(notAllowed, allowed)} ${allowedGroups(allowed)}`;
 
   const accountNames = [HOME, ...policy.accounts.map((a) => a.name)];
   const account = draft.account?.trim() || (policy.accounts.length === 0 ? HOME : '');

@@ -262,14 +262,17 @@ describe('the inline form', () => {
     expect(approvalMessageNow(bot, request).text).toContain('asks for a new IAM user for <@U0ALICE>');
   });
 
-  it('opens the form pre-filled with what was given when something is missing', async () => {
+  it('opens the form pre-filled with what was given when something is missing, saying what was missing', async () => {
     const { result } = await bot.command('create-user half-bot --for <@U0ALICE|alice> --console');
 
     const view = bot.slack.callsOf('views.open').at(-1)?.args.view as {
       blocks: { block_id: string; element: Record<string, unknown> }[];
     };
     const element = (block: string) => view.blocks.find((b) => b.block_id === block)?.element;
-    expect(result.body ?? '').toBe('');
+    expect(JSON.parse(result.body ?? '{}')).toEqual({
+      response_type: 'ephemeral',
+      text: 'Opening the form: the command did not give `--groups`, `--reason`.',
+    });
     expect(element(CREATE_USER_BLOCKS.userName)?.initial_value).toBe('half-bot');
     expect(element(CREATE_USER_BLOCKS.recipient)?.initial_user).toBe('U0ALICE');
     expect(element(CREATE_USER_BLOCKS.accessType)?.initial_option).toMatchObject({ value: 'console' });

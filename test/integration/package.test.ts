@@ -291,6 +291,18 @@ describe('npm run package (no AWS credentials)', () => {
     );
   });
 
+  it('bundles nothing of npm run dev (src/local: moto, the Slack stand-in and its page) into any function', async () => {
+    for (const name of ['slack', 'web', 'worker', 'schedule']) {
+      const meta = JSON.parse(await readFile(path.join(root, 'dist', name, 'meta.json'), 'utf8')) as {
+        inputs: Record<string, unknown>;
+      };
+      const inputs = Object.keys(meta.inputs);
+
+      expect(inputs).toContain(`src/handlers/${name}.ts`);
+      expect(inputs.filter((f) => f.startsWith('src/local/') || f.includes('stand-in'))).toEqual([]);
+    }
+  });
+
   it('ships policy.yml as JSON that loads to the same policy', async () => {
     const env = { SLACK_SIGNING_SECRET: 'package-test-secret', SLACK_BOT_TOKEN: 'xoxb-package-test' };
     const fromYaml = loadConfig({ ...env, POLICY_FILE: path.join(root, 'policy.yml') }).policy;

@@ -10,37 +10,64 @@ export interface ParsedCreateUser {
   anyway: boolean;
 }
 
-const OPEN_QUOTES: Record<string, string> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»' };
+/** Opening quotes and the quotes that may close them: Slack clients send straight or typographic ones. */
+const QUOTES: Record<string, string> = {
+  '"': '"”“',
+  '“': '”“"',
+  '”': '”“"',
+  "'": "'’‘",
+  '‘': "’‘'",
+  '«': '»',
+};
 
 /** Undoes Slack's escaping of &, < and > in command text. */
 const unescapeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
+/** Command text split into words, or why it cannot be. */
+export interface Tokens {
+  words: string[];
+  /** Set when a quote is never closed: nothing after it can be read with confidence. */
+  problem?: string;
+}
+
 /**
- * Splits command text into words: quoted strings (straight or typographic quotes) stay one word, and a Slack
- * mention (`<@U123|alice>`) is one word whatever its display name holds.
+ * Splits command text into words. A quote (straight or typographic) opens only at the start of a word or after
+ * `=`, and closes at a matching quote followed by a space or the end: so apostrophes inside words (`don't`,
+ * `don’t`) are plain letters, and `‘don’t stop’` is one word. A Slack mention (`<@U123|alice>`) is one word whatever
+ * its display name holds. A quote that never closes is reported, not silently extended to the end.
  */
-export function tokenize(text: string): string[] {
+export function tokenizeCommand(text: string): Tokens {
   const words: string[] = [];
   let i = 0;
+  const isSpace = (ch: string | undefined) => ch === undefined || /\s/.test(ch);
   while (i < text.length) {
-    const c = text[i] as string;
-    if (/\s/.test(c)) {
+    if (isSpace(text[i])) {
       i++;
       continue;
     }
     let word = '';
-    while (i < text.length && !/\s/.test(text[i] as string)) {
+    const wordStart = i;
+    while (i < text.length && !isSpace(text[i])) {
       const ch = text[i] as string;
-      const close = OPEN_QUOTES[ch];
-      if (close) {
-        const end = text.indexOf(close, i + 1);
-        if (end < 0) {
-          word += text.slice(i + 1);
-          i = text.length;
-        } else {
-          word += text.slice(i + 1, end);
-          i = end + 1;
+      const closers = QUOTES[ch];
+      const opensHere = i === wordStart || text[i - 1] === '=';
+      if (closers && opensHere) {
+        let end = -1;
+        for (let j = i + 1; j < text.length; j++) {
+          if (closers.includes(text[j] as string) && isSpace(text[j + 1])) {
+            end = j;
+            break;
+          }
         }
+        if (end < 0) {
+          const shown = text.slice(i, i + 30);
+          return {
+            words,
+            problem: `The quote ${ch} in \`${unescapeSlack(shown)}${text.length > i + 30 ? '…' : ''}\` is never closed: close it (${ch}…${closers[0]}) or leave it out.`,
+          };
+        }
+        word += text.slice(i + 1, end);
+        i = end + 1;
       } else if (ch === '<') {
         const end = text.indexOf('>', i);
         const stop = end < 0 ? text.length : end + 1;
@@ -53,7 +80,12 @@ export function tokenize(text: string): string[] {
     }
     words.push(word);
   }
-  return words;
+  return { words };
+}
+
+/** The words of command text (see tokenizeCommand); an unclosed quote ends them. */
+export function tokenize(text: string): string[] {
+  return tokenizeCommand(text).words;
 }
 
 const FLAGS = [
@@ -75,9 +107,12 @@ const FLAGS = [
 type Flag = (typeof FLAGS)[number];
 const SWITCHES: Flag[] = ['--keys', '--key', '--access-key', '--console', '--anyway'];
 
-/** A Slack user id from a mention (`<@U123|alice>`, `<@U123>`) or a bare id. */
+/**
+ * A Slack user id from a mention as Slack sends it (`<@U123|alice>`, `<@U123>`), or typed as an id (`@U123`,
+ * `U123`).
+ */
 function userId(word: string): string | undefined {
-  const m = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(word) ?? /^([UW][A-Z0-9]{2,})$/.exec(word);
+  const m = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(word) ?? /^@?([UW][A-Z0-9]{2,})$/.exec(word);
   return m?.[1];
 }
 
@@ -89,7 +124,9 @@ function userId(word: string): string | undefined {
 export function parseCreateUserArgs(text: string): ParsedCreateUser {
   const draft: CreateUserDraft = {};
   const problems: string[] = [];
-  const words = tokenize(text.trim());
+  const tokens = tokenizeCommand(text.trim());
+  const words = tokens.words;
+  if (tokens.problem) return { draft, problems: [tokens.problem], anyway: false };
   let keys = false;
   let wantsConsole = false;
   let anyway = false;
@@ -175,4 +212,21 @@ export function parseCreateUserArgs(text: string): ParsedCreateUser {
   if (access) draft.accessType = access;
   if (tags.length) draft.tags = tags.join('\n');
   return { draft, problems, anyway };
+}
+
+/**
+ * What the inline command left out that a request needs (each with the option that gives it), in the order the
+ * usage line lists them; empty exactly when isDraftComplete holds.
+ */
+export function missingOptions(policy: { accounts: readonly { name: string }[] }, draft: CreateUserDraft): string[] {
+  const missing: string[] = [];
+  if (!draft.userName) missing.push('the user name (the first word)');
+  if (!draft.groups?.length) missing.push('`--groups`');
+  if (!draft.accessType) missing.push('`--keys` and/or `--console`');
+  if (policy.accounts.length > 0 && !draft.account)
+    missing.push(
+      `\`--account\` (policy.yml names more than one account: home, ${policy.accounts.map((a) => a.name).join(', ')})`,
+    );
+  if (!draft.justification?.trim()) missing.push('`--reason`');
+  return missing;
 }

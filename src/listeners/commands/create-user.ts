@@ -4,7 +4,7 @@ import { ValidationError } from '../../errors.js';
 import { consolePasswordWarning } from '../../services/console-password.js';
 import { checkCreateUserDraft, isDraftComplete } from '../../services/request-validation.js';
 import { submitRequest } from '../../services/requests.js';
-import { parseCreateUserArgs } from './create-user-args.js';
+import { missingOptions, parseCreateUserArgs } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
 const USAGE =
@@ -29,7 +29,13 @@ export const createUser: Subcommand = {
       return;
     }
     if (!isDraftComplete(policy, draft)) {
-      await ack();
+      const missing = missingOptions(policy, draft);
+      // Typed with options but not all of them: say what was missing, or the form seems to come from nowhere.
+      await ack(
+        args.trim()
+          ? { response_type: 'ephemeral', text: `Opening the form: the command did not give ${missing.join(', ')}.` }
+          : undefined,
+      );
       await client.views.open({
         trigger_id: command.trigger_id,
         view: createUserModal({

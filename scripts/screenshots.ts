@@ -1,0 +1,95 @@
+/**
+ * `npm run screenshots`: starts the bot as `npm run dev` does (moto, the shipped policy.yml, the local Slack
+ * stand-in), walks the main flows in Chromium (/usr/bin/chromium) and writes PNGs to docs/, which the README shows.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { startDevBot } from '../src/local/dev-bot.js';
+
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
+  });
+let port = 3300;
+while (!((await isFree(port)) && (await isFree(port + 1)))) port += 2;
+
+const env: Record<string, string | undefined> = { ...process.env, PORT: String(port) };
+for (const k of ['AWS_ENDPOINT_URL', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN']) delete env[k];
+const bot = await startDevBot({ env, say: () => undefined });
+const profile = mkdtempSync(path.join(tmpdir(), 'screenshots-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-sync', '--no-first-run'],
+  viewport: { width: 1100, height: 720 },
+});
+const shot = async (p: Page, name: string) => {
+  await p.waitForTimeout(300);
+  await p.screenshot({ path: `docs/${name}.png` });
+  process.stdout.write(`docs/${name}.png\n`);
+};
+const settle = () => fetch(new URL('/local/settle', bot.standIn?.pageUrl).href);
+
+try {
+  const page = await context.newPage();
+  await page.goto(bot.standIn?.pageUrl ?? '');
+  const be = (id: string) => page.getByTestId('who-am-i').selectOption(id);
+  const type = async (text: string) => {
+    await page.getByTestId('composer').fill(text);
+    await page.getByTestId('composer').press('Enter');
+  };
+
+  await be('U0REQUESTER');
+  await type('/iam create-user');
+  const modal = page.getByTestId('modal');
+  await modal.waitFor();
+  await modal.locator('input[type=text]').first().fill('build-bot');
+  await modal.locator('select[data-kind=users_select]').selectOption('U0RECIPIENT');
+  await modal.locator('select[data-kind=multi_static_select]').selectOption(['ci-deployers']);
+  await modal.locator('select[data-kind=static_select]').selectOption('home');
+  await modal.locator('[data-kind=radio_buttons] input[value=keys]').check();
+  await modal.locator('textarea').last().fill('CI deploys for the web app');
+  await shot(page, 'request-form');
+  await page.getByTestId('modal-submit').click();
+  await modal.waitFor({ state: 'hidden' });
+  await settle();
+
+  await be('U0PLATFORM1');
+  await page.getByTestId('conv-approvals').click();
+  const request = page.getByTestId('message').filter({ hasText: 'build-bot' });
+  await request.waitFor();
+  await shot(page, 'approval');
+  await request.getByRole('button', { name: 'Approve' }).click();
+  await request.getByText('Approved by').first().waitFor();
+  await settle();
+  await page.getByTestId('conv-approvals').click();
+  await shot(page, 'approved');
+
+  await be('U0RECIPIENT');
+  await page.getByTestId('conv-dm').click();
+  const link = page.locator('a[href*="/credentials/"]').first();
+  await link.waitFor();
+  await shot(page, 'dm-with-link');
+  const [credentials] = await Promise.all([context.waitForEvent('page'), link.click()]);
+  await credentials.setViewportSize({ width: 900, height: 900 });
+  await credentials.waitForLoadState();
+  await shot(credentials, 'credential-page');
+  await credentials.getByRole('button', { name: /Reveal/ }).click();
+  await credentials.getByTestId('access-key-id').waitFor();
+  await shot(credentials, 'credential-page-revealed');
+  await credentials.close();
+
+  await page.getByRole('button', { name: /App Home/ }).click();
+  await page.getByTestId('home').waitFor();
+  await shot(page, 'app-home');
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+  await bot.stop();
+}
+process.exit(0);

@@ -1,0 +1,110 @@
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DevBot } from '../../src/local/dev-bot.js';
+import { npmRunSlack, startDev } from '../support/dev-bot.js';
+
+let bot: DevBot;
+let port: number;
+let log: string[];
+beforeAll(async () => {
+  ({ bot, port, log } = await startDev());
+});
+afterAll(async () => {
+  await bot?.stop();
+});
+
+const approvalMessage = (userName: string) =>
+  bot.standIn?.messages.find((m) => m.channel === 'C0APPROVALS' && JSON.stringify(m.blocks).includes(userName));
+
+describe('npm run dev offline, with the shipped policy.yml', () => {
+  it('`npm run slack -- "/iam whoami"` prints the account table, not only "Checking…"', async () => {
+    const out = await npmRunSlack(port, '/iam whoami');
+
+    expect(out).toContain('Checking which AWS accounts');
+    expect(out).toMatch(/\*home\*: account `123456789012`/);
+    expect(out).toMatch(
+      /:white_check_mark: \*staging\*: account `000000000000`, acting as `arn:aws:sts::000000000000:assumed-role\/iam-slack-bot/,
+    );
+  });
+
+  it('prints the page that plays Slack in a browser at start, and the page answers there', async () => {
+    const line = log.find((l) => l.includes('Play Slack in your browser'));
+    const url = /(http:\/\/localhost:\d+\/)/.exec(line ?? '')?.[1] ?? '';
+    const page = await fetch(url);
+
+    expect(url).toBe(`http://localhost:${port + 1}/`);
+    expect(await page.text()).toContain('Local Slack');
+  });
+
+  it('says which options the inline create-user lacked when it opens the form instead (--account: policy.yml names staging)', async () => {
+    const out = await npmRunSlack(
+      port,
+      '/iam create-user build-bot --for @U0RECIPIENT --groups ci-deployers --keys --reason "CI deploys"',
+    );
+
+    expect(out).toContain(
+      'Opening the form: the command did not give `--account` (policy.yml names more than one account: home, staging)',
+    );
+    expect(out).toContain('Opened the form "New IAM user"');
+  });
+
+  it('sends `--for @U0SOMEONE` as Slack sends a mention, which the bot accepts', async () => {
+    const out = await npmRunSlack(
+      port,
+      '/iam create-user mention-bot --for @U0RECIPIENT --groups ci-deployers --keys --account home --reason "CI deploys"',
+    );
+
+    expect(out).toContain('is waiting for approval');
+    expect(JSON.stringify(approvalMessage('mention-bot')?.blocks)).toContain('U0RECIPIENT');
+  });
+
+  it('answers a mistyped group with the group it probably meant', async () => {
+    const out = await npmRunSlack(
+      port,
+      '/iam create-user typo-bot --groups ci-deploy --keys --account home --reason "CI deploys"',
+    );
+
+    expect(out).toContain('Did you mean `ci-deployers` for `ci-deploy`?');
+  });
+
+  it('reads an apostrophe in --reason as a letter, so the options after it still count', async () => {
+    const out = await npmRunSlack(
+      port,
+      "/iam create-user apostrophe-bot --groups ci-deployers --reason don't --keys --account home",
+    );
+
+    expect(out).toContain('is waiting for approval');
+    expect(JSON.stringify(approvalMessage('apostrophe-bot')?.blocks)).toContain("don't");
+  });
+
+  it('creates a user in the staging account (a real account of the emulator, with the policy groups) once approved, and logs the one-time link in full', async () => {
+    const out = await npmRunSlack(
+      port,
+      '/iam create-user staging-bot --for @U0RECIPIENT --groups read-only --keys --account staging --reason "staging smoke tests"',
+    );
+    const message = approvalMessage('staging-bot');
+    if (!message) throw new Error('no approval message for staging-bot');
+    await bot.standIn?.clickButton('U0PLATFORM1', message, 'request_approve');
+    await fetch(`http://127.0.0.1:${port + 1}/local/settle`);
+    const keys = await bot.deps.aws.account('staging').iam.send(new ListAccessKeysCommand({ UserName: 'staging-bot' }));
+    const homeKeys = bot.deps.aws.account('home').iam.send(new ListAccessKeysCommand({ UserName: 'staging-bot' }));
+
+    expect(out).toContain('is waiting for approval');
+    expect(keys.AccessKeyMetadata).toHaveLength(1);
+    await expect(homeKeys).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    const dm = log.find((l) => l.startsWith('[slack] chat.postMessage') && l.includes('"channel":"U0RECIPIENT"'));
+    expect(dm).toMatch(new RegExp(`http://localhost:${port}/credentials/[\\w-]+`));
+  });
+});
+
+describe('the stand-in page API', () => {
+  it('refuses a form post (what another web site could send without asking), so no site can click for you', async () => {
+    const res = await fetch(`http://127.0.0.1:${port + 1}/stand-in/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ user: 'U0REQUESTER', text: '/iam whoami' }),
+    });
+
+    expect(res.status).toBe(415);
+  });
+});
