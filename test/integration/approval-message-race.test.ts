@@ -26,7 +26,7 @@ function holdJobs(): Job[] {
   });
   return held;
 }
-const release = () => bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
+const release = () => bot.dispatcher.setRunner((job) => bot.runJob(job));
 
 describe('an approval message posted after its request was decided', () => {
   it('ends showing the request as it is when it was approved and provisioned before the worker recorded the post', async () => {
