@@ -13,7 +13,7 @@ export interface ParsedCreateUser {
 const OPEN_QUOTES: Record<string, string> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»' };
 
 /** Undoes Slack's escaping of &, < and > in command text. */
-const unescapeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+export const unescapeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
 /**
  * Splits command text into words: quoted strings (straight or typographic quotes) stay one word, and a Slack
@@ -76,7 +76,7 @@ type Flag = (typeof FLAGS)[number];
 const SWITCHES: Flag[] = ['--keys', '--key', '--access-key', '--console', '--anyway'];
 
 /** A Slack user id from a mention (`<@U123|alice>`, `<@U123>`) or a bare id. */
-function userId(word: string): string | undefined {
+export function userId(word: string): string | undefined {
   const m = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(word) ?? /^([UW][A-Z0-9]{2,})$/.exec(word);
   return m?.[1];
 }

@@ -233,7 +233,7 @@ export async function submitChangeRequest(
   });
   await deps.store.requests.create(request, [deps.store.audit.transactionItem(requested)]);
   if (atOnce) {
-    await startProvisioning(deps, request, requester, false);
+    await startProvisioning(deps, request, requester, true); // the worker tells the requester it runs
     return { request, atOnce };
   }
   try {
