@@ -364,7 +364,8 @@ const DECIDED: Partial<Record<RequestStatus, string>> = {
   failed: 'was already approved (its provisioning failed; approvers can retry)',
 };
 
-const EXPIRED_TEXT = 'This request has expired and can no longer be approved. Ask again with `/iam create-user`.';
+const expiredText = (request: AccessRequest) =>
+  `This request has expired and can no longer be approved. Ask again with \`/iam ${kindOf(request)}\`.`;
 
 /**
  * Throws ConflictError unless the request is pending and within its lifetime. A pending request found past its
@@ -374,12 +375,13 @@ const EXPIRED_TEXT = 'This request has expired and can no longer be approved. As
 async function ensurePending(deps: RequestDeps, request: AccessRequest, responseUrl?: string): Promise<void> {
   const when = (iso?: string) => (iso ? ` on ${iso.slice(0, 16).replace('T', ' ')} UTC` : '');
   if (request.status === 'pending' && deps.clock.now().getTime() >= Date.parse(request.expiresAt)) {
+    const EXPIRED_TEXT = expiredText(request);
     const reply = responseUrl ? { responseUrl, text: EXPIRED_TEXT } : undefined;
     const expired = await expireOnTheSpot(deps, request, reply);
     if (expired && reply) throw new AnsweredConflictError(EXPIRED_TEXT);
     throw new ConflictError(EXPIRED_TEXT);
   }
-  if (request.status === 'expired') throw new ConflictError(EXPIRED_TEXT);
+  if (request.status === 'expired') throw new ConflictError(expiredText(request));
   if (request.status === 'denied')
     throw new ConflictError(
       `This request was already denied by <@${request.decision?.by}>${when(request.decision?.at)}.`,
@@ -878,7 +880,11 @@ export async function failStalledProvisioning(deps: RequestDeps): Promise<{ stal
           request.status === 'approved'
             ? 'provisioning never started (the worker was not reached)'
             : 'provisioning stopped before it finished (the worker timed out or crashed)',
-        remaining: [`whatever it had created for IAM user ${request.userName}; Retry continues from there`],
+        remaining: [
+          reservesName(request)
+            ? `whatever it had created for IAM user ${request.userName}; Retry continues from there`
+            : `whatever steps of its plan had run on IAM user ${request.userName}; Retry continues from there`,
+        ],
         abandonAt: abandonAtFrom(deps),
       },
       deps.clock.now(),
