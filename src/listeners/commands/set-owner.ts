@@ -11,7 +11,7 @@ export const setOwner: Subcommand = {
   summary:
     'asks to make someone the owner of an IAM user under the managed paths (its slack-user-id tag); approved by neither the owner, the new owner nor whoever asked.',
   usage: USAGE,
-  example: '/iam set-owner build-bot @alice --reason "Alice runs the CI now"',
+  example: '/iam set-owner build-bot @bob --reason "Bob runs the CI now"',
   async run({ deps, args, command, ack }) {
     const { draft, problems } = parseChangeArgs('set-owner', args);
     if (!draft.userName) problems.push('Name the IAM user.');
