@@ -3,7 +3,7 @@
  * `/iam set-owner`, from the signed command to IAM in moto, every AWS call checked against the shipped roles.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REQUEST_RETRY } from '../../src/blocks/ids.js';
+import { REQUEST_ABANDON, REQUEST_RETRY } from '../../src/blocks/ids.js';
 import { provisionJob } from '../../src/services/requests.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -16,7 +16,7 @@ import {
   renderedPlan,
   workerIamWrites,
 } from '../support/changes.js';
-import { auditActions, click, dmsTo, iamUser, repliesTo } from '../support/create-user.js';
+import { auditActions, buttonsNow, click, dmsTo, iamUser, repliesTo } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
 
 let bot: TestBot;
@@ -257,6 +257,40 @@ describe('remove-from-group', () => {
     expect(request.status).toBe('done');
     expect(await auditActions(bot, request.id)).toEqual(['requested', 'provisioning-started', 'step-done', 'changed']);
     expect(dmsTo(bot, 'U0OWNER').join()).toContain(`Done: remove IAM user \`${name}\``);
+  });
+
+  it('posts a removal run at once that failed to the approval channel, where Retry finishes it', async () => {
+    const name = nextName('owner-removal-fails');
+    await existingUser(bot, name, { owner: 'U0OWNER', groups: ['read-only'] });
+    const policy = bot.deps.config.policy as { groups: { name: string }[] };
+    const groups = policy.groups;
+    // The policy stops listing the group between the command and the worker's run: the worker refuses.
+    bot.dispatcher.setRunner(async (job) => {
+      policy.groups = groups.filter((g) => g.name !== 'read-only');
+      try {
+        return await bot.runJob(job);
+      } finally {
+        policy.groups = groups;
+      }
+    });
+    try {
+      await command(`remove-from-group ${name} read-only --reason "Not needed"`, 'U0OWNER');
+    } finally {
+      bot.dispatcher.setRunner((job) => bot.runJob(job));
+    }
+    const failed = await changeRequestFor(bot, name);
+    const buttons = buttonsNow(bot, failed);
+    const { responseId } = await click(bot, failed, 'U0APPROVER1', REQUEST_RETRY);
+    await bot.drain();
+
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('group read-only is not in the policy'),
+    });
+    expect(buttons).toEqual([REQUEST_RETRY, REQUEST_ABANDON]);
+    expect(repliesTo(bot, responseId)).toEqual([]);
+    expect((await stored(failed)).status).toBe('done');
+    expect(await groupsOf(bot, name)).toEqual([]);
   });
 
   it('is done at once for an approver of the group, and the owner is told', async () => {

@@ -13,6 +13,7 @@ import { errorName } from '../provisioning.js';
 import {
   abandonAtFrom,
   auditSubject,
+  renderApprovalMessage,
   syncApprovalMessage,
   tell,
   tellApproversOfFailure,
@@ -115,10 +116,26 @@ async function fail(deps: Deps, request: AccessRequest, error: string, remaining
   );
   if (!failed) throw new Error(`Request ${request.id} changed while it was running`);
   await record(deps, failed, 'provisioning-failed', { error, remaining });
-  await syncApprovalMessage(deps, failed);
+  // A change run at once (an owner's removal) has no approval message yet: post one, so approvers get Retry.
+  if (!failed.message) await postFailure(deps, failed);
+  else await syncApprovalMessage(deps, failed);
   await tellRequester(deps, failed);
   await tellApproversOfFailure(deps, failed);
   return 'failed';
+}
+
+/** Posts a failed request that was never posted to the approval channel, and records where (best effort). */
+async function postFailure(deps: Deps, failed: AccessRequest): Promise<void> {
+  try {
+    const posted = await deps.messenger.post(deps.config.policy.approvals.channel, renderApprovalMessage(deps, failed));
+    const stored = await deps.store.requests.update(failed, { message: posted }, deps.clock.now());
+    if (stored) Object.assign(failed, stored);
+  } catch (e) {
+    logger.error('Could not post a failed change to the approval channel', {
+      requestId: failed.id,
+      errorName: errorName(e),
+    });
+  }
 }
 
 async function record(
