@@ -160,7 +160,7 @@ describe('add-to-group through approval', () => {
     await existingUser(bot, outside, { path: '/ops/' });
 
     expect(await command(`add-to-group ${full} ci-deployers read-only --reason "x"`)).toContain(
-      'IAM allows at most 10 groups per user: `' + full + '` is in 9 already, and this would make 11.',
+      `IAM allows at most 10 groups per user: \`${full}\` is in 9 already, and this would make 11.`,
     );
     expect(await command(`add-to-group ${member} read-only --reason "x"`)).toContain(
       `\`${member}\` is already in \`read-only\`: nothing to add there.`,

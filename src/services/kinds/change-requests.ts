@@ -95,7 +95,7 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
     else if (unknown.length)
       problems.groups = `The policy does not list ${unknown.map(code).join(', ')}: the bot manages only ${[...listed].map(code).join(', ')}.`;
   }
-  if (problems.userName || Object.keys(problems).length) throw invalid(problems);
+  if (Object.keys(problems).length) throw invalid(problems);
 
   const { iam } = deps.aws.account(account);
   const cannot = (what: string) => (error: unknown) => {
