@@ -35,6 +35,18 @@ export const policySchema = z
       channel: z.string().check(z.regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD')),
       approvers: principals,
       requiredApprovals: z._default(approvalCount, 1),
+      /**
+       * Per kind of request (create-user, add-to-group, remove-from-group, set-owner): who approves it instead of
+       * the global approvers (groups' own approvers still apply to group changes), and how many approvals it needs
+       * at least. Default: the global approvers and count.
+       */
+      kinds: z._default(
+        z.partialRecord(
+          z.enum(['create-user', 'add-to-group', 'remove-from-group', 'set-owner']),
+          z.strictObject({ approvers: z.optional(principals), requiredApprovals: z.optional(approvalCount) }),
+        ),
+        {},
+      ),
     }),
     groups: z._default(
       z

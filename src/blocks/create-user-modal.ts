@@ -8,12 +8,12 @@ import { section } from './text.js';
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text });
 /** A menu option. The policy schema keeps names within Slack's 75 characters and descriptions too. */
-const option = (text: string, value: string, description?: string) => ({
+export const option = (text: string, value: string, description?: string) => ({
   text: plain(text),
   value,
   ...(description ? { description: plain(description) } : {}),
 });
-type Option = ReturnType<typeof option>;
+export type Option = ReturnType<typeof option>;
 
 /** Slack's most options in one menu, and in one option group. */
 const MENU_OPTIONS = 100;
@@ -30,7 +30,7 @@ const ACCESS_OPTIONS: Record<AccessType, Option> = {
  * The groups menu's options: as they are up to Slack's 100, in option groups of 100 beyond (the policy schema keeps
  * the groups within 10 such option groups).
  */
-function groupMenu(options: Option[]) {
+export function groupMenu(options: Option[]) {
   if (options.length <= MENU_OPTIONS) return { options };
   const option_groups = [];
   for (let i = 0; i < options.length; i += MENU_OPTIONS) {

@@ -34,3 +34,11 @@ export const DENY_REASON_MODAL = 'deny_reason_modal';
 export const DENY_REASON_BLOCK = 'deny_reason';
 /** Action id of every input element in the bot's forms (the block id says which field it is). */
 export const FORM_INPUT = 'value';
+/** The `/iam add-to-group` and `/iam remove-from-group` form. */
+export const GROUP_MEMBERSHIP_MODAL = 'group_membership_modal';
+/** Block id of each group membership form field. */
+export const GROUP_MEMBERSHIP_BLOCKS = {
+  userName: 'membership_user',
+  groups: 'membership_groups',
+  justification: 'membership_justification',
+} as const;

@@ -1,4 +1,6 @@
+import { createUserPlan } from '../services/kinds/create-user.js';
 import type { AccessRequest, AccessType } from '../store/requests.js';
+import { planLines } from './change-request.js';
 import {
   DENY_REASON_BLOCK,
   DENY_REASON_MODAL,
@@ -115,6 +117,8 @@ export function approvalMessage(r: AccessRequest, ctx: RequestContext) {
       ? listLines('*Tags:*', tags, ' (plus requested-by, approved-by, slack-user-id, request-id)')
       : ['*Tags:* none (plus requested-by, approved-by, slack-user-id, request-id)']),
     `*Credentials go to:* ${user(r.recipient)}, as a one-time link`,
+    '*The plan* (the worker runs these IAM calls, in order; on a failure it undoes what this request created):',
+    ...planLines(createUserPlan(r)),
   ];
   const justification = esc(r.justification)
     .split('\n')

@@ -67,6 +67,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
   // state (requests and their name reservations, the audit trail), the hand-off to the worker. No IAM write.
   slack: {
     ...none,
+    // a change to a user (add-to-group, ...) first reads its owner and groups: read-only, managed users only
+    managedUsers: ['ListUserTags', 'ListGroupsForUser'],
     anyUser: ['GetUser'],
     policyGroups: ['GetGroup'],
     iamAccount: ['GetAccountPasswordPolicy'], // can a new console user change the password? (the form warns)

@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
+import { runChangeRequest } from '../services/kinds/run-change.js';
 import { provisionRequest } from '../services/provision-request.js';
+import { kindOf } from '../services/requests.js';
 
 const payloadSchema = z.object({
   requestId: z.string().check(z.minLength(1)),
@@ -9,8 +11,16 @@ const payloadSchema = z.object({
   announce: z.optional(z.boolean()),
 });
 
-/** Creates the IAM user of an approved request (see provisionRequest); a handled failure does not throw. */
+/**
+ * Runs an approved request's plan by its kind: creates the IAM user (see provisionRequest) or changes one (see
+ * runChangeRequest); a handled failure does not throw.
+ */
 export async function provisionJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const { requestId, attempt, announce } = payloadSchema.parse(payload);
+  const request = await deps.store.requests.get(requestId);
+  if (request && kindOf(request) !== 'create-user') {
+    await runChangeRequest(deps, requestId, attempt, { announce: announce ?? false });
+    return;
+  }
   await provisionRequest(deps, requestId, attempt, { announce: announce ?? false });
 }

@@ -13,6 +13,7 @@ import {
   type UserPlan,
 } from './provisioning.js';
 import { abandonAtFrom, auditSubject, syncApprovalMessage, tellApproversOfFailure, tellRequester } from './requests.js';
+import { userChanged } from './user-changes.js';
 
 export type ProvisionOutcome = 'done' | 'failed' | 'skipped';
 
@@ -166,6 +167,7 @@ export async function provisionRequest(
     accessKey: created.accessKey,
     linkId,
   });
+  await userChanged(deps, done.account, done.userName);
   await syncApprovalMessage(deps, done);
   await tellRequester(deps, done);
   return 'done';

@@ -4,6 +4,11 @@
  * audit trail; the approval message and the requester follow each change.
  */
 import {
+  changeApprovalMessage,
+  changeApproverFailureMessage,
+  changeRequesterUpdateMessage,
+} from '../blocks/change-request.js';
+import {
   approvalMessage,
   approverFailureMessage,
   requesterUpdateMessage,
@@ -15,16 +20,23 @@ import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '..
 import type { Job } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import type { AccessRequest, RequestStatus } from '../store/requests.js';
+import type { RequestKind } from './plans/types.js';
 import type { OutgoingMessage } from './ports.js';
 import { ENDED, nameConflict } from './request-names.js';
 import type { CheckedDraft } from './request-validation.js';
 
-type RequestDeps = Pick<Deps, 'config' | 'clock' | 'store' | 'messenger' | 'dispatcher' | 'randomToken'>;
+export type RequestDeps = Pick<Deps, 'config' | 'clock' | 'store' | 'messenger' | 'dispatcher' | 'randomToken'>;
 
 /** A transition lost to a concurrent one is decided again from the new state, this many times at most. */
 const MAX_TRIES = 8;
 
 export const auditSubject = (id: string) => `request#${id}`;
+
+/** A request's kind (requests stored before kinds existed are create-user). */
+export const kindOf = (request: Pick<AccessRequest, 'kind'>): RequestKind => request.kind ?? 'create-user';
+
+/** Only create-user requests reserve their IAM user name. */
+export const reservesName = (request: Pick<AccessRequest, 'kind'>) => kindOf(request) === 'create-user';
 
 /** The provisioning job of a request's attempt: `provision:<id>` first, `provision:<id>:<n>` for retry n. */
 export function provisionJob(request: Pick<AccessRequest, 'id' | 'attempt'>, announce = false): Job {
@@ -43,25 +55,36 @@ export interface ApprovalRule {
 
 /**
  * The approval rule of a request under the current policy: per group its approvers (the group's own, else the
- * global ones) and the highest required approval count among the policy and the groups. A group the policy no
- * longer lists has no approver.
+ * kind's (`approvals.kinds`), else the global ones) and the highest required approval count among the policy, the
+ * kind and the groups. A group the policy no longer lists has no approver. A request without groups (set-owner) is
+ * approved by the kind's approvers, else the global ones.
  */
-export function approvalRule(policy: Deps['config']['policy'], groups: string[]): ApprovalRule {
+export function approvalRule(
+  policy: Deps['config']['policy'],
+  groups: string[],
+  kind: RequestKind = 'create-user',
+): ApprovalRule {
+  const forKind = policy.approvals.kinds[kind];
+  const fallback = forKind?.approvers ?? policy.approvals.approvers;
   const defined = new Map(policy.groups.map((g) => [g.name, g]));
   const entries = groups.map((name) => {
     const g = defined.get(name);
     return {
       name,
-      approvers: g ? (g.approvers ?? policy.approvals.approvers) : undefined,
+      approvers: g ? (g.approvers ?? fallback) : undefined,
       required: g?.requiredApprovals,
     };
   });
-  const requiredApprovals = Math.max(policy.approvals.requiredApprovals, ...entries.map((e) => e.required ?? 0));
-  const list = entries.length ? entries : [{ name: '', approvers: policy.approvals.approvers }];
+  const requiredApprovals = Math.max(
+    forKind?.requiredApprovals ?? policy.approvals.requiredApprovals,
+    ...entries.map((e) => e.required ?? 0),
+  );
+  const list = entries.length ? entries : [{ name: '', approvers: fallback }];
   return { requiredApprovals, groups: list.map(({ name, approvers }) => ({ name, approvers })) };
 }
 
-async function isAmong(deps: Pick<Deps, 'messenger'>, principals: Principals | undefined, user: string) {
+/** Whether `user` is among `principals` (listed, or a member of a listed Slack user group). */
+export async function isAmong(deps: Pick<Deps, 'messenger'>, principals: Principals | undefined, user: string) {
   if (!principals) return false;
   if (principals.users.includes(user)) return true;
   for (const group of principals.usergroups) {
@@ -75,9 +98,25 @@ const describePrincipals = (p: Principals | undefined) =>
     ? [...p.users.map((u) => `<@${u}>`), ...p.usergroups.map((g) => `<!subteam^${g}>`)].join(', ') || 'nobody'
     : 'nobody';
 
+/** The approval rule of a stored request under the current policy. */
+export const ruleOf = (policy: Deps['config']['policy'], request: AccessRequest) =>
+  approvalRule(policy, request.groups, kindOf(request));
+
 function refuseSelf(request: AccessRequest, user: string, verb: string): void {
   if (user === request.requester)
     throw new NotAuthorizedError(`You asked for this request, so you cannot ${verb} it: another approver must.`);
+  const kind = kindOf(request);
+  if (kind !== 'create-user') {
+    if (request.owner && user === request.owner)
+      throw new NotAuthorizedError(
+        `You own IAM user ${request.userName}, so you cannot ${verb} a change to it: another approver must.`,
+      );
+    if (kind === 'set-owner' && user === request.recipient)
+      throw new NotAuthorizedError(
+        `This request makes you the owner of IAM user ${request.userName}, so you cannot ${verb} it: another approver must.`,
+      );
+    return;
+  }
   if (user === request.recipient)
     throw new NotAuthorizedError(
       `This request gives you the credentials, so you cannot ${verb} it: another approver must.`,
@@ -95,7 +134,7 @@ export async function authorizeApprover(
   verb = 'approve',
 ): Promise<void> {
   refuseSelf(request, user, verb);
-  const rule = approvalRule(deps.config.policy, request.groups);
+  const rule = ruleOf(deps.config.policy, request);
   const missing: ApprovalRule['groups'] = [];
   for (const g of rule.groups) if (!(await isAmong(deps, g.approvers, user))) missing.push(g);
   if (missing.length) {
@@ -111,7 +150,7 @@ export async function authorizeApprover(
 /** Throws NotAuthorizedError unless `user` may deny: an approver of at least one requested group, not requester or recipient. */
 async function authorizeDenier(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest, user: string) {
   refuseSelf(request, user, 'deny');
-  const rule = approvalRule(deps.config.policy, request.groups);
+  const rule = ruleOf(deps.config.policy, request);
   for (const g of rule.groups) if (await isAmong(deps, g.approvers, user)) return;
   throw new NotAuthorizedError('Only an approver of one of the requested groups can deny this request.');
 }
@@ -122,10 +161,11 @@ async function authorizeDenier(deps: Pick<Deps, 'config' | 'messenger'>, request
 /** The approval message of a request as it stands. */
 export function renderApprovalMessage(deps: Pick<Deps, 'config'>, request: AccessRequest): OutgoingMessage {
   const { policy } = deps.config;
-  return approvalMessage(request, {
-    requiredApprovals: approvalRule(policy, request.groups).requiredApprovals,
+  const ctx = {
+    requiredApprovals: ruleOf(policy, request).requiredApprovals,
     groupDescriptions: Object.fromEntries(policy.groups.map((g) => [g.name, g.description])),
-  });
+  };
+  return kindOf(request) === 'create-user' ? approvalMessage(request, ctx) : changeApprovalMessage(request, ctx);
 }
 
 /** Brings the approval message up to date. A Slack failure is logged, never thrown: the transition stands. */
@@ -154,17 +194,27 @@ export async function tell(
 
 /** Tells the requester the request's current state. */
 export const tellRequester = (deps: Pick<Deps, 'messenger'>, request: AccessRequest) =>
-  tell(deps, request.requester, request, requesterUpdateMessage(request));
+  tell(
+    deps,
+    request.requester,
+    request,
+    kindOf(request) === 'create-user' ? requesterUpdateMessage(request) : changeRequesterUpdateMessage(request),
+  );
 
 /** Tells the approvers who approved a failed request what happened (the message itself shows Retry). */
 export async function tellApproversOfFailure(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest) {
   const channel = request.message?.channel ?? deps.config.policy.approvals.channel;
-  for (const a of request.approvals) await tell(deps, a.user, request, approverFailureMessage(request, channel));
+  const message =
+    kindOf(request) === 'create-user'
+      ? approverFailureMessage(request, channel)
+      : changeApproverFailureMessage(request, channel);
+  for (const a of request.approvals) await tell(deps, a.user, request, message);
 }
 
 type AuditExtra = Record<string, string | number | boolean | string[] | null>;
 
-const auditEvent = (
+/** An audit event of a request, built from its state (for a transaction or a plain write). */
+export const auditEvent = (
   deps: Pick<Deps, 'clock'>,
   request: AccessRequest,
   actor: string,
@@ -272,7 +322,7 @@ export async function followUpRequest(
 ): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   if (!request) return;
-  if (ENDED.includes(request.status)) {
+  if (ENDED.includes(request.status) && reservesName(request)) {
     await deps.store.requests.releaseName(request.account, request.userName, request.id);
   }
   const asOf = request;
@@ -314,7 +364,8 @@ const DECIDED: Partial<Record<RequestStatus, string>> = {
   failed: 'was already approved (its provisioning failed; approvers can retry)',
 };
 
-const EXPIRED_TEXT = 'This request has expired and can no longer be approved. Ask again with `/iam create-user`.';
+const expiredText = (request: AccessRequest) =>
+  `This request has expired and can no longer be approved. Ask again with \`/iam ${kindOf(request)}\`.`;
 
 /**
  * Throws ConflictError unless the request is pending and within its lifetime. A pending request found past its
@@ -324,12 +375,13 @@ const EXPIRED_TEXT = 'This request has expired and can no longer be approved. As
 async function ensurePending(deps: RequestDeps, request: AccessRequest, responseUrl?: string): Promise<void> {
   const when = (iso?: string) => (iso ? ` on ${iso.slice(0, 16).replace('T', ' ')} UTC` : '');
   if (request.status === 'pending' && deps.clock.now().getTime() >= Date.parse(request.expiresAt)) {
+    const EXPIRED_TEXT = expiredText(request);
     const reply = responseUrl ? { responseUrl, text: EXPIRED_TEXT } : undefined;
     const expired = await expireOnTheSpot(deps, request, reply);
     if (expired && reply) throw new AnsweredConflictError(EXPIRED_TEXT);
     throw new ConflictError(EXPIRED_TEXT);
   }
-  if (request.status === 'expired') throw new ConflictError(EXPIRED_TEXT);
+  if (request.status === 'expired') throw new ConflictError(expiredText(request));
   if (request.status === 'denied')
     throw new ConflictError(
       `This request was already denied by <@${request.decision?.by}>${when(request.decision?.at)}.`,
@@ -379,6 +431,7 @@ export async function submitRequest(
   const { policy } = deps.config;
   const now = deps.clock.now();
   const request: AccessRequest = {
+    kind: 'create-user',
     id: `req-${deps
       .randomToken()
       .replace(/[^A-Za-z0-9]/g, '')
@@ -526,7 +579,7 @@ export async function approveRequest(
         await audit(deps, request, user, 'approval-refused', { reason: error.message });
       throw error;
     }
-    const { requiredApprovals } = approvalRule(deps.config.policy, request.groups);
+    const { requiredApprovals } = ruleOf(deps.config.policy, request);
     if (request.approvals.some((a) => a.user === user))
       throw new ConflictError(
         `You already approved this request. It needs ${requiredApprovals} approvals from different approvers (${request.approvals.length} so far).`,
@@ -555,7 +608,7 @@ export async function approveRequest(
  * Dispatches the provisioning job (the worker updates the message, and with `announce` tells the requester it was
  * approved); if that fails, the request fails at once so that approvers get Retry.
  */
-async function startProvisioning(
+export async function startProvisioning(
   deps: RequestDeps,
   request: AccessRequest,
   actor: string,
@@ -823,7 +876,11 @@ export async function failStalledProvisioning(deps: RequestDeps): Promise<{ stal
           request.status === 'approved'
             ? 'provisioning never started (the worker was not reached)'
             : 'provisioning stopped before it finished (the worker timed out or crashed)',
-        remaining: [`whatever it had created for IAM user ${request.userName}; Retry continues from there`],
+        remaining: [
+          reservesName(request)
+            ? `whatever it had created for IAM user ${request.userName}; Retry continues from there`
+            : `whatever steps of its plan had run on IAM user ${request.userName}; Retry continues from there`,
+        ],
         abandonAt: abandonAtFrom(deps),
       },
       deps.clock.now(),

@@ -1,5 +1,6 @@
 import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
+import type { PlanStep, RequestKind } from '../services/plans/types.js';
 import { ENDED } from '../services/request-names.js';
 import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
 
@@ -51,13 +52,25 @@ export interface UserTag {
   value: string;
 }
 
-/** One request for a new IAM user, as stored. Holds ids, names and decisions only: never a credential. */
+/** One request (a new IAM user, or a change to one), as stored. Holds ids, names and decisions only: never a credential. */
 export interface AccessRequest {
   id: string;
+  /** What is asked for; undefined on requests stored before kinds existed: create-user. */
+  kind?: RequestKind;
+  /**
+   * The IAM operations a change request runs once approved, in order (create-user's plan follows from its fields:
+   * see planOf). What the approval message shows and the worker runs.
+   */
+  plan?: PlanStep[];
+  /** For a change to an existing user: its owner (the `slack-user-id` tag) when the request was made. */
+  owner?: string;
   status: RequestStatus;
   /** Slack user id of who asked. */
   requester: string;
-  /** Slack user id of who receives the credentials. */
+  /**
+   * Slack user id of who receives the credentials (create-user), becomes the owner (set-owner), or is told when a
+   * membership change is done (the user's owner, else the requester).
+   */
   recipient: string;
   /** Account name from the policy (`home` or a named account). */
   account: string;
@@ -134,6 +147,9 @@ export const nameKey = (account: string, userName: string) => `name#${account}#$
 
 const FIELDS = [
   'id',
+  'kind',
+  'plan',
+  'owner',
   'status',
   'requester',
   'recipient',
@@ -173,6 +189,25 @@ export class RequestStore {
       'requests',
       new dynamoose.Schema({
         id: { type: String, hashKey: true },
+        kind: String,
+        plan: {
+          type: Array,
+          schema: [
+            {
+              type: Object,
+              schema: {
+                op: String,
+                userName: String,
+                path: String,
+                group: String,
+                key: String,
+                value: String,
+                previous: String,
+              },
+            },
+          ],
+        },
+        owner: String,
         status: String,
         requester: String,
         recipient: String,
@@ -244,6 +279,22 @@ export class RequestStore {
       if (!isConditionFailed(error)) throw error;
       return { reserved: false, holder: await this.nameHolder(request.account, request.userName) };
     }
+  }
+
+  /**
+   * Stores a new request that reserves no user name (a change to an existing user), in one transaction with
+   * `alsoWrite` (its audit event). Throws if a request with its id exists.
+   */
+  async create(request: AccessRequest, alsoWrite: TransactionItem[] = []): Promise<void> {
+    const ttl = epochSeconds(new Date(request.createdAt)) + KEEP_SECONDS;
+    const sweepAt = sweepAtFor(request, new Date(request.updatedAt));
+    await dynamoose.transaction([
+      this.model.transaction.create(
+        { ...request, ttl, ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}) },
+        { overwrite: false },
+      ),
+      ...alsoWrite,
+    ]);
   }
 
   /** The id of the request that holds an IAM user name in an account, if any. */
@@ -328,7 +379,8 @@ export class RequestStore {
       }
       const next = toRequest(await this.model.update({ id: current.id }, update, { condition }));
       // An ended request gives its IAM user name back (a missed release heals: see createReserving's takeOverFrom).
-      if (ENDED.includes(next.status)) await this.releaseName(next.account, next.userName, next.id);
+      if (ENDED.includes(next.status) && (next.kind ?? 'create-user') === 'create-user')
+        await this.releaseName(next.account, next.userName, next.id);
       return next;
     } catch (error) {
       if (isConditionFailed(error)) return undefined;

@@ -26,6 +26,7 @@ import {
 } from '../../src/blocks/ids.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
+import { existingUser } from '../support/changes.js';
 import { click, requestFor, requestUser, submitForm, validForm } from '../support/create-user.js';
 import { callsBeforeAnswer } from '../support/network-calls.js';
 
@@ -186,5 +187,39 @@ describe('network calls before the answer', () => {
     expect(calls.writes).toBe(1);
     expect(calls.slack).toEqual([]);
     expect(calls.handOffs).toEqual(['publish-request']);
+  });
+
+  it('the inline add-to-group command: reads of the user and groups, one transactional write, the posting hand-off', async () => {
+    await existingUser(bot, 'calls-member', { owner: 'U0OWNER' });
+    const calls = await callsBeforeAnswer(bot, () =>
+      bot.command('add-to-group calls-member ci-deployers --reason "CI"'),
+    );
+
+    expect(sorted(calls.aws)).toEqual(
+      sorted([
+        'sts:GetCallerIdentity',
+        'iam:GetUser',
+        'iam:GetGroup',
+        'iam:ListGroupsForUser',
+        'iam:ListUserTags',
+        'dynamodb:TransactWriteItems',
+      ]),
+    );
+    expect(calls.writes).toBe(1);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['publish-request']);
+  });
+
+  it("the owner's remove-from-group: the same reads, one transactional write, the hand-off that runs it", async () => {
+    await existingUser(bot, 'calls-removed', { owner: 'U0OWNER', groups: ['read-only'] });
+    const calls = await callsBeforeAnswer(bot, () =>
+      bot.command('remove-from-group calls-removed read-only --reason "Done with it"', 'U0OWNER'),
+    );
+
+    expect(calls.aws).toContain('dynamodb:TransactWriteItems');
+    expect(calls.aws.filter((c) => c.startsWith('dynamodb:'))).toEqual(['dynamodb:TransactWriteItems']);
+    expect(calls.writes).toBe(1);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['provision']);
   });
 });

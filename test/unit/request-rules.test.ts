@@ -24,6 +24,38 @@ describe('approvalRule', () => {
   it('gives a group the policy no longer lists no approver at all', () => {
     expect(approvalRule(policy, ['retired-group']).groups[0]?.approvers).toBeUndefined();
   });
+
+  it('takes a kind’s approvers and count from approvals.kinds, else the global ones (set-owner has no group)', () => {
+    const withKinds = loadConfig(env, () =>
+      stringify(
+        testPolicy({
+          approvals: {
+            ...testPolicy().approvals,
+            kinds: { 'set-owner': { approvers: { users: ['U0SECOFFICER'] }, requiredApprovals: 2 } },
+          },
+        }),
+      ),
+    ).policy;
+
+    const setOwner = approvalRule(withKinds, [], 'set-owner');
+    const addToGroup = approvalRule(withKinds, ['read-only'], 'add-to-group');
+
+    expect(setOwner).toEqual({
+      requiredApprovals: 2,
+      groups: [{ name: '', approvers: { users: ['U0SECOFFICER'], usergroups: [] } }],
+    });
+    expect(addToGroup.requiredApprovals).toBe(1);
+    expect(addToGroup.groups[0]?.approvers?.users).toEqual(['U0APPROVER1', 'U0APPROVER2', 'U0APPROVER3']);
+    expect(approvalRule(policy, [], 'set-owner').groups[0]?.approvers?.usergroups).toEqual(['S0SECURITY']);
+  });
+
+  it('refuses a kind approvals.kinds does not know', () => {
+    expect(() =>
+      loadConfig(env, () =>
+        stringify(testPolicy({ approvals: { ...testPolicy().approvals, kinds: { 'delete-user': {} } } })),
+      ),
+    ).toThrow(/approvals\.kinds/);
+  });
 });
 
 describe('parseTags', () => {

@@ -21,7 +21,7 @@ const QUOTES: Record<string, string> = {
 };
 
 /** Undoes Slack's escaping of &, < and > in command text. */
-const unescapeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+export const unescapeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
 /** Command text split into words, or why it cannot be. */
 export interface Tokens {
@@ -111,7 +111,7 @@ const SWITCHES: Flag[] = ['--keys', '--key', '--access-key', '--console', '--any
  * A Slack user id from a mention as Slack sends it (`<@U123|alice>`, `<@U123>`), or typed as an id (`@U123`,
  * `U123`).
  */
-function userId(word: string): string | undefined {
+export function userId(word: string): string | undefined {
   const m = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(word) ?? /^@?([UW][A-Z0-9]{2,})$/.exec(word);
   return m?.[1];
 }

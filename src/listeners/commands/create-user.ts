@@ -20,7 +20,8 @@ export const createUser: Subcommand = {
   summary:
     'asks for a new IAM user (access key and/or console password, in the groups you choose); approvers decide in the approval channel, and the credentials arrive as a one-time link.',
   usage: USAGE,
-  example: '/iam create-user build-bot --for @alice --groups ci-deployers --keys --reason "CI deploys for the web app"',
+  example:
+    '/iam create-user build-bot --for @alice --groups ci-deployers --keys --account home --reason "CI deploys for the web app"',
   async run({ deps, args, command, ack, client }) {
     const { policy } = deps.config;
     const { draft, problems, anyway } = parseCreateUserArgs(args);

@@ -5,12 +5,14 @@ import { BotError } from '../../errors.js';
 import { logger } from '../../logger.js';
 import { closestName } from './closest.js';
 import { createUser } from './create-user.js';
+import { addToGroup, removeFromGroup } from './group-membership.js';
 import { help } from './help.js';
+import { setOwner } from './set-owner.js';
 import type { Subcommand } from './subcommand.js';
 import { whoami } from './whoami.js';
 
 /** Every `/iam` subcommand, in the order help lists them. New subcommands plug in here. */
-export const subcommands: readonly Subcommand[] = [help, whoami, createUser];
+export const subcommands: readonly Subcommand[] = [help, whoami, createUser, addToGroup, removeFromGroup, setOwner];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
 export function registerCommands(app: App, deps: Deps): void {

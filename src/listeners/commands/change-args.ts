@@ -1,0 +1,63 @@
+import type { ChangeDraft, ChangeKind } from '../../services/kinds/change-requests.js';
+import { closestName } from './closest.js';
+import { tokenizeCommand, unescapeSlack, userId } from './create-user-args.js';
+
+const FLAGS = ['--reason', '--justification', '--account'] as const;
+
+/**
+ * Reads `/iam add-to-group build-bot ci-deployers read-only --reason "..."` (groups also comma-separated), the same
+ * for remove-from-group, and `/iam set-owner build-bot @alice --reason "..."`. Flags may be written `--flag=value`.
+ * Checks nothing against the policy or IAM.
+ */
+export function parseChangeArgs(kind: ChangeKind, text: string): { draft: ChangeDraft; problems: string[] } {
+  const draft: ChangeDraft = { kind };
+  const problems: string[] = [];
+  const { words, problem } = tokenizeCommand(text.trim());
+  if (problem) problems.push(problem);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string;
+    if (!word.startsWith('--')) {
+      if (draft.userName === undefined) draft.userName = unescapeSlack(word);
+      else if (kind === 'set-owner') {
+        const id = userId(word);
+        if (id && !draft.newOwner) draft.newOwner = id;
+        else
+          problems.push(
+            `I don't know what \`${unescapeSlack(word)}\` is for: name the new owner once, as a Slack mention (type @ and pick the person).`,
+          );
+      } else
+        draft.groups = [
+          ...(draft.groups ?? []),
+          ...unescapeSlack(word)
+            .split(',')
+            .map((g) => g.trim())
+            .filter(Boolean),
+        ];
+      continue;
+    }
+    const eq = word.indexOf('=');
+    const name = (eq < 0 ? word : word.slice(0, eq)).toLowerCase();
+    const flag = FLAGS.find((f) => f === name);
+    if (!flag) {
+      const near = closestName(
+        name.slice(2),
+        FLAGS.map((f) => f.slice(2)),
+      );
+      problems.push(`Unknown option \`${name}\`.${near ? ` Did you mean \`--${near}\`?` : ''}`);
+      continue;
+    }
+    let value = eq < 0 ? undefined : word.slice(eq + 1);
+    if (value === undefined) {
+      const next = words[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        problems.push(`\`${flag}\` needs a value.`);
+        continue;
+      }
+      value = next;
+      i++;
+    }
+    if (flag === '--account') draft.account = unescapeSlack(value);
+    else draft.justification = unescapeSlack(value);
+  }
+  return { draft, problems };
+}

@@ -1,0 +1,43 @@
+import { changeSummary } from '../../blocks/change-request.js';
+import { esc } from '../../blocks/text.js';
+import type { Deps } from '../../deps.js';
+import { ValidationError } from '../../errors.js';
+import {
+  type ChangeDraft,
+  type ChangeOutcome,
+  checkChangeDraft,
+  submitChangeRequest,
+} from '../../services/kinds/change-requests.js';
+
+/** What the requester reads once a change request is stored. */
+export function submittedText(deps: Pick<Deps, 'config'>, outcome: ChangeOutcome): string {
+  const { request, atOnce } = outcome;
+  const what = changeSummary(request);
+  if (atOnce)
+    return `Request \`${request.id}\`: ${what}. ${atOnce === 'owner' ? 'You own this user' : 'You approve these groups'}, so it needs no approval: I'm doing it now and will DM you when it is done.`;
+  return `Your request \`${request.id}\` to ${what} is waiting for approval in <#${deps.config.policy.approvals.channel}>. I'll DM you when it is decided.`;
+}
+
+/**
+ * Checks and submits a change typed inline; returns the reply for the requester: the problems, one per line, or
+ * what happens next. Throws only what is not a ValidationError.
+ */
+export async function submitInline(
+  deps: Deps,
+  requester: string,
+  draft: ChangeDraft,
+  where: { channel: string; responseUrl: string },
+): Promise<string> {
+  try {
+    const checked = await checkChangeDraft(deps, draft);
+    const outcome = await submitChangeRequest(deps, requester, checked, {
+      channel: where.channel,
+      responseUrl: where.responseUrl,
+    });
+    return submittedText(deps, outcome);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const lines = Object.values(error.fields).map((m) => `• ${esc(m)}`);
+    return `I can't ask for that yet:\n${(lines.length ? lines : [`• ${esc(error.message)}`]).join('\n')}`;
+  }
+}

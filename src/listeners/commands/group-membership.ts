@@ -1,0 +1,52 @@
+import { membershipModal } from '../../blocks/membership-modal.js';
+import { esc } from '../../blocks/text.js';
+import { parseChangeArgs } from './change-args.js';
+import { submitInline } from './change-reply.js';
+import type { Subcommand } from './subcommand.js';
+
+/**
+ * `/iam add-to-group` and `/iam remove-from-group`: with the user, groups and reason given inline, checks the change
+ * against the policy and IAM (reads only) and stores it as a request (one write, one hand-off); otherwise opens the
+ * form pre-filled with what was given (ack first, then views.open).
+ */
+function membershipCommand(kind: 'add-to-group' | 'remove-from-group'): Subcommand {
+  const usage = `/iam ${kind} <iam-user> <group> [group...] --reason "..." [--account name]`;
+  const adding = kind === 'add-to-group';
+  return {
+    name: kind,
+    summary: adding
+      ? 'asks to add an IAM user to groups the policy lists; approved like a new user (no approval by its owner or by whoever asked).'
+      : "takes an IAM user out of groups: at once when you own the user or approve those groups, else after approval. The user's owner is told.",
+    usage,
+    example: adding
+      ? '/iam add-to-group build-bot read-only --reason "Needs to read the staging logs"'
+      : '/iam remove-from-group build-bot read-only --reason "No longer reads the logs"',
+    async run({ deps, args, command, ack, client }) {
+      const { draft, problems } = parseChangeArgs(kind, args);
+      if (problems.length) {
+        await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(usage)}\`` });
+        return;
+      }
+      if (!draft.userName || !draft.groups?.length || !draft.justification?.trim()) {
+        await ack();
+        await client.views.open({
+          trigger_id: command.trigger_id,
+          view: membershipModal(
+            deps.config.policy,
+            { kind, channel: command.channel_id, ...(draft.account ? { account: draft.account } : {}) },
+            draft,
+          ) as never,
+        });
+        return;
+      }
+      const text = await submitInline(deps, command.user_id, draft, {
+        channel: command.channel_id,
+        responseUrl: command.response_url,
+      });
+      await ack({ response_type: 'ephemeral', text });
+    },
+  };
+}
+
+export const addToGroup = membershipCommand('add-to-group');
+export const removeFromGroup = membershipCommand('remove-from-group');

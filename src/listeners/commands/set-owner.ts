@@ -1,0 +1,30 @@
+import { esc } from '../../blocks/text.js';
+import { parseChangeArgs } from './change-args.js';
+import { submitInline } from './change-reply.js';
+import type { Subcommand } from './subcommand.js';
+
+const USAGE = '/iam set-owner <iam-user> @someone --reason "..." [--account name]';
+
+/** `/iam set-owner`: asks to make someone the owner of an IAM user (its `slack-user-id` tag), through approval. */
+export const setOwner: Subcommand = {
+  name: 'set-owner',
+  summary:
+    'asks to make someone the owner of an IAM user under the managed paths (its slack-user-id tag); approved by neither the owner, the new owner nor whoever asked.',
+  usage: USAGE,
+  example: '/iam set-owner build-bot @bob --reason "Bob runs the CI now"',
+  async run({ deps, args, command, ack }) {
+    const { draft, problems } = parseChangeArgs('set-owner', args);
+    if (!draft.userName) problems.push('Name the IAM user.');
+    if (!draft.newOwner) problems.push('Name the new owner as a Slack mention (type @ and pick the person).');
+    if (!draft.justification?.trim()) problems.push('Say why with `--reason "..."`.');
+    if (problems.length) {
+      await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(USAGE)}\`` });
+      return;
+    }
+    const text = await submitInline(deps, command.user_id, draft, {
+      channel: command.channel_id,
+      responseUrl: command.response_url,
+    });
+    await ack({ response_type: 'ephemeral', text });
+  },
+};

@@ -1,0 +1,249 @@
+/**
+ * Asking for a change to an existing IAM user (add-to-group, remove-from-group, set-owner): the checks before
+ * approval, with a clear answer for each problem, and the stored request with its plan.
+ */
+import { GetGroupCommand, GetUserCommand } from '@aws-sdk/client-iam';
+import { HOME } from '../../aws/accounts.js';
+import type { Deps } from '../../deps.js';
+import { BotError, ValidationError } from '../../errors.js';
+import { logger } from '../../logger.js';
+import type { AccessRequest } from '../../store/requests.js';
+import { OWNER_TAG, type PlanStep } from '../plans/types.js';
+import { errorName } from '../provisioning.js';
+import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
+import {
+  approvalRule,
+  auditEvent,
+  isAmong,
+  publishRequest,
+  publishRequestJob,
+  type RequestDeps,
+  type SubmitOptions,
+  startProvisioning,
+} from '../requests.js';
+import { managedPaths } from './run-change.js';
+import { ownerIn, readUserState } from './user-state.js';
+
+export type ChangeKind = 'add-to-group' | 'remove-from-group' | 'set-owner';
+
+/** A change as typed on the command line or in the form. */
+export interface ChangeDraft {
+  kind: ChangeKind;
+  userName?: string;
+  groups?: string[];
+  /** set-owner: the Slack user id of the new owner. */
+  newOwner?: string;
+  account?: string;
+  justification?: string;
+}
+
+/** A change that passed every check, with what IAM said of the user. */
+export interface CheckedChange {
+  kind: ChangeKind;
+  userName: string;
+  groups: string[];
+  account: string;
+  accountId: string;
+  path: string;
+  /** The user's owner now (its `slack-user-id` tag), if any. */
+  owner?: string;
+  newOwner?: string;
+  justification: string;
+  plan: PlanStep[];
+}
+
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity';
+const code = (s: string) => `\`${s}\``;
+
+/** The plan of a checked change: the IAM writes it makes, in order. */
+function planFor(kind: ChangeKind, userName: string, groups: string[], newOwner?: string, owner?: string): PlanStep[] {
+  if (kind === 'set-owner')
+    return [{ op: 'TagUser', userName, key: OWNER_TAG, value: newOwner ?? '', ...(owner ? { previous: owner } : {}) }];
+  const op = kind === 'add-to-group' ? 'AddUserToGroup' : 'RemoveUserFromGroup';
+  return groups.map((group) => ({ op, userName, group }));
+}
+
+/**
+ * Checks a change against the policy and IAM before anyone approves it: the user exists under a managed path, each
+ * group is one the policy lists and exists in the account, a membership to add is not there yet (and the user stays
+ * within IAM's 10 groups), one to remove is there, a new owner is not the owner already. Reads only. Throws
+ * ValidationError with one line per problem (keys: userName, groups, newOwner, justification), or BotError when
+ * the account cannot be reached.
+ */
+export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft: ChangeDraft): Promise<CheckedChange> {
+  const { policy } = deps.config;
+  const problems: Record<string, string> = {};
+  const account = draft.account ?? HOME;
+  const userName = draft.userName?.trim() ?? '';
+  const groups = [...new Set(draft.groups ?? [])];
+  const justification = draft.justification?.trim() ?? '';
+  if (account !== HOME && !policy.accounts.some((a) => a.name === account))
+    throw new ValidationError(`There is no account ${code(account)} in the policy.`, { account: 'unknown account' });
+  if (!USER_NAME.test(userName)) problems.userName = 'Give the IAM user name (letters, digits and +=,.@_-).';
+  if (!justification) problems.justification = 'Say why (`--reason "..."`): the approvers and the audit trail read it.';
+  else if (justification.length > MAX_JUSTIFICATION)
+    problems.justification = `Keep the reason within ${MAX_JUSTIFICATION} characters.`;
+  if (draft.kind === 'set-owner') {
+    if (!draft.newOwner || !SLACK_USER.test(draft.newOwner))
+      problems.newOwner = 'Name the new owner as a Slack @mention.';
+  } else {
+    const listed = new Set(policy.groups.map((g) => g.name));
+    const unknown = groups.filter((g) => !listed.has(g));
+    if (!groups.length) problems.groups = 'Name at least one group.';
+    else if (unknown.length)
+      problems.groups = `The policy does not list ${unknown.map(code).join(', ')}: the bot manages only ${[...listed].map(code).join(', ')}.`;
+  }
+  if (Object.keys(problems).length) throw invalid(problems);
+
+  const { iam } = deps.aws.account(account);
+  const cannot = (what: string) => (error: unknown) => {
+    throw new BotError(`I cannot ${what} in account ${account} (${errorName(error)}).`, { cause: error });
+  };
+  const [identity, user, missing] = await Promise.all([
+    deps.aws.callerIdentity(account).catch(cannot('act')),
+    iam.send(new GetUserCommand({ UserName: userName })).then(
+      (out) => out.User,
+      (error: unknown) => (isNoSuchEntity(error) ? undefined : cannot('read IAM users')(error)),
+    ),
+    Promise.all(
+      groups.map((g) =>
+        iam.send(new GetGroupCommand({ GroupName: g, MaxItems: 1 })).then(
+          () => undefined,
+          (error: unknown) => (isNoSuchEntity(error) ? g : cannot('read IAM groups')(error)),
+        ),
+      ),
+    ),
+  ]);
+  const accountId = identity.Account ?? '';
+  if (!user) throw invalid({ userName: `There is no IAM user ${code(userName)} in ${account} (${accountId}).` });
+  const path = user.Path ?? '/';
+  if (!managedPaths(policy).includes(path))
+    throw invalid({
+      userName: `IAM user ${code(userName)} is at path ${code(path)}, outside the paths the bot manages (${managedPaths(policy).map(code).join(', ')}).`,
+    });
+  const absent = missing.filter((g): g is string => g !== undefined);
+  if (absent.length) problems.groups = `IAM in ${account} (${accountId}) has no group ${absent.map(code).join(', ')}.`;
+
+  const state = await readUserState(iam, userName).catch(cannot(`read IAM user ${userName}`));
+  const owner = ownerIn(state);
+  if (draft.kind === 'add-to-group' && !problems.groups) {
+    const already = groups.filter((g) => state.groups.includes(g));
+    const total = state.groups.length + groups.length - already.length;
+    if (already.length)
+      problems.groups = `${code(userName)} is already in ${already.map(code).join(', ')}: nothing to add there.`;
+    else if (total > MAX_GROUPS_PER_USER)
+      problems.groups = `IAM allows at most ${MAX_GROUPS_PER_USER} groups per user: ${code(userName)} is in ${state.groups.length} already, and this would make ${total}.`;
+  }
+  if (draft.kind === 'remove-from-group' && !problems.groups) {
+    const gone = groups.filter((g) => !state.groups.includes(g));
+    if (gone.length)
+      problems.groups = `${code(userName)} is not in ${gone.map(code).join(', ')}: nothing to remove there.`;
+  }
+  if (draft.kind === 'set-owner' && draft.newOwner === owner)
+    problems.newOwner = `<@${owner}> owns ${code(userName)} already.`;
+  if (Object.keys(problems).length) throw invalid(problems);
+  return {
+    kind: draft.kind,
+    userName,
+    groups: draft.kind === 'set-owner' ? [] : groups,
+    account,
+    accountId,
+    path,
+    ...(owner ? { owner } : {}),
+    ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
+    justification,
+    plan: planFor(draft.kind, userName, groups, draft.newOwner, owner),
+  };
+}
+
+const invalid = (problems: Record<string, string>) => new ValidationError(Object.values(problems).join('\n'), problems);
+
+/**
+ * Who may remove `groups` from a user at once, without approval: the user's owner, or an approver of every one of
+ * the groups. Returns the reason, or undefined when the removal needs approval.
+ */
+export async function removesAtOnce(
+  deps: Pick<Deps, 'config' | 'messenger'>,
+  change: CheckedChange,
+  requester: string,
+): Promise<'owner' | 'group-approver' | undefined> {
+  if (change.owner === requester) return 'owner';
+  const rule = approvalRule(deps.config.policy, change.groups, 'remove-from-group');
+  for (const g of rule.groups) if (!(await isAmong(deps, g.approvers, requester))) return undefined;
+  return 'group-approver';
+}
+
+export type ChangeOutcome =
+  | { request: AccessRequest; atOnce: false }
+  | { request: AccessRequest; atOnce: 'owner' | 'group-approver' };
+
+/**
+ * Stores a checked change as a request, with its audit event, in one transaction, then hands it to the worker: to
+ * post it for approval, or (a removal by the user's owner or an approver of its groups) to run it at once, still as
+ * a request with its audit trail. One write and one hand-off.
+ */
+export async function submitChangeRequest(
+  deps: RequestDeps & Pick<Deps, 'messenger'>,
+  requester: string,
+  change: CheckedChange,
+  options: SubmitOptions = {},
+): Promise<ChangeOutcome> {
+  const { policy } = deps.config;
+  const now = deps.clock.now();
+  const atOnce = change.kind === 'remove-from-group' ? await removesAtOnce(deps, change, requester) : undefined;
+  const request: AccessRequest = {
+    id: `req-${deps
+      .randomToken()
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, 12)}`,
+    kind: change.kind,
+    plan: change.plan,
+    ...(change.owner ? { owner: change.owner } : {}),
+    status: atOnce ? 'approved' : 'pending',
+    requester,
+    recipient: change.newOwner ?? change.owner ?? requester,
+    account: change.account,
+    accountId: change.accountId,
+    userName: change.userName,
+    path: change.path,
+    groups: change.groups,
+    accessType: 'keys', // create-user's field; a change mints no credentials
+    tags: [],
+    justification: change.justification,
+    approvals: [],
+    attempt: 1,
+    credentialIssue: 0,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + policy.requests.lifetimeHours * 3_600_000).toISOString(),
+    updatedAt: now.toISOString(),
+    version: 0,
+  };
+  const requested = auditEvent(deps, request, requester, 'requested', {
+    kind: change.kind,
+    userName: change.userName,
+    account: change.account,
+    groups: change.groups,
+    owner: change.owner ?? null,
+    newOwner: change.newOwner ?? null,
+    plan: change.plan.map((s) => JSON.stringify(s)),
+    channel: options.channel ?? null,
+    ...(atOnce ? { allowedAtOnce: atOnce } : {}),
+  });
+  await deps.store.requests.create(request, [deps.store.audit.transactionItem(requested)]);
+  if (atOnce) {
+    await startProvisioning(deps, request, requester, true); // the worker tells the requester it runs
+    return { request, atOnce };
+  }
+  try {
+    await deps.dispatcher.dispatch(publishRequestJob(request, options));
+  } catch (error) {
+    logger.error('Could not hand the posting of a request to the worker; posting it here', {
+      requestId: request.id,
+      errorName: (error as Error)?.name,
+    });
+    await publishRequest(deps, request.id, options);
+  }
+  return { request, atOnce: false };
+}

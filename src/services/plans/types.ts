@@ -1,0 +1,65 @@
+/**
+ * A request's plan: the ordered IAM operations it will perform once approved, each with how to undo it. The approval
+ * message renders the plan, the worker runs exactly its steps, and the audit trail records each one.
+ */
+
+/** The kinds of request: what is asked for, each with its own plan and approval rule. */
+export const REQUEST_KINDS = ['create-user', 'add-to-group', 'remove-from-group', 'set-owner'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+
+/** The tag that names the Slack user owning an IAM user. */
+export const OWNER_TAG = 'slack-user-id';
+
+/** One IAM operation of a plan (its API action and arguments). Stored on the request: ids and names only. */
+export type PlanStep =
+  | { op: 'CreateUser'; userName: string; path: string }
+  | { op: 'AddUserToGroup'; userName: string; group: string }
+  | { op: 'RemoveUserFromGroup'; userName: string; group: string }
+  | { op: 'CreateLoginProfile'; userName: string }
+  | { op: 'CreateAccessKey'; userName: string }
+  /** Sets one tag; `previous` is the value it had when the request was made (undefined: none). */
+  | { op: 'TagUser'; userName: string; key: string; value: string; previous?: string };
+
+/** The operation that undoes a step, or undefined when undoing it needs more than one call (CreateUser: see rollbackUser). */
+export function undoOf(step: PlanStep): PlanStep | undefined {
+  switch (step.op) {
+    case 'AddUserToGroup':
+      return { op: 'RemoveUserFromGroup', userName: step.userName, group: step.group };
+    case 'RemoveUserFromGroup':
+      return { op: 'AddUserToGroup', userName: step.userName, group: step.group };
+    case 'TagUser':
+      return step.previous === undefined
+        ? undefined
+        : { op: 'TagUser', userName: step.userName, key: step.key, value: step.previous, previous: step.value };
+    default:
+      return undefined;
+  }
+}
+
+/** One line saying what a step does, in IAM's words: `AddUserToGroup build-bot → ci-deployers`. */
+export function describeStep(step: PlanStep): string {
+  switch (step.op) {
+    case 'CreateUser':
+      return `CreateUser ${step.userName} (path ${step.path})`;
+    case 'AddUserToGroup':
+      return `AddUserToGroup ${step.userName} → ${step.group}`;
+    case 'RemoveUserFromGroup':
+      return `RemoveUserFromGroup ${step.userName} ← ${step.group}`;
+    case 'CreateLoginProfile':
+      return `CreateLoginProfile ${step.userName}`;
+    case 'CreateAccessKey':
+      return `CreateAccessKey ${step.userName}`;
+    case 'TagUser':
+      return `TagUser ${step.userName} ${step.key}=${step.value}`;
+  }
+}
+
+/** How a step is undone, as a line (`undo: RemoveUserFromGroup …`), for the approval message. */
+export function describeUndo(step: PlanStep): string {
+  if (step.op === 'CreateUser') return 'undo: delete what the request created, then the user';
+  if (step.op === 'CreateLoginProfile') return 'undo: DeleteLoginProfile';
+  if (step.op === 'CreateAccessKey') return 'undo: DeleteAccessKey';
+  if (step.op === 'TagUser' && step.previous === undefined) return 'undo: none (reported if a later step fails)';
+  const undo = undoOf(step);
+  return undo ? `undo: ${describeStep(undo)}` : 'undo: none';
+}

@@ -1,0 +1,44 @@
+/**
+ * The examples `/iam help` shows work as written with the shipped policy.yml: each is sent as Slack sends it (the
+ * command escapes @mentions: `@alice` arrives as `<@U…|alice>`), approved by an approver that policy names, and done.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { subcommands } from '../../src/listeners/commands/index.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { click } from '../support/create-user.js';
+
+let bot: TestBot;
+beforeAll(async () => {
+  bot = await startTestBot({ policy: parse(readFileSync('policy.yml', 'utf8')) });
+});
+afterAll(async () => {
+  await bot.stop();
+});
+
+const PEOPLE: Record<string, string> = { alice: 'U0ALICE', bob: 'U0BOB' };
+const asSlackSends = (example: string) =>
+  example.replace(/^\/iam /, '').replace(/@(\w+)/g, (_, name: string) => `<@${PEOPLE[name] ?? 'U0SOMEONE'}|${name}>`);
+
+it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
+  const changing = subcommands.filter((s) => !['help', 'whoami'].includes(s.name));
+  expect(changing.map((s) => s.name)).toEqual(['create-user', 'add-to-group', 'remove-from-group', 'set-owner']);
+
+  for (const sub of changing) {
+    const before = new Set((await bot.deps.store.requests.model.scan().exec()).map((r) => r.id));
+    const { result } = await bot.command(asSlackSends(sub.example), 'U0REQUESTER');
+    await bot.drain();
+    const answer = String(JSON.parse(result.body || '{}').text ?? '');
+    const added = (await bot.deps.store.requests.model.scan().exec()).filter(
+      (r) => !before.has(r.id) && !r.id.startsWith('name#'),
+    );
+    expect(answer, sub.example).toContain('is waiting for approval');
+    expect(added, sub.example).toHaveLength(1);
+    const request = await bot.deps.store.requests.get(String(added[0]?.id));
+    if (!request) throw new Error('no request');
+    await click(bot, request, 'U0PLATFORM1');
+    await bot.drain();
+    expect((await bot.deps.store.requests.get(request.id))?.status, sub.example).toBe('done');
+  }
+});
