@@ -13,6 +13,7 @@ import {
   type UserPlan,
 } from './provisioning.js';
 import { abandonAtFrom, auditSubject, syncApprovalMessage, tellApproversOfFailure, tellRequester } from './requests.js';
+import { userChanged } from './user-changes.js';
 
 export type ProvisionOutcome = 'done' | 'failed' | 'skipped';
 
@@ -158,6 +159,7 @@ export async function provisionRequest(
 
   const done = await store.update(request, { status: 'done', created, linkId }, deps.clock.now());
   if (!done) throw new Error(`Request ${requestId} changed while it was being provisioned`);
+  await userChanged(deps, done.account, done.userName, { requestId: done.id });
   await recordAudit(deps, done, 'provisioned', {
     userName: done.userName,
     account: done.account,

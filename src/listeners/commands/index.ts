@@ -7,10 +7,11 @@ import { closestName } from './closest.js';
 import { createUser } from './create-user.js';
 import { help } from './help.js';
 import type { Subcommand } from './subcommand.js';
+import { user, users } from './users.js';
 import { whoami } from './whoami.js';
 
 /** Every `/iam` subcommand, in the order help lists them. New subcommands plug in here. */
-export const subcommands: readonly Subcommand[] = [help, whoami, createUser];
+export const subcommands: readonly Subcommand[] = [help, whoami, createUser, users, user];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
 export function registerCommands(app: App, deps: Deps): void {
