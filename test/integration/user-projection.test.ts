@@ -117,10 +117,11 @@ describe('the scheduled refresh', () => {
     const name = 'dropBrandNewFromReport';
     iam.middlewareStack.add(
       (next, context) => async (args) => {
-        const out = (await next(args)) as { output: { Content?: Uint8Array } };
-        if (context.commandName === GetCredentialReportCommand.name && out.output.Content) {
-          const csv = Buffer.from(out.output.Content).toString('utf8');
-          out.output.Content = Buffer.from(
+        const out = await next(args);
+        const output = out.output as { Content?: Uint8Array };
+        if (context.commandName === GetCredentialReportCommand.name && output.Content) {
+          const csv = Buffer.from(output.Content).toString('utf8');
+          output.Content = Buffer.from(
             csv
               .split('\n')
               .filter((l) => !l.startsWith('brand-new,'))
