@@ -3,12 +3,12 @@ import type { AccessRequest } from '../store/requests.js';
 import type { ProjectedUser } from '../store/users.js';
 
 /**
- * The IAM users a Slack user owns (owner UNOWNED: those with no owner tag), in every account, from the ownership
+ * The IAM users a Slack user owns (no owner: those with no owner tag), in every account, from the ownership
  * projection: one DynamoDB query, no IAM call. `more`: there are more than one page holds.
  */
 export async function usersOwnedBy(
   deps: Pick<Deps, 'store'>,
-  owner: string,
+  owner: string | undefined,
 ): Promise<{ users: ProjectedUser[]; more: boolean }> {
   return deps.store.users.ownedBy(owner);
 }

@@ -208,8 +208,9 @@ export function parseCredentialReport(csv: string, generatedAt: string): Credent
       return i < 0 ? undefined : fields[i < 2 ? i : i + shift];
     };
     const arn = fields.slice(1, 2 + shift).join(',');
+    if (!arn.includes(':user/')) continue; // the root account's row
     const userName = arn.slice(arn.lastIndexOf('/') + 1);
-    if (!userName || userName === '<root_account>') continue;
+    if (!userName) continue;
     const value = (v: string | undefined) =>
       v && !['N/A', 'not_supported', 'no_information'].includes(v) ? v : undefined;
     const date = (v: string | undefined) => {

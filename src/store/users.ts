@@ -161,11 +161,15 @@ export class UserStore {
   }
 
   /**
-   * The users a Slack user owns (or, with UNOWNED, those nobody owns), in every account: one query of the owner
-   * index, one page (1 MB, thousands of users). `more`: the page did not hold them all.
+   * The users a Slack user owns (no owner: those nobody owns), in every account: one query of the owner index, one
+   * page (1 MB, thousands of users). `more`: the page did not hold them all.
    */
-  async ownedBy(owner: string): Promise<{ users: ProjectedUser[]; more: boolean }> {
-    const page = await this.model.query('ownerKey').eq(owner).using(OWNER_INDEX).exec();
+  async ownedBy(owner: string | undefined): Promise<{ users: ProjectedUser[]; more: boolean }> {
+    const page = await this.model
+      .query('ownerKey')
+      .eq(owner ?? UNOWNED)
+      .using(OWNER_INDEX)
+      .exec();
     return { users: page.map(toUser), more: page.lastKey !== undefined };
   }
 }

@@ -1,7 +1,6 @@
 import { esc } from '../../blocks/text.js';
 import { userMessage, usersMessage } from '../../blocks/users.js';
 import { userDetail, usersOwnedBy } from '../../services/user-lookup.js';
-import { UNOWNED } from '../../store/users.js';
 import { tokenize } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
@@ -37,7 +36,7 @@ export const users: Subcommand = {
       await ack({ response_type: 'ephemeral', text: `Usage: \`${USERS_USAGE}\`` });
       return;
     }
-    const found = await usersOwnedBy(deps, owner ?? UNOWNED);
+    const found = await usersOwnedBy(deps, owner);
     await ack({
       response_type: 'ephemeral',
       ...usersMessage({ owner, ...found, now: deps.clock.now(), keys: deps.config.policy.keys }),
