@@ -22,7 +22,7 @@ import { ms, percentile, type Row, root, type Section } from '../lib.js';
 
 const USERS = 5000;
 const OWNERS = 500;
-const REQUESTS = 300;
+const REQUESTS = 200;
 const WARMUP = 20;
 const P99_TARGET_MS = 300;
 const CALLS_TARGET = 3;

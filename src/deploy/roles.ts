@@ -114,7 +114,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
-      users: ['UpdateItem', 'DeleteItem'],
+      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
@@ -138,7 +138,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
       audit: ['PutItem'],
-      users: ['Query', 'UpdateItem', 'DeleteItem'],
+      users: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },
 };

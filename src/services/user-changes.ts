@@ -22,14 +22,17 @@ export async function userChanged(
   cause: UserChangeCause = {},
 ): Promise<void> {
   try {
-    const read = await readUser(deps.aws.account(account).iam, deps.config.policy, account, userName, deps.clock.now());
+    const [read, known] = await Promise.all([
+      readUser(deps.aws.account(account).iam, deps.config.policy, account, userName, deps.clock.now()),
+      deps.store.users.get(account, userName, { consistent: true }),
+    ]);
     if (read.state !== 'found') {
-      await deps.store.users.remove(account, userName);
+      if (known) await deps.store.users.remove(known);
       return;
     }
     // The request that created the user too (from its tag): an item may be new when another request changes it.
     const requestIds = [cause.requestId, read.createdByRequest].filter((id): id is string => Boolean(id));
-    await deps.store.users.put(read.user, { requestIds });
+    await deps.store.users.put(read.user, { requestIds, ...(known ? { previousOwner: known.owner ?? null } : {}) });
   } catch (error) {
     logger.error('Could not update the user projection after a change', {
       account,

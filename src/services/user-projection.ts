@@ -349,7 +349,7 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
   const present = new Set(users.map((u) => (u.UserName ?? '').toLowerCase()));
   const gone = stored.filter((u) => !present.has(u.userName.toLowerCase()) && u.refreshedAt <= started.toISOString());
   await inBatches(gone, options.concurrency ?? 16, async (u) => {
-    if (await deps.store.users.remove(account, u.userName, { ifRefreshedAt: u.refreshedAt })) result.removed++;
+    if (await deps.store.users.remove(u, { ifRefreshedAt: u.refreshedAt })) result.removed++;
   });
 
   await inBatches(users, options.concurrency ?? 16, async (u) => {
@@ -397,6 +397,7 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     if (item && knowsCreator && content(item) === content(next)) return;
     const written = await deps.store.users.put(next, {
       ifRefreshedAt: item ? item.refreshedAt : null,
+      ...(item ? { previousOwner: item.owner ?? null } : {}),
       ...(createdBy ? { requestIds: [createdBy] } : {}),
     });
     if (written) result.written++;

@@ -216,6 +216,7 @@ describe('looking', () => {
     expect(answer(detail.result)).toContain('unowned');
     expect(answer(unowned.result)).toContain('nobodys');
     expect(answer(unowned.result)).not.toContain('legacy-ci');
+    expect(answer(unowned.result)).not.toContain('orphan'); // owned by U0BOB since its tag was set
   });
 
   it('finds a user whatever the case of its name, and says so when it knows none', async () => {
