@@ -326,7 +326,7 @@ export interface RefreshResult {
  * Refreshes the projection of one account from IAM: every user under the managed paths is written with its owner
  * (tag), groups, console access and keys; items of users gone from IAM (or moved off the managed paths) are removed.
  * Safe to run again and alongside the bot's own changes: an item written after this refresh started is neither
- * overwritten nor removed. Writes only what changed.
+ * overwritten nor removed. Writes only what changed (and each user at least daily).
  */
 export async function refreshAccount(deps: Deps, account: string, options: RefreshOptions = {}) {
   const { policy } = deps.config;
@@ -394,7 +394,9 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     };
     const createdBy = u.Tags?.find((t) => t.Key === CREATED_BY_REQUEST_TAG)?.Value;
     const knowsCreator = !createdBy || item?.requestIds.includes(createdBy);
-    if (item && knowsCreator && content(item) === content(next)) return;
+    // Unchanged: no write, unless the item is a day old (which rewrites a stale owner copy, see UserStore.put).
+    const recent = item && Date.parse(item.refreshedAt) > deps.clock.now().getTime() - REWRITE_AFTER_MS;
+    if (item && recent && knowsCreator && content(item) === content(next)) return;
     const written = await deps.store.users.put(next, {
       ifRefreshedAt: item ? item.refreshedAt : null,
       ...(item ? { previousOwner: item.owner ?? null } : {}),
@@ -405,6 +407,9 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
   result.iamCalls = iam.calls;
   return result;
 }
+
+/** An unchanged user is written again after this long all the same (see UserStore.put). */
+const REWRITE_AFTER_MS = 24 * 3_600_000;
 
 /** Runs `fn` over `items`, at most `size` at a time. */
 async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
