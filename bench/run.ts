@@ -12,6 +12,7 @@ import { revealLatency } from './sections/reveal.js';
 import { slackBundle } from './sections/slack-bundle.js';
 import { slackCold } from './sections/slack-cold.js';
 import { slackLatency } from './sections/slack-latency.js';
+import { usersSection } from './sections/users.js';
 
 const sections: Section[] = [
   slackBundle,
@@ -20,6 +21,7 @@ const sections: Section[] = [
   revealLatency,
   approvalSection,
   callsBeforeAnswerSection,
+  usersSection,
 ];
 
 const only = process.argv.slice(2);

@@ -21,7 +21,7 @@ export const FUNCTIONS = ['slack', 'web', 'worker', 'schedule'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 /** The state tables (src/store/*: `<TABLE_PREFIX><table>`). */
-export const TABLES = ['requests', 'links', 'jobs', 'audit'] as const;
+export const TABLES = ['requests', 'links', 'jobs', 'audit', 'users'] as const;
 export type TableName = (typeof TABLES)[number];
 
 /** What one function's code calls. Each list is checked by the test suite against the calls it really makes. */
@@ -73,7 +73,12 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     policyGroups: ['GetGroup'],
     iamAccount: ['GetAccountPasswordPolicy'], // can a new console user change the password? (the form warns)
     assumeRoles: true,
-    tables: { requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], audit: ['PutItem'] },
+    tables: {
+      // BatchGetItem: the requests that changed a user (/iam user); users: the ownership projection (/iam users)
+      requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem'],
+      audit: ['PutItem'],
+      users: ['GetItem', 'Query'],
+    },
     invokeWorker: true,
   },
   // The public credential page: its links, the audit trail, and reading then deleting one secret. No IAM at all.
@@ -98,6 +103,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       'UpdateAccessKey',
       'DeleteAccessKey',
       'ListAccessKeys',
+      'GetAccessKeyLastUsed', // the ownership projection after a change (userChanged)
+      'GetLoginProfile',
     ],
     anyUser: ['GetUser'],
     policyGroups: ['AddUserToGroup', 'RemoveUserFromGroup', 'GetGroup'],
@@ -109,12 +116,23 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
+      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
+  // The refresh of the ownership projection: every user with its tags and groups (GetAccountAuthorizationDetails),
+  // console access and keys from the credential report, key ids (ListAccessKeys) where they changed, a live read of
+  // a user the report does not know yet.
   schedule: {
     ...none,
-    managedUsers: ['UpdateAccessKey', 'DeleteLoginProfile'],
+    managedUsers: [
+      'UpdateAccessKey',
+      'DeleteLoginProfile',
+      'ListAccessKeys',
+      'GetAccessKeyLastUsed',
+      'GetLoginProfile',
+    ],
+    iamAccount: ['GetAccountAuthorizationDetails', 'GenerateCredentialReport', 'GetCredentialReport'],
     assumeRoles: true,
     secrets: ['DeleteSecret'],
     secretsAccount: ['ListSecrets'],
@@ -122,6 +140,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
       audit: ['PutItem'],
+      users: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },
 };

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
+import { refreshUserProjection } from '../services/user-projection.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
 export interface ScheduledTask {
@@ -16,6 +17,7 @@ export const scheduledTasks: ScheduledTask[] = [
   { name: 'expire-requests', run: expireDueRequests },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
   { name: 'abandon-failed-requests', run: abandonExpiredFailures },
+  { name: 'refresh-user-projection', run: (deps) => refreshUserProjection(deps) },
 ];
 
 /**

@@ -159,6 +159,7 @@ export async function provisionRequest(
 
   const done = await store.update(request, { status: 'done', created, linkId }, deps.clock.now());
   if (!done) throw new Error(`Request ${requestId} changed while it was being provisioned`);
+  await userChanged(deps, done.account, done.userName, { requestId: done.id });
   await recordAudit(deps, done, 'provisioned', {
     userName: done.userName,
     account: done.account,
@@ -167,7 +168,6 @@ export async function provisionRequest(
     accessKey: created.accessKey,
     linkId,
   });
-  await userChanged(deps, done.account, done.userName);
   await syncApprovalMessage(deps, done);
   await tellRequester(deps, done);
   return 'done';

@@ -1,14 +1,43 @@
 import type { Deps } from '../deps.js';
+import { logger } from '../logger.js';
+import { errorName } from './provisioning.js';
+import { readUser } from './user-projection.js';
+
+/** What caused a change: the request whose execution changed the user (recorded on the projection). */
+export interface UserChangeCause {
+  requestId?: string;
+}
 
 /**
  * Called by the worker after the bot changed an IAM user (created it, changed its groups, owner, keys or password),
  * so that what the bot knows of the user (the ownership projection) follows at once, not only at the next scheduled
- * refresh. Must be idempotent and never throw: the change itself stands whatever happens here.
+ * refresh: reads the user live and writes its projection item (adding `cause.requestId` to the requests that changed
+ * it), or removes the item when the user no longer exists or is not under the managed paths. Idempotent; never
+ * throws: the change itself stands whatever happens here (a failure is logged, and the scheduled refresh heals it).
  */
 export async function userChanged(
-  _deps: Pick<Deps, 'aws' | 'store' | 'clock' | 'config'>,
-  _account: string,
-  _userName: string,
+  deps: Pick<Deps, 'aws' | 'store' | 'clock' | 'config'>,
+  account: string,
+  userName: string,
+  cause: UserChangeCause = {},
 ): Promise<void> {
-  // The ownership projection hooks in here.
+  try {
+    const [read, known] = await Promise.all([
+      readUser(deps.aws.account(account).iam, deps.config.policy, account, userName, deps.clock.now()),
+      deps.store.users.get(account, userName, { consistent: true }),
+    ]);
+    if (read.state !== 'found') {
+      if (known) await deps.store.users.remove(known);
+      return;
+    }
+    // The request that created the user too (from its tag): an item may be new when another request changes it.
+    const requestIds = [cause.requestId, read.createdByRequest].filter((id): id is string => Boolean(id));
+    await deps.store.users.put(read.user, { requestIds, ...(known ? { previousOwner: known.owner ?? null } : {}) });
+  } catch (error) {
+    logger.error('Could not update the user projection after a change', {
+      account,
+      userName,
+      errorName: errorName(error),
+    });
+  }
 }

@@ -3,6 +3,7 @@ import { connectDynamo, type StoreOptions } from './dynamo.js';
 import { JobStore } from './jobs.js';
 import { LinkStore } from './links.js';
 import { RequestStore } from './requests.js';
+import { UserStore } from './users.js';
 
 export type { StoreOptions } from './dynamo.js';
 
@@ -12,6 +13,7 @@ export interface Store {
   audit: AuditStore;
   requests: RequestStore;
   links: LinkStore;
+  users: UserStore;
 }
 
 /** Connects dynamoose and builds the repositories. Tables are created lazily only when `options.create`. */
@@ -22,5 +24,6 @@ export function createStore(options: StoreOptions): Store {
     audit: new AuditStore(options),
     requests: new RequestStore(options),
     links: new LinkStore(options),
+    users: new UserStore(options),
   };
 }

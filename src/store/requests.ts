@@ -434,6 +434,17 @@ export class RequestStore {
     return (await this.dueForSweep(now)).filter((r) => r.status === 'failed' && r.abandonAt && r.abandonAt <= at);
   }
 
+  /**
+   * Requests by id, for display (the history of an IAM user): one BatchGetItem of at most 100 ids, eventually
+   * consistent; ids with no request left out. Name reservations are never returned.
+   */
+  async getMany(ids: readonly string[]): Promise<AccessRequest[]> {
+    const wanted = [...new Set(ids)].filter((id) => !id.startsWith('name#')).slice(0, 100);
+    if (!wanted.length) return [];
+    const items = await this.model.batchGet(wanted.map((id) => ({ id })));
+    return items.map(toRequest);
+  }
+
   /** Approved or provisioning requests unchanged for STALLED_AFTER_MS at `now` (their worker stopped, or never ran). */
   async stalledAt(now: Date): Promise<AccessRequest[]> {
     const cutoff = new Date(now.getTime() - STALLED_AFTER_MS).toISOString();

@@ -408,6 +408,24 @@ describe('set-owner', () => {
     expect(dmsTo(bot, 'U0APPROVER2').join()).toContain(`make <@U0APPROVER2> the owner of IAM user \`${name}\``);
   });
 
+  it('moves the user to the new owner in the projection: `/iam users` shows it to them, not to the old owner', async () => {
+    const name = nextName('handover');
+    await existingUser(bot, name, { owner: 'U0APPROVER3' });
+    await bot.schedule(); // the projection knows the user and its owner
+    const before = await bot.command('users <@U0APPROVER3|carol>', 'U0SOMEONE');
+
+    await command(`set-owner ${name} <@U0ALICE|alice> --reason "Alice runs it now"`);
+    await approve(await changeRequestFor(bot, name), 'U0APPROVER1');
+    const alices = await bot.command('users', 'U0ALICE');
+    const carols = await bot.command('users <@U0APPROVER3|carol>', 'U0SOMEONE');
+    const projected = await bot.deps.store.users.get('home', name);
+
+    expect(JSON.stringify(JSON.parse(before.result.body ?? '{}'))).toContain(name);
+    expect(projected?.owner).toBe('U0ALICE');
+    expect(JSON.stringify(JSON.parse(alices.result.body ?? '{}'))).toContain(name);
+    expect(JSON.stringify(JSON.parse(carols.result.body ?? '{}'))).not.toContain(name);
+  });
+
   it('sets an owner on a user that had none', async () => {
     const name = nextName('unowned');
     await existingUser(bot, name, { path: '/legacy/' });

@@ -172,7 +172,7 @@ describe('npm run package (no AWS credentials)', () => {
     );
 
     expect(Object.keys(tables).sort()).toEqual(
-      ['audit', 'jobs', 'links', 'requests'].map((m) => `iam-slack-bot-${STAGE}-${m}`),
+      ['audit', 'jobs', 'links', 'requests', 'users'].map((m) => `iam-slack-bot-${STAGE}-${m}`),
     );
     for (const table of Object.values(tables)) {
       expect(table.Properties).toMatchObject({

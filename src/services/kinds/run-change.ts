@@ -96,7 +96,7 @@ export async function runChangeRequest(
   const done = await store.update(request, { status: 'done' }, deps.clock.now());
   if (!done) throw new Error(`Request ${requestId} changed while it was running`);
   await record(deps, done, 'changed', { steps: result.changed.map(describeStep) });
-  await userChanged(deps, done.account, done.userName);
+  await userChanged(deps, done.account, done.userName, { requestId: done.id });
   await syncApprovalMessage(deps, done);
   await tellRequester(deps, done);
   const told = new Set([done.requester]);

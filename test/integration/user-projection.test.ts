@@ -1,0 +1,271 @@
+/**
+ * The ownership projection and the commands that read it: the scheduled refresh builds it from IAM (moto), the bot's
+ * own changes update it at once (userChanged after create-user), and `/iam users` / `/iam user` answer from it
+ * through the real signed Slack handler, with a DynamoDB read or two and no IAM call.
+ */
+import {
+  AddUserToGroupCommand,
+  CreateAccessKeyCommand,
+  CreateLoginProfileCommand,
+  CreateUserCommand,
+  DeleteUserCommand,
+  GetCredentialReportCommand,
+  type IAMClient,
+  TagUserCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DAY, ManualClock } from '../../src/clock.js';
+import { userChanged } from '../../src/services/user-changes.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { click, requestUser } from '../support/create-user.js';
+
+let bot: TestBot;
+let iam: IAMClient;
+const clock = new ManualClock(new Date());
+const PATH = '/iam-slack-bot/';
+const keyIds: Record<string, string> = {};
+
+/** Creates a user straight in moto (as someone outside the bot would), returning its key id if it gets one. */
+async function seedUser(
+  name: string,
+  opts: { owner?: string; groups?: string[]; key?: boolean; console?: boolean; path?: string } = {},
+) {
+  await iam.send(
+    new CreateUserCommand({
+      UserName: name,
+      Path: opts.path ?? PATH,
+      ...(opts.owner ? { Tags: [{ Key: 'slack-user-id', Value: opts.owner }] } : {}),
+    }),
+  );
+  for (const g of opts.groups ?? []) await iam.send(new AddUserToGroupCommand({ UserName: name, GroupName: g }));
+  if (opts.console) await iam.send(new CreateLoginProfileCommand({ UserName: name, Password: 'Seeded-password-1!x' }));
+  if (opts.key) {
+    const key = await iam.send(new CreateAccessKeyCommand({ UserName: name }));
+    keyIds[name] = key.AccessKey?.AccessKeyId ?? '';
+  }
+}
+
+const answer = (result: { body?: string }) => JSON.stringify(JSON.parse(result.body || '{}'));
+
+beforeAll(async () => {
+  bot = await startTestBot({ clock });
+  iam = bot.deps.aws.account().iam;
+  await seedUser('legacy-ci', { owner: 'U0ALICE', groups: ['ci-deployers', 'read-only'], key: true });
+  await seedUser('legacy-console', { owner: 'U0ALICE', console: true });
+  await seedUser('orphan', { groups: ['read-only'], key: true });
+  await seedUser('admin-outside', { owner: 'U0ALICE', path: '/admins/', key: true });
+  await bot.schedule();
+});
+afterAll(async () => {
+  await bot.stop();
+});
+
+describe('the scheduled refresh', () => {
+  it('projects every user under the managed paths with its owner (tag), groups, keys and console access', async () => {
+    const ci = await bot.deps.store.users.get('home', 'legacy-ci');
+    const consoleUser = await bot.deps.store.users.get('home', 'legacy-console');
+
+    expect(ci).toMatchObject({
+      owner: 'U0ALICE',
+      path: PATH,
+      groups: ['ci-deployers', 'read-only'],
+      console: false,
+      keys: [{ id: keyIds['legacy-ci'], status: 'Active' }],
+    });
+    expect(consoleUser).toMatchObject({ owner: 'U0ALICE', console: true, keys: [], groups: [] });
+    expect((await bot.deps.store.users.get('home', 'orphan'))?.owner).toBeUndefined();
+  });
+
+  it('leaves out users outside the managed paths', async () => {
+    expect(await bot.deps.store.users.get('home', 'admin-outside')).toBeUndefined();
+  });
+
+  it('removes a user deleted in IAM and picks up an owner tag and a key status changed in IAM', async () => {
+    await seedUser('short-lived', { owner: 'U0ALICE' });
+    await bot.schedule();
+    expect(await bot.deps.store.users.get('home', 'short-lived')).toBeDefined();
+
+    await iam.send(new DeleteUserCommand({ UserName: 'short-lived' }));
+    await iam.send(new TagUserCommand({ UserName: 'orphan', Tags: [{ Key: 'slack-user-id', Value: 'U0BOB' }] }));
+    await iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'legacy-ci', AccessKeyId: keyIds['legacy-ci'], Status: 'Inactive' }),
+    );
+    const results = await bot.schedule();
+
+    expect(await bot.deps.store.users.get('home', 'short-lived')).toBeUndefined();
+    expect((await bot.deps.store.users.get('home', 'orphan'))?.owner).toBe('U0BOB');
+    expect((await bot.deps.store.users.get('home', 'legacy-ci'))?.keys[0]?.status).toBe('Inactive');
+    expect(results['refresh-user-projection']).toMatchObject({ removed: 1, failedAccounts: 0 });
+    await iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'legacy-ci', AccessKeyId: keyIds['legacy-ci'], Status: 'Active' }),
+    );
+    await bot.schedule();
+  });
+
+  it('writes nothing and reads no key of anyone when nothing changed in IAM', async () => {
+    const results = await bot.schedule();
+
+    // GetAccountAuthorizationDetails, GenerateCredentialReport, GetCredentialReport: nothing per user.
+    expect(results['refresh-user-projection']).toMatchObject({ written: 0, removed: 0, liveReads: 0, iamCalls: 3 });
+  });
+
+  it('reads live a user the credential report does not know yet (created after IAM generated it)', async () => {
+    await seedUser('brand-new', { owner: 'U0ALICE', key: true, console: true });
+    // STUB: moto's credential report is generated on every request; IAM's is at most every four hours, so a user
+    // created since is missing from it. Drop that user's row, as IAM's older report would.
+    const name = 'dropBrandNewFromReport';
+    iam.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const output = out.output as { Content?: Uint8Array };
+        if (context.commandName === GetCredentialReportCommand.name && output.Content) {
+          const csv = Buffer.from(output.Content).toString('utf8');
+          output.Content = Buffer.from(
+            csv
+              .split('\n')
+              .filter((l) => !l.startsWith('brand-new,'))
+              .join('\n'),
+          );
+        }
+        return out;
+      },
+      { step: 'deserialize', name },
+    );
+    let results: Awaited<ReturnType<TestBot['schedule']>>;
+    try {
+      results = await bot.schedule();
+    } finally {
+      iam.middlewareStack.remove(name);
+    }
+
+    expect(results['refresh-user-projection']).toMatchObject({ liveReads: 1 });
+    expect(await bot.deps.store.users.get('home', 'brand-new')).toMatchObject({
+      console: true,
+      keys: [{ id: keyIds['brand-new'], status: 'Active' }],
+    });
+  });
+});
+
+describe('a user created through the bot', () => {
+  let requestId: string;
+  beforeAll(async () => {
+    const request = await requestUser(bot, 'deploy-bot', { recipient: 'U0RECIPIENT', groups: ['ci-deployers'] });
+    await click(bot, request, 'U0APPROVER1');
+    await bot.drain();
+    requestId = request.id;
+  });
+
+  it('is in the projection at once, owned by the recipient, with the request that created it', async () => {
+    const projected = await bot.deps.store.users.get('home', 'deploy-bot');
+
+    expect(projected).toMatchObject({ owner: 'U0RECIPIENT', groups: ['ci-deployers'], requestIds: [requestId] });
+    expect(projected?.keys).toHaveLength(1);
+  });
+
+  it('shows in `/iam users` of the recipient, with its groups and its key id masked', async () => {
+    const keyId = (await bot.deps.store.users.get('home', 'deploy-bot'))?.keys[0]?.id ?? 'missing';
+    const from = bot.awsCalls.length;
+    const { result } = await bot.command('users', 'U0RECIPIENT');
+    const calls = bot.awsCalls.slice(from);
+
+    expect(result.statusCode).toBe(200);
+    expect(answer(result)).toContain('deploy-bot');
+    expect(answer(result)).toContain('ci-deployers');
+    expect(answer(result)).toContain(`${keyId.slice(0, 4)}…${keyId.slice(-4)}`);
+    expect(answer(result)).not.toContain(keyId);
+    expect(answer(result)).toContain('fine');
+    expect(calls).toEqual(['dynamodb:Query']);
+  });
+
+  it("shows someone else's users with `/iam users @someone`, and not the caller's", async () => {
+    const { result } = await bot.command('users <@U0ALICE|alice>', 'U0RECIPIENT');
+
+    expect(answer(result)).toContain('legacy-ci');
+    expect(answer(result)).toContain('legacy-console');
+    expect(answer(result)).not.toContain('deploy-bot');
+    expect(answer(result)).not.toContain('admin-outside');
+  });
+
+  it('shows one user with its owner and the request that created it, in two reads', async () => {
+    const from = bot.awsCalls.length;
+    const { result } = await bot.command('user deploy-bot', 'U0SOMEONE');
+    const calls = bot.awsCalls.slice(from);
+
+    expect(answer(result)).toContain('Owner: <@U0RECIPIENT>');
+    expect(answer(result)).toContain(requestId);
+    expect(answer(result)).toContain('create-user, done');
+    expect(calls).toEqual(['dynamodb:GetItem', 'dynamodb:BatchGetItem']);
+  });
+
+  it('keeps the request after the scheduled refresh', async () => {
+    await bot.schedule();
+
+    expect((await bot.deps.store.users.get('home', 'deploy-bot'))?.requestIds).toEqual([requestId]);
+  });
+});
+
+describe('looking', () => {
+  it('says a user has no owner, and lists unowned users with --unowned', async () => {
+    await seedUser('nobodys', { key: true });
+    await bot.schedule();
+
+    const detail = await bot.command('user nobodys', 'U0SOMEONE');
+    const unowned = await bot.command('users --unowned', 'U0SOMEONE');
+
+    expect(answer(detail.result)).toContain('unowned');
+    expect(answer(unowned.result)).toContain('nobodys');
+    expect(answer(unowned.result)).not.toContain('legacy-ci');
+    expect(answer(unowned.result)).not.toContain('orphan'); // owned by U0BOB since its tag was set
+  });
+
+  it('finds a user whatever the case of its name, and says so when it knows none', async () => {
+    const upper = await bot.command('user LEGACY-CI', 'U0SOMEONE');
+    const none = await bot.command('user no-such-user', 'U0SOMEONE');
+    const outside = await bot.command('user admin-outside', 'U0SOMEONE');
+    const badAccount = await bot.command('user legacy-ci --account nowhere', 'U0SOMEONE');
+
+    expect(answer(upper.result)).toContain('Owner: <@U0ALICE>');
+    expect(answer(none.result)).toContain('I know no IAM user `no-such-user`');
+    expect(answer(outside.result)).toContain('I know no IAM user `admin-outside`');
+    expect(answer(badAccount.result)).toContain('I know no account `nowhere`');
+  });
+
+  it("grades keys by the policy's ages: fine, due soon from remindAfterDays, overdue from maxAgeDays", async () => {
+    const start = clock.now();
+    try {
+      clock.set(new Date(start.getTime() + 81 * DAY));
+      const dueSoon = answer((await bot.command('user orphan', 'U0SOMEONE')).result);
+      clock.set(new Date(start.getTime() + 91 * DAY));
+      const overdue = answer((await bot.command('users <@U0BOB>', 'U0SOMEONE')).result);
+
+      expect(dueSoon).toContain('due soon for rotation');
+      expect(overdue).toContain('overdue for rotation');
+      expect(overdue).toContain('1 overdue');
+    } finally {
+      clock.set(start);
+    }
+  });
+
+  it('tells a caller who owns nothing, and refuses what is not a mention', async () => {
+    const nothing = await bot.command('users', 'U0NOBODY');
+    const notMention = await bot.command('users alice', 'U0NOBODY');
+
+    expect(answer(nothing.result)).toContain('owns no IAM user I manage');
+    expect(answer(notMention.result)).toContain('is not a Slack mention');
+  });
+});
+
+describe('userChanged', () => {
+  it('removes the item of a user that no longer exists, and never throws', async () => {
+    await seedUser('to-delete', { owner: 'U0ALICE' });
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'to-delete'));
+    expect(await bot.deps.store.users.get('home', 'to-delete')).toBeDefined();
+
+    await iam.send(new DeleteUserCommand({ UserName: 'to-delete' }));
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'to-delete'));
+    await expect(bot.as('worker', () => userChanged(bot.deps, 'no-such-account', 'x'))).resolves.toBeUndefined();
+
+    expect(await bot.deps.store.users.get('home', 'to-delete')).toBeUndefined();
+  });
+});
