@@ -22,7 +22,7 @@ const asSlackSends = (example: string) =>
   example.replace(/^\/iam /, '').replace(/@(\w+)/g, (_, name: string) => `<@${PEOPLE[name] ?? 'U0SOMEONE'}|${name}>`);
 
 it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
-  const changing = subcommands.filter((s) => !['help', 'whoami'].includes(s.name));
+  const changing = subcommands.filter((s) => !['help', 'whoami', 'users', 'user'].includes(s.name));
   expect(changing.map((s) => s.name)).toEqual(['create-user', 'add-to-group', 'remove-from-group', 'set-owner']);
 
   for (const sub of changing) {
@@ -40,5 +40,17 @@ it('runs every example that asks for a change, in the order help lists them, eac
     await click(bot, request, 'U0PLATFORM1');
     await bot.drain();
     expect((await bot.deps.store.requests.get(request.id))?.status, sub.example).toBe('done');
+  }
+});
+
+it('answers the examples that look, after those that change, with what they made', async () => {
+  for (const name of ['users', 'user']) {
+    const sub = subcommands.find((s) => s.name === name);
+    if (!sub) throw new Error(`no subcommand ${name}`);
+    const { result } = await bot.command(asSlackSends(sub.example), 'U0REQUESTER');
+    const answer = JSON.stringify(JSON.parse(result.body || '{}'));
+
+    expect(result.statusCode, sub.example).toBe(200);
+    expect(answer, sub.example).toContain('build-bot');
   }
 });

@@ -17,7 +17,7 @@ export const users: Subcommand = {
   summary:
     'lists the IAM users someone owns (default: you), with their groups, console access and access keys (age against the key rotation policy, last use). `--unowned` lists those nobody owns.',
   usage: USERS_USAGE,
-  example: '/iam users @alice',
+  example: '/iam users @bob',
   async run({ deps, args, command, ack }) {
     const words = tokenize(args);
     let owner: string | undefined = command.user_id;
