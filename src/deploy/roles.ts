@@ -68,12 +68,13 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
   slack: {
     ...none,
     // a change to a user (add-to-group, ...) first reads its owner and groups: read-only, managed users only
-    managedUsers: ['ListUserTags', 'ListGroupsForUser'],
+    managedUsers: ['ListUserTags', 'ListGroupsForUser', 'ListAccessKeys'], // + a rotation's key checks
     anyUser: ['GetUser'],
     policyGroups: ['GetGroup'],
     iamAccount: ['GetAccountPasswordPolicy'], // can a new console user change the password? (the form warns)
     assumeRoles: true,
-    tables: { requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], audit: ['PutItem'] },
+    // links: "I've switched" checks that the new key's link was opened
+    tables: { requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], links: ['GetItem'], audit: ['PutItem'] },
     invokeWorker: true,
   },
   // The public credential page: its links, the audit trail, and reading then deleting one secret. No IAM at all.
@@ -114,7 +115,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
   schedule: {
     ...none,
-    managedUsers: ['UpdateAccessKey', 'DeleteLoginProfile'],
+    // key rotation: deactivate, reactivate and delete the old key, cancel an undelivered new key
+    managedUsers: ['UpdateAccessKey', 'DeleteLoginProfile', 'DeleteAccessKey', 'GetAccessKeyLastUsed'],
     assumeRoles: true,
     secrets: ['DeleteSecret'],
     secretsAccount: ['ListSecrets'],

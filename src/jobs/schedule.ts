@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
+import { advanceKeyRotations } from '../services/kinds/rotate-key.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
@@ -13,6 +14,8 @@ export interface ScheduledTask {
 export const scheduledTasks: ScheduledTask[] = [
   { name: 'expire-credential-links', run: sweepExpiredLinks },
   { name: 'delete-orphaned-secrets', run: sweepOrphanedSecrets },
+  // after the link sweep: a rotation whose new link just expired is cancelled in the same run
+  { name: 'advance-key-rotations', run: advanceKeyRotations },
   { name: 'expire-requests', run: expireDueRequests },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
   { name: 'abandon-failed-requests', run: abandonExpiredFailures },

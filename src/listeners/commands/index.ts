@@ -7,12 +7,21 @@ import { closestName } from './closest.js';
 import { createUser } from './create-user.js';
 import { addToGroup, removeFromGroup } from './group-membership.js';
 import { help } from './help.js';
+import { rotateKey } from './rotate-key.js';
 import { setOwner } from './set-owner.js';
 import type { Subcommand } from './subcommand.js';
 import { whoami } from './whoami.js';
 
 /** Every `/iam` subcommand, in the order help lists them. New subcommands plug in here. */
-export const subcommands: readonly Subcommand[] = [help, whoami, createUser, addToGroup, removeFromGroup, setOwner];
+export const subcommands: readonly Subcommand[] = [
+  help,
+  whoami,
+  createUser,
+  addToGroup,
+  removeFromGroup,
+  setOwner,
+  rotateKey,
+];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
 export function registerCommands(app: App, deps: Deps): void {
