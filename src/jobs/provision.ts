@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
-import { runKeyRotation } from '../services/kinds/rotate-key.js';
+import { runKeyRotation } from '../services/kinds/rotation-run.js';
 import { runChangeRequest } from '../services/kinds/run-change.js';
 import { provisionRequest } from '../services/provision-request.js';
 import { kindOf } from '../services/requests.js';

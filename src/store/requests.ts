@@ -185,9 +185,6 @@ function sweepAtFor(
   return undefined;
 }
 
-/** The id of the item pointing at a user's latest key rotation: one rotation of a user at a time. */
-export const rotationKey = (account: string, userName: string) => `rotation#${account}#${userName.toLowerCase()}`;
-
 /** The id of the item reserving an IAM user name (IAM user names are unique regardless of case). */
 export const nameKey = (account: string, userName: string) => `name#${account}#${userName.toLowerCase()}`;
 

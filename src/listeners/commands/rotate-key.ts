@@ -64,7 +64,7 @@ export const rotateKey: Subcommand = {
   summary:
     "rotates an access key: a new key by one-time link, the old one deactivated after the grace period and deleted after the recovery period; at once for the user's owner, else after approval.",
   usage: USAGE,
-  example: '/iam rotate-key build-bot AKIAIOSFODNN7EXAMPLE',
+  example: '/iam rotate-key build-bot',
   async run({ deps, args, command, ack }) {
     const { draft, problems } = parseRotateArgs(args);
     if (problems.length) {
