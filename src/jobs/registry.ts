@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
 import { provisionJob } from './provision.js';
 import { publishRequestJob } from './publish-request.js';
+import { reissueJob } from './reissue.js';
 import { requestUpdateJob } from './request-update.js';
 import { rotationStepJob } from './rotation-step.js';
 import { whoamiJob } from './whoami.js';
@@ -16,4 +17,5 @@ export const jobHandlers: Record<string, JobHandler> = {
   'publish-request': publishRequestJob,
   'request-update': requestUpdateJob,
   'rotation-step': rotationStepJob,
+  reissue: reissueJob,
 };

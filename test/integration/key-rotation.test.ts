@@ -306,3 +306,30 @@ describe('the scheduled job, run again and overlapping', () => {
     expect(dmsTo(bot, 'U0OWNER6').length).toBe(dmsBefore + 2);
   });
 });
+
+describe('/iam reissue', () => {
+  it('replaces a new key whose link was lost with a fresh key and link; the old key and the rotation go on', async () => {
+    const name = nextName('lost-link');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER7', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER7');
+    const rotation = await rotationOf(name);
+    const lostKey = rotation.rotation?.newKeyId ?? '';
+    const lost = linkSentTo(bot, 'U0OWNER7');
+
+    expect((await command(`reissue ${rotation.id}`, 'U0OWNER7')).text).toContain('approver');
+    await command(`reissue ${rotation.id}`, 'U0APPROVER1');
+    await bot.runJob({
+      id: `reissue:${rotation.id}:1`,
+      type: 'reissue',
+      payload: { requestId: rotation.id, issue: 1, approver: 'U0APPROVER1' },
+    });
+
+    const fresh = (await rotationOf(name)).rotation?.newKeyId ?? '';
+    expect(fresh).not.toBe(lostKey);
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active', [fresh]: 'Active' });
+    expect(linkSentTo(bot, 'U0OWNER7').token).not.toBe(lost.token);
+    expect((await requestPage(bot, 'GET', lost.token)).body).toContain('/iam reissue');
+    await openLink('U0OWNER7');
+    expect((await command(`reissue ${rotation.id}`, 'U0APPROVER1')).text).toContain('was opened');
+  });
+});
