@@ -18,6 +18,7 @@ import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';
 import { auditActions, click, dmsTo } from '../support/create-user.js';
 import { linkSentTo, requestPage } from '../support/credentials.js';
+import { callsBeforeAnswer } from '../support/network-calls.js';
 import { testPolicy } from '../support/policy.js';
 
 const DAY = 86_400_000;
@@ -158,7 +159,17 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     await openLink('U0OWNER2');
     await press(ROTATION_SWITCHED, rotation, 'U0SOMEONE'); // not the owner
     expect((await keysOf(name))[oldKey as string]).toBe('Active');
-    await press(ROTATION_SWITCHED, rotation, 'U0OWNER2');
+    const calls = await callsBeforeAnswer(bot, () =>
+      bot.clickButton({ userId: 'U0OWNER2', actionId: ROTATION_SWITCHED, value: rotation.id }),
+    );
+    // before the answer: the rotation, the link (alias, record), one transactional write; the worker deactivates
+    expect(calls.aws).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:TransactWriteItems',
+    ]);
+    expect(calls.handOffs).toEqual(['rotation-step']);
     expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
     expect((await keysOf(name))[rotation.rotation?.newKeyId ?? '']).toBe('Active');
   });

@@ -14,7 +14,13 @@ export function registerRotationActions(app: App, deps: Deps): void {
   // deleted only if it is still the user's and still inactive.
   app.action<BlockButtonAction>(ROTATION_DELETE_FIRST, async ({ ack, body, action, respond }) => {
     await ack();
-    const offer = offerSchema.safeParse(JSON.parse(action.value ?? '{}'));
+    let value: unknown;
+    try {
+      value = JSON.parse(action.value ?? '{}');
+    } catch {
+      return; // not a value this bot rendered
+    }
+    const offer = offerSchema.safeParse(value);
     if (!offer.success) return;
     const { u, a, k, d } = offer.data;
     const answer = await answerRotation(
@@ -26,7 +32,8 @@ export function registerRotationActions(app: App, deps: Deps): void {
     await respond({ response_type: 'ephemeral', replace_original: true, ...answer });
   });
 
-  const onClick = (actionId: string, click: RotationClick, doing: string) =>
+  // Success is answered by the worker's DM once the key is changed; only a refusal is answered here.
+  const onClick = (actionId: string, click: RotationClick) =>
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
       try {
@@ -36,11 +43,10 @@ export function registerRotationActions(app: App, deps: Deps): void {
           type: 'rotation-step',
           payload: { requestId: request.id, version },
         });
-        await respond({ response_type: 'ephemeral', replace_original: false, text: doing });
       } catch (error) {
         await respond({ response_type: 'ephemeral', replace_original: false, text: requestErrorText(error, actionId) });
       }
     });
-  onClick(ROTATION_SWITCHED, 'switched', 'Deactivating the old key now; I will DM you when it is done.');
-  onClick(ROTATION_REACTIVATE, 'reactivate', 'Reactivating the old key now; I will DM you when it is done.');
+  onClick(ROTATION_SWITCHED, 'switched');
+  onClick(ROTATION_REACTIVATE, 'reactivate');
 }
