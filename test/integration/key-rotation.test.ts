@@ -13,6 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROTATION_DELETE_FIRST, ROTATION_REACTIVATE, ROTATION_SWITCHED } from '../../src/blocks/ids.js';
 import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
+import { provisionJob } from '../../src/services/requests.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';
@@ -342,5 +343,32 @@ describe('/iam reissue', () => {
     expect((await requestPage(bot, 'GET', lost.token)).body).toContain('/iam reissue');
     await openLink('U0OWNER7');
     expect((await command(`reissue ${rotation.id}`, 'U0APPROVER1')).text).toContain('was opened');
+  });
+});
+
+describe('a worker that stopped after delivering the new key', () => {
+  it('is finished by a retry without a second key or a second link', async () => {
+    const name = nextName('resumed');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER8', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER8');
+    const delivered = await rotationOf(name);
+    const newKey = delivered.rotation?.newKeyId ?? '';
+    const links = dmsTo(bot, 'U0OWNER8').filter((m) => m.includes('/credentials/')).length;
+    // As if the worker had stopped right after the DM: the request still provisioning, then retried (attempt 2).
+    const stopped = await bot.deps.store.requests.update(
+      delivered,
+      { status: 'provisioning', attempt: 2, rotation: { oldKeyId: oldKey as string, newKeyId: newKey } },
+      bot.clock.now(),
+      ['linkId'],
+    );
+    expect(stopped).toBeDefined();
+
+    await bot.runJob(provisionJob({ id: delivered.id, attempt: 2 }));
+
+    const resumed = await rotationOf(name);
+    expect(resumed.status).toBe('done');
+    expect(resumed.linkId).toBe(delivered.linkId);
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active', [newKey]: 'Active' });
+    expect(dmsTo(bot, 'U0OWNER8').filter((m) => m.includes('/credentials/'))).toHaveLength(links);
   });
 });

@@ -85,15 +85,26 @@ export async function runKeyRotation(
   }
   const rot = request.rotation as RotationState;
   const { iam } = deps.aws.account(request.account);
-  let newKey: { accessKeyId: string; secretAccessKey: string } | undefined;
+  const deliveryKey = (keyId: string) => `rotate:${request.id}:${keyId}`;
+  let withKey = request;
+  let newKeyId: string;
+  let linkId: string;
   try {
     let keys = await listKeys(iam, request.userName);
-    // A key an earlier attempt created but never delivered is this rotation's own: delete it.
-    if (rot.newKeyId && keys.some((k) => k.id === rot.newKeyId)) {
-      await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: rot.newKeyId }));
-      await record(deps, request, 'system', 'step-undone', {
-        step: `CreateAccessKey ${rot.newKeyId} (never delivered)`,
+    // A key an earlier attempt created: kept if its link went out (the run stopped after delivering), else this
+    // rotation's own undelivered key, deleted before a new one is made.
+    const earlier = rot.newKeyId && keys.some((k) => k.id === rot.newKeyId) ? rot.newKeyId : undefined;
+    const sent = earlier ? await deps.store.links.deliveredLink(deliveryKey(earlier)) : undefined;
+    if (earlier && sent) {
+      await record(deps, request, 'system', 'step-skipped', {
+        step: `CreateAccessKey ${earlier}`,
+        detail: 'delivered by an earlier attempt',
       });
+      return finishDelivery(deps, request, earlier, sent.linkId);
+    }
+    if (earlier) {
+      await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: earlier }));
+      await record(deps, request, 'system', 'step-undone', { step: `CreateAccessKey ${earlier} (never delivered)` });
     }
     keys = keys.filter((k) => k.id !== rot.newKeyId);
     const old = keys.find((k) => k.id === rot.oldKeyId);
@@ -109,46 +120,56 @@ export async function runKeyRotation(
     const out = await iam.send(new CreateAccessKeyCommand({ UserName: request.userName }));
     if (!out.AccessKey?.AccessKeyId || !out.AccessKey.SecretAccessKey)
       throw new Error('CreateAccessKey returned no key');
-    newKey = { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
+    const newKey = { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
+    newKeyId = newKey.accessKeyId;
+    const stored = await deps.store.requests.update(
+      request,
+      { rotation: withRotation(request, { newKeyId }) },
+      deps.clock.now(),
+    );
+    if (!stored) throw new Error(`Request ${requestId} changed while it was running`);
+    withKey = stored;
+    await record(deps, withKey, 'system', 'step-done', { step: `CreateAccessKey ${request.userName}`, newKeyId });
+    try {
+      const delivered = await deliverCredentials(deps, {
+        deliveryKey: deliveryKey(newKeyId),
+        requestId: withKey.id,
+        recipientSlackId: withKey.recipient,
+        requesterSlackId: withKey.requester,
+        approverSlackIds: withKey.approvals.map((a) => a.user),
+        account: withKey.account,
+        purpose: `New access key for IAM user ${withKey.userName} (rotation of ${rot.oldKeyId})`,
+        bundle: {
+          accountId: withKey.accountId,
+          region: deps.config.env.AWS_REGION,
+          userName: withKey.userName,
+          accessKey: newKey,
+        },
+      });
+      linkId = delivered.linkId;
+    } catch (error) {
+      await iam
+        .send(new DeleteAccessKeyCommand({ UserName: withKey.userName, AccessKeyId: newKeyId }))
+        .catch((e: unknown) =>
+          logger.error('Could not delete an undelivered rotation key', { requestId, errorName: errorName(e) }),
+        );
+      return fail(deps, withKey, `delivering the new key failed (${errorName(error)}); the new key was deleted`);
+    }
   } catch (error) {
-    return fail(deps, request, `rotating failed (${errorName(error)})`);
+    return fail(deps, withKey, `rotating failed (${errorName(error)})`);
   }
-  const withKey = await store.update(
-    request,
-    { rotation: withRotation(request, { newKeyId: newKey.accessKeyId }) },
-    deps.clock.now(),
-  );
-  if (!withKey) throw new Error(`Request ${requestId} changed while it was running`);
-  await record(deps, withKey, 'system', 'step-done', {
-    step: `CreateAccessKey ${request.userName}`,
-    newKeyId: newKey.accessKeyId,
-  });
-  let linkId: string;
-  try {
-    const delivered = await deliverCredentials(deps, {
-      deliveryKey: `rotate:${withKey.id}:${withKey.attempt}`,
-      requestId: withKey.id,
-      recipientSlackId: withKey.recipient,
-      requesterSlackId: withKey.requester,
-      approverSlackIds: withKey.approvals.map((a) => a.user),
-      account: withKey.account,
-      purpose: `New access key for IAM user ${withKey.userName} (rotation of ${rot.oldKeyId})`,
-      bundle: {
-        accountId: withKey.accountId,
-        region: deps.config.env.AWS_REGION,
-        userName: withKey.userName,
-        accessKey: newKey,
-      },
-    });
-    linkId = delivered.linkId;
-  } catch (error) {
-    await iam
-      .send(new DeleteAccessKeyCommand({ UserName: withKey.userName, AccessKeyId: newKey.accessKeyId }))
-      .catch((e: unknown) =>
-        logger.error('Could not delete an undelivered rotation key', { requestId, errorName: errorName(e) }),
-      );
-    return fail(deps, withKey, `delivering the new key failed (${errorName(error)}); the new key was deleted`);
-  }
+  return finishDelivery(deps, withKey, newKeyId, linkId);
+}
+
+/** The new key is out: the grace period starts, the owner is told. */
+async function finishDelivery(
+  deps: Deps,
+  withKey: AccessRequest,
+  newKeyId: string,
+  linkId: string,
+): Promise<ProvisionOutcome> {
+  const store = deps.store.requests;
+  const requestId = withKey.id;
   const now = deps.clock.now();
   const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
   const done = await store.update(
@@ -157,6 +178,7 @@ export async function runKeyRotation(
       status: 'done',
       linkId,
       rotation: withRotation(withKey, {
+        newKeyId,
         phase: 'grace',
         deliveredAt: now.toISOString(),
         graceEndsAt,
@@ -166,7 +188,7 @@ export async function runKeyRotation(
     now,
   );
   if (!done) throw new Error(`Request ${requestId} changed while it was running`);
-  await record(deps, done, 'system', 'rotation.key-delivered', { newKeyId: newKey.accessKeyId, linkId, graceEndsAt });
+  await record(deps, done, 'system', 'rotation.key-delivered', { newKeyId, linkId, graceEndsAt });
   await syncApprovalMessage(deps, done);
   await tell(deps, done.recipient, done, rotationStartedMessage(done));
   if (done.requester !== done.recipient) await tellRequester(deps, done);
