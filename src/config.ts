@@ -42,7 +42,7 @@ export const policySchema = z
        */
       kinds: z._default(
         z.partialRecord(
-          z.enum(['create-user', 'add-to-group', 'remove-from-group', 'set-owner']),
+          z.enum(['create-user', 'add-to-group', 'remove-from-group', 'set-owner', 'rotate-key']),
           z.strictObject({ approvers: z.optional(principals), requiredApprovals: z.optional(approvalCount) }),
         ),
         {},
@@ -80,8 +80,21 @@ export const policySchema = z
         remindAfterDays: z._default(z.int().check(z.minimum(1)), 80),
         maxAgeDays: z._default(z.int().check(z.minimum(1)), 90),
         rotationGraceDays: z._default(z.int().check(z.minimum(0)), 7),
+        /** Whether an owner rotating a key of their own user needs approval too. */
+        rotationNeedsApproval: z._default(z.boolean(), false),
+        /** How long a rotated-out key, once deactivated, can be reactivated before it is deleted. */
+        recoveryDays: z._default(z.int().check(z.minimum(0)), 7),
+        /** An old key still used after the grace period and one more: deactivate it anyway, or ask the approvers. */
+        stillInUse: z._default(z.enum(['deactivate', 'escalate']), 'deactivate'),
       }),
-      { remindAfterDays: 80, maxAgeDays: 90, rotationGraceDays: 7 },
+      {
+        remindAfterDays: 80,
+        maxAgeDays: 90,
+        rotationGraceDays: 7,
+        rotationNeedsApproval: false,
+        recoveryDays: 7,
+        stillInUse: 'deactivate',
+      },
     ),
     links: z._default(
       z.strictObject({ lifetimeHours: z._default(z.number().check(z.positive(), z.maximum(168)), 24) }),

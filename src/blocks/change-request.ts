@@ -22,6 +22,8 @@ export function changeSummary(r: AccessRequest): string {
       return `remove ${changeTitle(r)} from ${groups}`;
     case 'set-owner':
       return `make ${user(r.recipient)} the owner of ${changeTitle(r)}`;
+    case 'rotate-key':
+      return `rotate access key ${code(r.rotation?.oldKeyId ?? '?')} of ${changeTitle(r)} (new key to ${user(r.recipient)})`;
     default:
       return `change ${changeTitle(r)}`;
   }

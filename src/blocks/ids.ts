@@ -42,3 +42,9 @@ export const GROUP_MEMBERSHIP_BLOCKS = {
   groups: 'membership_groups',
   justification: 'membership_justification',
 } as const;
+/** Key rotation: the requester's reply offering to delete the user's inactive key first (value: the rotation asked). */
+export const ROTATION_DELETE_FIRST = 'rotation_delete_first';
+/** The owner's DM during the grace period: "I've switched: deactivate the old key now" (value: the request id). */
+export const ROTATION_SWITCHED = 'rotation_switched';
+/** The owner's DM once the old key is deactivated: Reactivate it, once (value: the request id). */
+export const ROTATION_REACTIVATE = 'rotation_reactivate';

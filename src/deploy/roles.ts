@@ -68,14 +68,16 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
   slack: {
     ...none,
     // a change to a user (add-to-group, ...) first reads its owner and groups: read-only, managed users only
-    managedUsers: ['ListUserTags', 'ListGroupsForUser'],
+    managedUsers: ['ListUserTags', 'ListGroupsForUser', 'ListAccessKeys'], // + a rotation's key checks
     anyUser: ['GetUser'],
     policyGroups: ['GetGroup'],
     iamAccount: ['GetAccountPasswordPolicy'], // can a new console user change the password? (the form warns)
     assumeRoles: true,
     tables: {
-      // BatchGetItem: the requests that changed a user (/iam user); users: the ownership projection (/iam users)
+      // BatchGetItem: the requests that changed a user (/iam user); users: the ownership projection (/iam users);
+      // links: "I've switched" checks that the new key's link was opened
       requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem'],
+      links: ['GetItem'],
       audit: ['PutItem'],
       users: ['GetItem', 'Query'],
     },
@@ -125,9 +127,11 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
   // a user the report does not know yet.
   schedule: {
     ...none,
+    // key rotation: deactivate, reactivate and delete the old key, cancel an undelivered new key
     managedUsers: [
       'UpdateAccessKey',
       'DeleteLoginProfile',
+      'DeleteAccessKey',
       'ListAccessKeys',
       'GetAccessKeyLastUsed',
       'GetLoginProfile',

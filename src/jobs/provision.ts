@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
+import { runKeyRotation } from '../services/kinds/rotation-run.js';
 import { runChangeRequest } from '../services/kinds/run-change.js';
 import { provisionRequest } from '../services/provision-request.js';
 import { kindOf } from '../services/requests.js';
@@ -18,6 +19,10 @@ const payloadSchema = z.object({
 export async function provisionJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const { requestId, attempt, announce } = payloadSchema.parse(payload);
   const request = await deps.store.requests.get(requestId);
+  if (request && kindOf(request) === 'rotate-key') {
+    await runKeyRotation(deps, requestId, attempt, { announce: announce ?? false });
+    return;
+  }
   if (request && kindOf(request) !== 'create-user') {
     await runChangeRequest(deps, requestId, attempt, { announce: announce ?? false });
     return;

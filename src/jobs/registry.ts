@@ -2,7 +2,9 @@ import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
 import { provisionJob } from './provision.js';
 import { publishRequestJob } from './publish-request.js';
+import { reissueJob } from './reissue.js';
 import { requestUpdateJob } from './request-update.js';
+import { rotationStepJob } from './rotation-step.js';
 import { whoamiJob } from './whoami.js';
 
 export type JobHandler = (deps: Deps, payload: Record<string, unknown>) => Promise<void>;
@@ -14,4 +16,6 @@ export const jobHandlers: Record<string, JobHandler> = {
   provision: provisionJob,
   'publish-request': publishRequestJob,
   'request-update': requestUpdateJob,
+  'rotation-step': rotationStepJob,
+  reissue: reissueJob,
 };

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
+import { advanceKeyRotations } from '../services/kinds/rotation-run.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 import { refreshUserProjection } from '../services/user-projection.js';
 
@@ -14,6 +15,8 @@ export interface ScheduledTask {
 export const scheduledTasks: ScheduledTask[] = [
   { name: 'expire-credential-links', run: sweepExpiredLinks },
   { name: 'delete-orphaned-secrets', run: sweepOrphanedSecrets },
+  // after the link sweep: a rotation whose new link just expired is cancelled in the same run
+  { name: 'advance-key-rotations', run: advanceKeyRotations },
   { name: 'expire-requests', run: expireDueRequests },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
   { name: 'abandon-failed-requests', run: abandonExpiredFailures },

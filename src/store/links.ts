@@ -281,6 +281,12 @@ export class LinkStore {
     return { state: 'claimed', attempt, ...(previous ? { previous } : {}) };
   }
 
+  /** The link a delivery key delivered, if it completed (read consistently); undefined otherwise. */
+  async deliveredLink(deliveryKey: string): Promise<{ linkId: string; expiresAt: number } | undefined> {
+    const settled = this.#settled(await this.model.get({ id: deliveryId(deliveryKey) }, { consistent: true }));
+    return settled?.state === 'delivered' ? { linkId: settled.linkId, expiresAt: settled.expiresAt } : undefined;
+  }
+
   #settled(item: LinkItem | undefined): DeliveryClaim | undefined {
     if (!item?.deliveredAt || !item.linkId || !item.linkHash || !item.expiresAt) return undefined;
     return { state: 'delivered', linkId: item.linkId, linkHash: item.linkHash, expiresAt: item.expiresAt };

@@ -47,6 +47,43 @@ export interface CreatedResources {
   accessKey: boolean;
 }
 
+/** Where a key rotation stands (see src/services/kinds/rotate-key.ts). `-ing` phases: an IAM write under way. */
+export type RotationPhase =
+  | 'grace'
+  | 'still-in-use'
+  | 'deactivating'
+  | 'deactivated'
+  | 'reactivating'
+  | 'reactivated'
+  | 'deleting'
+  | 'deleted'
+  | 'cancelling'
+  | 'cancelled'
+  | 'escalated';
+
+/** A key rotation's state: key ids and times only. */
+export interface RotationState {
+  /** The key being rotated out (named or implied when asked). */
+  oldKeyId: string;
+  /** An inactive key the requester chose to delete first, to make room. */
+  deleteFirst?: string;
+  /** The key the rotation created and delivered; never touched by the rotation once delivered, except when its link expires unopened. */
+  newKeyId?: string;
+  phase?: RotationPhase;
+  deliveredAt?: string;
+  /** When the old key's grace period ends (moved on once when it is still in use). */
+  graceEndsAt?: string;
+  /** The old key's last use after delivery, when the grace period was extended for it. */
+  lastUse?: { at: string; service: string; region: string };
+  deactivatedAt?: string;
+  /** Once deactivated: when the old key is deleted (the recovery period's end). */
+  deleteAt?: string;
+  /** Reactivate was used (it works once). */
+  reactivated?: boolean;
+  /** When the scheduled task has work on the rotation next. */
+  nextAt?: string;
+}
+
 export interface UserTag {
   key: string;
   value: string;
@@ -102,6 +139,8 @@ export interface AccessRequest {
   createdAt: string;
   expiresAt: string;
   updatedAt: string;
+  /** rotate-key: the rotation's keys and where it stands. */
+  rotation?: RotationState;
   /** Optimistic concurrency: every write requires the version it read and increments it. */
   version: number;
 }
@@ -135,8 +174,12 @@ const SWEEP_DUE = 'due';
 export const SWEEP_INDEX = 'sweep';
 
 /** When the scheduled sweep has work on a request in this state, if ever (epoch ms). */
-function sweepAtFor(request: Pick<AccessRequest, 'status' | 'expiresAt' | 'abandonAt'>, now: Date): number | undefined {
+function sweepAtFor(
+  request: Pick<AccessRequest, 'status' | 'expiresAt' | 'abandonAt' | 'rotation'>,
+  now: Date,
+): number | undefined {
   if (request.status === 'pending') return Date.parse(request.expiresAt);
+  if (request.status === 'done' && request.rotation?.nextAt) return Date.parse(request.rotation.nextAt);
   if (request.status === 'approved' || request.status === 'provisioning') return now.getTime() + STALLED_AFTER_MS;
   if (request.status === 'failed' && request.abandonAt) return Date.parse(request.abandonAt);
   return undefined;
@@ -171,6 +214,7 @@ const FIELDS = [
   'remaining',
   'linkId',
   'abandonAt',
+  'rotation',
   'createdAt',
   'expiresAt',
   'updatedAt',
@@ -203,6 +247,7 @@ export class RequestStore {
                 key: String,
                 value: String,
                 previous: String,
+                accessKeyId: String,
               },
             },
           ],
@@ -232,6 +277,22 @@ export class RequestStore {
         remaining: stringList,
         linkId: String,
         abandonAt: String,
+        rotation: {
+          type: Object,
+          schema: {
+            oldKeyId: String,
+            deleteFirst: String,
+            newKeyId: String,
+            phase: String,
+            deliveredAt: String,
+            graceEndsAt: String,
+            lastUse: { type: Object, schema: { at: String, service: String, region: String } },
+            deactivatedAt: String,
+            deleteAt: String,
+            reactivated: Boolean,
+            nextAt: String,
+          },
+        },
         createdAt: String,
         expiresAt: String,
         updatedAt: String,
@@ -258,10 +319,10 @@ export class RequestStore {
     request: AccessRequest,
     alsoWrite: TransactionItem[] = [],
     takeOverFrom?: string,
+    id: string = nameKey(request.account, request.userName),
   ): Promise<{ reserved: true } | { reserved: false; holder: string | undefined }> {
     const created = new Date(request.createdAt);
     const ttl = epochSeconds(created) + KEEP_SECONDS;
-    const id = nameKey(request.account, request.userName);
     const sweepAt = sweepAtFor(request, new Date(request.updatedAt));
     const name = takeOverFrom
       ? this.model.transaction.update({ id }, { holder: request.id, ttl } as never, {
@@ -277,7 +338,7 @@ export class RequestStore {
       return { reserved: true };
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
-      return { reserved: false, holder: await this.nameHolder(request.account, request.userName) };
+      return { reserved: false, holder: await this.holderOf(id) };
     }
   }
 
@@ -299,9 +360,12 @@ export class RequestStore {
 
   /** The id of the request that holds an IAM user name in an account, if any. */
   async nameHolder(account: string, userName: string): Promise<string | undefined> {
-    const item = (await this.model.get({ id: nameKey(account, userName) }, { consistent: true })) as unknown as
-      | NameItem
-      | undefined;
+    return this.holderOf(nameKey(account, userName));
+  }
+
+  /** The request a reservation item (`name#...`, `rotation#...`) points at, read consistently. */
+  async holderOf(id: string): Promise<string | undefined> {
+    const item = (await this.model.get({ id }, { consistent: true })) as unknown as NameItem | undefined;
     return item?.holder;
   }
 
@@ -349,6 +413,7 @@ export class RequestStore {
         status: changes.status ?? current.status,
         expiresAt: changes.expiresAt ?? current.expiresAt,
         abandonAt: remove.includes('abandonAt') ? undefined : (changes.abandonAt ?? current.abandonAt),
+        rotation: changes.rotation ?? current.rotation,
       },
       now,
     );

@@ -166,7 +166,9 @@ export function gonePage(): Page {
     title: 'This link is gone',
     body: `<h1>This link is gone</h1>
 <p>One-time credential links work once and only for a limited time. This one has expired, was replaced, or never existed.</p>
-<p class="muted">If you still need the credentials, ask the person who requested them for a new link.</p>`,
+<p class="muted">If you still need the credentials and nobody received them, ask an approver in the approval channel
+to send a new link: <code>/iam reissue &lt;request id&gt;</code> (the request id is in the DM that brought this link).
+The undelivered credentials are then replaced.</p>`,
   };
 }
 

@@ -25,7 +25,14 @@ describe('loadConfig', () => {
     expect(config.env.PORT).toBe(3000);
     expect(config.policy.approvals.channel).toMatch(/^C/);
     expect(config.policy.groups.map((g) => g.name)).toContain('ci-deployers');
-    expect(config.policy.keys).toEqual({ remindAfterDays: 80, maxAgeDays: 90, rotationGraceDays: 7 });
+    expect(config.policy.keys).toEqual({
+      remindAfterDays: 80,
+      maxAgeDays: 90,
+      rotationGraceDays: 7,
+      rotationNeedsApproval: false,
+      recoveryDays: 7,
+      stillInUse: 'deactivate',
+    });
     expect(config.policy.links.lifetimeHours).toBe(24);
   });
 

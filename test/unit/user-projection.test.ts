@@ -11,7 +11,14 @@ import type { AccessRequest } from '../../src/store/requests.js';
 import type { ProjectedUser } from '../../src/store/users.js';
 import { slackPayloadProblems } from '../support/slack-limits.js';
 
-const KEYS = { remindAfterDays: 80, maxAgeDays: 90, rotationGraceDays: 7 };
+const KEYS = {
+  remindAfterDays: 80,
+  maxAgeDays: 90,
+  rotationGraceDays: 7,
+  rotationNeedsApproval: false,
+  recoveryDays: 7,
+  stillInUse: 'deactivate' as const,
+};
 const NOW = new Date('2026-11-23T12:00:00Z');
 const createdDaysAgo = (days: number) => new Date(NOW.getTime() - days * DAY).toISOString();
 

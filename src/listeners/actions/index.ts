@@ -5,6 +5,7 @@ import { registerAbandonAction } from './request-abandon.js';
 import { registerApproveAction } from './request-approve.js';
 import { registerDenyAction } from './request-deny.js';
 import { registerRetryAction } from './request-retry.js';
+import { registerRotationActions } from './rotation.js';
 
 /** Registers every button listener; one file per feature, one line here each. */
 export function registerActions(app: App, deps: Deps): void {
@@ -13,4 +14,5 @@ export function registerActions(app: App, deps: Deps): void {
   registerDenyAction(app, deps);
   registerRetryAction(app, deps);
   registerAbandonAction(app, deps);
+  registerRotationActions(app, deps);
 }

@@ -7,6 +7,8 @@ import { closestName } from './closest.js';
 import { createUser } from './create-user.js';
 import { addToGroup, removeFromGroup } from './group-membership.js';
 import { help } from './help.js';
+import { reissue } from './reissue.js';
+import { rotateKey } from './rotate-key.js';
 import { setOwner } from './set-owner.js';
 import type { Subcommand } from './subcommand.js';
 import { user, users } from './users.js';
@@ -20,6 +22,8 @@ export const subcommands: readonly Subcommand[] = [
   addToGroup,
   removeFromGroup,
   setOwner,
+  rotateKey,
+  reissue,
   users,
   user,
 ];

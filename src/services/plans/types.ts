@@ -4,7 +4,7 @@
  */
 
 /** The kinds of request: what is asked for, each with its own plan and approval rule. */
-export const REQUEST_KINDS = ['create-user', 'add-to-group', 'remove-from-group', 'set-owner'] as const;
+export const REQUEST_KINDS = ['create-user', 'add-to-group', 'remove-from-group', 'set-owner', 'rotate-key'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /** The tag that names the Slack user owning an IAM user. */
@@ -17,6 +17,10 @@ export type PlanStep =
   | { op: 'RemoveUserFromGroup'; userName: string; group: string }
   | { op: 'CreateLoginProfile'; userName: string }
   | { op: 'CreateAccessKey'; userName: string }
+  /** Rotation: deletes a key the requester chose (an inactive one, to make room for the new key). */
+  | { op: 'DeleteAccessKey'; userName: string; accessKeyId: string }
+  /** Rotation: the old key, deactivated after the grace period (never at once). */
+  | { op: 'RotateOutAccessKey'; userName: string; accessKeyId: string }
   /** Sets one tag; `previous` is the value it had when the request was made (undefined: none). */
   | { op: 'TagUser'; userName: string; key: string; value: string; previous?: string };
 
@@ -51,6 +55,10 @@ export function describeStep(step: PlanStep): string {
       return `CreateAccessKey ${step.userName}`;
     case 'TagUser':
       return `TagUser ${step.userName} ${step.key}=${step.value}`;
+    case 'DeleteAccessKey':
+      return `DeleteAccessKey ${step.userName} ${step.accessKeyId} (inactive)`;
+    case 'RotateOutAccessKey':
+      return `UpdateAccessKey ${step.userName} ${step.accessKeyId} Inactive after the grace period, DeleteAccessKey after the recovery period`;
   }
 }
 
@@ -59,6 +67,8 @@ export function describeUndo(step: PlanStep): string {
   if (step.op === 'CreateUser') return 'undo: delete what the request created, then the user';
   if (step.op === 'CreateLoginProfile') return 'undo: DeleteLoginProfile';
   if (step.op === 'CreateAccessKey') return 'undo: DeleteAccessKey';
+  if (step.op === 'DeleteAccessKey') return 'undo: none (the key was inactive)';
+  if (step.op === 'RotateOutAccessKey') return 'undo: Reactivate, once, within the recovery period';
   if (step.op === 'TagUser' && step.previous === undefined) return 'undo: none (reported if a later step fails)';
   const undo = undoOf(step);
   return undo ? `undo: ${describeStep(undo)}` : 'undo: none';

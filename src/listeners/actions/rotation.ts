@@ -1,0 +1,52 @@
+import type { App, BlockButtonAction } from '@slack/bolt';
+import * as z from 'zod/mini';
+import { ROTATION_DELETE_FIRST, ROTATION_REACTIVATE, ROTATION_SWITCHED } from '../../blocks/ids.js';
+import type { Deps } from '../../deps.js';
+import { clickRotation, type RotationClick } from '../../services/kinds/rotate-key.js';
+import { answerRotation } from '../commands/rotate-key.js';
+import { requestErrorText } from './request-errors.js';
+
+const offerSchema = z.object({ u: z.string(), a: z.string(), k: z.string(), d: z.string() });
+
+/** The buttons of a key rotation: delete the inactive key first; the owner's "I've switched" and "Reactivate". */
+export function registerRotationActions(app: App, deps: Deps): void {
+  // The button only says which keys were offered: every check runs again against IAM, and the inactive key is
+  // deleted only if it is still the user's and still inactive.
+  app.action<BlockButtonAction>(ROTATION_DELETE_FIRST, async ({ ack, body, action, respond }) => {
+    await ack();
+    let value: unknown;
+    try {
+      value = JSON.parse(action.value ?? '{}');
+    } catch {
+      return; // not a value this bot rendered
+    }
+    const offer = offerSchema.safeParse(value);
+    if (!offer.success) return;
+    const { u, a, k, d } = offer.data;
+    const answer = await answerRotation(
+      deps,
+      body.user.id,
+      { userName: u, account: a, keyId: k, deleteFirst: d },
+      body.channel?.id ?? body.user.id,
+    ).catch((error: unknown) => ({ text: requestErrorText(error, 'rotate-key') }));
+    await respond({ response_type: 'ephemeral', replace_original: true, ...answer });
+  });
+
+  // Success is answered by the worker's DM once the key is changed; only a refusal is answered here.
+  const onClick = (actionId: string, click: RotationClick) =>
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      try {
+        const { request, version } = await clickRotation(deps, action.value ?? '', body.user.id, click);
+        await deps.dispatcher.dispatch({
+          id: `rotation-step:${request.id}:${version}`,
+          type: 'rotation-step',
+          payload: { requestId: request.id, version },
+        });
+      } catch (error) {
+        await respond({ response_type: 'ephemeral', replace_original: false, text: requestErrorText(error, actionId) });
+      }
+    });
+  onClick(ROTATION_SWITCHED, 'switched');
+  onClick(ROTATION_REACTIVATE, 'reactivate');
+}

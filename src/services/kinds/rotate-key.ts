@@ -1,0 +1,354 @@
+/**
+ * Access key rotation (`rotate-key`), as AWS describes it: create a second key, deliver it by one-time link, keep
+ * the old key active for a grace period, deactivate it (later when it is still in use), let the owner reactivate it
+ * once, delete it after the recovery period. It never touches a key that was not named or chosen, and a rotation
+ * whose new link expires unopened deletes the new key and leaves the old one as it was.
+ *
+ * The rotation's state lives on its request (`rotation`), changed only by conditional writes (the request's
+ * version); an IAM write is announced by an `-ing` phase first, so a rerun finishes it and overlapping runs have
+ * one effect. `rotation#<account>#<user>` points at the user's latest rotation (one at a time).
+ */
+import { GetUserCommand, ListAccessKeysCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
+import { HOME } from '../../aws/accounts.js';
+import type { Deps } from '../../deps.js';
+import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
+import { logger } from '../../logger.js';
+import type { AccessRequest, RotationState } from '../../store/requests.js';
+import { OWNER_TAG, type PlanStep } from '../plans/types.js';
+import { errorName, type IamSender } from '../provisioning.js';
+import {
+  auditEvent,
+  publishRequest,
+  publishRequestJob,
+  type RequestDeps,
+  type SubmitOptions,
+  startProvisioning,
+} from '../requests.js';
+import { managedPaths } from './run-change.js';
+
+const _DAY = 86_400_000;
+/** How long an `-ing` phase owns its IAM write before a rerun takes it over (the worker stops after 60 s). */
+export const STEP_LEASE_MS = 5 * 60_000;
+const code = (s: string) => `\`${s}\``;
+const KEY_ID = /^[A-Z0-9]{16,128}$/;
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/** The id of the item pointing at a user's latest key rotation: one rotation of a user at a time. */
+export const rotationKey = (account: string, userName: string) => `rotation#${account}#${userName.toLowerCase()}`;
+
+/** A rotation as typed: `/iam rotate-key <user> [key-id] [--account name]`, and the inactive key chosen for deletion. */
+export interface RotationDraft {
+  userName?: string;
+  keyId?: string;
+  account?: string;
+  /** The inactive key the requester chose to delete first (the button). */
+  deleteFirst?: string;
+}
+
+interface KeyInfo {
+  id: string;
+  active: boolean;
+}
+
+/** A rotation that passed every check. */
+export interface CheckedRotation {
+  userName: string;
+  account: string;
+  accountId: string;
+  path: string;
+  owner?: string;
+  oldKeyId: string;
+  deleteFirst?: string;
+  plan: PlanStep[];
+}
+
+export type RotationCheck =
+  | { kind: 'ok'; rotation: CheckedRotation }
+  /** The user's other key is inactive: offer to delete it first (never without a click). */
+  | { kind: 'offer-delete'; userName: string; account: string; keyId: string; inactiveKeyId: string };
+
+const refuse = (message: string) => new ValidationError(message, { rotation: message });
+
+async function listKeys(iam: IamSender, userName: string): Promise<KeyInfo[]> {
+  const out = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+  return (out.AccessKeyMetadata ?? []).map((k: { AccessKeyId?: string; Status?: string }) => ({
+    id: k.AccessKeyId ?? '',
+    active: k.Status === 'Active',
+  }));
+}
+
+/**
+ * Checks a rotation before anything is stored: the user exists under a managed path, the key (named, or implied
+ * when the user has one) is one of the user's and active, and there is room for a new key (IAM allows two): a second
+ * key that is inactive is offered for deletion first, two active keys are refused naming the one to retire. Reads
+ * only (GetUser, ListUserTags, ListAccessKeys). Throws ValidationError with the reason.
+ */
+export async function checkRotation(deps: Pick<Deps, 'config' | 'aws'>, draft: RotationDraft): Promise<RotationCheck> {
+  const { policy } = deps.config;
+  const account = draft.account ?? HOME;
+  const userName = draft.userName?.trim() ?? '';
+  if (account !== HOME && !policy.accounts.some((a) => a.name === account))
+    throw refuse(`There is no account ${code(account)} in the policy.`);
+  if (!USER_NAME.test(userName)) throw refuse('Name the IAM user whose key to rotate.');
+  if (draft.keyId !== undefined && !KEY_ID.test(draft.keyId))
+    throw refuse(`${code(draft.keyId)} is not an access key id (like \`AKIA...\`).`);
+  const { iam } = deps.aws.account(account);
+  const cannot = (what: string) => (error: unknown) => {
+    throw new BotError(`I cannot ${what} in account ${account} (${errorName(error)}).`, { cause: error });
+  };
+  const [identity, user] = await Promise.all([
+    deps.aws.callerIdentity(account).catch(cannot('act')),
+    iam.send(new GetUserCommand({ UserName: userName })).then(
+      (out) => out.User,
+      (error: unknown) => (errorName(error) === 'NoSuchEntity' ? undefined : cannot('read IAM users')(error)),
+    ),
+  ]);
+  const accountId = identity.Account ?? '';
+  if (!user) throw refuse(`There is no IAM user ${code(userName)} in ${account} (${accountId}).`);
+  const path = user.Path ?? '/';
+  if (!managedPaths(policy).includes(path))
+    throw refuse(`IAM user ${code(userName)} is at path ${code(path)}, outside the paths the bot manages.`);
+  const [keys, tags] = await Promise.all([
+    listKeys(iam, userName).catch(cannot(`list the keys of ${userName}`)),
+    iam.send(new ListUserTagsCommand({ UserName: userName })).catch(cannot(`read IAM user ${userName}`)),
+  ]);
+  const ownerTag = (tags.Tags ?? []).find((t: { Key?: string }) => t.Key === OWNER_TAG)?.Value;
+  const owner = ownerTag && /^[UW][A-Z0-9]{2,}$/.test(ownerTag) ? ownerTag : undefined;
+  const listing = keys.map((k) => `${code(k.id)} (${k.active ? 'active' : 'inactive'})`).join(' and ');
+  if (draft.keyId && !keys.some((k) => k.id === draft.keyId))
+    throw refuse(
+      `${code(draft.keyId)} is not an access key of IAM user ${code(userName)}: I rotate only a key of the user named.`,
+    );
+  if (!keys.length) throw refuse(`IAM user ${code(userName)} has no access key to rotate.`);
+  const target = draft.keyId ? keys.find((k) => k.id === draft.keyId) : keys.length === 1 ? keys[0] : undefined;
+  if (!target)
+    throw refuse(
+      `IAM user ${code(userName)} has two access keys, ${listing}: name the one to rotate (\`/iam rotate-key ${userName} <key-id>\`).`,
+    );
+  if (!target.active)
+    throw refuse(`Access key ${code(target.id)} is inactive: there is nothing to rotate. Delete it instead.`);
+  const other = keys.find((k) => k.id !== target.id);
+  let deleteFirst: string | undefined;
+  if (other?.active)
+    throw refuse(
+      `IAM user ${code(userName)} has two active access keys, ${listing}, and IAM allows no third. Retire ${code(other.id)} first (deactivate it, then delete it), then rotate ${code(target.id)}. Nothing was changed.`,
+    );
+  if (other) {
+    if (draft.deleteFirst !== other.id)
+      return { kind: 'offer-delete', userName, account, keyId: target.id, inactiveKeyId: other.id };
+    deleteFirst = other.id;
+  }
+  const plan: PlanStep[] = [
+    ...(deleteFirst ? [{ op: 'DeleteAccessKey' as const, userName, accessKeyId: deleteFirst }] : []),
+    { op: 'CreateAccessKey', userName },
+    { op: 'RotateOutAccessKey', userName, accessKeyId: target.id },
+  ];
+  return {
+    kind: 'ok',
+    rotation: {
+      userName,
+      account,
+      accountId,
+      path,
+      ...(owner ? { owner } : {}),
+      oldKeyId: target.id,
+      ...(deleteFirst ? { deleteFirst } : {}),
+      plan,
+    },
+  };
+}
+
+/** Whether a rotation has ended (a new one of the same user may start). */
+const rotationEnded = (r: AccessRequest | undefined) =>
+  !r ||
+  ['denied', 'expired', 'abandoned'].includes(r.status) ||
+  (r.status === 'done' && ['deleted', 'cancelled', 'escalated'].includes(r.rotation?.phase ?? ''));
+
+/**
+ * Stores a checked rotation as a `rotate-key` request (one transaction with its audit event and the user's rotation
+ * pointer: one rotation of a user at a time), then runs it at once when the requester owns the user and the policy
+ * does not ask for approval, else posts it for approval. Throws ConflictError when another rotation of the user is
+ * under way.
+ */
+export async function submitRotation(
+  deps: RequestDeps,
+  requester: string,
+  checked: CheckedRotation,
+  options: SubmitOptions = {},
+): Promise<{ request: AccessRequest; atOnce: boolean }> {
+  const { policy } = deps.config;
+  const now = deps.clock.now();
+  const atOnce = checked.owner === requester && !policy.keys.rotationNeedsApproval;
+  const request: AccessRequest = {
+    id: `req-${deps
+      .randomToken()
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, 12)}`,
+    kind: 'rotate-key',
+    plan: checked.plan,
+    ...(checked.owner ? { owner: checked.owner } : {}),
+    status: atOnce ? 'approved' : 'pending',
+    requester,
+    recipient: checked.owner ?? requester,
+    account: checked.account,
+    accountId: checked.accountId,
+    userName: checked.userName,
+    path: checked.path,
+    groups: [],
+    accessType: 'keys',
+    tags: [],
+    justification: `Rotate access key ${checked.oldKeyId}`,
+    approvals: [],
+    attempt: 1,
+    credentialIssue: 0,
+    rotation: { oldKeyId: checked.oldKeyId, ...(checked.deleteFirst ? { deleteFirst: checked.deleteFirst } : {}) },
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + policy.requests.lifetimeHours * 3_600_000).toISOString(),
+    updatedAt: now.toISOString(),
+    version: 0,
+  };
+  const audited = deps.store.audit.transactionItem(
+    auditEvent(deps, request, requester, 'requested', {
+      kind: 'rotate-key',
+      userName: checked.userName,
+      account: checked.account,
+      oldKeyId: checked.oldKeyId,
+      deleteFirst: checked.deleteFirst ?? null,
+      owner: checked.owner ?? null,
+      ...(atOnce ? { allowedAtOnce: 'owner' } : {}),
+    }),
+  );
+  const pointer = rotationKey(checked.account, checked.userName);
+  const holder = await deps.store.requests.holderOf(pointer);
+  const previous = holder ? await deps.store.requests.get(holder) : undefined;
+  if (holder && !rotationEnded(previous))
+    throw new ConflictError(
+      `A rotation of IAM user ${code(checked.userName)} is under way (\`${holder}\`): it must end before another starts.`,
+    );
+  const stored = await deps.store.requests.createReserving(request, [audited], holder, pointer);
+  if (!stored.reserved)
+    throw new ConflictError(`Another rotation of IAM user ${code(checked.userName)} started just now.`);
+  if (atOnce) {
+    await startProvisioning(deps, request, requester, true);
+    return { request, atOnce };
+  }
+  try {
+    await deps.dispatcher.dispatch(publishRequestJob(request, options));
+  } catch (error) {
+    logger.error('Could not hand the posting of a rotation to the worker; posting it here', {
+      requestId: request.id,
+      errorName: errorName(error),
+    });
+    await publishRequest(deps, request.id, options);
+  }
+  return { request, atOnce };
+}
+
+/** The rotation state with `changes` applied and `drop` removed. */
+export const withRotation = (r: AccessRequest, changes: Partial<RotationState>, drop: (keyof RotationState)[] = []) => {
+  const next: RotationState = { ...(r.rotation as RotationState), ...changes };
+  for (const k of drop) delete next[k];
+  return next;
+};
+
+/** `ms` from now, as an ISO time. */
+export const isoIn = (deps: Pick<Deps, 'clock'>, ms: number) => new Date(deps.clock.now().getTime() + ms).toISOString();
+
+/**
+ * Announces an IAM write (an `-ing` phase, leased for STEP_LEASE_MS), with its audit event in the same transaction.
+ * Returns the new state, or undefined when the rotation changed meanwhile (someone else announced first).
+ */
+export async function announce(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  r: AccessRequest,
+  changes: Partial<RotationState>,
+  actor: string,
+  action: string,
+) {
+  const rotation = withRotation(r, { ...changes, nextAt: isoIn(deps, STEP_LEASE_MS) });
+  return deps.store.requests.update(r, { rotation }, deps.clock.now(), [], (next) => [
+    deps.store.audit.transactionItem(
+      auditEvent(deps, next, actor, action, { phase: rotation.phase ?? null, oldKeyId: rotation.oldKeyId }),
+    ),
+  ]);
+}
+
+/** A click in the owner's DM: "I've switched" or "Reactivate". */
+export type RotationClick = 'switched' | 'reactivate';
+
+/**
+ * The Slack side of the owner's buttons, re-authorized from the stored request (never the payload): only the owner
+ * the key went to; "I've switched" only while the old key is active and the new key's link was opened; Reactivate
+ * only while deactivated, once, before the recovery period ends. One conditional write (phase and audit event in one
+ * transaction); the worker does the IAM write (see finishRotationStep). Returns the job to hand over.
+ */
+export async function clickRotation(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  requestId: string,
+  user: string,
+  click: RotationClick,
+): Promise<{ request: AccessRequest; version: number }> {
+  const r = await deps.store.requests.get(requestId);
+  const rot = r?.rotation;
+  if (r?.kind !== 'rotate-key' || !rot) throw new NotAuthorizedError('There is no such key rotation.');
+  if (user !== r.recipient)
+    throw new NotAuthorizedError(`Only ${`<@${r.recipient}>`}, who received the new key, can do this.`);
+  const now = deps.clock.now();
+  if (click === 'switched') {
+    if (r.status !== 'done' || !['grace', 'still-in-use', 'reactivated'].includes(rot.phase ?? ''))
+      throw new ConflictError(
+        `The old key ${code(rot.oldKeyId)} is not active under this rotation any more (${rot.phase ?? r.status}).`,
+      );
+    const link = r.linkId ? await deps.store.links.getByLinkId(r.linkId) : undefined;
+    if (link?.status !== 'opened')
+      throw new ConflictError('Open the one-time link with the new key first: until then the old key stays as it is.');
+    const next = await announce(deps, r, { phase: 'deactivating' }, user, 'rotation.switched');
+    if (!next) throw new ConflictError('The rotation changed just now; look at your latest DM.');
+    return { request: next, version: next.version };
+  }
+  if (rot.phase !== 'deactivated')
+    throw new ConflictError(`The old key ${code(rot.oldKeyId)} is not deactivated (${rot.phase ?? r.status}).`);
+  if (rot.reactivated)
+    throw new ConflictError(`The old key ${code(rot.oldKeyId)} was reactivated once already: it cannot be again.`);
+  if (rot.deleteAt && Date.parse(rot.deleteAt) <= now.getTime())
+    throw new ConflictError('The recovery period is over: the old key is being deleted.');
+  const next = await announce(deps, r, { phase: 'reactivating', reactivated: true }, user, 'rotation.reactivate');
+  if (!next) throw new ConflictError('The rotation changed just now; look at your latest DM.');
+  return { request: next, version: next.version };
+}
+
+/** What `/iam user` and App Home show of a user's key rotation: its latest one, if any. */
+export interface RotationView {
+  requestId: string;
+  status: AccessRequest['status'];
+  phase?: RotationState['phase'];
+  oldKeyId: string;
+  newKeyId?: string;
+  graceEndsAt?: string;
+  deleteAt?: string;
+  nextAt?: string;
+  lastUse?: RotationState['lastUse'];
+}
+
+/** The latest key rotation of an IAM user (two consistent reads), or undefined if it was never rotated by the bot. */
+export async function rotationStateOf(
+  deps: Pick<Deps, 'store'>,
+  account: string,
+  userName: string,
+): Promise<RotationView | undefined> {
+  const id = await deps.store.requests.holderOf(rotationKey(account, userName));
+  const r = id ? await deps.store.requests.get(id) : undefined;
+  if (!r?.rotation) return undefined;
+  const { phase, oldKeyId, newKeyId, graceEndsAt, deleteAt, nextAt, lastUse } = r.rotation;
+  return {
+    requestId: r.id,
+    status: r.status,
+    ...(phase ? { phase } : {}),
+    oldKeyId,
+    ...(newKeyId ? { newKeyId } : {}),
+    ...(graceEndsAt ? { graceEndsAt } : {}),
+    ...(deleteAt ? { deleteAt } : {}),
+    ...(nextAt ? { nextAt } : {}),
+    ...(lastUse ? { lastUse } : {}),
+  };
+}

@@ -1,0 +1,402 @@
+/**
+ * The worker's and the scheduled task's side of a key rotation (see rotate-key.ts): creating and delivering the new
+ * key, then the grace period, deactivation, reactivation, deletion and cancellation. Kept apart from rotate-key.ts so
+ * that the Slack function does not load credential delivery at cold start.
+ */
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import {
+  oldKeyDeactivatedMessage,
+  oldKeyDeletedMessage,
+  oldKeyReactivatedMessage,
+  rotationCancelledMessage,
+  rotationStartedMessage,
+  stillInUseEscalation,
+  stillInUseMessage,
+} from '../../blocks/rotation.js';
+import type { Deps } from '../../deps.js';
+import { logger } from '../../logger.js';
+import type { AccessRequest, RotationState } from '../../store/requests.js';
+import { deliverCredentials } from '../credentials.js';
+import type { ProvisionOutcome } from '../provision-request.js';
+import { errorName, type IamSender } from '../provisioning.js';
+import { abandonAtFrom, auditSubject, syncApprovalMessage, tell, tellRequester } from '../requests.js';
+import { announce, isoIn, STEP_LEASE_MS, withRotation } from './rotate-key.js';
+
+const DAY = 86_400_000;
+
+interface KeyInfo {
+  id: string;
+  active: boolean;
+}
+
+async function listKeys(iam: IamSender, userName: string): Promise<KeyInfo[]> {
+  const out = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+  return (out.AccessKeyMetadata ?? []).map((k: { AccessKeyId?: string; Status?: string }) => ({
+    id: k.AccessKeyId ?? '',
+    active: k.Status === 'Active',
+  }));
+}
+
+async function record(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  request: AccessRequest,
+  actor: string,
+  action: string,
+  extra: Record<string, string | number | boolean | null> = {},
+) {
+  await deps.store.audit.record({
+    subject: auditSubject(request.id),
+    at: deps.clock.now(),
+    actor,
+    action,
+    detail: { status: request.status, version: request.version, phase: request.rotation?.phase ?? null, ...extra },
+  });
+}
+
+/**
+ * The worker's run of an approved rotation: claims it (approved -> provisioning; a duplicated delivery is skipped),
+ * lists the user's keys again and refuses what changed meanwhile (the old key gone or inactive, no room), deletes
+ * the chosen inactive key if it is still there and inactive, creates the new key and delivers it by one-time link,
+ * then starts the grace period and DMs the owner. A failure after CreateAccessKey deletes the new key again; the
+ * old key is never changed here.
+ */
+export async function runKeyRotation(
+  deps: Deps,
+  requestId: string,
+  attempt: number,
+  options: { announce?: boolean } = {},
+): Promise<ProvisionOutcome> {
+  const store = deps.store.requests;
+  const found = await store.get(requestId);
+  if (!found || found.attempt !== attempt || (found.status !== 'approved' && found.status !== 'provisioning'))
+    return 'skipped';
+  const request = await store.update(found, { status: 'provisioning' }, deps.clock.now());
+  if (!request) return 'skipped';
+  if (found.status === 'approved') {
+    await record(deps, request, 'system', 'provisioning-started', { attempt });
+    await syncApprovalMessage(deps, request);
+    if (options.announce) await tellRequester(deps, request);
+  }
+  const rot = request.rotation as RotationState;
+  const { iam } = deps.aws.account(request.account);
+  const deliveryKey = (keyId: string) => `rotate:${request.id}:${keyId}`;
+  let withKey = request;
+  let newKeyId: string;
+  let linkId: string;
+  try {
+    let keys = await listKeys(iam, request.userName);
+    // A key an earlier attempt created: kept if its link went out (the run stopped after delivering), else this
+    // rotation's own undelivered key, deleted before a new one is made.
+    const earlier = rot.newKeyId && keys.some((k) => k.id === rot.newKeyId) ? rot.newKeyId : undefined;
+    const sent = earlier ? await deps.store.links.deliveredLink(deliveryKey(earlier)) : undefined;
+    if (earlier && sent) {
+      await record(deps, request, 'system', 'step-skipped', {
+        step: `CreateAccessKey ${earlier}`,
+        detail: 'delivered by an earlier attempt',
+      });
+      return finishDelivery(deps, request, earlier, sent.linkId);
+    }
+    if (earlier) {
+      await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: earlier }));
+      await record(deps, request, 'system', 'step-undone', { step: `CreateAccessKey ${earlier} (never delivered)` });
+    }
+    keys = keys.filter((k) => k.id !== rot.newKeyId);
+    const old = keys.find((k) => k.id === rot.oldKeyId);
+    if (!old?.active) return fail(deps, request, `refused: key ${rot.oldKeyId} is ${old ? 'inactive' : 'gone'} now`);
+    const chosen = rot.deleteFirst ? keys.find((k) => k.id === rot.deleteFirst) : undefined;
+    if (chosen) {
+      if (chosen.active) return fail(deps, request, `refused: key ${chosen.id} is active again; it is not deleted`);
+      await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: chosen.id }));
+      await record(deps, request, 'system', 'step-done', { step: `DeleteAccessKey ${chosen.id} (inactive)` });
+      keys = keys.filter((k) => k.id !== chosen.id);
+    }
+    if (keys.length >= 2) return fail(deps, request, 'refused: the user has two keys again; no room for a new one');
+    const out = await iam.send(new CreateAccessKeyCommand({ UserName: request.userName }));
+    if (!out.AccessKey?.AccessKeyId || !out.AccessKey.SecretAccessKey)
+      throw new Error('CreateAccessKey returned no key');
+    const newKey = { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
+    newKeyId = newKey.accessKeyId;
+    const stored = await deps.store.requests.update(
+      request,
+      { rotation: withRotation(request, { newKeyId }) },
+      deps.clock.now(),
+    );
+    if (!stored) throw new Error(`Request ${requestId} changed while it was running`);
+    withKey = stored;
+    await record(deps, withKey, 'system', 'step-done', { step: `CreateAccessKey ${request.userName}`, newKeyId });
+    try {
+      const delivered = await deliverCredentials(deps, {
+        deliveryKey: deliveryKey(newKeyId),
+        requestId: withKey.id,
+        recipientSlackId: withKey.recipient,
+        requesterSlackId: withKey.requester,
+        approverSlackIds: withKey.approvals.map((a) => a.user),
+        account: withKey.account,
+        purpose: `New access key for IAM user ${withKey.userName} (rotation of ${rot.oldKeyId})`,
+        bundle: {
+          accountId: withKey.accountId,
+          region: deps.config.env.AWS_REGION,
+          userName: withKey.userName,
+          accessKey: newKey,
+        },
+      });
+      linkId = delivered.linkId;
+    } catch (error) {
+      await iam
+        .send(new DeleteAccessKeyCommand({ UserName: withKey.userName, AccessKeyId: newKeyId }))
+        .catch((e: unknown) =>
+          logger.error('Could not delete an undelivered rotation key', { requestId, errorName: errorName(e) }),
+        );
+      return fail(deps, withKey, `delivering the new key failed (${errorName(error)}); the new key was deleted`);
+    }
+  } catch (error) {
+    return fail(deps, withKey, `rotating failed (${errorName(error)})`);
+  }
+  return finishDelivery(deps, withKey, newKeyId, linkId);
+}
+
+/** The new key is out: the grace period starts, the owner is told. */
+async function finishDelivery(
+  deps: Deps,
+  withKey: AccessRequest,
+  newKeyId: string,
+  linkId: string,
+): Promise<ProvisionOutcome> {
+  const store = deps.store.requests;
+  const requestId = withKey.id;
+  const now = deps.clock.now();
+  const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
+  const done = await store.update(
+    withKey,
+    {
+      status: 'done',
+      linkId,
+      rotation: withRotation(withKey, {
+        newKeyId,
+        phase: 'grace',
+        deliveredAt: now.toISOString(),
+        graceEndsAt,
+        nextAt: now.toISOString(),
+      }),
+    },
+    now,
+  );
+  if (!done) throw new Error(`Request ${requestId} changed while it was running`);
+  await record(deps, done, 'system', 'rotation.key-delivered', { newKeyId, linkId, graceEndsAt });
+  await syncApprovalMessage(deps, done);
+  await tell(deps, done.recipient, done, rotationStartedMessage(done));
+  if (done.requester !== done.recipient) await tellRequester(deps, done);
+  return 'done';
+}
+
+async function fail(deps: Deps, request: AccessRequest, error: string): Promise<ProvisionOutcome> {
+  const failed = await deps.store.requests.update(
+    request,
+    { status: 'failed', error, remaining: [], abandonAt: abandonAtFrom(deps) },
+    deps.clock.now(),
+  );
+  if (!failed) throw new Error(`Request ${request.id} changed while it was running`);
+  await record(deps, failed, 'system', 'provisioning-failed', { error });
+  await syncApprovalMessage(deps, failed);
+  await tellRequester(deps, failed);
+  return 'failed';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// After delivery: the grace period, deactivation, reactivation, deletion, cancellation.
+
+type Advance = 'changed' | 'waiting' | 'lost';
+
+/** Writes the rotation's next state if the request is still the version read. */
+async function move(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  r: AccessRequest,
+  changes: Partial<RotationState>,
+  drop: (keyof RotationState)[] = [],
+) {
+  return deps.store.requests.update(r, { rotation: withRotation(r, changes, drop) }, deps.clock.now());
+}
+
+const ignoreMissing = (error: unknown) => {
+  if (errorName(error) !== 'NoSuchEntity') throw error;
+};
+
+/**
+ * Finishes the IAM write an `-ing` phase announced (idempotent: deactivating, reactivating, deleting a key twice is
+ * harmless), then writes the phase it leads to and tells the owner. The final write is conditional: of two runs
+ * finishing the same phase, one tells the owner.
+ */
+export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<Advance> {
+  const rot = r.rotation as RotationState;
+  const { iam } = deps.aws.account(r.account);
+  const now = deps.clock.now();
+  const userName = r.userName;
+  switch (rot.phase) {
+    case 'deactivating': {
+      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Inactive' }));
+      const deleteAt = isoIn(deps, deps.config.policy.keys.recoveryDays * DAY);
+      const next = await move(deps, r, {
+        phase: 'deactivated',
+        deactivatedAt: now.toISOString(),
+        deleteAt,
+        nextAt: deleteAt,
+      });
+      if (!next) return 'lost';
+      await record(deps, next, 'system', 'rotation.old-key-deactivated', { oldKeyId: rot.oldKeyId, deleteAt });
+      await tell(deps, next.recipient, next, oldKeyDeactivatedMessage(next));
+      return 'changed';
+    }
+    case 'reactivating': {
+      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Active' }));
+      const graceEndsAt = isoIn(deps, deps.config.policy.keys.rotationGraceDays * DAY);
+      const next = await move(deps, r, { phase: 'reactivated', graceEndsAt, nextAt: graceEndsAt }, [
+        'deleteAt',
+        'deactivatedAt',
+      ]);
+      if (!next) return 'lost';
+      await record(deps, next, 'system', 'rotation.old-key-reactivated', { oldKeyId: rot.oldKeyId, graceEndsAt });
+      await tell(deps, next.recipient, next, oldKeyReactivatedMessage(next));
+      return 'changed';
+    }
+    case 'deleting': {
+      await iam
+        .send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId }))
+        .catch(ignoreMissing);
+      const next = await move(deps, r, { phase: 'deleted' }, ['nextAt']);
+      if (!next) return 'lost';
+      await record(deps, next, 'system', 'rotation.old-key-deleted', { oldKeyId: rot.oldKeyId });
+      await tell(deps, next.recipient, next, oldKeyDeletedMessage(next));
+      return 'changed';
+    }
+    case 'cancelling': {
+      if (rot.newKeyId) {
+        await iam
+          .send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.newKeyId, Status: 'Inactive' }))
+          .catch(ignoreMissing);
+        await iam
+          .send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: rot.newKeyId }))
+          .catch(ignoreMissing);
+      }
+      const next = await move(deps, r, { phase: 'cancelled' }, ['nextAt']);
+      if (!next) return 'lost';
+      await record(deps, next, 'system', 'rotation.cancelled', {
+        newKeyId: rot.newKeyId ?? null,
+        why: 'link not opened',
+      });
+      await tell(deps, next.recipient, next, rotationCancelledMessage(next));
+      return 'changed';
+    }
+    default:
+      return 'waiting';
+  }
+}
+
+/**
+ * One scheduled step of a delivered rotation, decided from its stored state (read consistently) and IAM: finishes
+ * an interrupted IAM write; while the new link is unopened, waits, and once it expired or failed cancels the rotation
+ * (new key deactivated and deleted, old key untouched); at the end of the grace period deactivates the old key, or,
+ * if it was used after the new key was delivered, tells the owner and waits one more grace period (then
+ * deactivates, or with `keys.stillInUse: escalate` asks the approval channel); at the end of the recovery period
+ * deletes it. Every change is a conditional write: a second or overlapping run has no second effect.
+ */
+export async function advanceRotation(deps: Deps, found: AccessRequest): Promise<Advance> {
+  const now = deps.clock.now();
+  const r = await deps.store.requests.get(found.id);
+  const rot = r?.rotation;
+  if (r?.status !== 'done' || !rot?.nextAt || Date.parse(rot.nextAt) > now.getTime()) return 'waiting';
+  const { policy } = deps.config;
+  switch (rot.phase) {
+    case 'deactivating':
+    case 'reactivating':
+    case 'deleting':
+    case 'cancelling': {
+      // A lease that ran out: the run that announced it stopped. Take it over.
+      const taken = await move(deps, r, { nextAt: isoIn(deps, STEP_LEASE_MS) });
+      return taken ? finishRotationStep(deps, taken) : 'lost';
+    }
+    case 'grace':
+    case 'still-in-use': {
+      const link = r.linkId ? await deps.store.links.getByLinkId(r.linkId) : undefined;
+      if (link && link.status === 'pending') {
+        const wait = new Date(Math.max(link.expiresAt, now.getTime() + 60_000)).toISOString();
+        return (await move(deps, r, { nextAt: wait })) ? 'waiting' : 'lost';
+      }
+      if (link?.status !== 'opened') {
+        const cancelling = await announce(deps, r, { phase: 'cancelling' }, 'system', 'rotation.cancelling');
+        return cancelling ? finishRotationStep(deps, cancelling) : 'lost';
+      }
+      const graceEndsAt = rot.graceEndsAt ?? now.toISOString();
+      if (Date.parse(graceEndsAt) > now.getTime())
+        return (await move(deps, r, { nextAt: graceEndsAt })) ? 'waiting' : 'lost';
+      if (rot.phase === 'grace') {
+        const { iam } = deps.aws.account(r.account);
+        const used = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: rot.oldKeyId }));
+        const last = used.AccessKeyLastUsed;
+        if (last?.LastUsedDate && last.LastUsedDate.getTime() > Date.parse(rot.deliveredAt ?? '')) {
+          const extended = isoIn(deps, policy.keys.rotationGraceDays * DAY);
+          const lastUse = {
+            at: last.LastUsedDate.toISOString(),
+            service: last.ServiceName ?? 'unknown',
+            region: last.Region ?? 'unknown',
+          };
+          const next = await move(deps, r, { phase: 'still-in-use', lastUse, graceEndsAt: extended, nextAt: extended });
+          if (!next) return 'lost';
+          await record(deps, next, 'system', 'rotation.old-key-still-in-use', { ...lastUse, graceEndsAt: extended });
+          await tell(deps, next.recipient, next, stillInUseMessage(next));
+          return 'changed';
+        }
+      } else if (policy.keys.stillInUse === 'escalate') {
+        const next = await move(deps, r, { phase: 'escalated' }, ['nextAt']);
+        if (!next) return 'lost';
+        await record(deps, next, 'system', 'rotation.escalated', { oldKeyId: rot.oldKeyId });
+        await tell(deps, policy.approvals.channel, next, stillInUseEscalation(next));
+        await tell(deps, next.recipient, next, stillInUseEscalation(next));
+        return 'changed';
+      }
+      const deactivating = await announce(deps, r, { phase: 'deactivating' }, 'system', 'rotation.deactivating');
+      return deactivating ? finishRotationStep(deps, deactivating) : 'lost';
+    }
+    case 'reactivated': {
+      const deactivating = await announce(deps, r, { phase: 'deactivating' }, 'system', 'rotation.deactivating');
+      return deactivating ? finishRotationStep(deps, deactivating) : 'lost';
+    }
+    case 'deactivated': {
+      const deleting = await announce(deps, r, { phase: 'deleting' }, 'system', 'rotation.deleting');
+      return deleting ? finishRotationStep(deps, deleting) : 'lost';
+    }
+    default:
+      return 'waiting';
+  }
+}
+
+/** The scheduled task: advances every delivered rotation whose next step is due. Safe to run again and to overlap. */
+export async function advanceKeyRotations(deps: Deps): Promise<{ changed: number; failed: number }> {
+  const counts = { changed: 0, failed: 0 };
+  const due = (await deps.store.requests.dueForSweep(deps.clock.now())).filter(
+    (r) => r.kind === 'rotate-key' && r.status === 'done',
+  );
+  for (const r of due) {
+    try {
+      if ((await advanceRotation(deps, r)) === 'changed') counts.changed += 1;
+    } catch (error) {
+      counts.failed += 1;
+      logger.error('Advancing a key rotation failed; the next run retries', {
+        requestId: r.id,
+        errorName: errorName(error),
+      });
+    }
+  }
+  return counts;
+}
+
+/** The worker's half of a click: finishes the phase it announced (a duplicated delivery finds it done). */
+export async function rotationStepJob(deps: Deps, requestId: string): Promise<void> {
+  const r = await deps.store.requests.get(requestId);
+  if (r?.kind === 'rotate-key' && r.rotation) await finishRotationStep(deps, r);
+}

@@ -1,0 +1,374 @@
+/**
+ * `/iam rotate-key`: a new key by one-time link, the old key retired after a grace period, reactivation once,
+ * deletion after the recovery period; the refusals that keep the wrong key untouched. Signed requests, moto, the
+ * injected clock and the role checker.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CreateAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROTATION_DELETE_FIRST, ROTATION_REACTIVATE, ROTATION_SWITCHED } from '../../src/blocks/ids.js';
+import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
+import { provisionJob } from '../../src/services/requests.js';
+import type { AccessRequest } from '../../src/store/requests.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { existingUser } from '../support/changes.js';
+import { auditActions, click, dmsTo } from '../support/create-user.js';
+import { linkSentTo, requestPage } from '../support/credentials.js';
+import { callsBeforeAnswer } from '../support/network-calls.js';
+import { testPolicy } from '../support/policy.js';
+
+const DAY = 86_400_000;
+let bot: TestBot;
+beforeAll(async () => {
+  bot = await startTestBot({ policy: testPolicy({ keys: { rotationGraceDays: 7, recoveryDays: 7 } }) });
+});
+afterAll(async () => {
+  await bot.stop();
+});
+
+let seq = 0;
+const nextName = (what: string) => `${what}-${++seq}`;
+const iam = () => bot.deps.aws.account().iam;
+
+/** The user's keys in moto: id -> status. */
+async function keysOf(userName: string): Promise<Record<string, string>> {
+  const out = await iam().send(new ListAccessKeysCommand({ UserName: userName }));
+  return Object.fromEntries((out.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId ?? '', k.Status ?? '']));
+}
+
+/** An IAM user owned by `owner` with keys made outside the bot (`false`: made inactive). */
+async function userWithKeys(userName: string, owner: string, active: boolean[]): Promise<string[]> {
+  await existingUser(bot, userName, { owner });
+  const ids: string[] = [];
+  for (const on of active) {
+    const out = await iam().send(new CreateAccessKeyCommand({ UserName: userName }));
+    const id = out.AccessKey?.AccessKeyId ?? '';
+    if (!on) await iam().send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: id, Status: 'Inactive' }));
+    ids.push(id);
+  }
+  return ids;
+}
+
+async function command(text: string, userId: string) {
+  const { result } = await bot.command(text, userId);
+  expect(result.statusCode).toBe(200);
+  await bot.drain();
+  return JSON.parse(result.body || '{}') as {
+    text?: string;
+    blocks?: { elements?: { value?: string; action_id?: string }[] }[];
+  };
+}
+
+async function rotationOf(userName: string): Promise<AccessRequest> {
+  const view = await rotationStateOf(bot.deps, 'home', userName);
+  expect(view, `a rotation of ${userName}`).toBeDefined();
+  return (await bot.deps.store.requests.get(view?.requestId ?? '')) as AccessRequest;
+}
+
+async function openLink(userId: string) {
+  const { token } = linkSentTo(bot, userId);
+  const page = await requestPage(bot, 'POST', token);
+  expect(page.statusCode).toBe(200);
+  return createHash('sha256').update(token).digest('hex');
+}
+
+async function press(actionId: string, request: AccessRequest, userId: string) {
+  const { result } = await bot.clickButton({
+    userId,
+    actionId,
+    value: request.id,
+    message: { channel: userId, ts: '1.2' },
+  });
+  expect(result.statusCode).toBe(200);
+  await bot.drain();
+}
+
+describe('a full rotation by the owner, walked through with the clock', () => {
+  it('delivers the new key, keeps the old one active for the grace period, deactivates, reactivates once, deactivates again and deletes it', async () => {
+    const name = nextName('rotated');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER', [true]);
+    const atMostTwo: number[] = [];
+    const check = async () => atMostTwo.push(Object.keys(await keysOf(name)).length);
+
+    const answer = await command(`rotate-key ${name}`, 'U0OWNER');
+    const rotation = await rotationOf(name);
+    const newKey = rotation.rotation?.newKeyId ?? '';
+    expect(answer.text).toContain('needs no approval');
+    expect(newKey).toMatch(/^[A-Z0-9]{16,}$/);
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active', [newKey]: 'Active' });
+    expect(dmsTo(bot, 'U0OWNER').join()).toContain(ROTATION_SWITCHED);
+    await openLink('U0OWNER');
+    await check();
+
+    bot.clock.advance(6 * DAY);
+    await bot.schedule();
+    expect((await keysOf(name))[oldKey as string]).toBe('Active'); // still in the grace period
+    await check();
+
+    bot.clock.advance(1 * DAY + 60_000);
+    await bot.schedule();
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Inactive', [newKey]: 'Active' });
+    expect(dmsTo(bot, 'U0OWNER').join()).toContain(ROTATION_REACTIVATE);
+
+    await press(ROTATION_REACTIVATE, rotation, 'U0OWNER');
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active', [newKey]: 'Active' });
+    await press(ROTATION_REACTIVATE, rotation, 'U0OWNER'); // once only
+    expect((await keysOf(name))[oldKey as string]).toBe('Active');
+    await check();
+
+    bot.clock.advance(7 * DAY + 60_000);
+    await bot.schedule();
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Inactive', [newKey]: 'Active' });
+    await press(ROTATION_REACTIVATE, rotation, 'U0OWNER'); // reactivated once already: refused
+    expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
+
+    bot.clock.advance(7 * DAY + 60_000);
+    await bot.schedule();
+    expect(await keysOf(name)).toEqual({ [newKey]: 'Active' });
+    expect(dmsTo(bot, 'U0OWNER').at(-1)).toContain('is deleted');
+    expect(Math.max(...atMostTwo)).toBeLessThanOrEqual(2);
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deleted');
+    expect(await auditActions(bot, rotation.id)).toEqual([
+      'requested',
+      'provisioning-started',
+      'step-done',
+      'rotation.key-delivered',
+      'rotation.deactivating',
+      'rotation.old-key-deactivated',
+      'rotation.reactivate',
+      'rotation.old-key-reactivated',
+      'rotation.deactivating',
+      'rotation.old-key-deactivated',
+      'rotation.deleting',
+      'rotation.old-key-deleted',
+    ]);
+  });
+
+  it("deactivates the old key at once when the owner says they've switched, and not before the new link is opened", async () => {
+    const name = nextName('switched');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER2', [true]);
+    await command(`rotate-key ${name} ${oldKey}`, 'U0OWNER2');
+    const rotation = await rotationOf(name);
+
+    await press(ROTATION_SWITCHED, rotation, 'U0OWNER2'); // link not opened yet
+    expect((await keysOf(name))[oldKey as string]).toBe('Active');
+    await openLink('U0OWNER2');
+    await press(ROTATION_SWITCHED, rotation, 'U0SOMEONE'); // not the owner
+    expect((await keysOf(name))[oldKey as string]).toBe('Active');
+    const calls = await callsBeforeAnswer(bot, () =>
+      bot.clickButton({ userId: 'U0OWNER2', actionId: ROTATION_SWITCHED, value: rotation.id }),
+    );
+    // before the answer: the rotation, the link (alias, record), one transactional write; the worker deactivates
+    expect(calls.aws).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:TransactWriteItems',
+    ]);
+    expect(calls.handOffs).toEqual(['rotation-step']);
+    expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
+    expect((await keysOf(name))[rotation.rotation?.newKeyId ?? '']).toBe('Active');
+  });
+});
+
+describe('which key, and room for the new one', () => {
+  it('offers the inactive key for deletion first, and rotates once the button is pressed', async () => {
+    const name = nextName('inactive');
+    const [inactive, active] = await userWithKeys(name, 'U0OWNER', [false, true]);
+
+    const answer = await command(`rotate-key ${name} ${active}`, 'U0OWNER');
+    expect(await keysOf(name)).toEqual({ [inactive as string]: 'Inactive', [active as string]: 'Active' });
+    const button = answer.blocks?.flatMap((b) => b.elements ?? []).find((e) => e.action_id === ROTATION_DELETE_FIRST);
+    expect(answer.text).toContain(`\`${inactive}\` (inactive)`);
+    expect(button?.value).toBeDefined();
+
+    const { result } = await bot.clickButton({
+      userId: 'U0OWNER',
+      actionId: ROTATION_DELETE_FIRST,
+      value: button?.value ?? '',
+      message: { channel: 'C0WORK', ts: '1.3' },
+    });
+    expect(result.statusCode).toBe(200);
+    await bot.drain();
+    const rotation = await rotationOf(name);
+    const keys = await keysOf(name);
+    expect(keys).toEqual({ [active as string]: 'Active', [rotation.rotation?.newKeyId ?? '']: 'Active' });
+    expect(keys[inactive as string]).toBeUndefined();
+  });
+
+  it('refuses two active keys, saying which one to retire, and changes nothing', async () => {
+    const name = nextName('two-active');
+    const [first, second] = await userWithKeys(name, 'U0OWNER', [true, true]);
+    const answer = await command(`rotate-key ${name} ${first}`, 'U0OWNER');
+    expect(answer.text).toContain(`Retire \`${second}\` first`);
+    expect(await keysOf(name)).toEqual({ [first as string]: 'Active', [second as string]: 'Active' });
+    expect(await rotationStateOf(bot.deps, 'home', name)).toBeUndefined();
+  });
+
+  it('refuses a key of another user, and asks which key when the user has two and none is named', async () => {
+    const name = nextName('mine');
+    const other = nextName('theirs');
+    const [mine] = await userWithKeys(name, 'U0OWNER', [true]);
+    const [theirs] = await userWithKeys(other, 'U0OWNER', [true]);
+    const answer = await command(`rotate-key ${name} ${theirs}`, 'U0OWNER');
+    expect(answer.text).toContain(`\`${theirs}\` is not an access key of IAM user \`${name}\``);
+    expect(await keysOf(name)).toEqual({ [mine as string]: 'Active' });
+    expect(await keysOf(other)).toEqual({ [theirs as string]: 'Active' });
+
+    const two = nextName('two');
+    await userWithKeys(two, 'U0OWNER', [false, true]);
+    expect((await command(`rotate-key ${two}`, 'U0OWNER')).text).toContain('name the one to rotate');
+  });
+
+  it("sends someone else's rotation through approval; the new key goes to the owner", async () => {
+    const name = nextName('approved');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER3', [true]);
+    const answer = await command(`rotate-key ${name}`, 'U0REQUESTER');
+    const pending = await rotationOf(name);
+    expect(answer.text).toContain('waiting for approval');
+    expect(pending.status).toBe('pending');
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active' });
+
+    await click(bot, (await bot.deps.store.requests.get(pending.id)) as AccessRequest, 'U0APPROVER1');
+    await bot.drain();
+    const done = await rotationOf(name);
+    expect(done.status).toBe('done');
+    expect(Object.keys(await keysOf(name))).toHaveLength(2);
+    expect(() => linkSentTo(bot, 'U0OWNER3')).not.toThrow();
+  });
+});
+
+describe('an old key still in use', () => {
+  it('waits one more grace period and tells the owner when, where and by what it was used', async () => {
+    const name = nextName('in-use');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER4', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER4');
+    await openLink('U0OWNER4');
+    const usedAt = new Date(bot.clock.now().getTime() + 2 * DAY);
+    // STUB: moto cannot record a key's use, so GetAccessKeyLastUsed answers a use after delivery; all else is moto.
+    const client = iam();
+    const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+    (client as { send: unknown }).send = async (command: unknown) =>
+      command instanceof GetAccessKeyLastUsedCommand
+        ? { UserName: name, AccessKeyLastUsed: { LastUsedDate: usedAt, ServiceName: 's3', Region: 'eu-west-1' } }
+        : send(command);
+    try {
+      bot.clock.advance(7 * DAY + 60_000);
+      await bot.schedule();
+      expect((await keysOf(name))[oldKey as string]).toBe('Active');
+      const told = dmsTo(bot, 'U0OWNER4').at(-1) ?? '';
+      expect(told).toContain('`s3`');
+      expect(told).toContain('`eu-west-1`');
+      expect(told).toContain(String(Math.floor(usedAt.getTime() / 1000)));
+
+      bot.clock.advance(6 * DAY);
+      await bot.schedule();
+      expect((await keysOf(name))[oldKey as string]).toBe('Active');
+      bot.clock.advance(1 * DAY + 60_000);
+      await bot.schedule();
+      expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
+    } finally {
+      (client as { send: unknown }).send = send;
+    }
+  });
+});
+
+describe('a new key nobody received', () => {
+  it('is deactivated and deleted once its link expires unopened; the old key is untouched', async () => {
+    const name = nextName('unopened');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER5', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER5');
+    expect(Object.keys(await keysOf(name))).toHaveLength(2);
+
+    bot.clock.advance(25 * 3_600_000);
+    await bot.schedule();
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active' });
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
+    expect(dmsTo(bot, 'U0OWNER5').at(-1)).toContain('untouched');
+  });
+});
+
+describe('the scheduled job, run again and overlapping', () => {
+  it('has no second effect when run twice in a row or twice at once', async () => {
+    const name = nextName('overlap');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER6', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER6');
+    await openLink('U0OWNER6');
+    const rotation = await rotationOf(name);
+
+    bot.clock.advance(7 * DAY + 60_000);
+    const dmsBefore = dmsTo(bot, 'U0OWNER6').length;
+    await Promise.all([bot.schedule(), bot.schedule()]);
+    await bot.schedule();
+    expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
+    expect(dmsTo(bot, 'U0OWNER6').length).toBe(dmsBefore + 1);
+    const afterDeactivation = await auditActions(bot, rotation.id);
+    expect(afterDeactivation.filter((a) => a === 'rotation.old-key-deactivated')).toHaveLength(1);
+
+    bot.clock.advance(7 * DAY + 60_000);
+    await Promise.all([bot.schedule(), bot.schedule()]);
+    await bot.schedule();
+    expect(Object.keys(await keysOf(name))).toEqual([rotation.rotation?.newKeyId]);
+    expect((await auditActions(bot, rotation.id)).filter((a) => a === 'rotation.old-key-deleted')).toHaveLength(1);
+    expect(dmsTo(bot, 'U0OWNER6').length).toBe(dmsBefore + 2);
+  });
+});
+
+describe('/iam reissue', () => {
+  it('replaces a new key whose link was lost with a fresh key and link; the old key and the rotation go on', async () => {
+    const name = nextName('lost-link');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER7', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER7');
+    const rotation = await rotationOf(name);
+    const lostKey = rotation.rotation?.newKeyId ?? '';
+    const lost = linkSentTo(bot, 'U0OWNER7');
+
+    expect((await command(`reissue ${rotation.id}`, 'U0OWNER7')).text).toContain('approver');
+    await command(`reissue ${rotation.id}`, 'U0APPROVER1');
+    await bot.runJob({
+      id: `reissue:${rotation.id}:1`,
+      type: 'reissue',
+      payload: { requestId: rotation.id, issue: 1, approver: 'U0APPROVER1' },
+    });
+
+    const fresh = (await rotationOf(name)).rotation?.newKeyId ?? '';
+    expect(fresh).not.toBe(lostKey);
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active', [fresh]: 'Active' });
+    expect(linkSentTo(bot, 'U0OWNER7').token).not.toBe(lost.token);
+    expect((await requestPage(bot, 'GET', lost.token)).body).toContain('/iam reissue');
+    await openLink('U0OWNER7');
+    expect((await command(`reissue ${rotation.id}`, 'U0APPROVER1')).text).toContain('was opened');
+  });
+});
+
+describe('a worker that stopped after delivering the new key', () => {
+  it('is finished by a retry without a second key or a second link', async () => {
+    const name = nextName('resumed');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER8', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER8');
+    const delivered = await rotationOf(name);
+    const newKey = delivered.rotation?.newKeyId ?? '';
+    const links = dmsTo(bot, 'U0OWNER8').filter((m) => m.includes('/credentials/')).length;
+    // As if the worker had stopped right after the DM: the request still provisioning, then retried (attempt 2).
+    const stopped = await bot.deps.store.requests.update(
+      delivered,
+      { status: 'provisioning', attempt: 2, rotation: { oldKeyId: oldKey as string, newKeyId: newKey } },
+      bot.clock.now(),
+      ['linkId'],
+    );
+    expect(stopped).toBeDefined();
+
+    await bot.runJob(provisionJob({ id: delivered.id, attempt: 2 }));
+
+    const resumed = await rotationOf(name);
+    expect(resumed.status).toBe('done');
+    expect(resumed.linkId).toBe(delivered.linkId);
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active', [newKey]: 'Active' });
+    expect(dmsTo(bot, 'U0OWNER8').filter((m) => m.includes('/credentials/'))).toHaveLength(links);
+  });
+});
