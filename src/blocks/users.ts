@@ -114,6 +114,31 @@ function requestLine(r: AccessRequest): string {
   return `• \`${esc(r.id)}\` ${esc(kind)}, ${esc(r.status)}: asked by ${user(r.requester)}${approvers}, ${slackDate(new Date(r.createdAt))}`;
 }
 
+/** Where the newest key rotation of the user stands, from its request (no read of its own). */
+export function rotationLine(requests: readonly AccessRequest[]): string | undefined {
+  const r = [...requests].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).find((q) => q.rotation);
+  const rot = r?.rotation;
+  if (!r || !rot) return undefined;
+  const old = `\`${maskKeyId(rot.oldKeyId)}\``;
+  const fresh = rot.newKeyId ? `\`${maskKeyId(rot.newKeyId)}\`` : 'the new key';
+  const when = (iso?: string) => (iso ? slackDate(new Date(iso)) : 'soon');
+  const state: Record<string, string> = {
+    grace: `${fresh} delivered; old key ${old} stays active until ${when(rot.graceEndsAt)}`,
+    'still-in-use': `old key ${old} was used after ${fresh} was delivered; it stays active until ${when(rot.graceEndsAt)}`,
+    reactivated: `old key ${old} reactivated; deactivated again ${when(rot.graceEndsAt)}`,
+    deactivated: `old key ${old} inactive; deleted ${when(rot.deleteAt)} (Reactivate works until then)`,
+    deleted: `done: old key ${old} deleted, ${fresh} in use`,
+    cancelled: `cancelled: ${fresh} was never opened and is deleted; old key ${old} untouched`,
+    escalated: `old key ${old} still in use after the grace period: asked the approvers`,
+    deactivating: `deactivating old key ${old}`,
+    reactivating: `reactivating old key ${old}`,
+    deleting: `deleting old key ${old}`,
+    cancelling: `cancelling: ${fresh} was never opened`,
+  };
+  const phase = rot.phase ?? (r.status === 'done' ? 'grace' : r.status);
+  return `Key rotation \`${esc(r.id)}\`: ${state[phase] ?? `${esc(phase)} (old key ${old})`}.`;
+}
+
 /** `/iam user <name>`: one user in detail, with its owner and the requests of the bot that changed it. */
 export function userMessage(input: {
   user: ProjectedUser;
@@ -131,6 +156,7 @@ export function userMessage(input: {
     `Console access: ${u.console ? 'yes (a password)' : 'no'}`,
     u.keys.length ? 'Access keys:' : 'Access keys: none',
     ...u.keys.map((k) => keyLine(k, now, keys)),
+    ...(rotationLine(input.requests) ? [rotationLine(input.requests) as string] : []),
     requests.length ? 'Requests that changed it:' : 'No request of mine changed it.',
     ...requests,
     ...(input.requests.length > REQUESTS_SHOWN ? [`…and ${input.requests.length - REQUESTS_SHOWN} older.`] : []),

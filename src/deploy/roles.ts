@@ -135,6 +135,9 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       'ListAccessKeys',
       'GetAccessKeyLastUsed',
       'GetLoginProfile',
+      // a rotation step refreshes its user in the projection (userChanged)
+      'GetUser',
+      'ListGroupsForUser',
     ],
     iamAccount: ['GetAccountAuthorizationDetails', 'GenerateCredentialReport', 'GetCredentialReport'],
     assumeRoles: true,
@@ -144,7 +147,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
       audit: ['PutItem'],
-      users: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      users: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },
 };

@@ -89,6 +89,25 @@ async function press(actionId: string, request: AccessRequest, userId: string) {
 }
 
 describe('a full rotation by the owner, walked through with the clock', () => {
+  it('shows where the rotation stands in `/iam user`, with both keys, from the moment the new key is out', async () => {
+    const name = nextName('shown');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER', [true]);
+
+    await command(`rotate-key ${name}`, 'U0OWNER');
+    await openLink('U0OWNER');
+    const during = await bot.command(`user ${name}`, 'U0SOMEONE');
+    bot.clock.advance(7 * DAY + 60_000);
+    await bot.schedule();
+    const after = await bot.command(`user ${name}`, 'U0SOMEONE');
+
+    const text = (r: { result: { body?: string } }) => JSON.stringify(JSON.parse(r.result.body || '{}'));
+    expect(text(during)).toContain('delivered; old key');
+    expect(text(during)).toContain('stays active until');
+    expect((await bot.deps.store.users.get('home', name))?.keys).toHaveLength(2);
+    expect(text(after)).toContain(`old key \`${(oldKey as string).slice(0, 4)}`);
+    expect(text(after)).toContain('inactive; deleted');
+  });
+
   it('delivers the new key, keeps the old one active for the grace period, deactivates, reactivates once, deactivates again and deletes it', async () => {
     const name = nextName('rotated');
     const [oldKey] = await userWithKeys(name, 'U0OWNER', [true]);

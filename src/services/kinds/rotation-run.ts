@@ -3,6 +3,7 @@
  * key, then the grace period, deactivation, reactivation, deletion and cancellation. Kept apart from rotate-key.ts so
  * that the Slack function does not load credential delivery at cold start.
  */
+
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
@@ -26,6 +27,7 @@ import { deliverCredentials } from '../credentials.js';
 import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName, type IamSender } from '../provisioning.js';
 import { abandonAtFrom, auditSubject, syncApprovalMessage, tell, tellRequester } from '../requests.js';
+import { userChanged } from '../user-changes.js';
 import { announce, isoIn, STEP_LEASE_MS, withRotation } from './rotate-key.js';
 
 const DAY = 86_400_000;
@@ -189,6 +191,7 @@ async function finishDelivery(
   );
   if (!done) throw new Error(`Request ${requestId} changed while it was running`);
   await record(deps, done, 'system', 'rotation.key-delivered', { newKeyId, linkId, graceEndsAt });
+  await userChanged(deps, done.account, done.userName, { requestId: done.id });
   await syncApprovalMessage(deps, done);
   await tell(deps, done.recipient, done, rotationStartedMessage(done));
   if (done.requester !== done.recipient) await tellRequester(deps, done);
@@ -250,6 +253,7 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       if (!next) return 'lost';
       await record(deps, next, 'system', 'rotation.old-key-deactivated', { oldKeyId: rot.oldKeyId, deleteAt });
       await tell(deps, next.recipient, next, oldKeyDeactivatedMessage(next));
+      await userChanged(deps, next.account, next.userName, { requestId: next.id });
       return 'changed';
     }
     case 'reactivating': {
@@ -262,6 +266,7 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       if (!next) return 'lost';
       await record(deps, next, 'system', 'rotation.old-key-reactivated', { oldKeyId: rot.oldKeyId, graceEndsAt });
       await tell(deps, next.recipient, next, oldKeyReactivatedMessage(next));
+      await userChanged(deps, next.account, next.userName, { requestId: next.id });
       return 'changed';
     }
     case 'deleting': {
@@ -272,6 +277,7 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       if (!next) return 'lost';
       await record(deps, next, 'system', 'rotation.old-key-deleted', { oldKeyId: rot.oldKeyId });
       await tell(deps, next.recipient, next, oldKeyDeletedMessage(next));
+      await userChanged(deps, next.account, next.userName, { requestId: next.id });
       return 'changed';
     }
     case 'cancelling': {
@@ -290,6 +296,7 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
         why: 'link not opened',
       });
       await tell(deps, next.recipient, next, rotationCancelledMessage(next));
+      await userChanged(deps, next.account, next.userName, { requestId: next.id });
       return 'changed';
     }
     default:
