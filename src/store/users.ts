@@ -67,6 +67,21 @@ export const UNOWNED = '-';
 /** The IAM state a write sets (everything but the request ids, which only grow). */
 export type ProjectedState = Omit<ProjectedUser, 'requestIds'>;
 
+/** The sort key of an owner's index item (no user's owner copy sorts there: those start with an account name). */
+export const INDEX_SK = '#index';
+
+/**
+ * The attribute of a user's entry in its owner's index item: `u_` and base64url of `<account>#<lower-case name>`
+ * (no dots or other characters a document path would split on).
+ */
+const entryId = (account: string, userName: string) =>
+  `u_${Buffer.from(`${account}#${userName.toLowerCase()}`).toString('base64url')}`;
+
+/** DynamoDB's refusal of a write that would make an item larger than 400 KB. */
+const isItemTooLarge = (error: unknown) =>
+  (error as { name?: string })?.name === 'ValidationException' &&
+  /exceeded the maximum allowed size/i.test((error as Error).message ?? '');
+
 const userKey = (account: string, userName: string) => ({ pk: `account#${account}`, sk: userName.toLowerCase() });
 const ownerKey = (owner: string | undefined, account: string, userName: string) => ({
   pk: `owner#${owner ?? UNOWNED}`,
@@ -80,7 +95,9 @@ const ownerKey = (owner: string | undefined, account: string, userName: string) 
  */
 export class UserStore {
   readonly model;
+  readonly #table: string;
   constructor(options: StoreOptions) {
+    this.#table = `${options.prefix}users`;
     this.model = dynamoose.model<UserItem>(
       'users',
       new dynamoose.Schema({
@@ -150,8 +167,11 @@ export class UserStore {
       throw error;
     }
     await this.model.create({ ...ownerKey(owner, account, userName), ...fields } as never, { overwrite: true });
-    if (options.previousOwner !== undefined && (options.previousOwner ?? undefined) !== owner)
+    await this.#setEntry(state);
+    if (options.previousOwner !== undefined && (options.previousOwner ?? undefined) !== owner) {
       await this.model.delete(ownerKey(options.previousOwner ?? undefined, account, userName));
+      await this.#removeEntry(options.previousOwner ?? undefined, account, userName, state.refreshedAt);
+    }
     return true;
   }
 
@@ -173,7 +193,63 @@ export class UserStore {
       throw error;
     }
     await this.model.delete(ownerKey(user.owner, user.account, user.userName));
+    await this.#removeEntry(user.owner, user.account, user.userName);
     return true;
+  }
+
+  /**
+   * Sets a user's entry in its owner's index item (`pk` = `owner#<owner>`, `sk` = INDEX_SK; one attribute per user,
+   * named by entryId, holding the user's state): one UpdateItem of that attribute alone, so that writers of other
+   * users of the same owner never undo each other; unless the entry holds a newer write already (`refreshedAt`). An
+   * index that would pass DynamoDB's 400 KB item limit is marked `overflow` instead (for good: the owner's users are
+   * then read with the query of the owner copies, see ownedBy).
+   */
+  async #setEntry(state: ProjectedState): Promise<void> {
+    const { marshall } = dynamoose.aws.converter();
+    const fields = Object.fromEntries(Object.entries(state).filter(([, v]) => v !== undefined));
+    const Key = marshall({ pk: `owner#${state.owner ?? UNOWNED}`, sk: INDEX_SK });
+    try {
+      await dynamoose.aws.ddb().updateItem({
+        TableName: this.#table,
+        Key,
+        UpdateExpression: 'SET #k = :entry',
+        ConditionExpression: 'attribute_not_exists(#k) OR #k.#r <= :at',
+        ExpressionAttributeNames: { '#k': entryId(state.account, state.userName), '#r': 'refreshedAt' },
+        ExpressionAttributeValues: marshall(
+          { ':entry': fields, ':at': state.refreshedAt },
+          { removeUndefinedValues: true },
+        ),
+      });
+    } catch (error) {
+      if (isConditionFailed(error)) return; // a newer write of this user set its entry
+      if (!isItemTooLarge(error)) throw error;
+      await dynamoose.aws.ddb().updateItem({
+        TableName: this.#table,
+        Key,
+        UpdateExpression: 'SET overflow = :yes',
+        ExpressionAttributeValues: marshall({ ':yes': true }),
+      });
+    }
+  }
+
+  /** Removes a user's entry from an owner's index; with `ifNotAfter`, unless a newer write of it set the entry. */
+  async #removeEntry(owner: string | undefined, account: string, userName: string, ifNotAfter?: string) {
+    const { marshall } = dynamoose.aws.converter();
+    try {
+      await dynamoose.aws.ddb().updateItem({
+        TableName: this.#table,
+        Key: marshall({ pk: `owner#${owner ?? UNOWNED}`, sk: INDEX_SK }),
+        UpdateExpression: 'REMOVE #k',
+        // Never creates an index item: an owner without one is read with the query of the owner copies.
+        ConditionExpression: ifNotAfter
+          ? 'attribute_exists(pk) AND (attribute_not_exists(#k) OR #k.#r <= :at)'
+          : 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#k': entryId(account, userName), ...(ifNotAfter ? { '#r': 'refreshedAt' } : {}) },
+        ...(ifNotAfter ? { ExpressionAttributeValues: marshall({ ':at': ifNotAfter }) } : {}),
+      });
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error; // no index (nothing to remove), or a newer write of the user
+    }
   }
 
   /** One user, as last projected; `consistent` where the read decides a write. */
@@ -189,13 +265,30 @@ export class UserStore {
   }
 
   /**
-   * The users a Slack user owns (no owner: those nobody owns), in every account: one query of one partition, one
-   * page (1 MB: thousands of users). `more`: the page did not hold them all. Request ids are not included.
+   * The users a Slack user owns (no owner: those nobody owns), in every account, by account and name: one GetItem of
+   * the owner's index item. Request ids are not included. Without an index item (a projection written before there
+   * were any) or when the index outgrew DynamoDB's 400 KB item limit (`overflow`: hundreds of users), one query of the
+   * owner copies instead, one page (1 MB: thousands of users); `more`: the page did not hold them all.
    */
   async ownedBy(owner: string | undefined): Promise<{ users: ProjectedUser[]; more: boolean }> {
+    const { marshall, unmarshall } = dynamoose.aws.converter();
+    const index = await dynamoose.aws
+      .ddb()
+      .getItem({ TableName: this.#table, Key: marshall({ pk: `owner#${owner ?? UNOWNED}`, sk: INDEX_SK }) });
+    const item = index.Item ? unmarshall(index.Item) : undefined;
+    if (item && !item.overflow) {
+      const users = Object.entries(item)
+        .filter(([name]) => name.startsWith('u_'))
+        .map(([, e]) => toUser({ ...(e as UserItem), requestIds: undefined } as UserItem));
+      const sortKey = (u: ProjectedUser) => `${u.account}#${u.userName.toLowerCase()}`;
+      users.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
+      return { users, more: false };
+    }
     const page = await this.model
       .query('pk')
       .eq(`owner#${owner ?? UNOWNED}`)
+      .where('sk')
+      .gt(INDEX_SK) // the owner copies only (`<account>#…`: account names sort after '#'), not the index item
       .exec();
     return { users: page.map(toUser), more: page.lastKey !== undefined };
   }
