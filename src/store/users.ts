@@ -59,6 +59,8 @@ interface UserItem extends Item {
   refreshedAt: string;
   /** On the user item only. */
   requestIds?: Set<string>;
+  /** On the user item only: written since owners have an index item (see UserStore.put). */
+  indexed?: boolean;
 }
 
 /** The owner partition of users without an owner tag (never a Slack user id: those start with U or W). */
@@ -128,6 +130,7 @@ export class UserStore {
         keysObservedAt: String,
         refreshedAt: String,
         requestIds: { type: Set, schema: [String] },
+        indexed: Boolean,
       }),
       tableOptions(options),
     );
@@ -153,6 +156,9 @@ export class UserStore {
     if (!owner) delete fields.owner;
     const update: Record<string, unknown> = { $SET: fields };
     if (!owner) update.$REMOVE = ['owner'];
+    // The user item says it is in its owner's index (which a projection written before there were indexes is not):
+    // the refresh rewrites a user whose item does not (see refreshAccount).
+    update.$SET = { ...fields, indexed: true };
     if (options.requestIds?.length) update.$ADD = { requestIds: new Set(options.requestIds) };
     const condition =
       options.ifRefreshedAt === undefined
@@ -258,10 +264,13 @@ export class UserStore {
     return item ? toUser(item) : undefined;
   }
 
-  /** Every projected user of an account, read consistently (the refresh decides writes and deletions from it). */
-  async ofAccount(account: string): Promise<ProjectedUser[]> {
+  /**
+   * Every projected user of an account, read consistently (the refresh decides writes and deletions from it);
+   * `indexed`: whether the user is in its owner's index item.
+   */
+  async ofAccount(account: string): Promise<(ProjectedUser & { indexed: boolean })[]> {
     const items = await this.model.query('pk').eq(`account#${account}`).consistent().all().exec();
-    return items.map(toUser);
+    return items.map((i) => ({ ...toUser(i), indexed: Boolean(i.indexed) }));
   }
 
   /**

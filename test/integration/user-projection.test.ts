@@ -17,6 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, ManualClock } from '../../src/clock.js';
 import { userChanged } from '../../src/services/user-changes.js';
+import { INDEX_SK } from '../../src/store/users.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { click, requestUser } from '../support/create-user.js';
 
@@ -328,6 +329,23 @@ describe("the owner's index behind `/iam users`", () => {
     await bot.as('worker', () => userChanged(bot.deps, 'home', 'changed-deleted'));
 
     expect((await usersOf('U0OLDOWNER')).text).not.toContain('changed-deleted');
+  });
+
+  it('reads a projection written before owners had an index with the query, and the next refresh indexes it', async () => {
+    await seedUser('pre-index', { owner: 'U0PREINDEX' });
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'pre-index'));
+    // As a projection written before there were index items: no index item, no `indexed` mark on the user item.
+    await bot.deps.store.users.model.delete({ pk: 'owner#U0PREINDEX', sk: INDEX_SK });
+    await bot.deps.store.users.model.update({ pk: 'account#home', sk: 'pre-index' }, { $REMOVE: ['indexed'] } as never);
+
+    const before = await usersOf('U0PREINDEX');
+    await bot.schedule();
+    const after = await usersOf('U0PREINDEX');
+
+    expect(before.text).toContain('pre-index');
+    expect(before.calls).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(after.text).toContain('pre-index');
+    expect(after.calls).toEqual(['dynamodb:GetItem']);
   });
 
   const state = (userName: string, owner: string, path = PATH) => ({
