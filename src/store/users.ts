@@ -43,7 +43,9 @@ export interface ProjectedUser {
  * lower-case name: IAM user names are unique regardless of case) and its copy under its owner (`pk` =
  * `owner#<owner or UNOWNED>`, `sk` = `<account>#<lower-case name>`), so that both "every user of an account" and
  * "every user someone owns" are one query of one partition, without a secondary index (a GSI is eventually
- * consistent, and moto answers a GSI query by scanning the whole table: 350 ms for 5,000 users).
+ * consistent, and moto answers a GSI query by scanning the whole table: 350 ms for 5,000 users). Each owner also has
+ * an index item (`owner#<owner or UNOWNED>` / INDEX_SK) with every user it owns, so that `/iam users` reads one item
+ * (moto answers a query of one partition by scanning the whole table too).
  */
 interface UserItem extends Item {
   pk: string;
