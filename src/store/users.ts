@@ -139,8 +139,8 @@ export class UserStore {
   }
 
   /**
-   * Writes a user's IAM state, then its owner's copy (and removes the copy under `previousOwner` when the owner
-   * changed), adding `requestIds` to the requests that changed it. With `ifRefreshedAt`, only if the stored item is
+   * Writes a user's IAM state, then its owner's copy and index entry (and removes those of `previousOwner` when the
+   * owner changed), adding `requestIds` to the requests that changed it. With `ifRefreshedAt`, only if the stored item is
    * still the one read at that time (`null`: only if there is none): a refresh never overwrites what a newer write
    * stored meanwhile. Returns false when that condition did not hold (and writes nothing).
    *
@@ -156,11 +156,10 @@ export class UserStore {
     const { account, userName, owner } = state;
     const fields: Record<string, unknown> = { ...state };
     if (!owner) delete fields.owner;
-    const update: Record<string, unknown> = { $SET: fields };
-    if (!owner) update.$REMOVE = ['owner'];
     // The user item says it is in its owner's index (which a projection written before there were indexes is not):
     // the refresh rewrites a user whose item does not (see refreshAccount).
-    update.$SET = { ...fields, indexed: true };
+    const update: Record<string, unknown> = { $SET: { ...fields, indexed: true } };
+    if (!owner) update.$REMOVE = ['owner'];
     if (options.requestIds?.length) update.$ADD = { requestIds: new Set(options.requestIds) };
     const condition =
       options.ifRefreshedAt === undefined
@@ -184,7 +183,7 @@ export class UserStore {
   }
 
   /**
-   * Forgets a user (gone from IAM, or no longer under the managed paths), then its owner's copy; with
+   * Forgets a user (gone from IAM, or no longer under the managed paths), then its owner's copy and index entry; with
    * `ifRefreshedAt` as in `put`.
    */
   async remove(
