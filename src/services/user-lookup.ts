@@ -4,7 +4,8 @@ import type { ProjectedUser } from '../store/users.js';
 
 /**
  * The IAM users a Slack user owns (no owner: those with no owner tag), in every account, from the ownership
- * projection: one DynamoDB query, no IAM call. `more`: there are more than one page holds.
+ * projection: one DynamoDB read of the owner's index item (a query only when it is missing or outgrew 400 KB), no IAM
+ * call. `more`: there are more than one page of that query holds.
  */
 export async function usersOwnedBy(
   deps: Pick<Deps, 'store'>,

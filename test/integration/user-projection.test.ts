@@ -17,6 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, ManualClock } from '../../src/clock.js';
 import { userChanged } from '../../src/services/user-changes.js';
+import { INDEX_SK } from '../../src/store/users.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { click, requestUser } from '../support/create-user.js';
 
@@ -175,7 +176,8 @@ describe('a user created through the bot', () => {
     expect(answer(result)).toContain(`${keyId.slice(0, 4)}…${keyId.slice(-4)}`);
     expect(answer(result)).not.toContain(keyId);
     expect(answer(result)).toContain('fine');
-    expect(calls).toEqual(['dynamodb:Query']);
+    // One read of the owner's index item: O(1) items, whatever the size of the table.
+    expect(calls).toEqual(['dynamodb:GetItem']);
   });
 
   it("shows someone else's users with `/iam users @someone`, and not the caller's", async () => {
@@ -267,5 +269,119 @@ describe('userChanged', () => {
     await expect(bot.as('worker', () => userChanged(bot.deps, 'no-such-account', 'x'))).resolves.toBeUndefined();
 
     expect(await bot.deps.store.users.get('home', 'to-delete')).toBeUndefined();
+  });
+});
+
+describe("the owner's index behind `/iam users`", () => {
+  /** `/iam users` of someone, with the AWS calls it made. */
+  async function usersOf(owner: string) {
+    const from = bot.awsCalls.length;
+    const { result } = await bot.command(`users <@${owner}|someone>`, 'U0ASKER');
+    return { text: answer(result), calls: bot.awsCalls.slice(from) };
+  }
+
+  it('moves a user from the old owner to the new one when its owner tag changes, in one GetItem each', async () => {
+    await seedUser('moving-user', { owner: 'U0OLDOWNER' });
+    await seedUser('staying-user', { owner: 'U0OLDOWNER' });
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'moving-user'));
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'staying-user'));
+    expect((await usersOf('U0OLDOWNER')).text).toContain('moving-user');
+
+    await iam.send(
+      new TagUserCommand({ UserName: 'moving-user', Tags: [{ Key: 'slack-user-id', Value: 'U0NEWOWNER' }] }),
+    );
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'moving-user'));
+
+    const old = await usersOf('U0OLDOWNER');
+    const next = await usersOf('U0NEWOWNER');
+    expect(old.text).not.toContain('moving-user');
+    expect(old.text).toContain('staying-user');
+    expect(next.text).toContain('moving-user');
+    expect(old.calls).toEqual(['dynamodb:GetItem']);
+    expect(next.calls).toEqual(['dynamodb:GetItem']);
+  });
+
+  it('moves a user between owners on the scheduled refresh too, and drops a deleted user from its owner', async () => {
+    await seedUser('refresh-moved', { owner: 'U0OLDOWNER' });
+    await seedUser('refresh-deleted', { owner: 'U0OLDOWNER' });
+    await bot.schedule();
+    expect((await usersOf('U0OLDOWNER')).text).toContain('refresh-deleted');
+
+    await iam.send(
+      new TagUserCommand({ UserName: 'refresh-moved', Tags: [{ Key: 'slack-user-id', Value: 'U0NEWOWNER' }] }),
+    );
+    await iam.send(new DeleteUserCommand({ UserName: 'refresh-deleted' }));
+    await bot.schedule();
+
+    const old = await usersOf('U0OLDOWNER');
+    expect(old.text).not.toContain('refresh-moved');
+    expect(old.text).not.toContain('refresh-deleted');
+    expect((await usersOf('U0NEWOWNER')).text).toContain('refresh-moved');
+    expect(old.calls).toEqual(['dynamodb:GetItem']);
+  });
+
+  it('drops a user deleted in IAM from its owner on userChanged', async () => {
+    await seedUser('changed-deleted', { owner: 'U0OLDOWNER' });
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'changed-deleted'));
+    expect((await usersOf('U0OLDOWNER')).text).toContain('changed-deleted');
+
+    await iam.send(new DeleteUserCommand({ UserName: 'changed-deleted' }));
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'changed-deleted'));
+
+    expect((await usersOf('U0OLDOWNER')).text).not.toContain('changed-deleted');
+  });
+
+  it('reads a projection written before owners had an index with the query, and the next refresh indexes it', async () => {
+    await seedUser('pre-index', { owner: 'U0PREINDEX' });
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'pre-index'));
+    // As a projection written before there were index items: no index item, no `indexed` mark on the user item.
+    await bot.deps.store.users.model.delete({ pk: 'owner#U0PREINDEX', sk: INDEX_SK });
+    await bot.deps.store.users.model.update({ pk: 'account#home', sk: 'pre-index' }, { $REMOVE: ['indexed'] } as never);
+
+    const before = await usersOf('U0PREINDEX');
+    await bot.schedule();
+    const after = await usersOf('U0PREINDEX');
+
+    expect(before.text).toContain('pre-index');
+    expect(before.calls).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(after.text).toContain('pre-index');
+    expect(after.calls).toEqual(['dynamodb:GetItem']);
+  });
+
+  const state = (userName: string, owner: string, path = PATH) => ({
+    account: 'home',
+    userName,
+    path,
+    owner,
+    groups: [],
+    console: false,
+    keys: [],
+    keysObservedAt: clock.now().toISOString(),
+    refreshedAt: clock.now().toISOString(),
+  });
+
+  it('loses no user when many users of one owner are written at once', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `concurrent-${i}`);
+    await bot.as('worker', () =>
+      Promise.all(names.map((n) => bot.deps.store.users.put(state(n, 'U0BUSY'), { ifRefreshedAt: null }))),
+    );
+
+    const { text, calls } = await usersOf('U0BUSY');
+    for (const n of names) expect(text).toContain(n);
+    expect(calls).toEqual(['dynamodb:GetItem']);
+  });
+
+  it("falls back to the query of the owner's copies when the index outgrows DynamoDB's 400 KB item limit", async () => {
+    // 30 users of 20 KB each (a long path, which /iam users does not show): 600 KB, more than one item holds.
+    const longPath = `${PATH}${'p'.repeat(20_000)}/`;
+    const names = Array.from({ length: 30 }, (_, i) => `big-${String(i).padStart(2, '0')}`);
+    await bot.as('worker', async () => {
+      for (const n of names) await bot.deps.store.users.put(state(n, 'U0BIGOWNER', longPath), { ifRefreshedAt: null });
+    });
+
+    const { text, calls } = await usersOf('U0BIGOWNER');
+    expect(text).toContain('30 IAM users');
+    for (const n of names) expect(text).toContain(n);
+    expect(calls).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 });
