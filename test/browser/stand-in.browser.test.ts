@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateUserCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevBot } from '../../src/local/dev-bot.js';
@@ -167,5 +167,50 @@ describe('the local Slack stand-in in Chromium', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: /App Home/ }).click();
 
     await expect(page.getByTestId('home').textContent()).resolves.toContain('/iam create-user');
+  });
+
+  it('walks a key rotation: the owner types rotate-key, reveals the new key from the DM link, and switches the old key off', async () => {
+    // An IAM user owned by U0RECIPIENT with one key, as the bot would have made it.
+    const iam = bot.deps.aws.account().iam;
+    await iam.send(
+      new CreateUserCommand({
+        UserName: 'rotating-bot',
+        Path: '/iam-slack-bot/',
+        Tags: [{ Key: 'slack-user-id', Value: 'U0RECIPIENT' }],
+      }),
+    );
+    await iam.send(new CreateAccessKeyCommand({ UserName: 'rotating-bot' }));
+    const [oldKey] = await keysOf('rotating-bot');
+    await beUser('U0RECIPIENT');
+    await page.getByTestId('conv-general').click();
+    await type('/iam rotate-key rotating-bot');
+    await page.getByTestId('message').filter({ hasText: 'needs no approval' }).waitFor();
+    await settle();
+
+    await page.getByTestId('conv-dm').click();
+    const dm = page.getByTestId('message').filter({ has: page.locator('a[href*="/credentials/"]') });
+    const [credentialPage] = await Promise.all([
+      context.waitForEvent('page'),
+      dm.last().locator('a[href*="/credentials/"]').first().click(),
+    ]);
+    await credentialPage.getByRole('button', { name: /Reveal/ }).click();
+    const shownKeyId = await credentialPage.getByTestId('access-key-id').textContent();
+    await credentialPage.close();
+    await settle();
+    const during = await keysOf('rotating-bot');
+    await page.getByRole('button', { name: "I've switched: deactivate the old key now" }).last().click();
+    // The worker deactivates the old key and says so in the DM, which updates in the page.
+    const deactivated = page.getByTestId('message').filter({ hasText: 'is now inactive' });
+    await deactivated.waitFor();
+    const reactivate = await deactivated.getByRole('button', { name: 'Reactivate' }).count();
+    const after = await keysOf('rotating-bot');
+    const status = (keys: typeof after, id?: string) => keys.find((k) => k.AccessKeyId === id)?.Status;
+    expect(shownKeyId).toMatch(/^AKIA/);
+    expect(shownKeyId).not.toBe(oldKey?.AccessKeyId);
+    expect(during).toHaveLength(2);
+    expect(status(during, oldKey?.AccessKeyId)).toBe('Active');
+    expect(status(after, oldKey?.AccessKeyId)).toBe('Inactive');
+    expect(status(after, shownKeyId ?? '')).toBe('Active');
+    expect(reactivate).toBe(1);
   });
 });
