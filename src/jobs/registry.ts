@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
 import { provisionJob } from './provision.js';
+import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
 import { reissueJob } from './reissue.js';
 import { requestUpdateJob } from './request-update.js';
@@ -18,4 +19,5 @@ export const jobHandlers: Record<string, JobHandler> = {
   'request-update': requestUpdateJob,
   'rotation-step': rotationStepJob,
   reissue: reissueJob,
+  'publish-home': publishHomeJob,
 };

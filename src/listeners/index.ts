@@ -8,7 +8,7 @@ import { registerViews } from './views/index.js';
 /** Registers every Slack surface the bot answers. */
 export function registerListeners(app: App, deps: Deps): void {
   registerCommands(app, deps);
-  registerAppHome(app);
+  registerAppHome(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
 }

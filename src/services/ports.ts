@@ -14,6 +14,8 @@ export interface Messenger {
   update(channel: string, ts: string, message: OutgoingMessage): Promise<void>;
   /** Answers through a slash command's or an action's response_url (ephemeral unless `inChannel`). */
   respond(responseUrl: string, message: OutgoingMessage & { replaceOriginal?: boolean }): Promise<void>;
+  /** Publishes a user's App Home tab. */
+  publishHome(user: string, blocks: unknown[]): Promise<void>;
   /** Members of a Slack user group. */
   usergroupMembers(usergroupId: string): Promise<string[]>;
 }

@@ -357,9 +357,11 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     const item = byName.get(userName.toLowerCase());
     const row = report?.rows.get(userName);
     let access: Pick<ProjectedState, 'keys' | 'console' | 'keysObservedAt'> | undefined;
-    if (row && report && (!item || report.generatedAt >= item.keysObservedAt)) {
-      // The report is newer than what is known: its keys, when they are the ones projected (or there are none),
-      // need no IAM call; else ListAccessKeys for their ids.
+    // A report no newer than what is known still counts when it disagrees: its time has a resolution of seconds and
+    // is not the projection's clock, so "older" is not certain; ListAccessKeys then settles which is current.
+    if (row && report && (!item || report.generatedAt >= item.keysObservedAt || !sameKeys(item.keys, row.keys))) {
+      // The report is newer than what is known (or disagrees with it): its keys, when they are the ones projected
+      // (or there are none), need no IAM call; else ListAccessKeys for their ids.
       let keys = item && sameKeys(item.keys, row.keys) ? item.keys : row.keys.length === 0 ? [] : undefined;
       if (!keys) {
         const listed = await listKeys(iam, userName);

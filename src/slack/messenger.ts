@@ -40,6 +40,10 @@ export class SlackMessenger implements Messenger {
     if (!res.ok) throw new Error(`response_url answered ${res.status}`);
   }
 
+  async publishHome(user: string, blocks: unknown[]): Promise<void> {
+    await this.client.views.publish({ user_id: user, view: { type: 'home', blocks: blocks as never } });
+  }
+
   async usergroupMembers(usergroupId: string): Promise<string[]> {
     const cached = this.#groupCache.get(usergroupId);
     if (cached && Date.now() - cached.at < 60_000) return cached.members;

@@ -108,6 +108,38 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     expect(text(after)).toContain('inactive; deleted');
   });
 
+  it('shows the owner their users and the rotation under way in the App Home', async () => {
+    const name = nextName('home');
+    await userWithKeys(name, 'U0OWNER', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER');
+    await openLink('U0OWNER');
+
+    await bot.send(
+      JSON.stringify({
+        type: 'event_callback',
+        team_id: 'T0TEAM',
+        api_app_id: 'A0APP',
+        event_id: `Ev0HOME${name}`,
+        event_time: 1_700_000_000,
+        event: {
+          type: 'app_home_opened',
+          user: 'U0OWNER',
+          channel: 'D0HOME',
+          tab: 'home',
+          event_ts: `1.${name.length}`,
+        },
+      }),
+      { contentType: 'application/json' },
+    );
+    await bot.drain();
+
+    const view = JSON.stringify(bot.slack.callsOf('views.publish').at(-1)?.args ?? {});
+    expect(view).toContain('"user_id":"U0OWNER"');
+    expect(view).toContain(name);
+    expect(view).toContain('Key rotations under way');
+    expect(view).toContain('new key delivered; old key');
+  });
+
   it('delivers the new key, keeps the old one active for the grace period, deactivates, reactivates once, deactivates again and deletes it', async () => {
     const name = nextName('rotated');
     const [oldKey] = await userWithKeys(name, 'U0OWNER', [true]);

@@ -133,8 +133,11 @@ describe('the App Home tab', () => {
     });
 
     const result = await bot.send(body, { contentType: 'application/json' });
+    const publishedBeforeTheAnswer = bot.slack.callsOf('views.publish').length;
+    await bot.drain(); // the worker publishes it
 
     expect(result.statusCode).toBe(200);
+    expect(publishedBeforeTheAnswer).toBe(0);
     const [publish] = bot.slack.callsOf('views.publish');
     expect(publish?.args.user_id).toBe('U0REQUESTER');
     expect(JSON.stringify(publish?.args.view)).toContain('/iam whoami');
