@@ -397,6 +397,21 @@ describe('/iam reissue', () => {
   });
 });
 
+describe('/iam reissue <iam-user>', () => {
+  it('finds the newest request that sent the user credentials, and refuses a name it knows no delivery of', async () => {
+    const name = nextName('lost-by-name');
+    await userWithKeys(name, 'U0OWNER9', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER9');
+    const rotation = await rotationOf(name);
+
+    const byName = await command(`reissue ${name}`, 'U0APPROVER1');
+    const unknown = await command('reissue nobody-knows-me', 'U0APPROVER1');
+
+    expect(byName.text).toContain(`Replacing the undelivered credentials of \`${rotation.id}\``);
+    expect(unknown.text).toContain('I know no request that sent credentials for `nobody-knows-me`');
+  });
+});
+
 describe('a worker that stopped after delivering the new key', () => {
   it('is finished by a retry without a second key or a second link', async () => {
     const name = nextName('resumed');

@@ -1,8 +1,8 @@
 import { esc } from '../../blocks/text.js';
-import { requestReissue } from '../../services/kinds/reissue.js';
+import { latestDeliveryOf, requestReissue } from '../../services/kinds/reissue.js';
 import type { Subcommand } from './subcommand.js';
 
-const USAGE = '/iam reissue <request-id>';
+const USAGE = '/iam reissue <request-id | iam-user> [--account name]';
 
 /** `/iam reissue`: an approver replaces credentials nobody received (lost or expired link) with a fresh key and link. */
 export const reissue: Subcommand = {
@@ -10,12 +10,26 @@ export const reissue: Subcommand = {
   summary:
     'approvers: replaces an access key whose one-time link was never opened (lost or expired) with a fresh key and a new link; the undelivered key is deleted.',
   usage: USAGE,
-  example: '/iam reissue req-abc123',
+  example: '/iam reissue build-bot',
   async run({ deps, args, command, ack }) {
-    const id = args.trim();
-    if (!/^req-[A-Za-z0-9]{1,40}$/.test(id)) {
-      await ack({ response_type: 'ephemeral', text: `Name the request.\nUsage: \`${esc(USAGE)}\`` });
-      return;
+    const words = args.trim().split(/\s+/).filter(Boolean);
+    const accountAt = words.findIndex((w) => w === '--account');
+    const account = accountAt >= 0 ? words[accountAt + 1] : undefined;
+    const target = words.find((_, i) => accountAt < 0 || (i !== accountAt && i !== accountAt + 1)) ?? '';
+    let id = target;
+    if (!/^req-[A-Za-z0-9]{1,40}$/.test(target)) {
+      // An IAM user: its newest request that delivered credentials, from the ownership projection.
+      const found = /^[\w+=,.@-]{1,64}$/.test(target)
+        ? await latestDeliveryOf(deps, account ?? 'home', target)
+        : undefined;
+      if (!found) {
+        await ack({
+          response_type: 'ephemeral',
+          text: `I know no request that sent credentials for \`${esc(target)}\`${account ? ` in ${esc(account)}` : ''}.\nUsage: \`${esc(USAGE)}\``,
+        });
+        return;
+      }
+      id = found;
     }
     const job = await requestReissue(deps, id, command.user_id, command.response_url);
     await deps.dispatcher.dispatch(job);

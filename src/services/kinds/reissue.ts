@@ -60,3 +60,21 @@ export async function requestReissue(
     payload: { requestId: next.id, issue, approver: user, ...(responseUrl ? { responseUrl } : {}) },
   };
 }
+
+/**
+ * The newest request that sent credentials for an IAM user (a create-user or a key rotation with a link), from the
+ * ownership projection's record of the requests that changed the user: two reads, no IAM call. Undefined if none.
+ */
+export async function latestDeliveryOf(
+  deps: Pick<Deps, 'store'>,
+  account: string,
+  userName: string,
+): Promise<string | undefined> {
+  const projected = await deps.store.users.get(account, userName);
+  if (!projected?.requestIds.length) return undefined;
+  const requests = await deps.store.requests.getMany(projected.requestIds);
+  return requests
+    .filter((r) => r.linkId)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+    .at(0)?.id;
+}
