@@ -12,7 +12,13 @@ import {
   rollbackUser,
   type UserPlan,
 } from './provisioning.js';
-import { abandonAtFrom, auditSubject, syncApprovalMessage, tellApproversOfFailure, tellRequester } from './requests.js';
+import {
+  abandonAtFrom,
+  recordSystemAudit,
+  syncApprovalMessage,
+  tellApproversOfFailure,
+  tellRequester,
+} from './requests.js';
 import { userChanged } from './user-changes.js';
 
 export type ProvisionOutcome = 'done' | 'failed' | 'skipped';
@@ -81,7 +87,7 @@ export async function provisionRequest(
   );
   if (!started) return skip('request changed meanwhile');
   if (request.status === 'approved') {
-    await recordAudit(deps, started, 'provisioning-started', { attempt });
+    await recordSystemAudit(deps, started, 'provisioning-started', { attempt });
     await syncApprovalMessage(deps, started);
     if (options.announce) await tellRequester(deps, started);
   }
@@ -150,7 +156,7 @@ export async function provisionRequest(
       deps.clock.now(),
     );
     if (!failed) throw new Error(`Request ${requestId} changed while it was being provisioned`);
-    await recordAudit(deps, failed, 'provisioning-failed', { error: summary, removed, remaining });
+    await recordSystemAudit(deps, failed, 'provisioning-failed', { error: summary, removed, remaining });
     await syncApprovalMessage(deps, failed);
     await tellRequester(deps, failed);
     await tellApproversOfFailure(deps, failed);
@@ -160,7 +166,7 @@ export async function provisionRequest(
   const done = await store.update(request, { status: 'done', created, linkId }, deps.clock.now());
   if (!done) throw new Error(`Request ${requestId} changed while it was being provisioned`);
   await userChanged(deps, done.account, done.userName, { requestId: done.id });
-  await recordAudit(deps, done, 'provisioned', {
+  await recordSystemAudit(deps, done, 'provisioned', {
     userName: done.userName,
     account: done.account,
     groups: created.groups,
@@ -186,7 +192,7 @@ async function refuseUnderPolicy(deps: Deps, request: AccessRequest, violations:
   );
   if (!failed) throw new Error(`Request ${request.id} changed while it was being provisioned`);
   logger.warn('Provisioning refused under the current policy', { requestId: request.id, violations });
-  await recordAudit(deps, failed, 'provisioning-refused', { violations });
+  await recordSystemAudit(deps, failed, 'provisioning-refused', { violations });
   await syncApprovalMessage(deps, failed);
   const channel = failed.message?.channel ?? deps.config.policy.approvals.channel;
   try {
@@ -205,19 +211,4 @@ function describeAccess(request: AccessRequest): string {
   return { keys: 'access key', console: 'console password', both: 'access key and console password' }[
     request.accessType
   ];
-}
-
-async function recordAudit(
-  deps: Deps,
-  request: AccessRequest,
-  action: string,
-  extra: Record<string, string | number | boolean | string[]>,
-) {
-  await deps.store.audit.record({
-    subject: auditSubject(request.id),
-    at: deps.clock.now(),
-    actor: 'system',
-    action,
-    detail: { status: request.status, version: request.version, attempt: request.attempt, ...extra },
-  });
 }

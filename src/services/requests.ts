@@ -213,6 +213,23 @@ export async function tellApproversOfFailure(deps: Pick<Deps, 'config' | 'messen
 
 type AuditExtra = Record<string, string | number | boolean | string[] | null>;
 
+/** A new request's id: `req-` and 12 random letters and digits. */
+export const newRequestId = (deps: Pick<Deps, 'randomToken'>) =>
+  `req-${deps
+    .randomToken()
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 12)}`;
+
+/** Records an audit event of the system's own (the worker's) on a request, with its attempt. */
+export async function recordSystemAudit(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  request: AccessRequest,
+  action: string,
+  extra: AuditExtra,
+): Promise<void> {
+  await deps.store.audit.record(auditEvent(deps, request, 'system', action, { attempt: request.attempt, ...extra }));
+}
+
 /** An audit event of a request, built from its state (for a transaction or a plain write). */
 export const auditEvent = (
   deps: Pick<Deps, 'clock'>,
@@ -432,10 +449,7 @@ export async function submitRequest(
   const now = deps.clock.now();
   const request: AccessRequest = {
     kind: 'create-user',
-    id: `req-${deps
-      .randomToken()
-      .replace(/[^A-Za-z0-9]/g, '')
-      .slice(0, 12)}`,
+    id: newRequestId(deps),
     status: 'pending',
     requester,
     recipient: draft.recipient,

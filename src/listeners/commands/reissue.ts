@@ -13,7 +13,7 @@ export const reissue: Subcommand = {
   example: '/iam reissue build-bot',
   async run({ deps, args, command, ack }) {
     const words = args.trim().split(/\s+/).filter(Boolean);
-    const accountAt = words.findIndex((w) => w === '--account');
+    const accountAt = words.indexOf('--account');
     const account = accountAt >= 0 ? words[accountAt + 1] : undefined;
     const target = words.find((_, i) => accountAt < 0 || (i !== accountAt && i !== accountAt + 1)) ?? '';
     let id = target;

@@ -15,6 +15,7 @@ import {
   approvalRule,
   auditEvent,
   isAmong,
+  newRequestId,
   publishRequest,
   publishRequestJob,
   type RequestDeps,
@@ -194,10 +195,7 @@ export async function submitChangeRequest(
   const now = deps.clock.now();
   const atOnce = change.kind === 'remove-from-group' ? await removesAtOnce(deps, change, requester) : undefined;
   const request: AccessRequest = {
-    id: `req-${deps
-      .randomToken()
-      .replace(/[^A-Za-z0-9]/g, '')
-      .slice(0, 12)}`,
+    id: newRequestId(deps),
     kind: change.kind,
     plan: change.plan,
     ...(change.owner ? { owner: change.owner } : {}),

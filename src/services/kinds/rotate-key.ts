@@ -18,6 +18,7 @@ import { OWNER_TAG, type PlanStep } from '../plans/types.js';
 import { errorName, type IamSender } from '../provisioning.js';
 import {
   auditEvent,
+  newRequestId,
   publishRequest,
   publishRequestJob,
   type RequestDeps,
@@ -180,10 +181,7 @@ export async function submitRotation(
   const now = deps.clock.now();
   const atOnce = checked.owner === requester && !policy.keys.rotationNeedsApproval;
   const request: AccessRequest = {
-    id: `req-${deps
-      .randomToken()
-      .replace(/[^A-Za-z0-9]/g, '')
-      .slice(0, 12)}`,
+    id: newRequestId(deps),
     kind: 'rotate-key',
     plan: checked.plan,
     ...(checked.owner ? { owner: checked.owner } : {}),

@@ -12,7 +12,7 @@ import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName } from '../provisioning.js';
 import {
   abandonAtFrom,
-  auditSubject,
+  recordSystemAudit,
   renderApprovalMessage,
   syncApprovalMessage,
   tell,
@@ -66,7 +66,7 @@ export async function runChangeRequest(
   const request = await store.update(found, { status: 'provisioning' }, deps.clock.now());
   if (!request) return skip('request changed meanwhile');
   if (found.status === 'approved') {
-    await record(deps, request, 'provisioning-started', { attempt });
+    await recordSystemAudit(deps, request, 'provisioning-started', { attempt });
     await syncApprovalMessage(deps, request);
     if (options.announce) await tellRequester(deps, request);
   }
@@ -87,7 +87,7 @@ export async function runChangeRequest(
     return fail(deps, request, `refused: <@${owner}> owns the user now and approved the change`, []);
 
   const result = await executePlan(iam, request.plan ?? [], state, (event, step, detail) =>
-    record(deps, request, `step-${event}`, { step: describeStep(step), ...(detail ? { detail } : {}) }),
+    recordSystemAudit(deps, request, `step-${event}`, { step: describeStep(step), ...(detail ? { detail } : {}) }),
   );
   if (!result.ok) {
     logger.error('Change failed; undone what it ran', { requestId, attempt, errorName: errorName(result.cause) });
@@ -95,7 +95,7 @@ export async function runChangeRequest(
   }
   const done = await store.update(request, { status: 'done' }, deps.clock.now());
   if (!done) throw new Error(`Request ${requestId} changed while it was running`);
-  await record(deps, done, 'changed', { steps: result.changed.map(describeStep) });
+  await recordSystemAudit(deps, done, 'changed', { steps: result.changed.map(describeStep) });
   await userChanged(deps, done.account, done.userName, { requestId: done.id });
   await syncApprovalMessage(deps, done);
   await tellRequester(deps, done);
@@ -115,7 +115,7 @@ async function fail(deps: Deps, request: AccessRequest, error: string, remaining
     deps.clock.now(),
   );
   if (!failed) throw new Error(`Request ${request.id} changed while it was running`);
-  await record(deps, failed, 'provisioning-failed', { error, remaining });
+  await recordSystemAudit(deps, failed, 'provisioning-failed', { error, remaining });
   // A change run at once (an owner's removal) has no approval message yet: post one, so approvers get Retry.
   if (!failed.message) await postFailure(deps, failed);
   else await syncApprovalMessage(deps, failed);
@@ -128,7 +128,7 @@ async function fail(deps: Deps, request: AccessRequest, error: string, remaining
 async function postFailure(deps: Deps, failed: AccessRequest): Promise<void> {
   try {
     const posted = await deps.messenger.post(deps.config.policy.approvals.channel, renderApprovalMessage(deps, failed));
-    const stored = await deps.store.requests.update(failed, { message: posted }, deps.clock.now());
+    const stored = await deps.store.requests.setMessage(failed.id, posted);
     if (stored) Object.assign(failed, stored);
   } catch (e) {
     logger.error('Could not post a failed change to the approval channel', {
@@ -136,19 +136,4 @@ async function postFailure(deps: Deps, failed: AccessRequest): Promise<void> {
       errorName: errorName(e),
     });
   }
-}
-
-async function record(
-  deps: Deps,
-  request: AccessRequest,
-  action: string,
-  extra: Record<string, string | number | boolean | string[]>,
-) {
-  await deps.store.audit.record({
-    subject: auditSubject(request.id),
-    at: deps.clock.now(),
-    actor: 'system',
-    action,
-    detail: { status: request.status, version: request.version, attempt: request.attempt, ...extra },
-  });
 }
