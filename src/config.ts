@@ -42,7 +42,7 @@ export const policySchema = z
        */
       kinds: z._default(
         z.partialRecord(
-          z.enum(['create-user', 'add-to-group', 'remove-from-group', 'set-owner', 'rotate-key']),
+          z.enum(['create-user', 'add-to-group', 'remove-from-group', 'set-owner', 'rotate-key', 'offboard']),
           z.strictObject({ approvers: z.optional(principals), requiredApprovals: z.optional(approvalCount) }),
         ),
         {},
@@ -95,6 +95,29 @@ export const policySchema = z
         recoveryDays: 7,
         stillInUse: 'deactivate',
       },
+    ),
+    /**
+     * Leavers: what the bot does to the IAM users of someone deactivated in Slack (the `user_change` event, the daily
+     * check of every owner with users.info, `/iam offboard`). `disable`: deactivate every access key and delete the
+     * console password; `report`: only post what it would do. `exclude`: IAM user names or paths (ending in /)
+     * never touched (listed in the report). `recoveryDays`: how long approvers can Reactivate what was disabled.
+     */
+    leavers: z._default(
+      z.strictObject({
+        action: z._default(z.enum(['disable', 'report']), 'disable'),
+        exclude: z._default(
+          z.array(
+            z
+              .string()
+              .check(
+                z.regex(/^([\w+=,.@-]{1,64}|\/([\x21-\x7e]+\/)?)$/, 'must be an IAM user name or an IAM path (/.../)'),
+              ),
+          ),
+          [],
+        ),
+        recoveryDays: z._default(z.int().check(z.minimum(1), z.maximum(365)), 30),
+      }),
+      { action: 'disable', exclude: [], recoveryDays: 30 },
     ),
     links: z._default(
       z.strictObject({ lifetimeHours: z._default(z.number().check(z.positive(), z.maximum(168)), 24) }),

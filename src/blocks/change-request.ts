@@ -24,6 +24,8 @@ export function changeSummary(r: AccessRequest): string {
       return `make ${user(r.recipient)} the owner of ${changeTitle(r)}`;
     case 'rotate-key':
       return `rotate access key ${code(r.rotation?.oldKeyId ?? '?')} of ${changeTitle(r)} (new key to ${user(r.recipient)})`;
+    case 'offboard':
+      return `offboard ${user(r.offboard?.member ?? r.recipient)} (disable the IAM users they own)`;
     default:
       return `change ${changeTitle(r)}`;
   }

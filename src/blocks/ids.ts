@@ -48,3 +48,10 @@ export const ROTATION_DELETE_FIRST = 'rotation_delete_first';
 export const ROTATION_SWITCHED = 'rotation_switched';
 /** The owner's DM once the old key is deactivated: Reactivate it, once (value: the request id). */
 export const ROTATION_REACTIVATE = 'rotation_reactivate';
+/** An offboarding report: Reactivate what it disabled (approvers, within the recovery period; value: the request id). */
+export const OFFBOARD_REACTIVATE = 'offboard_reactivate';
+/** An offboarding report: give one IAM user to someone (value: JSON of request id, account and user name). */
+export const OFFBOARD_GIVE_TO = 'offboard_give_to';
+/** The form Give to opens: the new owner and the reason; submitted as a set-owner request. */
+export const GIVE_TO_MODAL = 'offboard_give_to_modal';
+export const GIVE_TO_BLOCKS = { newOwner: 'give_to_owner', justification: 'give_to_reason' } as const;

@@ -110,11 +110,13 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     ],
     anyUser: ['GetUser'],
     policyGroups: ['AddUserToGroup', 'RemoveUserFromGroup', 'GetGroup'],
-    iamAccount: ['GetAccountPasswordPolicy', 'ListAccountAliases'],
+    // leavers: the IAM users a leaver owns outside the managed paths, listed (never touched)
+    iamAccount: ['GetAccountPasswordPolicy', 'ListAccountAliases', 'GetAccountAuthorizationDetails'],
     assumeRoles: true,
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
-      requests: ['GetItem', 'UpdateItem', 'DeleteItem'],
+      // leavers: PutItem stores an offboarding, Query (the sweep index) finds the leaver's pending requests
+      requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem', 'Query'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
@@ -149,6 +151,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       audit: ['PutItem'],
       users: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
+    invokeWorker: true, // the daily check of owners hands each leaver to the worker, as the user_change event does
   },
 };
 

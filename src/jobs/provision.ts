@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
+import { runOffboard } from '../services/kinds/offboard.js';
 import { runKeyRotation } from '../services/kinds/rotation-run.js';
 import { runChangeRequest } from '../services/kinds/run-change.js';
 import { provisionRequest } from '../services/provision-request.js';
@@ -21,6 +22,10 @@ export async function provisionJob(deps: Deps, payload: Record<string, unknown>)
   const request = await deps.store.requests.get(requestId);
   if (request && kindOf(request) === 'rotate-key') {
     await runKeyRotation(deps, requestId, attempt, { announce: announce ?? false });
+    return;
+  }
+  if (request && kindOf(request) === 'offboard') {
+    await runOffboard(deps, requestId, attempt);
     return;
   }
   if (request && kindOf(request) !== 'create-user') {

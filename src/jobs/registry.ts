@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
+import { leaverBackJob, leaverJob, offboardReactivateJob } from './leavers.js';
 import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
@@ -20,4 +21,7 @@ export const jobHandlers: Record<string, JobHandler> = {
   'rotation-step': rotationStepJob,
   reissue: reissueJob,
   'publish-home': publishHomeJob,
+  leaver: leaverJob,
+  'leaver-back': leaverBackJob,
+  'offboard-reactivate': offboardReactivateJob,
 };

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
+import { reconcileOwners } from '../services/kinds/offboard.js';
 import { advanceKeyRotations } from '../services/kinds/rotation-run.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 import { refreshUserProjection } from '../services/user-projection.js';
@@ -22,6 +23,22 @@ export const scheduledTasks: ScheduledTask[] = [
   { name: 'abandon-failed-requests', run: abandonExpiredFailures },
   { name: 'refresh-user-projection', run: (deps) => refreshUserProjection(deps) },
 ];
+
+/**
+ * Tasks that run once a day, by the daily `schedule` event (serverless.yml), whose input names them:
+ * `{ "tasks": ["reconcile-owners"] }`. The 15-minute event (no input) runs `scheduledTasks`.
+ */
+export const dailyTasks: ScheduledTask[] = [
+  // every owner in the projection checked with users.info: a leaver the user_change event missed is handled once
+  { name: 'reconcile-owners', run: reconcileOwners },
+];
+
+/** The tasks a schedule event asks for: those its input names (any list), else the 15-minute ones. */
+export function tasksFor(event: unknown): ScheduledTask[] {
+  const named = (event as { tasks?: unknown } | undefined)?.tasks;
+  if (!Array.isArray(named)) return scheduledTasks;
+  return [...scheduledTasks, ...dailyTasks].filter((t) => named.includes(t.name));
+}
 
 /**
  * Runs every scheduled task; one failing task does not stop the others. Returns what each did, for the logs

@@ -59,6 +59,12 @@ export class FakeSlack {
   /** Tried for any path other than /api/ and /response/. */
   extraRoute: ExtraRoute | undefined;
 
+  /**
+   * What users.info says of a member: deactivated (`deleted: true`), user_not_found, or a failure (`error`: Slack
+   * answers `ok: false, error: internal_error`). A member not listed is active.
+   */
+  readonly members = new Map<string, 'active' | 'deleted' | 'not-found' | 'error'>();
+
   /** Members returned by usergroups.users.list, by user group id. */
   readonly usergroups = new Map<string, string[]>();
 
@@ -127,6 +133,13 @@ export class FakeSlack {
       case 'views.push':
       case 'views.publish':
         return { ok: true, view: { id: `V${this.#ts}`, ...(args.view as object) } };
+      case 'users.info': {
+        const id = String(args.user ?? '');
+        const state = this.members.get(id) ?? 'active';
+        if (state === 'not-found') return { ok: false, error: 'user_not_found' };
+        if (state === 'error') return { ok: false, error: 'fatal_error' };
+        return { ok: true, user: { id, name: id.toLowerCase(), deleted: state === 'deleted' } };
+      }
       case 'usergroups.users.list':
         return { ok: true, users: this.usergroups.get(String(args.usergroup)) ?? [] };
       case 'conversations.open':

@@ -18,4 +18,9 @@ export interface Messenger {
   publishHome(user: string, blocks: unknown[]): Promise<void>;
   /** Members of a Slack user group. */
   usergroupMembers(usergroupId: string): Promise<string[]>;
+  /**
+   * Whether a workspace member is deactivated (users.info `deleted`); `not-found` when Slack answers user_not_found.
+   * Any other failure throws (transient: the caller acts on nothing).
+   */
+  memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found'>;
 }

@@ -8,6 +8,7 @@ import {
   changeApproverFailureMessage,
   changeRequesterUpdateMessage,
 } from '../blocks/change-request.js';
+import { offboardMessage } from '../blocks/offboard.js';
 import {
   approvalMessage,
   approverFailureMessage,
@@ -165,6 +166,8 @@ export function renderApprovalMessage(deps: Pick<Deps, 'config'>, request: Acces
     requiredApprovals: ruleOf(policy, request).requiredApprovals,
     groupDescriptions: Object.fromEntries(policy.groups.map((g) => [g.name, g.description])),
   };
+  if (kindOf(request) === 'offboard')
+    return offboardMessage(request, { ...ctx, recoveryDays: policy.leavers.recoveryDays });
   return kindOf(request) === 'create-user' ? approvalMessage(request, ctx) : changeApprovalMessage(request, ctx);
 }
 

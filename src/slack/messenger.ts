@@ -52,4 +52,15 @@ export class SlackMessenger implements Messenger {
     this.#groupCache.set(usergroupId, { at: Date.now(), members });
     return members;
   }
+
+  async memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found'> {
+    try {
+      // users.info is tier 4 (100+ a minute); a 429 is retried by the WebClient after Slack's Retry-After.
+      const res = await this.client.users.info({ user: userId });
+      return res.user?.deleted ? 'deleted' : 'active';
+    } catch (error) {
+      if ((error as { data?: { error?: string } })?.data?.error === 'user_not_found') return 'not-found';
+      throw error;
+    }
+  }
 }

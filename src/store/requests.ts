@@ -84,6 +84,45 @@ export interface RotationState {
   nextAt?: string;
 }
 
+/** What an offboarding found and did for one IAM user the leaver owns. */
+export interface OffboardedUser {
+  account: string;
+  userName: string;
+  path: string;
+  /**
+   * disabled: keys deactivated and/or console password deleted (or nothing was active); report: `report` policy,
+   * nothing changed; excluded: the policy excludes it; unmanaged: outside the managed paths; owner-changed: someone
+   * else owns it by now; gone: no longer in IAM; failed: an IAM call failed (`error`), Retry continues.
+   */
+  outcome: 'disabled' | 'report' | 'excluded' | 'unmanaged' | 'owner-changed' | 'gone' | 'failed';
+  /** Keys deactivated by the offboarding (report: the active keys it would deactivate). What Reactivate restores. */
+  keys: string[];
+  /** Whether it deleted the console password (report: whether it would). */
+  console: boolean;
+  /** Safe summary of a failure: the step and AWS error name. */
+  error?: string;
+  /** Keys Reactivate made active again. */
+  restoredKeys?: string[];
+}
+
+/** An offboarding (kind `offboard`): whom, why, what it did per IAM user, and its Reactivate. */
+export interface Offboarding {
+  /** Slack user id of the leaver. */
+  member: string;
+  /** What started it: the user_change event, the daily check, or /iam offboard. */
+  trigger: 'event' | 'scan' | 'command';
+  /** The policy's leavers.action when it ran. */
+  action?: 'disable' | 'report';
+  users: OffboardedUser[];
+  /** Pending requests of the leaver (requester or recipient) it cancelled. */
+  cancelled: string[];
+  doneAt?: string;
+  /** Reactivate: who, when; `reactivating` while the worker restores, then `reactivated`. */
+  reactivation?: { by: string; at: string; phase: 'reactivating' | 'reactivated' };
+  /** When the approval channel was told the member is active in Slack again. */
+  returnedAt?: string;
+}
+
 export interface UserTag {
   key: string;
   value: string;
@@ -141,6 +180,8 @@ export interface AccessRequest {
   updatedAt: string;
   /** rotate-key: the rotation's keys and where it stands. */
   rotation?: RotationState;
+  /** offboard: the leaver and what was done per IAM user. */
+  offboard?: Offboarding;
   /** Optimistic concurrency: every write requires the version it read and increments it. */
   version: number;
 }
@@ -215,6 +256,7 @@ const FIELDS = [
   'linkId',
   'abandonAt',
   'rotation',
+  'offboard',
   'createdAt',
   'expiresAt',
   'updatedAt',
@@ -248,6 +290,7 @@ export class RequestStore {
                 value: String,
                 previous: String,
                 accessKeyId: String,
+                account: String,
               },
             },
           ],
@@ -291,6 +334,36 @@ export class RequestStore {
             deleteAt: String,
             reactivated: Boolean,
             nextAt: String,
+          },
+        },
+        offboard: {
+          type: Object,
+          schema: {
+            member: String,
+            trigger: String,
+            action: String,
+            users: {
+              type: Array,
+              schema: [
+                {
+                  type: Object,
+                  schema: {
+                    account: String,
+                    userName: String,
+                    path: String,
+                    outcome: String,
+                    keys: stringList,
+                    console: Boolean,
+                    error: String,
+                    restoredKeys: stringList,
+                  },
+                },
+              ],
+            },
+            cancelled: stringList,
+            doneAt: String,
+            reactivation: { type: Object, schema: { by: String, at: String, phase: String } },
+            returnedAt: String,
           },
         },
         createdAt: String,

@@ -156,14 +156,17 @@ describe('npm run package (no AWS credentials)', () => {
     ]);
   });
 
-  it('runs the worker asynchronously with two retries, and the schedule every 15 minutes', () => {
+  it('runs the worker asynchronously with two retries, the schedule every 15 minutes and its daily tasks daily', () => {
     const invokeConfig = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
-    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
+    const dailyInput = (rules.find((r) => r.ScheduleExpression === 'rate(1 day)')?.Targets as { Input?: string }[])?.[0]
+      ?.Input;
 
     expect(invokeConfig).toEqual([
       expect.objectContaining({ FunctionName: { Ref: 'WorkerLambdaFunction' }, MaximumRetryAttempts: 2 }),
     ]);
-    expect(rules).toEqual(['rate(15 minutes)']);
+    expect(rules.map((r) => r.ScheduleExpression)).toEqual(['rate(15 minutes)', 'rate(1 day)']);
+    expect(JSON.parse(String(dailyInput))).toEqual({ tasks: ['reconcile-owners'] });
   });
 
   it('declares the state tables: on demand, TTL on `ttl`, point-in-time recovery, retained', () => {

@@ -4,7 +4,14 @@
  */
 
 /** The kinds of request: what is asked for, each with its own plan and approval rule. */
-export const REQUEST_KINDS = ['create-user', 'add-to-group', 'remove-from-group', 'set-owner', 'rotate-key'] as const;
+export const REQUEST_KINDS = [
+  'create-user',
+  'add-to-group',
+  'remove-from-group',
+  'set-owner',
+  'rotate-key',
+  'offboard',
+] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /** The tag that names the Slack user owning an IAM user. */
@@ -22,7 +29,13 @@ export type PlanStep =
   /** Rotation: the old key, deactivated after the grace period (never at once). */
   | { op: 'RotateOutAccessKey'; userName: string; accessKeyId: string }
   /** Sets one tag; `previous` is the value it had when the request was made (undefined: none). */
-  | { op: 'TagUser'; userName: string; key: string; value: string; previous?: string };
+  | { op: 'TagUser'; userName: string; key: string; value: string; previous?: string }
+  /** Offboarding: an active key made inactive (in `account`: an offboarding spans accounts). */
+  | { op: 'DeactivateAccessKey'; userName: string; accessKeyId: string; account?: string }
+  /** Offboarding: its undo (Reactivate), only for a key the offboarding deactivated. */
+  | { op: 'ActivateAccessKey'; userName: string; accessKeyId: string; account?: string }
+  /** Offboarding: the console password removed. */
+  | { op: 'DeleteLoginProfile'; userName: string; account?: string };
 
 /** The operation that undoes a step, or undefined when undoing it needs more than one call (CreateUser: see rollbackUser). */
 export function undoOf(step: PlanStep): PlanStep | undefined {
@@ -31,6 +44,8 @@ export function undoOf(step: PlanStep): PlanStep | undefined {
       return { op: 'RemoveUserFromGroup', userName: step.userName, group: step.group };
     case 'RemoveUserFromGroup':
       return { op: 'AddUserToGroup', userName: step.userName, group: step.group };
+    case 'DeactivateAccessKey':
+      return { ...step, op: 'ActivateAccessKey' };
     case 'TagUser':
       return step.previous === undefined
         ? undefined
@@ -57,6 +72,12 @@ export function describeStep(step: PlanStep): string {
       return `TagUser ${step.userName} ${step.key}=${step.value}`;
     case 'DeleteAccessKey':
       return `DeleteAccessKey ${step.userName} ${step.accessKeyId} (inactive)`;
+    case 'DeactivateAccessKey':
+      return `UpdateAccessKey ${step.userName} ${step.accessKeyId} Inactive${step.account ? ` (${step.account})` : ''}`;
+    case 'ActivateAccessKey':
+      return `UpdateAccessKey ${step.userName} ${step.accessKeyId} Active${step.account ? ` (${step.account})` : ''}`;
+    case 'DeleteLoginProfile':
+      return `DeleteLoginProfile ${step.userName}${step.account ? ` (${step.account})` : ''}`;
     case 'RotateOutAccessKey':
       return `UpdateAccessKey ${step.userName} ${step.accessKeyId} Inactive after the grace period, DeleteAccessKey after the recovery period`;
   }
@@ -68,6 +89,8 @@ export function describeUndo(step: PlanStep): string {
   if (step.op === 'CreateLoginProfile') return 'undo: DeleteLoginProfile';
   if (step.op === 'CreateAccessKey') return 'undo: DeleteAccessKey';
   if (step.op === 'DeleteAccessKey') return 'undo: none (the key was inactive)';
+  if (step.op === 'DeactivateAccessKey') return 'undo: Reactivate (approvers, within leavers.recoveryDays)';
+  if (step.op === 'DeleteLoginProfile') return 'undo: none (a console password cannot be restored; see the report)';
   if (step.op === 'RotateOutAccessKey') return 'undo: Reactivate, once, within the recovery period';
   if (step.op === 'TagUser' && step.previous === undefined) return 'undo: none (reported if a later step fails)';
   const undo = undoOf(step);

@@ -1,0 +1,47 @@
+import type { App, BlockButtonAction } from '@slack/bolt';
+import * as z from 'zod/mini';
+import { OFFBOARD_GIVE_TO, OFFBOARD_REACTIVATE } from '../../blocks/ids.js';
+import { giveToModal } from '../../blocks/offboard.js';
+import type { Deps } from '../../deps.js';
+import { clickOffboardReactivate } from '../../services/kinds/offboard.js';
+import { answerRefusal } from './request-errors.js';
+
+const giveToSchema = z.object({ r: z.string(), a: z.string(), u: z.string() });
+
+/**
+ * The buttons of an offboarding report. Reactivate: decided on the server from the stored offboarding (approver, in
+ * time, once), one conditional write, the worker restores the keys; the report updates in place. Give to: opens the
+ * form for a set-owner request (its submission is checked like `/iam set-owner`, and approved as usual).
+ */
+export function registerOffboardActions(app: App, deps: Deps): void {
+  app.action<BlockButtonAction>(OFFBOARD_REACTIVATE, async ({ ack, body, action, respond }) => {
+    await ack();
+    try {
+      await clickOffboardReactivate(deps, action.value ?? '', body.user.id);
+    } catch (error) {
+      await answerRefusal(respond, error, 'reactivate');
+    }
+  });
+
+  app.action<BlockButtonAction>(OFFBOARD_GIVE_TO, async ({ ack, body, action, client }) => {
+    await ack();
+    let value: unknown;
+    try {
+      value = JSON.parse(action.value ?? '{}');
+    } catch {
+      return; // not a value this bot rendered
+    }
+    const parsed = giveToSchema.safeParse(value);
+    if (!parsed.success) return;
+    const { r, a, u } = parsed.data;
+    await client.views.open({
+      trigger_id: body.trigger_id,
+      view: giveToModal({
+        requestId: r,
+        account: a,
+        userName: u,
+        ...(body.channel?.id ? { channel: body.channel.id } : {}),
+      }) as never,
+    });
+  });
+}

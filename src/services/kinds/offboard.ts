@@ -1,0 +1,615 @@
+/**
+ * Leavers: when a Slack member who owns IAM users is deactivated (the `user_change` event, the daily check of every
+ * owner with users.info) or an approver asks for it (`/iam offboard`, through approval), every IAM user they own under
+ * the managed paths that the policy does not exclude stops working: its active access keys are deactivated and its
+ * console password deleted; their pending requests are cancelled; the approval channel gets one report with
+ * Reactivate (approvers, within `leavers.recoveryDays`: the keys exactly as they were) and Give to (set-owner,
+ * through approval).
+ *
+ * One offboarding is a request of kind `offboard`. An automatic one has the id `offboard-<member>`: the event, its
+ * repeats and the daily check all create that one request at most once, so a member is handled once. Each IAM write
+ * is audited as a step of the request, and what it deactivated is recorded per user before Reactivate may use it.
+ */
+import {
+  DeleteLoginProfileCommand,
+  GetAccountAuthorizationDetailsCommand,
+  GetLoginProfileCommand,
+  ListAccessKeysCommand,
+  ListUserTagsCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { HOME } from '../../aws/accounts.js';
+import type { Deps } from '../../deps.js';
+import { ConflictError, NotAuthorizedError } from '../../errors.js';
+import type { Job } from '../../jobs/types.js';
+import { logger } from '../../logger.js';
+import type { AccessRequest, OffboardedUser, Offboarding } from '../../store/requests.js';
+import type { ProjectedUser } from '../../store/users.js';
+import type { PlanStep } from '../plans/types.js';
+import { describeStep } from '../plans/types.js';
+import type { ProvisionOutcome } from '../provision-request.js';
+import { errorName } from '../provisioning.js';
+import {
+  abandonAtFrom,
+  approvalRule,
+  auditEvent,
+  isAmong,
+  newRequestId,
+  publishRequest,
+  publishRequestJob,
+  type RequestDeps,
+  recordSystemAudit,
+  renderApprovalMessage,
+  syncApprovalMessage,
+  tellRequester,
+} from '../requests.js';
+import { memberStates } from '../slack-members.js';
+import { userChanged } from '../user-changes.js';
+import { isManagedPath, managedUserPaths, ownerFromTags } from '../user-projection.js';
+
+/** The request of a member's automatic offboarding: one per member, whoever notices first. */
+export const leaverRequestId = (member: string) => `offboard-${member}`;
+
+/** Audit subject of what the bot noticed about a member that did not become an offboarding. */
+const memberSubject = (member: string) => `member#${member}`;
+
+/** Whether the policy's `leavers.exclude` names this user (its name, case-insensitive, or a path it is under). */
+export function isExcluded(policy: Deps['config']['policy'], userName: string, path: string): boolean {
+  return policy.leavers.exclude.some((e) =>
+    e.startsWith('/') ? path.startsWith(e) : e.toLowerCase() === userName.toLowerCase(),
+  );
+}
+
+/** The worker job that handles a member noticed as gone: by the event (`id` its event id) or the daily check. */
+export function leaverJob(member: string, trigger: 'event' | 'scan', id: string): Job {
+  return { id: `leaver:${member}:${id}`, type: 'leaver', payload: { member, trigger } };
+}
+
+const userKey = (u: Pick<OffboardedUser, 'account' | 'userName'>) => `${u.account}#${u.userName.toLowerCase()}`;
+
+/** The steps an offboarding ran (or, in `report` mode and before approval, would run), in order. */
+export function offboardPlan(users: readonly OffboardedUser[]): PlanStep[] {
+  return users.flatMap((u): PlanStep[] => [
+    ...u.keys.map(
+      (accessKeyId): PlanStep => ({ op: 'DeactivateAccessKey', userName: u.userName, accessKeyId, account: u.account }),
+    ),
+    ...(u.console ? [{ op: 'DeleteLoginProfile' as const, userName: u.userName, account: u.account }] : []),
+  ]);
+}
+
+/** What the projection says the member owns, as the report lists it before anything ran (keys active now). */
+function previewOf(policy: Deps['config']['policy'], owned: ProjectedUser[]): OffboardedUser[] {
+  return owned.map((u) => {
+    const excluded = isExcluded(policy, u.userName, u.path);
+    const managed = isManagedPath(managedUserPaths(policy), u.path);
+    const act = managed && !excluded;
+    return {
+      account: u.account,
+      userName: u.userName,
+      path: u.path,
+      outcome: excluded ? 'excluded' : managed ? 'report' : 'unmanaged',
+      keys: act ? u.keys.filter((k) => k.status === 'Active').map((k) => k.id) : [],
+      console: act && u.console,
+    };
+  });
+}
+
+/**
+ * Worker: handles a member noticed as gone (event or daily check). Does nothing for a member who owns no IAM user
+ * (the projection), nor for one already handled (its `offboard-<member>` request exists: a repeat changes nothing and
+ * posts nothing). Otherwise asks Slack again, fresh (never the event alone): active, nothing; Slack unreachable,
+ * recorded in the audit trail and left to the next daily check; deactivated or unknown to Slack, creates the
+ * offboarding once (a conditional write) and runs it.
+ */
+export async function handleLeaver(
+  deps: Deps,
+  member: string,
+  trigger: 'event' | 'scan',
+): Promise<'handled' | 'already' | 'no-users' | 'active' | 'unreachable'> {
+  const id = leaverRequestId(member);
+  const existing = await deps.store.requests.get(id);
+  if (existing) {
+    // A run that died between its end and its report: post it now (and only then).
+    if (existing.status === 'done' && !existing.message) await postReport(deps, existing);
+    else if (existing.status === 'approved' || existing.status === 'provisioning')
+      await runOffboard(deps, id, existing.attempt);
+    return 'already';
+  }
+  const owned = await deps.store.users.ownedBy(member);
+  if (!owned.users.length) return 'no-users';
+  const state = (await memberStates(deps, [member], { fresh: true })).get(member);
+  if (!state) {
+    await deps.store.audit.record({
+      subject: memberSubject(member),
+      at: deps.clock.now(),
+      actor: 'system',
+      action: 'leaver-check-failed',
+      detail: { trigger, reason: 'Slack users.info did not answer; the daily check tries again' },
+    });
+    return 'unreachable';
+  }
+  if (state === 'active') {
+    logger.info('A member reported gone is active in Slack; nothing done', { member, trigger });
+    return 'active';
+  }
+  const now = deps.clock.now();
+  const users = previewOf(deps.config.policy, owned.users);
+  const request: AccessRequest = {
+    ...offboardRequestBase(deps, member, now),
+    id,
+    status: 'approved',
+    requester: 'system',
+    justification: `${trigger === 'event' ? 'Slack reported' : 'The daily check found'} <@${member}> ${state === 'deactivated' ? 'deactivated' : 'unknown to Slack'}.`,
+    plan: offboardPlan(users),
+    offboard: { member, trigger, users, cancelled: [] },
+  };
+  try {
+    await deps.store.requests.create(request, [
+      deps.store.audit.transactionItem(
+        auditEvent(deps, request, 'system', 'requested', { kind: 'offboard', member, trigger, slackState: state }),
+      ),
+    ]);
+  } catch (error) {
+    if (await deps.store.requests.get(id)) return 'already'; // another delivery created it first
+    throw error;
+  }
+  await runOffboard(deps, id, 1);
+  return 'handled';
+}
+
+function offboardRequestBase(deps: Pick<Deps, 'config'>, member: string, now: Date) {
+  return {
+    kind: 'offboard' as const,
+    owner: member,
+    recipient: member,
+    account: HOME,
+    accountId: '',
+    userName: member,
+    path: deps.config.policy.users.path,
+    groups: [],
+    accessType: 'keys' as const, // create-user's field; an offboarding mints no credentials
+    tags: [],
+    approvals: [],
+    attempt: 1,
+    credentialIssue: 0,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + deps.config.policy.requests.lifetimeHours * 3_600_000).toISOString(),
+    updatedAt: now.toISOString(),
+    version: 0,
+  };
+}
+
+/** Who approves offboardings and their Reactivate: `approvals.kinds.offboard`, else the global approvers. */
+export async function isOffboardApprover(deps: Pick<Deps, 'config' | 'messenger'>, user: string): Promise<boolean> {
+  const [rule] = approvalRule(deps.config.policy, [], 'offboard').groups;
+  return isAmong(deps, rule?.approvers, user);
+}
+
+/**
+ * Slack function: `/iam offboard @someone --reason` by an approver. Stores a pending `offboard` request listing what
+ * the projection says the member owns (the worker reads IAM again once it is approved) and hands its posting to the
+ * worker. Throws NotAuthorizedError for a non-approver, ConflictError for someone who owns no IAM user.
+ */
+export async function submitOffboardRequest(
+  deps: RequestDeps,
+  requester: string,
+  member: string,
+  justification: string,
+  options: { channel?: string; responseUrl?: string } = {},
+): Promise<AccessRequest> {
+  if (!(await isOffboardApprover(deps, requester)))
+    throw new NotAuthorizedError('Only approvers can ask to offboard someone.');
+  if (member === requester) throw new NotAuthorizedError('You cannot offboard yourself: ask another approver.');
+  const owned = await deps.store.users.ownedBy(member);
+  if (!owned.users.length) throw new ConflictError(`<@${member}> owns no IAM user I know of: nothing to offboard.`);
+  const now = deps.clock.now();
+  const users = previewOf(deps.config.policy, owned.users);
+  const request: AccessRequest = {
+    ...offboardRequestBase(deps, member, now),
+    id: newRequestId(deps),
+    status: 'pending',
+    requester,
+    justification,
+    plan: offboardPlan(users),
+    offboard: { member, trigger: 'command', users, cancelled: [] },
+  };
+  await deps.store.requests.create(request, [
+    deps.store.audit.transactionItem(
+      auditEvent(deps, request, requester, 'requested', {
+        kind: 'offboard',
+        member,
+        trigger: 'command',
+        channel: options.channel ?? null,
+      }),
+    ),
+  ]);
+  try {
+    await deps.dispatcher.dispatch(publishRequestJob(request, options));
+  } catch (error) {
+    logger.error('Could not hand the posting of an offboarding to the worker; posting it here', {
+      requestId: request.id,
+      errorName: errorName(error),
+    });
+    await publishRequest(deps, request.id, options);
+  }
+  return request;
+}
+
+/**
+ * Worker: runs an approved offboarding for the attempt it was dispatched for: claims it (approved -> provisioning; a
+ * repeat is skipped), then per IAM user the member owns: an excluded or unmanaged one is listed, never touched; one
+ * someone else owns by now (read live) is left; otherwise (policy `disable`) every active key is deactivated and the
+ * console password deleted, each step audited, or (policy `report`) what would be done is recorded. Then cancels the
+ * member's pending requests and posts (or updates) the one report. A failed call leaves the request failed (Retry
+ * runs it again: deactivating what is still active, keeping the record of what earlier runs deactivated).
+ */
+export async function runOffboard(deps: Deps, requestId: string, attempt: number): Promise<ProvisionOutcome> {
+  const store = deps.store.requests;
+  const found = await store.get(requestId);
+  if (!found?.offboard || found.attempt !== attempt) return 'skipped';
+  if (found.status !== 'approved' && found.status !== 'provisioning') return 'skipped';
+  const request = await store.update(found, { status: 'provisioning' }, deps.clock.now());
+  if (!request?.offboard) return 'skipped';
+  if (found.status === 'approved') await recordSystemAudit(deps, request, 'provisioning-started', { attempt });
+  const off = request.offboard;
+  const { policy } = deps.config;
+  const action = policy.leavers.action;
+  // What earlier attempts did (not the preview of what the projection showed before the first run).
+  const ran = off.users.filter((u) => u.outcome !== 'report' && u.outcome !== 'excluded' && u.outcome !== 'unmanaged');
+  const previous = new Map(ran.map((u) => [userKey(u), u]));
+  const owned = (await deps.store.users.ownedBy(off.member)).users;
+  const results: OffboardedUser[] = [];
+  for (const u of owned) results.push(await offboardUser(deps, request, u, action, previous.get(userKey(u))));
+  const seen = new Set(results.map(userKey));
+  // Users an earlier attempt recorded (and the projection no longer shows under this owner) keep their record; the
+  // member's users outside the managed paths are listed.
+  for (const u of [...ran, ...(await unmanagedOwned(deps, off.member))]) {
+    if (seen.has(userKey(u))) continue;
+    seen.add(userKey(u));
+    results.push(u);
+  }
+  const cancelled = action === 'disable' ? await cancelPendingOf(deps, off.member, request.id) : [];
+  const failed = results.filter((u) => u.outcome === 'failed');
+  const now = deps.clock.now();
+  const offboard: Offboarding = {
+    ...off,
+    action,
+    users: results,
+    cancelled: [...new Set([...off.cancelled, ...cancelled])],
+    doneAt: now.toISOString(),
+  };
+  const plan = offboardPlan(results.filter((u) => u.outcome !== 'report'));
+  const next = failed.length
+    ? await store.update(
+        request,
+        {
+          status: 'failed',
+          offboard,
+          plan,
+          error: failed.map((u) => `${u.userName}: ${u.error ?? 'failed'}`).join('; '),
+          remaining: failed.map(
+            (u) => `IAM user ${u.userName} (${u.account}) may still have active keys or a password`,
+          ),
+          abandonAt: abandonAtFrom(deps),
+        },
+        now,
+      )
+    : await store.update(request, { status: 'done', offboard, plan }, now);
+  if (!next) throw new Error(`Request ${requestId} changed while it was running`);
+  await recordSystemAudit(deps, next, failed.length ? 'provisioning-failed' : 'offboarded', {
+    action,
+    member: off.member,
+    steps: plan.map(describeStep),
+    listedOnly: results.filter((u) => u.outcome !== 'disabled').map((u) => `${u.userName}: ${u.outcome}`),
+    cancelled: offboard.cancelled,
+  });
+  for (const u of results) if (u.outcome === 'disabled') await userChanged(deps, u.account, u.userName, { requestId });
+  if (next.message) await syncApprovalMessage(deps, next);
+  else await postReport(deps, next);
+  if (next.requester !== 'system') await tellRequester(deps, next);
+  return failed.length ? 'failed' : 'done';
+}
+
+/** Posts an offboarding's report in the approval channel and records where (a Slack failure is logged). */
+async function postReport(deps: Deps, request: AccessRequest): Promise<void> {
+  try {
+    const posted = await deps.messenger.post(
+      deps.config.policy.approvals.channel,
+      renderApprovalMessage(deps, request),
+    );
+    await deps.store.requests.setMessage(request.id, posted);
+  } catch (error) {
+    logger.error('Could not post an offboarding report', { requestId: request.id, errorName: errorName(error) });
+  }
+}
+
+const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity' || errorName(e) === 'NoSuchEntityException';
+
+/** One IAM user of the leaver: what the policy allows, done and audited step by step. Never throws. */
+async function offboardUser(
+  deps: Deps,
+  request: AccessRequest,
+  u: ProjectedUser,
+  action: 'disable' | 'report',
+  before: OffboardedUser | undefined,
+): Promise<OffboardedUser> {
+  const member = request.offboard?.member ?? '';
+  const base = { account: u.account, userName: u.userName, path: u.path };
+  const kept = { keys: before?.keys ?? [], console: before?.console ?? false };
+  if (isExcluded(deps.config.policy, u.userName, u.path))
+    return { ...base, outcome: 'excluded', keys: [], console: false };
+  if (!isManagedPath(managedUserPaths(deps.config.policy), u.path))
+    return { ...base, outcome: 'unmanaged', keys: [], console: false };
+  const iam = deps.aws.account(u.account).iam;
+  const deactivated = [...kept.keys];
+  let consoleDeleted = kept.console;
+  const step = (s: PlanStep, event: 'done' | 'failed' | 'skipped', detail?: string) =>
+    recordSystemAudit(deps, request, `step-${event}`, { step: describeStep(s), ...(detail ? { detail } : {}) });
+  try {
+    const tags = await iam.send(new ListUserTagsCommand({ UserName: u.userName }));
+    if (ownerFromTags(tags.Tags) !== member) return { ...base, outcome: 'owner-changed', ...kept };
+    const [keys, hasConsole] = await Promise.all([
+      iam.send(new ListAccessKeysCommand({ UserName: u.userName })),
+      iam.send(new GetLoginProfileCommand({ UserName: u.userName })).then(
+        () => true,
+        (e: unknown) => (isNoSuchEntity(e) ? false : Promise.reject(e)),
+      ),
+    ]);
+    const active = (keys.AccessKeyMetadata ?? []).filter((k) => k.Status === 'Active').map((k) => k.AccessKeyId ?? '');
+    if (action === 'report') return { ...base, outcome: 'report', keys: active, console: hasConsole };
+    for (const accessKeyId of active) {
+      const s: PlanStep = { op: 'DeactivateAccessKey', userName: u.userName, accessKeyId, account: u.account };
+      try {
+        await iam.send(
+          new UpdateAccessKeyCommand({ UserName: u.userName, AccessKeyId: accessKeyId, Status: 'Inactive' }),
+        );
+      } catch (error) {
+        await step(s, 'failed', errorName(error));
+        throw error;
+      }
+      if (!deactivated.includes(accessKeyId)) deactivated.push(accessKeyId);
+      await step(s, 'done');
+    }
+    if (hasConsole) {
+      const s: PlanStep = { op: 'DeleteLoginProfile', userName: u.userName, account: u.account };
+      try {
+        await iam.send(new DeleteLoginProfileCommand({ UserName: u.userName }));
+        consoleDeleted = true;
+        await step(s, 'done');
+      } catch (error) {
+        if (!isNoSuchEntity(error)) {
+          await step(s, 'failed', errorName(error));
+          throw error;
+        }
+        await step(s, 'skipped', 'already gone');
+      }
+    }
+    return { ...base, outcome: 'disabled', keys: deactivated, console: consoleDeleted };
+  } catch (error) {
+    if (isNoSuchEntity(error)) return { ...base, outcome: 'gone', keys: deactivated, console: consoleDeleted };
+    logger.error('Offboarding an IAM user failed', {
+      requestId: request.id,
+      userName: u.userName,
+      errorName: errorName(error),
+    });
+    return {
+      ...base,
+      outcome: 'failed',
+      keys: deactivated,
+      console: consoleDeleted,
+      error: `${errorName(error)}`,
+    };
+  }
+}
+
+/**
+ * IAM users the member owns outside the managed paths (their `slack-user-id` tag names the member), per account: the
+ * report lists them; the bot never touches them. One GetAccountAuthorizationDetails page per 1,000 users. A read
+ * that fails is logged and lists nothing for that account.
+ */
+async function unmanagedOwned(deps: Deps, member: string): Promise<OffboardedUser[]> {
+  const paths = managedUserPaths(deps.config.policy);
+  const found: OffboardedUser[] = [];
+  for (const account of [HOME, ...deps.config.policy.accounts.map((a) => a.name)]) {
+    try {
+      const iam = deps.aws.account(account).iam;
+      let marker: string | undefined;
+      do {
+        const page = await iam.send(
+          new GetAccountAuthorizationDetailsCommand({ Filter: ['User'], ...(marker ? { Marker: marker } : {}) }),
+        );
+        for (const u of page.UserDetailList ?? [])
+          if (u.UserName && !isManagedPath(paths, u.Path ?? '/') && ownerFromTags(u.Tags) === member)
+            found.push({
+              account,
+              userName: u.UserName,
+              path: u.Path ?? '/',
+              outcome: 'unmanaged',
+              keys: [],
+              console: false,
+            });
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+    } catch (error) {
+      logger.error('Could not list the IAM users a leaver owns outside the managed paths', {
+        account,
+        errorName: errorName(error),
+      });
+    }
+  }
+  return found;
+}
+
+/**
+ * Cancels the pending requests the member asked for or would receive (denied by `system`, with the reason), each a
+ * conditional write with its audit event; the message follows and the requester is told. Returns their ids.
+ */
+async function cancelPendingOf(deps: Deps, member: string, except: string): Promise<string[]> {
+  const now = deps.clock.now();
+  const pending = (await deps.store.requests.dueForSweep(new Date(8.64e15))).filter(
+    (r) => r.status === 'pending' && r.id !== except && (r.requester === member || r.recipient === member),
+  );
+  const cancelled: string[] = [];
+  for (const r of pending) {
+    const reason = `cancelled: <@${member}> left (offboarded by the bot)`;
+    const next = await deps.store.requests.update(
+      r,
+      { status: 'denied', decision: { by: 'system', at: now.toISOString(), reason } },
+      now,
+    );
+    if (!next) continue;
+    cancelled.push(r.id);
+    await recordSystemAudit(deps, next, 'cancelled', { reason, member });
+    await syncApprovalMessage(deps, next);
+    if (next.requester !== member) await tellRequester(deps, next);
+  }
+  return cancelled;
+}
+
+/** The job that restores what an offboarding deactivated, after an approver's Reactivate. */
+export const reactivateJob = (requestId: string): Job => ({
+  id: `offboard-reactivate:${requestId}`,
+  type: 'offboard-reactivate',
+  payload: { requestId },
+});
+
+/**
+ * Slack function: an approver's Reactivate on an offboarding report, decided from the stored request: an approver of
+ * offboardings (not the member), the offboarding done in `disable` mode, within `leavers.recoveryDays` of it, not
+ * reactivated before. One conditional write with its audit event (phase `reactivating`), then the worker restores.
+ * Throws NotAuthorizedError or ConflictError, changing nothing (a refusal is audited).
+ */
+export async function clickOffboardReactivate(deps: RequestDeps, requestId: string, user: string): Promise<void> {
+  const request = await deps.store.requests.get(requestId);
+  const off = request?.offboard;
+  if (!request || !off) throw new ConflictError('I have no such offboarding any more.');
+  const refuse = async (error: Error) => {
+    await deps.store.audit.record(auditEvent(deps, request, user, 'reactivate-refused', { reason: error.message }));
+    throw error;
+  };
+  if (user === off.member || !(await isOffboardApprover(deps, user)))
+    return refuse(new NotAuthorizedError('Only an approver (not the person offboarded) can reactivate.'));
+  if (request.status !== 'done' || off.action !== 'disable')
+    return refuse(new ConflictError('This offboarding disabled nothing that could be reactivated.'));
+  if (off.reactivation)
+    return refuse(
+      new ConflictError(`<@${off.reactivation.by}> already reactivated it on ${off.reactivation.at.slice(0, 16)} UTC.`),
+    );
+  const until = Date.parse(off.doneAt ?? request.updatedAt) + deps.config.policy.leavers.recoveryDays * 86_400_000;
+  if (deps.clock.now().getTime() >= until)
+    return refuse(
+      new ConflictError(
+        `The recovery period ended on ${new Date(until).toISOString().slice(0, 16)} UTC: the keys stay inactive. Ask for new ones.`,
+      ),
+    );
+  if (!off.users.some((u) => u.keys.length))
+    return refuse(new ConflictError('No access key was deactivated, so there is nothing to reactivate.'));
+  const now = deps.clock.now();
+  const next = await deps.store.requests.update(
+    request,
+    { offboard: { ...off, reactivation: { by: user, at: now.toISOString(), phase: 'reactivating' } } },
+    now,
+    [],
+    (n) => [deps.store.audit.transactionItem(auditEvent(deps, n, user, 'reactivate-requested', {}))],
+  );
+  if (!next) throw new ConflictError('Someone changed this offboarding at the same moment; try again.');
+  await deps.dispatcher.dispatch(reactivateJob(requestId));
+}
+
+/**
+ * Worker: restores exactly the keys the offboarding deactivated (each made active again only if it still exists and
+ * is inactive), audited step by step; a console password is never recreated (the report says so). Then records the
+ * reactivation as done and updates the report. Safe to run again.
+ */
+export async function runOffboardReactivation(deps: Deps, requestId: string): Promise<void> {
+  const request = await deps.store.requests.get(requestId);
+  const off = request?.offboard;
+  if (!request || !off || off.reactivation?.phase !== 'reactivating') return;
+  const users: OffboardedUser[] = [];
+  for (const u of off.users) {
+    if (!u.keys.length) {
+      users.push(u);
+      continue;
+    }
+    const iam = deps.aws.account(u.account).iam;
+    const restored = [...(u.restoredKeys ?? [])];
+    try {
+      const listed = await iam.send(new ListAccessKeysCommand({ UserName: u.userName }));
+      const status = new Map((listed.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId, k.Status]));
+      for (const accessKeyId of u.keys) {
+        if (restored.includes(accessKeyId)) continue;
+        const s: PlanStep = { op: 'ActivateAccessKey', userName: u.userName, accessKeyId, account: u.account };
+        if (status.get(accessKeyId) !== 'Inactive') {
+          await recordSystemAudit(deps, request, 'step-skipped', {
+            step: describeStep(s),
+            detail: status.has(accessKeyId) ? 'already active' : 'the key is gone',
+          });
+          continue;
+        }
+        await iam.send(
+          new UpdateAccessKeyCommand({ UserName: u.userName, AccessKeyId: accessKeyId, Status: 'Active' }),
+        );
+        restored.push(accessKeyId);
+        await recordSystemAudit(deps, request, 'step-done', { step: describeStep(s) });
+      }
+    } catch (error) {
+      if (!isNoSuchEntity(error)) throw error; // the job fails and is retried; what is restored stays restored
+    }
+    users.push({ ...u, restoredKeys: restored });
+    await userChanged(deps, u.account, u.userName, { requestId });
+  }
+  const done = await deps.store.requests.update(
+    request,
+    { offboard: { ...off, users, reactivation: { ...off.reactivation, phase: 'reactivated' } } },
+    deps.clock.now(),
+  );
+  if (!done) throw new Error(`Offboarding ${requestId} changed while it was reactivated`);
+  await recordSystemAudit(deps, done, 'reactivated', {
+    by: off.reactivation.by,
+    keys: users.flatMap((u) => u.restoredKeys ?? []),
+  });
+  await syncApprovalMessage(deps, done);
+}
+
+/**
+ * Worker: a member handled as gone is active in Slack again (users.info, fresh). Gives nothing back: tells the
+ * approval channel once (a conditional write of `returnedAt`) and updates the report.
+ */
+export async function noticeMemberBack(deps: Deps, member: string): Promise<void> {
+  const request = await deps.store.requests.get(leaverRequestId(member));
+  const off = request?.offboard;
+  if (!request || !off || off.returnedAt) return;
+  const state = (await memberStates(deps, [member], { fresh: true })).get(member);
+  if (state !== 'active') return;
+  const now = deps.clock.now();
+  const next = await deps.store.requests.update(request, { offboard: { ...off, returnedAt: now.toISOString() } }, now);
+  if (!next) return;
+  await recordSystemAudit(deps, next, 'member-back', { member });
+  const where = next.message ? ` (see the report: Reactivate, Give to)` : '';
+  await deps.messenger.post(deps.config.policy.approvals.channel, {
+    text: `<@${member}> is active in Slack again. Nothing was given back automatically: approvers decide${where}.`,
+  });
+  await syncApprovalMessage(deps, next);
+}
+
+/**
+ * Scheduled (daily): every distinct owner in the projection not yet handled is checked with users.info (cached,
+ * limited); each deactivated or unknown one is handed to the worker as the event would be (same request id, so once).
+ * A member Slack did not answer about is left for the next run.
+ */
+export async function reconcileOwners(deps: Deps): Promise<Record<string, number>> {
+  const owners = new Set<string>();
+  for (const account of [HOME, ...deps.config.policy.accounts.map((a) => a.name)])
+    for (const u of await deps.store.users.ofAccount(account)) if (u.owner) owners.add(u.owner);
+  const unhandled: string[] = [];
+  for (const owner of owners) if (!(await deps.store.requests.get(leaverRequestId(owner)))) unhandled.push(owner);
+  const states = await memberStates(deps, unhandled);
+  const day = deps.clock.now().toISOString().slice(0, 10);
+  let leavers = 0;
+  for (const [owner, state] of states) {
+    if (state === 'active') continue;
+    leavers++;
+    await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
+  }
+  return { owners: owners.size, checked: states.size, unanswered: unhandled.length - states.size, leavers };
+}
