@@ -24,6 +24,11 @@ const at = (iso: string) => slackDate(new Date(iso));
 export const maskKey = (id: string) => (id.length > 8 ? `${id.slice(0, 4)}…${id.slice(-4)}` : id);
 const keys = (ids: string[]) => ids.map((k) => code(maskKey(k))).join(', ');
 
+/** The action id of the i-th Give to button (action ids must differ within a block). */
+export const giveToActionId = (i: number) => `${OFFBOARD_GIVE_TO}_${i}`;
+/** Matches every Give to button's action id. */
+export const GIVE_TO_ACTION = new RegExp(`^${OFFBOARD_GIVE_TO}_\\d+$`);
+
 /** Most Give to buttons on one report (an actions block holds 25 elements; one is Reactivate). */
 export const MAX_GIVE_TO = 20;
 
@@ -138,10 +143,10 @@ export function offboardMessage(r: AccessRequest, ctx: RequestContext & { recove
       ...(!reportOnly && !off?.reactivation && users.some((u) => u.keys.length)
         ? [button('Reactivate', OFFBOARD_REACTIVATE, r.id)]
         : []),
-      ...giveable.map((u) =>
+      ...giveable.map((u, i) =>
         button(
           `Give ${u.userName.slice(0, 50)} to…`,
-          OFFBOARD_GIVE_TO,
+          giveToActionId(i),
           JSON.stringify({ r: r.id, a: u.account, u: u.userName }),
         ),
       ),

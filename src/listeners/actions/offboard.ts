@@ -1,7 +1,7 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import * as z from 'zod/mini';
-import { OFFBOARD_GIVE_TO, OFFBOARD_REACTIVATE } from '../../blocks/ids.js';
-import { giveToModal } from '../../blocks/offboard.js';
+import { OFFBOARD_REACTIVATE } from '../../blocks/ids.js';
+import { GIVE_TO_ACTION, giveToModal } from '../../blocks/offboard.js';
 import type { Deps } from '../../deps.js';
 import { clickOffboardReactivate } from '../../services/kinds/offboard.js';
 import { answerRefusal } from './request-errors.js';
@@ -23,7 +23,7 @@ export function registerOffboardActions(app: App, deps: Deps): void {
     }
   });
 
-  app.action<BlockButtonAction>(OFFBOARD_GIVE_TO, async ({ ack, body, action, client }) => {
+  app.action<BlockButtonAction>(GIVE_TO_ACTION, async ({ ack, body, action, client }) => {
     await ack();
     let value: unknown;
     try {
