@@ -177,7 +177,15 @@ describe('a member deactivated in Slack (the user_change event)', () => {
   });
 
   it('leaves every key of the users they own inactive and no console password, and posts one report', async () => {
+    const from = bot.roles.checked().length;
     const result = await userChange(member, true, 'Ev0LEAVER1');
+    const bySlackFunction = bot.roles
+      .checked()
+      .slice(from)
+      .filter((c) => c.fn === 'slack')
+      .map((c) => c.action);
+
+    expect(bySlackFunction).toEqual(['lambda:InvokeFunction']); // it only hands the event to the worker
 
     expect(result.statusCode).toBe(200);
     for (const name of ['lv-ci', 'lv-web'])
