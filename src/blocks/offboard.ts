@@ -29,6 +29,9 @@ export const giveToActionId = (i: number) => `${OFFBOARD_GIVE_TO}_${i}`;
 /** Matches every Give to button's action id. */
 export const GIVE_TO_ACTION = new RegExp(`^${OFFBOARD_GIVE_TO}_\\d+$`);
 
+/** Most IAM users a report lists one by one (a message holds 50 blocks); the rest are counted. */
+export const MAX_LISTED = 30;
+
 /** Most Give to buttons on one report (an actions block holds 25 elements; one is Reactivate). */
 export const MAX_GIVE_TO = 20;
 
@@ -93,8 +96,16 @@ export function offboardMessage(r: AccessRequest, ctx: RequestContext & { recove
       return `:alarm_clock: Offboarding ${user(member)} expired without a decision. Nothing was changed.`;
     return `:wastebasket: Offboarding ${user(member)} was abandoned after it failed.`;
   })();
-  const lines = [head, ...users.map((u) => offboardedUserLine(u, done && !reportOnly))];
+  const lines = [head, ...users.slice(0, MAX_LISTED).map((u) => offboardedUserLine(u, done && !reportOnly))];
   if (!users.length) lines.push('• no IAM user');
+  if (users.length > MAX_LISTED) {
+    const rest = users.slice(MAX_LISTED);
+    const counts = new Map<string, number>();
+    for (const u of rest) counts.set(u.outcome, (counts.get(u.outcome) ?? 0) + 1);
+    lines.push(
+      `• and ${rest.length} more (${[...counts].map(([o, n]) => `${n} ${o}`).join(', ')}): every step is in the audit trail of request ${code(r.id)}.`,
+    );
+  }
   if (off?.cancelled.length) lines.push(`*Cancelled their pending requests:* ${off.cancelled.map(code).join(', ')}.`);
   if (done && !reportOnly && users.some((u) => u.console))
     lines.push(

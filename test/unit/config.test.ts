@@ -89,6 +89,25 @@ describe('loadConfig', () => {
     expect(problems.some((p) => p.includes('policy.yml: cannot be read'))).toBe(true);
   });
 
+  it("disables a leaver's IAM users by default, with 30 days to reactivate and nothing excluded", () => {
+    const config = loadConfig(goodEnv, () => stringify(testPolicy()));
+
+    expect(config.policy.leavers).toEqual({ action: 'disable', exclude: [], recoveryDays: 30 });
+  });
+
+  it('checks the leavers policy: the action, each excluded name or path, the recovery period', () => {
+    const policy = stringify(
+      testPolicy({ leavers: { action: 'delete', exclude: ['build-bot', '/keep/', 'no spaces'], recoveryDays: 0 } }),
+    );
+
+    const problems = problemsOf(() => loadConfig(goodEnv, () => policy)).join('\n');
+
+    expect(problems).toMatch(/leavers\.action/);
+    expect(problems).toMatch(/leavers\.exclude\.2: must be an IAM user name or an IAM path/);
+    expect(problems).not.toMatch(/leavers\.exclude\.[01]/);
+    expect(problems).toMatch(/leavers\.recoveryDays/);
+  });
+
   it('rejects unknown policy keys (a typo must not silently disable a rule)', () => {
     const policy = stringify({ ...testPolicy(), approval: {} });
 
