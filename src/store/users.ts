@@ -278,13 +278,19 @@ export class UserStore {
    * The users a Slack user owns (no owner: those nobody owns), in every account, by account and name: one GetItem of
    * the owner's index item. Request ids are not included. Without an index item (a projection written before there
    * were any) or when the index outgrew DynamoDB's 400 KB item limit (`overflow`: hundreds of users), one query of the
-   * owner copies instead, one page (1 MB: thousands of users); `more`: the page did not hold them all.
+   * owner copies instead, one page (1 MB: thousands of users); `more`: the page did not hold them all. `consistent`
+   * where the read decides IAM changes (offboarding).
    */
-  async ownedBy(owner: string | undefined): Promise<{ users: ProjectedUser[]; more: boolean }> {
+  async ownedBy(
+    owner: string | undefined,
+    options: { consistent?: boolean } = {},
+  ): Promise<{ users: ProjectedUser[]; more: boolean }> {
     const { marshall, unmarshall } = dynamoose.aws.converter();
-    const index = await dynamoose.aws
-      .ddb()
-      .getItem({ TableName: this.#table, Key: marshall({ pk: `owner#${owner ?? UNOWNED}`, sk: INDEX_SK }) });
+    const index = await dynamoose.aws.ddb().getItem({
+      TableName: this.#table,
+      Key: marshall({ pk: `owner#${owner ?? UNOWNED}`, sk: INDEX_SK }),
+      ...(options.consistent ? { ConsistentRead: true } : {}),
+    });
     const item = index.Item ? unmarshall(index.Item) : undefined;
     if (item && !item.overflow) {
       const users = Object.entries(item)
@@ -294,12 +300,13 @@ export class UserStore {
       users.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
       return { users, more: false };
     }
-    const page = await this.model
+    let query = this.model
       .query('pk')
       .eq(`owner#${owner ?? UNOWNED}`)
       .where('sk')
-      .gt(INDEX_SK) // the owner copies only (`<account>#…`: account names sort after '#'), not the index item
-      .exec();
+      .gt(INDEX_SK); // the owner copies only (`<account>#…`: account names sort after '#'), not the index item
+    if (options.consistent) query = query.consistent();
+    const page = await query.exec();
     return { users: page.map(toUser), more: page.lastKey !== undefined };
   }
 }

@@ -22,7 +22,7 @@ export function registerUserChange(app: App, deps: Deps): void {
       const handled = await deps.store.requests.get(leaverRequestId(member.id));
       if (handled?.offboard && !handled.offboard.returnedAt)
         await deps.dispatcher.dispatch({
-          id: `leaver-back:${member.id}`,
+          id: `leaver-back:${member.id}:${eventId}`, // told once: noticeMemberBack's conditional write
           type: 'leaver-back',
           payload: { member: member.id },
         });

@@ -115,7 +115,7 @@ export async function handleLeaver(
       await runOffboard(deps, id, existing.attempt);
     return 'already';
   }
-  const owned = await deps.store.users.ownedBy(member);
+  const owned = await deps.store.users.ownedBy(member, { consistent: true });
   if (!owned.users.length) return 'no-users';
   const state = (await memberStates(deps, [member], { fresh: true })).get(member);
   if (!state) {
@@ -257,7 +257,7 @@ export async function runOffboard(deps: Deps, requestId: string, attempt: number
   // What earlier attempts did (not the preview of what the projection showed before the first run).
   const ran = off.users.filter((u) => u.outcome !== 'report' && u.outcome !== 'excluded' && u.outcome !== 'unmanaged');
   const previous = new Map(ran.map((u) => [userKey(u), u]));
-  const owned = (await deps.store.users.ownedBy(off.member)).users;
+  const owned = (await deps.store.users.ownedBy(off.member, { consistent: true })).users;
   const results: OffboardedUser[] = [];
   for (const u of owned) results.push(await offboardUser(deps, request, u, action, previous.get(userKey(u))));
   const seen = new Set(results.map(userKey));
