@@ -410,6 +410,26 @@ describe('Reactivate on the report', () => {
     expect(Object.values(await keyStatuses('rv-app'))).toEqual(['Inactive', 'Inactive']);
   });
 
+  it('restores once however many approvers click at once', async () => {
+    const keys5 = await seedUser('race-app', { owner: 'U0LEAVER6', keys: 1 });
+    await bot.schedule();
+    bot.slack.members.set('U0LEAVER6', 'deleted');
+    await userChange('U0LEAVER6', true);
+    const request = await offboarding(leaverRequestId('U0LEAVER6'));
+    const writes = iamWrites().length;
+
+    await Promise.all(
+      ['U0APPROVER1', 'U0APPROVER2', 'U0APPROVER3', 'U0APPROVER1', 'U0APPROVER2'].map((who) =>
+        clickReport(request, who, OFFBOARD_REACTIVATE),
+      ),
+    );
+    await bot.drain();
+
+    expect(await keyStatuses('race-app')).toEqual({ [keys5[0] as string]: 'Active' });
+    expect(iamWrites().slice(writes)).toEqual([`iam:UpdateAccessKey race-app`]);
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'reactivate-requested')).toHaveLength(1);
+  });
+
   it('is refused after the recovery period', async () => {
     await seedUser('late-app', { owner: 'U0LEAVER4', keys: 1 });
     await bot.schedule();
