@@ -499,3 +499,51 @@ describe('/iam offboard @someone --reason', () => {
     expect((await offboarding(id)).status).toBe('done');
   });
 });
+
+describe('an offboarding that fails for one user', () => {
+  const member = 'U0LEAVER7';
+  let key: string;
+  let id: string;
+
+  beforeAll(async () => {
+    [key] = (await seedUser('fx-ci', { owner: member, keys: 1 })) as [string];
+    await bot.schedule();
+    // A user the projection still holds in an account the policy no longer names: the bot cannot reach it.
+    const at = clock.now().toISOString();
+    await bot.deps.store.users.put({
+      account: 'retired',
+      userName: 'ghost-ci',
+      path: PATH,
+      owner: member,
+      groups: [],
+      console: false,
+      keys: [],
+      keysObservedAt: at,
+      refreshedAt: at,
+    });
+    bot.slack.members.set(member, 'deleted');
+    await userChange(member, true);
+    id = leaverRequestId(member);
+  });
+
+  it('disables the others, fails with what failed, and offers Retry', async () => {
+    const failed = await offboarding(id);
+
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toContain('ghost-ci');
+    expect(Object.values(await keyStatuses('fx-ci'))).toEqual(['Inactive']);
+    expect(reportNow(id)).toContain('request_retry');
+  });
+
+  it('Retry finishes, and keeps what the first attempt deactivated for Reactivate', async () => {
+    await bot.deps.store.users.remove({ account: 'retired', userName: 'ghost-ci', owner: member });
+
+    await click(bot, await offboarding(id), 'U0APPROVER1', 'request_retry');
+    await bot.drain();
+
+    const done = await offboarding(id);
+    expect(done.status).toBe('done');
+    expect(done.offboard?.users.find((u) => u.userName === 'fx-ci')?.keys).toEqual([key]);
+    expect(reportsOf(member)).toHaveLength(1);
+  });
+});

@@ -263,7 +263,16 @@ export async function runOffboard(deps: Deps, requestId: string, attempt: number
   const seen = new Set(results.map(userKey));
   // Users an earlier attempt recorded (and the projection no longer shows under this owner) keep their record; the
   // member's users outside the managed paths are listed.
-  for (const u of [...ran, ...(await unmanagedOwned(deps, off.member))]) {
+  // A failed one no longer under this owner is no longer this offboarding's to finish: what it deactivated stays
+  // recorded (for Reactivate), the failure does not.
+  const carried = ran
+    .filter((u) => u.outcome !== 'failed' || u.keys.length || u.console)
+    .map((u): OffboardedUser => {
+      if (u.outcome !== 'failed') return u;
+      const { error: _error, ...rest } = u;
+      return { ...rest, outcome: 'owner-changed' };
+    });
+  for (const u of [...carried, ...(await unmanagedOwned(deps, off.member))]) {
     if (seen.has(userKey(u))) continue;
     seen.add(userKey(u));
     results.push(u);
@@ -340,12 +349,12 @@ async function offboardUser(
     return { ...base, outcome: 'excluded', keys: [], console: false };
   if (!isManagedPath(managedUserPaths(deps.config.policy), u.path))
     return { ...base, outcome: 'unmanaged', keys: [], console: false };
-  const iam = deps.aws.account(u.account).iam;
   const deactivated = [...kept.keys];
   let consoleDeleted = kept.console;
   const step = (s: PlanStep, event: 'done' | 'failed' | 'skipped', detail?: string) =>
     recordSystemAudit(deps, request, `step-${event}`, { step: describeStep(s), ...(detail ? { detail } : {}) });
   try {
+    const iam = deps.aws.account(u.account).iam; // throws for an account the policy no longer names
     const tags = await iam.send(new ListUserTagsCommand({ UserName: u.userName }));
     if (ownerFromTags(tags.Tags) !== member) return { ...base, outcome: 'owner-changed', ...kept };
     const [keys, hasConsole] = await Promise.all([
