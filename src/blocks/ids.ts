@@ -48,3 +48,9 @@ export const ROTATION_DELETE_FIRST = 'rotation_delete_first';
 export const ROTATION_SWITCHED = 'rotation_switched';
 /** The owner's DM once the old key is deactivated: Reactivate it, once (value: the request id). */
 export const ROTATION_REACTIVATE = 'rotation_reactivate';
+/**
+ * Key-age reminders (the owner's DM; the App Home renders the same buttons): rotate the key now, or snooze its
+ * reminders. Value: JSON `{"a": account, "u": IAM user name, "k": access key id}` (see keyButtonValue).
+ */
+export const KEY_ROTATE_NOW = 'key-rotate-now';
+export const KEY_SNOOZE = 'key-snooze';

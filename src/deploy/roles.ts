@@ -21,7 +21,7 @@ export const FUNCTIONS = ['slack', 'web', 'worker', 'schedule'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 /** The state tables (src/store/*: `<TABLE_PREFIX><table>`). */
-export const TABLES = ['requests', 'links', 'jobs', 'audit', 'users'] as const;
+export const TABLES = ['requests', 'links', 'jobs', 'audit', 'users', 'reminders'] as const;
 export type TableName = (typeof TABLES)[number];
 
 /** What one function's code calls. Each list is checked by the test suite against the calls it really makes. */
@@ -80,6 +80,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       links: ['GetItem'],
       audit: ['PutItem'],
       users: ['GetItem', 'Query'],
+      // key reminders: "Snooze" reads the key's snooze and writes it (with its audit event, one transaction)
+      reminders: ['GetItem', 'UpdateItem'],
     },
     invokeWorker: true,
   },
@@ -110,7 +112,13 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     ],
     anyUser: ['GetUser'],
     policyGroups: ['AddUserToGroup', 'RemoveUserFromGroup', 'GetGroup'],
-    iamAccount: ['GetAccountPasswordPolicy', 'ListAccountAliases'],
+    iamAccount: [
+      'GetAccountPasswordPolicy',
+      'ListAccountAliases',
+      // the daily key-age scan (key-scan jobs) reads every key from the credential report
+      'GenerateCredentialReport',
+      'GetCredentialReport',
+    ],
     assumeRoles: true,
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
@@ -118,7 +126,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
-      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], // Query: an account's users (key scan)
+      reminders: ['GetItem', 'UpdateItem'], // key scan: claims of ladder steps, snoozes
     },
   },
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
@@ -143,6 +152,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     assumeRoles: true,
     secrets: ['DeleteSecret'],
     secretsAccount: ['ListSecrets'],
+    invokeWorker: true, // the daily key scan: one key-scan job per account
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],

@@ -1,5 +1,7 @@
 import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
+import { keyRotateNowJob, keySnoozedJob } from './key-reminders.js';
+import { keyScanJobHandler } from './key-scan.js';
 import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
@@ -20,4 +22,7 @@ export const jobHandlers: Record<string, JobHandler> = {
   'rotation-step': rotationStepJob,
   reissue: reissueJob,
   'publish-home': publishHomeJob,
+  'key-scan': keyScanJobHandler,
+  'key-rotate-now': keyRotateNowJob,
+  'key-snoozed': keySnoozedJob,
 };

@@ -4,6 +4,7 @@ import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-
 import { advanceKeyRotations } from '../services/kinds/rotation-run.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 import { refreshUserProjection } from '../services/user-projection.js';
+import { dispatchKeyScans } from './key-scan.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
 export interface ScheduledTask {
@@ -11,7 +12,7 @@ export interface ScheduledTask {
   run(deps: Deps): Promise<Record<string, number>>;
 }
 
-/** Every scheduled task, in order. */
+/** Every scheduled task of the frequent schedule (every 15 minutes), in order. */
 export const scheduledTasks: ScheduledTask[] = [
   { name: 'expire-credential-links', run: sweepExpiredLinks },
   { name: 'delete-orphaned-secrets', run: sweepOrphanedSecrets },
@@ -22,6 +23,24 @@ export const scheduledTasks: ScheduledTask[] = [
   { name: 'abandon-failed-requests', run: abandonExpiredFailures },
   { name: 'refresh-user-projection', run: (deps) => refreshUserProjection(deps) },
 ];
+
+/** Tasks of their own schedule (serverless.yml names them in the event's input): run only when named. */
+export const dailyTasks: ScheduledTask[] = [{ name: 'key-scan', run: dispatchKeyScans }];
+
+/**
+ * The tasks a schedule event names (`{"tasks": ["key-scan"]}`, from serverless.yml), or the frequent ones when it
+ * names none. A name that is no task is an error (a typo in serverless.yml must not silently run nothing).
+ */
+export function tasksFor(event: unknown): ScheduledTask[] {
+  const names = (event as { tasks?: unknown } | null | undefined)?.tasks;
+  if (!Array.isArray(names) || names.length === 0) return scheduledTasks;
+  const all = [...scheduledTasks, ...dailyTasks];
+  return names.map((name) => {
+    const task = all.find((t) => t.name === name);
+    if (!task) throw new Error(`No scheduled task is named ${String(name)}`);
+    return task;
+  });
+}
 
 /**
  * Runs every scheduled task; one failing task does not stop the others. Returns what each did, for the logs

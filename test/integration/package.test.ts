@@ -163,7 +163,7 @@ describe('npm run package (no AWS credentials)', () => {
     expect(invokeConfig).toEqual([
       expect.objectContaining({ FunctionName: { Ref: 'WorkerLambdaFunction' }, MaximumRetryAttempts: 2 }),
     ]);
-    expect(rules).toEqual(['rate(15 minutes)']);
+    expect(rules).toEqual(['rate(15 minutes)', 'cron(0 8 * * ? *)']);
   });
 
   it('declares the state tables: on demand, TTL on `ttl`, point-in-time recovery, retained', () => {
@@ -172,7 +172,7 @@ describe('npm run package (no AWS credentials)', () => {
     );
 
     expect(Object.keys(tables).sort()).toEqual(
-      ['audit', 'jobs', 'links', 'requests', 'users'].map((m) => `iam-slack-bot-${STAGE}-${m}`),
+      ['audit', 'jobs', 'links', 'reminders', 'requests', 'users'].map((m) => `iam-slack-bot-${STAGE}-${m}`),
     );
     for (const table of Object.values(tables)) {
       expect(table.Properties).toMatchObject({
