@@ -122,13 +122,15 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     assumeRoles: true,
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
-      requests: ['GetItem', 'UpdateItem', 'DeleteItem'],
+      requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], // PutItem: "Rotate now" stores its rotation
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
       users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], // Query: an account's users (key scan)
       reminders: ['GetItem', 'UpdateItem'], // key scan: claims of ladder steps, snoozes
     },
+    // a key scan that runs out of time hands the rest to a continuation job; "Rotate now" may start provisioning
+    invokeWorker: true,
   },
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
   // The refresh of the ownership projection: every user with its tags and groups (GetAccountAuthorizationDetails),

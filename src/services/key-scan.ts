@@ -179,9 +179,14 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
       .filter((d) => d.steps.length > 0);
     if (!dueKeys.length) continue;
     const ids = sameKeys(user.keys, row.keys) ? user.keys : await listKeys(iam, user.userName);
+    const taken = new Set<string>();
     for (const { k, steps } of dueKeys) {
-      const known = ids.find((x) => x.createdAt.slice(0, 19) === k.createdAt.slice(0, 19) && x.status === 'Active');
+      // matched by creation time (to the second, the report's precision): two keys made in one second take one each
+      const known = ids.find(
+        (x) => x.createdAt.slice(0, 19) === k.createdAt.slice(0, 19) && x.status === 'Active' && !taken.has(x.id),
+      );
       if (!known) continue; // changed since the report: the next run sees it
+      taken.add(known.id);
       due.push({
         user,
         key: withUse(known, k),
