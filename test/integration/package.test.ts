@@ -156,14 +156,19 @@ describe('npm run package (no AWS credentials)', () => {
     ]);
   });
 
-  it('runs the worker asynchronously with two retries, and the schedule every 15 minutes', () => {
+  it('runs the worker asynchronously with two retries, the schedule every 15 minutes and the key scan daily', () => {
     const invokeConfig = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
     const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    const inputs = ofType('AWS::Events::Rule').map(
+      ([, r]) => (r.Properties.Targets as { Input?: string }[] | undefined)?.[0]?.Input,
+    );
 
     expect(invokeConfig).toEqual([
       expect.objectContaining({ FunctionName: { Ref: 'WorkerLambdaFunction' }, MaximumRetryAttempts: 2 }),
     ]);
     expect(rules).toEqual(['rate(15 minutes)', 'cron(0 8 * * ? *)']);
+    // the daily event names its task: the schedule function runs only that one (tasksFor)
+    expect(inputs.map((i) => (i ? JSON.parse(i) : undefined))).toEqual([undefined, { tasks: ['key-scan'] }]);
   });
 
   it('declares the state tables: on demand, TTL on `ttl`, point-in-time recovery, retained', () => {
