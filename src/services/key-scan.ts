@@ -229,49 +229,52 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
     }
     result.ownersHandled++;
     const entries = groups.get(group) ?? [];
-    const dmItems: { ids: string[]; key: DueKey }[] = [];
-    for (const d of entries) {
-      let steps = d.steps;
-      if (group !== NOBODY && steps.some((s) => s.dm)) {
-        const snooze = await deps.store.reminders.snoozeOf(account, d.key.id);
-        if (snooze && Date.parse(snooze.until) > now.getTime()) {
-          result.skipped += steps.filter((s) => s.dm && !s.channel).length;
-          steps = steps.filter((s) => !s.dm || s.channel);
-        } else if (snooze) steps = ladderSteps(d.key, now, keysPolicy, snooze.days);
-      }
-      const base: DueKey = {
-        account,
-        userName: d.user.userName,
-        keyId: d.key.id,
-        ageDays: d.ageDays,
-        ...(d.key.lastUsedAt ? { lastUsedAt: d.key.lastUsedAt } : {}),
-        ...(d.key.lastUsedService ? { lastUsedService: d.key.lastUsedService } : {}),
-        notes: [],
-      };
-      const dmIds: string[] = [];
-      for (const step of steps) {
-        if (group === NOBODY && !step.channel) continue; // nobody to DM: listed below instead
-        const id = await claim(d, step);
-        if (!id) continue;
-        if (step.name === 'deactivate' && !(await deactivate(deps, account, d, options.runId))) {
-          await deps.store.reminders.defer([id], options.runId, deps.clock.now());
-          result.deferred++;
-          continue;
+    // the keys of one owner at once (their claims are independent); the DM lists them in the order found
+    const perKey = await Promise.all(
+      entries.map(async (d): Promise<{ ids: string[]; key: DueKey } | undefined> => {
+        let steps = d.steps;
+        if (group !== NOBODY && steps.some((s) => s.dm)) {
+          const snooze = await deps.store.reminders.snoozeOf(account, d.key.id);
+          if (snooze && Date.parse(snooze.until) > now.getTime()) {
+            result.skipped += steps.filter((s) => s.dm && !s.channel).length;
+            steps = steps.filter((s) => !s.dm || s.channel);
+          } else if (snooze) steps = ladderSteps(d.key, now, keysPolicy, snooze.days);
         }
-        if (step.name === 'deactivate') result.deactivated++;
-        if (step.dm && group !== NOBODY) {
-          dmIds.push(id);
-          if (step.note) base.notes.push(step.note);
+        const base: DueKey = {
+          account,
+          userName: d.user.userName,
+          keyId: d.key.id,
+          ageDays: d.ageDays,
+          ...(d.key.lastUsedAt ? { lastUsedAt: d.key.lastUsedAt } : {}),
+          ...(d.key.lastUsedService ? { lastUsedService: d.key.lastUsedService } : {}),
+          notes: [],
+        };
+        const dmIds: string[] = [];
+        for (const step of steps) {
+          if (group === NOBODY && !step.channel) continue; // nobody to DM: listed below instead
+          const id = await claim(d, step);
+          if (!id) continue;
+          if (step.name === 'deactivate' && !(await deactivate(deps, account, d, options.runId))) {
+            await deps.store.reminders.defer([id], options.runId, deps.clock.now());
+            result.deferred++;
+            continue;
+          }
+          if (step.name === 'deactivate') result.deactivated++;
+          if (step.dm && group !== NOBODY) {
+            dmIds.push(id);
+            if (step.note) base.notes.push(step.note);
+          }
+          if (step.channel) {
+            channelItems.push({
+              id,
+              key: { ...base, notes: [], what: step.channel, ...(d.user.owner ? { owner: d.user.owner } : {}) },
+            });
+          }
         }
-        if (step.channel) {
-          channelItems.push({
-            id,
-            key: { ...base, notes: [], what: step.channel, ...(d.user.owner ? { owner: d.user.owner } : {}) },
-          });
-        }
-      }
-      if (dmIds.length) dmItems.push({ ids: dmIds, key: base });
-    }
+        return dmIds.length ? { ids: dmIds, key: base } : undefined;
+      }),
+    );
+    const dmItems = perKey.filter((x) => x !== undefined);
     if (group === NOBODY) {
       await listUnowned(deps, account, entries, left, options, result, paced);
       continue;
