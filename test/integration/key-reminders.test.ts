@@ -334,6 +334,29 @@ describe('the run', () => {
     await retire(all);
   });
 
+  it('reads every key from the credential report; ListAccessKeys only for a user whose keys the projection does not know', async () => {
+    const known = await usersWithKeys('U0KNOWN', 2);
+    const stale = await usersWithKeys('U0STALE', 1);
+    const [staleName] = stale.names as [string];
+    // a second key made outside the bot after the projection's refresh: the projection does not know its id
+    const extra = await iam().send(new CreateAccessKeyCommand({ UserName: staleName }));
+    atAge(extra.AccessKey?.CreateDate?.getTime() ?? 0, 81);
+    const from = bot.awsCalls.length;
+
+    const result = await scanOnce();
+
+    const iamCalls = bot.awsCalls.slice(from).filter((c) => c.startsWith('iam:'));
+    expect(iamCalls.filter((c) => c !== 'iam:ListAccessKeys').sort()).toEqual([
+      'iam:GenerateCredentialReport',
+      'iam:GetCredentialReport',
+    ]);
+    expect(iamCalls.filter((c) => c === 'iam:ListAccessKeys')).toHaveLength(1);
+    expect(result.iamCalls).toBe(3);
+    expect(dmsTo('U0STALE')[0]?.buttons.filter((b) => b.action_id === KEY_ROTATE_NOW)).toHaveLength(2);
+    expect(dmsTo('U0KNOWN')).toHaveLength(1); // its two users' keys in one DM
+    await retire([...known.names, ...stale.names]);
+  });
+
   it('a DM Slack answers 429 is retried by the client; one that fails is deferred and sent by the next run', async () => {
     const owner = 'U0LIMITED';
     const { names, created } = await usersWithKeys(owner, 1);
