@@ -2,12 +2,14 @@
  * The benchmark: `npm run bench` (builds the Lambda bundles first, then runs this). Prints one markdown table per
  * section: metric | value | target | met?. Prints only; nothing is written to the repository.
  *
- * To add measurements, write a Section (bench/lib.ts) in bench/sections/ and append it to `sections`.
+ * To add measurements, write a Section (bench/lib.ts) in bench/sections/ and append it to `sections`. Words after
+ * `--` run only the sections whose title contains one of them, e.g. `npm run bench -- scan` (the key-age scan).
  */
 import os from 'node:os';
 import { markdownTable, type Section } from './lib.js';
 import { approvalSection } from './sections/approval.js';
 import { callsBeforeAnswerSection } from './sections/calls-before-answer.js';
+import { keyScanSection } from './sections/key-scan.js';
 import { revealLatency } from './sections/reveal.js';
 import { slackBundle } from './sections/slack-bundle.js';
 import { slackCold } from './sections/slack-cold.js';
@@ -22,6 +24,7 @@ const sections: Section[] = [
   approvalSection,
   callsBeforeAnswerSection,
   usersSection,
+  keyScanSection,
 ];
 
 const only = process.argv.slice(2);

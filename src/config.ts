@@ -86,6 +86,36 @@ export const policySchema = z
         recoveryDays: z._default(z.int().check(z.minimum(0)), 7),
         /** An old key still used after the grace period and one more: deactivate it anyway, or ask the approvers. */
         stillInUse: z._default(z.enum(['deactivate', 'escalate']), 'deactivate'),
+        /**
+         * Key-age reminders (the daily scan, src/services/key-scan.ts): the ages (days) at which the owner gets a
+         * reminder DM before `maxAgeDays`. Default: `remindAfterDays` and five days before `maxAgeDays`.
+         */
+        reminderDays: z.optional(z.array(z.int().check(z.minimum(1))).check(z.minLength(1), z.maxLength(10))),
+        /** Past `maxAgeDays`, the overdue DM is repeated every this many days. */
+        overdueRepeatDays: z._default(z.int().check(z.minimum(1)), 7),
+        /** Past `maxAgeDays` by this many days, the key is posted (once) in the approval channel. */
+        escalateAfterDays: z._default(z.int().check(z.minimum(0)), 7),
+        /**
+         * Past `maxAgeDays` by `afterDays`: `on` deactivates the key (owner told, audited), `dry-run` only says so in
+         * the approval channel, `off` does neither.
+         */
+        autoDeactivate: z._default(
+          z.strictObject({
+            mode: z._default(z.enum(['off', 'dry-run', 'on']), 'off'),
+            afterDays: z._default(z.int().check(z.minimum(1)), 30),
+          }),
+          { mode: 'off', afterDays: 30 },
+        ),
+        /** A key never used, or not used for this many days (and at least this old), gets a suggestion to deactivate it. */
+        idleDays: z._default(z.int().check(z.minimum(1)), 90),
+        /** "Snooze" in a reminder DM: delays the key's next DM by `days`; at most `maxDaysPerKey` days per key in all. */
+        snooze: z._default(
+          z.strictObject({
+            days: z._default(z.int().check(z.minimum(1), z.maximum(30)), 7),
+            maxDaysPerKey: z._default(z.int().check(z.minimum(0), z.maximum(365)), 14),
+          }),
+          { days: 7, maxDaysPerKey: 14 },
+        ),
       }),
       {
         remindAfterDays: 80,
@@ -94,6 +124,11 @@ export const policySchema = z
         rotationNeedsApproval: false,
         recoveryDays: 7,
         stillInUse: 'deactivate',
+        overdueRepeatDays: 7,
+        escalateAfterDays: 7,
+        autoDeactivate: { mode: 'off', afterDays: 30 },
+        idleDays: 90,
+        snooze: { days: 7, maxDaysPerKey: 14 },
       },
     ),
     /**
@@ -176,6 +211,22 @@ export const policySchema = z
           message: 'must be less than keys.maxAgeDays',
         });
       }
+      for (const [i, d] of (policy.keys.reminderDays ?? []).entries()) {
+        if (d >= policy.keys.maxAgeDays)
+          ctx.issues.push({
+            code: 'custom',
+            input: d,
+            path: ['keys', 'reminderDays', i],
+            message: `must be less than keys.maxAgeDays (${policy.keys.maxAgeDays}): from that age on the key is overdue`,
+          });
+      }
+      if (policy.keys.snooze.maxDaysPerKey > 0 && policy.keys.snooze.maxDaysPerKey < policy.keys.snooze.days)
+        ctx.issues.push({
+          code: 'custom',
+          input: policy.keys.snooze.maxDaysPerKey,
+          path: ['keys', 'snooze', 'maxDaysPerKey'],
+          message: `must be at least keys.snooze.days (${policy.keys.snooze.days}), or 0 to turn snoozing off`,
+        });
       const seen = new Set<string>();
       for (const [i, g] of policy.groups.entries()) {
         if (seen.has(g.name))
@@ -203,6 +254,15 @@ export const policySchema = z
   );
 
 export type Policy = z.infer<typeof policySchema>;
+
+/**
+ * The ages (days, ascending, without repeats) at which a key's owner is reminded before `maxAgeDays`:
+ * `keys.reminderDays`, or by default `remindAfterDays` and five days before the maximum.
+ */
+export function reminderDaysOf(keys: Policy['keys']): number[] {
+  const days = keys.reminderDays ?? [keys.remindAfterDays, keys.maxAgeDays - 5];
+  return [...new Set(days)].filter((d) => d >= 1 && d < keys.maxAgeDays).sort((a, b) => a - b);
+}
 export type GroupPolicy = Policy['groups'][number];
 export type Principals = z.infer<typeof principals>;
 

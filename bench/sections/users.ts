@@ -26,22 +26,29 @@ import { type AwsCall, recordAwsCalls } from '../../test/support/network-calls.j
 import { commandBody, signedEvent } from '../../test/support/slack-request.js';
 import { ms, percentile, type Row, root, type Section } from '../lib.js';
 
-const USERS = 5000;
-const OWNERS = 500;
+export const USERS = 5000;
+export const OWNERS = 500;
 const REQUESTS = 200;
 const WARMUP = 20;
 const P99_TARGET_MS = 300;
 const CALLS_TARGET = 3;
 const SECRET = 'bench-signing-secret-0123456789';
 
-/** Starts moto with the users already in it; resolves once it answers. */
-async function seededMoto(policyPath: string, groups: string[]): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * Starts moto with the users already in it; resolves once it answers. `extra`: the seeding script's optional arguments
+ * (a manifest file of the users' keys, every how many users a second key).
+ */
+export async function seededMoto(
+  policyPath: string,
+  groups: string[],
+  extra: string[] = [],
+): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const script = path.join(root, 'bench', 'probes', 'moto-seeded.py');
   const child = spawn(
     'python3',
-    [script, '127.0.0.1', String(port), String(USERS), String(OWNERS), policyPath, groups.join(',')],
+    [script, '127.0.0.1', String(port), String(USERS), String(OWNERS), policyPath, groups.join(','), ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -55,3 +55,9 @@ export const OFFBOARD_GIVE_TO = 'offboard_give_to';
 /** The form Give to opens: the new owner and the reason; submitted as a set-owner request. */
 export const GIVE_TO_MODAL = 'offboard_give_to_modal';
 export const GIVE_TO_BLOCKS = { newOwner: 'give_to_owner', justification: 'give_to_reason' } as const;
+/**
+ * Key-age reminders (the owner's DM; the App Home renders the same buttons): rotate the key now, or snooze its
+ * reminders. Value: JSON `{"a": account, "u": IAM user name, "k": access key id}` (see keyButtonValue).
+ */
+export const KEY_ROTATE_NOW = 'key-rotate-now';
+export const KEY_SNOOZE = 'key-snooze';

@@ -21,7 +21,7 @@ export const FUNCTIONS = ['slack', 'web', 'worker', 'schedule'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 /** The state tables (src/store/*: `<TABLE_PREFIX><table>`). */
-export const TABLES = ['requests', 'links', 'jobs', 'audit', 'users'] as const;
+export const TABLES = ['requests', 'links', 'jobs', 'audit', 'users', 'reminders'] as const;
 export type TableName = (typeof TABLES)[number];
 
 /** What one function's code calls. Each list is checked by the test suite against the calls it really makes. */
@@ -80,6 +80,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       links: ['GetItem'],
       audit: ['PutItem'],
       users: ['GetItem', 'Query'],
+      // key reminders: "Snooze" reads the key's snooze and writes it (with its audit event, one transaction)
+      reminders: ['GetItem', 'UpdateItem'],
     },
     invokeWorker: true,
   },
@@ -110,18 +112,29 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     ],
     anyUser: ['GetUser'],
     policyGroups: ['AddUserToGroup', 'RemoveUserFromGroup', 'GetGroup'],
-    // leavers: the IAM users a leaver owns outside the managed paths, listed (never touched)
-    iamAccount: ['GetAccountPasswordPolicy', 'ListAccountAliases', 'GetAccountAuthorizationDetails'],
+    iamAccount: [
+      'GetAccountPasswordPolicy',
+      'ListAccountAliases',
+      // leavers: the IAM users a leaver owns outside the managed paths, listed (never touched)
+      'GetAccountAuthorizationDetails',
+      // the daily key-age scan (key-scan jobs) reads every key from the credential report
+      'GenerateCredentialReport',
+      'GetCredentialReport',
+    ],
     assumeRoles: true,
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
-      // leavers: PutItem stores an offboarding, Query (the sweep index) finds the leaver's pending requests
+      // PutItem: an offboarding, and the rotation "Rotate now" stores; Query (the sweep index): a leaver's pending
+      // requests
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem', 'Query'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
-      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], // Query: an account's users (key scan)
+      reminders: ['GetItem', 'UpdateItem'], // key scan: claims of ladder steps, snoozes
     },
+    // a key scan that runs out of time hands the rest to a continuation job; "Rotate now" may start provisioning
+    invokeWorker: true,
   },
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
   // The refresh of the ownership projection: every user with its tags and groups (GetAccountAuthorizationDetails),
@@ -145,13 +158,15 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     assumeRoles: true,
     secrets: ['DeleteSecret'],
     secretsAccount: ['ListSecrets'],
+    // the daily key scan: one key-scan job per account; the daily check of owners hands each leaver to the worker,
+    // as the user_change event does
+    invokeWorker: true,
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
       audit: ['PutItem'],
       users: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
-    invokeWorker: true, // the daily check of owners hands each leaver to the worker, as the user_change event does
   },
 };
 

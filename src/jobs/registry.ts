@@ -1,5 +1,7 @@
 import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
+import { keyRotateNowJob, keySnoozedJob } from './key-reminders.js';
+import { keyScanJobHandler } from './key-scan.js';
 import { leaverBackJob, leaverJob, offboardReactivateJob } from './leavers.js';
 import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
@@ -24,4 +26,7 @@ export const jobHandlers: Record<string, JobHandler> = {
   leaver: leaverJob,
   'leaver-back': leaverBackJob,
   'offboard-reactivate': offboardReactivateJob,
+  'key-scan': keyScanJobHandler,
+  'key-rotate-now': keyRotateNowJob,
+  'key-snoozed': keySnoozedJob,
 };

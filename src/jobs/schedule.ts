@@ -5,6 +5,7 @@ import { reconcileOwners } from '../services/kinds/offboard.js';
 import { advanceKeyRotations } from '../services/kinds/rotation-run.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 import { refreshUserProjection } from '../services/user-projection.js';
+import { dispatchKeyScans } from './key-scan.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
 export interface ScheduledTask {
@@ -12,7 +13,7 @@ export interface ScheduledTask {
   run(deps: Deps): Promise<Record<string, number>>;
 }
 
-/** Every scheduled task, in order. */
+/** Every scheduled task of the frequent schedule (every 15 minutes), in order. */
 export const scheduledTasks: ScheduledTask[] = [
   { name: 'expire-credential-links', run: sweepExpiredLinks },
   { name: 'delete-orphaned-secrets', run: sweepOrphanedSecrets },
@@ -25,19 +26,28 @@ export const scheduledTasks: ScheduledTask[] = [
 ];
 
 /**
- * Tasks that run once a day, by the daily `schedule` event (serverless.yml), whose input names them:
- * `{ "tasks": ["reconcile-owners"] }`. The 15-minute event (no input) runs `scheduledTasks`.
+ * Tasks of the daily schedule (serverless.yml names them in the event's input: `{"tasks": ["reconcile-owners",
+ * "key-scan"]}`): run only when named. The owners are reconciled first, so the key scan already knows who left.
  */
 export const dailyTasks: ScheduledTask[] = [
   // every owner in the projection checked with users.info: a leaver the user_change event missed is handled once
   { name: 'reconcile-owners', run: reconcileOwners },
+  { name: 'key-scan', run: dispatchKeyScans },
 ];
 
-/** The tasks a schedule event asks for: those its input names (any list), else the 15-minute ones. */
+/**
+ * The tasks a schedule event names (`{"tasks": ["key-scan"]}`, from serverless.yml), or the frequent ones when it
+ * names none. A name that is no task is an error (a typo in serverless.yml must not silently run nothing).
+ */
 export function tasksFor(event: unknown): ScheduledTask[] {
-  const named = (event as { tasks?: unknown } | undefined)?.tasks;
-  if (!Array.isArray(named)) return scheduledTasks;
-  return [...scheduledTasks, ...dailyTasks].filter((t) => named.includes(t.name));
+  const names = (event as { tasks?: unknown } | null | undefined)?.tasks;
+  if (!Array.isArray(names) || names.length === 0) return scheduledTasks;
+  const all = [...scheduledTasks, ...dailyTasks];
+  return names.map((name) => {
+    const task = all.find((t) => t.name === name);
+    if (!task) throw new Error(`No scheduled task is named ${String(name)}`);
+    return task;
+  });
 }
 
 /**

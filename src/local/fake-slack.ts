@@ -65,6 +65,12 @@ export class FakeSlack {
    */
   readonly members = new Map<string, 'active' | 'deleted' | 'not-found' | 'error'>();
 
+  /**
+   * Calls to answer with HTTP 429 (Slack's rate limit, `Retry-After: 1`), by Web API method: each such call uses one
+   * up. The Web API client waits and retries them.
+   */
+  readonly rateLimited = new Map<string, number>();
+
   /** Members returned by usergroups.users.list, by user group id. */
   readonly usergroups = new Map<string, string[]>();
 
@@ -99,6 +105,17 @@ export class FakeSlack {
         ...(auth ? { token: auth.replace(/^Bearer /, '') } : {}),
       };
       if (path.startsWith('/response/')) call.args = { ...args, response_id: path.slice('/response/'.length) };
+      const limited = this.rateLimited.get(method) ?? 0;
+      if (limited > 0) {
+        this.rateLimited.set(method, limited - 1);
+        call.answer = { ok: false, error: 'ratelimited' };
+        this.calls.push(call);
+        this.onCall?.(call);
+        for (const observe of this.observers) observe(call);
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+        res.end(JSON.stringify(call.answer));
+        return;
+      }
       const answer = this.#answer(method, args);
       call.answer = answer;
       this.calls.push(call);

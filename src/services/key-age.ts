@@ -13,7 +13,11 @@ export const keyAgeDays = (key: Pick<ProjectedKey, 'createdAt'>, now: Date) =>
  * An active key is `overdue` from `keys.maxAgeDays` on, `due-soon` from `keys.remindAfterDays` on, else `fine`; an
  * inactive key cannot be used and is only `inactive`.
  */
-export function keyAgeBand(key: Pick<ProjectedKey, 'createdAt' | 'status'>, now: Date, keys: Policy['keys']) {
+export function keyAgeBand(
+  key: Pick<ProjectedKey, 'createdAt' | 'status'>,
+  now: Date,
+  keys: Pick<Policy['keys'], 'remindAfterDays' | 'maxAgeDays'>,
+) {
   if (key.status !== 'Active') return 'inactive' as const;
   const days = keyAgeDays(key, now);
   if (days >= keys.maxAgeDays) return 'overdue' as const;

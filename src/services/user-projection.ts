@@ -29,6 +29,7 @@ import {
   ListGroupsForUserCommand,
   type Tag,
 } from '@aws-sdk/client-iam';
+import { parse as parseCsv } from 'csv-parse/sync';
 import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
@@ -55,11 +56,11 @@ export const isManagedPath = (paths: readonly string[], path: string) => paths.s
 export const managedUserPaths = (policy: Policy) => [...new Set([policy.users.path, ...policy.users.managedPaths])];
 
 /** An IAM client that counts its calls (the refresh reports them). */
-interface CountingIam {
+export interface CountingIam {
   send: IAMClient['send'];
   calls: number;
 }
-function counting(iam: IAMClient): CountingIam {
+export function counting(iam: IAMClient): CountingIam {
   const c: CountingIam = {
     calls: 0,
     send: ((command: never) => {
@@ -107,7 +108,7 @@ async function readKeysAndConsole(
   return { keys: sortKeys(keys), console };
 }
 
-async function listKeys(iam: CountingIam, userName: string): Promise<ProjectedKey[]> {
+export async function listKeys(iam: CountingIam, userName: string): Promise<ProjectedKey[]> {
   const out = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
   return sortKeys(
     (out.AccessKeyMetadata ?? []).map((k) => ({
@@ -175,7 +176,7 @@ export async function readUser(
 }
 
 /** One user's row of the credential report. */
-interface ReportRow {
+export interface ReportRow {
   console: boolean;
   keys: {
     active: boolean;
@@ -193,15 +194,19 @@ export interface CredentialReport {
 }
 
 /**
- * Parses IAM's credential report (CSV). User names and paths may hold commas, which the report does not quote: the
- * columns after the ARN are found from the end of the row.
+ * Parses IAM's credential report (CSV, with csv-parse). User names and paths may hold commas, which the report does not
+ * quote: such a row has more fields than the header, and the columns after the ARN are found from the end of the row.
  */
 export function parseCredentialReport(csv: string, generatedAt: string): CredentialReport {
-  const [header, ...lines] = csv.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const columns = (header ?? '').split(',');
+  const records: string[][] = parseCsv(csv, {
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    trim: false,
+  });
+  const [columns = [], ...lines] = records;
   const rows = new Map<string, ReportRow>();
-  for (const line of lines) {
-    const fields = line.split(',');
+  for (const fields of lines) {
     const shift = fields.length - columns.length;
     const at = (name: string) => {
       const i = columns.indexOf(name);
@@ -245,10 +250,10 @@ export interface RefreshOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The account's credential report: generated if needed (waiting up to `waitMs`), undefined if not ready by then. */
-async function credentialReport(iam: CountingIam, waitMs: number, sleep: (ms: number) => Promise<void>) {
+export async function credentialReport(iam: CountingIam, waitMs: number, sleep: (ms: number) => Promise<void>) {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     const state = await iam.send(new GenerateCredentialReportCommand({}));
@@ -283,7 +288,7 @@ async function managedUsers(iam: CountingIam, paths: readonly string[]): Promise
 }
 
 /** The same keys, by creation time (to the second: the report's precision) and status. */
-function sameKeys(projected: readonly ProjectedKey[], reported: ReportRow['keys']): boolean {
+export function sameKeys(projected: readonly ProjectedKey[], reported: ReportRow['keys']): boolean {
   const sig = (createdAt: string, active: boolean) => `${createdAt.slice(0, 19)}|${active}`;
   const a = projected.map((k) => sig(k.createdAt, k.status === 'Active')).sort();
   const b = reported.map((k) => sig(k.createdAt, k.active)).sort();

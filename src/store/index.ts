@@ -2,6 +2,7 @@ import { AuditStore } from './audit.js';
 import { connectDynamo, type StoreOptions } from './dynamo.js';
 import { JobStore } from './jobs.js';
 import { LinkStore } from './links.js';
+import { ReminderStore } from './reminders.js';
 import { RequestStore } from './requests.js';
 import { UserStore } from './users.js';
 
@@ -14,6 +15,7 @@ export interface Store {
   requests: RequestStore;
   links: LinkStore;
   users: UserStore;
+  reminders: ReminderStore;
 }
 
 /** Connects dynamoose and builds the repositories. Tables are created lazily only when `options.create`. */
@@ -25,5 +27,6 @@ export function createStore(options: StoreOptions): Store {
     requests: new RequestStore(options),
     links: new LinkStore(options),
     users: new UserStore(options),
+    reminders: new ReminderStore(options),
   };
 }

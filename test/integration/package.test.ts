@@ -156,17 +156,22 @@ describe('npm run package (no AWS credentials)', () => {
     ]);
   });
 
-  it('runs the worker asynchronously with two retries, the schedule every 15 minutes and its daily tasks daily', () => {
+  it('runs the worker asynchronously with two retries, the schedule every 15 minutes, the owners reconcile and the key scan daily', () => {
     const invokeConfig = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
-    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
-    const dailyInput = (rules.find((r) => r.ScheduleExpression === 'rate(1 day)')?.Targets as { Input?: string }[])?.[0]
-      ?.Input;
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    const inputs = ofType('AWS::Events::Rule').map(
+      ([, r]) => (r.Properties.Targets as { Input?: string }[] | undefined)?.[0]?.Input,
+    );
 
     expect(invokeConfig).toEqual([
       expect.objectContaining({ FunctionName: { Ref: 'WorkerLambdaFunction' }, MaximumRetryAttempts: 2 }),
     ]);
-    expect(rules.map((r) => r.ScheduleExpression)).toEqual(['rate(15 minutes)', 'rate(1 day)']);
-    expect(JSON.parse(String(dailyInput))).toEqual({ tasks: ['reconcile-owners'] });
+    expect(rules).toEqual(['rate(15 minutes)', 'cron(0 8 * * ? *)']);
+    // the daily event names its tasks: the schedule function runs only those (tasksFor)
+    expect(inputs.map((i) => (i ? JSON.parse(i) : undefined))).toEqual([
+      undefined,
+      { tasks: ['reconcile-owners', 'key-scan'] },
+    ]);
   });
 
   it('declares the state tables: on demand, TTL on `ttl`, point-in-time recovery, retained', () => {
@@ -175,7 +180,7 @@ describe('npm run package (no AWS credentials)', () => {
     );
 
     expect(Object.keys(tables).sort()).toEqual(
-      ['audit', 'jobs', 'links', 'requests', 'users'].map((m) => `iam-slack-bot-${STAGE}-${m}`),
+      ['audit', 'jobs', 'links', 'reminders', 'requests', 'users'].map((m) => `iam-slack-bot-${STAGE}-${m}`),
     );
     for (const table of Object.values(tables)) {
       expect(table.Properties).toMatchObject({

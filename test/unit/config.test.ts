@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, reminderDaysOf } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { testPolicy } from '../support/policy.js';
 
@@ -32,8 +32,38 @@ describe('loadConfig', () => {
       rotationNeedsApproval: false,
       recoveryDays: 7,
       stillInUse: 'deactivate',
+      overdueRepeatDays: 7,
+      escalateAfterDays: 7,
+      autoDeactivate: { mode: 'off', afterDays: 30 },
+      idleDays: 90,
+      snooze: { days: 7, maxDaysPerKey: 14 },
     });
+    expect(reminderDaysOf(config.policy.keys)).toEqual([80, 85]);
     expect(config.policy.links.lifetimeHours).toBe(24);
+  });
+
+  it('refuses key reminders at or past the maximum age, a snooze limit below one snooze and an unknown mode', () => {
+    const policy = stringify(
+      testPolicy({
+        keys: {
+          maxAgeDays: 90,
+          reminderDays: [60, 90],
+          snooze: { days: 7, maxDaysPerKey: 5 },
+          autoDeactivate: { mode: 'yes' },
+        },
+      }),
+    );
+
+    const problems = problemsOf(() => loadConfig({ ...goodEnv, POLICY_FILE: 'p.yml' }, () => policy));
+
+    expect(problems).toEqual([expect.stringContaining('keys.autoDeactivate.mode')]);
+    const fixed = stringify(
+      testPolicy({ keys: { maxAgeDays: 90, reminderDays: [60, 90], snooze: { days: 7, maxDaysPerKey: 5 } } }),
+    );
+    expect(problemsOf(() => loadConfig({ ...goodEnv, POLICY_FILE: 'p.yml' }, () => fixed))).toEqual([
+      'p.yml: keys.reminderDays.1: must be less than keys.maxAgeDays (90): from that age on the key is overdue',
+      'p.yml: keys.snooze.maxDaysPerKey: must be at least keys.snooze.days (7), or 0 to turn snoozing off',
+    ]);
   });
 
   it('names all three problems of a configuration with three, in one error', () => {

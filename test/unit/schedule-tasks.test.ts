@@ -2,19 +2,23 @@
 import { describe, expect, it } from 'vitest';
 import { dailyTasks, scheduledTasks, tasksFor } from '../../src/jobs/schedule.js';
 
-describe('tasksFor', () => {
-  it('runs the 15-minute tasks, and no daily one, for an event without input (EventBridge sends {})', () => {
-    expect(tasksFor({})).toBe(scheduledTasks);
+describe('which scheduled tasks an EventBridge event runs', () => {
+  it('the frequent schedule (no input) runs the frequent tasks, no daily one', () => {
+    const names = tasksFor({}).map((t) => t.name);
+
+    expect(names).toEqual(scheduledTasks.map((t) => t.name));
+    expect(names).not.toContain('key-scan');
+    expect(names).not.toContain('reconcile-owners');
     expect(tasksFor(undefined)).toBe(scheduledTasks);
-    expect(scheduledTasks.map((t) => t.name)).not.toContain('reconcile-owners');
   });
 
-  it('runs exactly the tasks the daily event names', () => {
+  it('the daily schedule runs exactly the tasks its input names, owners reconciled before the key scan', () => {
+    expect(tasksFor({ tasks: ['key-scan'] }).map((t) => t.name)).toEqual(['key-scan']);
     expect(tasksFor({ tasks: ['reconcile-owners'] }).map((t) => t.name)).toEqual(['reconcile-owners']);
-    expect(dailyTasks.map((t) => t.name)).toEqual(['reconcile-owners']);
+    expect(dailyTasks.map((t) => t.name)).toEqual(['reconcile-owners', 'key-scan']);
   });
 
-  it('runs nothing for names it does not know', () => {
-    expect(tasksFor({ tasks: ['no-such-task'] })).toEqual([]);
+  it('a name that is no task fails instead of running nothing', () => {
+    expect(() => tasksFor({ tasks: ['key-scna'] })).toThrow('No scheduled task is named key-scna');
   });
 });

@@ -18,6 +18,11 @@ const KEYS = {
   rotationNeedsApproval: false,
   recoveryDays: 7,
   stillInUse: 'deactivate' as const,
+  overdueRepeatDays: 7,
+  escalateAfterDays: 7,
+  autoDeactivate: { mode: 'off' as const, afterDays: 30 },
+  idleDays: 90,
+  snooze: { days: 7, maxDaysPerKey: 14 },
 };
 const NOW = new Date('2026-11-23T12:00:00Z');
 const createdDaysAgo = (days: number) => new Date(NOW.getTime() - days * DAY).toISOString();

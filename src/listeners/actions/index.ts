@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
 import { registerCredentialLinkActions } from './credential-link.js';
+import { registerKeyReminderActions } from './key-reminders.js';
 import { registerOffboardActions } from './offboard.js';
 import { registerAbandonAction } from './request-abandon.js';
 import { registerApproveAction } from './request-approve.js';
@@ -17,4 +18,5 @@ export function registerActions(app: App, deps: Deps): void {
   registerAbandonAction(app, deps);
   registerRotationActions(app, deps);
   registerOffboardActions(app, deps);
+  registerKeyReminderActions(app, deps);
 }

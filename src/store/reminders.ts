@@ -1,0 +1,168 @@
+import dynamoose from 'dynamoose';
+import type { Item } from 'dynamoose/dist/Item.js';
+import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
+
+/**
+ * One item of the key-age reminders table:
+ * - `step#<account>#<key id>#<step>`: a ladder step of one access key (a reminder, an overdue notice, the escalation,
+ *   the deactivation, an idle suggestion), claimed before it is sent: `claimed` (with a lease), then `sent`, or
+ *   `deferred` when the send failed (the next run claims it again);
+ * - `snooze#<account>#<key id>`: the key's snooze (until when, and the days snoozed in all);
+ * - `unowned#<account>#<day>`: the day's list of unowned keys was claimed (posted once a day per account).
+ */
+interface ReminderItem extends Item {
+  id: string;
+  status?: 'claimed' | 'sent' | 'deferred';
+  leaseUntil?: number;
+  at: string;
+  runId?: string;
+  /** Snooze: ISO time the key's DMs resume, days snoozed in all, by whom last. */
+  until?: string;
+  days?: number;
+  by?: string;
+  ttl: number;
+}
+
+/** The id of a step's claim. */
+export const stepId = (account: string, keyId: string, step: string) => `step#${account}#${keyId}#${step}`;
+const snoozeId = (account: string, keyId: string) => `snooze#${account}#${keyId}`;
+
+/** How long a claim whose send never finished (the run died) holds before another run may claim the step again. */
+export const CLAIM_LEASE_MS = 15 * 60_000;
+/** Steps are remembered for a little over a year (a key older than that has long been escalated). */
+const KEEP_DAYS = 400;
+
+/** A key's snooze. */
+export interface KeySnooze {
+  until: string;
+  /** Days snoozed in all (the policy's `keys.snooze.maxDaysPerKey` caps it). */
+  days: number;
+}
+
+/**
+ * The ladder's memory (`<prefix>reminders`): which step of which key was sent, snoozes, and the daily list of unowned
+ * keys. Every write that decides whether something is sent is conditional, so reruns, retries and overlapping runs
+ * send each step once.
+ */
+export class ReminderStore {
+  readonly model;
+  constructor(options: StoreOptions) {
+    this.model = dynamoose.model<ReminderItem>(
+      'reminders',
+      new dynamoose.Schema({
+        id: { type: String, hashKey: true },
+        status: String,
+        leaseUntil: Number,
+        at: String,
+        runId: String,
+        until: String,
+        days: Number,
+        by: String,
+        ttl: Number,
+      }),
+      tableOptions(options),
+    );
+  }
+
+  /**
+   * Claims a step before it is sent: true only for the one run that gets it. A step already sent is never claimed
+   * again; a deferred one (its send failed) or one whose claim's lease ran out (its run died before sending) is.
+   */
+  async claim(id: string, runId: string, now: Date): Promise<boolean> {
+    try {
+      await this.model.update(
+        { id },
+        {
+          $SET: {
+            status: 'claimed',
+            leaseUntil: now.getTime() + CLAIM_LEASE_MS,
+            at: now.toISOString(),
+            runId,
+            ttl: epochSeconds(now) + KEEP_DAYS * 86_400,
+          },
+        },
+        {
+          condition: new dynamoose.Condition('id')
+            .not()
+            .exists()
+            .or()
+            .where('status')
+            .eq('deferred')
+            .or()
+            .group((c) => c.where('status').eq('claimed').and().where('leaseUntil').lt(now.getTime())),
+        },
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Marks claimed steps sent (for good). */
+  async markSent(ids: readonly string[], runId: string, now: Date): Promise<void> {
+    await Promise.all(ids.map((id) => this.#settle(id, runId, now, 'sent')));
+  }
+
+  /** Gives claimed steps back after a failed send: the next run sends them. */
+  async defer(ids: readonly string[], runId: string, now: Date): Promise<void> {
+    await Promise.all(ids.map((id) => this.#settle(id, runId, now, 'deferred')));
+  }
+
+  async #settle(id: string, runId: string, now: Date, status: 'sent' | 'deferred') {
+    try {
+      await this.model.update(
+        { id },
+        { $SET: { status, at: now.toISOString() }, $REMOVE: ['leaseUntil'] },
+        { condition: new dynamoose.Condition('runId').eq(runId).and().where('status').eq('claimed') },
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error; // another run took the step over (our lease ran out)
+    }
+  }
+
+  /** A key's snooze, read consistently (it decides what is sent). */
+  async snoozeOf(account: string, keyId: string): Promise<KeySnooze | undefined> {
+    const item = await this.model.get({ id: snoozeId(account, keyId) }, { consistent: true });
+    return item?.until ? { until: item.until, days: item.days ?? 0 } : undefined;
+  }
+
+  /**
+   * Snoozes a key, in one transaction with `audit` (its audit event): sets when its DMs resume and adds `days` to the
+   * days snoozed in all, only if the key is not snoozed now and that total stays within `maxDays`. False when that
+   * condition did not hold (nothing written).
+   */
+  async snooze(
+    account: string,
+    keyId: string,
+    options: { until: string; days: number; maxDays: number; by: string; now: Date },
+    audit: Parameters<typeof dynamoose.transaction>[0][number],
+  ): Promise<boolean> {
+    const { until, days, maxDays, by, now } = options;
+    const item = this.model.transaction.update(
+      { id: snoozeId(account, keyId) },
+      { $SET: { until, at: now.toISOString(), by, ttl: epochSeconds(now) + KEEP_DAYS * 86_400 }, $ADD: { days } },
+      {
+        condition: new dynamoose.Condition('id')
+          .not()
+          .exists()
+          .or()
+          .group((c) =>
+            c
+              .where('until')
+              .le(now.toISOString())
+              .and()
+              .where('days')
+              .le(maxDays - days),
+          ),
+      },
+    );
+    try {
+      await dynamoose.transaction([item, audit]);
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+}
