@@ -48,3 +48,7 @@ export const ROTATION_DELETE_FIRST = 'rotation_delete_first';
 export const ROTATION_SWITCHED = 'rotation_switched';
 /** The owner's DM once the old key is deactivated: Reactivate it, once (value: the request id). */
 export const ROTATION_REACTIVATE = 'rotation_reactivate';
+/** `/iam jobs`: Re-run a failed job (value: the job id). */
+export const JOB_RERUN = 'job_rerun';
+/** `/iam audit`: the next page (value: the audit command's arguments with `--page <n>`). */
+export const AUDIT_MORE = 'audit_more';

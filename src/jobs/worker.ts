@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
+import { isSqsEvent, recordFailedJobs } from '../services/failed-jobs.js';
 import { jobHandlers } from './registry.js';
 import type { Job } from './types.js';
 
@@ -43,4 +44,13 @@ export async function runJob(deps: Deps, input: unknown): Promise<JobOutcome> {
   }
   await deps.store.jobs.complete(job.id, deps.clock.now());
   return 'done';
+}
+
+/**
+ * The worker function's event: a job (an asynchronous invocation), or a batch from the failed-jobs queue, which it
+ * records (see recordFailedJobs).
+ */
+export async function handleWorkerEvent(deps: Deps, event: unknown): Promise<JobOutcome | { recorded: number }> {
+  if (isSqsEvent(event)) return recordFailedJobs(deps, event);
+  return runJob(deps, event);
 }

@@ -22,7 +22,7 @@ const asSlackSends = (example: string) =>
   example.replace(/^\/iam /, '').replace(/@(\w+)/g, (_, name: string) => `<@${PEOPLE[name] ?? 'U0SOMEONE'}|${name}>`);
 
 it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
-  const changing = subcommands.filter((s) => !['help', 'whoami', 'reissue', 'users', 'user'].includes(s.name));
+  const changing = subcommands.filter((s) => !['help', 'whoami', 'reissue', 'users', 'user', 'jobs'].includes(s.name));
   expect(changing.map((s) => s.name)).toEqual([
     'create-user',
     'add-to-group',
@@ -59,4 +59,14 @@ it('answers the examples that look, after those that change, with what they made
     expect(result.statusCode, sub.example).toBe(200);
     expect(answer, sub.example).toContain('build-bot');
   }
+});
+
+it('answers the approvers’ operations examples for an approver the policy names', async () => {
+  const sub = subcommands.find((s) => s.name === 'jobs');
+  if (!sub) throw new Error('no subcommand jobs');
+  const { result } = await bot.command(asSlackSends(sub.example), 'U0PLATFORM1');
+
+  expect(JSON.parse(result.body || '{}').text, sub.example).toBe(
+    'No failed jobs: every job ran or was re-run to success.',
+  );
 });

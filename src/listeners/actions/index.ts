@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
 import { registerCredentialLinkActions } from './credential-link.js';
+import { registerJobRerunAction } from './job-rerun.js';
 import { registerAbandonAction } from './request-abandon.js';
 import { registerApproveAction } from './request-approve.js';
 import { registerDenyAction } from './request-deny.js';
@@ -15,4 +16,5 @@ export function registerActions(app: App, deps: Deps): void {
   registerRetryAction(app, deps);
   registerAbandonAction(app, deps);
   registerRotationActions(app, deps);
+  registerJobRerunAction(app, deps);
 }

@@ -7,6 +7,7 @@ import { closestName } from './closest.js';
 import { createUser } from './create-user.js';
 import { addToGroup, removeFromGroup } from './group-membership.js';
 import { help } from './help.js';
+import { jobs } from './jobs.js';
 import { reissue } from './reissue.js';
 import { rotateKey } from './rotate-key.js';
 import { setOwner } from './set-owner.js';
@@ -26,6 +27,7 @@ export const subcommands: readonly Subcommand[] = [
   reissue,
   users,
   user,
+  jobs,
 ];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
