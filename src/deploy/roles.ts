@@ -78,7 +78,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       // links: "I've switched" checks that the new key's link was opened
       requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem'],
       links: ['GetItem'],
-      audit: ['PutItem'],
+      audit: ['PutItem', 'Query'], // Query: /iam audit (a subject's events, or the actor index)
       users: ['GetItem', 'Query'],
       // /iam jobs: the failed jobs (index), Re-run's check and its one conditional write
       jobs: ['GetItem', 'UpdateItem', 'Query'],

@@ -22,7 +22,7 @@ const asSlackSends = (example: string) =>
   example.replace(/^\/iam /, '').replace(/@(\w+)/g, (_, name: string) => `<@${PEOPLE[name] ?? 'U0SOMEONE'}|${name}>`);
 
 it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
-  const changing = subcommands.filter((s) => !['help', 'whoami', 'reissue', 'users', 'user', 'jobs'].includes(s.name));
+  const changing = subcommands.filter((s) => !['help', 'whoami', 'reissue', 'users', 'user', 'jobs', 'audit'].includes(s.name));
   expect(changing.map((s) => s.name)).toEqual([
     'create-user',
     'add-to-group',
@@ -68,5 +68,11 @@ it('answers the approvers’ operations examples for an approver the policy name
 
   expect(JSON.parse(result.body || '{}').text, sub.example).toBe(
     'No failed jobs: every job ran or was re-run to success.',
+  );
+  const auditSub = subcommands.find((s) => s.name === 'audit');
+  if (!auditSub) throw new Error('no subcommand audit');
+  const audit = await bot.command(asSlackSends(auditSub.example), 'U0PLATFORM1');
+  expect(JSON.parse(audit.result.body || '{}').text, auditSub.example).toMatch(
+    /^Audit trail of IAM user build-bot \(home\): \d+ events \(page 1\)$/,
   );
 });

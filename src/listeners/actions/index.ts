@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
+import { registerAuditMoreAction } from './audit-more.js';
 import { registerCredentialLinkActions } from './credential-link.js';
 import { registerJobRerunAction } from './job-rerun.js';
 import { registerAbandonAction } from './request-abandon.js';
@@ -17,4 +18,5 @@ export function registerActions(app: App, deps: Deps): void {
   registerAbandonAction(app, deps);
   registerRotationActions(app, deps);
   registerJobRerunAction(app, deps);
+  registerAuditMoreAction(app, deps);
 }

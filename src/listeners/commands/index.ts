@@ -3,6 +3,7 @@ import { unknownCommandMessage } from '../../blocks/help.js';
 import type { Deps } from '../../deps.js';
 import { BotError } from '../../errors.js';
 import { logger } from '../../logger.js';
+import { audit } from './audit.js';
 import { closestName } from './closest.js';
 import { createUser } from './create-user.js';
 import { addToGroup, removeFromGroup } from './group-membership.js';
@@ -28,6 +29,7 @@ export const subcommands: readonly Subcommand[] = [
   users,
   user,
   jobs,
+  audit,
 ];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
