@@ -140,10 +140,9 @@ export class JobStore {
           $REMOVE: ['rerunBy', 'rerunAt'],
         },
         {
+          // (no item at all: the job failed before its claim was written, e.g. DynamoDB refused the claim)
           condition: new dynamoose.Condition()
-            .where('status')
-            .not()
-            .eq('done')
+            .parenthesis((c) => c.where('status').not().exists().or().where('status').not().eq('done'))
             .and()
             .parenthesis((c) => c.where('gaveUpAt').not().exists().or().where('gaveUpAt').not().eq(at)),
         },

@@ -138,6 +138,25 @@ describe('a job that fails on every attempt', () => {
     expect(approvalPosts()).toHaveLength(notices + 1);
   });
 
+  it('records a job that failed before its claim was ever written (no item yet)', async () => {
+    const record = {
+      version: '1.0',
+      timestamp: bot.clock.now().toISOString(),
+      requestContext: { requestId: 'r', functionArn: 'arn', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      requestPayload: { id: 'whoami:never-claimed', type: 'whoami', payload: {} },
+      responsePayload: { errorType: 'ProvisionedThroughputExceededException', errorMessage: 'x' },
+    };
+    await bot.failedJobsQueue?.send(JSON.stringify(record));
+
+    expect(await bot.deliverFailedJobs()).toBe(1);
+    expect(await bot.deps.store.jobs.get('whoami:never-claimed')).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      error: 'ProvisionedThroughputExceededException',
+    });
+    expect(String(approvalPosts().at(-1)?.args.text)).toContain('It was about no request.');
+  });
+
   it('shows failed jobs to approvers only, and lets only approvers re-run them', async () => {
     const { result } = await bot.command('jobs', 'U0REQUESTER');
     const click = await bot.clickButton({ userId: 'U0REQUESTER', actionId: JOB_RERUN, value: 'publish-request:x' });
@@ -163,9 +182,9 @@ describe('a job that fails on every attempt', () => {
 
     expect(rerunButtons(one)).toHaveLength(10);
     expect(JSON.stringify(body(one).blocks)).toContain('`/iam jobs --page 2`');
-    // 12 failed jobs: the one of the previous test (still failed) and these 11, newest first
-    expect(rerunButtons(two)).toHaveLength(2);
-    expect(new Set([...rerunButtons(one), ...rerunButtons(two)]).size).toBe(12);
+    // 13 failed jobs: those of the previous tests (still failed) and these 11, newest first
+    expect(rerunButtons(two)).toHaveLength(3);
+    expect(new Set([...rerunButtons(one), ...rerunButtons(two)]).size).toBe(13);
     expect(body(wrong).text).toBe('Usage: `/iam jobs [--page n]`');
   });
 });
