@@ -1,13 +1,12 @@
 /**
  * `npm run screenshots`: starts the bot as `npm run dev` does (moto, the shipped policy.yml, the local Slack
- * stand-in), walks the main flows in Chromium (/usr/bin/chromium) and writes PNGs to docs/, which the README shows.
+ * stand-in), walks the main flows in Chromium (the system's, else the npm-shipped one: test/support/browser.ts) and
+ * writes PNGs to docs/, which the README shows.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startDevBot } from '../src/local/dev-bot.js';
+import { launchChromium } from '../test/support/browser.js';
 
 const isFree = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -21,13 +20,8 @@ while (!((await isFree(port)) && (await isFree(port + 1)))) port += 2;
 const env: Record<string, string | undefined> = { ...process.env, PORT: String(port) };
 for (const k of ['AWS_ENDPOINT_URL', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN']) delete env[k];
 const bot = await startDevBot({ env, say: () => undefined });
-const profile = mkdtempSync(path.join(tmpdir(), 'screenshots-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-sync', '--no-first-run'],
-  viewport: { width: 1100, height: 720 },
-});
+const browser = await launchChromium({ width: 1100, height: 720 });
+const { context } = browser;
 const shot = async (p: Page, name: string) => {
   await p.waitForTimeout(300);
   await p.screenshot({ path: `docs/${name}.png` });
@@ -88,8 +82,7 @@ try {
   await page.getByTestId('home').waitFor();
   await shot(page, 'app-home');
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
   await bot.stop();
 }
 process.exit(0);

@@ -2,7 +2,7 @@ import { App, AwsLambdaReceiver, type Receiver } from '@slack/bolt';
 import type { Deps } from './deps.js';
 import { bodyText, type HttpHandler, type HttpResult, header } from './http/types.js';
 import { registerListeners } from './listeners/index.js';
-import { boltLogger, logger } from './logger.js';
+import { boltLogger, type LogKeys, logger, withLogKeys } from './logger.js';
 
 /**
  * Builds the Bolt app from injected dependencies and registers the listeners; no logic lives here.
@@ -34,8 +34,62 @@ export function createSlackApp(deps: Deps, receiver?: Receiver): { app: App; rec
       errorMessage: (original?.message ?? error.message).slice(0, 200),
     });
   });
+  // Every log line of a Slack request carries who asked, for what, and the request id when it is about one; its
+  // last line says how it ended.
+  app.use(async ({ body, next }) => {
+    await withLogKeys(slackLogKeys(body as SlackBody), async () => {
+      try {
+        await next();
+        logger.info('Slack request handled', { outcome: 'ok' });
+      } catch (error) {
+        logger.error('Slack request failed', { outcome: 'failed', errorName: (error as Error)?.name });
+        throw error;
+      }
+    });
+  });
   registerListeners(app, deps);
   return { app, receiver: rec };
+}
+
+interface SlackBody {
+  command?: string;
+  text?: string;
+  user_id?: string;
+  type?: string;
+  user?: { id?: string };
+  actions?: { action_id?: string; value?: string }[];
+  view?: { callback_id?: string; private_metadata?: string };
+  event?: { type?: string; user?: string };
+}
+
+const REQUEST_ID = /\breq-[A-Za-z0-9]{1,40}\b/;
+
+/** The log keys of one Slack request: ids and names from its envelope, never what a form holds. */
+export function slackLogKeys(body: SlackBody): LogKeys {
+  if (body.command) {
+    const sub = /^\s*(\S*)/.exec(body.text ?? '')?.[1] || 'help';
+    return {
+      slackUser: body.user_id,
+      action: `${body.command} ${sub.slice(0, 40)}`,
+      requestId: REQUEST_ID.exec(body.text ?? '')?.[0],
+    };
+  }
+  if (body.type === 'block_actions') {
+    const action = body.actions?.[0];
+    return {
+      slackUser: body.user?.id,
+      action: action?.action_id,
+      requestId: REQUEST_ID.exec(action?.value ?? '')?.[0],
+    };
+  }
+  if (body.type === 'view_submission' || body.type === 'view_closed')
+    return {
+      slackUser: body.user?.id,
+      action: body.view?.callback_id,
+      requestId: REQUEST_ID.exec(body.view?.private_metadata ?? '')?.[0],
+    };
+  if (body.event) return { slackUser: body.event.user, action: `event:${body.event.type}` };
+  return { action: body.type };
 }
 
 /**
@@ -57,6 +111,9 @@ export function createSlackHandler(deps: Deps): HttpHandler {
       body: bodyText(event),
       isBase64Encoded: false,
     };
-    return (await inner(normalized as never, context)) as HttpResult;
+    return withLogKeys(
+      { invocationId: (context as { awsRequestId?: string } | undefined)?.awsRequestId },
+      async () => (await inner(normalized as never, context)) as HttpResult,
+    );
   };
 }

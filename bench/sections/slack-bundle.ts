@@ -1,6 +1,7 @@
 /**
- * The Slack handler's bundle: its size, and its module initialisation time beside a naive bundle of the same
- * libraries (bench/naive-entry.ts, esbuild defaults), each the median of fresh `node` processes.
+ * The shipped bundles (dist/<function>/index.cjs, exactly what `npm run package` zips): each one's size and module
+ * initialisation time (what a cold start adds before the first event), and the Slack handler's beside a naive
+ * bundle of the same libraries (bench/naive-entry.ts, esbuild defaults), each the median of fresh `node` processes.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { kb, median, ms, probe, type Row, root, type Section } from '../lib.js';
 const SLACK_BUNDLE = path.join(root, 'dist', 'slack', 'index.cjs');
 const NAIVE_BUNDLE = path.join(root, '.bench', 'naive', 'index.cjs');
 const RUNS = 11; // fresh processes per bundle (at least 7)
+const OTHER_RUNS = 7; // for the web, worker and schedule bundles
 
 async function buildNaive(): Promise<void> {
   await mkdir(path.dirname(NAIVE_BUNDLE), { recursive: true });
@@ -34,7 +36,7 @@ async function sizeOf(file: string): Promise<number> {
 const initMs = async (bundle: string) => (await probe<{ ms: number }>('init.cjs', [bundle])).ms;
 
 export const slackBundle: Section = {
-  title: 'Slack handler bundle and cold start',
+  title: 'Shipped bundles: size and cold start',
   async run(): Promise<Row[]> {
     const size = await sizeOf(SLACK_BUNDLE);
     const others = await Promise.all(
@@ -54,6 +56,12 @@ export const slackBundle: Section = {
       naive.push(await initMs(NAIVE_BUNDLE));
     }
     const ratio = median(slack) / median(naive);
+    const otherInits: { name: string; ms: number }[] = [];
+    for (const { name } of others) {
+      const runs: number[] = [];
+      for (let i = 0; i < OTHER_RUNS; i++) runs.push(await initMs(path.join(root, 'dist', name, 'index.cjs')));
+      otherInits.push({ name, ms: median(runs) });
+    }
 
     return [
       {
@@ -67,6 +75,10 @@ export const slackBundle: Section = {
       { metric: `Slack bundle module init, median of ${RUNS} processes`, value: ms(median(slack)) },
       { metric: `naive bundle module init, median of ${RUNS} processes`, value: ms(median(naive)) },
       { metric: 'init ratio Slack / naive', value: ratio.toFixed(2), target: '≤ 0.5', met: ratio <= 0.5 },
+      ...otherInits.map(({ name, ms: m }) => ({
+        metric: `${name} bundle module init, median of ${OTHER_RUNS} processes`,
+        value: ms(m),
+      })),
     ];
   },
 };

@@ -61,3 +61,7 @@ export const GIVE_TO_BLOCKS = { newOwner: 'give_to_owner', justification: 'give_
  */
 export const KEY_ROTATE_NOW = 'key-rotate-now';
 export const KEY_SNOOZE = 'key-snooze';
+/** `/iam jobs`: Re-run a failed job (value: the job id). */
+export const JOB_RERUN = 'job_rerun';
+/** `/iam audit`: the next page (value: the audit command's arguments with `--page <n>`). */
+export const AUDIT_MORE = 'audit_more';

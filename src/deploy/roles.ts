@@ -78,10 +78,12 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       // links: "I've switched" checks that the new key's link was opened
       requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem'],
       links: ['GetItem'],
-      audit: ['PutItem'],
+      audit: ['PutItem', 'Query'], // Query: /iam audit (a subject's events, or the actor index)
       users: ['GetItem', 'Query'],
       // key reminders: "Snooze" reads the key's snooze and writes it (with its audit event, one transaction)
       reminders: ['GetItem', 'UpdateItem'],
+      // /iam jobs: the failed jobs (index), Re-run's check and its one conditional write
+      jobs: ['GetItem', 'UpdateItem', 'Query'],
     },
     invokeWorker: true,
   },
@@ -199,6 +201,12 @@ export interface RoleTarget {
   workerFunctionName: string;
   /** Function name of each function, for its log group. Omit to leave out the logging statement (tests). */
   functionNames?: Record<FunctionName, string>;
+  /**
+   * ARN of the failed-jobs queue. What the worker's role must allow Lambda itself (not the bot's code) to do with
+   * it: send the on-failure record, and read and delete it for the worker's `sqs` event. Omit in tests: no code of
+   * the bot calls SQS.
+   */
+  failedJobsQueueArn?: string;
 }
 
 /** Every IAM path the bot manages users under: `users.path` and `users.managedPaths`, without repeats. */
@@ -292,6 +300,13 @@ export function functionPolicy(policy: Policy, fn: FunctionName, t: RoleTarget):
       Action: ['lambda:InvokeFunction'],
       Resource: [`arn:${t.partition}:lambda:${t.region}:${t.accountId}:function:${t.workerFunctionName}`],
     });
+  if (fn === 'worker' && t.failedJobsQueueArn)
+    statements.push({
+      Sid: 'FailedJobsQueue',
+      Effect: 'Allow',
+      Action: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+      Resource: [t.failedJobsQueueArn],
+    });
   if (t.functionNames)
     statements.push({
       Sid: 'Logs',
@@ -367,6 +382,7 @@ export const CLOUDFORMATION_TARGET: RoleTarget = {
   tablePrefix: ref('self:custom.tablePrefix'),
   secretPrefix: ref('self:custom.secretPrefix'),
   workerFunctionName: ref('self:custom.workerFunctionName'),
+  failedJobsQueueArn: `arn:${ref('AWS::Partition')}:sqs:${ref('AWS::Region')}:${ref('AWS::AccountId')}:${ref('self:custom.failedJobsQueueName')}`,
   functionNames: Object.fromEntries(
     FUNCTIONS.map((fn) => [fn, `${ref('self:service')}-${ref('sls:stage')}-${fn}`]),
   ) as Record<FunctionName, string>,

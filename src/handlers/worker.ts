@@ -1,8 +1,11 @@
 import { loadConfig } from '../config.js';
 import { buildDeps } from '../deps.js';
-import { runJob } from '../jobs/worker.js';
+import { handleWorkerEvent } from '../jobs/worker.js';
 
 const deps = buildDeps(loadConfig());
 
-/** Lambda entry point for jobs, invoked asynchronously by the Slack function. */
-export const handler = async (event: unknown) => runJob(deps, event);
+/**
+ * Lambda entry point for jobs, invoked asynchronously by the Slack function, and for the failed-jobs queue (the
+ * records Lambda sends there once it gave up on a job).
+ */
+export const handler = async (event: unknown) => handleWorkerEvent(deps, event);

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { logger } from '../logger.js';
+import { logger, withLogKeys } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
 import { reconcileOwners } from '../services/kinds/offboard.js';
 import { advanceKeyRotations } from '../services/kinds/rotation-run.js';
@@ -57,13 +57,16 @@ export function tasksFor(event: unknown): ScheduledTask[] {
 export async function runScheduledTasks(deps: Deps, tasks: ScheduledTask[] = scheduledTasks) {
   const results: Record<string, Record<string, number> | { error: string }> = {};
   for (const task of tasks) {
-    try {
-      results[task.name] = await task.run(deps);
-    } catch (error) {
-      logger.error('Scheduled task failed', { task: task.name, errorName: (error as Error)?.name });
-      results[task.name] = { error: (error as Error)?.name ?? 'Error' };
-    }
+    await withLogKeys({ task: task.name, action: `schedule:${task.name}` }, async () => {
+      try {
+        results[task.name] = await task.run(deps);
+        logger.info('Scheduled task ran', { outcome: 'done', result: results[task.name] });
+      } catch (error) {
+        logger.error('Scheduled task failed', { outcome: 'failed', errorName: (error as Error)?.name });
+        results[task.name] = { error: (error as Error)?.name ?? 'Error' };
+      }
+    });
   }
-  logger.info('Scheduled tasks ran', { results });
+  logger.info('Scheduled tasks ran', { action: 'schedule', outcome: 'done', results });
   return results;
 }

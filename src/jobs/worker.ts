@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
-import { logger } from '../logger.js';
+import { logger, withLogKeys } from '../logger.js';
+import { isSqsEvent, recordFailedJobs } from '../services/failed-jobs.js';
 import { jobHandlers } from './registry.js';
 import type { Job } from './types.js';
 
@@ -27,20 +28,37 @@ export type JobOutcome = 'done' | 'skipped';
  */
 export async function runJob(deps: Deps, input: unknown): Promise<JobOutcome> {
   const job: Job = jobSchema.parse(input);
+  const requestId = typeof job.payload.requestId === 'string' ? job.payload.requestId : undefined;
+  return withLogKeys({ jobId: job.id, jobType: job.type, action: `job:${job.type}`, requestId }, () =>
+    runClaimed(deps, job),
+  );
+}
+
+async function runClaimed(deps: Deps, job: Job): Promise<JobOutcome> {
   const handler = jobHandlers[job.type];
   if (!handler) throw new Error(`Unknown job type ${job.type}`);
   if (!(await deps.store.jobs.claim(job.id, job.type, deps.clock.now(), LEASE_MS))) {
-    logger.info('Job already claimed; skipping repeated delivery', { jobId: job.id, type: job.type });
+    logger.info('Job already claimed; skipping repeated delivery', { outcome: 'skipped' });
     return 'skipped';
   }
   try {
     await handler(deps, job.payload);
   } catch (error) {
     const e = error as Error;
-    logger.error('Job failed', { jobId: job.id, type: job.type, errorName: e?.name });
+    logger.error('Job failed', { outcome: 'failed', errorName: e?.name });
     await deps.store.jobs.fail(job.id, deps.clock.now(), e?.name ?? 'Error');
     throw error;
   }
   await deps.store.jobs.complete(job.id, deps.clock.now());
+  logger.info('Job done', { outcome: 'done' });
   return 'done';
+}
+
+/**
+ * The worker function's event: a job (an asynchronous invocation), or a batch from the failed-jobs queue, which it
+ * records (see recordFailedJobs).
+ */
+export async function handleWorkerEvent(deps: Deps, event: unknown): Promise<JobOutcome | { recorded: number }> {
+  if (isSqsEvent(event)) return withLogKeys({ action: 'failed-jobs-queue' }, () => recordFailedJobs(deps, event));
+  return runJob(deps, event);
 }

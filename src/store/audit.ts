@@ -25,6 +25,9 @@ interface AuditItem extends Item, AuditEvent {}
 /** An event to record, at a time the store turns into a unique, ordered `at`. */
 export type NewAuditEvent = Omit<AuditEvent, 'at'> & { at: Date };
 
+/** Index of every event by its actor (`/iam audit @someone`), newest first by `at`. */
+export const ACTOR_INDEX = 'actor';
+
 /** Append-only audit trail: who did what, when. */
 export class AuditStore {
   readonly model;
@@ -36,7 +39,7 @@ export class AuditStore {
         {
           subject: { type: String, hashKey: true },
           at: { type: String, rangeKey: true },
-          actor: String,
+          actor: { type: String, index: { name: ACTOR_INDEX, type: 'global', rangeKey: 'at', project: true } },
           action: String,
           detail: { type: Object },
         },
@@ -61,6 +64,33 @@ export class AuditStore {
     this.#seq++;
     const at = `${event.at.toISOString()}#${String(this.#seq).padStart(12, '0')}#${randomBytes(4).toString('hex')}`;
     return { ...event, at };
+  }
+
+  /**
+   * Events newest first, `limit` of them after skipping `skip` (paging): about a subject, or by an actor (index).
+   * `more`: there are older ones.
+   */
+  async newest(
+    by: { subject: string } | { actor: string },
+    skip: number,
+    limit: number,
+  ): Promise<{ events: AuditEvent[]; more: boolean }> {
+    const query =
+      'subject' in by
+        ? this.model.query('subject').eq(by.subject)
+        : this.model.query('actor').eq(by.actor).using(ACTOR_INDEX);
+    const items = await query
+      .sort('descending')
+      .limit(skip + limit + 1)
+      .exec();
+    const events = items.map((i) => ({
+      subject: i.subject,
+      at: i.at,
+      actor: i.actor,
+      action: i.action,
+      detail: i.detail,
+    }));
+    return { events: events.slice(skip, skip + limit), more: events.length > skip + limit };
   }
 
   /** Every event about a subject, oldest first. */

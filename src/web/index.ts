@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
 import { type HttpEvent, type HttpHandler, type HttpResult, header } from '../http/types.js';
-import { logger } from '../logger.js';
+import { logger, withLogKeys } from '../logger.js';
 import { revealLink, viewLink } from '../services/credential-links.js';
 import { SECURITY_HEADERS } from './assets.js';
 import {
@@ -38,6 +38,21 @@ function tokenOf(event: HttpEvent): string | undefined {
  * revealed is ever logged.
  */
 export function createWebHandler(deps: Deps): HttpHandler {
+  const handle = pageHandler(deps);
+  // Every log line of a page request says which (never the token: it is the credential's link), and the last how
+  // it ended (the status code).
+  return (event, context) => {
+    const method = event.requestContext?.http?.method?.toUpperCase() ?? 'GET';
+    const invocationId = (context as { awsRequestId?: string } | undefined)?.awsRequestId;
+    return withLogKeys({ action: `credential-page:${method}`, invocationId }, async () => {
+      const result = await handle(event, context);
+      logger.info('Credential page answered', { outcome: String(result.statusCode) });
+      return result;
+    });
+  };
+}
+
+function pageHandler(deps: Deps): HttpHandler {
   return async (event) => {
     const method = event.requestContext?.http?.method?.toUpperCase() ?? 'GET';
     try {

@@ -1,41 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverCredentials } from '../../src/services/credentials.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
+import { type LaunchedBrowser, launchChromium } from '../support/browser.js';
 import { createUserWithCredentials, deliveryOf, linkSentTo } from '../support/credentials.js';
 
 let bot: TestBot;
 let baseUrl: string;
 let context: BrowserContext;
-let profileDir: string;
+let browser: LaunchedBrowser;
 const cspViolations: string[] = [];
 
 beforeAll(async () => {
   bot = await startTestBot();
   baseUrl = await bot.serve();
-  profileDir = mkdtempSync(path.join(tmpdir(), 'credential-page-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    viewport: { width: 1100, height: 1300 },
-  });
+  browser = await launchChromium({ width: 1100, height: 1300 });
+  context = browser.context;
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
 });
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await browser?.close();
   await bot?.stop();
 });
 

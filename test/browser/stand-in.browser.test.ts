@@ -1,39 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { CreateAccessKeyCommand, CreateUserCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevBot } from '../../src/local/dev-bot.js';
+import { type LaunchedBrowser, launchChromium } from '../support/browser.js';
 import { startDev } from '../support/dev-bot.js';
 
 let bot: DevBot;
 let context: BrowserContext;
-let profileDir: string;
+let browser: LaunchedBrowser;
 let page: Page;
 
 beforeAll(async () => {
   ({ bot } = await startDev());
-  profileDir = mkdtempSync(path.join(tmpdir(), 'stand-in-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    viewport: { width: 1200, height: 900 },
-  });
+  browser = await launchChromium({ width: 1200, height: 900 });
+  context = browser.context;
   page = await context.newPage();
   await page.goto(bot.standIn?.pageUrl ?? '');
 });
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await browser?.close();
   await bot?.stop();
 });
 

@@ -24,7 +24,7 @@ const asSlackSends = (example: string) =>
 it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
   // offboard: approvers only, and about a person (test/integration/leavers.test.ts runs it through approval)
   const changing = subcommands.filter(
-    (s) => !['help', 'whoami', 'reissue', 'users', 'user', 'offboard'].includes(s.name),
+    (s) => !['help', 'whoami', 'reissue', 'users', 'user', 'offboard', 'jobs', 'audit'].includes(s.name),
   );
   expect(changing.map((s) => s.name)).toEqual([
     'create-user',
@@ -62,4 +62,20 @@ it('answers the examples that look, after those that change, with what they made
     expect(result.statusCode, sub.example).toBe(200);
     expect(answer, sub.example).toContain('build-bot');
   }
+});
+
+it('answers the approvers’ operations examples for an approver the policy names', async () => {
+  const sub = subcommands.find((s) => s.name === 'jobs');
+  if (!sub) throw new Error('no subcommand jobs');
+  const { result } = await bot.command(asSlackSends(sub.example), 'U0PLATFORM1');
+
+  expect(JSON.parse(result.body || '{}').text, sub.example).toBe(
+    'No failed jobs: every job ran or was re-run to success.',
+  );
+  const auditSub = subcommands.find((s) => s.name === 'audit');
+  if (!auditSub) throw new Error('no subcommand audit');
+  const audit = await bot.command(asSlackSends(auditSub.example), 'U0PLATFORM1');
+  expect(JSON.parse(audit.result.body || '{}').text, auditSub.example).toMatch(
+    /^Audit trail of IAM user build-bot \(home\): \d+ events \(page 1\)$/,
+  );
 });

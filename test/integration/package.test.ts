@@ -174,6 +174,73 @@ describe('npm run package (no AWS credentials)', () => {
     ]);
   });
 
+  it('sends a job Lambda gave up on to the failed-jobs queue, which the worker consumes, with alarms on it', () => {
+    const queueArn = { 'Fn::GetAtt': ['FailedJobsQueue', 'Arn'] };
+    const queueName = { 'Fn::GetAtt': ['FailedJobsQueue', 'QueueName'] };
+    const [invokeConfig] = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    const alarms = Object.fromEntries(
+      ofType('AWS::CloudWatch::Alarm').map(([, r]) => [r.Properties.MetricName, r.Properties]),
+    );
+
+    expect(resource('FailedJobsQueue').Properties.QueueName).toBe(`iam-slack-bot-${STAGE}-failed-jobs`);
+    expect(invokeConfig?.DestinationConfig).toEqual({ OnFailure: { Destination: queueArn } });
+    expect(mappings).toEqual([
+      expect.objectContaining({
+        EventSourceArn: queueArn,
+        FunctionName: { 'Fn::GetAtt': ['WorkerLambdaFunction', 'Arn'] },
+      }),
+    ]);
+    // A failed job arrived; and failed jobs wait in the queue (the worker cannot record them): mailed via SNS.
+    expect(alarms.NumberOfMessagesSent).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: queueName }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(alarms.ApproximateNumberOfMessagesVisible).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: queueName }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(resource('AlarmTopic').Type).toBe('AWS::SNS::Topic');
+    // No ALARM_EMAIL when packaging: the e-mail subscription is declared but conditional.
+    expect(template.Resources.AlarmEmailSubscription).toMatchObject({
+      Type: 'AWS::SNS::Subscription',
+      Condition: 'HasAlarmEmail',
+    });
+    // The worker's role lets Lambda send the failure record and read it back; no other role touches the queue.
+    const sqsStatements = (id: string) =>
+      (
+        resource(id).Properties.Policies as {
+          PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
+        }[]
+      )
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .filter((st) => st.Action.some((a) => a.startsWith('sqs:')));
+    expect(sqsStatements('WorkerRole')).toEqual([
+      expect.objectContaining({
+        Action: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        Resource: [
+          {
+            'Fn::Sub': `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:iam-slack-bot-${STAGE}-failed-jobs`,
+          },
+        ],
+      }),
+    ]);
+    for (const id of ['SlackRole', 'WebRole', 'ScheduleRole']) expect(sqsStatements(id)).toEqual([]);
+  });
+
+  it('keeps every function’s logs 30 days (provider.logRetentionInDays)', () => {
+    const groups = ofType('AWS::Logs::LogGroup').map(([, r]) => r.Properties);
+
+    expect(groups).toHaveLength(4);
+    for (const g of groups) expect(g.RetentionInDays).toBe(30);
+  });
+
   it('declares the state tables: on demand, TTL on `ttl`, point-in-time recovery, retained', () => {
     const tables: Record<string, Resource> = Object.fromEntries(
       ofType('AWS::DynamoDB::Table').map(([, r]) => [r.Properties.TableName, r]),

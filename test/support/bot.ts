@@ -7,7 +7,7 @@ import { buildDeps, type Deps } from '../../src/deps.js';
 import type { HttpHandler, HttpResult } from '../../src/http/types.js';
 import { InProcessJobDispatcher } from '../../src/jobs/dispatchers.js';
 import { runScheduledTasks } from '../../src/jobs/schedule.js';
-import { runJob } from '../../src/jobs/worker.js';
+import { handleWorkerEvent, runJob } from '../../src/jobs/worker.js';
 import { FakeSlack, type RecordedCall } from '../../src/local/fake-slack.js';
 import { serveHandlers } from '../../src/local/http-server.js';
 import { freePort, type MotoServer, startMoto } from '../../src/local/moto.js';
@@ -20,6 +20,7 @@ import { testPolicy } from './policy.js';
 import { asFunction, RoleChecker } from './role-checker.js';
 import { recordSlackAnswer, recordSlackPayload } from './slack-limits.js';
 import { commandBody, interactionBody, type SignOptions, signedEvent } from './slack-request.js';
+import { TestQueue } from './sqs.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-not-real';
 
@@ -46,6 +47,13 @@ export interface TestBot {
   submitView(submission: ViewSubmission): Promise<HttpResult>;
   /** Waits for every job dispatched so far to finish. */
   drain(): Promise<void>;
+  /**
+   * With `failedJobsQueue`: the queue in the emulator that receives Lambda's on-failure records (the in-process
+   * dispatcher then models Lambda's two retries), and Lambda's event source mapping: hands the queue's messages to
+   * the worker as an SQS event and deletes them once it succeeded. Returns how many it delivered.
+   */
+  failedJobsQueue?: TestQueue;
+  deliverFailedJobs(): Promise<number>;
   /** Runs the scheduled tasks as the schedule function does (its AWS calls checked against its role). */
   schedule(): ReturnType<typeof runScheduledTasks>;
   /** Runs a job as the worker function does (a repeated delivery, say), its AWS calls checked against its role. */
@@ -90,6 +98,11 @@ export interface TestBotOptions {
   preload?: boolean;
   /** Also decorates the store's DynamoDB client (e.g. test/support/stale-dynamo.ts). */
   decorateDynamo?: (client: unknown) => void;
+  /**
+   * Model Lambda's asynchronous invocation failures: a job that throws is retried twice, then its failure record
+   * goes to a failed-jobs queue in the emulator (see TestBot.deliverFailedJobs). Default: a failed job is logged.
+   */
+  failedJobsQueue?: boolean;
 }
 
 let responseSeq = 0;
@@ -121,7 +134,14 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   };
   const policyYaml = stringify(options.policy ?? testPolicy());
   const config = loadConfig(env, () => policyYaml);
-  const dispatcher = new InProcessJobDispatcher();
+  const failedJobsQueue = options.failedJobsQueue
+    ? await TestQueue.create(moto.url, 'iam-slack-bot-test-failed-jobs')
+    : undefined;
+  const dispatcher = new InProcessJobDispatcher(
+    failedJobsQueue
+      ? { maximumRetryAttempts: 2, onFailure: (record) => failedJobsQueue.send(JSON.stringify(record)) }
+      : undefined,
+  );
   const roles = new RoleChecker({
     policy: config.policy,
     endpoint: moto.url,
@@ -252,6 +272,24 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
         }),
       ),
     drain: () => dispatcher.drain(),
+    ...(failedJobsQueue ? { failedJobsQueue } : {}),
+    async deliverFailedJobs() {
+      if (!failedJobsQueue) throw new Error('startTestBot({ failedJobsQueue: true }) has no failed-jobs queue');
+      const messages = await failedJobsQueue.receive();
+      if (messages.length === 0) return 0;
+      const event = {
+        Records: messages.map((m) => ({
+          messageId: m.MessageId,
+          receiptHandle: m.ReceiptHandle,
+          body: m.Body,
+          eventSource: 'aws:sqs' as const,
+          eventSourceARN: failedJobsQueue.arn,
+        })),
+      };
+      await asFunction('worker', () => handleWorkerEvent(deps, event));
+      for (const m of messages) await failedJobsQueue.delete(m);
+      return messages.length;
+    },
     schedule: () => asFunction('schedule', () => runScheduledTasks(deps)),
     runJob: (job) => asFunction('worker', () => runJob(deps, job)),
     as: (fn, run) => asFunction(fn, run),

@@ -1,6 +1,8 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
+import { registerAuditMoreAction } from './audit-more.js';
 import { registerCredentialLinkActions } from './credential-link.js';
+import { registerJobRerunAction } from './job-rerun.js';
 import { registerKeyReminderActions } from './key-reminders.js';
 import { registerOffboardActions } from './offboard.js';
 import { registerAbandonAction } from './request-abandon.js';
@@ -19,4 +21,6 @@ export function registerActions(app: App, deps: Deps): void {
   registerRotationActions(app, deps);
   registerOffboardActions(app, deps);
   registerKeyReminderActions(app, deps);
+  registerJobRerunAction(app, deps);
+  registerAuditMoreAction(app, deps);
 }

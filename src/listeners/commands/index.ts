@@ -3,10 +3,12 @@ import { unknownCommandMessage } from '../../blocks/help.js';
 import type { Deps } from '../../deps.js';
 import { BotError } from '../../errors.js';
 import { logger } from '../../logger.js';
+import { audit } from './audit.js';
 import { closestName } from './closest.js';
 import { createUser } from './create-user.js';
 import { addToGroup, removeFromGroup } from './group-membership.js';
 import { help } from './help.js';
+import { jobs } from './jobs.js';
 import { offboard } from './offboard.js';
 import { reissue } from './reissue.js';
 import { rotateKey } from './rotate-key.js';
@@ -28,6 +30,8 @@ export const subcommands: readonly Subcommand[] = [
   users,
   user,
   offboard,
+  jobs,
+  audit,
 ];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
