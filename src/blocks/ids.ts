@@ -48,3 +48,9 @@ export const ROTATION_DELETE_FIRST = 'rotation_delete_first';
 export const ROTATION_SWITCHED = 'rotation_switched';
 /** The owner's DM once the old key is deactivated: Reactivate it, once (value: the request id). */
 export const ROTATION_REACTIVATE = 'rotation_reactivate';
+/**
+ * A key's "Rotate now" and "Snooze 7 days" (key-age reminders and the App Home). Value: JSON
+ * `{"a":account,"u":userName,"k":keyId}`; the handler decides from stored state, never from the value alone.
+ */
+export const KEY_ROTATE_NOW = 'key-rotate-now';
+export const KEY_SNOOZE = 'key-snooze';

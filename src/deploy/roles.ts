@@ -114,12 +114,15 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     assumeRoles: true,
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
-      requests: ['GetItem', 'UpdateItem', 'DeleteItem'],
+      // Query + BatchGetItem: the requests waiting for an approver (App Home), from the sparse sweep index
+      requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchGetItem'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
-      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      // Query: the App Home of an owner without an index item, the compliance report (every user of an account)
+      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
     },
+    invokeWorker: true, // App Home refreshes of the people a change concerns (publish-home jobs)
   },
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
   // The refresh of the ownership projection: every user with its tags and groups (GetAccountAuthorizationDetails),
@@ -149,6 +152,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       audit: ['PutItem'],
       users: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
+    invokeWorker: true, // App Home refreshes after a rotation step or an expiry (publish-home jobs)
   },
 };
 
