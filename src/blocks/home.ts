@@ -6,8 +6,10 @@ import { KEY_ROTATE_NOW, KEY_SNOOZE, REQUEST_APPROVE, REQUEST_DENY } from './ids
 import { context, divider, esc, section, sections, slackDate, user } from './text.js';
 import { maskKeyId, sortUsers, worstBand } from './users.js';
 
-/** IAM users the App Home shows in full (two blocks each at most); the rest are counted by their keys' state. */
+/** IAM users the App Home shows in full (fewer when their keys need more than HOME_USERS_BLOCKS); the rest are counted by their keys' state. */
 export const HOME_USERS_SHOWN = 20;
+/** Blocks the viewer's users may take (a section, and an actions block per active key, for each user shown). */
+const HOME_USERS_BLOCKS = 50;
 /** Requests waiting for the viewer that the App Home shows with their buttons (two blocks each). */
 export const HOME_REQUESTS_SHOWN = 10;
 /** Slack's limit on the blocks of a view. */
@@ -72,7 +74,7 @@ function button(text: string, actionId: string, value: string, style?: 'primary'
   };
 }
 
-/** One owned user: a section, and Rotate now / Snooze 7 days for each active key. */
+/** One owned user: a section, and an actions block with Rotate now / Snooze 7 days for each active key. */
 function userBlocks(u: ProjectedUser, index: number, now: Date, keys: Policy['keys']): unknown[] {
   const groups = u.groups.length ? u.groups.map((g) => `\`${esc(g)}\``).join(', ') : 'no group';
   const lines = [
@@ -81,20 +83,17 @@ function userBlocks(u: ProjectedUser, index: number, now: Date, keys: Policy['ke
   ];
   const active = u.keys.filter((k) => k.status === 'Active');
   const label = (text: string, k: ProjectedKey) => (active.length > 1 ? `${text} (${maskKeyId(k.id)})` : text);
+  // One actions block per key: Slack wants action ids unique within a block.
   return [
     ...sections(lines),
-    ...(active.length
-      ? [
-          {
-            type: 'actions',
-            block_id: `home_keys_${index}`,
-            elements: active.flatMap((k) => [
-              button(label('Rotate now', k), KEY_ROTATE_NOW, keyButtonValue(u.account, u.userName, k.id), 'primary'),
-              button(label('Snooze 7 days', k), KEY_SNOOZE, keyButtonValue(u.account, u.userName, k.id)),
-            ]),
-          },
-        ]
-      : []),
+    ...active.map((k, j) => ({
+      type: 'actions',
+      block_id: `home_key_${index}_${j}`,
+      elements: [
+        button(label('Rotate now', k), KEY_ROTATE_NOW, keyButtonValue(u.account, u.userName, k.id), 'primary'),
+        button(label('Snooze 7 days', k), KEY_SNOOZE, keyButtonValue(u.account, u.userName, k.id)),
+      ],
+    })),
   ];
 }
 
@@ -116,9 +115,15 @@ function ownedBlocks(input: HomeInput): unknown[] {
   const dueSoon = bands.filter((b) => b === 'due-soon').length;
   const count = `${sorted.length}${owned.more ? '+' : ''} IAM user${sorted.length === 1 ? '' : 's'}`;
   const headline = `You own *${count}*${overdue || dueSoon ? ` (keys: ${overdue} overdue, ${dueSoon} due soon)` : ''}. Keys are rotated every ${keys.maxAgeDays} days at most.`;
-  const shown = sorted.slice(0, HOME_USERS_SHOWN);
-  const rest = sorted.slice(HOME_USERS_SHOWN);
-  const blocks = [...sections([headline]), ...shown.flatMap((u, i) => userBlocks(u, i, now, keys))];
+  const blocks: unknown[] = [...sections([headline])];
+  let shown = 0;
+  for (const u of sorted.slice(0, HOME_USERS_SHOWN)) {
+    const more = userBlocks(u, shown, now, keys);
+    if (blocks.length + more.length > HOME_USERS_BLOCKS) break;
+    blocks.push(...more);
+    shown++;
+  }
+  const rest = sorted.slice(shown);
   if (rest.length) {
     const counts = new Map<string, number>();
     for (const u of rest) {

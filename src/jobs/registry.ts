@@ -4,6 +4,7 @@ import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
 import { reissueJob } from './reissue.js';
+import { reportJob } from './report.js';
 import { requestUpdateJob } from './request-update.js';
 import { rotationStepJob } from './rotation-step.js';
 import { whoamiJob } from './whoami.js';
@@ -20,4 +21,5 @@ export const jobHandlers: Record<string, JobHandler> = {
   'rotation-step': rotationStepJob,
   reissue: reissueJob,
   'publish-home': publishHomeJob,
+  report: reportJob,
 };

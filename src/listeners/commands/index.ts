@@ -8,6 +8,7 @@ import { createUser } from './create-user.js';
 import { addToGroup, removeFromGroup } from './group-membership.js';
 import { help } from './help.js';
 import { reissue } from './reissue.js';
+import { report } from './report.js';
 import { rotateKey } from './rotate-key.js';
 import { setOwner } from './set-owner.js';
 import type { Subcommand } from './subcommand.js';
@@ -26,6 +27,7 @@ export const subcommands: readonly Subcommand[] = [
   reissue,
   users,
   user,
+  report,
 ];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
