@@ -34,6 +34,18 @@ function safeJson(v: string): unknown {
   }
 }
 
+/** A file upload's content: the body itself, or the file part of a multipart body (how WebClient sends it). */
+async function uploadedContent(raw: string, contentType: string | undefined): Promise<string> {
+  if (!contentType?.startsWith('multipart/form-data')) return raw;
+  const form = await new Request('http://upload.invalid/', {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: Buffer.from(raw, 'utf8'),
+  }).formData();
+  for (const [, value] of form) if (typeof value !== 'string') return value.text();
+  return String([...form.values()][0] ?? '');
+}
+
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -88,8 +100,9 @@ export class FakeSlack {
         // The upload URL files.getUploadURLExternal answered: record the content like a Web API call.
         const fileId = path.slice('/upload/'.length);
         const file = this.files.get(fileId);
-        if (file) file.content = raw;
-        const call: RecordedCall = { method: 'file_upload', args: { file_id: fileId, content: raw }, at: Date.now() };
+        const content = await uploadedContent(raw, req.headers['content-type']);
+        if (file) file.content = content;
+        const call: RecordedCall = { method: 'file_upload', args: { file_id: fileId, content }, at: Date.now() };
         this.calls.push(call);
         this.onCall?.(call);
         for (const observe of this.observers) observe(call);
