@@ -22,7 +22,7 @@ const asSlackSends = (example: string) =>
   example.replace(/^\/iam /, '').replace(/@(\w+)/g, (_, name: string) => `<@${PEOPLE[name] ?? 'U0SOMEONE'}|${name}>`);
 
 it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
-  const changing = subcommands.filter((s) => !['help', 'whoami', 'reissue', 'users', 'user'].includes(s.name));
+  const changing = subcommands.filter((s) => !['help', 'whoami', 'reissue', 'users', 'user', 'report'].includes(s.name));
   expect(changing.map((s) => s.name)).toEqual([
     'create-user',
     'add-to-group',
@@ -59,4 +59,14 @@ it('answers the examples that look, after those that change, with what they made
     expect(result.statusCode, sub.example).toBe(200);
     expect(answer, sub.example).toContain('build-bot');
   }
+});
+
+it('answers the report example for an approver the policy names, with a DM and its CSV', async () => {
+  const sub = subcommands.find((s) => s.name === 'report');
+  if (!sub) throw new Error('no subcommand report');
+  const { result } = await bot.command(asSlackSends(sub.example), 'U0PLATFORM1');
+  await bot.drain();
+
+  expect(String(JSON.parse(result.body || '{}').text ?? ''), sub.example).toContain("I'll send it to you by DM");
+  expect([...bot.slack.files.values()].at(-1)?.content, sub.example).toContain('build-bot');
 });
