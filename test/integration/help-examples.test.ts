@@ -22,7 +22,9 @@ const asSlackSends = (example: string) =>
   example.replace(/^\/iam /, '').replace(/@(\w+)/g, (_, name: string) => `<@${PEOPLE[name] ?? 'U0SOMEONE'}|${name}>`);
 
 it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
-  const changing = subcommands.filter((s) => !['help', 'whoami', 'reissue', 'users', 'user', 'report'].includes(s.name));
+  const changing = subcommands.filter(
+    (s) => !['help', 'whoami', 'reissue', 'users', 'user', 'report'].includes(s.name),
+  );
   expect(changing.map((s) => s.name)).toEqual([
     'create-user',
     'add-to-group',

@@ -11,6 +11,7 @@ import { DAY, HOUR } from '../../src/clock.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';
 import { dmsTo } from '../support/create-user.js';
+import { callsBeforeAnswer } from '../support/network-calls.js';
 
 let bot: TestBot;
 /** Key ids made in moto, by user. */
@@ -18,7 +19,8 @@ const keys: Record<string, string[]> = {};
 let createdAt = 0;
 
 beforeAll(async () => {
-  bot = await startTestBot();
+  // As deployed: with the bot's ids Bolt makes no auth.test before each event (see calls-before-answer.test.ts).
+  bot = await startTestBot({ env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT' } });
   const iam = bot.deps.aws.account().iam;
   const makeKey = async (userName: string, active = true) => {
     const out = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
@@ -154,6 +156,15 @@ describe('/iam report', () => {
 
     expect(answer).toContain('I know no account `nowhere`');
     expect(files).toEqual([]);
+  });
+
+  it('does no AWS call before its answer: the approver check, the answer, one hand-off to the worker', async () => {
+    const calls = await callsBeforeAnswer(bot, () => bot.command('report', 'U0APPROVER1'));
+
+    expect(calls.result.statusCode).toBe(200);
+    expect(calls.aws).toEqual([]);
+    expect(calls.slack).toEqual([]); // a listed approver: no user group lookup
+    expect(calls.handOffs).toEqual(['report']);
   });
 
   it('is listed by /iam help', async () => {
