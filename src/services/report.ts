@@ -87,7 +87,10 @@ export const CSV_COLUMNS = [
   'created',
 ] as const;
 
-/** The report as CSV (RFC 4180, a header row, one row per key), written by csv-stringify: key ids masked. */
+/**
+ * The report as CSV (RFC 4180, a header row, one row per key), written by csv-stringify: key ids masked, cells that
+ * a spreadsheet would take for a formula escaped.
+ */
 export function reportCsv(rows: readonly ReportKey[]): string {
   return stringify(
     rows.map((r) => [
@@ -101,7 +104,8 @@ export function reportCsv(rows: readonly ReportKey[]): string {
       r.lastUsedAt ?? 'never',
       r.createdAt,
     ]),
-    { header: true, columns: [...CSV_COLUMNS] },
+    // IAM user names may start with = + - @: escaped so a spreadsheet shows them instead of evaluating a formula.
+    { header: true, columns: [...CSV_COLUMNS], escape_formulas: true },
   );
 }
 

@@ -3,13 +3,14 @@
  * and the longest names IAM allows, dozens of the largest requests waiting, the most accounts the policy allows.
  * Every payload must pass the shared Slack-limit check.
  */
+import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { helpMessage } from '../../src/blocks/help.js';
 import { ageBar, homeView, keyButtonValue } from '../../src/blocks/home.js';
 import { reportMessage } from '../../src/blocks/report.js';
 import { DAY } from '../../src/clock.js';
 import { subcommands } from '../../src/listeners/commands/index.js';
-import { accountReport, reportKeys } from '../../src/services/report.js';
+import { accountReport, reportCsv, reportKeys } from '../../src/services/report.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import type { ProjectedUser } from '../../src/store/users.js';
 import { slackPayloadProblems } from '../support/slack-limits.js';
@@ -132,5 +133,19 @@ describe('the compliance report', () => {
 
     expect(text).toContain('Overdue (60):');
     expect(text).toContain('…and 50 more: see the CSV.');
+  });
+});
+
+describe('the report CSV', () => {
+  it('escapes a user name a spreadsheet would run as a formula, and quotes what needs quoting', () => {
+    const users = [
+      { ...bigUser(1), userName: '=1+2@evil', owner: 'U0OWNER' },
+      { ...bigUser(2), userName: 'a,b"c', owner: undefined },
+    ] as ProjectedUser[];
+
+    const rows = parse(reportCsv(reportKeys(users, now, keys)), { columns: true }) as Record<string, string>[];
+
+    expect(rows.map((r) => r.user).sort()).toEqual(["'=1+2@evil", "'=1+2@evil", 'a,b"c', 'a,b"c']);
+    expect(rows.every((r) => /^AKIA…\d{4}$/.test(r.key ?? ''))).toBe(true);
   });
 });
