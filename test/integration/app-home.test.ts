@@ -15,10 +15,18 @@ import { INDEX_SK, type ProjectedState } from '../../src/store/users.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';
 import { dmsTo, requestUser } from '../support/create-user.js';
+import { testPolicy } from '../support/policy.js';
 
 let bot: TestBot;
 beforeAll(async () => {
-  bot = await startTestBot();
+  const policy = testPolicy();
+  // Key rotations of someone else's user are approved by their own approver, not the global ones.
+  bot = await startTestBot({
+    policy: {
+      ...policy,
+      approvals: { ...policy.approvals, kinds: { 'rotate-key': { approvers: { users: ['U0KEYS'] } } } },
+    },
+  });
   bot.slack.usergroups.set('S0SECURITY', ['U0SECMEMBER']); // an approver user group (testPolicy)
   await bot.schedule(); // a first projection refresh, as the deployed bot has had
 });
@@ -242,6 +250,19 @@ describe('the App Home of an approver', () => {
 
     expect(text).toContain('`home-billing`');
     expect(text).not.toContain('`home-denied`'); // ci-deployers: the global approvers'
+  });
+
+  it("shows a kind's own approver the requests of that kind, and the global approvers not", async () => {
+    const { result } = await bot.command('rotate-key home-one', 'U0REQUESTER'); // not its owner: needs approval
+    expect(result.statusCode).toBe(200);
+    await bot.drain();
+
+    const keys = await openHome('U0KEYS');
+    const global = await openHome('U0APPROVER1');
+
+    expect(textOf(keys)).toContain('*rotate-key* IAM user `home-one`');
+    expect(buttons(keys).map((b) => b.action_id)).toContain(REQUEST_APPROVE);
+    expect(textOf(global)).not.toContain('*rotate-key*');
   });
 
   it('shows a member of an approver user group the requests waiting', async () => {
