@@ -35,7 +35,7 @@ export interface HomeInput {
   /** Lines on the key rotations under way. */
   rotations: readonly string[];
   /** Present for approvers: the requests they may decide now. */
-  approver?: { waiting: readonly WaitingRequest[]; channel: string };
+  approver?: { waiting: readonly WaitingRequest[]; channel: string; unreadable?: boolean };
   /** How to use the bot (the help's blocks). */
   help: readonly unknown[];
 }
@@ -165,6 +165,11 @@ function requestBlocks(w: WaitingRequest): unknown[] {
 
 function approverBlocks(approver: NonNullable<HomeInput['approver']>): unknown[] {
   const { waiting, channel } = approver;
+  if (approver.unreadable)
+    return sections([
+      '*Waiting for your approval*',
+      `I could not read the requests waiting for you just now; they are in <#${channel}>.`,
+    ]);
   if (!waiting.length) return sections(['*Waiting for your approval*', 'Nothing waits for you.']);
   const rest = waiting.length - HOME_REQUESTS_SHOWN;
   return [

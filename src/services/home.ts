@@ -1,5 +1,5 @@
 import { helpMessage } from '../blocks/help.js';
-import { homeView, type WaitingRequest } from '../blocks/home.js';
+import { type HomeInput, homeView, type WaitingRequest } from '../blocks/home.js';
 import { esc } from '../blocks/text.js';
 import { maskKeyId } from '../blocks/users.js';
 import type { Deps } from '../deps.js';
@@ -29,14 +29,13 @@ export function rotationSummary(userName: string, v: RotationView): string {
 }
 
 /**
- * The requests `viewer` may decide now (Approve or Deny, by the same rules as the clicks), oldest first; undefined
- * when the viewer approves nothing under the policy. Reads the pending requests (see RequestStore.pendingAt), no IAM.
+ * The requests `viewer` may decide now (Approve or Deny, by the same rules as the clicks), oldest first. Reads the
+ * pending requests (see RequestStore.pendingAt), no IAM.
  */
 export async function requestsWaitingFor(
   deps: Pick<Deps, 'store' | 'messenger' | 'clock' | 'config'>,
   viewer: string,
-): Promise<WaitingRequest[] | undefined> {
-  if (!(await isApprover(deps, viewer))) return undefined;
+): Promise<WaitingRequest[]> {
   const pending = await deps.store.requests.pendingAt(deps.clock.now());
   const out: WaitingRequest[] = [];
   for (const request of pending) {
@@ -74,9 +73,13 @@ export async function publishHome(
     // The tab still shows how to use the bot.
     logger.error("Could not read the App Home viewer's IAM users", { errorName: (error as Error)?.name });
   }
-  let waiting: WaitingRequest[] | undefined;
+  const channel = deps.config.policy.approvals.channel;
+  let approver: HomeInput['approver'];
   try {
-    waiting = await requestsWaitingFor(deps, viewer);
+    if (await isApprover(deps, viewer)) {
+      approver = { waiting: [], channel, unreadable: true };
+      approver = { waiting: await requestsWaitingFor(deps, viewer), channel };
+    }
   } catch (error) {
     logger.error('Could not read the requests waiting for the App Home viewer', {
       errorName: (error as Error)?.name,
@@ -97,7 +100,7 @@ export async function publishHome(
     now,
     keys: deps.config.policy.keys,
     rotations,
-    ...(waiting ? { approver: { waiting, channel: deps.config.policy.approvals.channel } } : {}),
+    ...(approver ? { approver } : {}),
     help: helpMessage(commands).blocks,
   });
   await deps.messenger.publishHome(viewer, blocks);

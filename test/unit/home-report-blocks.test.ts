@@ -95,6 +95,22 @@ describe('the App Home', () => {
     expect(text).toContain('/iam report'); // the help is never pushed out
   });
 
+  it('says so when the requests waiting could not be read, and points at the approval channel', () => {
+    const blocks = homeView({
+      viewer: 'U0APPROVER1',
+      owned: { users: [], more: false },
+      now,
+      keys,
+      rotations: [],
+      approver: { waiting: [], channel: 'C0APPROVALS', unreadable: true },
+      help: [],
+    });
+
+    expect(JSON.stringify(blocks)).toContain(
+      'I could not read the requests waiting for you just now; they are in <#C0APPROVALS>.',
+    );
+  });
+
   it("gives each active key's buttons the key's account, user and id as JSON", () => {
     expect(JSON.parse(keyButtonValue('home', 'build-bot', 'AKIAEXAMPLE'))).toEqual({
       a: 'home',
