@@ -6,19 +6,20 @@ import { logger } from '../logger.js';
 export const HOMES_REFRESHED_MAX = 50;
 
 /**
- * The job that publishes `user`'s App Home because of `cause` (a request's version, a user's change): one per person
- * and cause, so a repeated delivery or a rerun of the same follow-up publishes once.
+ * The job that publishes the App Home of `users` because of `cause` (a request's version, a user's change): one per
+ * cause, so a repeated delivery or a rerun of the same follow-up publishes once. One job for everyone concerned: the
+ * pending requests are read once for all of them.
  */
-export const publishHomeJob = (user: string, cause: string): Job => ({
-  id: `home:${user}:${cause}`.slice(0, 500),
+export const publishHomesJob = (users: readonly string[], cause: string): Job => ({
+  id: `home:${cause}`.slice(0, 500),
   type: 'publish-home',
-  payload: { user },
+  payload: { users: [...users] },
 });
 
 /**
- * Hands the refresh of these people's App Home to the worker (one `publish-home` job each, at most
- * HOMES_REFRESHED_MAX, ids from `cause`: idempotent). Never throws: the change that caused it stands, and the tab is
- * published again whenever its viewer opens it.
+ * Hands the refresh of these people's App Home to the worker (one `publish-home` job for at most
+ * HOMES_REFRESHED_MAX people, its id from `cause`: idempotent). Never throws: the change that caused it stands, and
+ * the tab is published again whenever its viewer opens it.
  */
 export async function refreshHomes(
   deps: Pick<Deps, 'dispatcher'>,
@@ -26,15 +27,10 @@ export async function refreshHomes(
   cause: string,
 ): Promise<void> {
   const people = [...new Set(users.filter((u): u is string => Boolean(u) && /^[UW][A-Z0-9]+$/.test(u as string)))];
-  await Promise.all(
-    people
-      .slice(0, HOMES_REFRESHED_MAX)
-      .map((user) =>
-        deps.dispatcher
-          .dispatch(publishHomeJob(user, cause))
-          .catch((error: unknown) =>
-            logger.error('Could not hand an App Home refresh over', { errorName: (error as Error)?.name }),
-          ),
-      ),
-  );
+  if (!people.length) return;
+  await deps.dispatcher
+    .dispatch(publishHomesJob(people.slice(0, HOMES_REFRESHED_MAX), cause))
+    .catch((error: unknown) =>
+      logger.error('Could not hand an App Home refresh over', { errorName: (error as Error)?.name }),
+    );
 }

@@ -4,6 +4,7 @@ import { esc } from '../blocks/text.js';
 import { maskKeyId } from '../blocks/users.js';
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
+import type { AccessRequest } from '../store/requests.js';
 import { type RotationView, rotationStateOf } from './kinds/rotate-key.js';
 import { isApprover, mayDecide, ruleOf } from './requests.js';
 import { usersOwnedBy } from './user-lookup.js';
@@ -30,13 +31,14 @@ export function rotationSummary(userName: string, v: RotationView): string {
 
 /**
  * The requests `viewer` may decide now (Approve or Deny, by the same rules as the clicks), oldest first. Reads the
- * pending requests (see RequestStore.pendingAt), no IAM.
+ * pending requests (see RequestStore.pendingAt; `pendingNow`: a read shared by several viewers), no IAM.
  */
 export async function requestsWaitingFor(
   deps: Pick<Deps, 'store' | 'messenger' | 'clock' | 'config'>,
   viewer: string,
+  pendingNow?: () => Promise<AccessRequest[]>,
 ): Promise<WaitingRequest[]> {
-  const pending = await deps.store.requests.pendingAt(deps.clock.now());
+  const pending = await (pendingNow?.() ?? deps.store.requests.pendingAt(deps.clock.now()));
   const out: WaitingRequest[] = [];
   for (const request of pending) {
     const may = await mayDecide(deps, request, viewer);
@@ -64,6 +66,7 @@ export async function publishHome(
   deps: Pick<Deps, 'store' | 'messenger' | 'clock' | 'config'>,
   viewer: string,
   commands: Parameters<typeof helpMessage>[0],
+  pendingNow?: () => Promise<AccessRequest[]>,
 ): Promise<void> {
   const now = deps.clock.now();
   let owned: Awaited<ReturnType<typeof usersOwnedBy>> | undefined;
@@ -78,7 +81,7 @@ export async function publishHome(
   try {
     if (await isApprover(deps, viewer)) {
       approver = { waiting: [], channel, unreadable: true };
-      approver = { waiting: await requestsWaitingFor(deps, viewer), channel };
+      approver = { waiting: await requestsWaitingFor(deps, viewer, pendingNow), channel };
     }
   } catch (error) {
     logger.error('Could not read the requests waiting for the App Home viewer', {

@@ -292,7 +292,7 @@ describe('refreshing the App Home', () => {
     expect(textOf(homeOf('U0APPROVER2'))).not.toContain('`home-refresh`');
   });
 
-  it('publishes once per person and cause, however often the refresh is handed over', async () => {
+  it('publishes once per cause, however often the refresh is handed over', async () => {
     const count = () => bot.slack.callsOf('views.publish').filter((c) => c.args.user_id === 'U0APPROVER1').length;
     const before = count();
 
