@@ -417,7 +417,7 @@ export async function followUpRequest(
 
 /**
  * The App Home of the request's approvers lists what waits for them: a request posted or decided refreshes theirs
- * (one `publish-home` job each, per version: see refreshHomes). Never throws.
+ * (one `publish-home` job for all of them, once per version: see refreshHomes). Never throws.
  */
 export async function refreshApproverHomes(deps: RequestDeps, request: AccessRequest, cause: string): Promise<void> {
   try {
