@@ -64,6 +64,7 @@ function countingMessenger(): Messenger & { posts: number } {
     async memberStatus() {
       return 'active' as const;
     },
+    async uploadFile() {},
   };
   return m;
 }

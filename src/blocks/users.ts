@@ -20,8 +20,8 @@ const BAND_TEXT: Record<KeyAgeBand, string> = {
 };
 const BAND_RANK: Record<KeyAgeBand | 'none', number> = { overdue: 0, 'due-soon': 1, fine: 2, inactive: 3, none: 3 };
 
-/** A user's worst key state (overdue before due soon before fine). */
-function worstBand(u: ProjectedUser, now: Date, keys: Policy['keys']): KeyAgeBand | 'none' {
+/** A user's worst key state (overdue before due soon before fine; `none`: no key). */
+export function worstBand(u: ProjectedUser, now: Date, keys: Policy['keys']): KeyAgeBand | 'none' {
   let worst: KeyAgeBand | 'none' = 'none';
   for (const k of u.keys) {
     const band = keyAgeBand(k, now, keys);
@@ -53,7 +53,7 @@ function userLines(u: ProjectedUser, now: Date, keys: Policy['keys']): string[] 
   ];
 }
 
-const sortUsers = (users: readonly ProjectedUser[], now: Date, keys: Policy['keys']) =>
+export const sortUsers = (users: readonly ProjectedUser[], now: Date, keys: Policy['keys']) =>
   [...users].sort(
     (a, b) =>
       BAND_RANK[worstBand(a, now, keys)] - BAND_RANK[worstBand(b, now, keys)] ||

@@ -127,15 +127,17 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
       // PutItem: an offboarding, and the rotation "Rotate now" stores; Query (the sweep index): a leaver's pending
-      // requests
-      requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem', 'Query'],
+      // requests; Query + BatchGetItem: the requests waiting for an approver (App Home), from the sparse sweep index
+      requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem', 'Query', 'BatchGetItem'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
-      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], // Query: an account's users (key scan)
+      // Query: an account's users (key scan, the compliance report), the App Home of an owner without an index item
+      users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
       reminders: ['GetItem', 'UpdateItem'], // key scan: claims of ladder steps, snoozes
     },
-    // a key scan that runs out of time hands the rest to a continuation job; "Rotate now" may start provisioning
+    // a key scan that runs out of time hands the rest to a continuation job; "Rotate now" may start provisioning;
+    // App Home refreshes of the people a change concerns (publish-home jobs)
     invokeWorker: true,
   },
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
@@ -161,7 +163,7 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     secrets: ['DeleteSecret'],
     secretsAccount: ['ListSecrets'],
     // the daily key scan: one key-scan job per account; the daily check of owners hands each leaver to the worker,
-    // as the user_change event does
+    // as the user_change event does; App Home refreshes after a rotation step or an expiry (publish-home jobs)
     invokeWorker: true,
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],

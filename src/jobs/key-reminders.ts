@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { slackDate } from '../blocks/text.js';
 import type { Deps } from '../deps.js';
 import { answerRotation } from '../listeners/commands/rotate-key.js';
+import { publishHomeJob } from './publish-home.js';
 
 const rotateSchema = z.object({
   account: z.string(),
@@ -9,7 +10,8 @@ const rotateSchema = z.object({
   keyId: z.string(),
   requester: z.string(),
   channel: z.string(),
-  responseUrl: z.string(),
+  // absent for a click in the App Home: the answer goes to the clicker's DM
+  responseUrl: z.optional(z.string()),
 });
 
 /**
@@ -25,23 +27,30 @@ export async function keyRotateNowJob(deps: Deps, payload: Record<string, unknow
     { userName: p.userName, keyId: p.keyId, account: p.account },
     p.channel,
   );
-  await deps.messenger.respond(p.responseUrl, answer);
+  if (p.responseUrl) await deps.messenger.respond(p.responseUrl, answer);
+  else await deps.messenger.post(p.requester, answer);
 }
 
 const snoozedSchema = z.object({
   userName: z.string(),
   until: z.string(),
   already: z.boolean(),
-  responseUrl: z.string(),
+  clicker: z.optional(z.string()),
+  fromHome: z.optional(z.boolean()),
+  responseUrl: z.optional(z.string()),
 });
 
 /** Tells the clicker a key's reminders are snoozed, and until when. */
 export async function keySnoozedJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const p = snoozedSchema.parse(payload);
   const when = slackDate(new Date(p.until));
-  await deps.messenger.respond(p.responseUrl, {
+  const answer = {
     text: p.already
       ? `The reminders of this key of \`${p.userName}\` are snoozed already, until ${when}.`
       : `Snoozed: no reminder about this key of \`${p.userName}\` until ${when}.`,
-  });
+  };
+  if (p.responseUrl) await deps.messenger.respond(p.responseUrl, answer);
+  else if (p.clicker) await deps.messenger.post(p.clicker, answer);
+  // clicked in the App Home: the tab shows the snooze at once
+  if (p.fromHome && p.clicker) await publishHomeJob(deps, { user: p.clicker });
 }

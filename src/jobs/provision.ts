@@ -4,7 +4,7 @@ import { runOffboard } from '../services/kinds/offboard.js';
 import { runKeyRotation } from '../services/kinds/rotation-run.js';
 import { runChangeRequest } from '../services/kinds/run-change.js';
 import { provisionRequest } from '../services/provision-request.js';
-import { kindOf } from '../services/requests.js';
+import { kindOf, refreshApproverHomes } from '../services/requests.js';
 
 const payloadSchema = z.object({
   requestId: z.string().check(z.minLength(1)),
@@ -20,6 +20,8 @@ const payloadSchema = z.object({
 export async function provisionJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const { requestId, attempt, announce } = payloadSchema.parse(payload);
   const request = await deps.store.requests.get(requestId);
+  // Approved: it no longer waits in the approvers' App Home.
+  if (request && announce) await refreshApproverHomes(deps, request, `req:${requestId}:approved`);
   if (request && kindOf(request) === 'rotate-key') {
     await runKeyRotation(deps, requestId, attempt, { announce: announce ?? false });
     return;

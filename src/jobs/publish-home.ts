@@ -1,12 +1,38 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { subcommands } from '../listeners/commands/index.js';
+import { logger } from '../logger.js';
 import { publishHome } from '../services/home.js';
+import type { AccessRequest } from '../store/requests.js';
 
-const payloadSchema = z.object({ user: z.string().check(z.minLength(1)) });
+/** One viewer (the tab was opened), or everyone one change concerns (see refreshHomes). */
+const payloadSchema = z.object({
+  user: z.optional(z.string().check(z.minLength(1))),
+  users: z.optional(z.array(z.string().check(z.minLength(1)))),
+});
 
-/** Publishes a person's App Home (see publishHome). */
+/**
+ * Publishes the App Home of each person named (see publishHome), reading the pending requests once for all of them.
+ * One person's failure does not keep the others' tab from being published; the job then throws (a retry publishes
+ * again, which is harmless).
+ */
 export async function publishHomeJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
-  const { user } = payloadSchema.parse(payload);
-  await publishHome(deps, user, [...subcommands]);
+  const { user, users = [] } = payloadSchema.parse(payload);
+  const people = [...new Set([...(user ? [user] : []), ...users])];
+  let pending: Promise<AccessRequest[]> | undefined;
+  const pendingNow = () => {
+    pending ??= deps.store.requests.pendingAt(deps.clock.now());
+    return pending;
+  };
+  const failed: unknown[] = [];
+  for (const person of people) {
+    try {
+      await publishHome(deps, person, [...subcommands], pendingNow);
+    } catch (error) {
+      logger.error('Could not publish an App Home', { errorName: (error as Error)?.name });
+      failed.push(error);
+    }
+  }
+  if (failed.length)
+    throw new AggregateError(failed, `Could not publish ${failed.length} of ${people.length} App Homes`);
 }

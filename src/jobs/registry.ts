@@ -7,6 +7,7 @@ import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
 import { reissueJob } from './reissue.js';
+import { reportJob } from './report.js';
 import { requestUpdateJob } from './request-update.js';
 import { rotationStepJob } from './rotation-step.js';
 import { whoamiJob } from './whoami.js';
@@ -29,4 +30,5 @@ export const jobHandlers: Record<string, JobHandler> = {
   'key-scan': keyScanJobHandler,
   'key-rotate-now': keyRotateNowJob,
   'key-snoozed': keySnoozedJob,
+  report: reportJob,
 };

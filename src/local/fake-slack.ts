@@ -34,6 +34,18 @@ function safeJson(v: string): unknown {
   }
 }
 
+/** A file upload's content: the body itself, or the file part of a multipart body (how WebClient sends it). */
+async function uploadedContent(raw: string, contentType: string | undefined): Promise<string> {
+  if (!contentType?.startsWith('multipart/form-data')) return raw;
+  const form = await new Request('http://upload.invalid/', {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: Buffer.from(raw, 'utf8'),
+  }).formData();
+  for (const [, value] of form) if (typeof value !== 'string') return value.text();
+  return String([...form.values()][0] ?? '');
+}
+
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -71,6 +83,16 @@ export class FakeSlack {
    */
   readonly rateLimited = new Map<string, number>();
 
+  /**
+   * Files uploaded the way WebClient.filesUploadV2 does it (files.getUploadURLExternal, a POST of the content to the
+   * URL it answered, files.completeUploadExternal), by file id: name, length announced, content received, and the
+   * channel it was shared in once completed.
+   */
+  readonly files = new Map<
+    string,
+    { filename: string; length: number; content?: string; channel?: string; title?: string }
+  >();
+
   /** Members returned by usergroups.users.list, by user group id. */
   readonly usergroups = new Map<string, string[]>();
 
@@ -86,6 +108,20 @@ export class FakeSlack {
     const server = createServer(async (req, res) => {
       const raw = await readBody(req);
       const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (path.startsWith('/upload/')) {
+        // The upload URL files.getUploadURLExternal answered: record the content like a Web API call.
+        const fileId = path.slice('/upload/'.length);
+        const file = this.files.get(fileId);
+        const content = await uploadedContent(raw, req.headers['content-type']);
+        if (file) file.content = content;
+        const call: RecordedCall = { method: 'file_upload', args: { file_id: fileId, content }, at: Date.now() };
+        this.calls.push(call);
+        this.onCall?.(call);
+        for (const observe of this.observers) observe(call);
+        res.writeHead(file ? 200 : 404, { 'content-type': 'text/plain' });
+        res.end(file ? `OK - ${raw.length}` : 'no such upload');
+        return;
+      }
       if (!path.startsWith('/api/') && !path.startsWith('/response/')) {
         try {
           if (await this.extraRoute?.(req, res, raw)) return;
@@ -159,6 +195,23 @@ export class FakeSlack {
       }
       case 'usergroups.users.list':
         return { ok: true, users: this.usergroups.get(String(args.usergroup)) ?? [] };
+      case 'files.getUploadURLExternal': {
+        const fileId = `F${this.#ts}`;
+        this.files.set(fileId, { filename: String(args.filename ?? ''), length: Number(args.length ?? 0) });
+        return { ok: true, upload_url: `http://127.0.0.1:${this.port}/upload/${fileId}`, file_id: fileId };
+      }
+      case 'files.completeUploadExternal': {
+        const list = (typeof args.files === 'string' ? safeJson(args.files) : args.files) as
+          | { id: string; title?: string }[]
+          | undefined;
+        for (const f of Array.isArray(list) ? list : []) {
+          const file = this.files.get(f.id);
+          if (!file) return { ok: false, error: 'file_not_found' };
+          file.channel = String(args.channel_id ?? '');
+          if (f.title) file.title = f.title;
+        }
+        return { ok: true, files: (Array.isArray(list) ? list : []).map((f) => ({ id: f.id, title: f.title })) };
+      }
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(args.users ?? '').slice(1)}` } };
       default:

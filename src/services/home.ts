@@ -1,9 +1,12 @@
 import { helpMessage } from '../blocks/help.js';
-import { context, esc, sections } from '../blocks/text.js';
-import { maskKeyId, usersMessage } from '../blocks/users.js';
+import { type HomeInput, homeView, type WaitingRequest } from '../blocks/home.js';
+import { esc } from '../blocks/text.js';
+import { maskKeyId } from '../blocks/users.js';
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
+import type { AccessRequest } from '../store/requests.js';
 import { type RotationView, rotationStateOf } from './kinds/rotate-key.js';
+import { isApprover, mayDecide, ruleOf } from './requests.js';
 import { usersOwnedBy } from './user-lookup.js';
 
 /** Users whose key rotation the App Home looks up (two reads each). */
@@ -27,14 +30,43 @@ export function rotationSummary(userName: string, v: RotationView): string {
 }
 
 /**
- * Publishes a person's App Home: the IAM users they own (from the ownership projection: one read) with where each
- * one's key rotation stands (for the first few), then how to use the bot. Runs in the worker, after the Slack function
- * acknowledged the event. Reads only; a Slack failure is thrown (the job is retried).
+ * The requests `viewer` may decide now (Approve or Deny, by the same rules as the clicks), oldest first. Reads the
+ * pending requests (see RequestStore.pendingAt; `pendingNow`: a read shared by several viewers), no IAM.
+ */
+export async function requestsWaitingFor(
+  deps: Pick<Deps, 'store' | 'messenger' | 'clock' | 'config'>,
+  viewer: string,
+  pendingNow?: () => Promise<AccessRequest[]>,
+): Promise<WaitingRequest[]> {
+  const pending = await (pendingNow?.() ?? deps.store.requests.pendingAt(deps.clock.now()));
+  const out: WaitingRequest[] = [];
+  for (const request of pending) {
+    const may = await mayDecide(deps, request, viewer);
+    // Who approved already has nothing more to approve (a second click is refused): Deny only.
+    const approve = may.approve && !request.approvals.some((a) => a.user === viewer);
+    if (approve || may.deny)
+      out.push({
+        request,
+        approve,
+        deny: may.deny,
+        requiredApprovals: ruleOf(deps.config.policy, request).requiredApprovals,
+      });
+  }
+  return out;
+}
+
+/**
+ * Publishes a person's App Home (see homeView): the IAM users they own (from the ownership projection: one read) with
+ * each key's age, status, last use and Rotate now / Snooze buttons, where the first few users' key rotations stand,
+ * for approvers the requests waiting for them with Approve / Deny, then how to use the bot. Runs in the worker (on
+ * app_home_opened, and after a change that concerns the viewer). Reads only, so publishing twice is harmless; a part
+ * that cannot be read is said so and the rest still shows; a Slack failure is thrown (the job is retried).
  */
 export async function publishHome(
   deps: Pick<Deps, 'store' | 'messenger' | 'clock' | 'config'>,
   viewer: string,
   commands: Parameters<typeof helpMessage>[0],
+  pendingNow?: () => Promise<AccessRequest[]>,
 ): Promise<void> {
   const now = deps.clock.now();
   let owned: Awaited<ReturnType<typeof usersOwnedBy>> | undefined;
@@ -44,7 +76,19 @@ export async function publishHome(
     // The tab still shows how to use the bot.
     logger.error("Could not read the App Home viewer's IAM users", { errorName: (error as Error)?.name });
   }
-  const { users, more } = owned ?? { users: [], more: false };
+  const channel = deps.config.policy.approvals.channel;
+  let approver: HomeInput['approver'];
+  try {
+    if (await isApprover(deps, viewer)) {
+      approver = { waiting: [], channel, unreadable: true };
+      approver = { waiting: await requestsWaitingFor(deps, viewer, pendingNow), channel };
+    }
+  } catch (error) {
+    logger.error('Could not read the requests waiting for the App Home viewer', {
+      errorName: (error as Error)?.name,
+    });
+  }
+  const users = owned?.users ?? [];
   const rotations = (
     await Promise.all(
       users.slice(0, ROTATIONS_SHOWN).map(async (u) => {
@@ -53,16 +97,14 @@ export async function publishHome(
       }),
     )
   ).filter((line): line is string => Boolean(line));
-  const mine = owned
-    ? usersMessage({ owner: viewer, users, more, now, keys: deps.config.policy.keys }).blocks
-    : sections(['I could not read your IAM users just now; `/iam users` shows them.']);
-  const blocks = [
-    ...sections(['*Your IAM users*']),
-    ...mine,
-    ...(rotations.length ? sections(['*Key rotations under way*', ...rotations]) : []),
-    { type: 'divider' },
-    ...(helpMessage(commands).blocks as unknown[]),
-    context('Refreshed each time you open this tab.'),
-  ];
-  await deps.messenger.publishHome(viewer, blocks.slice(0, 100));
+  const blocks = homeView({
+    viewer,
+    owned,
+    now,
+    keys: deps.config.policy.keys,
+    rotations,
+    ...(approver ? { approver } : {}),
+    help: helpMessage(commands).blocks,
+  });
+  await deps.messenger.publishHome(viewer, blocks);
 }

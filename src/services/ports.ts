@@ -16,6 +16,11 @@ export interface Messenger {
   respond(responseUrl: string, message: OutgoingMessage & { replaceOriginal?: boolean }): Promise<void>;
   /** Publishes a user's App Home tab. */
   publishHome(user: string, blocks: unknown[]): Promise<void>;
+  /**
+   * Uploads a text file and shares it in `channel` (a DM's channel id, as `post` returns it): Slack's
+   * files.getUploadURLExternal, the upload, files.completeUploadExternal.
+   */
+  uploadFile(channel: string, file: { fileName: string; title: string; content: string }): Promise<void>;
   /** Members of a Slack user group. */
   usergroupMembers(usergroupId: string): Promise<string[]>;
   /**

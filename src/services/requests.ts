@@ -21,6 +21,7 @@ import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '..
 import type { Job } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import type { AccessRequest, RequestStatus } from '../store/requests.js';
+import { refreshHomes } from './home-refresh.js';
 import type { RequestKind } from './plans/types.js';
 import type { OutgoingMessage } from './ports.js';
 import { ENDED, nameConflict } from './request-names.js';
@@ -154,6 +155,62 @@ async function authorizeDenier(deps: Pick<Deps, 'config' | 'messenger'>, request
   const rule = ruleOf(deps.config.policy, request);
   for (const g of rule.groups) if (await isAmong(deps, g.approvers, user)) return;
   throw new NotAuthorizedError('Only an approver of one of the requested groups can deny this request.');
+}
+
+/**
+ * What `user` may do with a pending request now, decided as Approve and Deny decide it (same rules, read-only): for
+ * showing the buttons only; every click is authorized again from the stored request.
+ */
+export async function mayDecide(
+  deps: Pick<Deps, 'config' | 'messenger'>,
+  request: AccessRequest,
+  user: string,
+): Promise<{ approve: boolean; deny: boolean }> {
+  const allowed = async (check: () => Promise<void>) => {
+    try {
+      await check();
+      return true;
+    } catch (error) {
+      if (error instanceof NotAuthorizedError) return false;
+      throw error;
+    }
+  };
+  return {
+    approve: await allowed(() => authorizeApprover(deps, request, user)),
+    deny: await allowed(() => authorizeDenier(deps, request, user)),
+  };
+}
+
+/** Every Slack user the rule of a request names as approver, user group members included (deduplicated). */
+export async function approversOf(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest): Promise<string[]> {
+  return membersOf(
+    deps,
+    ruleOf(deps.config.policy, request).groups.map((g) => g.approvers),
+  );
+}
+
+async function membersOf(deps: Pick<Deps, 'messenger'>, list: (Principals | undefined)[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const p of list) {
+    for (const u of p?.users ?? []) out.add(u);
+    for (const g of p?.usergroups ?? []) for (const u of await deps.messenger.usergroupMembers(g)) out.add(u);
+  }
+  return [...out];
+}
+
+/**
+ * Whether `user` approves anything under the policy: a global approver, an approver of a kind
+ * (`approvals.kinds`) or of a group, listed or a member of a listed Slack user group.
+ */
+export async function isApprover(deps: Pick<Deps, 'config' | 'messenger'>, user: string): Promise<boolean> {
+  const { policy } = deps.config;
+  const all = [
+    policy.approvals.approvers,
+    ...Object.values(policy.approvals.kinds).map((k) => k?.approvers),
+    ...policy.groups.map((g) => g.approvers),
+  ];
+  for (const p of all) if (await isAmong(deps, p, user)) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -352,11 +409,27 @@ export async function followUpRequest(
     if (!now || now.version === request.version) break;
     request = now;
   }
+  await refreshApproverHomes(deps, asOf, `req:${requestId}:${version}`);
   if (followUp.tellRequester && asOf.version === version) await tellRequester(deps, asOf);
   if (followUp.reply) {
     await deps.messenger
       .respond(followUp.reply.responseUrl, { text: followUp.reply.text })
       .catch((error) => logger.error('Could not answer a click', { requestId, errorName: (error as Error)?.name }));
+  }
+}
+
+/**
+ * The App Home of the request's approvers lists what waits for them: a request posted or decided refreshes theirs
+ * (one `publish-home` job for all of them, once per version: see refreshHomes). Never throws.
+ */
+export async function refreshApproverHomes(deps: RequestDeps, request: AccessRequest, cause: string): Promise<void> {
+  try {
+    await refreshHomes(deps, await approversOf(deps, request), cause);
+  } catch (error) {
+    logger.error("Could not refresh the approvers' App Home", {
+      requestId: request.id,
+      errorName: (error as Error)?.name,
+    });
   }
 }
 
@@ -560,6 +633,7 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
   request = await deps.store.requests.setMessage(requestId, posted);
   // Decided (or changed) between the post and now: the follow-up found no message to update, so bring it up to date.
   if (request && request.version !== rendered) await syncApprovalMessage(deps, request);
+  if (request) await refreshApproverHomes(deps, request, `req:${requestId}:posted`);
   if (options.confirmToRequester && request)
     await tell(deps, request.requester, request, requestPostedMessage(request, channel));
 }

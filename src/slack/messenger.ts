@@ -44,6 +44,23 @@ export class SlackMessenger implements Messenger {
     await this.client.views.publish({ user_id: user, view: { type: 'home', blocks: blocks as never } });
   }
 
+  async uploadFile(channel: string, file: { fileName: string; title: string; content: string }): Promise<void> {
+    await this.client.filesUploadV2({
+      channel_id: channel,
+      file: Buffer.from(file.content, 'utf8'),
+      filename: file.fileName,
+      title: file.title,
+    });
+  }
+
+  /**
+   * Forgets the cached user group members, as a new Lambda process starts (tests play the Slack function and the
+   * worker in one process, so a lookup the worker made would otherwise spare the Slack function its own).
+   */
+  forgetUsergroups(): void {
+    this.#groupCache.clear();
+  }
+
   async usergroupMembers(usergroupId: string): Promise<string[]> {
     const cached = this.#groupCache.get(usergroupId);
     if (cached && Date.now() - cached.at < 60_000) return cached.members;

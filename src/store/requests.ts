@@ -561,6 +561,33 @@ export class RequestStore {
     return requests.filter((r): r is NonNullable<typeof r> => r !== undefined).map(toRequest);
   }
 
+  /**
+   * Requests still pending at `now` (not yet past their lifetime), oldest first, for display (the approvers' App
+   * Home): one query of the sparse `sweep` index (only requests with a deadline carry it: pending, approved,
+   * provisioning, failed and rotations under way, a few hundred at most, never the ended ones) for ids whose deadline
+   * is after `now`, then batch reads of at most 100, eventually consistent: a click re-reads the request anyway.
+   */
+  async pendingAt(now: Date): Promise<AccessRequest[]> {
+    const keys = await this.model
+      .query('sweepDue')
+      .eq(SWEEP_DUE)
+      .using(SWEEP_INDEX)
+      .where('sweepAt')
+      .gt(now.getTime())
+      .all()
+      .exec();
+    const ids = [...new Set(keys.map((k) => k.id))];
+    const out: AccessRequest[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      const items = await this.model.batchGet(ids.slice(i, i + 100).map((id) => ({ id })));
+      out.push(...items.map(toRequest));
+    }
+    const at = now.toISOString();
+    return out
+      .filter((r) => r.status === 'pending' && r.expiresAt > at)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
   /** Pending requests whose lifetime ended at or before `now`. */
   async pendingExpiredAt(now: Date): Promise<AccessRequest[]> {
     return (await this.dueForSweep(now)).filter((r) => r.status === 'pending' && r.expiresAt <= now.toISOString());

@@ -24,7 +24,7 @@ const asSlackSends = (example: string) =>
 it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
   // offboard: approvers only, and about a person (test/integration/leavers.test.ts runs it through approval)
   const changing = subcommands.filter(
-    (s) => !['help', 'whoami', 'reissue', 'users', 'user', 'offboard', 'jobs', 'audit'].includes(s.name),
+    (s) => !['help', 'whoami', 'reissue', 'users', 'user', 'offboard', 'jobs', 'audit', 'report'].includes(s.name),
   );
   expect(changing.map((s) => s.name)).toEqual([
     'create-user',
@@ -78,4 +78,14 @@ it('answers the approvers’ operations examples for an approver the policy name
   expect(JSON.parse(audit.result.body || '{}').text, auditSub.example).toMatch(
     /^Audit trail of IAM user build-bot \(home\): \d+ events \(page 1\)$/,
   );
+});
+
+it('answers the report example for an approver the policy names, with a DM and its CSV', async () => {
+  const sub = subcommands.find((s) => s.name === 'report');
+  if (!sub) throw new Error('no subcommand report');
+  const { result } = await bot.command(asSlackSends(sub.example), 'U0PLATFORM1');
+  await bot.drain();
+
+  expect(String(JSON.parse(result.body || '{}').text ?? ''), sub.example).toContain("I'll send it to you by DM");
+  expect([...bot.slack.files.values()].at(-1)?.content, sub.example).toContain('build-bot');
 });

@@ -2,7 +2,7 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import { KEY_ROTATE_NOW, KEY_SNOOZE } from '../../blocks/ids.js';
 import type { Deps } from '../../deps.js';
 import { authorizeKeyClick, parseKeyRef, snoozeKey } from '../../services/key-reminders.js';
-import { requestErrorText } from './request-errors.js';
+import { answerRefusal } from './request-errors.js';
 
 /**
  * The buttons of a key-age reminder (DM and App Home): "Rotate now" and "Snooze". Each click is re-authorized from the
@@ -10,6 +10,9 @@ import { requestErrorText } from './request-errors.js';
  * transactional write), then hands the rest to the worker.
  */
 export function registerKeyReminderActions(app: App, deps: Deps): void {
+  // A click in the App Home has no response_url (Bolt gives no `respond`): answers go to the clicker's DM.
+  const dm = (user: string) => (text: string) => deps.messenger.post(user, { text });
+
   app.action<BlockButtonAction>(KEY_ROTATE_NOW, async ({ ack, body, action, respond }) => {
     await ack();
     const ref = parseKeyRef(action.value);
@@ -23,15 +26,11 @@ export function registerKeyReminderActions(app: App, deps: Deps): void {
           ...ref,
           requester: body.user.id,
           channel: body.channel?.id ?? body.user.id,
-          responseUrl: body.response_url,
+          ...(body.response_url ? { responseUrl: body.response_url } : {}),
         },
       });
     } catch (error) {
-      await respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        text: requestErrorText(error, KEY_ROTATE_NOW),
-      });
+      await answerRefusal(body.response_url ? respond : undefined, error, KEY_ROTATE_NOW, dm(body.user.id));
     }
   });
 
@@ -44,10 +43,17 @@ export function registerKeyReminderActions(app: App, deps: Deps): void {
       await deps.dispatcher.dispatch({
         id: `key-snoozed:${ref.account}:${ref.keyId}:${until}:${action.action_ts}`,
         type: 'key-snoozed',
-        payload: { userName: ref.userName, until, already, responseUrl: body.response_url },
+        payload: {
+          userName: ref.userName,
+          until,
+          already,
+          clicker: body.user.id,
+          fromHome: body.container?.type === 'view',
+          ...(body.response_url ? { responseUrl: body.response_url } : {}),
+        },
       });
     } catch (error) {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: requestErrorText(error, KEY_SNOOZE) });
+      await answerRefusal(body.response_url ? respond : undefined, error, KEY_SNOOZE, dm(body.user.id));
     }
   });
 }

@@ -13,8 +13,18 @@ export function requestErrorText(error: unknown, what: string): string {
   return 'Something went wrong; nothing was changed. Try again.';
 }
 
-/** Answers a refused click ephemerally, unless the worker answers it (AnsweredConflictError). */
-export async function answerRefusal(respond: RespondFn, error: unknown, what: string): Promise<void> {
+/**
+ * Answers a refused click ephemerally, unless the worker answers it (AnsweredConflictError). A click in the App Home
+ * has no response_url (Bolt gives no `respond`): the answer goes to the clicker's DM through `dm`.
+ */
+export async function answerRefusal(
+  respond: RespondFn | undefined,
+  error: unknown,
+  what: string,
+  dm?: (text: string) => Promise<unknown>,
+): Promise<void> {
   if (error instanceof AnsweredConflictError) return;
-  await respond({ response_type: 'ephemeral', replace_original: false, text: requestErrorText(error, what) });
+  const text = requestErrorText(error, what);
+  if (respond) await respond({ response_type: 'ephemeral', replace_original: false, text });
+  else await dm?.(text);
 }

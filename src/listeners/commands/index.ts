@@ -11,6 +11,7 @@ import { help } from './help.js';
 import { jobs } from './jobs.js';
 import { offboard } from './offboard.js';
 import { reissue } from './reissue.js';
+import { report } from './report.js';
 import { rotateKey } from './rotate-key.js';
 import { setOwner } from './set-owner.js';
 import type { Subcommand } from './subcommand.js';
@@ -32,6 +33,7 @@ export const subcommands: readonly Subcommand[] = [
   offboard,
   jobs,
   audit,
+  report,
 ];
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */

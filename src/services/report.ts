@@ -1,0 +1,145 @@
+import { stringify } from 'csv-stringify/sync';
+import { reportMessage } from '../blocks/report.js';
+import { maskKeyId } from '../blocks/users.js';
+import type { Policy } from '../config.js';
+import type { Deps } from '../deps.js';
+import type { ProjectedUser } from '../store/users.js';
+import { type KeyAgeBand, keyAgeBand, keyAgeDays } from './key-age.js';
+
+/** One access key in the compliance report: ids masked, dates only, never a secret. */
+export interface ReportKey {
+  account: string;
+  userName: string;
+  /** Slack user id of the owner; undefined: unowned. */
+  owner?: string;
+  /** The key id, masked (`AKIA…WXYZ`). */
+  key: string;
+  status: 'Active' | 'Inactive';
+  ageDays: number;
+  band: KeyAgeBand;
+  lastUsedAt?: string;
+  createdAt: string;
+}
+
+/** One account's keys by age band, and the keys that need someone's attention. */
+export interface AccountReport {
+  account: string;
+  users: number;
+  keys: number;
+  bands: Record<KeyAgeBand, number>;
+  overdue: ReportKey[];
+  unowned: ReportKey[];
+  neverUsed: ReportKey[];
+}
+
+/** Every key of these users as report rows, worst first within each account (overdue, due soon, fine, inactive). */
+export function reportKeys(users: readonly ProjectedUser[], now: Date, keys: Policy['keys']): ReportKey[] {
+  const rank: Record<KeyAgeBand, number> = { overdue: 0, 'due-soon': 1, fine: 2, inactive: 3 };
+  return users
+    .flatMap((u) =>
+      u.keys.map(
+        (k): ReportKey => ({
+          account: u.account,
+          userName: u.userName,
+          ...(u.owner ? { owner: u.owner } : {}),
+          key: maskKeyId(k.id),
+          status: k.status,
+          ageDays: keyAgeDays(k, now),
+          band: keyAgeBand(k, now, keys),
+          ...(k.lastUsedAt ? { lastUsedAt: k.lastUsedAt } : {}),
+          createdAt: k.createdAt,
+        }),
+      ),
+    )
+    .sort(
+      (a, b) =>
+        a.account.localeCompare(b.account) ||
+        rank[a.band] - rank[b.band] ||
+        b.ageDays - a.ageDays ||
+        a.userName.localeCompare(b.userName),
+    );
+}
+
+/** An account's summary from its report rows. */
+export function accountReport(account: string, users: number, rows: readonly ReportKey[]): AccountReport {
+  const bands: Record<KeyAgeBand, number> = { fine: 0, 'due-soon': 0, overdue: 0, inactive: 0 };
+  for (const r of rows) bands[r.band]++;
+  return {
+    account,
+    users,
+    keys: rows.length,
+    bands,
+    overdue: rows.filter((r) => r.band === 'overdue'),
+    unowned: rows.filter((r) => !r.owner),
+    neverUsed: rows.filter((r) => !r.lastUsedAt),
+  };
+}
+
+export const CSV_COLUMNS = [
+  'account',
+  'user',
+  'owner',
+  'key',
+  'status',
+  'age_days',
+  'band',
+  'last_used',
+  'created',
+] as const;
+
+/**
+ * The report as CSV (RFC 4180, a header row, one row per key), written by csv-stringify: key ids masked, cells that
+ * a spreadsheet would take for a formula escaped.
+ */
+export function reportCsv(rows: readonly ReportKey[]): string {
+  return stringify(
+    rows.map((r) => [
+      r.account,
+      r.userName,
+      r.owner ?? '',
+      r.key,
+      r.status,
+      r.ageDays,
+      r.band,
+      r.lastUsedAt ?? 'never',
+      r.createdAt,
+    ]),
+    // IAM user names may start with = + - @: escaped so a spreadsheet shows them instead of evaluating a formula.
+    { header: true, columns: [...CSV_COLUMNS], escape_formulas: true },
+  );
+}
+
+/**
+ * The compliance report (`/iam report`) of one account or of every account, for `requester`: keys by age band, overdue
+ * keys with their owners, unowned keys, never-used keys, from the ownership projection only (one query per account,
+ * no IAM call). DMs the summary, then uploads the same as a CSV file (one row per key, ids masked) to that DM. Sends
+ * again if run again (a repeated delivery of its job is skipped by the worker's claim). A Slack failure is thrown.
+ */
+export async function sendComplianceReport(
+  deps: Pick<Deps, 'store' | 'messenger' | 'clock' | 'config' | 'aws'>,
+  requester: string,
+  account?: string,
+): Promise<{ accounts: AccountReport[]; csv: string }> {
+  const now = deps.clock.now();
+  const names = account ? [account] : deps.aws.names;
+  const rows: ReportKey[] = [];
+  const accounts: AccountReport[] = [];
+  for (const name of names) {
+    const users = await deps.store.users.ofAccount(name);
+    const mine = reportKeys(users, now, deps.config.policy.keys);
+    rows.push(...mine);
+    accounts.push(accountReport(name, users.length, mine));
+  }
+  const csv = reportCsv(rows);
+  const day = now.toISOString().slice(0, 10);
+  const dm = await deps.messenger.post(
+    requester,
+    reportMessage({ accounts, now, keys: deps.config.policy.keys, fileName: `iam-keys-${day}.csv` }),
+  );
+  await deps.messenger.uploadFile(dm.channel, {
+    fileName: `iam-keys-${day}.csv`,
+    title: `IAM access keys, ${account ?? 'every account'}, ${day}`,
+    content: csv,
+  });
+  return { accounts, csv };
+}
