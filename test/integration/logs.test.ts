@@ -76,7 +76,8 @@ describe('log lines of a create-user flow', () => {
     const jobs = lines.filter((l) => l.jobId);
     const provision = jobs.filter((l) => l.jobType === 'provision');
 
-    expect(new Set(jobs.map((l) => l.jobType))).toEqual(new Set(['publish-request', 'provision']));
+    // publish-home: the approvers' and the new owner's App Home, refreshed after the post and the provisioning
+    expect(new Set(jobs.map((l) => l.jobType))).toEqual(new Set(['publish-request', 'provision', 'publish-home']));
     for (const l of jobs) expect(l.action).toBe(`job:${l.jobType}`);
     expect(provision.every((l) => l.requestId === requestId)).toBe(true);
     expect(provision.at(-1)).toMatchObject({ message: 'Job done', outcome: 'done' });
