@@ -85,6 +85,17 @@ interface DueEntry {
   steps: LadderStep[];
 }
 
+/** What a reminder or a channel list shows of a due key (no note yet). */
+const dueKeyOf = (account: string, d: DueEntry): DueKey => ({
+  account,
+  userName: d.user.userName,
+  keyId: d.key.id,
+  ageDays: d.ageDays,
+  ...(d.key.lastUsedAt ? { lastUsedAt: d.key.lastUsedAt } : {}),
+  ...(d.key.lastUsedService ? { lastUsedService: d.key.lastUsedService } : {}),
+  notes: [],
+});
+
 /**
  * Who left Slack among the owners of due keys (the leavers work joins here; by default nobody): their keys are listed
  * with the unowned ones instead of DMed.
@@ -240,15 +251,7 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
             steps = steps.filter((s) => !s.dm || s.channel);
           } else if (snooze) steps = ladderSteps(d.key, now, keysPolicy, snooze.days);
         }
-        const base: DueKey = {
-          account,
-          userName: d.user.userName,
-          keyId: d.key.id,
-          ageDays: d.ageDays,
-          ...(d.key.lastUsedAt ? { lastUsedAt: d.key.lastUsedAt } : {}),
-          ...(d.key.lastUsedService ? { lastUsedService: d.key.lastUsedService } : {}),
-          notes: [],
-        };
+        const base = dueKeyOf(account, d);
         const dmIds: string[] = [];
         for (const step of steps) {
           if (group === NOBODY && !step.channel) continue; // nobody to DM: listed below instead
@@ -377,13 +380,7 @@ async function listUnowned(
   paced: <T>(send: () => Promise<T>) => Promise<T>,
 ) {
   const keys: UnownedKey[] = entries.map((d) => ({
-    account,
-    userName: d.user.userName,
-    keyId: d.key.id,
-    ageDays: d.ageDays,
-    ...(d.key.lastUsedAt ? { lastUsedAt: d.key.lastUsedAt } : {}),
-    ...(d.key.lastUsedService ? { lastUsedService: d.key.lastUsedService } : {}),
-    notes: [],
+    ...dueKeyOf(account, d),
     ...(d.user.owner && left.has(d.user.owner) ? { formerOwner: d.user.owner } : {}),
   }));
   result.unowned = keys.length;
