@@ -35,8 +35,10 @@ describe("the README's examples, run as written against npm run dev with the shi
     const out = await shell(port, line);
 
     if (line.includes('whoami')) expect(out).toMatch(/\*staging\*: account `000000000000`/);
-    else if (line.includes('--daily')) expect(out).toMatch(/Ran the daily tasks[^\n]*:\n {2}reconcile-owners: .*\n {2}key-scan: /);
-    else if (line.includes('--leave')) expect(out).toMatch(/U0\w+ is deactivated in Slack; the bot got the user_change event/);
+    else if (line.includes('--daily'))
+      expect(out).toMatch(/Ran the daily tasks[^\n]*:\n {2}reconcile-owners: .*\n {2}key-scan: /);
+    else if (line.includes('--leave'))
+      expect(out).toMatch(/U0\w+ is deactivated in Slack; the bot got the user_change event/);
     else expect(out).toContain('is waiting for approval');
     expect(out).not.toMatch(/Opening the form|I can't|Unknown option|needs a Slack mention/);
   });
