@@ -81,8 +81,9 @@ export function startDevScheduler(options: {
     running = true;
     try {
       last = await runScheduledTasks(deps, scheduledTasks);
-      const done = summarize(last);
-      if (done) say(`[schedule] ${done}`);
+      // Only failures: a line a minute of bookkeeping counts would bury the log (what the tasks post shows anyway).
+      const failed = Object.fromEntries(Object.entries(last).filter(([, r]) => 'error' in r));
+      if (Object.keys(failed).length) say(`[schedule] ${summarize(failed)}`);
     } catch (error) {
       say(`[schedule] the frequent tasks failed: ${(error as Error)?.name}: ${(error as Error)?.message}`);
     } finally {
