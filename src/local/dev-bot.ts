@@ -12,6 +12,7 @@ import { buildDeps, type Deps } from '../deps.js';
 import { InProcessJobDispatcher } from '../jobs/dispatchers.js';
 import { runJob } from '../jobs/worker.js';
 import { ensurePolicyGroups } from '../services/setup.js';
+import { type DevScheduler, devScheduleEvery, OffsetClock, startDevScheduler } from './dev-schedule.js';
 import { emulateNamedAccounts } from './emulator-accounts.js';
 import { FakeSlack, type RecordedCall } from './fake-slack.js';
 import { serveHandlers } from './http-server.js';
@@ -35,6 +36,10 @@ export interface DevBot {
   standIn: SlackStandIn | undefined;
   deps: Deps;
   moto: MotoServer | undefined;
+  /** The frequent tasks in the background (unless DEV_SCHEDULE=off), and the daily ones on demand. */
+  scheduler: DevScheduler;
+  /** The dev bot's clock (the system's, moved ahead by `--days-ahead`). */
+  clock: OffsetClock;
   stop(): Promise<void>;
 }
 
@@ -74,12 +79,20 @@ export async function startDevBot(options: {
   const offline = missing.length > 0;
   if (!env.SLACK_APP_TOKEN) await ensurePortFree(port, 'the bot');
   if (offline) await ensurePortFree(port + 1, 'the local Slack stand-in');
+  let scheduleEvery: number | undefined;
+  try {
+    scheduleEvery = devScheduleEvery(env.DEV_SCHEDULE);
+  } catch (error) {
+    throw new DevSetupError((error as Error).message, { cause: error });
+  }
 
   let moto: MotoServer | undefined;
   let slack: FakeSlack | undefined;
   let server: Server | undefined;
   let socketApp: { stop(): Promise<unknown> } | undefined;
+  let scheduler: DevScheduler | undefined;
   const stop = async () => {
+    scheduler?.stop();
     if (server) await new Promise<void>((r) => server?.close(() => r()));
     server?.closeAllConnections();
     await socketApp?.stop();
@@ -136,7 +149,8 @@ export async function startDevBot(options: {
     }
 
     const config = loadConfig(env);
-    const deps = buildDeps(config, { createTables: true });
+    const clock = new OffsetClock();
+    const deps = buildDeps(config, { createTables: true, overrides: { clock } });
     await deps.preload(); // creates the tables now rather than on the first request
     if (deps.dispatcher instanceof InProcessJobDispatcher) deps.dispatcher.setRunner((job) => runJob(deps, job));
     if (moto) {
@@ -175,12 +189,22 @@ export async function startDevBot(options: {
       url = `http://localhost:${(server.address() as { port: number }).port}`;
       say(`Bot listening on ${url}: POST /slack/events, GET|POST /credentials/{token}.`);
     }
+    scheduler = startDevScheduler({ deps, clock, everyMs: scheduleEvery, say });
+    say(
+      scheduleEvery === undefined
+        ? 'The frequent scheduled tasks are off (DEV_SCHEDULE=off).'
+        : `The frequent scheduled tasks run every ${scheduleEvery / 1000} s (DEV_SCHEDULE=off turns them off).`,
+    );
     if (slack && url) {
+      const fake = slack;
+      const runDaily = scheduler.runDaily;
       standIn = new SlackStandIn(slack, {
         botUrl: url,
         signingSecret: LOCAL_SIGNING_SECRET,
         policy: config.policy,
         settle: () => (deps.dispatcher instanceof InProcessJobDispatcher ? deps.dispatcher.drain() : Promise.resolve()),
+        runDaily: (daysAhead) => runDaily(daysAhead),
+        deactivate: (user) => fake.members.set(user, 'deleted'),
       });
       say(
         [
@@ -188,10 +212,11 @@ export async function startDevBot(options: {
           `Play Slack in your browser: ${standIn.pageUrl}`,
           '(pick who you are, type /iam commands, approve in the approval channel, open your DMs and App Home)',
           'Or from another terminal: npm run slack -- "/iam whoami"',
+          'Daily tasks now (or N days on): npm run slack -- --daily [--days-ahead N]; a leaver: npm run slack -- --leave U0...',
         ].join('\n'),
       );
     }
-    return { url, slack, standIn, deps, moto, stop };
+    return { url, slack, standIn, deps, moto, scheduler, clock, stop };
   } catch (error) {
     await stop();
     throw error;

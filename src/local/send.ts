@@ -2,6 +2,10 @@
  * `npm run slack -- "/iam whoami" [--user U0123]`: sends a slash command to the bot that `npm run dev` runs, as Slack
  * sends it (signed; `@U0123` turned into the mention Slack sends), and prints the answer: the ack, then, offline,
  * what the bot posted because of it (its response_url answer, messages, forms) once its jobs are done.
+ *
+ * Offline only: `npm run slack -- --daily [--days-ahead N]` runs the daily scheduled tasks now (the dev clock moved N
+ * days from today), and `npm run slack -- --leave U0123` deactivates a member as Slack does (users.info says so, a
+ * signed `user_change` event); both print what the bot posted because of it.
  */
 import { existsSync } from 'node:fs';
 import type { RecordedCall } from './fake-slack.js';
@@ -49,6 +53,79 @@ function describe(call: RecordedCall): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** `--daily` / `--leave`: asks the stand-in of `npm run dev` (offline only), then prints the messages caused. */
+async function standInCommand(path: string, input: Record<string, unknown>): Promise<never> {
+  let res: Response;
+  try {
+    res = await fetch(`${standIn}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+    });
+  } catch (error) {
+    print(
+      `Nothing answers on ${standIn}: start the bot offline with \`npm run dev\` first (without Slack credentials: --daily and --leave play Slack's side) (${(error as Error).message}).`,
+    );
+    process.exit(1);
+  }
+  const out = (await res.json()) as {
+    error?: string;
+    status?: number;
+    daysAhead?: number;
+    results?: Record<string, Record<string, number> | { error: string }>;
+    calls?: RecordedCall[];
+  };
+  if (!res.ok) {
+    print(`The stand-in answered HTTP ${res.status}: ${out.error ?? ''}`);
+    process.exit(1);
+  }
+  if (out.results) {
+    print(`Ran the daily tasks${out.daysAhead ? ` (the dev clock is ${out.daysAhead} days ahead)` : ''}:`);
+    for (const [name, r] of Object.entries(out.results))
+      print(
+        `  ${name}: ${
+          'error' in r
+            ? `failed (${String(r.error)})`
+            : Object.entries(r)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(', ') || 'nothing to do'
+        }`,
+      );
+  }
+  if (out.status !== undefined) {
+    if (out.status !== 200) {
+      print(`The bot answered the user_change event with HTTP ${out.status}`);
+      process.exit(1);
+    }
+    print(`${String(input.user)} is deactivated in Slack; the bot got the user_change event.`);
+  }
+  for (const call of out.calls ?? []) {
+    const shown = describe(call);
+    if (shown) print(`\n${shown}`);
+  }
+  process.exit(0);
+}
+
+const daily = args.indexOf('--daily');
+if (daily >= 0) {
+  const days = args.indexOf('--days-ahead');
+  const daysAhead = days >= 0 ? Number(args[days + 1]) : undefined;
+  if (daysAhead !== undefined && !(daysAhead >= 0)) {
+    print('--days-ahead needs a number of days >= 0');
+    process.exit(1);
+  }
+  await standInCommand('/stand-in/daily', daysAhead === undefined ? {} : { daysAhead });
+}
+const leave = args.indexOf('--leave');
+if (leave >= 0) {
+  const member = args[leave + 1] ?? '';
+  if (!/^[UW][A-Z0-9]{2,}$/.test(member)) {
+    print('--leave needs a Slack user id, e.g. --leave U0RECIPIENT');
+    process.exit(1);
+  }
+  await standInCommand('/stand-in/leave', { user: member });
 }
 
 const before = await callCount();

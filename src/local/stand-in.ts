@@ -36,6 +36,18 @@ export interface StandInUser {
   role: string;
 }
 
+export interface StandInOptions {
+  botUrl: string;
+  signingSecret: string;
+  policy: Policy;
+  /** Resolves once the jobs the bot started are done. */
+  settle: () => Promise<void>;
+  /** Runs the bot's daily tasks now, the dev clock moved `daysAhead` days from the system's now when given. */
+  runDaily?: (daysAhead?: number) => Promise<{ results: unknown; daysAhead: number }>;
+  /** From now on users.info says this member is deactivated. */
+  deactivate?: (user: string) => void;
+}
+
 /** Where a response_url or a trigger_id came from. */
 interface Origin {
   user: string;
@@ -56,15 +68,14 @@ export class SlackStandIn {
   readonly users: StandInUser[];
   readonly #origins = new Map<string, Origin>();
   readonly #triggers = new Map<string, string>();
+  /** Members deactivated through the stand-in (shown as such on the page). */
+  readonly #left = new Set<string>();
   readonly #slack: FakeSlack;
-  readonly #options: { botUrl: string; signingSecret: string; policy: Policy; settle: () => Promise<void> };
+  readonly #options: StandInOptions;
   #seq = 0;
   #localTs = 1_800_000_000;
 
-  constructor(
-    slack: FakeSlack,
-    options: { botUrl: string; signingSecret: string; policy: Policy; settle: () => Promise<void> },
-  ) {
+  constructor(slack: FakeSlack, options: StandInOptions) {
     this.#slack = slack;
     this.#options = options;
     this.users = peopleOf(options.policy);
@@ -87,6 +98,7 @@ export class SlackStandIn {
     const stack = this.modals.get(user) ?? [];
     return {
       users: this.users,
+      left: [...this.#left],
       approvalChannel: this.approvalChannel,
       channels: [
         { id: GENERAL, name: 'general', messages: visible(GENERAL) },
@@ -405,6 +417,48 @@ export class SlackStandIn {
     return { status };
   }
 
+  /**
+   * The daily schedule now (optionally `daysAhead` days from today on the dev clock), once its jobs are done: what
+   * each task did and the Slack calls made meanwhile.
+   */
+  async runDaily(daysAhead?: number): Promise<{ results: unknown; daysAhead: number; calls: RecordedCall[] }> {
+    if (!this.#options.runDaily) throw new Error('This stand-in cannot run the daily tasks');
+    const before = this.#slack.calls.length;
+    const ran = await this.#options.runDaily(daysAhead);
+    await this.#options.settle();
+    return { ...ran, calls: this.#slack.calls.slice(before) };
+  }
+
+  /**
+   * `user` deactivated in Slack: users.info says so from now on, and Slack sends the bot a signed `user_change`
+   * event with `deleted: true`. Returns once the bot's jobs are done, with the Slack calls made meanwhile.
+   */
+  async deactivate(user: string): Promise<{ status: number; calls: RecordedCall[] }> {
+    if (!this.#options.deactivate) throw new Error('This stand-in cannot deactivate members');
+    const before = this.#slack.calls.length;
+    this.#options.deactivate(user);
+    this.#left.add(user);
+    const now = Date.now();
+    const body = JSON.stringify({
+      token: 'local-verification-token',
+      team_id: 'T0LOCAL',
+      api_app_id: 'A0LOCAL',
+      type: 'event_callback',
+      event_id: `Ev${++this.#seq}${now}`,
+      event_time: Math.floor(now / 1000),
+      event: {
+        type: 'user_change',
+        user: { id: user, team_id: 'T0LOCAL', name: user.toLowerCase(), deleted: true },
+        cache_ts: Math.floor(now / 1000),
+        event_ts: `${now / 1000}`,
+      },
+      authorizations: [{ team_id: 'T0LOCAL', user_id: BOT_USER, is_bot: true }],
+    });
+    const { status } = await this.#post(body, 'application/json');
+    await this.#options.settle();
+    return { status, calls: this.#slack.calls.slice(before) };
+  }
+
   async #serve(req: IncomingMessage, res: ServerResponse, body: string): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://local');
     const send = (status: number, value: unknown) => {
@@ -439,6 +493,15 @@ export class SlackStandIn {
       return true;
     }
     const input = (body ? JSON.parse(body) : {}) as Json;
+    if (url.pathname === '/stand-in/daily') {
+      const days = input.daysAhead;
+      if (days !== undefined && days !== null && days !== '' && !(Number(days) >= 0)) {
+        send(400, { error: 'daysAhead must be a number >= 0' });
+        return true;
+      }
+      send(200, await this.runDaily(days === undefined || days === null || days === '' ? undefined : Number(days)));
+      return true;
+    }
     const user = String(input.user ?? '');
     if (!/^[UW][A-Z0-9]{2,}$/.test(user)) {
       send(400, { error: 'user must be a Slack user id' });
@@ -465,6 +528,9 @@ export class SlackStandIn {
         return true;
       case '/stand-in/home':
         send(200, await this.openHome(user));
+        return true;
+      case '/stand-in/leave':
+        send(200, await this.deactivate(user));
         return true;
       default:
         send(404, { error: 'unknown' });

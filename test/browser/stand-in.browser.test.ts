@@ -198,4 +198,45 @@ describe('the local Slack stand-in in Chromium', { timeout: 60_000 }, () => {
     expect(status(after, shownKeyId ?? '')).toBe('Active');
     expect(reactivate).toBe(1);
   });
+
+  it('runs the daily tasks 85 days on from the page: the owner sees the reminder DM with Rotate now; Deactivate in Slack posts the leaver report', async () => {
+    // A key of U0RECIPIENT's, made today (through the stand-in's API: the page's create-user is walked above).
+    const standIn = bot.standIn;
+    if (!standIn) throw new Error('no stand-in');
+    await standIn.command(
+      'U0REQUESTER',
+      'C0GENERAL',
+      '/iam create-user daily-bot --for @U0RECIPIENT --groups ci-deployers --keys --account home --reason "CI deploys"',
+    );
+    await settle();
+    const approval = standIn.messages.find(
+      (m) => m.channel === standIn.approvalChannel && JSON.stringify(m.blocks).includes('daily-bot'),
+    );
+    if (!approval) throw new Error('no approval message for daily-bot');
+    await standIn.clickButton('U0PLATFORM1', approval, 'request_approve');
+    await settle();
+    await beUser('U0RECIPIENT');
+    await page.getByTestId('conv-dm').click();
+    await page.getByTestId('days-ahead').fill('85');
+    await page.getByTestId('run-daily').click();
+    await page.getByTestId('daily-outcome').getByText('Ran at 85 days ahead').waitFor();
+    const reminder = page.getByTestId('message').filter({ hasText: 'your attention' });
+    await reminder.first().waitFor();
+    const rotateNow = await reminder.first().getByRole('button', { name: 'Rotate now' }).count();
+    const reminders = await reminder.count();
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('deactivate-U0RECIPIENT').click();
+    await page.getByText('deactivated', { exact: true }).waitFor();
+    await settle();
+    await beUser('U0PLATFORM1');
+    await page.getByTestId('conv-approvals').click();
+    const report = page.getByTestId('message').filter({ hasText: 'left Slack' });
+    await report.first().waitFor();
+
+    expect(reminders).toBe(1);
+    expect(rotateNow).toBeGreaterThan(0);
+    expect(await report.count()).toBe(1);
+    expect((await keysOf('daily-bot')).map((k) => k.Status)).toEqual(['Inactive']);
+  });
 });

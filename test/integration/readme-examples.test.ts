@@ -26,10 +26,19 @@ describe("the README's examples, run as written against npm run dev with the shi
     expect(slackLines.some((l) => l.includes('/iam create-user'))).toBe(true);
   });
 
+  it('has the schedule examples to run: the daily tasks some days on, and a leaver', () => {
+    expect(slackLines.some((l) => /--daily --days-ahead \d+$/.test(l))).toBe(true);
+    expect(slackLines.some((l) => /--leave U0\w+$/.test(l))).toBe(true);
+  });
+
   it.each(slackLines)('%s', async (line) => {
     const out = await shell(port, line);
 
     if (line.includes('whoami')) expect(out).toMatch(/\*staging\*: account `000000000000`/);
+    else if (line.includes('--daily'))
+      expect(out).toMatch(/Ran the daily tasks[^\n]*:\n {2}reconcile-owners: .*\n {2}key-scan: /);
+    else if (line.includes('--leave'))
+      expect(out).toMatch(/U0\w+ is deactivated in Slack; the bot got the user_change event/);
     else expect(out).toContain('is waiting for approval');
     expect(out).not.toMatch(/Opening the form|I can't|Unknown option|needs a Slack mention/);
   });

@@ -26,12 +26,22 @@ const isFree = (port: number) =>
  * The bot exactly as `npm run dev` starts it (src/local/dev-bot.ts), in this process, with the shipped policy.yml,
  * moto and the offline Slack stand-in; `log` holds every line dev prints.
  */
-export async function startDev(): Promise<{ bot: DevBot; port: number; log: string[] }> {
+export async function startDev(
+  extraEnv: Record<string, string> = {},
+): Promise<{ bot: DevBot; port: number; log: string[] }> {
   const port = await freePortPair();
   const log: string[] = [];
   const env: Record<string, string | undefined> = { ...process.env, PORT: String(port) };
-  for (const k of ['AWS_ENDPOINT_URL', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'POLICY_FILE'])
+  for (const k of [
+    'AWS_ENDPOINT_URL',
+    'SLACK_SIGNING_SECRET',
+    'SLACK_BOT_TOKEN',
+    'SLACK_APP_TOKEN',
+    'POLICY_FILE',
+    'DEV_SCHEDULE',
+  ])
     delete env[k];
+  Object.assign(env, extraEnv);
   const bot = await startDevBot({ env, say: (line) => log.push(line) });
   return { bot, port, log };
 }
