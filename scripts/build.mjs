@@ -28,10 +28,9 @@ export const functions = ['slack', 'web', 'worker', 'schedule'];
 
 /** Imports of a package name redirected in the Lambda bundles. */
 export const aliases = {
-  // Not a stub: yaml's ES module build (what its `exports` give every non-Node environment) instead of its CommonJS
-  // one, so esbuild can drop what parsing does not use (~17 KB). Same source and parser; the builds differ only in
-  // the YAML 1.1 `!!binary` tag (atob/btoa instead of Buffer) and a LOG_STREAM debug switch.
-  yaml: path.join(root, 'node_modules', 'yaml', 'browser', 'index.js'),
+  // YAML parsing (~96 KB): the functions read dist/policy.json, which `npm run build` writes from policy.yml
+  // (src/config.ts parses `.json` with JSON.parse). See lambda-stubs/yaml.mjs.
+  yaml: stub('yaml.mjs'),
   // OAuth installation flow; reached only through Bolt's index re-exports. See lambda-stubs/slack-oauth.cjs.
   '@slack/oauth': stub('slack-oauth.cjs'),
   // Reads a Node http request body, with iconv-lite's code pages (~480 KB): Bolt's HTTPModuleFunctions, exported by
