@@ -5,10 +5,13 @@
 import { CreateGroupCommand, CreateRoleCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_USER_BLOCKS } from '../../src/blocks/ids.js';
+import { DAY, HOUR } from '../../src/clock.js';
+import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import {
   approvalMessageNow,
   click,
+  dmsTo,
   iamUser,
   requestFor,
   requestUser,
@@ -100,5 +103,25 @@ describe('/iam create-user with named accounts', () => {
       .iam.send(new ListAccessKeysCommand({ UserName: 'expiring-staging-bot' }));
     expect(before.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Active']);
     expect(after.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Inactive']);
+  });
+
+  it('scans each account’s keys as a job of its own: the daily run reminds the owner of a key made in staging', async () => {
+    await bot.schedule(); // the ownership projection of every account
+    const created = (await bot.deps.store.users.get('staging', 'staging-bot', { consistent: true }))?.keys[0]
+      ?.createdAt;
+    expect(created).toBeDefined();
+    bot.clock.set(new Date(Date.parse(created ?? '') + 85 * DAY + HOUR));
+
+    await bot.as('schedule', () => runScheduledTasks(bot.deps, dailyTasks));
+    await bot.drain();
+
+    const reports = bot.roles
+      .checked()
+      .filter((c) => c.action === 'iam:GetCredentialReport' && c.fn === 'worker') // the schedule's refresh reads it too
+      .map((c) => `${c.fn} ${c.account}`);
+    expect(new Set(reports)).toEqual(new Set(['worker home', 'worker staging'])); // one job per account, via its role
+    const dms = dmsTo(bot, 'U0RECIPIENT').filter((m) => m.includes('key-rotate-now'));
+    expect(dms).toHaveLength(1);
+    expect(dms[0]).toContain('staging-bot');
   });
 });
