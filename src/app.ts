@@ -2,7 +2,7 @@ import { App, AwsLambdaReceiver, type Receiver } from '@slack/bolt';
 import type { Deps } from './deps.js';
 import { bodyText, type HttpHandler, type HttpResult, header } from './http/types.js';
 import { registerListeners } from './listeners/index.js';
-import { boltLogger, type LogKeys, logger, withLogKeys } from './logger.js';
+import { boltLogger, currentLogKeys, type LogKeys, logger, withLogKeys } from './logger.js';
 
 /**
  * Builds the Bolt app from injected dependencies and registers the listeners; no logic lives here.
@@ -40,7 +40,8 @@ export function createSlackApp(deps: Deps, receiver?: Receiver): { app: App; rec
     await withLogKeys(slackLogKeys(body as SlackBody), async () => {
       try {
         await next();
-        logger.info('Slack request handled', { outcome: 'ok' });
+        // a listener that answered a refusal or an error says so (appendLogKeys); otherwise it went through
+        logger.info('Slack request handled', { outcome: currentLogKeys().outcome ?? 'ok' });
       } catch (error) {
         logger.error('Slack request failed', { outcome: 'failed', errorName: (error as Error)?.name });
         throw error;

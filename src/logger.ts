@@ -41,6 +41,11 @@ export function appendLogKeys(keys: LogKeys): void {
   if (store) Object.assign(store, Object.fromEntries(Object.entries(keys).filter(([, v]) => v !== undefined)));
 }
 
+/** The keys of the current unit of work so far (e.g. whether something in it already set its outcome). */
+export function currentLogKeys(): Readonly<LogKeys> {
+  return { ...logContext.getStore() };
+}
+
 /** Powertools' JSON lines, with the unit of work's keys (withLogKeys) on each. */
 class ContextLogFormatter extends LogFormatter {
   formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {

@@ -21,6 +21,7 @@ beforeAll(async () => {
   const from = captured().length;
   const request = await requestUser(bot, 'logged-bot');
   requestId = request.id;
+  await click(bot, request, 'U0REQUESTER'); // refused: nobody approves their own request
   await click(bot, request, 'U0APPROVER1');
   await bot.drain();
   const { token } = linkSentTo(bot);
@@ -60,6 +61,12 @@ describe('log lines of a create-user flow', () => {
       outcome: 'ok',
     });
     expect(slack.filter((l) => !l.slackUser)).toEqual([]);
+  });
+
+  it('end a refused click with outcome refused, not ok', () => {
+    const refused = lines.filter((l) => l.action === 'request_approve' && l.slackUser === 'U0REQUESTER');
+
+    expect(refused.at(-1)).toMatchObject({ requestId, message: 'Slack request handled', outcome: 'refused' });
   });
 
   it('name the credential page’s requests (never the link’s token), and end with the status code', () => {

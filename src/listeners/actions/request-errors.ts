@@ -1,6 +1,6 @@
 import type { RespondFn } from '@slack/bolt';
 import { BotError } from '../../errors.js';
-import { logger } from '../../logger.js';
+import { appendLogKeys, logger } from '../../logger.js';
 import { AnsweredConflictError } from '../../services/requests.js';
 
 /**
@@ -8,6 +8,8 @@ import { AnsweredConflictError } from '../../services/requests.js';
  * generic line, the error being logged by name only.
  */
 export function requestErrorText(error: unknown, what: string): string {
+  // the Slack request's last log line says how it ended
+  appendLogKeys({ outcome: error instanceof BotError ? 'refused' : 'failed' });
   if (error instanceof BotError) return error.message;
   logger.error('A request action failed', { what, errorName: (error as Error)?.name });
   return 'Something went wrong; nothing was changed. Try again.';
