@@ -4,6 +4,7 @@
  * the key is still that user's.
  */
 import * as z from 'zod/mini';
+import { parseButtonValue } from '../blocks/button-value.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, NotAuthorizedError } from '../errors.js';
 import type { ProjectedUser } from '../store/users.js';
@@ -23,12 +24,8 @@ const valueSchema = z.object({
 
 /** The key a button's value names (`{"a","u","k"}`), or undefined for a value this bot did not render. */
 export function parseKeyRef(value: string | undefined): KeyRef | undefined {
-  try {
-    const parsed = valueSchema.safeParse(JSON.parse(value ?? ''));
-    return parsed.success ? { account: parsed.data.a, userName: parsed.data.u, keyId: parsed.data.k } : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseButtonValue(valueSchema, value);
+  return parsed && { account: parsed.a, userName: parsed.u, keyId: parsed.k };
 }
 
 const code = (s: string) => `\`${s}\``;

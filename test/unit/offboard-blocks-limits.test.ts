@@ -14,10 +14,10 @@ const users = (n: number): OffboardedUser[] =>
     userName: pad(`u${i}-`, 64, '@'),
     path: `/${pad('path', 510, '&')}/`,
     outcome: outcomes[i % outcomes.length] as OffboardedUser['outcome'],
-    keys: ['AKIA0123456789ABCDEF', 'AKIAFEDCBA9876543210'],
+    keys: ['AKIAEXAMPLEFAKEKEY01', 'AKIAEXAMPLEFAKEKEY02'],
     console: true,
     error: pad('LimitExceeded', 100, 'E'),
-    restoredKeys: ['AKIA0123456789ABCDEF'],
+    restoredKeys: ['AKIAEXAMPLEFAKEKEY01'],
   }));
 
 const request = (status: RequestStatus, n: number): AccessRequest => ({

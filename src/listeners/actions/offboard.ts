@@ -1,5 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import * as z from 'zod/mini';
+import { parseButtonValue } from '../../blocks/button-value.js';
 import { OFFBOARD_REACTIVATE } from '../../blocks/ids.js';
 import { GIVE_TO_ACTION, giveToModal } from '../../blocks/offboard.js';
 import type { Deps } from '../../deps.js';
@@ -25,15 +26,9 @@ export function registerOffboardActions(app: App, deps: Deps): void {
 
   app.action<BlockButtonAction>(GIVE_TO_ACTION, async ({ ack, body, action, client }) => {
     await ack();
-    let value: unknown;
-    try {
-      value = JSON.parse(action.value ?? '{}');
-    } catch {
-      return; // not a value this bot rendered
-    }
-    const parsed = giveToSchema.safeParse(value);
-    if (!parsed.success) return;
-    const { r, a, u } = parsed.data;
+    const parsed = parseButtonValue(giveToSchema, action.value);
+    if (!parsed) return; // not a value this bot rendered
+    const { r, a, u } = parsed;
     await client.views.open({
       trigger_id: body.trigger_id,
       view: giveToModal({

@@ -1,5 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import * as z from 'zod/mini';
+import { parseButtonValue } from '../../blocks/button-value.js';
 import { ROTATION_DELETE_FIRST, ROTATION_REACTIVATE, ROTATION_SWITCHED } from '../../blocks/ids.js';
 import type { Deps } from '../../deps.js';
 import { clickRotation, type RotationClick } from '../../services/kinds/rotate-key.js';
@@ -14,15 +15,9 @@ export function registerRotationActions(app: App, deps: Deps): void {
   // deleted only if it is still the user's and still inactive.
   app.action<BlockButtonAction>(ROTATION_DELETE_FIRST, async ({ ack, body, action, respond }) => {
     await ack();
-    let value: unknown;
-    try {
-      value = JSON.parse(action.value ?? '{}');
-    } catch {
-      return; // not a value this bot rendered
-    }
-    const offer = offerSchema.safeParse(value);
-    if (!offer.success) return;
-    const { u, a, k, d } = offer.data;
+    const offer = parseButtonValue(offerSchema, action.value);
+    if (!offer) return; // not a value this bot rendered
+    const { u, a, k, d } = offer;
     const answer = await answerRotation(
       deps,
       body.user.id,
