@@ -22,7 +22,7 @@ import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';
 import { APPROVALS, auditActions, click, dmsTo } from '../support/create-user.js';
-import { linkSentTo, requestPage } from '../support/credentials.js';
+import { linkSentTo, notMeClick, requestPage } from '../support/credentials.js';
 import { testPolicy } from '../support/policy.js';
 
 const DAY = 86_400_000;
@@ -115,6 +115,25 @@ describe('a link item deleted by its TTL', () => {
     expect(await keysOf(name)).toEqual({ [oldKey]: 'Active' });
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
     expect(dmsTo(bot, 'U0OWNER2').at(-1)).toContain('untouched');
+  });
+});
+
+describe('a link reported as not opened by its owner, then deleted by its TTL', () => {
+  it('cancels the rotation as before: the reported new key deleted, the old key left active', async () => {
+    const name = nextName('ttl-reported');
+    const oldKey = await userWithKey(name, 'U0OWNER10');
+    await command(`rotate-key ${name}`, 'U0OWNER10');
+    await openLink('U0OWNER10');
+    const link = await bot.deps.store.links.get(linkHashOf('U0OWNER10'));
+    await bot.interact(notMeClick(link?.linkId ?? '', 'U0OWNER10', bot.slack.responseUrl('not-me-rotation')));
+    await bot.drain();
+    await expireLinkItems('U0OWNER10');
+
+    bot.clock.advance(GRACE_DAYS * DAY + 60_000);
+    await bot.schedule();
+
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Active' });
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
   });
 });
 
