@@ -424,7 +424,9 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       const done = await onOldKey(iam, r, () =>
         iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId })),
       );
-      if (done !== 'done') return endGone(deps, r, done, `DeleteAccessKey ${rot.oldKeyId}`);
+      // A key already gone is what this step wanted (a run that deleted it may have stopped before the write below);
+      // only a user deleted outside the bot ends the rotation otherwise.
+      if (done === 'user-gone') return endGone(deps, r, done, `DeleteAccessKey ${rot.oldKeyId}`);
       const next = await move(deps, r, { phase: 'deleted' }, ['nextAt']);
       if (!next) return 'lost';
       await record(deps, next, 'system', 'rotation.old-key-deleted', { oldKeyId: rot.oldKeyId });
