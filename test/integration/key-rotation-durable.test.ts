@@ -103,6 +103,26 @@ describe('a link item deleted by its TTL', () => {
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deactivated');
   });
 
+  it('finds a reveal the page could not record on the request on the link item, while it exists, and records it', async () => {
+    const name = nextName('ttl-backfilled');
+    const oldKey = await userWithKey(name, 'U0OWNER11');
+    await command(`rotate-key ${name}`, 'U0OWNER11');
+    const { id, rotation } = await rotationOf(name);
+    await openLink('U0OWNER11');
+    // As if the page's write to the request had failed (it is logged, never shown): only the link item knows.
+    await bot.deps.store.requests.model.update({ id }, { $REMOVE: ['linkOpened'] } as never);
+
+    bot.clock.advance(25 * 3_600_000); // past the link's expiry: the scheduled task looks at the link
+    await bot.schedule();
+    const recorded = (await bot.deps.store.requests.get(id))?.linkOpened;
+    await expireLinkItems('U0OWNER11');
+    bot.clock.advance(GRACE_DAYS * DAY);
+    await bot.schedule();
+
+    expect(recorded?.linkId).toBeDefined();
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Inactive', [rotation?.newKeyId ?? '']: 'Active' });
+  });
+
   it('still cancels a rotation whose link was never opened: new key deleted, old key untouched', async () => {
     const name = nextName('ttl-unopened');
     const oldKey = await userWithKey(name, 'U0OWNER2');
