@@ -171,7 +171,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
-      audit: ['PutItem'],
+      // Query: whether the link of a rotation stored before requests recorded their link was opened (its events)
+      audit: ['PutItem', 'Query'],
       users: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },

@@ -123,6 +123,35 @@ describe('a link item deleted by its TTL', () => {
     expect(await keysOf(name)).toEqual({ [oldKey]: 'Inactive', [rotation?.newKeyId ?? '']: 'Active' });
   });
 
+  it('decides a rotation stored before requests recorded their link from the link audit trail, opened or not', async () => {
+    const opened = nextName('ttl-legacy-opened');
+    const unopened = nextName('ttl-legacy-unopened');
+    const openedOld = await userWithKey(opened, 'U0OWNER12');
+    const unopenedOld = await userWithKey(unopened, 'U0OWNER13');
+    await command(`rotate-key ${opened}`, 'U0OWNER12');
+    await command(`rotate-key ${unopened}`, 'U0OWNER13');
+    await openLink('U0OWNER12');
+    // The older shape of the item: no record of the opening, no link expiry on the request.
+    for (const name of [opened, unopened]) {
+      const r = await rotationOf(name);
+      const rotation = { ...r.rotation, oldKeyId: r.rotation?.oldKeyId ?? '' };
+      delete rotation.linkExpiresAt;
+      expect(await bot.deps.store.requests.update(r, { rotation }, bot.clock.now(), ['linkOpened'])).toBeDefined();
+    }
+    const unopenedNew = (await rotationOf(unopened)).rotation?.newKeyId ?? '';
+    await expireLinkItems('U0OWNER12');
+    await expireLinkItems('U0OWNER13');
+
+    bot.clock.advance(GRACE_DAYS * DAY);
+    await bot.schedule();
+
+    const openedNew = (await rotationOf(opened)).rotation?.newKeyId ?? '';
+    expect(await keysOf(opened)).toEqual({ [openedOld]: 'Inactive', [openedNew]: 'Active' });
+    expect(await keysOf(unopened)).toEqual({ [unopenedOld]: 'Active' });
+    expect(unopenedNew).not.toBe('');
+    expect((await rotationStateOf(bot.deps, 'home', unopened))?.phase).toBe('cancelled');
+  });
+
   it('still cancels a rotation whose link was never opened: new key deleted, old key untouched', async () => {
     const name = nextName('ttl-unopened');
     const oldKey = await userWithKey(name, 'U0OWNER2');

@@ -292,7 +292,8 @@ export type NewKeyFate =
  * when the request has no record is the link item read, for a reveal whose record lags or failed: while the item
  * exists its status settles it (with `record`, an opening found there is written to the request). A missing link
  * item (DynamoDB's TTL deletes it some days after it ends) is never taken as an opening nor, before the stored
- * expiry, as its absence. A reported reveal ("This wasn't me") counts as unopened, as before.
+ * expiry, as its absence; for a request stored before it recorded its link, the link's audit events decide. A
+ * reported reveal ("This wasn't me") counts as unopened, as before.
  */
 export async function newKeyFate(
   deps: Pick<Deps, 'store' | 'clock'>,
@@ -315,9 +316,19 @@ export async function newKeyFate(
     if (link.status === 'pending') return { state: 'pending', until: link.expiresAt };
     return { state: 'unopened', why: `link ${link.status}` };
   }
-  const expires = r.rotation?.linkExpiresAt ? Date.parse(r.rotation.linkExpiresAt) : undefined;
-  if (expires !== undefined && expires > deps.clock.now().getTime()) return { state: 'pending', until: expires };
-  return { state: 'unopened', why: 'link not opened' };
+  if (r.rotation?.linkExpiresAt) {
+    const expires = Date.parse(r.rotation.linkExpiresAt);
+    if (expires > deps.clock.now().getTime()) return { state: 'pending', until: expires };
+    return { state: 'unopened', why: 'link not opened' };
+  }
+  // A rotation delivered before the request recorded its link (an item of the older shape): the link's own audit
+  // trail, kept far longer than the link item, says whether it was revealed or reported.
+  const actions = (await deps.store.audit.list(`link#${r.linkId}`, { consistent: true })).map((e) => e.action);
+  if (actions.includes('credentials.revoked')) return { state: 'unopened', why: 'reported' };
+  const opened = actions.includes('credentials.opened');
+  if (opened && options.record)
+    await deps.store.requests.recordLinkOpened(r.id, { linkId: r.linkId, at: deps.clock.now().toISOString() });
+  return opened ? { state: 'opened' } : { state: 'unopened', why: 'link not opened' };
 }
 
 /** A click in the owner's DM: "I've switched" or "Reactivate". */
