@@ -103,3 +103,13 @@ export function rotationCancelledMessage(r: AccessRequest) {
   const text = `The one-time link with the new access key of ${who(r)} was not opened in time, so the new key ${code(r.rotation?.newKeyId ?? '?')} is deactivated and deleted. The old key ${code(r.rotation?.oldKeyId ?? '?')} is untouched. Rotate again with \`/iam rotate-key ${esc(r.userName)}\`.`;
   return { text, blocks: [section(`:hourglass: ${text}`)] };
 }
+
+/** The owner's DM when the old key, or the whole IAM user, was deleted outside the bot: the rotation ends there. */
+export function oldKeyGoneMessage(r: AccessRequest) {
+  const rot = r.rotation;
+  const text =
+    rot?.gone === 'user'
+      ? `IAM user ${code(r.userName)} in *${esc(r.account)}* (${code(r.accountId)}) was deleted outside the bot, with its keys: the rotation of its access key ${code(rot?.oldKeyId ?? '?')} ends here.`
+      : `The old access key ${code(rot?.oldKeyId ?? '?')} of ${who(r)} was deleted outside the bot: the rotation is complete. ${code(rot?.newKeyId ?? '?')} is the user's key now.`;
+  return { text, blocks: [section(`:white_check_mark: ${text}`), context(`Rotation \`${esc(r.id)}\`.`)] };
+}

@@ -88,10 +88,11 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     invokeWorker: true,
   },
   // The public credential page: its links, the audit trail, and reading then deleting one secret. No IAM at all.
+  // requests: one unconditional-on-version UpdateItem recording that the request's link was opened (a rotation's fact)
   web: {
     ...none,
     secrets: ['GetSecretValue', 'DeleteSecret'],
-    tables: { links: ['GetItem', 'UpdateItem'], audit: ['PutItem'] },
+    tables: { links: ['GetItem', 'UpdateItem'], audit: ['PutItem'], requests: ['UpdateItem'] },
   },
   // Jobs: provisioning (and its undo), credential delivery, "This wasn't me", whoami.
   worker: {
@@ -155,9 +156,11 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
       'GetAccessKeyLastUsed',
       'GetLoginProfile',
       // a rotation step refreshes its user in the projection (userChanged)
-      'GetUser',
       'ListGroupsForUser',
     ],
+    // a rotation step first checks that the user still exists (a deleted user's ARN has no path: see above), and the
+    // projection refresh reads it
+    anyUser: ['GetUser'],
     iamAccount: ['GetAccountAuthorizationDetails', 'GenerateCredentialReport', 'GetCredentialReport'],
     assumeRoles: true,
     secrets: ['DeleteSecret'],
@@ -168,7 +171,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
-      audit: ['PutItem'],
+      // Query: whether the link of a rotation stored before requests recorded their link was opened (its events)
+      audit: ['PutItem', 'Query'],
       users: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },

@@ -109,6 +109,14 @@ export async function revealLink(deps: Deps, token: string | undefined, opener: 
       }),
     ],
     ['update DM', updateDm(deps, link, credentialOpenedMessage(link, openedAt))],
+    // The durable fact a key rotation decides on: the link item goes with its TTL, the request stays.
+    [
+      'record on request',
+      deps.store.requests.recordLinkOpened(link.requestId, {
+        linkId: link.linkId,
+        at: new Date(openedAt).toISOString(),
+      }),
+    ],
   ];
   const results = await Promise.allSettled(steps.map(([, p]) => p));
   results.forEach((result, i) => {
@@ -242,6 +250,13 @@ export async function reportUnrecognizedReveal(
       return { state: 'already', link: latest, progress, inProgress: !progress.finished };
     }
   }
+  // A key rotation must not take a reported key for a received one once the link item is gone (TTL). Written by
+  // every run that owns the report (idempotent), so a run that died before it is made good by the next.
+  await deps.store.requests.recordLinkOpened(report.requestId, {
+    linkId: report.linkId,
+    at: new Date(report.openedAt ?? now.getTime()).toISOString(),
+    revokedAt: new Date(report.revokedAt ?? now.getTime()).toISOString(),
+  });
   const done = await runReport(deps, report, owner, now);
   return { state: 'reported', link: done, progress: reportProgress(done) };
 }

@@ -93,9 +93,10 @@ export class AuditStore {
     return { events: events.slice(skip, skip + limit), more: events.length > skip + limit };
   }
 
-  /** Every event about a subject, oldest first. */
-  async list(subject: string): Promise<AuditEvent[]> {
-    const items = await this.model.query('subject').eq(subject).sort('ascending').exec();
+  /** Every event about a subject, oldest first; `consistent` when what it finds decides something. */
+  async list(subject: string, options: { consistent?: boolean } = {}): Promise<AuditEvent[]> {
+    const query = this.model.query('subject').eq(subject).sort('ascending');
+    const items = await (options.consistent ? query.consistent() : query).exec();
     return items.map((i) => ({ subject: i.subject, at: i.at, actor: i.actor, action: i.action, detail: i.detail }));
   }
 }

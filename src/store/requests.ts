@@ -82,6 +82,23 @@ export interface RotationState {
   reactivated?: boolean;
   /** When the scheduled task has work on the rotation next. */
   nextAt?: string;
+  /** When the new key's one-time link expires (stored at delivery: the link item itself goes with its TTL). */
+  linkExpiresAt?: string;
+  /**
+   * The user's key ids just before CreateAccessKey (a checkpoint): on resume, a key not among them and not recorded
+   * as `newKeyId` is this rotation's own key whose write was lost (its secret with it).
+   */
+  keysBefore?: string[];
+  /** The old key (`key`) or the whole user (`user`) was deleted outside the bot: the rotation ended there. */
+  gone?: 'key' | 'user';
+}
+
+/** The request's one-time link was opened (recorded by the credential page when it reveals), or reported. */
+export interface LinkOpened {
+  linkId: string;
+  at: string;
+  /** "This wasn't me": the recipient reported the reveal (the delivered key was deactivated). */
+  revokedAt?: string;
 }
 
 /** What an offboarding found and did for one IAM user the leaver owns. */
@@ -173,6 +190,11 @@ export interface AccessRequest {
   remaining?: string[];
   /** The one-time link that delivered the credentials. */
   linkId?: string;
+  /**
+   * When a link of this request was opened, written by the credential page as it reveals (not versioned, see
+   * recordLinkOpened): a durable fact, where the link item goes with its TTL.
+   */
+  linkOpened?: LinkOpened;
   /** While failed: when the scheduled task abandons it (the failed-request lifetime), releasing its user name. */
   abandonAt?: string;
   createdAt: string;
@@ -254,6 +276,7 @@ const FIELDS = [
   'error',
   'remaining',
   'linkId',
+  'linkOpened',
   'abandonAt',
   'rotation',
   'offboard',
@@ -319,6 +342,7 @@ export class RequestStore {
         error: String,
         remaining: stringList,
         linkId: String,
+        linkOpened: { type: Object, schema: { linkId: String, at: String, revokedAt: String } },
         abandonAt: String,
         rotation: {
           type: Object,
@@ -334,6 +358,9 @@ export class RequestStore {
             deleteAt: String,
             reactivated: Boolean,
             nextAt: String,
+            linkExpiresAt: String,
+            keysBefore: stringList,
+            gone: String,
           },
         },
         offboard: {
@@ -541,6 +568,22 @@ export class RequestStore {
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * Records that the request's link `linkId` was opened (or, with `revokedAt`, reported), whatever else changed
+   * meanwhile: a fact, not a decision, so it neither needs nor bumps the version (the worker's conditional writes
+   * racing with a reveal must not fail for it), and it lives outside `rotation`, which every step rewrites whole.
+   * A link reveals once, so this is written once per link (a report overwrites it with `revokedAt`); nothing is
+   * written for a request that does not exist.
+   */
+  async recordLinkOpened(id: string, opened: LinkOpened): Promise<void> {
+    const condition = new dynamoose.Condition('id').exists();
+    try {
+      await this.model.update({ id }, { $SET: { linkOpened: opened } } as never, { condition });
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
     }
   }
 

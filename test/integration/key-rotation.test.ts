@@ -214,13 +214,9 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     const calls = await callsBeforeAnswer(bot, () =>
       bot.clickButton({ userId: 'U0OWNER2', actionId: ROTATION_SWITCHED, value: rotation.id }),
     );
-    // before the answer: the rotation, the link (alias, record), one transactional write; the worker deactivates
-    expect(calls.aws).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:GetItem',
-      'dynamodb:GetItem',
-      'dynamodb:TransactWriteItems',
-    ]);
+    // before the answer: the rotation (which records the opening: no link read), one transactional write; the
+    // worker deactivates
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
     expect(calls.handOffs).toEqual(['rotation-step']);
     expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
     expect((await keysOf(name))[rotation.rotation?.newKeyId ?? '']).toBe('Active');
@@ -261,7 +257,7 @@ describe('which key, and room for the new one', () => {
     expect(await rotationStateOf(bot.deps, 'home', name)).toBeUndefined();
   });
 
-  it('refuses a key of another user, and asks which key when the user has two and none is named', async () => {
+  it('refuses a key of another user, and asks which key when the user has two active keys and none is named', async () => {
     const name = nextName('mine');
     const other = nextName('theirs');
     const [mine] = await userWithKeys(name, 'U0OWNER', [true]);
@@ -272,8 +268,32 @@ describe('which key, and room for the new one', () => {
     expect(await keysOf(other)).toEqual({ [theirs as string]: 'Active' });
 
     const two = nextName('two');
-    await userWithKeys(two, 'U0OWNER', [false, true]);
+    await userWithKeys(two, 'U0OWNER', [true, true]);
     expect((await command(`rotate-key ${two}`, 'U0OWNER')).text).toContain('name the one to rotate');
+  });
+
+  it('takes the active key when none is named and the other is inactive, offering to delete the inactive one first', async () => {
+    const name = nextName('implied');
+    const [inactive, active] = await userWithKeys(name, 'U0OWNER', [false, true]);
+
+    const answer = await command(`rotate-key ${name}`, 'U0OWNER');
+    const button = answer.blocks?.flatMap((b) => b.elements ?? []).find((e) => e.action_id === ROTATION_DELETE_FIRST);
+    await bot.clickButton({
+      userId: 'U0OWNER',
+      actionId: ROTATION_DELETE_FIRST,
+      value: button?.value ?? '',
+      message: { channel: 'C0WORK', ts: '1.4' },
+    });
+    await bot.drain();
+
+    expect(answer.text).toContain(`\`${active}\` (active, the one to rotate)`);
+    expect(answer.text).toContain(`first delete the inactive key \`${inactive}\``);
+    const rotation = await rotationOf(name);
+    expect(rotation.rotation?.oldKeyId).toBe(active);
+    expect(await keysOf(name)).toEqual({
+      [active as string]: 'Active',
+      [rotation.rotation?.newKeyId ?? '']: 'Active',
+    });
   });
 
   it("sends someone else's rotation through approval; the new key goes to the owner", async () => {

@@ -28,7 +28,8 @@ export async function reissueCredentials(
   if (!request || request.credentialIssue !== issue) return 'This reissue was replaced by a newer one.';
   const oldLink = request.linkId ? await deps.store.links.getByLinkId(request.linkId) : undefined;
   if (oldLink?.deliveryKey === `reissue:${request.id}:${issue}`) return 'Done already: the new link is out.';
-  if (oldLink && !UNRECEIVED.includes(oldLink.status)) return 'The link was opened meanwhile: nothing was reissued.';
+  if (request.linkOpened?.linkId === request.linkId || (oldLink && !UNRECEIVED.includes(oldLink.status)))
+    return 'The link was opened meanwhile: nothing was reissued.';
   const record = (action: string, detail: Record<string, string | number | null>) =>
     deps.store.audit.record({
       subject: auditSubject(request.id),
@@ -90,6 +91,7 @@ export async function reissueCredentials(
               deliveredAt: now.toISOString(),
               graceEndsAt,
               nextAt: now.toISOString(),
+              linkExpiresAt: delivered.expiresAt.toISOString(),
             }),
           }
         : {}),

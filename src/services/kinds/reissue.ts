@@ -34,6 +34,11 @@ export async function requestReissue(
   if (request.status !== 'done' || !request.linkId || request.accessType === 'console')
     throw new ConflictError(`Request \`${request.id}\` has no delivered access key to reissue (${request.status}).`);
   const link = await deps.store.links.getByLinkId(request.linkId);
+  // The request's own record first: the link item may be gone (TTL) long after it was opened.
+  if (request.linkOpened?.linkId === request.linkId)
+    throw new ConflictError(
+      `The link of request \`${request.id}\` was opened: those credentials were received. Rotate the key instead.`,
+    );
   if (link && !UNRECEIVED.includes(link.status))
     throw new ConflictError(
       `The link of request \`${request.id}\` was opened (${link.status}): those credentials were received. Rotate the key instead.`,

@@ -25,7 +25,7 @@ import {
   type SubmitOptions,
   startProvisioning,
 } from '../requests.js';
-import { managedPaths } from './run-change.js';
+import { isManagedPath, managedUserPaths } from '../user-projection.js';
 
 const _DAY = 86_400_000;
 /** How long an `-ing` phase owns its IAM write before a rerun takes it over (the worker stops after 60 s). */
@@ -107,7 +107,7 @@ export async function checkRotation(deps: Pick<Deps, 'config' | 'aws'>, draft: R
   const accountId = identity.Account ?? '';
   if (!user) throw refuse(`There is no IAM user ${code(userName)} in ${account} (${accountId}).`);
   const path = user.Path ?? '/';
-  if (!managedPaths(policy).includes(path))
+  if (!isManagedPath(managedUserPaths(policy), path))
     throw refuse(`IAM user ${code(userName)} is at path ${code(path)}, outside the paths the bot manages.`);
   const [keys, tags] = await Promise.all([
     listKeys(iam, userName).catch(cannot(`list the keys of ${userName}`)),
@@ -121,7 +121,15 @@ export async function checkRotation(deps: Pick<Deps, 'config' | 'aws'>, draft: R
       `${code(draft.keyId)} is not an access key of IAM user ${code(userName)}: I rotate only a key of the user named.`,
     );
   if (!keys.length) throw refuse(`IAM user ${code(userName)} has no access key to rotate.`);
-  const target = draft.keyId ? keys.find((k) => k.id === draft.keyId) : keys.length === 1 ? keys[0] : undefined;
+  // No key named: the only key, or of two the only active one (the inactive one is then offered for deletion).
+  const active = keys.filter((k) => k.active);
+  const target = draft.keyId
+    ? keys.find((k) => k.id === draft.keyId)
+    : keys.length === 1
+      ? keys[0]
+      : active.length === 1
+        ? active[0]
+        : undefined;
   if (!target)
     throw refuse(
       `IAM user ${code(userName)} has two access keys, ${listing}: name the one to rotate (\`/iam rotate-key ${userName} <key-id>\`).`,
@@ -271,6 +279,58 @@ export async function announce(
   ]);
 }
 
+/** Whether a rotation's new key reached its owner. */
+export type NewKeyFate =
+  | { state: 'opened' }
+  /** Not opened yet, and the link works until `until` (epoch ms). */
+  | { state: 'pending'; until: number }
+  | { state: 'unopened'; why: string };
+
+/**
+ * Whether the new key's one-time link was opened, decided from the request (read consistently by the caller): the
+ * credential page records the reveal on it (`linkOpened`), and the link's expiry is stored on it at delivery. Only
+ * when the request has no record is the link item read, for a reveal whose record lags or failed: while the item
+ * exists its status settles it (with `record`, an opening found there is written to the request). A missing link
+ * item (DynamoDB's TTL deletes it some days after it ends) is never taken as an opening nor, before the stored
+ * expiry, as its absence; for a request stored before it recorded its link, the link's audit events decide. A
+ * reported reveal ("This wasn't me") counts as unopened, as before.
+ */
+export async function newKeyFate(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  r: AccessRequest,
+  options: { record?: boolean } = {},
+): Promise<NewKeyFate> {
+  if (!r.linkId) return { state: 'unopened', why: 'no link was delivered' };
+  const recorded = r.linkOpened?.linkId === r.linkId ? r.linkOpened : undefined;
+  if (recorded) return recorded.revokedAt ? { state: 'unopened', why: 'reported' } : { state: 'opened' };
+  const link = await deps.store.links.getByLinkId(r.linkId);
+  if (link) {
+    if (link.status === 'opened') {
+      if (options.record)
+        await deps.store.requests.recordLinkOpened(r.id, {
+          linkId: link.linkId,
+          at: new Date(link.openedAt ?? deps.clock.now().getTime()).toISOString(),
+        });
+      return { state: 'opened' };
+    }
+    if (link.status === 'pending') return { state: 'pending', until: link.expiresAt };
+    return { state: 'unopened', why: `link ${link.status}` };
+  }
+  if (r.rotation?.linkExpiresAt) {
+    const expires = Date.parse(r.rotation.linkExpiresAt);
+    if (expires > deps.clock.now().getTime()) return { state: 'pending', until: expires };
+    return { state: 'unopened', why: 'link not opened' };
+  }
+  // A rotation delivered before the request recorded its link (an item of the older shape): the link's own audit
+  // trail, kept far longer than the link item, says whether it was revealed or reported.
+  const actions = (await deps.store.audit.list(`link#${r.linkId}`, { consistent: true })).map((e) => e.action);
+  if (actions.includes('credentials.revoked')) return { state: 'unopened', why: 'reported' };
+  const opened = actions.includes('credentials.opened');
+  if (opened && options.record)
+    await deps.store.requests.recordLinkOpened(r.id, { linkId: r.linkId, at: deps.clock.now().toISOString() });
+  return opened ? { state: 'opened' } : { state: 'unopened', why: 'link not opened' };
+}
+
 /** A click in the owner's DM: "I've switched" or "Reactivate". */
 export type RotationClick = 'switched' | 'reactivate';
 
@@ -297,8 +357,7 @@ export async function clickRotation(
       throw new ConflictError(
         `The old key ${code(rot.oldKeyId)} is not active under this rotation any more (${rot.phase ?? r.status}).`,
       );
-    const link = r.linkId ? await deps.store.links.getByLinkId(r.linkId) : undefined;
-    if (link?.status !== 'opened')
+    if ((await newKeyFate(deps, r)).state !== 'opened')
       throw new ConflictError('Open the one-time link with the new key first: until then the old key stays as it is.');
     const next = await announce(deps, r, { phase: 'deactivating' }, user, 'rotation.switched');
     if (!next) throw new ConflictError('The rotation changed just now; look at your latest DM.');

@@ -8,12 +8,15 @@ import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
   GetAccessKeyLastUsedCommand,
+  GetUserCommand,
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
+import { HOME } from '../../aws/accounts.js';
 import {
   oldKeyDeactivatedMessage,
   oldKeyDeletedMessage,
+  oldKeyGoneMessage,
   oldKeyReactivatedMessage,
   rotationCancelledMessage,
   rotationStartedMessage,
@@ -26,9 +29,18 @@ import type { AccessRequest, RotationState } from '../../store/requests.js';
 import { deliverCredentials } from '../credentials.js';
 import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName, type IamSender } from '../provisioning.js';
-import { abandonAtFrom, auditSubject, syncApprovalMessage, tell, tellRequester } from '../requests.js';
+import {
+  abandonAtFrom,
+  auditEvent,
+  auditSubject,
+  syncApprovalMessage,
+  tell,
+  tellApproversOfFailure,
+  tellRequester,
+} from '../requests.js';
 import { userChanged } from '../user-changes.js';
-import { announce, isoIn, STEP_LEASE_MS, withRotation } from './rotate-key.js';
+import { isManagedPath, managedUserPaths } from '../user-projection.js';
+import { announce, isoIn, newKeyFate, STEP_LEASE_MS, withRotation } from './rotate-key.js';
 
 const DAY = 86_400_000;
 
@@ -86,11 +98,26 @@ export async function runKeyRotation(
     if (options.announce) await tellRequester(deps, request);
   }
   const rot = request.rotation as RotationState;
+  // Today's policy, before any IAM write: the account and the user's path still the policy's, the user still there.
+  const { policy } = deps.config;
+  if (request.account !== HOME && !policy.accounts.some((a) => a.name === request.account))
+    return refuseUnderPolicy(deps, request, [`account ${request.account} is not in the policy any more`]);
   const { iam } = deps.aws.account(request.account);
+  let path: string;
+  try {
+    path = (await iam.send(new GetUserCommand({ UserName: request.userName }))).User?.Path ?? '/';
+  } catch (error) {
+    if (errorName(error) === 'NoSuchEntity')
+      return fail(deps, request, `refused: IAM user ${request.userName} no longer exists`);
+    return fail(deps, request, `reading IAM user ${request.userName} failed (${errorName(error)})`);
+  }
+  if (!isManagedPath(managedUserPaths(policy), path))
+    return refuseUnderPolicy(deps, request, [`user path ${path} is not among the policy's managed paths`]);
   const deliveryKey = (keyId: string) => `rotate:${request.id}:${keyId}`;
   let withKey = request;
   let newKeyId: string;
   let linkId: string;
+  let linkExpiresAt: number;
   try {
     let keys = await listKeys(iam, request.userName);
     // A key an earlier attempt created: kept if its link went out (the run stopped after delivering), else this
@@ -102,13 +129,26 @@ export async function runKeyRotation(
         step: `CreateAccessKey ${earlier}`,
         detail: 'delivered by an earlier attempt',
       });
-      return finishDelivery(deps, request, earlier, sent.linkId);
+      return finishDelivery(deps, request, earlier, sent.linkId, sent.expiresAt);
     }
     if (earlier) {
       await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: earlier }));
       await record(deps, request, 'system', 'step-undone', { step: `CreateAccessKey ${earlier} (never delivered)` });
     }
-    keys = keys.filter((k) => k.id !== rot.newKeyId);
+    // A key made by an attempt that stopped between CreateAccessKey and the write recording it: not among the keys
+    // checkpointed before the call, so this rotation's own, and its secret died with that run. Deleted, then a new
+    // key is made and delivered.
+    const before = rot.keysBefore;
+    const orphans = before ? keys.filter((k) => k.id !== rot.newKeyId && !before.includes(k.id)) : [];
+    for (const orphan of orphans) {
+      await iam
+        .send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: orphan.id }))
+        .catch(ignoreMissing);
+      await record(deps, request, 'system', 'step-undone', {
+        step: `CreateAccessKey ${orphan.id} (never recorded: its secret was lost)`,
+      });
+    }
+    keys = keys.filter((k) => k.id !== rot.newKeyId && !orphans.includes(k));
     const old = keys.find((k) => k.id === rot.oldKeyId);
     if (!old?.active) return fail(deps, request, `refused: key ${rot.oldKeyId} is ${old ? 'inactive' : 'gone'} now`);
     const chosen = rot.deleteFirst ? keys.find((k) => k.id === rot.deleteFirst) : undefined;
@@ -119,14 +159,22 @@ export async function runKeyRotation(
       keys = keys.filter((k) => k.id !== chosen.id);
     }
     if (keys.length >= 2) return fail(deps, request, 'refused: the user has two keys again; no room for a new one');
+    // The checkpoint that lets a resumed attempt recognise a key this one creates but never records.
+    const checkpoint = await deps.store.requests.update(
+      request,
+      { rotation: withRotation(request, { keysBefore: keys.map((k) => k.id) }, ['newKeyId']) },
+      deps.clock.now(),
+    );
+    if (!checkpoint) throw new Error(`Request ${requestId} changed while it was running`);
+    withKey = checkpoint;
     const out = await iam.send(new CreateAccessKeyCommand({ UserName: request.userName }));
     if (!out.AccessKey?.AccessKeyId || !out.AccessKey.SecretAccessKey)
       throw new Error('CreateAccessKey returned no key');
     const newKey = { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
     newKeyId = newKey.accessKeyId;
     const stored = await deps.store.requests.update(
-      request,
-      { rotation: withRotation(request, { newKeyId }) },
+      checkpoint,
+      { rotation: withRotation(checkpoint, { newKeyId }) },
       deps.clock.now(),
     );
     if (!stored) throw new Error(`Request ${requestId} changed while it was running`);
@@ -149,6 +197,7 @@ export async function runKeyRotation(
         },
       });
       linkId = delivered.linkId;
+      linkExpiresAt = delivered.expiresAt.getTime();
     } catch (error) {
       await iam
         .send(new DeleteAccessKeyCommand({ UserName: withKey.userName, AccessKeyId: newKeyId }))
@@ -160,7 +209,7 @@ export async function runKeyRotation(
   } catch (error) {
     return fail(deps, withKey, `rotating failed (${errorName(error)})`);
   }
-  return finishDelivery(deps, withKey, newKeyId, linkId);
+  return finishDelivery(deps, withKey, newKeyId, linkId, linkExpiresAt);
 }
 
 /** The new key is out: the grace period starts, the owner is told. */
@@ -169,6 +218,7 @@ async function finishDelivery(
   withKey: AccessRequest,
   newKeyId: string,
   linkId: string,
+  linkExpiresAt: number,
 ): Promise<ProvisionOutcome> {
   const store = deps.store.requests;
   const requestId = withKey.id;
@@ -185,6 +235,7 @@ async function finishDelivery(
         deliveredAt: now.toISOString(),
         graceEndsAt,
         nextAt: now.toISOString(),
+        linkExpiresAt: new Date(linkExpiresAt).toISOString(),
       }),
     },
     now,
@@ -208,6 +259,31 @@ async function fail(deps: Deps, request: AccessRequest, error: string): Promise<
   await record(deps, failed, 'system', 'provisioning-failed', { error });
   await syncApprovalMessage(deps, failed);
   await tellRequester(deps, failed);
+  await tellApproversOfFailure(deps, failed);
+  return 'failed';
+}
+
+/**
+ * Fails a rotation the current policy no longer allows, before any IAM write, as create-user does: audited, the
+ * message updated, a notice in the approval channel, the requester and the approvers who approved it told.
+ */
+async function refuseUnderPolicy(deps: Deps, request: AccessRequest, violations: string[]): Promise<ProvisionOutcome> {
+  const error = `refused: the policy no longer allows it (${violations.join('; ')})`;
+  const failed = await deps.store.requests.update(
+    request,
+    { status: 'failed', error, remaining: [], abandonAt: abandonAtFrom(deps) },
+    deps.clock.now(),
+  );
+  if (!failed) throw new Error(`Request ${request.id} changed while it was running`);
+  logger.warn('Rotation refused under the current policy', { requestId: request.id, violations });
+  await record(deps, failed, 'system', 'provisioning-refused', { violations: violations.join('; ') });
+  await syncApprovalMessage(deps, failed);
+  const channel = failed.message?.channel ?? deps.config.policy.approvals.channel;
+  await tell(deps, channel, failed, {
+    text: `:no_entry: I did not rotate access key \`${failed.rotation?.oldKeyId ?? '?'}\` of IAM user \`${failed.userName}\` (request \`${failed.id}\`): the policy no longer allows it: ${violations.join('; ')}. Nothing was changed.`,
+  });
+  await tellRequester(deps, failed);
+  await tellApproversOfFailure(deps, failed);
   return 'failed';
 }
 
@@ -230,6 +306,73 @@ const ignoreMissing = (error: unknown) => {
   if (errorName(error) !== 'NoSuchEntity') throw error;
 };
 
+type OldKeyState = 'active' | 'inactive' | 'key-gone' | 'user-gone';
+
+/**
+ * Where the old key stands in IAM: GetUser first (granted on any user: IAM evaluates a user that no longer exists
+ * against `user/<name>`, without its path, so a path-scoped call on a deleted user answers AccessDenied, never
+ * NoSuchEntity), then the user's keys.
+ */
+async function oldKeyState(iam: IamSender, userName: string, keyId: string): Promise<OldKeyState> {
+  try {
+    await iam.send(new GetUserCommand({ UserName: userName }));
+    const key = (await listKeys(iam, userName)).find((k) => k.id === keyId);
+    return !key ? 'key-gone' : key.active ? 'active' : 'inactive';
+  } catch (error) {
+    if (errorName(error) === 'NoSuchEntity') return 'user-gone';
+    throw error;
+  }
+}
+
+const isGone = (state: OldKeyState): state is 'key-gone' | 'user-gone' => state === 'key-gone' || state === 'user-gone';
+
+/**
+ * Runs an IAM write on the old key unless the key or its user was deleted outside the bot meanwhile (then returns
+ * which, and nothing is written; a NoSuchEntity from the write itself is checked the same way).
+ */
+async function onOldKey(
+  iam: IamSender,
+  r: AccessRequest,
+  write: () => Promise<unknown>,
+): Promise<'done' | 'key-gone' | 'user-gone'> {
+  const oldKeyId = (r.rotation as RotationState).oldKeyId;
+  const before = await oldKeyState(iam, r.userName, oldKeyId);
+  if (isGone(before)) return before;
+  try {
+    await write();
+    return 'done';
+  } catch (error) {
+    if (errorName(error) !== 'NoSuchEntity') throw error;
+    const after = await oldKeyState(iam, r.userName, oldKeyId);
+    if (isGone(after)) return after;
+    throw error;
+  }
+}
+
+/**
+ * Ends a rotation whose old key (or whole user) was deleted outside the bot: the step it was at is done (audited as
+ * skipped: gone, in one transaction with the end), the owner is told, and the rotation has ended, so the user's
+ * rotation pointer lets a new rotation start. Conditional: of two runs, one ends it.
+ */
+async function endGone(deps: Deps, r: AccessRequest, gone: 'key-gone' | 'user-gone', step: string): Promise<Advance> {
+  const rotation = withRotation(r, { phase: 'deleted', gone: gone === 'user-gone' ? 'user' : 'key' }, ['nextAt']);
+  const what =
+    gone === 'user-gone' ? 'the IAM user was deleted outside the bot' : 'the old key was deleted outside the bot';
+  const detail = (next: AccessRequest) => ({ status: next.status, version: next.version, phase: 'deleted' });
+  const next = await deps.store.requests.update(r, { rotation }, deps.clock.now(), [], (n) => [
+    deps.store.audit.transactionItem(
+      auditEvent(deps, n, 'system', 'step-skipped', { ...detail(n), step, detail: `gone: ${what}` }),
+    ),
+    deps.store.audit.transactionItem(
+      auditEvent(deps, n, 'system', 'rotation.ended-gone', { ...detail(n), oldKeyId: rotation.oldKeyId, gone: what }),
+    ),
+  ]);
+  if (!next) return 'lost';
+  await tell(deps, next.recipient, next, oldKeyGoneMessage(next));
+  await userChanged(deps, next.account, next.userName, { requestId: next.id });
+  return 'changed';
+}
+
 /**
  * Finishes the IAM write an `-ing` phase announced (idempotent: deactivating, reactivating, deleting a key twice is
  * harmless), then writes the phase it leads to and tells the owner. The final write is conditional: of two runs
@@ -242,7 +385,11 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
   const userName = r.userName;
   switch (rot.phase) {
     case 'deactivating': {
-      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Inactive' }));
+      const step = `UpdateAccessKey ${rot.oldKeyId} Inactive`;
+      const done = await onOldKey(iam, r, () =>
+        iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Inactive' })),
+      );
+      if (done !== 'done') return endGone(deps, r, done, step);
       const deleteAt = isoIn(deps, deps.config.policy.keys.recoveryDays * DAY);
       const next = await move(deps, r, {
         phase: 'deactivated',
@@ -257,7 +404,11 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       return 'changed';
     }
     case 'reactivating': {
-      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Active' }));
+      const step = `UpdateAccessKey ${rot.oldKeyId} Active`;
+      const done = await onOldKey(iam, r, () =>
+        iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Active' })),
+      );
+      if (done !== 'done') return endGone(deps, r, done, step);
       const graceEndsAt = isoIn(deps, deps.config.policy.keys.rotationGraceDays * DAY);
       const next = await move(deps, r, { phase: 'reactivated', graceEndsAt, nextAt: graceEndsAt }, [
         'deleteAt',
@@ -270,9 +421,12 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       return 'changed';
     }
     case 'deleting': {
-      await iam
-        .send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId }))
-        .catch(ignoreMissing);
+      const done = await onOldKey(iam, r, () =>
+        iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId })),
+      );
+      // A key already gone is what this step wanted (a run that deleted it may have stopped before the write below);
+      // only a user deleted outside the bot ends the rotation otherwise.
+      if (done === 'user-gone') return endGone(deps, r, done, `DeleteAccessKey ${rot.oldKeyId}`);
       const next = await move(deps, r, { phase: 'deleted' }, ['nextAt']);
       if (!next) return 'lost';
       await record(deps, next, 'system', 'rotation.old-key-deleted', { oldKeyId: rot.oldKeyId });
@@ -281,7 +435,8 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       return 'changed';
     }
     case 'cancelling': {
-      if (rot.newKeyId) {
+      const userGone = rot.newKeyId ? (await oldKeyState(iam, userName, rot.oldKeyId)) === 'user-gone' : false;
+      if (rot.newKeyId && !userGone) {
         await iam
           .send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.newKeyId, Status: 'Inactive' }))
           .catch(ignoreMissing);
@@ -293,7 +448,7 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       if (!next) return 'lost';
       await record(deps, next, 'system', 'rotation.cancelled', {
         newKeyId: rot.newKeyId ?? null,
-        why: 'link not opened',
+        why: userGone ? 'link not opened; the IAM user was deleted outside the bot' : 'link not opened',
       });
       await tell(deps, next.recipient, next, rotationCancelledMessage(next));
       await userChanged(deps, next.account, next.userName, { requestId: next.id });
@@ -329,18 +484,22 @@ export async function advanceRotation(deps: Deps, found: AccessRequest): Promise
     }
     case 'grace':
     case 'still-in-use': {
-      const link = r.linkId ? await deps.store.links.getByLinkId(r.linkId) : undefined;
-      if (link && link.status === 'pending') {
-        const wait = new Date(Math.max(link.expiresAt, now.getTime() + 60_000)).toISOString();
+      // Decided from the request's own record of the link (see newKeyFate), never from a link item that is gone.
+      const fate = await newKeyFate(deps, r, { record: true });
+      if (fate.state === 'pending') {
+        const wait = new Date(Math.max(fate.until, now.getTime() + 60_000)).toISOString();
         return (await move(deps, r, { nextAt: wait })) ? 'waiting' : 'lost';
       }
-      if (link?.status !== 'opened') {
+      if (fate.state === 'unopened') {
         const cancelling = await announce(deps, r, { phase: 'cancelling' }, 'system', 'rotation.cancelling');
         return cancelling ? finishRotationStep(deps, cancelling) : 'lost';
       }
       const graceEndsAt = rot.graceEndsAt ?? now.toISOString();
       if (Date.parse(graceEndsAt) > now.getTime())
         return (await move(deps, r, { nextAt: graceEndsAt })) ? 'waiting' : 'lost';
+      // An old key (or user) deleted outside the bot meanwhile: nothing is left to retire.
+      const state = await oldKeyState(deps.aws.account(r.account).iam, r.userName, rot.oldKeyId);
+      if (isGone(state)) return endGone(deps, r, state, `UpdateAccessKey ${rot.oldKeyId} Inactive`);
       if (rot.phase === 'grace') {
         const { iam } = deps.aws.account(r.account);
         const used = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: rot.oldKeyId }));

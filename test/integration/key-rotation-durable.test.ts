@@ -1,0 +1,404 @@
+/**
+ * Key rotation decided from durable facts, never stuck: what real AWS does that moto does not (DynamoDB's TTL
+ * deleting link items, a key or user deleted in the console, a worker killed between two calls), and the same
+ * failure handling as create-user. A grace period of 40 days: longer than a link item lives after its expiry
+ * (30 days, then DynamoDB's TTL may delete it). Signed requests, moto, the injected clock and the role checker.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROTATION_SWITCHED } from '../../src/blocks/ids.js';
+import type { Config } from '../../src/config.js';
+import type { Job } from '../../src/jobs/types.js';
+import { LEASE_MS, runJob } from '../../src/jobs/worker.js';
+import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
+import type { AccessRequest } from '../../src/store/requests.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { existingUser } from '../support/changes.js';
+import { APPROVALS, auditActions, click, dmsTo } from '../support/create-user.js';
+import { linkSentTo, notMeClick, requestPage } from '../support/credentials.js';
+import { testPolicy } from '../support/policy.js';
+
+const DAY = 86_400_000;
+const GRACE_DAYS = 40;
+let bot: TestBot;
+beforeAll(async () => {
+  bot = await startTestBot({ policy: testPolicy({ keys: { rotationGraceDays: GRACE_DAYS, recoveryDays: 7 } }) });
+});
+afterAll(async () => {
+  await bot.stop();
+});
+
+let seq = 0;
+const nextName = (what: string) => `${what}-${++seq}`;
+const iam = () => bot.deps.aws.account().iam;
+
+async function keysOf(userName: string): Promise<Record<string, string>> {
+  const out = await iam().send(new ListAccessKeysCommand({ UserName: userName }));
+  return Object.fromEntries((out.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId ?? '', k.Status ?? '']));
+}
+
+/** An IAM user owned by `owner` with one active key made outside the bot; returns that key's id. */
+async function userWithKey(userName: string, owner: string, path?: string): Promise<string> {
+  await existingUser(bot, userName, { owner, ...(path ? { path } : {}) });
+  const out = await iam().send(new CreateAccessKeyCommand({ UserName: userName }));
+  return out.AccessKey?.AccessKeyId ?? '';
+}
+
+async function command(text: string, userId: string): Promise<string> {
+  const { result } = await bot.command(text, userId);
+  expect(result.statusCode).toBe(200);
+  await bot.drain();
+  return String((JSON.parse(result.body || '{}') as { text?: string }).text ?? '');
+}
+
+async function rotationOf(userName: string): Promise<AccessRequest> {
+  const view = await rotationStateOf(bot.deps, 'home', userName);
+  expect(view, `a rotation of ${userName}`).toBeDefined();
+  return (await bot.deps.store.requests.get(view?.requestId ?? '')) as AccessRequest;
+}
+
+/** The hash of the newest link DMed to `userId` (the link item's key). */
+const linkHashOf = (userId: string) => createHash('sha256').update(linkSentTo(bot, userId).token).digest('hex');
+
+async function openLink(userId: string) {
+  const page = await requestPage(bot, 'POST', linkSentTo(bot, userId).token);
+  expect(page.statusCode).toBe(200);
+}
+
+/**
+ * Deletes every item of the link DMed to `userId` from the links table (the record, its link-id alias and its
+ * delivery item), as DynamoDB's TTL does some days after `ttl`: moto never expires items.
+ */
+async function expireLinkItems(userId: string) {
+  const hash = linkHashOf(userId);
+  const link = await bot.deps.store.links.get(hash);
+  expect(link, 'the link record before its TTL').toBeDefined();
+  const model = bot.deps.store.links.model;
+  for (const id of [hash, `link-id#${link?.linkId}`, `delivery#${link?.deliveryKey}`]) await model.delete({ id });
+  expect(await bot.deps.store.links.getByLinkId(link?.linkId ?? '')).toBeUndefined();
+}
+
+const linkDms = (userId: string) => dmsTo(bot, userId).filter((m) => m.includes('/credentials/'));
+
+describe('a link item deleted by its TTL', () => {
+  it('keeps the new key and deactivates the old one at the end of a long grace period when the link was opened', async () => {
+    const name = nextName('ttl-opened');
+    const oldKey = await userWithKey(name, 'U0OWNER1');
+    await command(`rotate-key ${name}`, 'U0OWNER1');
+    const newKey = (await rotationOf(name)).rotation?.newKeyId ?? '';
+    await openLink('U0OWNER1');
+    await expireLinkItems('U0OWNER1');
+
+    bot.clock.advance(GRACE_DAYS * DAY + 60_000);
+    await bot.schedule();
+
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Inactive', [newKey]: 'Active' });
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deactivated');
+  });
+
+  it('finds a reveal the page could not record on the request on the link item, while it exists, and records it', async () => {
+    const name = nextName('ttl-backfilled');
+    const oldKey = await userWithKey(name, 'U0OWNER11');
+    await command(`rotate-key ${name}`, 'U0OWNER11');
+    const { id, rotation } = await rotationOf(name);
+    await openLink('U0OWNER11');
+    // As if the page's write to the request had failed (it is logged, never shown): only the link item knows.
+    await bot.deps.store.requests.model.update({ id }, { $REMOVE: ['linkOpened'] } as never);
+
+    bot.clock.advance(25 * 3_600_000); // past the link's expiry: the scheduled task looks at the link
+    await bot.schedule();
+    const recorded = (await bot.deps.store.requests.get(id))?.linkOpened;
+    await expireLinkItems('U0OWNER11');
+    bot.clock.advance(GRACE_DAYS * DAY);
+    await bot.schedule();
+
+    expect(recorded?.linkId).toBeDefined();
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Inactive', [rotation?.newKeyId ?? '']: 'Active' });
+  });
+
+  it('decides a rotation stored before requests recorded their link from the link audit trail, opened or not', async () => {
+    const opened = nextName('ttl-legacy-opened');
+    const unopened = nextName('ttl-legacy-unopened');
+    const openedOld = await userWithKey(opened, 'U0OWNER12');
+    const unopenedOld = await userWithKey(unopened, 'U0OWNER13');
+    await command(`rotate-key ${opened}`, 'U0OWNER12');
+    await command(`rotate-key ${unopened}`, 'U0OWNER13');
+    await openLink('U0OWNER12');
+    // The older shape of the item: no record of the opening, no link expiry on the request.
+    for (const name of [opened, unopened]) {
+      const r = await rotationOf(name);
+      const rotation = { ...r.rotation, oldKeyId: r.rotation?.oldKeyId ?? '' };
+      delete rotation.linkExpiresAt;
+      expect(await bot.deps.store.requests.update(r, { rotation }, bot.clock.now(), ['linkOpened'])).toBeDefined();
+    }
+    const unopenedNew = (await rotationOf(unopened)).rotation?.newKeyId ?? '';
+    await expireLinkItems('U0OWNER12');
+    await expireLinkItems('U0OWNER13');
+
+    bot.clock.advance(GRACE_DAYS * DAY);
+    await bot.schedule();
+
+    const openedNew = (await rotationOf(opened)).rotation?.newKeyId ?? '';
+    expect(await keysOf(opened)).toEqual({ [openedOld]: 'Inactive', [openedNew]: 'Active' });
+    expect(await keysOf(unopened)).toEqual({ [unopenedOld]: 'Active' });
+    expect(unopenedNew).not.toBe('');
+    expect((await rotationStateOf(bot.deps, 'home', unopened))?.phase).toBe('cancelled');
+  });
+
+  it('still cancels a rotation whose link was never opened: new key deleted, old key untouched', async () => {
+    const name = nextName('ttl-unopened');
+    const oldKey = await userWithKey(name, 'U0OWNER2');
+    await command(`rotate-key ${name}`, 'U0OWNER2');
+    await expireLinkItems('U0OWNER2');
+
+    bot.clock.advance(GRACE_DAYS * DAY + 60_000);
+    await bot.schedule();
+
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Active' });
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
+    expect(dmsTo(bot, 'U0OWNER2').at(-1)).toContain('untouched');
+  });
+});
+
+describe('a link reported as not opened by its owner, then deleted by its TTL', () => {
+  it('cancels the rotation as before: the reported new key deleted, the old key left active', async () => {
+    const name = nextName('ttl-reported');
+    const oldKey = await userWithKey(name, 'U0OWNER10');
+    await command(`rotate-key ${name}`, 'U0OWNER10');
+    await openLink('U0OWNER10');
+    const link = await bot.deps.store.links.get(linkHashOf('U0OWNER10'));
+    await bot.interact(notMeClick(link?.linkId ?? '', 'U0OWNER10', bot.slack.responseUrl('not-me-rotation')));
+    await bot.drain();
+    await expireLinkItems('U0OWNER10');
+
+    bot.clock.advance(GRACE_DAYS * DAY + 60_000);
+    await bot.schedule();
+
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Active' });
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
+  });
+});
+
+describe('an old key or user deleted outside the bot', () => {
+  it('ends the rotation when the old key was deleted in the console, tells the owner, and lets a new rotation start', async () => {
+    const name = nextName('key-gone');
+    const oldKey = await userWithKey(name, 'U0OWNER3');
+    await command(`rotate-key ${name}`, 'U0OWNER3');
+    const first = await rotationOf(name);
+    const newKey = first.rotation?.newKeyId ?? '';
+    await openLink('U0OWNER3');
+    await iam().send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: oldKey }));
+
+    bot.clock.advance(GRACE_DAYS * DAY + 60_000);
+    await bot.schedule();
+    const ended = await rotationOf(name);
+    const again = await command(`rotate-key ${name}`, 'U0OWNER3');
+    const second = await rotationOf(name);
+
+    expect(ended.status).toBe('done');
+    expect(ended.rotation?.phase).toBe('deleted');
+    expect(ended.rotation?.gone).toBe('key');
+    expect(await auditActions(bot, first.id)).toEqual(expect.arrayContaining(['step-skipped', 'rotation.ended-gone']));
+    expect(dmsTo(bot, 'U0OWNER3').some((m) => m.includes('was deleted outside the bot') && m.includes(oldKey))).toBe(
+      true,
+    );
+    expect(again).toContain('needs no approval');
+    expect(second.id).not.toBe(first.id);
+    expect(second.rotation?.oldKeyId).toBe(newKey);
+    expect(second.status).toBe('done');
+  });
+
+  it('ends the rotation when the whole user was deleted with its keys, and a user made again under that name can be rotated', async () => {
+    const name = nextName('user-gone');
+    const oldKey = await userWithKey(name, 'U0OWNER4');
+    await command(`rotate-key ${name}`, 'U0OWNER4');
+    const first = await rotationOf(name);
+    await openLink('U0OWNER4');
+    // Someone deletes the user in the console, keys first. Sent as the worker only so that the role checker sees the
+    // DeleteUser and forgets the user's path: from then on it evaluates calls on the user against `user/<name>`, as
+    // IAM does for a user that does not exist (a path-scoped grant then answers AccessDenied, not NoSuchEntity).
+    await bot.as('worker', async () => {
+      for (const id of Object.keys(await keysOf(name)))
+        await iam().send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: id }));
+      await iam().send(new DeleteUserCommand({ UserName: name }));
+    });
+
+    bot.clock.advance(GRACE_DAYS * DAY + 60_000);
+    await bot.schedule();
+    await bot.schedule();
+    const ended = await rotationOf(name);
+    const recreatedKey = await userWithKey(name, 'U0OWNER4');
+    const again = await command(`rotate-key ${name}`, 'U0OWNER4');
+    const second = await rotationOf(name);
+
+    expect(ended.rotation?.phase).toBe('deleted');
+    expect(ended.rotation?.gone).toBe('user');
+    expect((await auditActions(bot, first.id)).filter((a) => a === 'rotation.ended-gone')).toHaveLength(1);
+    const told = dmsTo(bot, 'U0OWNER4').filter((m) => m.includes('was deleted outside the bot'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain(oldKey);
+    expect(again).toContain('needs no approval');
+    expect(second.id).not.toBe(first.id);
+    expect(second.rotation?.oldKeyId).toBe(recreatedKey);
+  });
+
+  it("ends the rotation when the owner says they've switched after deleting the old key themselves", async () => {
+    const name = nextName('switched-gone');
+    const oldKey = await userWithKey(name, 'U0OWNER5');
+    await command(`rotate-key ${name}`, 'U0OWNER5');
+    const rotation = await rotationOf(name);
+    await openLink('U0OWNER5');
+    await iam().send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: oldKey }));
+
+    await bot.clickButton({ userId: 'U0OWNER5', actionId: ROTATION_SWITCHED, value: rotation.id });
+    await bot.drain();
+
+    const ended = await rotationOf(name);
+    expect(ended.rotation?.phase).toBe('deleted');
+    expect(ended.rotation?.gone).toBe('key');
+    expect(dmsTo(bot, 'U0OWNER5').at(-1)).toContain('was deleted outside the bot');
+  });
+});
+
+describe('a worker killed right after CreateAccessKey returned', () => {
+  it('is resumed by the retry: the orphan key deleted, one new key delivered by one link, the old key untouched', async () => {
+    const name = nextName('killed');
+    const oldKey = await userWithKey(name, 'U0OWNER6');
+    // The worker's first run gets no answer from CreateAccessKey once the key exists in moto: as when Lambda stops the
+    // worker right after the call returned, before the write that records the key.
+    const client = iam();
+    const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+    let orphan = '';
+    (client as { send: unknown }).send = async (command: unknown) => {
+      if (!(command instanceof CreateAccessKeyCommand) || orphan) return send(command);
+      const out = (await send(command)) as { AccessKey?: { AccessKeyId?: string } };
+      orphan = out.AccessKey?.AccessKeyId ?? '?';
+      return new Promise(() => {});
+    };
+    // The runner does not wait for the killed run (it never ends), so that the command's jobs drain.
+    let killed: Job | undefined;
+    bot.dispatcher.setRunner((job) => {
+      if (job.type !== 'provision' || killed) return runJob(bot.deps, job);
+      killed = job;
+      void runJob(bot.deps, job);
+      return new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    try {
+      await command(`rotate-key ${name}`, 'U0OWNER6');
+    } finally {
+      (client as { send: unknown }).send = send;
+      bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
+    }
+    expect(orphan).toMatch(/^[A-Z0-9]{16,}$/);
+    expect(Object.keys(await keysOf(name))).toEqual(expect.arrayContaining([oldKey, orphan]));
+
+    bot.clock.advance(LEASE_MS + 1_000);
+    await bot.runJob(killed);
+    await bot.drain();
+
+    const rotation = await rotationOf(name);
+    const newKey = rotation.rotation?.newKeyId ?? '';
+    expect(rotation.status).toBe('done');
+    expect(newKey).not.toBe(orphan);
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Active', [newKey]: 'Active' });
+    expect(linkDms('U0OWNER6')).toHaveLength(1);
+    expect((await bot.deps.store.links.get(linkHashOf('U0OWNER6')))?.accessKeyId).toBe(newKey);
+    expect(await auditActions(bot, rotation.id)).toContain('step-undone');
+  });
+});
+
+/** Approves the request and returns its provisioning job, not yet run. */
+async function approveHoldingJob(request: AccessRequest): Promise<Job> {
+  const real = bot.deps.dispatcher;
+  const held: Job[] = [];
+  bot.deps.dispatcher = { dispatch: async (job) => void held.push(job) };
+  try {
+    await click(bot, request, 'U0APPROVER1');
+  } finally {
+    bot.deps.dispatcher = real;
+  }
+  const [job] = held;
+  if (job?.type !== 'provision') throw new Error('the approval dispatched no provisioning job');
+  return job;
+}
+
+/** Runs `fn` with the policy changed by `change`, as a redeployed worker would have it. */
+async function underPolicy<T>(change: (policy: Config['policy']) => Config['policy'], fn: () => Promise<T>) {
+  const original = bot.deps.config;
+  bot.deps.config = { ...original, policy: change(original.policy) };
+  try {
+    return await fn();
+  } finally {
+    bot.deps.config = original;
+  }
+}
+
+describe('the same failure handling as create-user', () => {
+  it('refuses an approved rotation of a user the policy no longer manages, before any IAM write, and tells channel, requester and approver', async () => {
+    const name = nextName('unmanaged');
+    const oldKey = await userWithKey(name, 'U0OWNER7');
+    await command(`rotate-key ${name}`, 'U0REQUESTER');
+    const pending = await rotationOf(name);
+    const job = await approveHoldingJob(pending);
+
+    await underPolicy(
+      (p) => ({ ...p, users: { ...p.users, path: '/elsewhere/', managedPaths: [] } }),
+      () => bot.runJob(job),
+    );
+    await bot.drain();
+
+    const failed = await bot.deps.store.requests.get(pending.id);
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Active' });
+    expect(failed?.status).toBe('failed');
+    expect(failed?.error).toBe(
+      "refused: the policy no longer allows it (user path /iam-slack-bot/ is not among the policy's managed paths)",
+    );
+    expect(await auditActions(bot, pending.id)).toContain('provisioning-refused');
+    const notice = bot.slack
+      .callsOf('chat.postMessage')
+      .find(
+        (c) => c.args.channel === APPROVALS && String(c.args.text).includes(`did not rotate access key \`${oldKey}\``),
+      );
+    expect(notice?.args.text).toContain('not among the policy');
+    expect(dmsTo(bot, 'U0REQUESTER').some((d) => d.includes(pending.id))).toBe(true);
+    expect(dmsTo(bot, 'U0APPROVER1').some((d) => d.includes(pending.id) && d.includes('policy no longer allows'))).toBe(
+      true,
+    );
+  });
+
+  it('tells the approvers who approved a rotation that failed when it ran', async () => {
+    const name = nextName('failed');
+    const oldKey = await userWithKey(name, 'U0OWNER8');
+    await command(`rotate-key ${name}`, 'U0REQUESTER');
+    const pending = await rotationOf(name);
+    const job = await approveHoldingJob(pending);
+    await iam().send(new UpdateAccessKeyCommand({ UserName: name, AccessKeyId: oldKey, Status: 'Inactive' }));
+
+    await bot.runJob(job);
+    await bot.drain();
+
+    const failed = await bot.deps.store.requests.get(pending.id);
+    expect(failed?.status).toBe('failed');
+    expect(failed?.error).toBe(`refused: key ${oldKey} is inactive now`);
+    expect(dmsTo(bot, 'U0APPROVER1').some((d) => d.includes(pending.id) && d.includes('inactive now'))).toBe(true);
+  });
+
+  it('rotates a key of a user under a sub-path of a managed path, as the roles and the projection accept it', async () => {
+    const name = nextName('sub-path');
+    const oldKey = await userWithKey(name, 'U0OWNER9', '/iam-slack-bot/team-a/');
+
+    const answer = await command(`rotate-key ${name}`, 'U0OWNER9');
+
+    const rotation = await rotationOf(name);
+    expect(answer).toContain('needs no approval');
+    expect(rotation.status).toBe('done');
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Active', [rotation.rotation?.newKeyId ?? '']: 'Active' });
+  });
+});
