@@ -1,23 +1,10 @@
 import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
 import type { PlanStep, RequestKind } from '../services/plans/types.js';
-import { ENDED } from '../services/request-names.js';
+import { ENDED, type RequestStatus } from '../services/request-status.js';
 import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
 
-/**
- * Life cycle of an access request:
- * pending -> approved | denied | expired; approved -> provisioning -> done | failed;
- * failed -> approved (Retry) | pending (Retry after the request lifetime: fresh approval) | abandoned.
- */
-export type RequestStatus =
-  | 'pending'
-  | 'approved'
-  | 'denied'
-  | 'expired'
-  | 'provisioning'
-  | 'done'
-  | 'failed'
-  | 'abandoned';
+export type { RequestStatus } from '../services/request-status.js';
 
 /** One more item written in the same DynamoDB transaction as a request's change (e.g. its audit event). */
 export type TransactionItem = Parameters<typeof dynamoose.transaction>[0][number];
