@@ -1,0 +1,69 @@
+/** Telling people about a request: its approval message, the requester's and the approvers' DMs. */
+import {
+  changeApprovalMessage,
+  changeApproverFailureMessage,
+  changeRequesterUpdateMessage,
+} from '../../blocks/change-request.js';
+import { offboardMessage } from '../../blocks/offboard.js';
+import { approvalMessage, approverFailureMessage, requesterUpdateMessage } from '../../blocks/request.js';
+import type { Deps } from '../../deps.js';
+import { logger } from '../../logger.js';
+import type { AccessRequest } from '../../store/requests.js';
+import type { OutgoingMessage } from '../ports.js';
+import { kindOf } from './common.js';
+import { ruleOf } from './rules.js';
+
+/** The approval message of a request as it stands. */
+export function renderApprovalMessage(deps: Pick<Deps, 'config'>, request: AccessRequest): OutgoingMessage {
+  const { policy } = deps.config;
+  const ctx = {
+    requiredApprovals: ruleOf(policy, request).requiredApprovals,
+    groupDescriptions: Object.fromEntries(policy.groups.map((g) => [g.name, g.description])),
+  };
+  if (kindOf(request) === 'offboard')
+    return offboardMessage(request, { ...ctx, recoveryDays: policy.leavers.recoveryDays });
+  return kindOf(request) === 'create-user' ? approvalMessage(request, ctx) : changeApprovalMessage(request, ctx);
+}
+
+/** Brings the approval message up to date. A Slack failure is logged, never thrown: the transition stands. */
+export async function syncApprovalMessage(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest) {
+  if (!request.message) return;
+  try {
+    await deps.messenger.update(request.message.channel, request.message.ts, renderApprovalMessage(deps, request));
+  } catch (error) {
+    logger.error('Could not update the approval message', { requestId: request.id, errorName: (error as Error)?.name });
+  }
+}
+
+/** DMs someone about a request. A Slack failure is logged, never thrown. */
+export async function tell(
+  deps: Pick<Deps, 'messenger'>,
+  who: string,
+  request: AccessRequest,
+  message: OutgoingMessage,
+) {
+  try {
+    await deps.messenger.post(who, message);
+  } catch (error) {
+    logger.error('Could not DM about a request', { requestId: request.id, errorName: (error as Error)?.name });
+  }
+}
+
+/** Tells the requester the request's current state. */
+export const tellRequester = (deps: Pick<Deps, 'messenger'>, request: AccessRequest) =>
+  tell(
+    deps,
+    request.requester,
+    request,
+    kindOf(request) === 'create-user' ? requesterUpdateMessage(request) : changeRequesterUpdateMessage(request),
+  );
+
+/** Tells the approvers who approved a failed request what happened (the message itself shows Retry). */
+export async function tellApproversOfFailure(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest) {
+  const channel = request.message?.channel ?? deps.config.policy.approvals.channel;
+  const message =
+    kindOf(request) === 'create-user'
+      ? approverFailureMessage(request, channel)
+      : changeApproverFailureMessage(request, channel);
+  for (const a of request.approvals) await tell(deps, a.user, request, message);
+}
