@@ -6,6 +6,7 @@ import type { Deps } from '../../deps.js';
 import { NotAuthorizedError } from '../../errors.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { type ApprovalRule, approvalRule } from './approval-rule.js';
+import { kindOf as kindModuleOf } from '../../kinds/registry.js';
 import { kindOf } from './common.js';
 
 export type { ApprovalRule } from './approval-rule.js';
@@ -30,25 +31,15 @@ const describePrincipals = (p: Principals | undefined) =>
 export const ruleOf = (policy: Deps['config']['policy'], request: AccessRequest) =>
   approvalRule(policy, request.groups, kindOf(request));
 
+/**
+ * Throws NotAuthorizedError when `user` may not decide the request whatever the policy says: its requester, or
+ * someone its kind excludes (the recipient of new credentials, the owner of a changed user, ...).
+ */
 export function refuseSelf(request: AccessRequest, user: string, verb: string): void {
   if (user === request.requester)
     throw new NotAuthorizedError(`You asked for this request, so you cannot ${verb} it: another approver must.`);
-  const kind = kindOf(request);
-  if (kind !== 'create-user') {
-    if (request.owner && user === request.owner)
-      throw new NotAuthorizedError(
-        `You own IAM user ${request.userName}, so you cannot ${verb} a change to it: another approver must.`,
-      );
-    if (kind === 'set-owner' && user === request.recipient)
-      throw new NotAuthorizedError(
-        `This request makes you the owner of IAM user ${request.userName}, so you cannot ${verb} it: another approver must.`,
-      );
-    return;
-  }
-  if (user === request.recipient)
-    throw new NotAuthorizedError(
-      `This request gives you the credentials, so you cannot ${verb} it: another approver must.`,
-    );
+  for (const excluded of kindModuleOf(request).excluded(request))
+    if (excluded.user && user === excluded.user) throw new NotAuthorizedError(excluded.reason(verb));
 }
 
 /**
