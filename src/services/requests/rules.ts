@@ -4,10 +4,9 @@
 import type { Principals } from '../../config.js';
 import type { Deps } from '../../deps.js';
 import { NotAuthorizedError } from '../../errors.js';
-import type { AccessRequest } from '../../store/requests.js';
-import { type ApprovalRule, approvalRule } from './approval-rule.js';
 import { kindOf as kindModuleOf } from '../../kinds/registry.js';
-import { kindOf } from './common.js';
+import type { AccessRequest } from '../../store/requests.js';
+import type { ApprovalRule } from './approval-rule.js';
 
 export type { ApprovalRule } from './approval-rule.js';
 export { approvalRule } from './approval-rule.js';
@@ -28,8 +27,8 @@ const describePrincipals = (p: Principals | undefined) =>
     : 'nobody';
 
 /** The approval rule of a stored request under the current policy. */
-export const ruleOf = (policy: Deps['config']['policy'], request: AccessRequest) =>
-  approvalRule(policy, request.groups, kindOf(request));
+export const ruleOf = (policy: Deps['config']['policy'], request: AccessRequest): ApprovalRule =>
+  kindModuleOf(request).approvalRule(policy, request);
 
 /**
  * Throws NotAuthorizedError when `user` may not decide the request whatever the policy says: its requester, or
