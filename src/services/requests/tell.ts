@@ -1,12 +1,8 @@
 /** Telling people about a request: its approval message, the requester's and the approvers' DMs. */
-import {
-  changeApprovalMessage,
-  changeApproverFailureMessage,
-  changeRequesterUpdateMessage,
-} from '../../blocks/change-request.js';
-import { offboardMessage } from '../../blocks/offboard.js';
-import { approvalMessage, approverFailureMessage, requesterUpdateMessage } from '../../blocks/request.js';
+import { changeApproverFailureMessage, changeRequesterUpdateMessage } from '../../blocks/change-request.js';
+import { approverFailureMessage, requesterUpdateMessage } from '../../blocks/request.js';
 import type { Deps } from '../../deps.js';
+import { kindOf as kindModuleOf } from '../../kinds/registry.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { OutgoingMessage } from '../ports.js';
@@ -16,13 +12,11 @@ import { ruleOf } from './rules.js';
 /** The approval message of a request as it stands. */
 export function renderApprovalMessage(deps: Pick<Deps, 'config'>, request: AccessRequest): OutgoingMessage {
   const { policy } = deps.config;
-  const ctx = {
+  return kindModuleOf(request).render.approvalMessage(request, {
+    policy,
     requiredApprovals: ruleOf(policy, request).requiredApprovals,
     groupDescriptions: Object.fromEntries(policy.groups.map((g) => [g.name, g.description])),
-  };
-  if (kindOf(request) === 'offboard')
-    return offboardMessage(request, { ...ctx, recoveryDays: policy.leavers.recoveryDays });
-  return kindOf(request) === 'create-user' ? approvalMessage(request, ctx) : changeApprovalMessage(request, ctx);
+  });
 }
 
 /** Brings the approval message up to date. A Slack failure is logged, never thrown: the transition stands. */
