@@ -1,6 +1,6 @@
 /** Telling people about a request: its approval message, the requester's and the approvers' DMs. */
-import { changeApproverFailureMessage, changeRequesterUpdateMessage } from '../../blocks/change-request.js';
-import { approverFailureMessage, requesterUpdateMessage } from '../../blocks/request.js';
+import { changeApproverFailureMessage } from '../../blocks/change-request.js';
+import { approverFailureMessage } from '../../blocks/request.js';
 import type { Deps } from '../../deps.js';
 import { kindOf as kindModuleOf } from '../../kinds/registry.js';
 import { logger } from '../../logger.js';
@@ -45,12 +45,7 @@ export async function tell(
 
 /** Tells the requester the request's current state. */
 export const tellRequester = (deps: Pick<Deps, 'messenger'>, request: AccessRequest) =>
-  tell(
-    deps,
-    request.requester,
-    request,
-    kindOf(request) === 'create-user' ? requesterUpdateMessage(request) : changeRequesterUpdateMessage(request),
-  );
+  tell(deps, request.requester, request, kindModuleOf(request).render.requesterUpdate(request));
 
 /** Tells the approvers who approved a failed request what happened (the message itself shows Retry). */
 export async function tellApproversOfFailure(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest) {
