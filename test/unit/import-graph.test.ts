@@ -72,7 +72,6 @@ const KIND_BRANCHES_LEFT = [
   'src/services/kinds/rotation-run.ts',
   'src/services/kinds/run-change.ts',
   'src/services/requests/common.ts',
-  'src/services/requests/tell.ts',
   'src/store/requests.ts',
 ];
 

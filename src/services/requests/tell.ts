@@ -1,18 +1,15 @@
 /** Telling people about a request: its approval message, the requester's and the approvers' DMs. */
-import { changeApproverFailureMessage } from '../../blocks/change-request.js';
-import { approverFailureMessage } from '../../blocks/request.js';
 import type { Deps } from '../../deps.js';
-import { kindOf as kindModuleOf } from '../../kinds/registry.js';
+import { kindOf } from '../../kinds/registry.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { OutgoingMessage } from '../ports.js';
-import { kindOf } from './common.js';
 import { ruleOf } from './rules.js';
 
 /** The approval message of a request as it stands. */
 export function renderApprovalMessage(deps: Pick<Deps, 'config'>, request: AccessRequest): OutgoingMessage {
   const { policy } = deps.config;
-  return kindModuleOf(request).render.approvalMessage(request, {
+  return kindOf(request).render.approvalMessage(request, {
     policy,
     requiredApprovals: ruleOf(policy, request).requiredApprovals,
     groupDescriptions: Object.fromEntries(policy.groups.map((g) => [g.name, g.description])),
@@ -45,14 +42,11 @@ export async function tell(
 
 /** Tells the requester the request's current state. */
 export const tellRequester = (deps: Pick<Deps, 'messenger'>, request: AccessRequest) =>
-  tell(deps, request.requester, request, kindModuleOf(request).render.requesterUpdate(request));
+  tell(deps, request.requester, request, kindOf(request).render.requesterUpdate(request));
 
 /** Tells the approvers who approved a failed request what happened (the message itself shows Retry). */
 export async function tellApproversOfFailure(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest) {
   const channel = request.message?.channel ?? deps.config.policy.approvals.channel;
-  const message =
-    kindOf(request) === 'create-user'
-      ? approverFailureMessage(request, channel)
-      : changeApproverFailureMessage(request, channel);
+  const message = kindOf(request).render.approverFailure(request, channel);
   for (const a of request.approvals) await tell(deps, a.user, request, message);
 }
