@@ -71,7 +71,6 @@ const KIND_BRANCHES_LEFT = [
   'src/services/kinds/rotate-key.ts',
   'src/services/kinds/rotation-run.ts',
   'src/services/kinds/run-change.ts',
-  'src/services/requests/common.ts',
   'src/store/requests.ts',
 ];
 

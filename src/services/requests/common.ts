@@ -2,6 +2,7 @@
 import type { Deps } from '../../deps.js';
 import { ConflictError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
+import { kindOf as kindModuleOf, reservesName as kindReservesName } from '../../kinds/registry.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { RequestKind } from '../plans/types.js';
 
@@ -12,11 +13,11 @@ export const MAX_TRIES = 8;
 
 export const auditSubject = (id: string) => `request#${id}`;
 
-/** A request's kind (requests stored before kinds existed are create-user). */
-export const kindOf = (request: Pick<AccessRequest, 'kind'>): RequestKind => request.kind ?? 'create-user';
+/** A request's kind's id (requests stored before kinds existed are create-user: see src/kinds/registry.ts). */
+export const kindOf = (request: Pick<AccessRequest, 'kind'>): RequestKind => kindModuleOf(request).id;
 
-/** Only create-user requests reserve their IAM user name. */
-export const reservesName = (request: Pick<AccessRequest, 'kind'>) => kindOf(request) === 'create-user';
+/** Whether the request holds its IAM user name until it ends (its kind says). */
+export const reservesName = (request: Pick<AccessRequest, 'kind'>): boolean => kindReservesName(request);
 
 /** The provisioning job of a request's attempt: `provision:<id>` first, `provision:<id>:<n>` for retry n. */
 export function provisionJob(request: Pick<AccessRequest, 'id' | 'attempt'>, announce = false): Job {
