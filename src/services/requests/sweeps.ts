@@ -2,9 +2,10 @@
  * The scheduled sweeps: expire pending requests past their lifetime, abandon failed ones past theirs, fail stalled
  * provisioning.
  */
+import { kindOf } from '../../kinds/registry.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { audit } from './audit.js';
-import { abandonAtFrom, type RequestDeps, reservesName } from './common.js';
+import { abandonAtFrom, type RequestDeps } from './common.js';
 import { syncApprovalMessage, tellApproversOfFailure, tellRequester } from './tell.js';
 
 /**
@@ -80,11 +81,7 @@ export async function failStalledProvisioning(deps: RequestDeps): Promise<{ stal
           request.status === 'approved'
             ? 'provisioning never started (the worker was not reached)'
             : 'provisioning stopped before it finished (the worker timed out or crashed)',
-        remaining: [
-          reservesName(request)
-            ? `whatever it had created for IAM user ${request.userName}; Retry continues from there`
-            : `whatever steps of its plan had run on IAM user ${request.userName}; Retry continues from there`,
-        ],
+        remaining: [kindOf(request).words.stalledRemaining(request)],
         abandonAt: abandonAtFrom(deps),
       },
       deps.clock.now(),
