@@ -255,9 +255,17 @@ type Changes = Partial<Omit<AccessRequest, 'id' | 'version' | 'updatedAt' | 'cre
 const stringList = { type: Array, schema: [String] };
 
 /** Requests for new IAM users, with a conditional write for every transition. */
+/** What the store needs to know of request kinds, given by whoever builds it (src/deps.ts: the kinds registry). */
+export interface StoreKinds {
+  /** Whether a request holds its IAM user name (a `name#` item) until it ends. */
+  reservesName(request: Pick<AccessRequest, 'kind'>): boolean;
+}
+
 export class RequestStore {
   readonly model;
-  constructor(options: StoreOptions) {
+  readonly #kinds: StoreKinds;
+  constructor(options: StoreOptions, kinds: StoreKinds) {
+    this.#kinds = kinds;
     this.model = dynamoose.model<RequestItem>(
       'requests',
       new dynamoose.Schema({
@@ -504,7 +512,7 @@ export class RequestStore {
       }
       const next = toRequest(await this.model.update({ id: current.id }, update, { condition }));
       // An ended request gives its IAM user name back (a missed release heals: see createReserving's takeOverFrom).
-      if (ENDED.includes(next.status) && (next.kind ?? 'create-user') === 'create-user')
+      if (ENDED.includes(next.status) && this.#kinds.reservesName(next))
         await this.releaseName(next.account, next.userName, next.id);
       return next;
     } catch (error) {

@@ -71,7 +71,6 @@ const KIND_BRANCHES_LEFT = [
   'src/services/kinds/rotate-key.ts',
   'src/services/kinds/rotation-run.ts',
   'src/services/kinds/run-change.ts',
-  'src/store/requests.ts',
 ];
 
 const graph = (edges: Array<[string, string]>) =>
