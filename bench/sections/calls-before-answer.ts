@@ -12,8 +12,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DENY_REASON_BLOCK, DENY_REASON_MODAL, FORM_INPUT, REQUEST_DENY } from '../../src/blocks/ids.js';
+import { buildDeps } from '../../src/build-deps.js';
 import { loadConfig } from '../../src/config.js';
-import { buildDeps } from '../../src/deps.js';
 import { FakeSlack } from '../../src/local/fake-slack.js';
 import { startMoto } from '../../src/local/moto.js';
 import { logger } from '../../src/logger.js';

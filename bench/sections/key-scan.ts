@@ -25,9 +25,9 @@ import {
 } from '@aws-sdk/client-iam';
 import { parse, stringify } from 'yaml';
 import { AwsAccounts } from '../../src/aws/accounts.js';
+import { buildDeps } from '../../src/build-deps.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { buildDeps } from '../../src/deps.js';
 import { logger } from '../../src/logger.js';
 import { scanAccountKeys } from '../../src/services/key-scan.js';
 import type { Messenger } from '../../src/services/ports.js';

@@ -6,8 +6,8 @@
  * serverless.yml declares them on AWS).
  */
 import path from 'node:path';
+import { buildDeps } from '../../src/build-deps.js';
 import { loadConfig } from '../../src/config.js';
-import { buildDeps } from '../../src/deps.js';
 import { FakeSlack } from '../../src/local/fake-slack.js';
 import { startMoto } from '../../src/local/moto.js';
 import { bundleEnv, median, ms, probe, type Row, root, type Section } from '../lib.js';

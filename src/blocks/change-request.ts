@@ -1,7 +1,7 @@
 import { describeStep, describeUndo, type PlanStep } from '../services/plans/types.js';
 import type { AccessRequest } from '../store/requests.js';
 import { REQUEST_ABANDON, REQUEST_APPROVE, REQUEST_DENY, REQUEST_RETRY } from './ids.js';
-import type { RequestContext } from './request.js';
+import type { RequestContext } from './request-context.js';
 import { context, esc, SECTION_TEXT_MAX, section, sections, slackDate, splitText, user } from './text.js';
 
 const code = (s: string) => `\`${esc(s)}\``;

@@ -15,7 +15,7 @@ import {
   REQUEST_DENY,
   REQUEST_RETRY,
 } from './ids.js';
-import type { RequestContext } from './request.js';
+import type { RequestContext } from './request-context.js';
 import { context, esc, SECTION_TEXT_MAX, sections, slackDate, splitText, user } from './text.js';
 
 const code = (s: string) => `\`${esc(s)}\``;

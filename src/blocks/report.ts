@@ -1,5 +1,5 @@
 import type { Policy } from '../config.js';
-import type { AccountReport, ReportKey } from '../services/report.js';
+import type { AccountReport, ReportKey } from '../services/report-types.js';
 import { context, esc, sections, slackDate, user } from './text.js';
 
 /** Slack's limit on a message's blocks. */

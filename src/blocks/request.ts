@@ -10,15 +10,10 @@ import {
   REQUEST_DENY,
   REQUEST_RETRY,
 } from './ids.js';
+import type { RequestContext } from './request-context.js';
 import { context, esc, SECTION_TEXT_MAX, section, sections, slackDate, splitText, user } from './text.js';
 
-/** What the approval message shows besides the stored request: derived from the policy when rendered. */
-export interface RequestContext {
-  /** Distinct approvals the request needs. */
-  requiredApprovals: number;
-  /** Policy description of each group, by name. */
-  groupDescriptions: Record<string, string>;
-}
+export type { RequestContext } from './request-context.js';
 
 const ACCESS: Record<AccessType, string> = {
   keys: 'access key (programmatic access)',

@@ -1,5 +1,5 @@
+import { buildDeps } from '../build-deps.js';
 import { loadConfig } from '../config.js';
-import { buildDeps } from '../deps.js';
 import { createWebHandler } from '../web/index.js';
 
 /** Lambda entry point for the one-time credential page. */

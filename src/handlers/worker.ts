@@ -1,5 +1,5 @@
+import { buildDeps } from '../build-deps.js';
 import { loadConfig } from '../config.js';
-import { buildDeps } from '../deps.js';
 import { handleWorkerEvent } from '../jobs/worker.js';
 
 const deps = buildDeps(loadConfig());

@@ -1,7 +1,6 @@
 import type { LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { logger } from '../logger.js';
-import type { LambdaFailureRecord } from '../services/failed-jobs.js';
-import type { Job, JobDispatcher } from './types.js';
+import type { Job, JobDispatcher, LambdaFailureRecord } from './types.js';
 
 /**
  * On Lambda: invokes the worker function asynchronously (`InvocationType: 'Event'`), so the Slack function can

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { slackDate } from '../blocks/text.js';
 import type { Deps } from '../deps.js';
-import { answerRotation } from '../listeners/commands/rotate-key.js';
+import { answerRotation } from '../services/rotate-key-answer.js';
 import { publishHomeJob } from './publish-home.js';
 
 const rotateSchema = z.object({

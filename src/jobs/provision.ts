@@ -1,10 +1,7 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
-import { runOffboard } from '../services/kinds/offboard.js';
-import { runKeyRotation } from '../services/kinds/rotation-run.js';
-import { runChangeRequest } from '../services/kinds/run-change.js';
-import { provisionRequest } from '../services/provision-request.js';
-import { kindOf, refreshApproverHomes } from '../services/requests.js';
+import { runOf } from '../kinds/runs.js';
+import { refreshApproverHomes } from '../services/requests.js';
 
 const payloadSchema = z.object({
   requestId: z.string().check(z.minLength(1)),
@@ -14,25 +11,14 @@ const payloadSchema = z.object({
 });
 
 /**
- * Runs an approved request's plan by its kind: creates the IAM user (see provisionRequest) or changes one (see
- * runChangeRequest); a handled failure does not throw.
+ * Runs an approved request's plan by its kind (see src/kinds/runs.ts): creates the IAM user, changes one, rotates a
+ * key or offboards someone; a handled failure does not throw.
  */
 export async function provisionJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const { requestId, attempt, announce } = payloadSchema.parse(payload);
   const request = await deps.store.requests.get(requestId);
   // Approved: it no longer waits in the approvers' App Home.
   if (request && announce) await refreshApproverHomes(deps, request, `req:${requestId}:approved`);
-  if (request && kindOf(request) === 'rotate-key') {
-    await runKeyRotation(deps, requestId, attempt, { announce: announce ?? false });
-    return;
-  }
-  if (request && kindOf(request) === 'offboard') {
-    await runOffboard(deps, requestId, attempt);
-    return;
-  }
-  if (request && kindOf(request) !== 'create-user') {
-    await runChangeRequest(deps, requestId, attempt, { announce: announce ?? false });
-    return;
-  }
-  await provisionRequest(deps, requestId, attempt, { announce: announce ?? false });
+  // A request no longer stored goes to create-user's run, as before kinds had modules: it finds nothing and stops.
+  await runOf(request ?? {})(deps, requestId, attempt, { announce: announce ?? false });
 }

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
+import { COMMAND_HELP } from '../blocks/command-help.js';
 import type { Deps } from '../deps.js';
-import { subcommands } from '../listeners/commands/index.js';
 import { logger } from '../logger.js';
 import { publishHome } from '../services/home.js';
 import type { AccessRequest } from '../store/requests.js';
@@ -27,7 +27,7 @@ export async function publishHomeJob(deps: Deps, payload: Record<string, unknown
   const failed: unknown[] = [];
   for (const person of people) {
     try {
-      await publishHome(deps, person, [...subcommands], pendingNow);
+      await publishHome(deps, person, [...COMMAND_HELP], pendingNow);
     } catch (error) {
       logger.error('Could not publish an App Home', { errorName: (error as Error)?.name });
       failed.push(error);

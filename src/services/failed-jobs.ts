@@ -1,29 +1,12 @@
 import { type FailedJobState, failedJobNotice, failedJobsMessage } from '../blocks/jobs.js';
 import type { Deps } from '../deps.js';
 import { NotAuthorizedError } from '../errors.js';
-import type { Job } from '../jobs/types.js';
+import type { Job, LambdaFailureRecord } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import type { FailedJob } from '../store/jobs.js';
 import { isAmong, kindOf } from './requests.js';
 
-/**
- * What Lambda sends to an asynchronous invocation's on-failure destination once it gave up (the first attempt and
- * `MaximumRetryAttempts` retries all failed): the event it was invoked with, and why it failed.
- * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
- */
-export interface LambdaFailureRecord {
-  version: '1.0';
-  timestamp: string;
-  requestContext: {
-    requestId: string;
-    functionArn: string;
-    condition: 'RetriesExhausted' | 'EventAgeExceeded' | string;
-    approximateInvokeCount: number;
-  };
-  requestPayload: unknown;
-  responseContext?: { statusCode?: number; executedVersion?: string; functionError?: string };
-  responsePayload?: { errorType?: string; errorMessage?: string } | null;
-}
+export type { LambdaFailureRecord } from '../jobs/types.js';
 
 /** An SQS event as Lambda's event source mapping delivers it (the fields the worker reads). */
 export interface SqsEvent {

@@ -5,32 +5,9 @@ import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
 import type { ProjectedUser } from '../store/users.js';
 import { type KeyAgeBand, keyAgeBand, keyAgeDays } from './key-age.js';
+import type { AccountReport, ReportKey } from './report-types.js';
 
-/** One access key in the compliance report: ids masked, dates only, never a secret. */
-export interface ReportKey {
-  account: string;
-  userName: string;
-  /** Slack user id of the owner; undefined: unowned. */
-  owner?: string;
-  /** The key id, masked (`AKIA…WXYZ`). */
-  key: string;
-  status: 'Active' | 'Inactive';
-  ageDays: number;
-  band: KeyAgeBand;
-  lastUsedAt?: string;
-  createdAt: string;
-}
-
-/** One account's keys by age band, and the keys that need someone's attention. */
-export interface AccountReport {
-  account: string;
-  users: number;
-  keys: number;
-  bands: Record<KeyAgeBand, number>;
-  overdue: ReportKey[];
-  unowned: ReportKey[];
-  neverUsed: ReportKey[];
-}
+export type { AccountReport, ReportKey } from './report-types.js';
 
 /** Every key of these users as report rows, worst first within each account (overdue, due soon, fine, inactive). */
 export function reportKeys(users: readonly ProjectedUser[], now: Date, keys: Policy['keys']): ReportKey[] {

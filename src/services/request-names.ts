@@ -1,7 +1,7 @@
-import type { AccessRequest, RequestStatus } from '../store/requests.js';
+import type { AccessRequest } from '../store/requests.js';
+import type { RequestStatus } from './request-status.js';
 
-/** Statuses in which a request has ended: it holds its IAM user name no more. */
-export const ENDED: readonly RequestStatus[] = ['denied', 'expired', 'done', 'abandoned'];
+export { ENDED } from './request-status.js';
 
 /** The states in which a request holds its IAM user name, as said to someone who asks for the same name. */
 const ACTIVE: Partial<Record<RequestStatus, string>> = {

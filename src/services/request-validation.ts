@@ -3,8 +3,8 @@ import { HOME } from '../aws/accounts.js';
 import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
 import { BotError, ValidationError } from '../errors.js';
-import { closestName } from '../listeners/commands/closest.js';
 import type { AccessType, UserTag } from '../store/requests.js';
+import { closestName } from './closest.js';
 import { nameConflict } from './request-names.js';
 
 /** A create-user request as typed in the form or on the command line; anything may be missing or wrong. */

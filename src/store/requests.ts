@@ -1,23 +1,10 @@
 import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
 import type { PlanStep, RequestKind } from '../services/plans/types.js';
-import { ENDED } from '../services/request-names.js';
+import { ENDED, type RequestStatus } from '../services/request-status.js';
 import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
 
-/**
- * Life cycle of an access request:
- * pending -> approved | denied | expired; approved -> provisioning -> done | failed;
- * failed -> approved (Retry) | pending (Retry after the request lifetime: fresh approval) | abandoned.
- */
-export type RequestStatus =
-  | 'pending'
-  | 'approved'
-  | 'denied'
-  | 'expired'
-  | 'provisioning'
-  | 'done'
-  | 'failed'
-  | 'abandoned';
+export type { RequestStatus } from '../services/request-status.js';
 
 /** One more item written in the same DynamoDB transaction as a request's change (e.g. its audit event). */
 export type TransactionItem = Parameters<typeof dynamoose.transaction>[0][number];
@@ -291,9 +278,17 @@ type Changes = Partial<Omit<AccessRequest, 'id' | 'version' | 'updatedAt' | 'cre
 const stringList = { type: Array, schema: [String] };
 
 /** Requests for new IAM users, with a conditional write for every transition. */
+/** What the store needs to know of request kinds, given by whoever builds it (src/deps.ts: the kinds registry). */
+export interface StoreKinds {
+  /** Whether a request holds its IAM user name (a `name#` item) until it ends. */
+  reservesName(request: Pick<AccessRequest, 'kind'>): boolean;
+}
+
 export class RequestStore {
   readonly model;
-  constructor(options: StoreOptions) {
+  readonly #kinds: StoreKinds;
+  constructor(options: StoreOptions, kinds: StoreKinds) {
+    this.#kinds = kinds;
     this.model = dynamoose.model<RequestItem>(
       'requests',
       new dynamoose.Schema({
@@ -544,7 +539,7 @@ export class RequestStore {
       }
       const next = toRequest(await this.model.update({ id: current.id }, update, { condition }));
       // An ended request gives its IAM user name back (a missed release heals: see createReserving's takeOverFrom).
-      if (ENDED.includes(next.status) && (next.kind ?? 'create-user') === 'create-user')
+      if (ENDED.includes(next.status) && this.#kinds.reservesName(next))
         await this.releaseName(next.account, next.userName, next.id);
       return next;
     } catch (error) {

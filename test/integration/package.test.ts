@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { WORKER_TIMEOUT_MS } from '../../src/jobs/worker.js';
+import { reservesName } from '../../src/kinds/registry.js';
 import { createStore } from '../../src/store/index.js';
 
 const run = promisify(execFile);
@@ -266,7 +267,7 @@ describe('npm run package (no AWS credentials)', () => {
   it('declares each table with the keys and indexes its dynamoose model queries', async () => {
     // What dynamoose would send to create the tables itself (as it does locally and in tests): the deployed tables
     // must match, or a query on an index works in tests and fails on AWS.
-    const store = createStore({ region: REGION, prefix: `iam-slack-bot-${STAGE}-`, create: false });
+    const store = createStore({ region: REGION, prefix: `iam-slack-bot-${STAGE}-`, create: false }, { reservesName });
     const keysOf = (t: Record<string, unknown>) => ({
       TableName: t.TableName,
       AttributeDefinitions: t.AttributeDefinitions,

@@ -1,9 +1,10 @@
 import { stringify } from 'yaml';
 import { AwsAccounts } from '../../src/aws/accounts.js';
+import { buildDeps } from '../../src/build-deps.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import type { FunctionName } from '../../src/deploy/roles.js';
-import { buildDeps, type Deps } from '../../src/deps.js';
+import type { Deps } from '../../src/deps.js';
 import type { HttpHandler, HttpResult } from '../../src/http/types.js';
 import { InProcessJobDispatcher } from '../../src/jobs/dispatchers.js';
 import { runScheduledTasks } from '../../src/jobs/schedule.js';

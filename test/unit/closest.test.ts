@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closestName } from '../../src/listeners/commands/closest.js';
+import { closestName } from '../../src/services/closest.js';
 
 const names = ['help', 'whoami', 'create-user'];
 

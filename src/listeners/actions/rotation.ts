@@ -4,7 +4,7 @@ import { parseButtonValue } from '../../blocks/button-value.js';
 import { ROTATION_DELETE_FIRST, ROTATION_REACTIVATE, ROTATION_SWITCHED } from '../../blocks/ids.js';
 import type { Deps } from '../../deps.js';
 import { clickRotation, type RotationClick } from '../../services/kinds/rotate-key.js';
-import { answerRotation } from '../commands/rotate-key.js';
+import { answerRotation } from '../../services/rotate-key-answer.js';
 import { requestErrorText } from './request-errors.js';
 
 const offerSchema = z.object({ u: z.string(), a: z.string(), k: z.string(), d: z.string() });

@@ -1,4 +1,5 @@
 import { auditMessage } from '../../blocks/audit.js';
+import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
 import type { Deps } from '../../deps.js';
 import { type AuditTarget, auditTrail } from '../../services/audit-trail.js';
@@ -6,7 +7,7 @@ import type { OutgoingMessage } from '../../services/ports.js';
 import { pageArg } from './jobs.js';
 import type { Subcommand } from './subcommand.js';
 
-const USAGE = '/iam audit <iam-user [--account name] | @someone | request-id> [--page n]';
+const USAGE = helpOf('audit').usage;
 
 /** The target and page of `/iam audit` arguments, or undefined when they are not understood. */
 export function parseAuditArgs(
@@ -58,10 +59,7 @@ export async function auditAnswer(deps: Deps, viewer: string, args: string): Pro
 
 /** `/iam audit`: approvers read the audit trail of an IAM user, a person or a request, newest first, paged. */
 export const audit: Subcommand = {
-  name: 'audit',
-  summary: 'approvers: the audit trail of an IAM user, of what someone did, or of a request, newest first (paged).',
-  usage: USAGE,
-  example: '/iam audit build-bot',
+  ...helpOf('audit'),
   async run({ deps, args, command, ack }) {
     await ack({ response_type: 'ephemeral', ...(await auditAnswer(deps, command.user_id, args)) });
   },

@@ -1,5 +1,5 @@
+import { closestName } from '../../services/closest.js';
 import type { ChangeDraft, ChangeKind } from '../../services/kinds/change-requests.js';
-import { closestName } from './closest.js';
 import { tokenizeCommand, unescapeSlack, userId } from './create-user-args.js';
 
 const FLAGS = ['--reason', '--justification', '--account'] as const;

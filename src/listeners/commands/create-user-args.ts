@@ -1,6 +1,6 @@
+import { closestName } from '../../services/closest.js';
 import type { CreateUserDraft } from '../../services/request-validation.js';
 import type { AccessType } from '../../store/requests.js';
-import { closestName } from './closest.js';
 
 /** What `/iam create-user <text>` says, as far as it can be read, and what could not be read. */
 export interface ParsedCreateUser {

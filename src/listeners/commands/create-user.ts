@@ -1,3 +1,4 @@
+import { helpOf } from '../../blocks/command-help.js';
 import { createUserModal } from '../../blocks/create-user-modal.js';
 import { esc } from '../../blocks/text.js';
 import { ValidationError } from '../../errors.js';
@@ -7,8 +8,7 @@ import { submitRequest } from '../../services/requests.js';
 import { missingOptions, parseCreateUserArgs } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
-const USAGE =
-  '/iam create-user [name] [--for @user] [--groups g1,g2] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."] [--anyway]';
+const USAGE = helpOf('create-user').usage;
 
 /**
  * `/iam create-user`: with everything given inline, checks and stores the request at once (the worker posts it to the
@@ -16,12 +16,7 @@ const USAGE =
  * pre-filled with what was given (ack first, then views.open, nothing slow in between: trigger_id lasts 3 s).
  */
 export const createUser: Subcommand = {
-  name: 'create-user',
-  summary:
-    'asks for a new IAM user (access key and/or console password, in the groups you choose); approvers decide in the approval channel, and the credentials arrive as a one-time link.',
-  usage: USAGE,
-  example:
-    '/iam create-user build-bot --for @alice --groups ci-deployers --keys --account home --reason "CI deploys for the web app"',
+  ...helpOf('create-user'),
   async run({ deps, args, command, ack, client }) {
     const { policy } = deps.config;
     const { draft, problems, anyway } = parseCreateUserArgs(args);

@@ -1,3 +1,4 @@
+import { helpOf } from '../../blocks/command-help.js';
 import { membershipModal } from '../../blocks/membership-modal.js';
 import { esc } from '../../blocks/text.js';
 import { parseChangeArgs } from './change-args.js';
@@ -10,17 +11,9 @@ import type { Subcommand } from './subcommand.js';
  * form pre-filled with what was given (ack first, then views.open).
  */
 function membershipCommand(kind: 'add-to-group' | 'remove-from-group'): Subcommand {
-  const usage = `/iam ${kind} <iam-user> <group> [group...] --reason "..." [--account name]`;
-  const adding = kind === 'add-to-group';
+  const usage = helpOf(kind).usage;
   return {
-    name: kind,
-    summary: adding
-      ? 'asks to add an IAM user to groups the policy lists; approved like a new user (no approval by its owner or by whoever asked).'
-      : "takes an IAM user out of groups: at once when you own the user or approve those groups, else after approval. The user's owner is told.",
-    usage,
-    example: adding
-      ? '/iam add-to-group build-bot read-only --reason "Needs to read the staging logs"'
-      : '/iam remove-from-group build-bot read-only --reason "No longer reads the logs"',
+    ...helpOf(kind),
     async run({ deps, args, command, ack, client }) {
       const { draft, problems } = parseChangeArgs(kind, args);
       if (problems.length) {

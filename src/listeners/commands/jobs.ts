@@ -1,7 +1,8 @@
+import { helpOf } from '../../blocks/command-help.js';
 import { listFailedJobs } from '../../services/failed-jobs.js';
 import type { Subcommand } from './subcommand.js';
 
-const USAGE = '/iam jobs [--page n]';
+const USAGE = helpOf('jobs').usage;
 
 /** Parses `--page n` (default 1); undefined when the arguments are anything else. */
 export function pageArg(args: string): { page: number; rest: string } | undefined {
@@ -13,10 +14,7 @@ export function pageArg(args: string): { page: number; rest: string } | undefine
 
 /** `/iam jobs`: approvers see the jobs Lambda gave up on, and re-run one. */
 export const jobs: Subcommand = {
-  name: 'jobs',
-  summary: 'approvers: the jobs that failed on every attempt (newest first), what state each left, and Re-run.',
-  usage: USAGE,
-  example: '/iam jobs',
+  ...helpOf('jobs'),
   async run({ deps, args, command, ack }) {
     const parsed = pageArg(args);
     if (!parsed || parsed.rest) {

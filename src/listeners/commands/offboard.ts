@@ -1,3 +1,4 @@
+import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
 import { BotError } from '../../errors.js';
 import { submitOffboardRequest } from '../../services/kinds/offboard.js';
@@ -5,7 +6,7 @@ import { MAX_JUSTIFICATION } from '../../services/request-validation.js';
 import { tokenizeCommand, unescapeSlack, userId } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
-const USAGE = '/iam offboard @someone --reason "..."';
+const USAGE = helpOf('offboard').usage;
 
 /** Reads `@someone --reason "..."` (also `--reason=...`). Checks nothing against the policy. */
 export function parseOffboardArgs(text: string): { member?: string; reason?: string; problems: string[] } {
@@ -39,11 +40,7 @@ export function parseOffboardArgs(text: string): { member?: string; reason?: str
  * (their last day, say) what the bot does when someone leaves: disable every IAM user they own.
  */
 export const offboard: Subcommand = {
-  name: 'offboard',
-  summary:
-    'approvers: asks to disable every IAM user someone owns (keys deactivated, console password deleted, their pending requests cancelled), through approval; what happens on its own when someone leaves Slack.',
-  usage: USAGE,
-  example: '/iam offboard @bob --reason "Last day on Friday"',
+  ...helpOf('offboard'),
   async run({ deps, args, command, ack }) {
     const { member, reason, problems } = parseOffboardArgs(args);
     if (problems.length || !member || !reason) {

@@ -1,16 +1,13 @@
+import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
 import { latestDeliveryOf, requestReissue } from '../../services/kinds/reissue.js';
 import type { Subcommand } from './subcommand.js';
 
-const USAGE = '/iam reissue <request-id | iam-user> [--account name]';
+const USAGE = helpOf('reissue').usage;
 
 /** `/iam reissue`: an approver replaces credentials nobody received (lost or expired link) with a fresh key and link. */
 export const reissue: Subcommand = {
-  name: 'reissue',
-  summary:
-    'approvers: replaces an access key whose one-time link was never opened (lost or expired) with a fresh key and a new link; the undelivered key is deleted.',
-  usage: USAGE,
-  example: '/iam reissue build-bot',
+  ...helpOf('reissue'),
   async run({ deps, args, command, ack }) {
     const words = args.trim().split(/\s+/).filter(Boolean);
     const accountAt = words.indexOf('--account');

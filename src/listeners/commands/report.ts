@@ -1,20 +1,17 @@
+import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
 import { isApprover } from '../../services/requests.js';
 import { tokenize } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
-const USAGE = '/iam report [account]';
+const USAGE = helpOf('report').usage;
 
 /**
  * `/iam report [account]` (approvers): the compliance summary of access keys. Checks the caller and the account,
  * acks, and hands the report to the worker, which DMs it with its CSV.
  */
 export const report: Subcommand = {
-  name: 'report',
-  summary:
-    'approvers: access keys by age band per account (fine, due soon, overdue, inactive), overdue keys with their owners, unowned and never-used keys, by DM with the same as a CSV file for auditors.',
-  usage: USAGE,
-  example: '/iam report home',
+  ...helpOf('report'),
   async run({ ack, command, deps, args }) {
     const words = tokenize(args);
     if (words.length > 1) {

@@ -1,17 +1,14 @@
+import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
 import { parseChangeArgs } from './change-args.js';
 import { submitInline } from './change-reply.js';
 import type { Subcommand } from './subcommand.js';
 
-const USAGE = '/iam set-owner <iam-user> @someone --reason "..." [--account name]';
+const USAGE = helpOf('set-owner').usage;
 
 /** `/iam set-owner`: asks to make someone the owner of an IAM user (its `slack-user-id` tag), through approval. */
 export const setOwner: Subcommand = {
-  name: 'set-owner',
-  summary:
-    'asks to make someone the owner of an IAM user under the managed paths (its slack-user-id tag); approved by neither the owner, the new owner nor whoever asked.',
-  usage: USAGE,
-  example: '/iam set-owner build-bot @bob --reason "Bob runs the CI now"',
+  ...helpOf('set-owner'),
   async run({ deps, args, command, ack }) {
     const { draft, problems } = parseChangeArgs('set-owner', args);
     if (!draft.userName) problems.push('Name the IAM user.');

@@ -1,11 +1,12 @@
+import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
 import { userMessage, usersMessage } from '../../blocks/users.js';
 import { userDetail, usersOwnedBy } from '../../services/user-lookup.js';
 import { tokenize } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
-const USERS_USAGE = '/iam users [@someone | --unowned]';
-const USER_USAGE = '/iam user <iam-user-name> [--account name]';
+const USERS_USAGE = helpOf('users').usage;
+const USER_USAGE = helpOf('user').usage;
 
 /** A Slack user id from a mention (`<@U123|alice>`, `<@U123>`) or a bare id. */
 const mentioned = (word: string) =>
@@ -13,11 +14,7 @@ const mentioned = (word: string) =>
 
 /** `/iam users [@someone]`: the IAM users someone owns (default: the caller), answered from the projection. */
 export const users: Subcommand = {
-  name: 'users',
-  summary:
-    'lists the IAM users someone owns (default: you), with their groups, console access and access keys (age against the key rotation policy, last use). `--unowned` lists those nobody owns.',
-  usage: USERS_USAGE,
-  example: '/iam users @bob',
+  ...helpOf('users'),
   async run({ deps, args, command, ack }) {
     const words = tokenize(args);
     let owner: string | undefined = command.user_id;
@@ -46,10 +43,7 @@ export const users: Subcommand = {
 
 /** `/iam user <name> [--account name]`: one IAM user in detail, with its owner and the requests that changed it. */
 export const user: Subcommand = {
-  name: 'user',
-  summary: 'shows one IAM user: its owner, groups, console access, access keys and the requests that changed it.',
-  usage: USER_USAGE,
-  example: '/iam user build-bot',
+  ...helpOf('user'),
   async run({ deps, args, ack }) {
     const words = tokenize(args);
     let account = 'home';

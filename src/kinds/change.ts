@@ -1,0 +1,44 @@
+/**
+ * What the change kinds (add-to-group, remove-from-group, set-owner, rotate-key, offboard) share: a change to an
+ * existing IAM user, which its owner may not decide, rendered by src/blocks/change-request.ts.
+ */
+import {
+  changeApprovalMessage,
+  changeApproverFailureMessage,
+  changeRequesterUpdateMessage,
+} from '../blocks/change-request.js';
+import type { Policy } from '../config.js';
+import { approvalRule } from '../services/requests/approval-rule.js';
+import type { AccessRequest } from '../store/requests.js';
+import type { Exclusion, RequestKindModule } from './types.js';
+
+/** The owner of the IAM user a change is about may not decide it. */
+export const ownerExcluded = (request: AccessRequest): Exclusion => ({
+  user: request.owner,
+  reason: (verb) =>
+    `You own IAM user ${request.userName}, so you cannot ${verb} a change to it: another approver must.`,
+});
+
+/** A change kind: its owner excluded, approved by the groups' or the kind's approvers, the change messages. */
+export function changeKind(
+  id: RequestKindModule['id'],
+  overrides: { excluded?: RequestKindModule['excluded']; render?: Partial<RequestKindModule['render']> } = {},
+): RequestKindModule {
+  return {
+    id,
+    reservesName: false,
+    excluded: (request) => [ownerExcluded(request)],
+    approvalRule: (policy: Policy, request: AccessRequest) => approvalRule(policy, request.groups, id),
+    words: {
+      stalledRemaining: (request) =>
+        `whatever steps of its plan had run on IAM user ${request.userName}; Retry continues from there`,
+    },
+    ...(overrides.excluded ? { excluded: overrides.excluded } : {}),
+    render: {
+      approvalMessage: (request, ctx) => changeApprovalMessage(request, ctx),
+      requesterUpdate: (request) => changeRequesterUpdateMessage(request),
+      approverFailure: (request, channel) => changeApproverFailureMessage(request, channel),
+      ...overrides.render,
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/** create-user: a new IAM user, its credentials delivered to the recipient by one-time link. */
+import { approvalMessage, approverFailureMessage, requesterUpdateMessage } from '../blocks/request.js';
+import { approvalRule } from '../services/requests/approval-rule.js';
+import type { RequestKindModule } from './types.js';
+
+export const createUser: RequestKindModule = {
+  id: 'create-user',
+  reservesName: true,
+  excluded: (request) => [
+    {
+      user: request.recipient,
+      reason: (verb) => `This request gives you the credentials, so you cannot ${verb} it: another approver must.`,
+    },
+  ],
+  approvalRule: (policy, request) => approvalRule(policy, request.groups, 'create-user'),
+  render: {
+    approvalMessage: (request, ctx) => approvalMessage(request, ctx),
+    requesterUpdate: (request) => requesterUpdateMessage(request),
+    approverFailure: (request, channel) => approverFailureMessage(request, channel),
+  },
+  words: {
+    stalledRemaining: (request) =>
+      `whatever it had created for IAM user ${request.userName}; Retry continues from there`,
+  },
+};

@@ -1,0 +1,13 @@
+/**
+ * offboard: every IAM user someone owns disabled. Its run lives in src/services/kinds/offboard.ts (worker only, not
+ * imported here).
+ */
+import { offboardMessage } from '../blocks/offboard.js';
+import { changeKind } from './change.js';
+
+export const offboard = changeKind('offboard', {
+  render: {
+    approvalMessage: (request, ctx) =>
+      offboardMessage(request, { ...ctx, recoveryDays: ctx.policy.leavers.recoveryDays }),
+  },
+});

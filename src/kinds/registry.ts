@@ -1,0 +1,33 @@
+/** Every kind of request, by id: the life cycle finds a request's kind here instead of branching on its name. */
+import type { RequestKind } from '../services/plans/types.js';
+import type { AccessRequest } from '../store/requests.js';
+import { addToGroup } from './add-to-group.js';
+import { createUser } from './create-user.js';
+import { offboard } from './offboard.js';
+import { removeFromGroup } from './remove-from-group.js';
+import { rotateKey } from './rotate-key.js';
+import { setOwner } from './set-owner.js';
+import type { RequestKindModule } from './types.js';
+
+export const KINDS: Readonly<Record<RequestKind, RequestKindModule>> = {
+  'create-user': createUser,
+  'add-to-group': addToGroup,
+  'remove-from-group': removeFromGroup,
+  'set-owner': setOwner,
+  'rotate-key': rotateKey,
+  offboard,
+};
+
+/** The kind a request was stored before kinds existed: they were all requests for a new user. */
+const BEFORE_KINDS = createUser;
+
+/** The module of a request's kind (a request stored before kinds existed has no `kind`: create-user). */
+export function kindOf(request: Pick<AccessRequest, 'kind'>): RequestKindModule {
+  if (request.kind === undefined) return BEFORE_KINDS;
+  const found = KINDS[request.kind];
+  if (!found) throw new Error(`Unknown request kind: ${request.kind}`);
+  return found;
+}
+
+/** Whether a request holds its IAM user name until it ends (see RequestKindModule.reservesName). */
+export const reservesName = (request: Pick<AccessRequest, 'kind'>): boolean => kindOf(request).reservesName;

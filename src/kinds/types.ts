@@ -1,0 +1,54 @@
+/**
+ * What a kind of request is: one module per kind implements this, and the request life cycle asks the kind instead of
+ * branching on its name. This first step covers who may not decide a request, its approval rule, whether it
+ * reserves its IAM user name, and how it renders; checks, plans and the runner come next (see issue 18).
+ *
+ * A kind module is loaded by the Slack function: it must not import worker-only code (credential delivery, the run
+ * parts of src/services/kinds/); those stay in files the worker imports.
+ */
+import type { Policy } from '../config.js';
+import type { RequestKind } from '../services/plans/types.js';
+import type { OutgoingMessage } from '../services/ports.js';
+import type { ApprovalRule } from '../services/requests/approval-rule.js';
+import type { AccessRequest } from '../store/requests.js';
+
+/** Someone who may not decide a request (besides its requester, whom no kind lets decide), and what they are told. */
+export interface Exclusion {
+  /** The Slack user id; undefined or empty: nobody (e.g. a user without owner). */
+  user: string | undefined;
+  /** The refusal, for `verb` (approve, deny, retry, abandon). */
+  reason(verb: string): string;
+}
+
+/** What the approval message shows besides the stored request, derived from the policy when rendered. */
+export interface RenderContext {
+  policy: Policy;
+  /** Distinct approvals the request needs. */
+  requiredApprovals: number;
+  /** Policy description of each group, by name. */
+  groupDescriptions: Record<string, string>;
+}
+
+export interface RequestKindModule {
+  /** `request.kind`, `/iam <id>`, `approvals.kinds.<id>`. */
+  id: RequestKind;
+  /** Whether a request of this kind holds its IAM user name (a `name#` item) until it ends. */
+  reservesName: boolean;
+  /** Who, besides the requester, may not approve, deny, retry or abandon the request, checked in this order. */
+  excluded(request: AccessRequest): Exclusion[];
+  /** Who approves the request and how many approvals it needs, under the current policy. */
+  approvalRule(policy: Policy, request: AccessRequest): ApprovalRule;
+  render: {
+    /** The approval channel's message about the request, as it stands. */
+    approvalMessage(request: AccessRequest, ctx: RenderContext): OutgoingMessage;
+    /** The requester's DM about the request's current state. */
+    requesterUpdate(request: AccessRequest): OutgoingMessage;
+    /** The DM to the approvers of a failed request (the approval message in `channel` shows Retry). */
+    approverFailure(request: AccessRequest, channel: string): OutgoingMessage;
+  };
+  /** Status words. */
+  words: {
+    /** What a request found stalled midway may have left, listed as `remaining` on the failed request. */
+    stalledRemaining(request: AccessRequest): string;
+  };
+}

@@ -1,0 +1,27 @@
+import type { KeyAgeBand } from './key-age.js';
+
+/** One access key in the compliance report: ids masked, dates only, never a secret. */
+export interface ReportKey {
+  account: string;
+  userName: string;
+  /** Slack user id of the owner; undefined: unowned. */
+  owner?: string;
+  /** The key id, masked (`AKIA…WXYZ`). */
+  key: string;
+  status: 'Active' | 'Inactive';
+  ageDays: number;
+  band: KeyAgeBand;
+  lastUsedAt?: string;
+  createdAt: string;
+}
+
+/** One account's keys by age band, and the keys that need someone's attention. */
+export interface AccountReport {
+  account: string;
+  users: number;
+  keys: number;
+  bands: Record<KeyAgeBand, number>;
+  overdue: ReportKey[];
+  unowned: ReportKey[];
+  neverUsed: ReportKey[];
+}

@@ -1,0 +1,162 @@
+/** Submitting a new create-user request: stored with its user name reserved, then posted by the worker. */
+import { requestPostedMessage } from '../../blocks/request.js';
+import { ConflictError, ValidationError } from '../../errors.js';
+import type { Job } from '../../jobs/types.js';
+import { logger } from '../../logger.js';
+import type { AccessRequest } from '../../store/requests.js';
+import { nameConflict } from '../request-names.js';
+import type { CheckedDraft } from '../request-validation.js';
+import { audit, auditEvent } from './audit.js';
+import { MAX_TRIES, newRequestId, type RequestDeps } from './common.js';
+import { refreshApproverHomes } from './follow-up.js';
+import { renderApprovalMessage, syncApprovalMessage, tell } from './tell.js';
+
+export interface SubmitOptions {
+  /** Also DM the requester that the request is waiting (the form closes without a word otherwise). */
+  confirmToRequester?: boolean;
+  /** The channel it was asked in, for the audit trail. */
+  channel?: string;
+  /** Where to answer if the request cannot be posted (a slash command's response_url); else a DM. */
+  responseUrl?: string;
+}
+
+/** The job that posts a new request to the approval channel (see publishRequest). */
+export function publishRequestJob(request: Pick<AccessRequest, 'id'>, options: SubmitOptions = {}): Job {
+  return {
+    id: `publish-request:${request.id}`,
+    type: 'publish-request',
+    payload: {
+      requestId: request.id,
+      confirmToRequester: options.confirmToRequester ?? false,
+      ...(options.responseUrl ? { responseUrl: options.responseUrl } : {}),
+    },
+  };
+}
+
+/**
+ * Stores a new pending request from a checked draft with its user name reserved and its audit event, in one
+ * transaction, then hands its posting to the approval channel (and the requester's DM, with `confirmToRequester`)
+ * to the worker: see publishRequest. Throws ValidationError when another active request holds the name.
+ */
+export async function submitRequest(
+  deps: RequestDeps,
+  requester: string,
+  draft: CheckedDraft,
+  options: SubmitOptions = {},
+): Promise<AccessRequest> {
+  const { policy } = deps.config;
+  const now = deps.clock.now();
+  const request: AccessRequest = {
+    kind: 'create-user',
+    id: newRequestId(deps),
+    status: 'pending',
+    requester,
+    recipient: draft.recipient,
+    account: draft.account,
+    accountId: draft.accountId,
+    userName: draft.userName,
+    path: policy.users.path,
+    groups: draft.groups,
+    accessType: draft.accessType,
+    tags: draft.tags,
+    justification: draft.justification,
+    approvals: [],
+    attempt: 1,
+    credentialIssue: 0,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + policy.requests.lifetimeHours * 3_600_000).toISOString(),
+    updatedAt: now.toISOString(),
+    version: 0,
+  };
+  const requested = auditEvent(deps, request, requester, 'requested', {
+    userName: request.userName,
+    path: request.path,
+    account: request.account,
+    accountId: request.accountId,
+    recipient: request.recipient,
+    groups: request.groups,
+    accessType: request.accessType,
+    tags: request.tags.map((t) => `${t.key}=${t.value}`),
+    channel: options.channel ?? null,
+  });
+  await storeReservingName(deps, request, requested);
+  try {
+    await deps.dispatcher.dispatch(publishRequestJob(request, options));
+  } catch (error) {
+    logger.error('Could not hand the posting of a request to the worker; posting it here', {
+      requestId: request.id,
+      errorName: (error as Error)?.name,
+    });
+    await publishRequest(deps, request.id, options);
+  }
+  return request;
+}
+
+/**
+ * Stores a new request and reserves its IAM user name in one transaction (see RequestStore.createReserving), so
+ * that no interleaving gives two active requests one name. A name held by a request that has ended is taken over;
+ * one held by an active request refuses this one, naming it (ValidationError on the user name).
+ */
+async function storeReservingName(
+  deps: RequestDeps,
+  request: AccessRequest,
+  requested: ReturnType<typeof auditEvent>,
+): Promise<void> {
+  let takeOverFrom: string | undefined;
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const result = await deps.store.requests.createReserving(
+      request,
+      [deps.store.audit.transactionItem(requested)],
+      takeOverFrom,
+    );
+    if (result.reserved) return;
+    // Read consistently (RequestStore.get): a stale read could miss a holder just created and take its name.
+    const held = result.holder ? await deps.store.requests.get(result.holder) : undefined;
+    const conflict = held ? nameConflict(held) : undefined;
+    if (conflict) throw new ValidationError(conflict, { userName: conflict });
+    takeOverFrom = result.holder;
+  }
+  throw new ConflictError('Too many requests for this user name at once; try again.');
+}
+
+/**
+ * Worker side of submitRequest: posts a pending request to the approval channel with Approve / Deny, records where,
+ * and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
+ * left alone). When the message cannot be posted the request ends (expired, name released, audited) and the
+ * requester is told why, through `responseUrl` or a DM.
+ */
+export async function publishRequest(deps: RequestDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
+  let request = await deps.store.requests.get(requestId);
+  if (!request || request.message || request.status !== 'pending') return;
+  const channel = deps.config.policy.approvals.channel;
+  let posted: { channel: string; ts: string };
+  try {
+    posted = await deps.messenger.post(channel, renderApprovalMessage(deps, request));
+  } catch (error) {
+    const code = (error as { data?: { error?: string } })?.data?.error ?? (error as Error)?.name ?? 'error';
+    // Nobody can see it to approve it: end it now, which gives the user name back.
+    const now = deps.clock.now();
+    const ended = await deps.store.requests.update(
+      request,
+      { status: 'expired', decision: { by: 'system', at: now.toISOString(), reason: `not posted (${code})` } },
+      now,
+    );
+    if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
+    const text = `I could not post your request to <#${channel}> (${code}); is the bot a member of that channel? Nothing was created.`;
+    if (options.responseUrl) {
+      await deps.messenger
+        .respond(options.responseUrl, { text, replaceOriginal: true })
+        .catch((e) => logger.error('Could not answer a command', { requestId, errorName: (e as Error)?.name }));
+    } else {
+      await tell(deps, request.requester, request, { text });
+    }
+    return;
+  }
+  const rendered = request.version;
+  request = await deps.store.requests.setMessage(requestId, posted);
+  // Decided (or changed) between the post and now: the follow-up found no message to update, so bring it up to date.
+  if (request && request.version !== rendered) await syncApprovalMessage(deps, request);
+  if (request) await refreshApproverHomes(deps, request, `req:${requestId}:posted`);
+  if (options.confirmToRequester && request)
+    await tell(deps, request.requester, request, requestPostedMessage(request, channel));
+}

@@ -1,0 +1,34 @@
+import { offerDeleteFirstMessage } from '../blocks/rotation.js';
+import { esc } from '../blocks/text.js';
+import type { Deps } from '../deps.js';
+import { BotError, ValidationError } from '../errors.js';
+import { checkRotation, type RotationDraft, submitRotation } from './kinds/rotate-key.js';
+import type { OutgoingMessage } from './ports.js';
+
+/**
+ * Checks and submits a rotation; the answer for the requester: the refusal, the offer to delete an inactive key
+ * first (a button), or what happens next.
+ */
+export async function answerRotation(
+  deps: Deps,
+  requester: string,
+  draft: RotationDraft,
+  channel: string,
+): Promise<OutgoingMessage> {
+  try {
+    const check = await checkRotation(deps, draft);
+    if (check.kind === 'offer-delete') {
+      const value = JSON.stringify({ u: check.userName, a: check.account, k: check.keyId, d: check.inactiveKeyId });
+      return offerDeleteFirstMessage(check.userName, check.keyId, check.inactiveKeyId, value);
+    }
+    const { request, atOnce } = await submitRotation(deps, requester, check.rotation, { channel });
+    const text = atOnce
+      ? `Rotation \`${request.id}\` of access key \`${check.rotation.oldKeyId}\` of \`${esc(request.userName)}\`: you own this user, so it needs no approval. The new key comes by one-time link in a DM; the old key stays active for ${deps.config.policy.keys.rotationGraceDays} days.`
+      : `Your rotation \`${request.id}\` of access key \`${check.rotation.oldKeyId}\` of \`${esc(request.userName)}\` is waiting for approval in <#${deps.config.policy.approvals.channel}>. The new key goes to <@${request.recipient}>.`;
+    return { text };
+  } catch (error) {
+    if (error instanceof ValidationError) return { text: `I can't rotate that key:\n• ${esc(error.message)}` };
+    if (error instanceof BotError) return { text: error.message };
+    throw error;
+  }
+}
