@@ -137,6 +137,8 @@ export interface RunStep {
   result?: 'done' | 'skipped' | 'failed';
   /** Safe summary of the result: an AWS error name, `already gone`; never a message that could quote a value. */
   detail?: string;
+  /** What the step found or decided, for the kind (ids and names only): what its record and undo are built from. */
+  data?: Record<string, string | string[] | boolean>;
 }
 
 /**
@@ -422,16 +424,7 @@ export class RequestStore {
           type: Object,
           schema: {
             attempt: Number,
-            steps: {
-              type: Array,
-              schema: [
-                {
-                  type: Object,
-                  // args as JSON: each kind has its own (see storedRun)
-                  schema: { t: String, op: String, args: String, result: String, detail: String },
-                },
-              ],
-            },
+            steps: String, // JSON (see storedRun)
             cursor: Number,
             part: Number,
             leaseUntil: Number,
@@ -695,17 +688,19 @@ export class RequestStore {
   }
 }
 
-/** A run as stored: each step's args as JSON (each kind has its own, which a fixed schema would drop). */
+/**
+ * A run as stored: its steps as one JSON string. Each kind has its own step arguments and results (a fixed schema
+ * would drop them), and a list of hundreds of nested maps makes every checkpoint of a big run slow to write and read
+ * (measured on moto: about 1 s per write with 300 steps as maps, 0.2 s as one string).
+ */
 function storedRun(run: RunState) {
-  return { ...run, steps: run.steps.map((s) => ({ ...s, args: JSON.stringify(s.args) })) };
+  return { ...run, steps: JSON.stringify(run.steps) };
 }
 
-/** A run as read (its steps' args parsed), or as built in memory (left as it is). */
+/** A run as read (its steps parsed), or as built in memory (left as it is). */
 function loadedRun(run: RunState): RunState {
-  return {
-    ...run,
-    steps: run.steps.map((s) => ({ ...s, args: typeof s.args === 'string' ? JSON.parse(s.args) : (s.args ?? {}) })),
-  };
+  const steps = run.steps as unknown;
+  return { ...run, steps: typeof steps === 'string' ? (JSON.parse(steps) as RunStep[]) : run.steps };
 }
 
 /** A request as written: its run's args as JSON. */

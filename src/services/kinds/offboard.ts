@@ -25,6 +25,7 @@ import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
 import { type AccessRequest, type OffboardedUser, type Offboarding, STALLED_AFTER_MS } from '../../store/requests.js';
 import type { ProjectedUser } from '../../store/users.js';
+import { refreshHomes } from '../home-refresh.js';
 import type { PlanStep } from '../plans/types.js';
 import { describeStep } from '../plans/types.js';
 import type { ProvisionOutcome } from '../provision-request.js';
@@ -45,7 +46,7 @@ import {
   tellRequester,
 } from '../requests.js';
 import { isIdle, type PartOutcome, resumeRun, startRun } from '../runner/engine.js';
-import type { RequestChanges, RunKind, RunStep, StepOutcome } from '../runner/types.js';
+import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
 import { memberStates } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
 import { isManagedPath, managedUserPaths, ownerFromTags } from '../user-projection.js';
@@ -275,28 +276,67 @@ async function postReport(deps: Deps, request: AccessRequest): Promise<void> {
 
 const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity' || errorName(e) === 'NoSuchEntityException';
 
-/** The changes that replace one user's record (by account and name) with `f` of it. */
-const patchUser =
-  (account: string, userName: string, f: (u: OffboardedUser) => OffboardedUser) =>
-  (r: AccessRequest): RequestChanges => {
-    const off = r.offboard as Offboarding;
-    const key = userKey({ account, userName });
-    return { offboard: { ...off, users: off.users.map((u) => (userKey(u) === key ? f(u) : u)) } };
-  };
+const sameUser = (s: RunStep, u: Pick<OffboardedUser, 'account' | 'userName'>) =>
+  (s.args.userName ?? '').toLowerCase() === u.userName.toLowerCase() && s.args.account === u.account;
 
-const recordOf = (r: AccessRequest, account: string, userName: string) =>
-  r.offboard?.users.find((u) => userKey(u) === userKey({ account, userName }));
+/**
+ * The per-user records of an offboarding's run, from its checkpointed steps: what each user's gate found, then
+ * exactly the keys its steps deactivated and whether its password went (with what earlier attempts did, carried in
+ * the gate's arguments). Whichever part ran a step, its checkpoint holds the result: this is what the report lists
+ * and what Reactivate restores. `stopped`: users with a step not reached are failed.
+ */
+function recordsOfRun(run: RunState, stopped = false): OffboardedUser[] {
+  const users: OffboardedUser[] = [];
+  for (const [i, gate] of run.steps.entries()) {
+    if (gate.op !== 'inspect-user') continue;
+    const { account = '', userName = '', path = '' } = gate.args;
+    const base = { account, userName, path };
+    const mine = run.steps.map((s, at) => ({ s, at })).filter(({ s, at }) => at > i && sameUser(s, base));
+    const keys = (gate.args.keys ?? '').split(',').filter(Boolean);
+    let console = gate.args.console === 'yes';
+    for (const { s } of mine) {
+      if (s.op === 'deactivate-key' && s.result === 'done' && !keys.includes(s.args.accessKeyId ?? ''))
+        keys.push(s.args.accessKeyId ?? '');
+      if (s.op === 'delete-login-profile' && s.data?.deleted === true) console = true;
+    }
+    const outcome = gate.data?.outcome as OffboardedUser['outcome'] | undefined;
+    const failedStep = [gate, ...mine.map(({ s }) => s)].find((s) => s.result === 'failed');
+    const notReached = stopped && [i, ...mine.map(({ at }) => at)].some((at) => at >= run.cursor);
+    if (notReached || failedStep || !outcome)
+      users.push({
+        ...base,
+        outcome: 'failed',
+        keys,
+        console,
+        error: failedStep?.detail ?? 'not reached: the run stopped',
+      });
+    else if (outcome === 'report')
+      users.push({
+        ...base,
+        outcome,
+        keys: Array.isArray(gate.data?.active) ? gate.data.active : [],
+        console: gate.data?.console === true,
+      });
+    else users.push({ ...base, outcome, keys, console });
+  }
+  return users;
+}
+
+/** Every record of an offboarding: its run's users, then those it only lists (recorded when the run started). */
+function allRecords(request: AccessRequest, stopped = false): OffboardedUser[] {
+  const ran = request.run ? recordsOfRun(request.run, stopped) : [];
+  const seen = new Set(ran.map(userKey));
+  return [...ran, ...(request.offboard?.users ?? []).filter((u) => !seen.has(userKey(u)))];
+}
 
 /**
  * The plan of an offboarding's run, from the projection (read consistently) and the listing of the users the member
  * owns outside the managed paths: one `inspect-user` gate per IAM user to act on (it adds that user's key and
  * password steps once it has read them live), then cancel their pending requests, commit, and the report. Users an
- * earlier attempt handled keep their record and are not run again (a Retry runs the failed ones).
+ * earlier attempt handled keep their record and are not run again (a Retry runs the failed ones, carrying what they
+ * did before). The records of the users only listed are stored now; the others' come from the steps.
  */
-async function planOffboard(
-  deps: Deps,
-  request: AccessRequest,
-): Promise<{ steps: RunStep[]; changes: RequestChanges }> {
+async function planOffboard(deps: Deps, request: AccessRequest) {
   const off = request.offboard as Offboarding;
   const { policy } = deps.config;
   const action = policy.leavers.action;
@@ -304,7 +344,7 @@ async function planOffboard(
   const ran = off.users.filter((u) => u.outcome !== 'report' && u.outcome !== 'excluded' && u.outcome !== 'unmanaged');
   const previous = new Map(ran.map((u) => [userKey(u), u]));
   const owned = (await deps.store.users.ownedBy(off.member, { consistent: true })).users;
-  const users: OffboardedUser[] = [];
+  const listed: OffboardedUser[] = [];
   const steps: RunStep[] = [];
   const seen = new Set<string>();
   for (const u of owned) {
@@ -313,16 +353,21 @@ async function planOffboard(
     seen.add(key);
     const before = previous.get(key);
     const base = { account: u.account, userName: u.userName, path: u.path };
-    if (before && before.outcome !== 'failed') users.push(before);
+    if (before && before.outcome !== 'failed') listed.push(before);
     else if (isExcluded(policy, u.userName, u.path))
-      users.push({ ...base, outcome: 'excluded', keys: [], console: false });
+      listed.push({ ...base, outcome: 'excluded', keys: [], console: false });
     else if (!isManagedPath(managedUserPaths(policy), u.path))
-      users.push({ ...base, outcome: 'unmanaged', keys: [], console: false });
-    else {
-      // Until its gate runs: what earlier attempts did, if anything.
-      users.push({ ...base, outcome: 'report', keys: before?.keys ?? [], console: before?.console ?? false });
-      steps.push({ t: 'gate', op: 'inspect-user', args: base });
-    }
+      listed.push({ ...base, outcome: 'unmanaged', keys: [], console: false });
+    else
+      steps.push({
+        t: 'gate',
+        op: 'inspect-user',
+        args: {
+          ...base,
+          ...(before?.keys.length ? { keys: before.keys.join(',') } : {}),
+          ...(before?.console ? { console: 'yes' } : {}),
+        },
+      });
   }
   // Users an earlier attempt recorded (and the projection no longer shows under this owner) keep their record.
   // A failed one no longer under this owner is no longer this offboarding's to finish: what it deactivated stays
@@ -337,28 +382,23 @@ async function planOffboard(
   for (const u of [...carried, ...(await unmanagedOwned(deps, off.member))]) {
     if (seen.has(userKey(u))) continue;
     seen.add(userKey(u));
-    users.push(u);
+    listed.push(u);
   }
   if (action === 'disable') steps.push({ t: 'op', op: 'cancel-pending', args: { member: off.member } });
   steps.push({ t: 'commit', op: 'commit', args: {} }, { t: 'notify', op: 'report', args: {} });
-  return { steps, changes: { offboard: { ...off, action, users } } };
+  // The preview's plan goes: the commit writes what was done.
+  return { steps, changes: { offboard: { ...off, action, users: listed } }, remove: ['plan' as const] };
 }
 
 /** The gate of one IAM user: reads its owner, keys and password live and decides its steps. Never throws. */
 async function inspectUser(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
-  const { account = '', userName = '', path = '' } = step.args;
+  const { account = '', userName = '' } = step.args;
   const off = request.offboard as Offboarding;
-  const base = { account, userName, path };
-  const patch = (f: (u: OffboardedUser) => OffboardedUser) => patchUser(account, userName, f);
   try {
     const iam = deps.aws.account(account).iam; // throws for an account the policy no longer names
     const tags = await iam.send(new ListUserTagsCommand({ UserName: userName }));
     if (ownerFromTags(tags.Tags) !== off.member)
-      return {
-        result: 'done',
-        detail: 'someone else owns it',
-        changes: patch((u) => ({ ...base, outcome: 'owner-changed', keys: u.keys, console: u.console })),
-      };
+      return { result: 'done', detail: 'someone else owns it', data: { outcome: 'owner-changed' } };
     const [keys, hasConsole] = await Promise.all([
       iam.send(new ListAccessKeysCommand({ UserName: userName })),
       iam.send(new GetLoginProfileCommand({ UserName: userName })).then(
@@ -369,98 +409,57 @@ async function inspectUser(deps: Deps, request: AccessRequest, step: RunStep): P
     const active = (keys.AccessKeyMetadata ?? []).filter((k) => k.Status === 'Active').map((k) => k.AccessKeyId ?? '');
     const detail = `${active.length} active key${active.length === 1 ? '' : 's'}${hasConsole ? ', a console password' : ''}`;
     if ((off.action ?? 'disable') === 'report')
-      return {
-        result: 'done',
-        detail,
-        changes: patch(() => ({ ...base, outcome: 'report', keys: active, console: hasConsole })),
-      };
+      return { result: 'done', detail, data: { outcome: 'report', active, console: hasConsole } };
+    const base = { account, userName };
     const then: RunStep[] = [
       ...active.map((accessKeyId): RunStep => ({ t: 'op', op: 'deactivate-key', args: { ...base, accessKeyId } })),
       ...(hasConsole ? [{ t: 'op' as const, op: 'delete-login-profile', args: base }] : []),
     ];
     const last = then.at(-1);
     if (last) last.args = { ...last.args, refresh: 'yes' }; // the user's projection is refreshed after its last write
-    return {
-      result: 'done',
-      detail,
-      then,
-      changes: patch((u) => ({ ...base, outcome: 'disabled', keys: u.keys, console: u.console })),
-    };
+    return { result: 'done', detail, then, data: { outcome: 'disabled' } };
   } catch (error) {
-    if (isNoSuchEntity(error))
-      return {
-        result: 'done',
-        detail: 'no longer in IAM',
-        changes: patch((u) => ({ ...base, outcome: 'gone', keys: u.keys, console: u.console })),
-      };
+    if (isNoSuchEntity(error)) return { result: 'done', detail: 'no longer in IAM', data: { outcome: 'gone' } };
     logger.error('Offboarding an IAM user failed', { requestId: request.id, userName, errorName: errorName(error) });
-    return {
-      result: 'failed',
-      detail: errorName(error),
-      changes: patch((u) => ({
-        ...base,
-        outcome: 'failed',
-        keys: u.keys,
-        console: u.console,
-        error: errorName(error),
-      })),
-    };
+    return { result: 'failed', detail: errorName(error) };
   }
 }
 
 /**
  * One IAM write for a user (deactivate a key, delete the password), idempotent: a key already inactive is made
- * inactive again and recorded (its gate saw it active, so this offboarding did it, in this part or a killed one); a
- * password already gone is recorded as deleted (its gate saw it). Skipped after an earlier step of the user failed.
- * Never throws.
+ * inactive again and counted as deactivated (its gate saw it active, so this offboarding did it, in this part or a
+ * killed one); a password already gone is counted as deleted (its gate saw it). Skipped after an earlier step of the
+ * user failed. Never throws.
  */
 async function userWrite(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const { account = '', userName = '', accessKeyId = '' } = step.args;
-  if (recordOf(request, account, userName)?.outcome === 'failed')
+  const steps = request.run?.steps.slice(0, request.run.cursor) ?? [];
+  if (steps.some((s) => s.result === 'failed' && sameUser(s, { account, userName })))
     return { result: 'skipped', detail: 'an earlier step for this user failed' };
-  const fail = (error: unknown): StepOutcome => {
-    logger.error('Offboarding an IAM user failed', { requestId: request.id, userName, errorName: errorName(error) });
-    return {
-      result: 'failed',
-      detail: errorName(error),
-      changes: patchUser(account, userName, (u) => ({ ...u, outcome: 'failed', error: errorName(error) })),
-    };
-  };
   let outcome: StepOutcome;
   try {
     const iam = deps.aws.account(account).iam;
     if (step.op === 'deactivate-key') {
       await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' }));
-      outcome = {
-        result: 'done',
-        changes: patchUser(account, userName, (u) => ({
-          ...u,
-          keys: u.keys.includes(accessKeyId) ? u.keys : [...u.keys, accessKeyId],
-        })),
-      };
-    } else {
+      outcome = { result: 'done' };
+    } else
       outcome = await iam.send(new DeleteLoginProfileCommand({ UserName: userName })).then(
-        (): StepOutcome => ({
-          result: 'done',
-          changes: patchUser(account, userName, (u) => ({ ...u, console: true })),
-        }),
+        (): StepOutcome => ({ result: 'done', data: { deleted: true } }),
         (error: unknown): StepOutcome => {
           if (!isNoSuchEntity(error)) throw error;
-          return {
-            result: 'skipped',
-            detail: 'already gone',
-            changes: patchUser(account, userName, (u) => ({ ...u, console: true })),
-          };
+          return { result: 'skipped', detail: 'already gone', data: { deleted: true } };
         },
       );
-    }
   } catch (error) {
-    outcome =
-      isNoSuchEntity(error) && step.op === 'deactivate-key'
-        ? { result: 'skipped', detail: 'the key is gone' }
-        : fail(error);
+    if (isNoSuchEntity(error) && step.op === 'deactivate-key')
+      outcome = { result: 'skipped', detail: 'the key is gone' };
+    else {
+      logger.error('Offboarding an IAM user failed', { requestId: request.id, userName, errorName: errorName(error) });
+      outcome = { result: 'failed', detail: errorName(error) };
+    }
   }
-  if (step.args.refresh) await userChanged(deps, account, userName, { requestId: request.id });
+  // the member's App Home is refreshed once, by the report step
+  if (step.args.refresh) await userChanged(deps, account, userName, { requestId: request.id, homes: false });
   return outcome;
 }
 
@@ -482,6 +481,7 @@ async function reportStep(deps: Deps, request: AccessRequest): Promise<StepOutco
     }
   if (request.requester !== 'system') await tellRequester(deps, request);
   if (request.status === 'failed') await tellApproversOfFailure(deps, request);
+  await refreshHomes(deps, [request.offboard?.member], `offboard:${request.id}:${request.attempt}`);
   return outcome;
 }
 
@@ -491,6 +491,11 @@ const planStepOf = (step: RunStep): PlanStep | undefined => {
   if (step.op === 'delete-login-profile') return { op: 'DeleteLoginProfile', userName, account };
   return undefined;
 };
+
+const remainingOf = (users: OffboardedUser[]) =>
+  users
+    .filter((u) => u.outcome === 'failed')
+    .map((u) => `IAM user ${u.userName} (${u.account}) may still have active keys or a password`);
 
 /** Offboarding on the resumable runner: its plan, its steps, its end. */
 export const offboardRun: RunKind = {
@@ -529,9 +534,9 @@ export const offboardRun: RunKind = {
   },
   commit(deps, request, failedSteps) {
     const off = request.offboard as Offboarding;
-    const users = off.users;
+    const users = allRecords(request);
     const failed = users.filter((u) => u.outcome === 'failed');
-    const offboard: Offboarding = { ...off, doneAt: deps.clock.now().toISOString() };
+    const offboard: Offboarding = { ...off, users, doneAt: deps.clock.now().toISOString() };
     const plan = offboardPlan(users.filter((u) => u.outcome !== 'report'));
     const failing = failed.length > 0 || failedSteps.length > 0;
     return {
@@ -542,9 +547,7 @@ export const offboardRun: RunKind = {
             error: failed.length
               ? failed.map((u) => `${u.userName}: ${u.error ?? 'failed'}`).join('; ')
               : failedSteps.map((s) => `${offboardRun.describe(s)}: ${s.detail ?? 'failed'}`).join('; '),
-            remaining: failed.map(
-              (u) => `IAM user ${u.userName} (${u.account}) may still have active keys or a password`,
-            ),
+            remaining: remainingOf(users),
             abandonAt: abandonAtFrom(deps),
           }
         : { offboard, plan },
@@ -562,22 +565,12 @@ export const offboardRun: RunKind = {
   },
   stopped(deps, request, reason) {
     const off = request.offboard as Offboarding;
-    const run = request.run;
-    const left = new Set(
-      (run?.steps.slice(run.cursor) ?? [])
-        .filter((s) => s.args.userName)
-        .map((s) => userKey({ account: s.args.account ?? '', userName: s.args.userName ?? '' })),
-    );
-    const users = off.users.map(
-      (u): OffboardedUser =>
-        left.has(userKey(u)) ? { ...u, outcome: 'failed', error: 'not reached: the run stopped' } : u,
-    );
+    const users = allRecords(request, true);
     return {
       offboard: { ...off, users },
+      plan: offboardPlan(users.filter((u) => u.outcome !== 'report')),
       error: reason,
-      remaining: users
-        .filter((u) => u.outcome === 'failed')
-        .map((u) => `IAM user ${u.userName} (${u.account}) may still have active keys or a password`),
+      remaining: remainingOf(users),
       abandonAt: abandonAtFrom(deps),
     };
   },
@@ -755,8 +748,9 @@ export async function runOffboardReactivation(deps: Deps, requestId: string): Pr
       if (!isNoSuchEntity(error)) throw error; // the job fails and is retried; what is restored stays restored
     }
     users.push({ ...u, restoredKeys: restored });
-    await userChanged(deps, u.account, u.userName, { requestId });
+    await userChanged(deps, u.account, u.userName, { requestId, homes: false });
   }
+  await refreshHomes(deps, [off.member], `offboard-reactivated:${requestId}`);
   const done = await deps.store.requests.update(
     request,
     { offboard: { ...off, users, reactivation: { ...off.reactivation, phase: 'reactivated' } } },

@@ -69,7 +69,7 @@ export function isIdle(request: AccessRequest, now: Date): boolean {
  * the other is `skipped`.
  */
 export async function startRun(deps: Deps, kind: RunKind, request: AccessRequest): Promise<PartOutcome> {
-  const { steps, changes } = await kind.plan(deps, request);
+  const { steps, changes, remove = [] } = await kind.plan(deps, request);
   const now = deps.clock.now();
   const run: RunState = {
     attempt: request.attempt,
@@ -79,9 +79,13 @@ export async function startRun(deps: Deps, kind: RunKind, request: AccessRequest
     leaseUntil: now.getTime() + RUN_LEASE_MS,
     seq: 0,
   };
-  const next = await deps.store.requests.update(request, { ...changes, status: 'provisioning', run }, now, [], (n) => [
-    audit(deps, n, 'provisioning-started', { steps: steps.length }),
-  ]);
+  const next = await deps.store.requests.update(
+    request,
+    { ...changes, status: 'provisioning', run },
+    now,
+    remove,
+    (n) => [audit(deps, n, 'provisioning-started', { steps: steps.length })],
+  );
   if (!next) return 'skipped';
   return runFrom(deps, kind, next, 1, run.leaseUntil);
 }
@@ -189,7 +193,12 @@ async function checkpoint(
     if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return undefined;
     const at = run.cursor;
     const steps = [...run.steps];
-    steps[at] = { ...step, result: outcome.result, ...(outcome.detail ? { detail: outcome.detail } : {}) };
+    steps[at] = {
+      ...step,
+      result: outcome.result,
+      ...(outcome.detail ? { detail: outcome.detail } : {}),
+      ...(outcome.data ? { data: outcome.data } : {}),
+    };
     if (outcome.then?.length) steps.splice(at + 1, 0, ...outcome.then);
     const cursor = at + 1;
     const { wakeAt: _woken, ...rest } = run;

@@ -20,6 +20,8 @@ export interface StepOutcome {
   result: 'done' | 'skipped' | 'failed';
   /** Safe summary: an AWS error name, `already gone`. */
   detail?: string;
+  /** What the step found or did, stored on the step with its result (ids and names only, never a secret). */
+  data?: RunStep['data'];
   /** Steps to run right after this one (a gate's decision): checkpointed with its result. */
   then?: RunStep[];
   /**
@@ -39,7 +41,10 @@ export interface RunKind {
    * The steps of a new run (its first part), from live state: checkpointed at once, so later parts never compute
    * them again; with the kind's changes written in the same write (e.g. what it lists without acting on).
    */
-  plan(deps: Deps, request: AccessRequest): Promise<{ steps: RunStep[]; changes?: RequestChanges }>;
+  plan(
+    deps: Deps,
+    request: AccessRequest,
+  ): Promise<{ steps: RunStep[]; changes?: RequestChanges; remove?: (keyof RequestChanges)[] }>;
   /**
    * Runs one step of `request` (as stored at the last checkpoint). Must be idempotent: a killed part's successor
    * runs the step again when its checkpoint was not written. A throw stops the part (the job fails and is retried).
