@@ -2,6 +2,7 @@ import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
 import type { PlanStep, RequestKind } from '../services/plans/types.js';
 import { ENDED } from '../services/request-names.js';
+import { inRunTail } from '../services/runner/state.js';
 import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
 
 /**
@@ -257,13 +258,6 @@ export const STALLED_AFTER_MS = 15 * 60_000;
 /** Constant partition of the sparse sweep index: only requests with a deadline carry it. */
 const SWEEP_DUE = 'due';
 export const SWEEP_INDEX = 'sweep';
-
-/** Whether a run has passed its `commit` step (the request has ended) and has steps left (its tail). */
-export function inRunTail(run: RunState | undefined): boolean {
-  return (
-    run !== undefined && run.cursor < run.steps.length && run.steps.slice(0, run.cursor).some((s) => s.t === 'commit')
-  );
-}
 
 /** When the scheduled sweep has work on a request in this state, if ever (epoch ms). */
 function sweepAtFor(

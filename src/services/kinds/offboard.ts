@@ -23,7 +23,7 @@ import type { Deps } from '../../deps.js';
 import { ConflictError, NotAuthorizedError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
-import { type AccessRequest, type OffboardedUser, type Offboarding, STALLED_AFTER_MS } from '../../store/requests.js';
+import type { AccessRequest, OffboardedUser, Offboarding } from '../../store/requests.js';
 import type { ProjectedUser } from '../../store/users.js';
 import { refreshHomes } from '../home-refresh.js';
 import type { PlanStep } from '../plans/types.js';
@@ -45,7 +45,7 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
-import { isIdle, type PartOutcome, resumeRun, startRun } from '../runner/engine.js';
+import { isIdle, type PartOutcome, RUN_LEASE_MS, resumeRun, startRun } from '../runner/engine.js';
 import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
 import { memberStates } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
@@ -647,14 +647,15 @@ async function cancelPendingOf(deps: Deps, member: string, except: string): Prom
 
 /**
  * Whether an offboarding stopped midway and nothing will finish it by itself: its run has steps left and no part
- * holds it, or it is approved or provisioning without a run of its attempt (its job was lost) and unchanged for the
- * stall time. (The stall sweep resumes such runs too; the daily check and a repeated event do not wait for it.)
+ * holds it, or it is approved or provisioning without a run of its attempt (its job was lost, or it is an item from
+ * before the runner) and unchanged for longer than a part may hold a run. (The stall sweep resumes such runs too;
+ * the daily check and a repeated event do not wait for it.)
  */
 function isStuck(request: AccessRequest, now: Date): boolean {
   if (request.run?.attempt === request.attempt) return isIdle(request, now);
   return (
     (request.status === 'approved' || request.status === 'provisioning') &&
-    Date.parse(request.updatedAt) + STALLED_AFTER_MS <= now.getTime()
+    Date.parse(request.updatedAt) + RUN_LEASE_MS <= now.getTime()
   );
 }
 

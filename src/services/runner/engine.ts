@@ -11,8 +11,9 @@
 import type { Deps } from '../../deps.js';
 import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
-import { type AccessRequest, inRunTail, type RunState, type RunStep } from '../../store/requests.js';
+import type { AccessRequest, RunState, RunStep } from '../../store/requests.js';
 import { auditEvent } from '../requests.js';
+import { inRunTail } from './state.js';
 import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from './types.js';
 
 /**
