@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFBOARD_REACTIVATE } from '../../src/blocks/ids.js';
 import { ManualClock } from '../../src/clock.js';
 import type { Deps } from '../../src/deps.js';
+import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
 import type { Job } from '../../src/jobs/types.js';
 import { runJob } from '../../src/jobs/worker.js';
 import { leaverRequestId } from '../../src/services/kinds/offboard.js';
@@ -400,6 +401,39 @@ describe('an offboarding (20 IAM users in two accounts) whose killed part Lambda
       expect(recordsOf(request)).toEqual(expectedRecords(users));
       expect(reportsOf(member)).toHaveLength(1);
       expect(await auditActions(bot, request.id)).toContain('run-resumed');
+    },
+    LONG,
+  );
+});
+
+describe('an offboarding (10 IAM users in two accounts) whose killed part nothing retries', () => {
+  const member = 'U0BIGOWNER4';
+  let users: Seeded[];
+
+  beforeAll(async () => {
+    users = await prepareLeaver(member, 'day', 5);
+  }, LONG);
+  afterAll(restoreWorker);
+
+  it(
+    'is resumed from its checkpoint by the daily check of owners, before the stall sweep would',
+    async () => {
+      const killed = killWorkerAtUpdateAccessKey(4);
+      await userDeactivated(member);
+      await bot.drain();
+      await killed;
+      restoreWorker();
+
+      clock.advance(2 * MINUTE); // the lease is over, the stall time is not
+      const daily = await bot.as('schedule', () => runScheduledTasks(bot.deps, dailyTasks));
+      await bot.drain();
+
+      const request = await offboarding(member);
+      expect(daily['reconcile-owners']).toMatchObject({ resumed: 1 });
+      expect(Object.values(await allKeyStatuses(users)).filter((s) => s !== 'Inactive')).toEqual([]);
+      expect(request.status).toBe('done');
+      expect(recordsOf(request)).toEqual(expectedRecords(users));
+      expect(reportsOf(member)).toHaveLength(1);
     },
     LONG,
   );
