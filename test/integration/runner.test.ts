@@ -124,6 +124,10 @@ async function approvedRequest(): Promise<AccessRequest> {
 const stored = async (id: string) => (await bot.deps.store.requests.get(id)) as AccessRequest;
 
 describe('the resumable runner', () => {
+  it('holds a run exactly as long as the worker holds a job, so a retried part finds both free', () => {
+    expect(RUN_LEASE_MS).toBe(LEASE_MS);
+  });
+
   it('checkpoints after each step, with the step’s result and audit event, before the next step runs', async () => {
     const request = await approvedRequest();
 
