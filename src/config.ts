@@ -154,6 +154,18 @@ export const policySchema = z
       }),
       { action: 'disable', exclude: [], recoveryDays: 30 },
     ),
+    /**
+     * The resumable runner (long requests, e.g. an offboarding of many IAM users): the worker runs a request in parts
+     * and hands the rest to a new part before its 60-second timeout. `partBudgetSeconds`: how long one part may start
+     * new steps (elapsed real time); `maxStepsPerPart`: at most this many steps per part (0: no limit).
+     */
+    runner: z._default(
+      z.strictObject({
+        partBudgetSeconds: z._default(z.number().check(z.positive(), z.maximum(50)), 40),
+        maxStepsPerPart: z._default(z.int().check(z.minimum(0), z.maximum(100_000)), 0),
+      }),
+      { partBudgetSeconds: 40, maxStepsPerPart: 0 },
+    ),
     links: z._default(
       z.strictObject({ lifetimeHours: z._default(z.number().check(z.positive(), z.maximum(168)), 24) }),
       { lifetimeHours: 24 },

@@ -10,6 +10,7 @@ import { reissueJob } from './reissue.js';
 import { reportJob } from './report.js';
 import { requestUpdateJob } from './request-update.js';
 import { rotationStepJob } from './rotation-step.js';
+import { runPartJob } from './run-part.js';
 import { whoamiJob } from './whoami.js';
 
 export type JobHandler = (deps: Deps, payload: Record<string, unknown>) => Promise<void>;
@@ -27,6 +28,8 @@ export const jobHandlers: Record<string, JobHandler> = {
   leaver: leaverJob,
   'leaver-back': leaverBackJob,
   'offboard-reactivate': offboardReactivateJob,
+  /** A continuation of a request's run on the resumable runner (src/services/runner). */
+  'run-part': runPartJob,
   'key-scan': keyScanJobHandler,
   'key-rotate-now': keyRotateNowJob,
   'key-snoozed': keySnoozedJob,

@@ -4,6 +4,7 @@ import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-
 import { reconcileOwners } from '../services/kinds/offboard.js';
 import { advanceKeyRotations } from '../services/kinds/rotation-run.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
+import { resumeStalledRuns } from '../services/runner/sweep.js';
 import { refreshUserProjection } from '../services/user-projection.js';
 import { dispatchKeyScans } from './key-scan.js';
 
@@ -20,6 +21,8 @@ export const scheduledTasks: ScheduledTask[] = [
   // after the link sweep: a rotation whose new link just expired is cancelled in the same run
   { name: 'advance-key-rotations', run: advanceKeyRotations },
   { name: 'expire-requests', run: expireDueRequests },
+  // before failing stalled requests: a run stopped midway continues from its checkpoint instead
+  { name: 'resume-stalled-runs', run: resumeStalledRuns },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
   { name: 'abandon-failed-requests', run: abandonExpiredFailures },
   { name: 'refresh-user-projection', run: (deps) => refreshUserProjection(deps) },

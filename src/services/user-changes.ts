@@ -7,6 +7,8 @@ import { readUser } from './user-projection.js';
 /** What caused a change: the request whose execution changed the user (recorded on the projection). */
 export interface UserChangeCause {
   requestId?: string;
+  /** Hand the owners' App Home refresh to the worker (default true); false when the caller does it once for many. */
+  homes?: boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function userChanged(
     if (read.state !== 'found') {
       if (known) {
         await deps.store.users.remove(known);
-        await refreshHomes(deps, [known.owner], why);
+        if (cause.homes !== false) await refreshHomes(deps, [known.owner], why);
       }
       return;
     }
@@ -40,7 +42,7 @@ export async function userChanged(
     const requestIds = [cause.requestId, read.createdByRequest].filter((id): id is string => Boolean(id));
     await deps.store.users.put(read.user, { requestIds, ...(known ? { previousOwner: known.owner ?? null } : {}) });
     // The owner's App Home lists the user (and a previous owner's did).
-    await refreshHomes(deps, [read.user.owner, known?.owner], why);
+    if (cause.homes !== false) await refreshHomes(deps, [read.user.owner, known?.owner], why);
   } catch (error) {
     logger.error('Could not update the user projection after a change', {
       account,

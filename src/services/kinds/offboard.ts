@@ -25,6 +25,7 @@ import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, OffboardedUser, Offboarding } from '../../store/requests.js';
 import type { ProjectedUser } from '../../store/users.js';
+import { refreshHomes } from '../home-refresh.js';
 import type { PlanStep } from '../plans/types.js';
 import { describeStep } from '../plans/types.js';
 import type { ProvisionOutcome } from '../provision-request.js';
@@ -41,8 +42,11 @@ import {
   recordSystemAudit,
   renderApprovalMessage,
   syncApprovalMessage,
+  tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
+import { isIdle, type PartOutcome, RUN_LEASE_MS, resumeRun, startRun } from '../runner/engine.js';
+import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
 import { memberStates } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
 import { isManagedPath, managedUserPaths, ownerFromTags } from '../user-projection.js';
@@ -109,10 +113,11 @@ export async function handleLeaver(
   const id = leaverRequestId(member);
   const existing = await deps.store.requests.get(id);
   if (existing) {
-    // A run that died between its end and its report: post it now (and only then).
-    if (existing.status === 'done' && !existing.message) await postReport(deps, existing);
-    else if (existing.status === 'approved' || existing.status === 'provisioning')
+    // A run stopped midway (its part killed) resumes from its checkpoint; a run that died between its end and its
+    // report (or whose report Slack refused) gets it posted now, and only then.
+    if (existing.status === 'approved' || existing.status === 'provisioning' || isIdle(existing, deps.clock.now()))
       await runOffboard(deps, id, existing.attempt);
+    else if (existing.status === 'done' && !existing.message) await postReport(deps, existing);
     return 'already';
   }
   const owned = await deps.store.users.ownedBy(member, { consistent: true });
@@ -236,87 +241,24 @@ export async function submitOffboardRequest(
 }
 
 /**
- * Worker: runs an approved offboarding for the attempt it was dispatched for: claims it (approved -> provisioning; a
- * repeat is skipped), then per IAM user the member owns: an excluded or unmanaged one is listed, never touched; one
- * someone else owns by now (read live) is left; otherwise (policy `disable`) every active key is deactivated and the
- * console password deleted, each step audited, or (policy `report`) what would be done is recorded. Then cancels the
- * member's pending requests and posts (or updates) the one report. A failed call leaves the request failed (Retry
- * runs it again: deactivating what is still active, keeping the record of what earlier runs deactivated).
+ * Worker: runs an approved offboarding for the attempt it was dispatched for, on the resumable runner (see
+ * offboardRun): starts its run (approved -> provisioning; a repeat is skipped), or resumes it from its checkpoint
+ * when no part holds it (a repeated event after a part was killed). Per IAM user the member owns: an excluded or
+ * unmanaged one is listed, never touched; one someone else owns by now (read live) is left; otherwise (policy
+ * `disable`) every active key is deactivated and the console password deleted, each step checkpointed with its audit
+ * event, or (policy `report`) what would be done is recorded. Then cancels the member's pending requests, ends the
+ * request (done, or failed with Retry for the users that failed) and posts (or updates) the one report.
  */
 export async function runOffboard(deps: Deps, requestId: string, attempt: number): Promise<ProvisionOutcome> {
-  const store = deps.store.requests;
-  const found = await store.get(requestId);
+  const found = await deps.store.requests.get(requestId);
   if (!found?.offboard || found.attempt !== attempt) return 'skipped';
-  if (found.status !== 'approved' && found.status !== 'provisioning') return 'skipped';
-  const request = await store.update(found, { status: 'provisioning' }, deps.clock.now());
-  if (!request?.offboard) return 'skipped';
-  if (found.status === 'approved') await recordSystemAudit(deps, request, 'provisioning-started', { attempt });
-  const off = request.offboard;
-  const { policy } = deps.config;
-  const action = policy.leavers.action;
-  // What earlier attempts did (not the preview of what the projection showed before the first run).
-  const ran = off.users.filter((u) => u.outcome !== 'report' && u.outcome !== 'excluded' && u.outcome !== 'unmanaged');
-  const previous = new Map(ran.map((u) => [userKey(u), u]));
-  const owned = (await deps.store.users.ownedBy(off.member, { consistent: true })).users;
-  const results: OffboardedUser[] = [];
-  for (const u of owned) results.push(await offboardUser(deps, request, u, action, previous.get(userKey(u))));
-  const seen = new Set(results.map(userKey));
-  // Users an earlier attempt recorded (and the projection no longer shows under this owner) keep their record; the
-  // member's users outside the managed paths are listed.
-  // A failed one no longer under this owner is no longer this offboarding's to finish: what it deactivated stays
-  // recorded (for Reactivate), the failure does not.
-  const carried = ran
-    .filter((u) => u.outcome !== 'failed' || u.keys.length || u.console)
-    .map((u): OffboardedUser => {
-      if (u.outcome !== 'failed') return u;
-      const { error: _error, ...rest } = u;
-      return { ...rest, outcome: 'owner-changed' };
-    });
-  for (const u of [...carried, ...(await unmanagedOwned(deps, off.member))]) {
-    if (seen.has(userKey(u))) continue;
-    seen.add(userKey(u));
-    results.push(u);
-  }
-  const cancelled = action === 'disable' ? await cancelPendingOf(deps, off.member, request.id) : [];
-  const failed = results.filter((u) => u.outcome === 'failed');
-  const now = deps.clock.now();
-  const offboard: Offboarding = {
-    ...off,
-    action,
-    users: results,
-    cancelled: [...new Set([...off.cancelled, ...cancelled])],
-    doneAt: now.toISOString(),
-  };
-  const plan = offboardPlan(results.filter((u) => u.outcome !== 'report'));
-  const next = failed.length
-    ? await store.update(
-        request,
-        {
-          status: 'failed',
-          offboard,
-          plan,
-          error: failed.map((u) => `${u.userName}: ${u.error ?? 'failed'}`).join('; '),
-          remaining: failed.map(
-            (u) => `IAM user ${u.userName} (${u.account}) may still have active keys or a password`,
-          ),
-          abandonAt: abandonAtFrom(deps),
-        },
-        now,
-      )
-    : await store.update(request, { status: 'done', offboard, plan }, now);
-  if (!next) throw new Error(`Request ${requestId} changed while it was running`);
-  await recordSystemAudit(deps, next, failed.length ? 'provisioning-failed' : 'offboarded', {
-    action,
-    member: off.member,
-    steps: plan.map(describeStep),
-    listedOnly: results.filter((u) => u.outcome !== 'disabled').map((u) => `${u.userName}: ${u.outcome}`),
-    cancelled: offboard.cancelled,
-  });
-  for (const u of results) if (u.outcome === 'disabled') await userChanged(deps, u.account, u.userName, { requestId });
-  if (next.message) await syncApprovalMessage(deps, next);
-  else await postReport(deps, next);
-  if (next.requester !== 'system') await tellRequester(deps, next);
-  return failed.length ? 'failed' : 'done';
+  let outcome: PartOutcome = 'skipped';
+  if (found.run?.attempt === attempt) outcome = await resumeRun(deps, offboardRun, found);
+  else if (found.status === 'approved' || found.status === 'provisioning')
+    outcome = await startRun(deps, offboardRun, found);
+  if (outcome !== 'finished') return 'skipped';
+  const ended = await deps.store.requests.get(requestId);
+  return ended?.status === 'failed' ? 'failed' : 'done';
 }
 
 /** Posts an offboarding's report in the approval channel and records where (a Slack failure is logged). */
@@ -334,82 +276,310 @@ async function postReport(deps: Deps, request: AccessRequest): Promise<void> {
 
 const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity' || errorName(e) === 'NoSuchEntityException';
 
-/** One IAM user of the leaver: what the policy allows, done and audited step by step. Never throws. */
-async function offboardUser(
-  deps: Deps,
-  request: AccessRequest,
-  u: ProjectedUser,
-  action: 'disable' | 'report',
-  before: OffboardedUser | undefined,
-): Promise<OffboardedUser> {
-  const member = request.offboard?.member ?? '';
-  const base = { account: u.account, userName: u.userName, path: u.path };
-  const kept = { keys: before?.keys ?? [], console: before?.console ?? false };
-  if (isExcluded(deps.config.policy, u.userName, u.path))
-    return { ...base, outcome: 'excluded', keys: [], console: false };
-  if (!isManagedPath(managedUserPaths(deps.config.policy), u.path))
-    return { ...base, outcome: 'unmanaged', keys: [], console: false };
-  const deactivated = [...kept.keys];
-  let consoleDeleted = kept.console;
-  const step = (s: PlanStep, event: 'done' | 'failed' | 'skipped', detail?: string) =>
-    recordSystemAudit(deps, request, `step-${event}`, { step: describeStep(s), ...(detail ? { detail } : {}) });
+const sameUser = (s: RunStep, u: Pick<OffboardedUser, 'account' | 'userName'>) =>
+  (s.args.userName ?? '').toLowerCase() === u.userName.toLowerCase() && s.args.account === u.account;
+
+/**
+ * The per-user records of an offboarding's run, from its checkpointed steps: what each user's gate found, then
+ * exactly the keys its steps deactivated and whether its password went (with what earlier attempts did, carried in
+ * the gate's arguments). Whichever part ran a step, its checkpoint holds the result: this is what the report lists
+ * and what Reactivate restores. `stopped`: users with a step not reached are failed.
+ */
+function recordsOfRun(run: RunState, stopped = false): OffboardedUser[] {
+  const users: OffboardedUser[] = [];
+  for (const [i, gate] of run.steps.entries()) {
+    if (gate.op !== 'inspect-user') continue;
+    const { account = '', userName = '', path = '' } = gate.args;
+    const base = { account, userName, path };
+    const mine = run.steps.map((s, at) => ({ s, at })).filter(({ s, at }) => at > i && sameUser(s, base));
+    const keys = (gate.args.keys ?? '').split(',').filter(Boolean);
+    let console = gate.args.console === 'yes';
+    for (const { s } of mine) {
+      if (s.op === 'deactivate-key' && s.result === 'done' && !keys.includes(s.args.accessKeyId ?? ''))
+        keys.push(s.args.accessKeyId ?? '');
+      if (s.op === 'delete-login-profile' && s.data?.deleted === true) console = true;
+    }
+    const outcome = gate.data?.outcome as OffboardedUser['outcome'] | undefined;
+    const failedStep = [gate, ...mine.map(({ s }) => s)].find((s) => s.result === 'failed');
+    const notReached = stopped && [i, ...mine.map(({ at }) => at)].some((at) => at >= run.cursor);
+    if (notReached || failedStep || !outcome)
+      users.push({
+        ...base,
+        outcome: 'failed',
+        keys,
+        console,
+        error: failedStep?.detail ?? 'not reached: the run stopped',
+      });
+    else if (outcome === 'report')
+      users.push({
+        ...base,
+        outcome,
+        keys: Array.isArray(gate.data?.active) ? gate.data.active : [],
+        console: gate.data?.console === true,
+      });
+    else users.push({ ...base, outcome, keys, console });
+  }
+  return users;
+}
+
+/** Every record of an offboarding: its run's users, then those it only lists (recorded when the run started). */
+function allRecords(request: AccessRequest, stopped = false): OffboardedUser[] {
+  const ran = request.run ? recordsOfRun(request.run, stopped) : [];
+  const seen = new Set(ran.map(userKey));
+  return [...ran, ...(request.offboard?.users ?? []).filter((u) => !seen.has(userKey(u)))];
+}
+
+/**
+ * The plan of an offboarding's run, from the projection (read consistently) and the listing of the users the member
+ * owns outside the managed paths: one `inspect-user` gate per IAM user to act on (it adds that user's key and
+ * password steps once it has read them live), then cancel their pending requests, commit, and the report. Users an
+ * earlier attempt handled keep their record and are not run again (a Retry runs the failed ones, carrying what they
+ * did before). The records of the users only listed are stored now; the others' come from the steps.
+ */
+async function planOffboard(deps: Deps, request: AccessRequest) {
+  const off = request.offboard as Offboarding;
+  const { policy } = deps.config;
+  const action = policy.leavers.action;
+  // What earlier attempts did (not the preview of what the projection showed before the first run).
+  const ran = off.users.filter((u) => u.outcome !== 'report' && u.outcome !== 'excluded' && u.outcome !== 'unmanaged');
+  const previous = new Map(ran.map((u) => [userKey(u), u]));
+  const owned = (await deps.store.users.ownedBy(off.member, { consistent: true })).users;
+  const listed: OffboardedUser[] = [];
+  const steps: RunStep[] = [];
+  const seen = new Set<string>();
+  for (const u of owned) {
+    const key = userKey(u);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const before = previous.get(key);
+    const base = { account: u.account, userName: u.userName, path: u.path };
+    if (before && before.outcome !== 'failed') listed.push(before);
+    else if (isExcluded(policy, u.userName, u.path))
+      listed.push({ ...base, outcome: 'excluded', keys: [], console: false });
+    else if (!isManagedPath(managedUserPaths(policy), u.path))
+      listed.push({ ...base, outcome: 'unmanaged', keys: [], console: false });
+    else
+      steps.push({
+        t: 'gate',
+        op: 'inspect-user',
+        args: {
+          ...base,
+          ...(before?.keys.length ? { keys: before.keys.join(',') } : {}),
+          ...(before?.console ? { console: 'yes' } : {}),
+        },
+      });
+  }
+  // Users an earlier attempt recorded (and the projection no longer shows under this owner) keep their record.
+  // A failed one no longer under this owner is no longer this offboarding's to finish: what it deactivated stays
+  // recorded (for Reactivate), the failure does not.
+  const carried = ran
+    .filter((u) => u.outcome !== 'failed' || u.keys.length || u.console)
+    .map((u): OffboardedUser => {
+      if (u.outcome !== 'failed') return u;
+      const { error: _error, ...rest } = u;
+      return { ...rest, outcome: 'owner-changed' };
+    });
+  for (const u of [...carried, ...(await unmanagedOwned(deps, off.member))]) {
+    if (seen.has(userKey(u))) continue;
+    seen.add(userKey(u));
+    listed.push(u);
+  }
+  if (action === 'disable') steps.push({ t: 'op', op: 'cancel-pending', args: { member: off.member } });
+  steps.push({ t: 'commit', op: 'commit', args: {} }, { t: 'notify', op: 'report', args: {} });
+  // The preview's plan goes: the commit writes what was done.
+  return { steps, changes: { offboard: { ...off, action, users: listed } }, remove: ['plan' as const] };
+}
+
+/** The gate of one IAM user: reads its owner, keys and password live and decides its steps. Never throws. */
+async function inspectUser(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
+  const { account = '', userName = '' } = step.args;
+  const off = request.offboard as Offboarding;
   try {
-    const iam = deps.aws.account(u.account).iam; // throws for an account the policy no longer names
-    const tags = await iam.send(new ListUserTagsCommand({ UserName: u.userName }));
-    if (ownerFromTags(tags.Tags) !== member) return { ...base, outcome: 'owner-changed', ...kept };
+    const iam = deps.aws.account(account).iam; // throws for an account the policy no longer names
+    const tags = await iam.send(new ListUserTagsCommand({ UserName: userName }));
+    if (ownerFromTags(tags.Tags) !== off.member)
+      return { result: 'done', detail: 'someone else owns it', data: { outcome: 'owner-changed' } };
     const [keys, hasConsole] = await Promise.all([
-      iam.send(new ListAccessKeysCommand({ UserName: u.userName })),
-      iam.send(new GetLoginProfileCommand({ UserName: u.userName })).then(
+      iam.send(new ListAccessKeysCommand({ UserName: userName })),
+      iam.send(new GetLoginProfileCommand({ UserName: userName })).then(
         () => true,
         (e: unknown) => (isNoSuchEntity(e) ? false : Promise.reject(e)),
       ),
     ]);
     const active = (keys.AccessKeyMetadata ?? []).filter((k) => k.Status === 'Active').map((k) => k.AccessKeyId ?? '');
-    if (action === 'report') return { ...base, outcome: 'report', keys: active, console: hasConsole };
-    for (const accessKeyId of active) {
-      const s: PlanStep = { op: 'DeactivateAccessKey', userName: u.userName, accessKeyId, account: u.account };
-      try {
-        await iam.send(
-          new UpdateAccessKeyCommand({ UserName: u.userName, AccessKeyId: accessKeyId, Status: 'Inactive' }),
-        );
-      } catch (error) {
-        await step(s, 'failed', errorName(error));
-        throw error;
-      }
-      if (!deactivated.includes(accessKeyId)) deactivated.push(accessKeyId);
-      await step(s, 'done');
-    }
-    if (hasConsole) {
-      const s: PlanStep = { op: 'DeleteLoginProfile', userName: u.userName, account: u.account };
-      try {
-        await iam.send(new DeleteLoginProfileCommand({ UserName: u.userName }));
-        consoleDeleted = true;
-        await step(s, 'done');
-      } catch (error) {
-        if (!isNoSuchEntity(error)) {
-          await step(s, 'failed', errorName(error));
-          throw error;
-        }
-        await step(s, 'skipped', 'already gone');
-      }
-    }
-    return { ...base, outcome: 'disabled', keys: deactivated, console: consoleDeleted };
+    const detail = `${active.length} active key${active.length === 1 ? '' : 's'}${hasConsole ? ', a console password' : ''}`;
+    if ((off.action ?? 'disable') === 'report')
+      return { result: 'done', detail, data: { outcome: 'report', active, console: hasConsole } };
+    const base = { account, userName };
+    const then: RunStep[] = [
+      ...active.map((accessKeyId): RunStep => ({ t: 'op', op: 'deactivate-key', args: { ...base, accessKeyId } })),
+      ...(hasConsole ? [{ t: 'op' as const, op: 'delete-login-profile', args: base }] : []),
+    ];
+    const last = then.at(-1);
+    if (last) last.args = { ...last.args, refresh: 'yes' }; // the user's projection is refreshed after its last write
+    return { result: 'done', detail, then, data: { outcome: 'disabled' } };
   } catch (error) {
-    if (isNoSuchEntity(error)) return { ...base, outcome: 'gone', keys: deactivated, console: consoleDeleted };
-    logger.error('Offboarding an IAM user failed', {
-      requestId: request.id,
-      userName: u.userName,
-      errorName: errorName(error),
-    });
-    return {
-      ...base,
-      outcome: 'failed',
-      keys: deactivated,
-      console: consoleDeleted,
-      error: `${errorName(error)}`,
-    };
+    if (isNoSuchEntity(error)) return { result: 'done', detail: 'no longer in IAM', data: { outcome: 'gone' } };
+    logger.error('Offboarding an IAM user failed', { requestId: request.id, userName, errorName: errorName(error) });
+    return { result: 'failed', detail: errorName(error) };
   }
 }
+
+/**
+ * One IAM write for a user (deactivate a key, delete the password), idempotent: a key already inactive is made
+ * inactive again and counted as deactivated (its gate saw it active, so this offboarding did it, in this part or a
+ * killed one); a password already gone is counted as deleted (its gate saw it). Skipped after an earlier step of the
+ * user failed. Never throws.
+ */
+async function userWrite(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
+  const { account = '', userName = '', accessKeyId = '' } = step.args;
+  const steps = request.run?.steps.slice(0, request.run.cursor) ?? [];
+  if (steps.some((s) => s.result === 'failed' && sameUser(s, { account, userName })))
+    return { result: 'skipped', detail: 'an earlier step for this user failed' };
+  let outcome: StepOutcome;
+  try {
+    const iam = deps.aws.account(account).iam;
+    if (step.op === 'deactivate-key') {
+      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' }));
+      outcome = { result: 'done' };
+    } else
+      outcome = await iam.send(new DeleteLoginProfileCommand({ UserName: userName })).then(
+        (): StepOutcome => ({ result: 'done', data: { deleted: true } }),
+        (error: unknown): StepOutcome => {
+          if (!isNoSuchEntity(error)) throw error;
+          return { result: 'skipped', detail: 'already gone', data: { deleted: true } };
+        },
+      );
+  } catch (error) {
+    if (isNoSuchEntity(error) && step.op === 'deactivate-key')
+      outcome = { result: 'skipped', detail: 'the key is gone' };
+    else {
+      logger.error('Offboarding an IAM user failed', { requestId: request.id, userName, errorName: errorName(error) });
+      outcome = { result: 'failed', detail: errorName(error) };
+    }
+  }
+  // the member's App Home is refreshed once, by the report step
+  if (step.args.refresh) await userChanged(deps, account, userName, { requestId: request.id, homes: false });
+  return outcome;
+}
+
+/** The report step: posts the report once (recording where) or updates it, then tells the requester and, when it
+ * failed, the approvers. A Slack failure is logged: a later event or daily check posts a missing report. */
+async function reportStep(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
+  let outcome: StepOutcome = { result: 'done' };
+  if (request.message) await syncApprovalMessage(deps, request);
+  else
+    try {
+      const posted = await deps.messenger.post(
+        deps.config.policy.approvals.channel,
+        renderApprovalMessage(deps, request),
+      );
+      outcome = { result: 'done', changes: () => ({ message: posted }) };
+    } catch (error) {
+      logger.error('Could not post an offboarding report', { requestId: request.id, errorName: errorName(error) });
+      outcome = { result: 'failed', detail: errorName(error) };
+    }
+  if (request.requester !== 'system') await tellRequester(deps, request);
+  if (request.status === 'failed') await tellApproversOfFailure(deps, request);
+  await refreshHomes(deps, [request.offboard?.member], `offboard:${request.id}:${request.attempt}`);
+  return outcome;
+}
+
+const planStepOf = (step: RunStep): PlanStep | undefined => {
+  const { account, userName = '', accessKeyId = '' } = step.args;
+  if (step.op === 'deactivate-key') return { op: 'DeactivateAccessKey', userName, accessKeyId, account };
+  if (step.op === 'delete-login-profile') return { op: 'DeleteLoginProfile', userName, account };
+  return undefined;
+};
+
+const remainingOf = (users: OffboardedUser[]) =>
+  users
+    .filter((u) => u.outcome === 'failed')
+    .map((u) => `IAM user ${u.userName} (${u.account}) may still have active keys or a password`);
+
+/** Offboarding on the resumable runner: its plan, its steps, its end. */
+export const offboardRun: RunKind = {
+  plan: planOffboard,
+  async step(deps, request, step) {
+    switch (step.op) {
+      case 'inspect-user':
+        return inspectUser(deps, request, step);
+      case 'deactivate-key':
+      case 'delete-login-profile':
+        return userWrite(deps, request, step);
+      case 'cancel-pending': {
+        const member = request.offboard?.member ?? '';
+        const cancelled = await cancelPendingOf(deps, member, request.id);
+        return {
+          result: 'done',
+          changes: (r) => {
+            const off = r.offboard as Offboarding;
+            return { offboard: { ...off, cancelled: [...new Set([...off.cancelled, ...cancelled])] } };
+          },
+          audit: { action: 'pending-cancelled', detail: { member, cancelled } },
+        };
+      }
+      case 'report':
+        return reportStep(deps, request);
+      default:
+        throw new Error(`An offboarding has no step ${step.op}`);
+    }
+  },
+  describe(step) {
+    const planStep = planStepOf(step);
+    if (planStep) return describeStep(planStep);
+    if (step.op === 'inspect-user') return `inspect ${step.args.userName} (${step.args.account})`;
+    if (step.op === 'cancel-pending') return `cancel the pending requests of ${step.args.member}`;
+    return step.op;
+  },
+  commit(deps, request, failedSteps) {
+    const off = request.offboard as Offboarding;
+    const users = allRecords(request);
+    const failed = users.filter((u) => u.outcome === 'failed');
+    const offboard: Offboarding = { ...off, users, doneAt: deps.clock.now().toISOString() };
+    const plan = offboardPlan(users.filter((u) => u.outcome !== 'report'));
+    const failing = failed.length > 0 || failedSteps.length > 0;
+    return {
+      changes: failing
+        ? {
+            offboard,
+            plan,
+            error: failed.length
+              ? failed.map((u) => `${u.userName}: ${u.error ?? 'failed'}`).join('; ')
+              : failedSteps.map((s) => `${offboardRun.describe(s)}: ${s.detail ?? 'failed'}`).join('; '),
+            remaining: remainingOf(users),
+            abandonAt: abandonAtFrom(deps),
+          }
+        : { offboard, plan },
+      audit: {
+        action: failing ? 'provisioning-failed' : 'offboarded',
+        detail: {
+          action: off.action ?? deps.config.policy.leavers.action,
+          member: off.member,
+          steps: plan.map(describeStep),
+          listedOnly: users.filter((u) => u.outcome !== 'disabled').map((u) => `${u.userName}: ${u.outcome}`),
+          cancelled: off.cancelled,
+        },
+      },
+    };
+  },
+  stopped(deps, request, reason) {
+    const off = request.offboard as Offboarding;
+    const users = allRecords(request, true);
+    return {
+      offboard: { ...off, users },
+      plan: offboardPlan(users.filter((u) => u.outcome !== 'report')),
+      error: reason,
+      remaining: remainingOf(users),
+      abandonAt: abandonAtFrom(deps),
+    };
+  },
+  async tellStopped(deps, request) {
+    if (request.message) await syncApprovalMessage(deps, request);
+    else await postReport(deps, request);
+    await tellApproversOfFailure(deps, request);
+  },
+};
 
 /**
  * IAM users the member owns outside the managed paths (their `slack-user-id` tag names the member), per account: the
@@ -473,6 +643,20 @@ async function cancelPendingOf(deps: Deps, member: string, except: string): Prom
     if (next.requester !== member) await tellRequester(deps, next);
   }
   return cancelled;
+}
+
+/**
+ * Whether an offboarding stopped midway and nothing will finish it by itself: its run has steps left and no part
+ * holds it, or it is approved or provisioning without a run of its attempt (its job was lost, or it is an item from
+ * before the runner) and unchanged for longer than a part may hold a run. (The stall sweep resumes such runs too;
+ * the daily check and a repeated event do not wait for it.)
+ */
+function isStuck(request: AccessRequest, now: Date): boolean {
+  if (request.run?.attempt === request.attempt) return isIdle(request, now);
+  return (
+    (request.status === 'approved' || request.status === 'provisioning') &&
+    Date.parse(request.updatedAt) + RUN_LEASE_MS <= now.getTime()
+  );
 }
 
 /** The job that restores what an offboarding deactivated, after an approver's Reactivate. */
@@ -565,8 +749,9 @@ export async function runOffboardReactivation(deps: Deps, requestId: string): Pr
       if (!isNoSuchEntity(error)) throw error; // the job fails and is retried; what is restored stays restored
     }
     users.push({ ...u, restoredKeys: restored });
-    await userChanged(deps, u.account, u.userName, { requestId });
+    await userChanged(deps, u.account, u.userName, { requestId, homes: false });
   }
+  await refreshHomes(deps, [off.member], `offboard-reactivated:${requestId}`);
   const done = await deps.store.requests.update(
     request,
     { offboard: { ...off, users, reactivation: { ...off.reactivation, phase: 'reactivated' } } },
@@ -611,14 +796,28 @@ export async function reconcileOwners(deps: Deps): Promise<Record<string, number
   for (const account of [HOME, ...deps.config.policy.accounts.map((a) => a.name)])
     for (const u of await deps.store.users.ofAccount(account)) if (u.owner) owners.add(u.owner);
   const unhandled: string[] = [];
-  for (const owner of owners) if (!(await deps.store.requests.get(leaverRequestId(owner)))) unhandled.push(owner);
+  const stuck: string[] = [];
+  const now = deps.clock.now();
+  for (const owner of owners) {
+    const request = await deps.store.requests.get(leaverRequestId(owner));
+    if (!request) unhandled.push(owner);
+    else if (isStuck(request, now)) stuck.push(owner);
+  }
   const states = await memberStates(deps, unhandled);
-  const day = deps.clock.now().toISOString().slice(0, 10);
+  const day = now.toISOString().slice(0, 10);
+  // An offboarding that stopped midway (no part holds it): the leaver job resumes it from its checkpoint.
+  for (const owner of stuck) await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
   let leavers = 0;
   for (const [owner, state] of states) {
     if (state === 'active') continue;
     leavers++;
     await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
   }
-  return { owners: owners.size, checked: states.size, unanswered: unhandled.length - states.size, leavers };
+  return {
+    owners: owners.size,
+    checked: states.size,
+    unanswered: unhandled.length - states.size,
+    leavers,
+    resumed: stuck.length,
+  };
 }

@@ -73,6 +73,7 @@ export async function abandonExpiredFailures(deps: RequestDeps): Promise<{ aband
 export async function failStalledProvisioning(deps: RequestDeps): Promise<{ stalled: number }> {
   let stalled = 0;
   for (const request of await deps.store.requests.stalledAt(deps.clock.now())) {
+    if (request.run?.attempt === request.attempt) continue; // the runner's: resumeStalledRuns resumes it
     const failed = await deps.store.requests.update(
       request,
       {

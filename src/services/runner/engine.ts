@@ -1,0 +1,341 @@
+/**
+ * The resumable runner: runs a request's plan of steps in parts of the worker. A part leases the request (a
+ * conditional write), runs steps from the cursor and, after each one, writes a checkpoint (the cursor, the step's
+ * result and the kind's record of it) in one DynamoDB transaction with the step's audit event. Before the part's
+ * budget (`runner.partBudgetSeconds` of real time, `runner.maxStepsPerPart` steps) runs out it hands the rest to the
+ * next part: a job whose id is derived from the request, its attempt and the part number, so a repeated delivery is
+ * skipped by the worker's claim. A killed part resumes from its checkpoint when Lambda retries it (the lease has run
+ * out by then) or when the stall sweep starts the next part (see sweep.ts). Kind-agnostic: what a step does is the
+ * kind's (see RunKind).
+ */
+import type { Deps } from '../../deps.js';
+import type { Job } from '../../jobs/types.js';
+import { logger } from '../../logger.js';
+import type { AccessRequest, RunState, RunStep } from '../../store/requests.js';
+import { auditEvent } from '../requests.js';
+import { inRunTail } from './state.js';
+import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from './types.js';
+
+/**
+ * How long a part holds a run: as long as the worker's job claim (LEASE_MS in src/jobs/worker.ts), a little more
+ * than its 60-second timeout. A part never renews it, so when Lambda retries a killed part both have run out.
+ */
+export const RUN_LEASE_MS = 90_000;
+
+/** How many parts the stall sweep starts in a row without the cursor moving before it fails the request. */
+export const MAX_STALLED_PARTS = 3;
+
+/** What a call of the runner came to. */
+export type PartOutcome =
+  /** every step ran (the request ended) */
+  | 'finished'
+  /** the part's budget ran out: the next part was handed to the worker */
+  | 'continued'
+  /** a `wait` step is not due yet */
+  | 'waiting'
+  /** nothing to do: no such run, another part's turn, or the run is over */
+  | 'skipped'
+  /** another part holds the run (its lease has not run out) */
+  | 'refused'
+  /** the part lost its lease midway (a successor took over): it stopped */
+  | 'lost';
+
+/** The worker job that runs part `part` of a request's run (attempt `attempt`). */
+export function runPartJob(requestId: string, attempt: number, part: number): Job {
+  return { id: `run:${requestId}:${attempt}:${part}`, type: 'run-part', payload: { requestId, attempt, part } };
+}
+
+/** Whether a run has steps left. */
+export const isUnfinished = (run: RunState | undefined): run is RunState =>
+  run !== undefined && run.cursor < run.steps.length;
+
+/**
+ * Whether a request's run has steps left that may run now and no part holds it (its lease ran out, or it was handed
+ * off): the request is provisioning, or has ended by the run's commit (its tail, e.g. the report, is left).
+ */
+export function isIdle(request: AccessRequest, now: Date): boolean {
+  const run = request.run;
+  return (
+    isUnfinished(run) &&
+    run.attempt === request.attempt &&
+    run.leaseUntil <= now.getTime() &&
+    (request.status === 'provisioning' || inRunTail(run))
+  );
+}
+
+/**
+ * Starts the run of an approved request (or one left `provisioning` by an earlier attempt's run): asks the kind for
+ * its plan, then in one conditional write with the `provisioning-started` audit event stores the steps, the kind's
+ * changes and the lease of part 1 (status `provisioning`), and runs part 1 here. Of two deliveries one starts it:
+ * the other is `skipped`.
+ */
+export async function startRun(deps: Deps, kind: RunKind, request: AccessRequest): Promise<PartOutcome> {
+  const { steps, changes, remove = [] } = await kind.plan(deps, request);
+  const now = deps.clock.now();
+  const run: RunState = {
+    attempt: request.attempt,
+    steps,
+    cursor: 0,
+    part: 1,
+    leaseUntil: now.getTime() + RUN_LEASE_MS,
+    seq: 0,
+  };
+  const next = await deps.store.requests.update(
+    request,
+    { ...changes, status: 'provisioning', run },
+    now,
+    remove,
+    (n) => [audit(deps, n, 'provisioning-started', { steps: steps.length })],
+  );
+  if (!next) return 'skipped';
+  return runFrom(deps, kind, next, 1, run.leaseUntil);
+}
+
+/**
+ * Runs part `part` of a request's run: skipped unless it is that run's current part with steps left; refused while
+ * another invocation holds the lease; otherwise takes the lease (a conditional write) and runs from the cursor.
+ */
+export async function runPart(
+  deps: Deps,
+  kind: RunKind,
+  requestId: string,
+  attempt: number,
+  part: number,
+): Promise<PartOutcome> {
+  const request = await deps.store.requests.get(requestId);
+  const run = request?.run;
+  if (!request || !isUnfinished(run) || run.attempt !== attempt || run.part !== part) return 'skipped';
+  if (request.status !== 'provisioning' && !inRunTail(run)) return 'skipped'; // failed or abandoned meanwhile
+  const now = deps.clock.now();
+  if (run.leaseUntil > now.getTime()) return 'refused';
+  if (run.wakeAt && Date.parse(run.wakeAt) > now.getTime()) return 'waiting';
+  const leaseUntil = now.getTime() + RUN_LEASE_MS;
+  const leased = await deps.store.requests.update(request, { run: { ...run, leaseUntil } }, now);
+  if (!leased) return 'refused';
+  return runFrom(deps, kind, leased, part, leaseUntil);
+}
+
+/**
+ * Resumes a request's run where its checkpoint says, in this invocation, when no part holds it (a repeated event, the
+ * daily check): its current part runs. Otherwise does nothing.
+ */
+export async function resumeRun(deps: Deps, kind: RunKind, request: AccessRequest): Promise<PartOutcome> {
+  if (!isIdle(request, deps.clock.now()) || !request.run) return 'skipped';
+  return runPart(deps, kind, request.id, request.run.attempt, request.run.part);
+}
+
+async function runFrom(
+  deps: Deps,
+  kind: RunKind,
+  leased: AccessRequest,
+  part: number,
+  leaseUntil: number,
+): Promise<PartOutcome> {
+  const started = Date.now(); // real elapsed time: the worker's timeout does not follow the injected clock
+  const { partBudgetSeconds, maxStepsPerPart } = deps.config.policy.runner;
+  let current = leased;
+  for (let ran = 0; ; ran++) {
+    const run = current.run as RunState;
+    const step = run.steps[run.cursor];
+    if (!step) return 'finished';
+    const spent = (maxStepsPerPart > 0 && ran >= maxStepsPerPart) || Date.now() - started >= partBudgetSeconds * 1000;
+    if (ran > 0 && spent) return handOff(deps, current, part, leaseUntil);
+    let outcome: StepOutcome;
+    try {
+      outcome = step.t === 'commit' ? { result: 'done' } : await kind.step(deps, current, step);
+    } catch (error) {
+      await release(deps, current.id, part, leaseUntil);
+      throw new Error(`Request ${current.id}: step ${run.cursor} (${kind.describe(step)}) threw`, { cause: error });
+    }
+    if (outcome.waitUntil) return sleep(deps, current, part, leaseUntil, outcome.waitUntil);
+    const next = await checkpoint(deps, kind, current, step, outcome, part, leaseUntil);
+    if (!next) {
+      logger.warn('A part of a run lost its lease; it stops', { requestId: current.id, part });
+      return 'lost';
+    }
+    current = next;
+  }
+}
+
+const audit = (deps: Deps, request: AccessRequest, action: string, detail: AuditDetail) =>
+  deps.store.audit.transactionItem(
+    auditEvent(deps, request, 'system', action, { attempt: request.attempt, ...detail }),
+  );
+
+/** The audit event of a step, unless the kind gives its own: `step-done` / `step-skipped` / `step-failed` for IAM
+ * operations and deliveries, `step-decided` for gates, `notified` for notifications. */
+function stepAudit(kind: RunKind, step: RunStep, outcome: StepOutcome): { action: string; detail: AuditDetail } {
+  if (outcome.audit) return outcome.audit;
+  const detail: AuditDetail = { step: kind.describe(step), ...(outcome.detail ? { detail: outcome.detail } : {}) };
+  if (step.t === 'gate') return { action: 'step-decided', detail: { ...detail, result: outcome.result } };
+  if (step.t === 'notify') return { action: 'notified', detail: { ...detail, result: outcome.result } };
+  return { action: `step-${outcome.result}`, detail };
+}
+
+/**
+ * Writes the checkpoint after `step`: its result, the steps it added, the cursor past it, the kind's changes (a
+ * `commit` step: the request's end, status `failed` when an earlier step failed, else `done`), in one transaction
+ * with its audit event. Conditional on the request's version; when someone else wrote first (e.g. a Reactivate, a
+ * member noticed back), re-reads and writes again while this part still holds the lease. Returns the new state, or
+ * undefined once the lease is lost.
+ */
+async function checkpoint(
+  deps: Deps,
+  kind: RunKind,
+  request: AccessRequest,
+  step: RunStep,
+  outcome: StepOutcome,
+  part: number,
+  leaseUntil: number,
+): Promise<AccessRequest | undefined> {
+  let current = request;
+  for (let tries = 0; tries < 5; tries++) {
+    const run = current.run;
+    if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return undefined;
+    const at = run.cursor;
+    const steps = [...run.steps];
+    steps[at] = {
+      ...step,
+      result: outcome.result,
+      ...(outcome.detail ? { detail: outcome.detail } : {}),
+      ...(outcome.data ? { data: outcome.data } : {}),
+    };
+    if (outcome.then?.length) steps.splice(at + 1, 0, ...outcome.then);
+    const cursor = at + 1;
+    const { wakeAt: _woken, ...rest } = run;
+    const nextRun: RunState = {
+      ...rest,
+      steps,
+      cursor,
+      seq: run.seq + 1,
+      ...(cursor >= steps.length ? { leaseUntil: 0 } : {}),
+    };
+    let changes: RequestChanges;
+    let event: { action: string; detail: AuditDetail };
+    if (step.t === 'commit') {
+      const failed = steps.slice(0, at).filter((s) => s.result === 'failed');
+      const committed = kind.commit(deps, current, failed);
+      changes = { ...committed.changes, status: failed.length ? 'failed' : 'done' };
+      event = committed.audit;
+    } else {
+      changes = outcome.changes?.(current) ?? {};
+      event = stepAudit(kind, step, outcome);
+    }
+    const next = await deps.store.requests.update(current, { ...changes, run: nextRun }, deps.clock.now(), [], (n) => [
+      audit(deps, n, event.action, event.detail),
+    ]);
+    if (next) return next;
+    const fresh = await deps.store.requests.get(current.id);
+    if (!fresh) return undefined;
+    current = fresh;
+  }
+  throw new Error(`Request ${request.id}: too many concurrent changes to write the checkpoint of step ${step.op}`);
+}
+
+/**
+ * Ends the part before its budget runs out: records that part `part + 1` may run (the lease released, with a
+ * `run-continued` audit event), then hands it to the worker. When the dispatch fails, the stall sweep starts it.
+ */
+async function handOff(deps: Deps, request: AccessRequest, part: number, leaseUntil: number): Promise<PartOutcome> {
+  let current = request;
+  for (let tries = 0; tries < 5; tries++) {
+    const run = current.run;
+    if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return 'lost';
+    const next = await deps.store.requests.update(
+      current,
+      { run: { ...run, part: part + 1, leaseUntil: 0 } },
+      deps.clock.now(),
+      [],
+      (n) => [audit(deps, n, 'run-continued', { part: part + 1, cursor: run.cursor, steps: run.steps.length })],
+    );
+    if (next) {
+      await deps.dispatcher.dispatch(runPartJob(next.id, run.attempt, part + 1));
+      return 'continued';
+    }
+    const fresh = await deps.store.requests.get(current.id);
+    if (!fresh) return 'lost';
+    current = fresh;
+  }
+  return 'lost';
+}
+
+/** A `wait` step not yet due: the run keeps its cursor, records when to wake and releases the lease. */
+async function sleep(
+  deps: Deps,
+  request: AccessRequest,
+  part: number,
+  leaseUntil: number,
+  until: Date,
+): Promise<PartOutcome> {
+  const run = request.run;
+  if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return 'lost';
+  const next = await deps.store.requests.update(
+    request,
+    { run: { ...run, leaseUntil: 0, wakeAt: until.toISOString() } },
+    deps.clock.now(),
+  );
+  return next ? 'waiting' : 'lost';
+}
+
+/** Gives the lease back after a step threw, so that Lambda's retry of this part may run at once. Best effort. */
+async function release(deps: Deps, requestId: string, part: number, leaseUntil: number): Promise<void> {
+  try {
+    const current = await deps.store.requests.get(requestId);
+    const run = current?.run;
+    if (!current || !run || run.part !== part || run.leaseUntil !== leaseUntil) return;
+    await deps.store.requests.update(current, { run: { ...run, leaseUntil: 0 } }, deps.clock.now());
+  } catch (error) {
+    logger.error('Could not release the lease of a run', { requestId, errorName: (error as Error)?.name });
+  }
+}
+
+/**
+ * Starts the next part of a run no part holds and that has not moved for a while (the stall sweep): records part
+ * `part + 1` (counting the parts started in a row without the cursor moving), with a `run-resumed` audit event, and
+ * hands it to the worker; after MAX_STALLED_PARTS such parts, fails the request instead (see stopRun). Returns what
+ * it did, or undefined when someone changed the request first.
+ */
+export async function restartStalledRun(
+  deps: Deps,
+  kind: RunKind,
+  request: AccessRequest,
+): Promise<'resumed' | 'failed' | undefined> {
+  const run = request.run;
+  if (!run || !isIdle(request, deps.clock.now())) return undefined;
+  // a due `wait` step waking is no stall
+  const stalls = run.wakeAt ? (run.stalls ?? 0) : run.stalledAt === run.cursor ? (run.stalls ?? 0) + 1 : 1;
+  if (stalls > MAX_STALLED_PARTS) return (await stopRun(deps, kind, request)) ? 'failed' : undefined;
+  const part = run.part + 1;
+  const next = await deps.store.requests.update(
+    request,
+    { run: { ...run, part, leaseUntil: 0, stalls, stalledAt: run.cursor } },
+    deps.clock.now(),
+    [],
+    (n) => [audit(deps, n, 'run-resumed', { part, cursor: run.cursor, since: request.updatedAt })],
+  );
+  if (!next) return undefined;
+  await deps.dispatcher.dispatch(runPartJob(request.id, run.attempt, part));
+  return 'resumed';
+}
+
+/**
+ * Fails a request whose run stopped making progress: status `failed` with the kind's record of it (what is left to
+ * do), the lease released, in one write with the `provisioning-stalled` audit event; then the kind tells the
+ * approvers (who get Retry, as for any failed request). Returns the failed request, or undefined when someone
+ * changed it first.
+ */
+export async function stopRun(deps: Deps, kind: RunKind, request: AccessRequest): Promise<AccessRequest | undefined> {
+  const run = request.run;
+  if (!run) return undefined;
+  const step = run.steps[run.cursor];
+  const reason = `the run stopped at step ${run.cursor + 1} of ${run.steps.length}${step ? ` (${kind.describe(step)})` : ''} and did not get further`;
+  const next = await deps.store.requests.update(
+    request,
+    { ...kind.stopped(deps, request, reason), status: 'failed', run: { ...run, leaseUntil: 0 } },
+    deps.clock.now(),
+    [],
+    (n) => [audit(deps, n, 'provisioning-stalled', { since: request.updatedAt, cursor: run.cursor, reason })],
+  );
+  if (next) await kind.tellStopped(deps, next);
+  return next;
+}

@@ -1,0 +1,220 @@
+/**
+ * The resumable runner (src/services/runner) on its own, with a kind made for the test whose steps record what they
+ * see: it checkpoints after each step in one transaction with the step's audit event, continues in parts (one job
+ * per part, whatever the deliveries), refuses a second part while one holds the lease, resumes a killed part from
+ * its checkpoint, and fails the request after a few parts in a row make no progress. The store is DynamoDB in moto.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import type { Job } from '../../src/jobs/types.js';
+import { LEASE_MS, runJob } from '../../src/jobs/worker.js';
+import {
+  MAX_STALLED_PARTS,
+  RUN_LEASE_MS,
+  restartStalledRun,
+  runPart,
+  startRun,
+} from '../../src/services/runner/engine.js';
+import type { RunKind } from '../../src/services/runner/types.js';
+import type { AccessRequest } from '../../src/store/requests.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { auditActions } from '../support/create-user.js';
+import { testPolicy } from '../support/policy.js';
+
+let bot: TestBot;
+const clock = new ManualClock(new Date());
+const MINUTE = 60_000;
+
+/** What each step saw when it ran: its name and the cursor stored in DynamoDB at that moment. */
+let seen: { op: string; storedCursor: number }[];
+/** The step that never answers (its part is killed there), if any. */
+let hangAt: string | undefined;
+let told: string[];
+let hung: () => void;
+let hungOnce: Promise<void>;
+const armHang = (op: string | undefined) => {
+  hangAt = op;
+  hungOnce = new Promise<void>((resolve) => {
+    hung = resolve;
+  });
+};
+
+const testKind: RunKind = {
+  async plan() {
+    return {
+      steps: [
+        ...['a', 'b', 'c', 'd', 'e'].map((op) => ({ t: 'op' as const, op, args: { name: op } })),
+        { t: 'commit', op: 'commit', args: {} },
+      ],
+    };
+  },
+  async step(deps, request, step) {
+    const stored = await deps.store.requests.get(request.id);
+    seen.push({ op: step.op, storedCursor: stored?.run?.cursor ?? -1 });
+    if (step.op === hangAt) {
+      hung();
+      return new Promise(() => {}); // the invocation gives no answer, as when Lambda times out
+    }
+    return { result: 'done', data: { did: step.op } };
+  },
+  describe: (step) => `test step ${step.op}`,
+  commit: () => ({ changes: {}, audit: { action: 'test-committed', detail: {} } }),
+  stopped: (_deps, _request, reason) => ({ error: reason }),
+  async tellStopped(_deps, request) {
+    told.push(request.id);
+  },
+};
+
+/** Run-part jobs as the worker runs them (claimed by id), with the test's kind; a killed part stops answering. */
+let partJobs: Job[];
+beforeAll(async () => {
+  bot = await startTestBot({ clock, policy: testPolicy({ runner: { maxStepsPerPart: 2 } }) });
+  bot.dispatcher.setRunner(async (job) => {
+    if (job.type !== 'run-part') return runJob(bot.deps, job);
+    partJobs.push(job);
+    if (!(await bot.deps.store.jobs.claim(job.id, job.type, clock.now(), LEASE_MS))) return 'skipped';
+    const { requestId, attempt, part } = job.payload as { requestId: string; attempt: number; part: number };
+    const outcome = await Promise.race([
+      runPart(bot.deps, testKind, requestId, attempt, part),
+      hungOnce.then(() => 'hung' as const),
+    ]);
+    if (outcome !== 'hung') await bot.deps.store.jobs.complete(job.id, clock.now());
+    return outcome;
+  });
+});
+afterAll(async () => {
+  await bot.stop();
+});
+beforeEach(() => {
+  seen = [];
+  told = [];
+  partJobs = [];
+  armHang(undefined);
+});
+
+let seq = 0;
+async function approvedRequest(): Promise<AccessRequest> {
+  const now = clock.now();
+  const request: AccessRequest = {
+    id: `req-runner${++seq}`,
+    kind: 'add-to-group',
+    status: 'approved',
+    requester: 'U0REQUESTER',
+    recipient: 'U0REQUESTER',
+    account: 'home',
+    accountId: '',
+    userName: 'runner-bot',
+    path: '/iam-slack-bot/',
+    groups: [],
+    accessType: 'keys',
+    tags: [],
+    justification: 'test of the runner',
+    approvals: [],
+    attempt: 1,
+    credentialIssue: 0,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + 72 * 60 * MINUTE).toISOString(),
+    updatedAt: now.toISOString(),
+    version: 0,
+  };
+  await bot.deps.store.requests.create(request);
+  return request;
+}
+
+const stored = async (id: string) => (await bot.deps.store.requests.get(id)) as AccessRequest;
+
+describe('the resumable runner', () => {
+  it('holds a run exactly as long as the worker holds a job, so a retried part finds both free', () => {
+    expect(RUN_LEASE_MS).toBe(LEASE_MS);
+  });
+
+  it('checkpoints after each step, with the step’s result and audit event, before the next step runs', async () => {
+    const request = await approvedRequest();
+
+    await startRun(bot.deps, testKind, request);
+    await bot.drain();
+
+    const done = await stored(request.id);
+    const events = await bot.deps.store.audit.list(`request#${request.id}`);
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'e'].map((op, i) => ({ op, storedCursor: i })));
+    expect(done.status).toBe('done');
+    expect(done.run?.cursor).toBe(6);
+    expect(done.run?.steps.map((s) => [s.op, s.result, s.data?.did])).toEqual([
+      ['a', 'done', 'a'],
+      ['b', 'done', 'b'],
+      ['c', 'done', 'c'],
+      ['d', 'done', 'd'],
+      ['e', 'done', 'e'],
+      ['commit', 'done', undefined],
+    ]);
+    expect(events.filter((e) => e.action === 'step-done').map((e) => e.detail.step)).toEqual(
+      ['a', 'b', 'c', 'd', 'e'].map((op) => `test step ${op}`),
+    );
+    expect(events.map((e) => e.action)).toContain('test-committed');
+  });
+
+  it('continues in parts of the configured size, each handed to the worker once however often it is delivered', async () => {
+    const request = await approvedRequest();
+
+    await startRun(bot.deps, testKind, request);
+    await bot.drain();
+    for (const job of [...partJobs]) await bot.dispatcher.dispatch(job); // Lambda delivers each again
+    await bot.drain();
+
+    const done = await stored(request.id);
+    expect(partJobs.map((j) => j.id)).toEqual([
+      `run:${request.id}:1:2`,
+      `run:${request.id}:1:3`,
+      `run:${request.id}:1:2`,
+      `run:${request.id}:1:3`,
+    ]);
+    expect(seen.map((s) => s.op)).toEqual(['a', 'b', 'c', 'd', 'e']); // the repeats ran nothing
+    expect(done.run?.part).toBe(3);
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'run-continued')).toHaveLength(2);
+  });
+
+  it('refuses a second part while a part holds the lease, and resumes a killed part from its checkpoint', async () => {
+    const request = await approvedRequest();
+    armHang('c'); // part 2 dies at its first step
+
+    await startRun(bot.deps, testKind, request);
+    await hungOnce;
+    await bot.drain();
+    const dead = await stored(request.id);
+    const whileLeased = await runPart(bot.deps, testKind, request.id, 1, 2);
+    armHang(undefined);
+    clock.advance(RUN_LEASE_MS + MINUTE); // Lambda retries the timed-out part after its lease
+    const retried = await runPart(bot.deps, testKind, request.id, 1, 2);
+    await bot.drain();
+
+    const done = await stored(request.id);
+    expect(dead.run?.cursor).toBe(2);
+    expect(dead.run?.part).toBe(2);
+    expect(whileLeased).toBe('refused');
+    expect(retried).toBe('continued');
+    expect(seen.map((s) => s.op)).toEqual(['a', 'b', 'c', 'c', 'd', 'e']); // c again (no checkpoint), a and b not
+    expect(done.status).toBe('done');
+  });
+
+  it('fails the request, and tells, after parts in a row stop at the same step', async () => {
+    const request = await approvedRequest();
+    armHang('c');
+    await startRun(bot.deps, testKind, request);
+    await hungOnce;
+
+    const restarts: (string | undefined)[] = [];
+    for (let i = 0; i <= MAX_STALLED_PARTS; i++) {
+      clock.advance(16 * MINUTE);
+      armHang('c');
+      restarts.push(await restartStalledRun(bot.deps, testKind, await stored(request.id)));
+      if (restarts.at(-1) === 'resumed') await hungOnce;
+    }
+
+    const failed = await stored(request.id);
+    expect(restarts).toEqual([...Array(MAX_STALLED_PARTS).fill('resumed'), 'failed']);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toContain('test step c');
+    expect(told).toEqual([request.id]);
+    expect(await auditActions(bot, request.id)).toContain('provisioning-stalled');
+  });
+});
