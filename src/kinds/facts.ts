@@ -24,6 +24,12 @@ export const KIND_FACTS: Readonly<Record<RequestKind, KindFacts>> = {
 /** The kind a request was stored with before kinds existed: they were all requests for a new user. */
 export const KIND_BEFORE_KINDS: RequestKind = 'create-user';
 
+/**
+ * The kind a request names, for display (a request stored before kinds existed: create-user); unchecked, so a list
+ * still shows a request of a kind this version does not know.
+ */
+export const kindNameOf = (request: Pick<AccessRequest, 'kind'>): string => request.kind ?? KIND_BEFORE_KINDS;
+
 /** The kind id of a request (a request stored before kinds existed has no `kind`: create-user). */
 export function kindIdOf(request: Pick<AccessRequest, 'kind'>): RequestKind {
   const id = request.kind ?? KIND_BEFORE_KINDS;
