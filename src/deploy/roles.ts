@@ -156,13 +156,11 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       // credential expiry: an undelivered key deactivated, an undelivered console password removed
       'UpdateAccessKey',
       'DeleteLoginProfile',
-      // the projection's live read of a user (readUser), also after a rotation step (userChanged)
+      // the projection refresh: key ids where they changed, a user the report does not know yet (readKeysAndConsole)
       'ListAccessKeys',
       'GetAccessKeyLastUsed',
       'GetLoginProfile',
-      'ListGroupsForUser',
     ],
-    anyUser: ['GetUser'],
     iamAccount: ['GetAccountAuthorizationDetails', 'GenerateCredentialReport', 'GetCredentialReport'],
     assumeRoles: true,
     secrets: ['DeleteSecret'],

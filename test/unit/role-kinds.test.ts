@@ -214,6 +214,7 @@ describe('the roles derived from the kinds’ declarations', () => {
     expect(worker(without('offboard')).AccountReads).not.toContain('iam:GetAccountAuthorizationDetails');
     expect(schedule(without('rotate-key')).TableAudit).toEqual(['dynamodb:PutItem']);
     expect(schedule(without('rotate-key')).ManagedUsers).not.toContain('iam:DeleteAccessKey');
+    expect(schedule(without('rotate-key')).LookUpAnyUserName).toBeUndefined(); // only a rotation step reads a user
   });
 
   it('grant a function with no kind only its base, and the web function nothing from any kind', () => {

@@ -4,10 +4,12 @@ import type { KindPermissions } from './types.js';
 export const createUserPermissions: KindPermissions = {
   // the form's checks: is the name free (GetUser of a name with no path yet), do the groups exist, can a new console
   // user change their password (the form warns) (services/request-validation.ts, services/console-password.ts)
+  // /iam reissue reads the request's link (services/kinds/reissue.ts)
   slack: {
     anyUser: ['GetUser'],
     policyGroups: ['GetGroup'],
     iamAccount: ['GetAccountPasswordPolicy'],
+    tables: { links: ['GetItem'] },
   },
   // provisioning and its undo (services/provisioning.ts), and Reissue of its key (services/kinds/reissue-run.ts)
   worker: {
