@@ -64,6 +64,28 @@ export const relativeStubs = [
   },
 ];
 
+/** Relative imports of our own code redirected in one function's bundle only: code that function cannot reach. */
+export const functionStubs = {
+  slack: [
+    {
+      // The Secrets Manager client (~25 KB), loaded on first use by AwsAccounts.secrets(): the Slack function handles
+      // no credential secret (its role grants no Secrets Manager action). See lambda-stubs/no-secrets-manager.mjs.
+      filter: /^\.\/secrets\.js$/,
+      importer: /[\\/]src[\\/]aws[\\/]accounts\.ts$/,
+      stub: stub('no-secrets-manager.mjs'),
+    },
+  ],
+};
+
+const functionStubsPlugin = (name) => ({
+  name: 'lambda-function-stubs',
+  setup(build) {
+    for (const { filter, importer, stub: file } of functionStubs[name] ?? []) {
+      build.onResolve({ filter }, (args) => (importer.test(args.importer) ? { path: file } : undefined));
+    }
+  },
+});
+
 const relativeStubsPlugin = {
   name: 'lambda-relative-stubs',
   setup(build) {
@@ -90,7 +112,7 @@ export function lambdaBuildOptions(name, outdir = path.join(root, 'dist')) {
     // 35 ms more module initialisation, with the default (`main` first).
     mainFields: ['module', 'main'],
     alias: aliases,
-    plugins: [relativeStubsPlugin],
+    plugins: [relativeStubsPlugin, functionStubsPlugin(name)],
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',

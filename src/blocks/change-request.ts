@@ -1,3 +1,4 @@
+import { changeSummary } from '../kinds/summaries.js';
 import { describeStep, describeUndo, type PlanStep } from '../services/plans/types.js';
 import type { AccessRequest } from '../store/requests.js';
 import { REQUEST_ABANDON, REQUEST_APPROVE, REQUEST_DENY, REQUEST_RETRY } from './ids.js';
@@ -8,28 +9,8 @@ const code = (s: string) => `\`${esc(s)}\``;
 const at = (iso: string) => slackDate(new Date(iso));
 const users = (ids: string[]) => ids.map(user).join(', ');
 
-/** "IAM user `build-bot` in home": how messages name the user a change request is about. */
-export const changeTitle = (r: AccessRequest): string =>
-  `IAM user ${code(r.userName)} in *${esc(r.account)}* (${code(r.accountId)})`;
-
-/** One line per kind saying what is asked, for the message's first line and DMs. */
-export function changeSummary(r: AccessRequest): string {
-  const groups = r.groups.map(code).join(', ');
-  switch (r.kind) {
-    case 'add-to-group':
-      return `add ${changeTitle(r)} to ${groups}`;
-    case 'remove-from-group':
-      return `remove ${changeTitle(r)} from ${groups}`;
-    case 'set-owner':
-      return `make ${user(r.recipient)} the owner of ${changeTitle(r)}`;
-    case 'rotate-key':
-      return `rotate access key ${code(r.rotation?.oldKeyId ?? '?')} of ${changeTitle(r)} (new key to ${user(r.recipient)})`;
-    case 'offboard':
-      return `offboard ${user(r.offboard?.member ?? r.recipient)} (disable the IAM users they own)`;
-    default:
-      return `change ${changeTitle(r)}`;
-  }
-}
+/** What a change request asks, one line (each kind's, src/kinds/summaries.ts); how messages name its user. */
+export { changeSummary, changeTitle } from '../kinds/summaries.js';
 
 /** The plan as numbered lines, each step with its undo: exactly the IAM writes the worker runs, in order. */
 export function planLines(plan: PlanStep[]): string[] {

@@ -1,4 +1,5 @@
 import type { Policy } from '../config.js';
+import { kindNameOf } from '../kinds/facts.js';
 import { type KeyAgeBand, keyAgeBand, keyAgeDays } from '../services/key-age.js';
 import type { AccessRequest } from '../store/requests.js';
 import type { ProjectedKey, ProjectedUser } from '../store/users.js';
@@ -140,7 +141,7 @@ function ownedBlocks(input: HomeInput): unknown[] {
 
 function requestBlocks(w: WaitingRequest): unknown[] {
   const r = w.request;
-  const kind = r.kind ?? 'create-user';
+  const kind = kindNameOf(r);
   const groups = r.groups.length ? ` · groups ${r.groups.map((g) => `\`${esc(g)}\``).join(', ')}` : '';
   const why =
     r.justification.length > JUSTIFICATION_SHOWN

@@ -1,4 +1,5 @@
 import type { Policy } from '../config.js';
+import { isMembershipKind, MEMBERSHIP_FORMS, type MembershipKind } from '../kinds/forms.js';
 import type { ChangeDraft } from '../services/kinds/change-requests.js';
 import { MAX_JUSTIFICATION } from '../services/request-validation.js';
 import { type FormValues, groupMenu, option } from './create-user-modal.js';
@@ -9,7 +10,7 @@ type Field = keyof typeof GROUP_MEMBERSHIP_BLOCKS;
 
 /** What the membership form carries from the command to its submission. */
 export interface MembershipFormContext {
-  kind: 'add-to-group' | 'remove-from-group';
+  kind: MembershipKind;
   channel?: string;
   account?: string;
 }
@@ -27,14 +28,14 @@ const input = (field: Field, label: string, element: Record<string, unknown>, hi
  * against IAM on submission), the groups (exactly the policy's), and the reason.
  */
 export function membershipModal(policy: Policy, context: MembershipFormContext, prefill: Partial<ChangeDraft> = {}) {
-  const adding = context.kind === 'add-to-group';
+  const form = MEMBERSHIP_FORMS[context.kind];
   const groupOptions = policy.groups.map((g) => option(g.name, g.name, g.description || undefined));
   const chosen = groupOptions.filter((o) => prefill.groups?.includes(o.value)).slice(0, 10);
   return {
     type: 'modal' as const,
     callback_id: GROUP_MEMBERSHIP_MODAL,
     private_metadata: JSON.stringify(context),
-    title: plain(adding ? 'Add to groups' : 'Remove from groups'),
+    title: plain(form.title),
     submit: plain('Request'),
     close: plain('Cancel'),
     blocks: [
@@ -51,7 +52,7 @@ export function membershipModal(policy: Policy, context: MembershipFormContext, 
       ),
       input(
         'groups',
-        adding ? 'Groups to add it to' : 'Groups to remove it from',
+        form.groupsLabel,
         {
           type: 'multi_static_select',
           placeholder: plain('Choose groups'),
@@ -89,7 +90,7 @@ export function readMembershipFormContext(privateMetadata: string): MembershipFo
   try {
     const parsed = JSON.parse(privateMetadata) as Partial<MembershipFormContext>;
     return {
-      kind: parsed.kind === 'remove-from-group' ? 'remove-from-group' : 'add-to-group',
+      kind: isMembershipKind(parsed.kind) ? parsed.kind : 'add-to-group',
       ...(typeof parsed.channel === 'string' ? { channel: parsed.channel } : {}),
       ...(typeof parsed.account === 'string' ? { account: parsed.account } : {}),
     };

@@ -1,4 +1,5 @@
 import type { Policy } from '../config.js';
+import { kindNameOf } from '../kinds/facts.js';
 import { type KeyAgeBand, keyAgeBand, keyAgeDays } from '../services/key-age.js';
 import type { AccessRequest } from '../store/requests.js';
 import type { ProjectedKey, ProjectedUser } from '../store/users.js';
@@ -109,7 +110,7 @@ export function usersMessage(input: {
 }
 
 function requestLine(r: AccessRequest): string {
-  const kind = (r as AccessRequest & { kind?: string }).kind ?? 'create-user';
+  const kind = kindNameOf(r);
   const approvers = r.approvals.length ? `, approved by ${r.approvals.map((a) => user(a.user)).join(', ')}` : '';
   return `• \`${esc(r.id)}\` ${esc(kind)}, ${esc(r.status)}: asked by ${user(r.requester)}${approvers}, ${slackDate(new Date(r.createdAt))}`;
 }

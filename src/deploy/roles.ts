@@ -12,17 +12,34 @@
  *   alone: `group/*` would let the bot put any user in any group);
  * - `sts:AssumeRole` only on the named accounts' role ARNs;
  * - `*` only for actions that have no resource type;
- * - per function, only the actions its code calls (the test suite fails on a granted action no test exercises).
+ * - per function, only the actions its code calls (the test suite fails on a granted action no test exercises): a base
+ *   every kind shares (BASE_NEEDS) and the union of what each kind of request declares it calls
+ *   (src/kinds/permissions/, data only: this file loads no kind code).
  */
 import type { Policy } from '../config.js';
 
+import { KIND_PERMISSIONS } from '../kinds/permissions/index.js';
+import type {
+  FunctionName as FunctionNameOf,
+  KindPermissions,
+  Permissions,
+  TableName as TableNameOf,
+} from '../kinds/permissions/types.js';
+
 /** The Lambda functions (src/handlers/<name>.ts). */
-export const FUNCTIONS = ['slack', 'web', 'worker', 'schedule'] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
+export const FUNCTIONS = ['slack', 'web', 'worker', 'schedule'] as const satisfies readonly FunctionNameOf[];
+export type FunctionName = FunctionNameOf;
 
 /** The state tables (src/store/*: `<TABLE_PREFIX><table>`). */
-export const TABLES = ['requests', 'links', 'jobs', 'audit', 'users', 'reminders'] as const;
-export type TableName = (typeof TABLES)[number];
+export const TABLES = [
+  'requests',
+  'links',
+  'jobs',
+  'audit',
+  'users',
+  'reminders',
+] as const satisfies readonly TableNameOf[];
+export type TableName = TableNameOf;
 
 /** What one function's code calls. Each list is checked by the test suite against the calls it really makes. */
 export interface FunctionNeeds {
@@ -59,25 +76,21 @@ const none: FunctionNeeds = {
 };
 
 /**
- * What each function's code calls, in the home account. Keep it in step with the code: the test suite's role checker
- * fails on a call this does not grant, and on a grant no test exercises.
+ * What each function's code calls whatever kinds of request exist, in the home account: the request life cycle, the
+ * ownership projection and its refresh, the key scan, credential delivery and expiry, failed jobs, App Home. What a
+ * kind's own code calls (its checks, its run, its signals) is declared by the kind (src/kinds/permissions/) and
+ * unioned in by `functionNeeds`. Keep both in step with the code: the test suite's role checker fails on a call the
+ * roles do not grant, and on a grant no test exercises.
  */
-export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
-  // Slash commands, clicks and form submissions: the form's checks (is the name free, does the group exist), its own
-  // state (requests and their name reservations, the audit trail), the hand-off to the worker. No IAM write.
+export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
+  // Slash commands, clicks and form submissions: the requests' own state (requests and their name reservations, the
+  // audit trail), the hand-off to the worker. No IAM write; the IAM reads are the kinds' checks.
   slack: {
     ...none,
-    // a change to a user (add-to-group, ...) first reads its owner and groups: read-only, managed users only
-    managedUsers: ['ListUserTags', 'ListGroupsForUser', 'ListAccessKeys'], // + a rotation's key checks
-    anyUser: ['GetUser'],
-    policyGroups: ['GetGroup'],
-    iamAccount: ['GetAccountPasswordPolicy'], // can a new console user change the password? (the form warns)
     assumeRoles: true,
     tables: {
-      // BatchGetItem: the requests that changed a user (/iam user); users: the ownership projection (/iam users);
-      // links: "I've switched" checks that the new key's link was opened
+      // BatchGetItem: the requests that changed a user (/iam user); users: the ownership projection (/iam users)
       requests: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem'],
-      links: ['GetItem'],
       audit: ['PutItem', 'Query'], // Query: /iam audit (a subject's events, or the actor index)
       users: ['GetItem', 'Query'],
       // key reminders: "Snooze" reads the key's snooze and writes it (with its audit event, one transaction)
@@ -88,38 +101,31 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     invokeWorker: true,
   },
   // The public credential page: its links, the audit trail, and reading then deleting one secret. No IAM at all.
-  // requests: one unconditional-on-version UpdateItem recording that the request's link was opened (a rotation's fact)
+  // requests: one unconditional-on-version UpdateItem recording that the request's link was opened (a durable fact)
   web: {
     ...none,
     secrets: ['GetSecretValue', 'DeleteSecret'],
     tables: { links: ['GetItem', 'UpdateItem'], audit: ['PutItem'], requests: ['UpdateItem'] },
   },
-  // Jobs: provisioning (and its undo), credential delivery, "This wasn't me", whoami.
+  // Jobs: the approved requests' runs (their IAM actions are the kinds'), credential delivery, "This wasn't me",
+  // whoami, the key scan, App Home.
   worker: {
     ...none,
     managedUsers: [
-      'CreateUser',
-      'TagUser', // CreateUser with tags needs it
-      'ListUserTags',
-      'DeleteUser',
+      // the ownership projection after a change (userChanged: services/user-projection.ts readUser)
       'ListGroupsForUser',
-      'CreateLoginProfile',
-      'UpdateLoginProfile',
-      'DeleteLoginProfile',
-      'CreateAccessKey',
-      'UpdateAccessKey',
-      'DeleteAccessKey',
       'ListAccessKeys',
-      'GetAccessKeyLastUsed', // the ownership projection after a change (userChanged)
+      'GetAccessKeyLastUsed',
       'GetLoginProfile',
+      // the key scan deactivates an overdue key; "This wasn't me" deactivates the key and removes the password
+      'UpdateAccessKey',
+      'DeleteLoginProfile',
     ],
-    anyUser: ['GetUser'],
-    policyGroups: ['AddUserToGroup', 'RemoveUserFromGroup', 'GetGroup'],
+    anyUser: ['GetUser'], // userChanged reads the user (a deleted user's ARN has no path)
     iamAccount: [
+      // whoami: each account's alias and password policy
       'GetAccountPasswordPolicy',
       'ListAccountAliases',
-      // leavers: the IAM users a leaver owns outside the managed paths, listed (never touched)
-      'GetAccountAuthorizationDetails',
       // the daily key-age scan (key-scan jobs) reads every key from the credential report
       'GenerateCredentialReport',
       'GetCredentialReport',
@@ -127,9 +133,8 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     assumeRoles: true,
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
     tables: {
-      // PutItem: an offboarding, and the rotation "Rotate now" stores; Query (the sweep index): a leaver's pending
-      // requests; Query + BatchGetItem: the requests waiting for an approver (App Home), from the sparse sweep index
-      requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem', 'Query', 'BatchGetItem'],
+      // Query + BatchGetItem: the requests waiting for an approver (App Home), from the sparse sweep index
+      requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchGetItem'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
       audit: ['PutItem'],
@@ -147,20 +152,15 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
   // a user the report does not know yet.
   schedule: {
     ...none,
-    // key rotation: deactivate, reactivate and delete the old key, cancel an undelivered new key
     managedUsers: [
+      // credential expiry: an undelivered key deactivated, an undelivered console password removed
       'UpdateAccessKey',
       'DeleteLoginProfile',
-      'DeleteAccessKey',
+      // the projection refresh: key ids where they changed, a user the report does not know yet (readKeysAndConsole)
       'ListAccessKeys',
       'GetAccessKeyLastUsed',
       'GetLoginProfile',
-      // a rotation step refreshes its user in the projection (userChanged)
-      'ListGroupsForUser',
     ],
-    // a rotation step first checks that the user still exists (a deleted user's ARN has no path: see above), and the
-    // projection refresh reads it
-    anyUser: ['GetUser'],
     iamAccount: ['GetAccountAuthorizationDetails', 'GenerateCredentialReport', 'GetCredentialReport'],
     assumeRoles: true,
     secrets: ['DeleteSecret'],
@@ -171,11 +171,49 @@ export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
     tables: {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
-      // Query: whether the link of a rotation stored before requests recorded their link was opened (its events)
-      audit: ['PutItem', 'Query'],
+      audit: ['PutItem'],
       users: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },
+};
+
+const union = (a: readonly string[], b: readonly string[] = []): string[] => [...new Set([...a, ...b])];
+
+/** A function's needs plus one kind's declaration for it. */
+function withKind(needs: FunctionNeeds, declared: Permissions | undefined): FunctionNeeds {
+  if (!declared) return needs;
+  const tables: FunctionNeeds['tables'] = { ...needs.tables };
+  for (const table of TABLES) {
+    const actions = declared.tables?.[table];
+    if (actions?.length) tables[table] = union(tables[table] ?? [], actions);
+  }
+  return {
+    ...needs,
+    managedUsers: union(needs.managedUsers, declared.managedUsers),
+    anyUser: union(needs.anyUser, declared.anyUser),
+    policyGroups: union(needs.policyGroups, declared.policyGroups),
+    iamAccount: union(needs.iamAccount, declared.iamAccount),
+    tables,
+  };
+}
+
+/**
+ * What a function's code calls: the base (BASE_NEEDS) and the union of what every kind declares for it (`kinds`: the
+ * kinds' declarations, all of them unless a test says otherwise).
+ */
+export function functionNeeds(
+  fn: FunctionName,
+  kinds: Readonly<Record<string, KindPermissions>> = KIND_PERMISSIONS,
+): FunctionNeeds {
+  return Object.values(kinds).reduce((needs, kind) => withKind(needs, kind[fn]), BASE_NEEDS[fn]);
+}
+
+/** What each function's code calls, the kinds' declarations included. */
+export const FUNCTION_NEEDS: Record<FunctionName, FunctionNeeds> = {
+  slack: functionNeeds('slack'),
+  web: functionNeeds('web'),
+  worker: functionNeeds('worker'),
+  schedule: functionNeeds('schedule'),
 };
 
 /** An IAM policy document. */
@@ -261,9 +299,17 @@ function iamStatements(policy: Policy, needs: FunctionNeeds, partition: string, 
   return statements;
 }
 
-/** The permissions policy of one function's role in the home account. */
-export function functionPolicy(policy: Policy, fn: FunctionName, t: RoleTarget): PolicyDocument {
-  const needs = FUNCTION_NEEDS[fn];
+/**
+ * The permissions policy of one function's role in the home account (`kinds`: the kinds whose declarations it unions,
+ * all of them unless a test says otherwise).
+ */
+export function functionPolicy(
+  policy: Policy,
+  fn: FunctionName,
+  t: RoleTarget,
+  kinds: Readonly<Record<string, KindPermissions>> = KIND_PERMISSIONS,
+): PolicyDocument {
+  const needs = kinds === KIND_PERMISSIONS ? FUNCTION_NEEDS[fn] : functionNeeds(fn, kinds);
   const statements = iamStatements(policy, needs, t.partition, t.accountId);
   if (needs.assumeRoles && policy.accounts.length)
     statements.push({

@@ -10,6 +10,7 @@ import {
 import type { Policy } from '../config.js';
 import { approvalRule } from '../services/requests/approval-rule.js';
 import type { AccessRequest } from '../store/requests.js';
+import { KIND_FACTS } from './facts.js';
 import type { Exclusion, RequestKindModule } from './types.js';
 
 /** The owner of the IAM user a change is about may not decide it. */
@@ -26,7 +27,7 @@ export function changeKind(
 ): RequestKindModule {
   return {
     id,
-    reservesName: false,
+    reservesName: KIND_FACTS[id].reservesName,
     excluded: (request) => [ownerExcluded(request)],
     approvalRule: (policy: Policy, request: AccessRequest) => approvalRule(policy, request.groups, id),
     words: {

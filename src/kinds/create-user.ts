@@ -1,11 +1,12 @@
 /** create-user: a new IAM user, its credentials delivered to the recipient by one-time link. */
 import { approvalMessage, approverFailureMessage, requesterUpdateMessage } from '../blocks/request.js';
 import { approvalRule } from '../services/requests/approval-rule.js';
+import { KIND_FACTS } from './facts.js';
 import type { RequestKindModule } from './types.js';
 
 export const createUser: RequestKindModule = {
   id: 'create-user',
-  reservesName: true,
+  reservesName: KIND_FACTS['create-user'].reservesName,
   excluded: (request) => [
     {
       user: request.recipient,

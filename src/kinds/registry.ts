@@ -3,6 +3,7 @@ import type { RequestKind } from '../services/plans/types.js';
 import type { AccessRequest } from '../store/requests.js';
 import { addToGroup } from './add-to-group.js';
 import { createUser } from './create-user.js';
+import { reservesName as factsReservesName, kindIdOf } from './facts.js';
 import { offboard } from './offboard.js';
 import { removeFromGroup } from './remove-from-group.js';
 import { rotateKey } from './rotate-key.js';
@@ -18,16 +19,8 @@ export const KINDS: Readonly<Record<RequestKind, RequestKindModule>> = {
   offboard,
 };
 
-/** The kind a request was stored before kinds existed: they were all requests for a new user. */
-const BEFORE_KINDS = createUser;
-
 /** The module of a request's kind (a request stored before kinds existed has no `kind`: create-user). */
-export function kindOf(request: Pick<AccessRequest, 'kind'>): RequestKindModule {
-  if (request.kind === undefined) return BEFORE_KINDS;
-  const found = KINDS[request.kind];
-  if (!found) throw new Error(`Unknown request kind: ${request.kind}`);
-  return found;
-}
+export const kindOf = (request: Pick<AccessRequest, 'kind'>): RequestKindModule => KINDS[kindIdOf(request)];
 
-/** Whether a request holds its IAM user name until it ends (see RequestKindModule.reservesName). */
-export const reservesName = (request: Pick<AccessRequest, 'kind'>): boolean => kindOf(request).reservesName;
+/** Whether a request holds its IAM user name until it ends (src/kinds/facts.ts, data only: what the store is given). */
+export const reservesName = factsReservesName;

@@ -3,6 +3,10 @@
  * branching on its name. This first step covers who may not decide a request, its approval rule, whether it
  * reserves its IAM user name, and how it renders; checks, plans and the runner come next (see issue 18).
  *
+ * The IAM and table actions a kind's code calls are declared beside it, as data, in src/kinds/permissions/<kind>.ts
+ * (listed by src/kinds/permissions/index.ts): the role builder (src/deploy/roles.ts) unions them, and neither the build
+ * nor any bundle needs the kind modules for that.
+ *
  * A kind module is loaded by the Slack function: it must not import worker-only code (credential delivery, the run
  * parts of src/services/kinds/); those stay in files the worker imports.
  */

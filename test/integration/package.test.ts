@@ -367,6 +367,31 @@ describe('npm run package (no AWS credentials)', () => {
     );
   });
 
+  it('bundles no Secrets Manager client into the Slack function, and no kind module or message rendering into the credential page', async () => {
+    // Prepare
+    const inputsOf = async (name: string) =>
+      Object.keys(
+        (JSON.parse(await readFile(path.join(root, 'dist', name, 'meta.json'), 'utf8')) as { inputs: object }).inputs,
+      );
+
+    // Act
+    const slack = await inputsOf('slack');
+    const web = await inputsOf('web');
+    const worker = await inputsOf('worker');
+
+    // Assess
+    // the Slack role grants no Secrets Manager action: the client is stubbed there (scripts/build.mjs functionStubs)
+    expect(slack.filter((f) => f.includes('@aws-sdk/client-secrets-manager/'))).toEqual([]);
+    expect(slack).toContain('scripts/lambda-stubs/no-secrets-manager.mjs');
+    expect(worker.filter((f) => f.includes('@aws-sdk/client-secrets-manager/')).length).toBeGreaterThan(0);
+    expect(web.filter((f) => f.includes('@aws-sdk/client-secrets-manager/')).length).toBeGreaterThan(0);
+    // the store's name reservation comes from data (src/kinds/facts.ts), not the kinds registry and its rendering
+    expect(web).toContain('src/kinds/facts.ts');
+    expect(
+      web.filter((f) => /^src\/kinds\/(?!facts\.ts$)|^src\/blocks\/(request|change-request)\.ts$/.test(f)),
+    ).toEqual([]);
+  });
+
   it('bundles nothing of npm run dev (src/local: moto, the Slack stand-in and its page) into any function', async () => {
     for (const name of ['slack', 'web', 'worker', 'schedule']) {
       const meta = JSON.parse(await readFile(path.join(root, 'dist', name, 'meta.json'), 'utf8')) as {

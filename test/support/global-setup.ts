@@ -65,7 +65,7 @@ export default function setup() {
     const unused = grantedPermissions().filter((g) => !used(g));
     if (unused.length) {
       console.error(
-        `\nThe generated roles grant permissions no test used (src/deploy/roles.ts FUNCTION_NEEDS): remove them, or ` +
+        `\nThe generated roles grant permissions no test used (src/deploy/roles.ts BASE_NEEDS, or a kind's src/kinds/permissions/<kind>.ts): remove them, or ` +
           `test the code that needs them.\n  ${unused.map((u) => u.replace(/\t/g, ' ')).join('\n  ')}\n`,
       );
       process.exitCode = 1;

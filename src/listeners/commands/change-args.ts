@@ -1,3 +1,4 @@
+import { CHANGE_ARGUMENTS } from '../../kinds/forms.js';
 import { closestName } from '../../services/closest.js';
 import type { ChangeDraft, ChangeKind } from '../../services/kinds/change-requests.js';
 import { tokenizeCommand, unescapeSlack, userId } from './create-user-args.js';
@@ -18,7 +19,7 @@ export function parseChangeArgs(kind: ChangeKind, text: string): { draft: Change
     const word = words[i] as string;
     if (!word.startsWith('--')) {
       if (draft.userName === undefined) draft.userName = unescapeSlack(word);
-      else if (kind === 'set-owner') {
+      else if (CHANGE_ARGUMENTS[kind] === 'new-owner') {
         const id = userId(word);
         if (id && !draft.newOwner) draft.newOwner = id;
         else

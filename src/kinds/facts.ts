@@ -1,0 +1,42 @@
+/**
+ * Plain facts about each kind of request, as data: what the store and other small parts need without loading the kind
+ * modules (which render messages). `src/build-deps.ts` gives the store `reservesName` from here, so the web and
+ * schedule bundles never carry the kinds' rendering. The kind modules read their facts from this table too, so the two
+ * cannot disagree. Type imports only.
+ */
+import type { RequestKind } from '../services/plans/types.js';
+import type { AccessRequest } from '../store/requests.js';
+
+export interface KindFacts {
+  /** Whether a request of this kind holds its IAM user name (a `name#` item) until it ends. */
+  reservesName: boolean;
+}
+
+export const KIND_FACTS: Readonly<Record<RequestKind, KindFacts>> = {
+  'create-user': { reservesName: true },
+  'add-to-group': { reservesName: false },
+  'remove-from-group': { reservesName: false },
+  'set-owner': { reservesName: false },
+  'rotate-key': { reservesName: false },
+  offboard: { reservesName: false },
+};
+
+/** The kind a request was stored with before kinds existed: they were all requests for a new user. */
+export const KIND_BEFORE_KINDS: RequestKind = 'create-user';
+
+/**
+ * The kind a request names, for display (a request stored before kinds existed: create-user); unchecked, so a list
+ * still shows a request of a kind this version does not know.
+ */
+export const kindNameOf = (request: Pick<AccessRequest, 'kind'>): string => request.kind ?? KIND_BEFORE_KINDS;
+
+/** The kind id of a request (a request stored before kinds existed has no `kind`: create-user). */
+export function kindIdOf(request: Pick<AccessRequest, 'kind'>): RequestKind {
+  const id = request.kind ?? KIND_BEFORE_KINDS;
+  if (!(id in KIND_FACTS)) throw new Error(`Unknown request kind: ${id}`);
+  return id;
+}
+
+/** Whether a request holds its IAM user name until it ends (see KindFacts.reservesName). */
+export const reservesName = (request: Pick<AccessRequest, 'kind'>): boolean =>
+  KIND_FACTS[kindIdOf(request)].reservesName;

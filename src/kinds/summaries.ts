@@ -1,0 +1,33 @@
+/**
+ * What each change kind asks, as one line ("add IAM user `build-bot` in *home* (`1234…`) to `ci-deployers`"): the
+ * change messages' first line and DMs (src/blocks/change-request.ts) and the command replies read it here, by the
+ * request's kind, instead of switching on its name. Imports only text helpers, so the blocks that render a change can
+ * import it without a cycle through the kind modules (which import those blocks).
+ */
+import { esc, user } from '../blocks/text.js';
+import type { RequestKind } from '../services/plans/types.js';
+import type { AccessRequest } from '../store/requests.js';
+import { kindIdOf } from './facts.js';
+
+const code = (s: string) => `\`${esc(s)}\``;
+
+/** "IAM user `build-bot` in home": how messages name the user a change request is about. */
+export const changeTitle = (r: AccessRequest): string =>
+  `IAM user ${code(r.userName)} in *${esc(r.account)}* (${code(r.accountId)})`;
+
+const groupsOf = (r: AccessRequest) => r.groups.map(code).join(', ');
+
+/** Each change kind's line; a kind without one is named by its user alone. */
+export const KIND_SUMMARIES: Readonly<Partial<Record<RequestKind, (r: AccessRequest) => string>>> = {
+  'add-to-group': (r) => `add ${changeTitle(r)} to ${groupsOf(r)}`,
+  'remove-from-group': (r) => `remove ${changeTitle(r)} from ${groupsOf(r)}`,
+  'set-owner': (r) => `make ${user(r.recipient)} the owner of ${changeTitle(r)}`,
+  'rotate-key': (r) =>
+    `rotate access key ${code(r.rotation?.oldKeyId ?? '?')} of ${changeTitle(r)} (new key to ${user(r.recipient)})`,
+  offboard: (r) => `offboard ${user(r.offboard?.member ?? r.recipient)} (disable the IAM users they own)`,
+};
+
+/** One line saying what a change request asks, for the message's first line and DMs. */
+export function changeSummary(r: AccessRequest): string {
+  return KIND_SUMMARIES[kindIdOf(r)]?.(r) ?? `change ${changeTitle(r)}`;
+}
