@@ -94,8 +94,9 @@ export class AuditStore {
   }
 
   /** Every event about a subject, oldest first. */
-  async list(subject: string): Promise<AuditEvent[]> {
-    const items = await this.model.query('subject').eq(subject).sort('ascending').exec();
+  async list(subject: string, options: { consistent?: boolean } = {}): Promise<AuditEvent[]> {
+    const query = this.model.query('subject').eq(subject).sort('ascending');
+    const items = await (options.consistent ? query.consistent() : query).exec();
     return items.map((i) => ({ subject: i.subject, at: i.at, actor: i.actor, action: i.action, detail: i.detail }));
   }
 }
