@@ -53,6 +53,12 @@ async function command(text: string, userId = 'U0REQUESTER'): Promise<void> {
 
 const MEMBER = 'crash-member';
 
+/**
+ * The kinds checked. Adding one (rotation, reissue, offboarding) is one entry: `setup` makes the state before the
+ * request (IAM users, keys), `act` submits it and approves it, draining the worker, and returns the request id;
+ * `settle` and `snapshot` default to the sweeps plus an approver's Retry, and to the request's end state (a kind with
+ * a life of its own, such as a rotation's grace period, advances the clock in its own `settle`).
+ */
 const SCENARIOS: CrashScenario[] = [
   {
     kind: 'create-user (keys and console)',

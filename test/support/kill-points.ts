@@ -399,8 +399,16 @@ export interface CrashScenario {
   kind: string;
   setup(bot: TestBot): Promise<ScenarioContext>;
   act(bot: TestBot, context: ScenarioContext): Promise<string>;
+  /** Default: settleRequest. A kind with a life of its own (a rotation's grace period) advances the clock here. */
   settle?(bot: TestBot, context: ScenarioContext, requestId: string): Promise<Settled>;
-  snapshot?(bot: TestBot, context: ScenarioContext, requestId: string, from: number): Promise<EndState>;
+  /** Default: snapshotRequest. `from`: the index of the run's first Slack call on the fake Slack. */
+  snapshot?(
+    bot: TestBot,
+    context: ScenarioContext,
+    requestId: string,
+    from: number,
+    kills: KillSwitch,
+  ): Promise<EndState>;
 }
 
 export interface Settled {
@@ -664,7 +672,7 @@ export async function runScenario(
   const settled = await (scenario.settle ?? settleRequest)(bot, context, requestId);
   debug('snapshot');
   const state = scenario.snapshot
-    ? await scenario.snapshot(bot, context, requestId, from)
+    ? await scenario.snapshot(bot, context, requestId, from, kills)
     : await snapshotRequest(bot, context, requestId, from, kills.minted, kills.passwords);
   debug('end');
   return { state, settled, stats: kills.stats, fired: kills.fired, points, requestId };
