@@ -228,6 +228,8 @@ describe('a request killed at any step of the worker ends as if it had not been'
             const name = pointName(point, when);
             const { problems, doubled } = compareEndStates(baseline.state, run.state, run.settled.humanRetry);
             if (!run.fired) problems.push('the kill point was never reached');
+            // One kill, one retry: a lease that outlives the dead invocation makes the first retry fail too.
+            if (run.stats.retries > 1) problems.push(`${run.stats.retries} Lambda retries for one kill`);
             if (doubled.length && !afterAPost(baseline.points, point, when))
               problems.push(`doubled before any post: ${doubled.join(' | ')}`);
             else if (doubled.length && !mayDouble.includes(name)) problems.push(`doubled: ${doubled.join(' | ')}`);
