@@ -137,7 +137,8 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchGetItem'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
-      audit: ['PutItem'],
+      // Query: whether a killed run of a request had recorded a stage (src/services/run-progress.ts)
+      audit: ['PutItem', 'Query'],
       // Query: an account's users (key scan, the compliance report), the App Home of an owner without an index item
       users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
       reminders: ['GetItem', 'UpdateItem'], // key scan: claims of ladder steps, snoozes

@@ -17,8 +17,12 @@ import type { DeliveryRequest, DeliveryResult } from './credential-types.js';
 export { sweepExpiredLinks, sweepOrphanedSecrets } from './credential-expiry.js';
 export { reportUnrecognizedReveal, revealLink, viewLink } from './credential-links.js';
 
-/** How long one delivery attempt owns its key before a retry may take over (the worker's timeout is 60 s). */
-const DELIVERY_LEASE_MS = 2 * 60_000;
+/**
+ * How long one delivery attempt owns its key before a retry may take over: a little more than the worker's timeout
+ * (60 s), since the attempt runs in one invocation, which is dead by then. Not longer: Lambda retries a timed-out
+ * invocation about a minute after it ended, and a retry that finds the key still leased fails again.
+ */
+const DELIVERY_LEASE_MS = 75_000;
 
 type DeliveryDeps = Pick<Deps, 'config' | 'clock' | 'aws' | 'store' | 'messenger' | 'randomToken'>;
 

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import { ConflictError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { AccessRequest, CreatedResources } from '../store/requests.js';
 import type { CredentialBundle } from './credential-types.js';
@@ -19,6 +20,7 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from './requests.js';
+import { stageRecorded } from './run-progress.js';
 import { userChanged } from './user-changes.js';
 
 export type ProvisionOutcome = 'done' | 'failed' | 'skipped';
@@ -60,8 +62,11 @@ export function policyViolations(policy: Deps['config']['policy'], request: Acce
  * Creates the IAM user of an approved request in its account and delivers the credentials to the recipient as a
  * one-time link; then the approval message shows "done" and the requester is told. Runs only for the attempt it
  * was dispatched for, and only from approved (or provisioning, when an earlier delivery of the same job stopped
- * midway): a duplicated delivery creates one user and one key. On a failure it undoes what this request created,
- * marks the request failed with a safe summary and exactly what still exists, and tells requester and approvers.
+ * midway): a duplicated delivery creates one user and one key. A run killed at any step is finished by the retry
+ * of the same job: one live link for the recipient (a link the dead run delivered stands; one it left half-delivered
+ * is retired), the start's and the end's messages sent unless their audit event says they were. On a failure it
+ * undoes what this request created, marks the request failed with a safe summary and exactly what still exists,
+ * and tells requester and approvers.
  */
 export async function provisionRequest(
   deps: Deps,
@@ -77,19 +82,43 @@ export async function provisionRequest(
   };
   if (!request) return skip('no such request');
   if (request.attempt !== attempt) return skip(`attempt ${request.attempt} is current`);
+  // Done, but the run that finished it died before its last messages (no `provisioned` event): finish them.
+  if (request.status === 'done') {
+    if (await stageRecorded(deps, request, 'provisioned')) return skip('request is done');
+    await finishProvisioned(deps, request);
+    return 'done';
+  }
   if (request.status !== 'approved' && request.status !== 'provisioning') return skip(`request is ${request.status}`);
 
-  // Claim the credentials about to be minted: the delivery key changes whenever new secrets are made.
+  // A run of this attempt died after delivering the credentials: they are out, and IAM holds what they reveal
+  // (delivery comes after every IAM step). Minting again would leave the recipient a link to a deleted key.
+  const resumed = request.status === 'provisioning';
+  const deliveryKey = (issue: number) => `create-user:${requestId}:${issue}`;
+  const delivered = resumed ? await deps.store.links.deliveredLink(deliveryKey(request.credentialIssue)) : undefined;
+  if (delivered) {
+    const done = await store.update(
+      request,
+      { status: 'done', created: createdByPlan(userPlan(request)), linkId: delivered.linkId },
+      deps.clock.now(),
+    );
+    if (!done) return skip('request changed meanwhile');
+    await finishProvisioned(deps, done);
+    return 'done';
+  }
+
+  // A new run claims the credentials about to be minted (a new delivery key); a resumed run keeps the key of the run
+  // that died, so that delivering retires what that run left half-delivered (its link, secret and DM).
   const started = await store.update(
     request,
-    { status: 'provisioning', credentialIssue: request.credentialIssue + 1 },
+    { status: 'provisioning', credentialIssue: request.credentialIssue + (resumed ? 0 : 1) },
     deps.clock.now(),
   );
   if (!started) return skip('request changed meanwhile');
-  if (request.status === 'approved') {
-    await recordSystemAudit(deps, started, 'provisioning-started', { attempt });
+  // The start's messages, then the event that records them: a run that died in between sends them again.
+  if (!resumed || !(await stageRecorded(deps, started, 'provisioning-started'))) {
     await syncApprovalMessage(deps, started);
     if (options.announce) await tellRequester(deps, started);
+    await recordSystemAudit(deps, started, 'provisioning-started', { attempt });
   }
   request = started;
 
@@ -121,7 +150,7 @@ export async function provisionRequest(
     };
     try {
       const delivery = await deliverCredentials(deps, {
-        deliveryKey: `create-user:${request.id}:${request.credentialIssue}`,
+        deliveryKey: deliveryKey(request.credentialIssue),
         requestId: request.id,
         recipientSlackId: request.recipient,
         requesterSlackId: request.requester,
@@ -132,6 +161,8 @@ export async function provisionRequest(
       });
       linkId = delivery.linkId;
     } catch (error) {
+      // Another run's delivery of these credentials holds its lease: retry later (Lambda does), undoing nothing.
+      if (error instanceof ConflictError) throw error;
       throw new ProvisioningStepError(
         'deliverCredentials',
         `delivering the credentials failed (${errorName(error)})`,
@@ -140,6 +171,7 @@ export async function provisionRequest(
       );
     }
   } catch (error) {
+    if (error instanceof ConflictError) throw error;
     const step = error instanceof ProvisioningStepError ? error : undefined;
     if (step) created = step.created;
     const summary = step ? step.message : `provisioning failed (${errorName(error)})`;
@@ -165,18 +197,35 @@ export async function provisionRequest(
 
   const done = await store.update(request, { status: 'done', created, linkId }, deps.clock.now());
   if (!done) throw new Error(`Request ${requestId} changed while it was being provisioned`);
+  await finishProvisioned(deps, done);
+  return 'done';
+}
+
+/** What a request's plan creates, all of it (the credentials included). */
+const createdByPlan = (plan: UserPlan): CreatedResources => ({
+  user: true,
+  groups: [...plan.groups],
+  loginProfile: plan.console,
+  accessKey: plan.accessKey,
+});
+
+/**
+ * The end of a provisioned request: the user projection, the approval message, the requester told, then the
+ * `provisioned` event that records them (a run that died before it does them again).
+ */
+async function finishProvisioned(deps: Deps, done: AccessRequest): Promise<void> {
+  const created = done.created ?? createdByPlan(userPlan(done));
   await userChanged(deps, done.account, done.userName, { requestId: done.id });
+  await syncApprovalMessage(deps, done);
+  await tellRequester(deps, done);
   await recordSystemAudit(deps, done, 'provisioned', {
     userName: done.userName,
     account: done.account,
     groups: created.groups,
     loginProfile: created.loginProfile,
     accessKey: created.accessKey,
-    linkId,
+    linkId: done.linkId ?? null,
   });
-  await syncApprovalMessage(deps, done);
-  await tellRequester(deps, done);
-  return 'done';
 }
 
 /**

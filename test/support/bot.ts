@@ -100,6 +100,11 @@ export interface TestBotOptions {
   /** Also decorates the store's DynamoDB client (e.g. test/support/stale-dynamo.ts). */
   decorateDynamo?: (client: unknown) => void;
   /**
+   * Also decorates every AWS client the bot builds, DynamoDB's included, after the harness's own middleware (e.g.
+   * test/support/kill-points.ts adds a middleware step that can stop an invocation at any call).
+   */
+  decorateClient?: (client: unknown) => void;
+  /**
    * Model Lambda's asynchronous invocation failures: a job that throws is retried twice, then its failure record
    * goes to a failed-jobs queue in the emulator (see TestBot.deliverFailedJobs). Default: a failed job is logged.
    */
@@ -155,6 +160,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     recordCreatedSecrets(client as never);
     recordCalls(client);
     roles.decorate(client, account);
+    options.decorateClient?.(client);
   };
   // The hand-off to the worker: on Lambda an asynchronous Invoke, which the role must allow.
   const dispatch = dispatcher.dispatch.bind(dispatcher);
@@ -183,6 +189,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       recordCalls(client);
       roles.decorate(client, 'home');
       options.decorateDynamo?.(client);
+      options.decorateClient?.(client);
     },
     overrides: { clock, dispatcher, aws },
   });

@@ -7,7 +7,7 @@ import type { Deps } from '../../deps.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { executePlan } from '../plans/execute.js';
-import { describeStep } from '../plans/types.js';
+import { describeStep, OWNER_TAG } from '../plans/types.js';
 import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName } from '../provisioning.js';
 import {
@@ -19,6 +19,7 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
+import { stageRecorded } from '../run-progress.js';
 import { userChanged } from '../user-changes.js';
 import { ownerIn, readUserState } from './user-state.js';
 
@@ -46,7 +47,9 @@ export function changeViolations(policy: Deps['config']['policy'], request: Acce
  * provisioning; a duplicated delivery is skipped), re-checks it against today's policy and today's owner (an approver
  * who owns the user now does not count) before any IAM write, then runs each step (skipping what is already so),
  * auditing each. On a failure it undoes what it ran, marks the request failed with what is left, and tells requester
- * and approvers; Retry runs the plan again. When done: audit, userChanged, message, requester and owner told.
+ * and approvers; Retry runs the plan again. When done: userChanged, message, requester and owner told, audit. A run
+ * killed at any step is finished by the retry of the same job: steps already true are skipped, and the start's and
+ * the end's messages are sent unless their audit event says they were.
  */
 export async function runChangeRequest(
   deps: Deps,
@@ -62,13 +65,20 @@ export async function runChangeRequest(
   };
   if (!found) return skip('no such request');
   if (found.attempt !== attempt) return skip(`attempt ${found.attempt} is current`);
+  // Done, but the run that finished it died before its last messages (no `changed` event): finish them.
+  if (found.status === 'done') {
+    if (await stageRecorded(deps, found, 'changed')) return skip('request is done');
+    await finishChange(deps, found, (found.plan ?? []).map(describeStep), await ownerBefore(deps, found));
+    return 'done';
+  }
   if (found.status !== 'approved' && found.status !== 'provisioning') return skip(`request is ${found.status}`);
   const request = await store.update(found, { status: 'provisioning' }, deps.clock.now());
   if (!request) return skip('request changed meanwhile');
-  if (found.status === 'approved') {
-    await recordSystemAudit(deps, request, 'provisioning-started', { attempt });
+  // The start's messages, then the event that records them: a run that died in between sends them again.
+  if (found.status === 'approved' || !(await stageRecorded(deps, request, 'provisioning-started'))) {
     await syncApprovalMessage(deps, request);
     if (options.announce) await tellRequester(deps, request);
+    await recordSystemAudit(deps, request, 'provisioning-started', { attempt });
   }
 
   const violations = changeViolations(deps.config.policy, request);
@@ -95,7 +105,18 @@ export async function runChangeRequest(
   }
   const done = await store.update(request, { status: 'done' }, deps.clock.now());
   if (!done) throw new Error(`Request ${requestId} changed while it was running`);
-  await recordSystemAudit(deps, done, 'changed', { steps: result.changed.map(describeStep) });
+  // A run that died after setting the owner tag finds the new owner there: the one to tell is the previous one.
+  const told = done.kind === 'set-owner' && owner === done.recipient ? previousOwner(done) : owner;
+  await finishChange(deps, done, result.changed.map(describeStep), told);
+  return 'done';
+}
+
+/**
+ * The end of a change: the user projection, the approval message, the requester and the owners told, then the
+ * `changed` event that records them (a run that died before it does them again). `owner`: the user's owner before
+ * the change.
+ */
+async function finishChange(deps: Deps, done: AccessRequest, steps: string[], owner: string | undefined) {
   await userChanged(deps, done.account, done.userName, { requestId: done.id });
   await syncApprovalMessage(deps, done);
   await tellRequester(deps, done);
@@ -105,7 +126,24 @@ export async function runChangeRequest(
     told.add(who);
     await tell(deps, who, done, ownerChangeDoneMessage(done));
   }
-  return 'done';
+  await recordSystemAudit(deps, done, 'changed', { steps });
+}
+
+/** The owner tag's value before a set-owner request's plan set it (as the plan recorded it). */
+function previousOwner(request: AccessRequest): string | undefined {
+  const retag = (request.plan ?? []).find((s) => s.op === 'TagUser' && s.key === OWNER_TAG);
+  return retag?.op === 'TagUser' ? retag.previous : undefined;
+}
+
+/** The owner a done change found: the previous value of the owner tag it set, else the user's owner now. */
+async function ownerBefore(deps: Deps, request: AccessRequest): Promise<string | undefined> {
+  if (request.kind === 'set-owner') return previousOwner(request);
+  try {
+    return ownerIn(await readUserState(deps.aws.account(request.account).iam, request.userName));
+  } catch (error) {
+    logger.error('Could not read the owner of a changed user', { requestId: request.id, errorName: errorName(error) });
+    return undefined;
+  }
 }
 
 async function fail(deps: Deps, request: AccessRequest, error: string, remaining: string[]): Promise<ProvisionOutcome> {
