@@ -112,7 +112,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     ],
     TableLinks: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     TableJobs: ['dynamodb:UpdateItem'],
-    TableAudit: ['dynamodb:PutItem'],
+    TableAudit: ['dynamodb:PutItem', 'dynamodb:Query'], // since the crash harness: src/services/run-progress.ts
     TableUsers: [
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
