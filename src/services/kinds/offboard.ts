@@ -45,7 +45,7 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
-import { isIdle, type PartOutcome, RUN_LEASE_MS, resumeRun, startRun } from '../runner/engine.js';
+import { extendRun, isIdle, type PartOutcome, RUN_LEASE_MS, resumeRun, startRun } from '../runner/engine.js';
 import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
 import { memberStates } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
@@ -521,6 +521,14 @@ export const offboardRun: RunKind = {
       }
       case 'report':
         return reportStep(deps, request);
+      case 'restore-key':
+        return restoreKey(deps, request, step);
+      case 'reactivated':
+        return reactivated(request);
+      case 'reactivated-report':
+        await syncApprovalMessage(deps, request);
+        await refreshHomes(deps, [request.offboard?.member], `offboard-reactivated:${request.id}`);
+        return { result: 'done' };
       default:
         throw new Error(`An offboarding has no step ${step.op}`);
     }
@@ -530,6 +538,13 @@ export const offboardRun: RunKind = {
     if (planStep) return describeStep(planStep);
     if (step.op === 'inspect-user') return `inspect ${step.args.userName} (${step.args.account})`;
     if (step.op === 'cancel-pending') return `cancel the pending requests of ${step.args.member}`;
+    if (step.op === 'restore-key')
+      return describeStep({
+        op: 'ActivateAccessKey',
+        userName: step.args.userName ?? '',
+        accessKeyId: step.args.accessKeyId ?? '',
+        account: step.args.account,
+      });
     return step.op;
   },
   commit(deps, request, failedSteps) {
@@ -697,73 +712,118 @@ export async function clickOffboardReactivate(deps: RequestDeps, requestId: stri
     );
   if (!off.users.some((u) => u.keys.length))
     return refuse(new ConflictError('No access key was deactivated, so there is nothing to reactivate.'));
-  const now = deps.clock.now();
-  const next = await deps.store.requests.update(
+  const next = await extendRun(
+    deps,
     request,
-    { offboard: { ...off, reactivation: { by: user, at: now.toISOString(), phase: 'reactivating' } } },
-    now,
-    [],
+    reactivationSteps(off),
+    { offboard: { ...off, reactivation: { by: user, at: deps.clock.now().toISOString(), phase: 'reactivating' } } },
     (n) => [deps.store.audit.transactionItem(auditEvent(deps, n, user, 'reactivate-requested', {}))],
   );
   if (!next) throw new ConflictError('Someone changed this offboarding at the same moment; try again.');
-  await deps.dispatcher.dispatch(reactivateJob(requestId));
 }
 
 /**
- * Worker: restores exactly the keys the offboarding deactivated (each made active again only if it still exists and
- * is inactive), audited step by step; a console password is never recreated (the report says so). Then records the
- * reactivation as done and updates the report. Safe to run again.
+ * The steps of a Reactivate, added to the offboarding's ended run: one `restore-key` per key the offboarding
+ * deactivated (and no earlier reactivation restored), the user's projection refreshed after its last one; then
+ * `reactivated` (records what was restored) and the report's update.
+ */
+function reactivationSteps(off: Offboarding): RunStep[] {
+  const steps = off.users.flatMap((u) => {
+    const keys = u.keys.filter((k) => !u.restoredKeys?.includes(k));
+    return keys.map(
+      (accessKeyId, i): RunStep => ({
+        t: 'op',
+        op: 'restore-key',
+        args: {
+          account: u.account,
+          userName: u.userName,
+          accessKeyId,
+          ...(i === keys.length - 1 ? { refresh: 'yes' } : {}),
+        },
+      }),
+    );
+  });
+  return [...steps, { t: 'op', op: 'reactivated', args: {} }, { t: 'notify', op: 'reactivated-report', args: {} }];
+}
+
+/**
+ * Worker: the job of a Reactivate asked for before Reactivate ran on the runner (in flight at deploy: its request is
+ * `reactivating` and its run has no reactivation steps): adds them to the run (see clickOffboardReactivate) and runs
+ * them; otherwise resumes the run if no part holds it. Safe to run again.
  */
 export async function runOffboardReactivation(deps: Deps, requestId: string): Promise<void> {
   const request = await deps.store.requests.get(requestId);
   const off = request?.offboard;
   if (!request || !off || off.reactivation?.phase !== 'reactivating') return;
-  const users: OffboardedUser[] = [];
-  for (const u of off.users) {
-    if (!u.keys.length) {
-      users.push(u);
-      continue;
-    }
-    const iam = deps.aws.account(u.account).iam;
-    const restored = [...(u.restoredKeys ?? [])];
-    try {
-      const listed = await iam.send(new ListAccessKeysCommand({ UserName: u.userName }));
-      const status = new Map((listed.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId, k.Status]));
-      for (const accessKeyId of u.keys) {
-        if (restored.includes(accessKeyId)) continue;
-        const s: PlanStep = { op: 'ActivateAccessKey', userName: u.userName, accessKeyId, account: u.account };
-        if (status.get(accessKeyId) !== 'Inactive') {
-          await recordSystemAudit(deps, request, 'step-skipped', {
-            step: describeStep(s),
-            detail: status.has(accessKeyId) ? 'already active' : 'the key is gone',
-          });
-          continue;
-        }
-        await iam.send(
-          new UpdateAccessKeyCommand({ UserName: u.userName, AccessKeyId: accessKeyId, Status: 'Active' }),
-        );
-        restored.push(accessKeyId);
-        await recordSystemAudit(deps, request, 'step-done', { step: describeStep(s) });
-      }
-    } catch (error) {
-      if (!isNoSuchEntity(error)) throw error; // the job fails and is retried; what is restored stays restored
-    }
-    users.push({ ...u, restoredKeys: restored });
-    await userChanged(deps, u.account, u.userName, { requestId, homes: false });
+  if (request.run?.attempt === request.attempt && request.run.steps.some((s) => s.op === 'reactivated')) {
+    await resumeRun(deps, offboardRun, request);
+    return;
   }
-  await refreshHomes(deps, [off.member], `offboard-reactivated:${requestId}`);
-  const done = await deps.store.requests.update(
-    request,
-    { offboard: { ...off, users, reactivation: { ...off.reactivation, phase: 'reactivated' } } },
-    deps.clock.now(),
-  );
-  if (!done) throw new Error(`Offboarding ${requestId} changed while it was reactivated`);
-  await recordSystemAudit(deps, done, 'reactivated', {
-    by: off.reactivation.by,
-    keys: users.flatMap((u) => u.restoredKeys ?? []),
-  });
-  await syncApprovalMessage(deps, done);
+  const next = await extendRun(deps, request, reactivationSteps(off), {}, () => []);
+  if (!next) throw new Error(`Offboarding ${requestId} changed while its reactivation was being planned`);
 }
+
+/**
+ * One key of a Reactivate: made active again only if it still exists and is inactive; a key already active (someone
+ * did it, or a killed part did it just before its checkpoint) or gone is skipped and recorded so. A console
+ * password is never recreated (the report says so). An IAM error is recorded as the step's failure. Never throws.
+ */
+async function restoreKey(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
+  const { account = '', userName = '', accessKeyId = '' } = step.args;
+  let outcome: StepOutcome;
+  try {
+    const iam = deps.aws.account(account).iam;
+    const listed = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+    const status = (listed.AccessKeyMetadata ?? []).find((k) => k.AccessKeyId === accessKeyId)?.Status;
+    if (!status) outcome = { result: 'skipped', detail: 'the key is gone' };
+    else if (status !== 'Inactive') outcome = { result: 'skipped', detail: 'already active' };
+    else {
+      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Active' }));
+      outcome = { result: 'done', data: { restored: true } };
+    }
+  } catch (error) {
+    if (isNoSuchEntity(error)) outcome = { result: 'skipped', detail: 'the user is gone' };
+    else {
+      logger.error('Reactivating a key failed', { requestId: request.id, userName, errorName: errorName(error) });
+      outcome = { result: 'failed', detail: errorName(error) };
+    }
+  }
+  if (step.args.refresh) await userChanged(deps, account, userName, { requestId: request.id, homes: false });
+  return outcome;
+}
+
+/** The `reactivated` step: records per user the keys its run's `restore-key` steps made active, and the phase. */
+function reactivated(request: AccessRequest): StepOutcome {
+  const restoreSteps = (request.run?.steps ?? []).filter((s) => s.op === 'restore-key');
+  const restoredOf = (u: OffboardedUser) =>
+    restoreSteps.filter((s) => s.result === 'done' && sameUser(s, u)).map((s) => s.args.accessKeyId ?? '');
+  const off = request.offboard as Offboarding;
+  const keys = off.users.flatMap(restoredOf);
+  return {
+    result: 'done',
+    changes: (r) => {
+      const o = r.offboard as Offboarding;
+      const users = o.users.map((u) => {
+        const restored = [...new Set([...(u.restoredKeys ?? []), ...restoredOf(u)])];
+        return restored.length ? { ...u, restoredKeys: restored } : u;
+      });
+      return {
+        offboard: { ...o, users, reactivation: { ...(o.reactivation as ReactivationOf), phase: 'reactivated' } },
+      };
+    },
+    audit: {
+      action: 'reactivated',
+      detail: {
+        by: off.reactivation?.by ?? null,
+        keys,
+        skipped: restoreSteps.filter((s) => s.result === 'skipped').map((s) => `${s.args.accessKeyId}: ${s.detail}`),
+        failed: restoreSteps.filter((s) => s.result === 'failed').map((s) => `${s.args.accessKeyId}: ${s.detail}`),
+      },
+    },
+  };
+}
+
+type ReactivationOf = NonNullable<Offboarding['reactivation']>;
 
 /**
  * Worker: a member handled as gone is active in Slack again (users.info, fresh). Gives nothing back: tells the
