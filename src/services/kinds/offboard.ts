@@ -41,6 +41,7 @@ import {
   type RequestDeps,
   recordSystemAudit,
   renderApprovalMessage,
+  reservesName,
   syncApprovalMessage,
   tellApproversOfFailure,
   tellRequester,
@@ -384,7 +385,7 @@ async function planOffboard(deps: Deps, request: AccessRequest) {
     seen.add(userKey(u));
     listed.push(u);
   }
-  if (action === 'disable') steps.push({ t: 'op', op: 'cancel-pending', args: { member: off.member } });
+  if (action === 'disable') steps.push({ t: 'gate', op: 'cancel-pending', args: { member: off.member } });
   steps.push({ t: 'commit', op: 'commit', args: {} }, { t: 'notify', op: 'report', args: {} });
   // The preview's plan goes: the commit writes what was done.
   return { steps, changes: { offboard: { ...off, action, users: listed } }, remove: ['plan' as const] };
@@ -463,26 +464,41 @@ async function userWrite(deps: Deps, request: AccessRequest, step: RunStep): Pro
   return outcome;
 }
 
-/** The report step: posts the report once (recording where) or updates it, then tells the requester and, when it
- * failed, the approvers. A Slack failure is logged: a later event or daily check posts a missing report. */
+/**
+ * The report step: posts the report once, recording where at once (before anything else runs, so that a part killed
+ * after the post finds it and updates it instead), or updates it; hands the leaver's App Home refresh to the worker;
+ * then adds the `tell` step (the requester and, when it failed, the approvers are DMed in their own step, so a kill
+ * here never doubles them). The message is read fresh before posting: the report is doubled only when the part is
+ * killed between Slack's answer to the post and the write that records it (Slack has no idempotency key). A Slack
+ * failure is logged: a later event or daily check posts a missing report.
+ */
 async function reportStep(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
-  let outcome: StepOutcome = { result: 'done' };
-  if (request.message) await syncApprovalMessage(deps, request);
+  const stored = (await deps.store.requests.get(request.id)) ?? request;
+  const then: RunStep[] = [{ t: 'notify', op: 'tell', args: {} }];
+  let outcome: StepOutcome = { result: 'done', then };
+  if (stored.message) await syncApprovalMessage(deps, stored);
   else
     try {
       const posted = await deps.messenger.post(
         deps.config.policy.approvals.channel,
-        renderApprovalMessage(deps, request),
+        renderApprovalMessage(deps, stored),
       );
-      outcome = { result: 'done', changes: () => ({ message: posted }) };
+      await deps.store.requests.setMessage(request.id, posted);
+      outcome = { result: 'done', then, changes: () => ({ message: posted }) };
     } catch (error) {
       logger.error('Could not post an offboarding report', { requestId: request.id, errorName: errorName(error) });
-      outcome = { result: 'failed', detail: errorName(error) };
+      outcome = { result: 'failed', detail: errorName(error), then };
     }
-  if (request.requester !== 'system') await tellRequester(deps, request);
-  if (request.status === 'failed') await tellApproversOfFailure(deps, request);
   await refreshHomes(deps, [request.offboard?.member], `offboard:${request.id}:${request.attempt}`);
   return outcome;
+}
+
+/** The `tell` step after the report: the requester of an offboarding asked for by command; the approvers when it
+ * failed (they get Retry). */
+async function tellStep(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
+  if (request.requester !== 'system') await tellRequester(deps, request);
+  if (request.status === 'failed') await tellApproversOfFailure(deps, request);
+  return { result: 'done' };
 }
 
 const planStepOf = (step: RunStep): PlanStep | undefined => {
@@ -509,18 +525,19 @@ export const offboardRun: RunKind = {
         return userWrite(deps, request, step);
       case 'cancel-pending': {
         const member = request.offboard?.member ?? '';
-        const cancelled = await cancelPendingOf(deps, member, request.id);
-        return {
-          result: 'done',
-          changes: (r) => {
-            const off = r.offboard as Offboarding;
-            return { offboard: { ...off, cancelled: [...new Set([...off.cancelled, ...cancelled])] } };
-          },
-          audit: { action: 'pending-cancelled', detail: { member, cancelled } },
-        };
+        const pending = await pendingOf(deps, member, request.id);
+        const then = pending.map(
+          (requestId): RunStep => ({ t: 'op', op: 'cancel-request', args: { member, requestId } }),
+        );
+        const detail = `${pending.length} pending request${pending.length === 1 ? '' : 's'}`;
+        return { result: 'done', detail, data: { requests: pending }, then };
       }
+      case 'cancel-request':
+        return cancelRequest(deps, step);
       case 'report':
         return reportStep(deps, request);
+      case 'tell':
+        return tellStep(deps, request);
       case 'restore-key':
         return restoreKey(deps, request, step);
       case 'reactivated':
@@ -538,6 +555,7 @@ export const offboardRun: RunKind = {
     if (planStep) return describeStep(planStep);
     if (step.op === 'inspect-user') return `inspect ${step.args.userName} (${step.args.account})`;
     if (step.op === 'cancel-pending') return `cancel the pending requests of ${step.args.member}`;
+    if (step.op === 'cancel-request') return `cancel request ${step.args.requestId} of ${step.args.member}`;
     if (step.op === 'restore-key')
       return describeStep({
         op: 'ActivateAccessKey',
@@ -634,30 +652,62 @@ async function unmanagedOwned(deps: Deps, member: string): Promise<OffboardedUse
   return found;
 }
 
+/** The ids of the pending requests the member asked for or would receive (read consistently), but `except`. */
+async function pendingOf(deps: Deps, member: string, except: string): Promise<string[]> {
+  return (await deps.store.requests.dueForSweep(new Date(8.64e15)))
+    .filter((r) => r.status === 'pending' && r.id !== except && (r.requester === member || r.recipient === member))
+    .map((r) => r.id);
+}
+
+const cancelReason = (member: string) => `cancelled: <@${member}> left (offboarded by the bot)`;
+
 /**
- * Cancels the pending requests the member asked for or would receive (denied by `system`, with the reason), each a
- * conditional write with its audit event; the message follows and the requester is told. Returns their ids.
+ * One pending request of the leaver cancelled (denied by `system`, with the reason: a conditional write with its
+ * audit event; its user name released), its message updated and its requester told; recorded on the offboarding.
+ * Idempotent: a request this offboarding already cancelled (denied by `system` with this reason: a killed part did
+ * it before its checkpoint) is recorded as cancelled, and its message and requester are brought up to date again
+ * (the requester's DM is doubled only when the kill fell between that DM and the checkpoint). A request no longer
+ * pending otherwise (approved, denied, gone meanwhile) is skipped.
  */
-async function cancelPendingOf(deps: Deps, member: string, except: string): Promise<string[]> {
-  const now = deps.clock.now();
-  const pending = (await deps.store.requests.dueForSweep(new Date(8.64e15))).filter(
-    (r) => r.status === 'pending' && r.id !== except && (r.requester === member || r.recipient === member),
-  );
-  const cancelled: string[] = [];
-  for (const r of pending) {
-    const reason = `cancelled: <@${member}> left (offboarded by the bot)`;
-    const next = await deps.store.requests.update(
-      r,
-      { status: 'denied', decision: { by: 'system', at: now.toISOString(), reason } },
-      now,
-    );
-    if (!next) continue;
-    cancelled.push(r.id);
-    await recordSystemAudit(deps, next, 'cancelled', { reason, member });
-    await syncApprovalMessage(deps, next);
-    if (next.requester !== member) await tellRequester(deps, next);
+async function cancelRequest(deps: Deps, step: RunStep): Promise<StepOutcome> {
+  const { member = '', requestId = '' } = step.args;
+  const reason = cancelReason(member);
+  for (let tries = 0; tries < 5; tries++) {
+    const r = await deps.store.requests.get(requestId);
+    if (!r) return { result: 'skipped', detail: 'no such request any more' };
+    let cancelled: AccessRequest | undefined;
+    if (r.status === 'denied' && r.decision?.by === 'system' && r.decision.reason === reason) cancelled = r;
+    else if (r.status !== 'pending') return { result: 'skipped', detail: `no longer pending (${r.status})` };
+    else {
+      const now = deps.clock.now();
+      cancelled = await deps.store.requests.update(
+        r,
+        { status: 'denied', decision: { by: 'system', at: now.toISOString(), reason } },
+        now,
+        [],
+        (n) => [
+          deps.store.audit.transactionItem(
+            auditEvent(deps, n, 'system', 'cancelled', { attempt: n.attempt, reason, member }),
+          ),
+        ],
+      );
+      if (!cancelled) continue; // changed meanwhile: decide again
+    }
+    if (reservesName(cancelled))
+      await deps.store.requests.releaseName(cancelled.account, cancelled.userName, cancelled.id);
+    await syncApprovalMessage(deps, cancelled);
+    if (cancelled.requester !== member) await tellRequester(deps, cancelled);
+    return {
+      result: 'done',
+      data: { cancelled: requestId },
+      changes: (o) => {
+        const off = o.offboard as Offboarding;
+        return { offboard: { ...off, cancelled: [...new Set([...off.cancelled, requestId])] } };
+      },
+      audit: { action: 'pending-cancelled', detail: { member, cancelled: [requestId] } },
+    };
   }
-  return cancelled;
+  throw new Error(`Request ${requestId} kept changing while the offboarding of ${member} cancelled it`);
 }
 
 /**
