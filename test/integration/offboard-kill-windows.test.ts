@@ -3,23 +3,31 @@
  * request (a part killed after a cancellation and before its checkpoint still records that request as cancelled, by
  * this offboarding), and the report records where it was posted as soon as Slack answers, so a part killed after the
  * post updates it instead of posting it again. The one doubled message left: a kill between Slack's answer to the
- * post and that write (Slack has no idempotency key). Moto holds the users; the role checker evaluates every AWS call.
+ * post and that write (Slack has no idempotency key). And a killed part that Lambda never retries is finished by the
+ * stall sweep, or by the daily check of owners, from its checkpoint. Moto holds the users (a few per owner, in two
+ * accounts); the role checker evaluates every AWS call.
  */
 import { CreateUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor } from '../support/changes.js';
+import { auditActions } from '../support/create-user.js';
 import {
   allKeyStatuses,
   createStagingRole,
+  expectedRecords,
   killWorkerAt,
+  killWorkerAtUpdateAccessKey,
   offboarding,
   PATH,
   prepareLeaver,
+  recordsOf,
   reportsOf,
   restoreWorker,
+  type Seeded,
   stagingAccount,
   userDeactivated,
 } from '../support/leavers-at-size.js';
@@ -132,5 +140,65 @@ describe('an offboarding killed after it posted its report, before the step’s 
       .callsOf('chat.update')
       .filter((c) => c.args.ts === request.message?.ts && c.args.channel === request.message?.channel);
     expect(updates.length).toBeGreaterThan(0);
+  });
+});
+
+describe('an offboarding (20 IAM users in two accounts) whose killed part Lambda never retries', () => {
+  const member = 'U0BIGOWNER3';
+  let users: Seeded[];
+
+  beforeAll(async () => {
+    users = await prepareLeaver(bot, member, 'lost', 10);
+  });
+  afterAll(() => restoreWorker(bot));
+
+  it('is finished by the 15-minute stall sweep from its checkpoint, not failed', async () => {
+    const killed = killWorkerAtUpdateAccessKey(bot, 12);
+    await userDeactivated(bot, member);
+    await bot.drain();
+    await killed;
+    restoreWorker(bot);
+
+    clock.advance(16 * MINUTE);
+    const swept = await bot.schedule();
+    await bot.drain();
+
+    const request = await offboarding(bot, member);
+    expect(swept['resume-stalled-runs']).toEqual({ resumed: 1, failed: 0 });
+    expect(swept['fail-stalled-provisioning']).toEqual({ stalled: 0 });
+    expect(Object.values(await allKeyStatuses(bot, users)).filter((s) => s !== 'Inactive')).toEqual([]);
+    expect(request.status).toBe('done');
+    expect(recordsOf(request)).toEqual(expectedRecords(users));
+    expect(reportsOf(bot, member)).toHaveLength(1);
+    expect(await auditActions(bot, request.id)).toContain('run-resumed');
+  });
+});
+
+describe('an offboarding (10 IAM users in two accounts) whose killed part nothing retries', () => {
+  const member = 'U0BIGOWNER4';
+  let users: Seeded[];
+
+  beforeAll(async () => {
+    users = await prepareLeaver(bot, member, 'day', 5);
+  });
+  afterAll(() => restoreWorker(bot));
+
+  it('is resumed from its checkpoint by the daily check of owners, before the stall sweep would', async () => {
+    const killed = killWorkerAtUpdateAccessKey(bot, 4);
+    await userDeactivated(bot, member);
+    await bot.drain();
+    await killed;
+    restoreWorker(bot);
+
+    clock.advance(2 * MINUTE); // the lease is over, the stall time is not
+    const daily = await bot.as('schedule', () => runScheduledTasks(bot.deps, dailyTasks));
+    await bot.drain();
+
+    const request = await offboarding(bot, member);
+    expect(Object.values(await allKeyStatuses(bot, users)).filter((s) => s !== 'Inactive')).toEqual([]);
+    expect(request.status).toBe('done');
+    expect(recordsOf(request)).toEqual(expectedRecords(users));
+    expect(reportsOf(bot, member)).toHaveLength(1);
+    expect(daily['reconcile-owners']).toMatchObject({ resumed: 1 });
   });
 });
