@@ -34,6 +34,8 @@ import {
 import { testPolicy } from '../support/policy.js';
 
 const MINUTE = 60_000;
+/** Time for one test on a loaded 2-core machine (the whole suite runs beside it). */
+const LONG = 180_000;
 
 let bot: TestBot;
 const clock = new ManualClock(new Date());
@@ -81,66 +83,74 @@ describe('an offboarding killed right after it cancelled one of the member’s p
       pendingIds.push((await changeRequestFor(bot, name)).id);
     }
     bot.slack.members.set(member, 'deleted');
-  });
+  }, LONG);
 
-  it('records both requests as cancelled, each cancelled once, once Lambda retries the killed part', async () => {
-    // the first cancellation's message update never answers: the request is denied, the checkpoint not written
-    const killed = killWorkerAt(bot, {
-      messenger: (method, args) => method === 'update' && pendingIds.some((id) => JSON.stringify(args).includes(id)),
-    });
+  it(
+    'records both requests as cancelled, each cancelled once, once Lambda retries the killed part',
+    async () => {
+      // the first cancellation's message update never answers: the request is denied, the checkpoint not written
+      const killed = killWorkerAt(bot, {
+        messenger: (method, args) => method === 'update' && pendingIds.some((id) => JSON.stringify(args).includes(id)),
+      });
 
-    await userDeactivated(bot, member);
-    await bot.drain();
-    const killedJob = await killed;
-    const whileDead = await Promise.all(pendingIds.map(stored));
-    restoreWorker(bot);
-    clock.advance(2 * MINUTE); // Lambda retries the timed-out part: both leases are over
-    await bot.runJob(killedJob);
-    await bot.drain();
+      await userDeactivated(bot, member);
+      await bot.drain();
+      const killedJob = await killed;
+      const whileDead = await Promise.all(pendingIds.map(stored));
+      restoreWorker(bot);
+      clock.advance(2 * MINUTE); // Lambda retries the timed-out part: both leases are over
+      await bot.runJob(killedJob);
+      await bot.drain();
 
-    const request = await offboarding(bot, member);
-    expect(whileDead.filter((r) => r.status === 'denied')).toHaveLength(1);
-    expect(request.status).toBe('done');
-    expect([...(request.offboard?.cancelled ?? [])].sort()).toEqual([...pendingIds].sort());
-    for (const id of pendingIds) {
-      const cancelled = await stored(id);
-      expect(cancelled.status).toBe('denied');
-      expect(cancelled.decision?.reason).toContain(member);
-      expect((await actionsOf(id)).filter((a) => a === 'cancelled')).toHaveLength(1);
-    }
-    expect((await actionsOf(request.id)).filter((a) => a === 'pending-cancelled')).toHaveLength(2);
-  });
+      const request = await offboarding(bot, member);
+      expect(whileDead.filter((r) => r.status === 'denied')).toHaveLength(1);
+      expect(request.status).toBe('done');
+      expect([...(request.offboard?.cancelled ?? [])].sort()).toEqual([...pendingIds].sort());
+      for (const id of pendingIds) {
+        const cancelled = await stored(id);
+        expect(cancelled.status).toBe('denied');
+        expect(cancelled.decision?.reason).toContain(member);
+        expect((await actionsOf(id)).filter((a) => a === 'cancelled')).toHaveLength(1);
+      }
+      expect((await actionsOf(request.id)).filter((a) => a === 'pending-cancelled')).toHaveLength(2);
+    },
+    LONG,
+  );
 });
 
 describe('an offboarding killed after it posted its report, before the step’s checkpoint', () => {
   const member = 'U0KWINDOW2';
 
-  it('posts the report once, and the retried part brings it up to date', async () => {
-    const users = await prepareLeaver(bot, member, 'kwb', 2);
-    // the App Home refresh handed over after the post never answers
-    const killed = killWorkerAt(bot, { dispatch: (job) => job.id.startsWith(`home:offboard:`) });
+  it(
+    'posts the report once, and the retried part brings it up to date',
+    async () => {
+      const users = await prepareLeaver(bot, member, 'kwb', 2);
+      // the App Home refresh handed over after the post never answers
+      const killed = killWorkerAt(bot, { dispatch: (job) => job.id.startsWith(`home:offboard:`) });
 
-    await userDeactivated(bot, member);
-    await bot.drain();
-    const killedJob = await killed;
-    const whileDead = await offboarding(bot, member);
-    restoreWorker(bot);
-    clock.advance(2 * MINUTE);
-    await bot.runJob(killedJob);
-    await bot.drain();
+      await userDeactivated(bot, member);
+      await bot.drain();
+      const killedJob = await killed;
+      const whileDead = await offboarding(bot, member);
+      restoreWorker(bot);
+      clock.advance(2 * MINUTE);
+      await bot.runJob(killedJob);
+      await bot.drain();
 
-    const request = await offboarding(bot, member);
-    expect(reportsOf(bot, member)).toHaveLength(1);
-    expect(whileDead.run?.steps[whileDead.run.cursor]?.op).toBe('report'); // killed in the report step
-    expect(request.message).toBeDefined();
-    expect(request.status).toBe('done');
-    expect(request.run?.cursor).toBe(request.run?.steps.length);
-    expect(Object.values(await allKeyStatuses(bot, users)).filter((s) => s !== 'Inactive')).toEqual([]);
-    const updates = bot.slack
-      .callsOf('chat.update')
-      .filter((c) => c.args.ts === request.message?.ts && c.args.channel === request.message?.channel);
-    expect(updates.length).toBeGreaterThan(0);
-  });
+      const request = await offboarding(bot, member);
+      expect(reportsOf(bot, member)).toHaveLength(1);
+      expect(whileDead.run?.steps[whileDead.run.cursor]?.op).toBe('report'); // killed in the report step
+      expect(request.message).toBeDefined();
+      expect(request.status).toBe('done');
+      expect(request.run?.cursor).toBe(request.run?.steps.length);
+      expect(Object.values(await allKeyStatuses(bot, users)).filter((s) => s !== 'Inactive')).toEqual([]);
+      const updates = bot.slack
+        .callsOf('chat.update')
+        .filter((c) => c.args.ts === request.message?.ts && c.args.channel === request.message?.channel);
+      expect(updates.length).toBeGreaterThan(0);
+    },
+    LONG,
+  );
 });
 
 describe('an offboarding (20 IAM users in two accounts) whose killed part Lambda never retries', () => {
@@ -149,29 +159,33 @@ describe('an offboarding (20 IAM users in two accounts) whose killed part Lambda
 
   beforeAll(async () => {
     users = await prepareLeaver(bot, member, 'lost', 10);
-  });
+  }, LONG);
   afterAll(() => restoreWorker(bot));
 
-  it('is finished by the 15-minute stall sweep from its checkpoint, not failed', async () => {
-    const killed = killWorkerAtUpdateAccessKey(bot, 12);
-    await userDeactivated(bot, member);
-    await bot.drain();
-    await killed;
-    restoreWorker(bot);
+  it(
+    'is finished by the 15-minute stall sweep from its checkpoint, not failed',
+    async () => {
+      const killed = killWorkerAtUpdateAccessKey(bot, 12);
+      await userDeactivated(bot, member);
+      await bot.drain();
+      await killed;
+      restoreWorker(bot);
 
-    clock.advance(16 * MINUTE);
-    const swept = await bot.schedule();
-    await bot.drain();
+      clock.advance(16 * MINUTE);
+      const swept = await bot.schedule();
+      await bot.drain();
 
-    const request = await offboarding(bot, member);
-    expect(swept['resume-stalled-runs']).toEqual({ resumed: 1, failed: 0 });
-    expect(swept['fail-stalled-provisioning']).toEqual({ stalled: 0 });
-    expect(Object.values(await allKeyStatuses(bot, users)).filter((s) => s !== 'Inactive')).toEqual([]);
-    expect(request.status).toBe('done');
-    expect(recordsOf(request)).toEqual(expectedRecords(users));
-    expect(reportsOf(bot, member)).toHaveLength(1);
-    expect(await auditActions(bot, request.id)).toContain('run-resumed');
-  });
+      const request = await offboarding(bot, member);
+      expect(swept['resume-stalled-runs']).toEqual({ resumed: 1, failed: 0 });
+      expect(swept['fail-stalled-provisioning']).toEqual({ stalled: 0 });
+      expect(Object.values(await allKeyStatuses(bot, users)).filter((s) => s !== 'Inactive')).toEqual([]);
+      expect(request.status).toBe('done');
+      expect(recordsOf(request)).toEqual(expectedRecords(users));
+      expect(reportsOf(bot, member)).toHaveLength(1);
+      expect(await auditActions(bot, request.id)).toContain('run-resumed');
+    },
+    LONG,
+  );
 });
 
 describe('an offboarding (10 IAM users in two accounts) whose killed part nothing retries', () => {
@@ -180,25 +194,29 @@ describe('an offboarding (10 IAM users in two accounts) whose killed part nothin
 
   beforeAll(async () => {
     users = await prepareLeaver(bot, member, 'day', 5);
-  });
+  }, LONG);
   afterAll(() => restoreWorker(bot));
 
-  it('is resumed from its checkpoint by the daily check of owners, before the stall sweep would', async () => {
-    const killed = killWorkerAtUpdateAccessKey(bot, 4);
-    await userDeactivated(bot, member);
-    await bot.drain();
-    await killed;
-    restoreWorker(bot);
+  it(
+    'is resumed from its checkpoint by the daily check of owners, before the stall sweep would',
+    async () => {
+      const killed = killWorkerAtUpdateAccessKey(bot, 4);
+      await userDeactivated(bot, member);
+      await bot.drain();
+      await killed;
+      restoreWorker(bot);
 
-    clock.advance(2 * MINUTE); // the lease is over, the stall time is not
-    const daily = await bot.as('schedule', () => runScheduledTasks(bot.deps, dailyTasks));
-    await bot.drain();
+      clock.advance(2 * MINUTE); // the lease is over, the stall time is not
+      const daily = await bot.as('schedule', () => runScheduledTasks(bot.deps, dailyTasks));
+      await bot.drain();
 
-    const request = await offboarding(bot, member);
-    expect(Object.values(await allKeyStatuses(bot, users)).filter((s) => s !== 'Inactive')).toEqual([]);
-    expect(request.status).toBe('done');
-    expect(recordsOf(request)).toEqual(expectedRecords(users));
-    expect(reportsOf(bot, member)).toHaveLength(1);
-    expect(daily['reconcile-owners']).toMatchObject({ resumed: 1 });
-  });
+      const request = await offboarding(bot, member);
+      expect(Object.values(await allKeyStatuses(bot, users)).filter((s) => s !== 'Inactive')).toEqual([]);
+      expect(request.status).toBe('done');
+      expect(recordsOf(request)).toEqual(expectedRecords(users));
+      expect(reportsOf(bot, member)).toHaveLength(1);
+      expect(daily['reconcile-owners']).toMatchObject({ resumed: 1 });
+    },
+    LONG,
+  );
 });
