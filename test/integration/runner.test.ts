@@ -2,7 +2,9 @@
  * The resumable runner (src/services/runner) on its own, with a kind made for the test whose steps record what they
  * see: it checkpoints after each step in one transaction with the step's audit event, continues in parts (one job
  * per part, whatever the deliveries), refuses a second part while one holds the lease, resumes a killed part from
- * its checkpoint, and fails the request after a few parts in a row make no progress. The store is DynamoDB in moto.
+ * its checkpoint, and fails the request after a few parts in a row make no progress; a `wait` step not yet due
+ * sleeps until the sweep wakes it, and a gate's decision adds steps checkpointed with it (decided again, never added
+ * twice, when its part is killed before that checkpoint). The store is DynamoDB in moto.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
@@ -15,8 +17,9 @@ import {
   runPart,
   startRun,
 } from '../../src/services/runner/engine.js';
-import type { RunKind } from '../../src/services/runner/types.js';
-import type { AccessRequest } from '../../src/store/requests.js';
+import { resumeStalledRuns } from '../../src/services/runner/sweep.js';
+import type { RunKind, StepOutcome } from '../../src/services/runner/types.js';
+import type { AccessRequest, RunStep } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { auditActions } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
@@ -39,23 +42,34 @@ const armHang = (op: string | undefined) => {
   });
 };
 
+/** The steps of the test kind's runs (five `op` steps and the commit unless a test says otherwise). */
+let planned: RunStep[];
+const opSteps = (...ops: string[]): RunStep[] => ops.map((op) => ({ t: 'op' as const, op, args: { name: op } }));
+const commitStep: RunStep = { t: 'commit', op: 'commit', args: {} };
+
+/**
+ * A kind whose steps record what they see. `wait` (args.until): sleeps until then. `decide` (a gate): adds the steps
+ * `x` and `y`. The step named by `hangAt` never answers (after deciding, for a gate).
+ */
 const testKind: RunKind = {
   async plan() {
-    return {
-      steps: [
-        ...['a', 'b', 'c', 'd', 'e'].map((op) => ({ t: 'op' as const, op, args: { name: op } })),
-        { t: 'commit', op: 'commit', args: {} },
-      ],
-    };
+    return { steps: planned };
   },
   async step(deps, request, step) {
     const stored = await deps.store.requests.get(request.id);
     seen.push({ op: step.op, storedCursor: stored?.run?.cursor ?? -1 });
+    if (step.t === 'wait' && Date.parse(step.args.until ?? '') > deps.clock.now().getTime())
+      return { result: 'done', waitUntil: new Date(step.args.until ?? '') };
+    const then = opSteps('x', 'y');
+    const outcome: StepOutcome =
+      step.op === 'decide'
+        ? { result: 'done', data: { decision: 'x and y' }, then }
+        : { result: 'done', data: { did: step.op } };
     if (step.op === hangAt) {
       hung();
       return new Promise(() => {}); // the invocation gives no answer, as when Lambda times out
     }
-    return { result: 'done', data: { did: step.op } };
+    return outcome;
   },
   describe: (step) => `test step ${step.op}`,
   commit: () => ({ changes: {}, audit: { action: 'test-committed', detail: {} } }),
@@ -86,6 +100,7 @@ afterAll(async () => {
   await bot.stop();
 });
 beforeEach(() => {
+  planned = [...opSteps('a', 'b', 'c', 'd', 'e'), commitStep];
   seen = [];
   told = [];
   partJobs = [];
@@ -216,5 +231,107 @@ describe('the resumable runner', () => {
     expect(failed.error).toContain('test step c');
     expect(told).toEqual([request.id]);
     expect(await auditActions(bot, request.id)).toContain('provisioning-stalled');
+  });
+
+  it('leaves the cursor on a `wait` step not yet due, and the sweep wakes the run once it is due', async () => {
+    const request = await approvedRequest();
+    const until = new Date(clock.now().getTime() + 60 * MINUTE);
+    planned = [
+      ...opSteps('a'),
+      { t: 'wait', op: 'wait', args: { until: until.toISOString() } },
+      ...opSteps('b'),
+      commitStep,
+    ];
+    const onlyThis = (r: AccessRequest) => (r.id === request.id ? testKind : undefined);
+
+    const first = await startRun(bot.deps, testKind, request);
+    const asleep = await stored(request.id);
+    clock.advance(30 * MINUTE); // the stall time is over, the wait is not
+    const early = await resumeStalledRuns(bot.deps, onlyThis);
+    await bot.drain();
+    const stillAsleep = await stored(request.id);
+    clock.advance(31 * MINUTE);
+    const due = await resumeStalledRuns(bot.deps, onlyThis);
+    await bot.drain();
+
+    const done = await stored(request.id);
+    expect(first).toBe('waiting');
+    expect(asleep.run?.cursor).toBe(1);
+    expect(asleep.run?.wakeAt).toBe(until.toISOString());
+    expect(asleep.run?.leaseUntil).toBe(0);
+    expect(early).toEqual({ resumed: 0, failed: 0 });
+    expect(stillAsleep.run?.cursor).toBe(1);
+    expect(stillAsleep.status).toBe('provisioning');
+    expect(due).toEqual({ resumed: 1, failed: 0 });
+    expect(seen.map((s) => s.op)).toEqual(['a', 'wait', 'wait', 'b']);
+    expect(done.status).toBe('done');
+    expect(done.run?.wakeAt).toBeUndefined();
+    expect(done.run?.steps.map((s) => [s.op, s.result])).toEqual([
+      ['a', 'done'],
+      ['wait', 'done'],
+      ['b', 'done'],
+      ['commit', 'done'],
+    ]);
+  });
+
+  it('checkpoints the steps a gate’s decision adds with its result, and runs them next', async () => {
+    const request = await approvedRequest();
+    planned = [...opSteps('a', 'b'), { t: 'gate', op: 'decide', args: {} }, commitStep];
+    armHang('x'); // the part dies at the first added step: what the gate's checkpoint holds is stored
+
+    await startRun(bot.deps, testKind, request);
+    await hungOnce;
+    await bot.drain();
+    const afterGate = await stored(request.id);
+    armHang(undefined);
+    clock.advance(RUN_LEASE_MS + MINUTE);
+    await runPart(bot.deps, testKind, request.id, 1, 2);
+    await bot.drain();
+
+    const done = await stored(request.id);
+    expect(afterGate.run?.cursor).toBe(3);
+    expect(afterGate.run?.steps.map((s) => [s.op, s.result ?? null])).toEqual([
+      ['a', 'done'],
+      ['b', 'done'],
+      ['decide', 'done'],
+      ['x', null],
+      ['y', null],
+      ['commit', null],
+    ]);
+    expect(afterGate.run?.steps[2]?.data).toEqual({ decision: 'x and y' });
+    expect(seen.map((s) => s.op)).toEqual(['a', 'b', 'decide', 'x', 'x', 'y']);
+    expect(done.status).toBe('done');
+    expect(done.run?.steps.map((s) => s.op)).toEqual(['a', 'b', 'decide', 'x', 'y', 'commit']);
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'step-decided')).toHaveLength(1);
+  });
+
+  it('decides a gate again when its part is killed after the decision, before its checkpoint, adding its steps once', async () => {
+    const request = await approvedRequest();
+    planned = [...opSteps('a', 'b'), { t: 'gate', op: 'decide', args: {} }, commitStep];
+    armHang('decide'); // decided, then the part dies before the checkpoint
+
+    await startRun(bot.deps, testKind, request);
+    await hungOnce;
+    await bot.drain();
+    const dead = await stored(request.id);
+    armHang(undefined);
+    clock.advance(RUN_LEASE_MS + MINUTE); // Lambda retries the timed-out part
+    await runPart(bot.deps, testKind, request.id, 1, 2);
+    await bot.drain();
+
+    const done = await stored(request.id);
+    expect(dead.run?.cursor).toBe(2);
+    expect(dead.run?.steps.map((s) => s.op)).toEqual(['a', 'b', 'decide', 'commit']); // nothing added yet
+    expect(seen.map((s) => s.op)).toEqual(['a', 'b', 'decide', 'decide', 'x', 'y']);
+    expect(done.status).toBe('done');
+    expect(done.run?.steps.map((s) => [s.op, s.result])).toEqual([
+      ['a', 'done'],
+      ['b', 'done'],
+      ['decide', 'done'],
+      ['x', 'done'],
+      ['y', 'done'],
+      ['commit', 'done'],
+    ]);
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'step-decided')).toHaveLength(1);
   });
 });

@@ -41,11 +41,12 @@ import {
   type RequestDeps,
   recordSystemAudit,
   renderApprovalMessage,
+  reservesName,
   syncApprovalMessage,
   tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
-import { isIdle, type PartOutcome, RUN_LEASE_MS, resumeRun, startRun } from '../runner/engine.js';
+import { extendRun, isIdle, type PartOutcome, RUN_LEASE_MS, resumeRun, startRun } from '../runner/engine.js';
 import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
 import { memberStates } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
@@ -384,7 +385,7 @@ async function planOffboard(deps: Deps, request: AccessRequest) {
     seen.add(userKey(u));
     listed.push(u);
   }
-  if (action === 'disable') steps.push({ t: 'op', op: 'cancel-pending', args: { member: off.member } });
+  if (action === 'disable') steps.push({ t: 'gate', op: 'cancel-pending', args: { member: off.member } });
   steps.push({ t: 'commit', op: 'commit', args: {} }, { t: 'notify', op: 'report', args: {} });
   // The preview's plan goes: the commit writes what was done.
   return { steps, changes: { offboard: { ...off, action, users: listed } }, remove: ['plan' as const] };
@@ -463,26 +464,41 @@ async function userWrite(deps: Deps, request: AccessRequest, step: RunStep): Pro
   return outcome;
 }
 
-/** The report step: posts the report once (recording where) or updates it, then tells the requester and, when it
- * failed, the approvers. A Slack failure is logged: a later event or daily check posts a missing report. */
+/**
+ * The report step: posts the report once, recording where at once (before anything else runs, so that a part killed
+ * after the post finds it and updates it instead), or updates it; hands the leaver's App Home refresh to the worker;
+ * then adds the `tell` step (the requester and, when it failed, the approvers are DMed in their own step, so a kill
+ * here never doubles them). The message is read fresh before posting: the report is doubled only when the part is
+ * killed between Slack's answer to the post and the write that records it (Slack has no idempotency key). A Slack
+ * failure is logged: a later event or daily check posts a missing report.
+ */
 async function reportStep(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
-  let outcome: StepOutcome = { result: 'done' };
-  if (request.message) await syncApprovalMessage(deps, request);
+  const stored = (await deps.store.requests.get(request.id)) ?? request;
+  const then: RunStep[] = [{ t: 'notify', op: 'tell', args: {} }];
+  let outcome: StepOutcome = { result: 'done', then };
+  if (stored.message) await syncApprovalMessage(deps, stored);
   else
     try {
       const posted = await deps.messenger.post(
         deps.config.policy.approvals.channel,
-        renderApprovalMessage(deps, request),
+        renderApprovalMessage(deps, stored),
       );
-      outcome = { result: 'done', changes: () => ({ message: posted }) };
+      await deps.store.requests.setMessage(request.id, posted);
+      outcome = { result: 'done', then, changes: () => ({ message: posted }) };
     } catch (error) {
       logger.error('Could not post an offboarding report', { requestId: request.id, errorName: errorName(error) });
-      outcome = { result: 'failed', detail: errorName(error) };
+      outcome = { result: 'failed', detail: errorName(error), then };
     }
-  if (request.requester !== 'system') await tellRequester(deps, request);
-  if (request.status === 'failed') await tellApproversOfFailure(deps, request);
   await refreshHomes(deps, [request.offboard?.member], `offboard:${request.id}:${request.attempt}`);
   return outcome;
+}
+
+/** The `tell` step after the report: the requester of an offboarding asked for by command; the approvers when it
+ * failed (they get Retry). */
+async function tellStep(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
+  if (request.requester !== 'system') await tellRequester(deps, request);
+  if (request.status === 'failed') await tellApproversOfFailure(deps, request);
+  return { result: 'done' };
 }
 
 const planStepOf = (step: RunStep): PlanStep | undefined => {
@@ -509,18 +525,27 @@ export const offboardRun: RunKind = {
         return userWrite(deps, request, step);
       case 'cancel-pending': {
         const member = request.offboard?.member ?? '';
-        const cancelled = await cancelPendingOf(deps, member, request.id);
-        return {
-          result: 'done',
-          changes: (r) => {
-            const off = r.offboard as Offboarding;
-            return { offboard: { ...off, cancelled: [...new Set([...off.cancelled, ...cancelled])] } };
-          },
-          audit: { action: 'pending-cancelled', detail: { member, cancelled } },
-        };
+        const pending = await pendingOf(deps, member, request.id);
+        const then = pending.map(
+          (requestId): RunStep => ({ t: 'op', op: 'cancel-request', args: { member, requestId } }),
+        );
+        const detail = `${pending.length} pending request${pending.length === 1 ? '' : 's'}`;
+        return { result: 'done', detail, data: { requests: pending }, then };
       }
+      case 'cancel-request':
+        return cancelRequest(deps, step);
       case 'report':
         return reportStep(deps, request);
+      case 'tell':
+        return tellStep(deps, request);
+      case 'restore-key':
+        return restoreKey(deps, request, step);
+      case 'reactivated':
+        return reactivated(request);
+      case 'reactivated-report':
+        await syncApprovalMessage(deps, request);
+        await refreshHomes(deps, [request.offboard?.member], `offboard-reactivated:${request.id}`);
+        return { result: 'done' };
       default:
         throw new Error(`An offboarding has no step ${step.op}`);
     }
@@ -530,6 +555,14 @@ export const offboardRun: RunKind = {
     if (planStep) return describeStep(planStep);
     if (step.op === 'inspect-user') return `inspect ${step.args.userName} (${step.args.account})`;
     if (step.op === 'cancel-pending') return `cancel the pending requests of ${step.args.member}`;
+    if (step.op === 'cancel-request') return `cancel request ${step.args.requestId} of ${step.args.member}`;
+    if (step.op === 'restore-key')
+      return describeStep({
+        op: 'ActivateAccessKey',
+        userName: step.args.userName ?? '',
+        accessKeyId: step.args.accessKeyId ?? '',
+        account: step.args.account,
+      });
     return step.op;
   },
   commit(deps, request, failedSteps) {
@@ -619,30 +652,62 @@ async function unmanagedOwned(deps: Deps, member: string): Promise<OffboardedUse
   return found;
 }
 
+/** The ids of the pending requests the member asked for or would receive (read consistently), but `except`. */
+async function pendingOf(deps: Deps, member: string, except: string): Promise<string[]> {
+  return (await deps.store.requests.dueForSweep(new Date(8.64e15)))
+    .filter((r) => r.status === 'pending' && r.id !== except && (r.requester === member || r.recipient === member))
+    .map((r) => r.id);
+}
+
+const cancelReason = (member: string) => `cancelled: <@${member}> left (offboarded by the bot)`;
+
 /**
- * Cancels the pending requests the member asked for or would receive (denied by `system`, with the reason), each a
- * conditional write with its audit event; the message follows and the requester is told. Returns their ids.
+ * One pending request of the leaver cancelled (denied by `system`, with the reason: a conditional write with its
+ * audit event; its user name released), its message updated and its requester told; recorded on the offboarding.
+ * Idempotent: a request this offboarding already cancelled (denied by `system` with this reason: a killed part did
+ * it before its checkpoint) is recorded as cancelled, and its message and requester are brought up to date again
+ * (the requester's DM is doubled only when the kill fell between that DM and the checkpoint). A request no longer
+ * pending otherwise (approved, denied, gone meanwhile) is skipped.
  */
-async function cancelPendingOf(deps: Deps, member: string, except: string): Promise<string[]> {
-  const now = deps.clock.now();
-  const pending = (await deps.store.requests.dueForSweep(new Date(8.64e15))).filter(
-    (r) => r.status === 'pending' && r.id !== except && (r.requester === member || r.recipient === member),
-  );
-  const cancelled: string[] = [];
-  for (const r of pending) {
-    const reason = `cancelled: <@${member}> left (offboarded by the bot)`;
-    const next = await deps.store.requests.update(
-      r,
-      { status: 'denied', decision: { by: 'system', at: now.toISOString(), reason } },
-      now,
-    );
-    if (!next) continue;
-    cancelled.push(r.id);
-    await recordSystemAudit(deps, next, 'cancelled', { reason, member });
-    await syncApprovalMessage(deps, next);
-    if (next.requester !== member) await tellRequester(deps, next);
+async function cancelRequest(deps: Deps, step: RunStep): Promise<StepOutcome> {
+  const { member = '', requestId = '' } = step.args;
+  const reason = cancelReason(member);
+  for (let tries = 0; tries < 5; tries++) {
+    const r = await deps.store.requests.get(requestId);
+    if (!r) return { result: 'skipped', detail: 'no such request any more' };
+    let cancelled: AccessRequest | undefined;
+    if (r.status === 'denied' && r.decision?.by === 'system' && r.decision.reason === reason) cancelled = r;
+    else if (r.status !== 'pending') return { result: 'skipped', detail: `no longer pending (${r.status})` };
+    else {
+      const now = deps.clock.now();
+      cancelled = await deps.store.requests.update(
+        r,
+        { status: 'denied', decision: { by: 'system', at: now.toISOString(), reason } },
+        now,
+        [],
+        (n) => [
+          deps.store.audit.transactionItem(
+            auditEvent(deps, n, 'system', 'cancelled', { attempt: n.attempt, reason, member }),
+          ),
+        ],
+      );
+      if (!cancelled) continue; // changed meanwhile: decide again
+    }
+    if (reservesName(cancelled))
+      await deps.store.requests.releaseName(cancelled.account, cancelled.userName, cancelled.id);
+    await syncApprovalMessage(deps, cancelled);
+    if (cancelled.requester !== member) await tellRequester(deps, cancelled);
+    return {
+      result: 'done',
+      data: { cancelled: requestId },
+      changes: (o) => {
+        const off = o.offboard as Offboarding;
+        return { offboard: { ...off, cancelled: [...new Set([...off.cancelled, requestId])] } };
+      },
+      audit: { action: 'pending-cancelled', detail: { member, cancelled: [requestId] } },
+    };
   }
-  return cancelled;
+  throw new Error(`Request ${requestId} kept changing while the offboarding of ${member} cancelled it`);
 }
 
 /**
@@ -697,73 +762,118 @@ export async function clickOffboardReactivate(deps: RequestDeps, requestId: stri
     );
   if (!off.users.some((u) => u.keys.length))
     return refuse(new ConflictError('No access key was deactivated, so there is nothing to reactivate.'));
-  const now = deps.clock.now();
-  const next = await deps.store.requests.update(
+  const next = await extendRun(
+    deps,
     request,
-    { offboard: { ...off, reactivation: { by: user, at: now.toISOString(), phase: 'reactivating' } } },
-    now,
-    [],
+    reactivationSteps(off),
+    { offboard: { ...off, reactivation: { by: user, at: deps.clock.now().toISOString(), phase: 'reactivating' } } },
     (n) => [deps.store.audit.transactionItem(auditEvent(deps, n, user, 'reactivate-requested', {}))],
   );
   if (!next) throw new ConflictError('Someone changed this offboarding at the same moment; try again.');
-  await deps.dispatcher.dispatch(reactivateJob(requestId));
 }
 
 /**
- * Worker: restores exactly the keys the offboarding deactivated (each made active again only if it still exists and
- * is inactive), audited step by step; a console password is never recreated (the report says so). Then records the
- * reactivation as done and updates the report. Safe to run again.
+ * The steps of a Reactivate, added to the offboarding's ended run: one `restore-key` per key the offboarding
+ * deactivated (and no earlier reactivation restored), the user's projection refreshed after its last one; then
+ * `reactivated` (records what was restored) and the report's update.
+ */
+function reactivationSteps(off: Offboarding): RunStep[] {
+  const steps = off.users.flatMap((u) => {
+    const keys = u.keys.filter((k) => !u.restoredKeys?.includes(k));
+    return keys.map(
+      (accessKeyId, i): RunStep => ({
+        t: 'op',
+        op: 'restore-key',
+        args: {
+          account: u.account,
+          userName: u.userName,
+          accessKeyId,
+          ...(i === keys.length - 1 ? { refresh: 'yes' } : {}),
+        },
+      }),
+    );
+  });
+  return [...steps, { t: 'op', op: 'reactivated', args: {} }, { t: 'notify', op: 'reactivated-report', args: {} }];
+}
+
+/**
+ * Worker: the job of a Reactivate asked for before Reactivate ran on the runner (in flight at deploy: its request is
+ * `reactivating` and its run has no reactivation steps): adds them to the run (see clickOffboardReactivate) and runs
+ * them; otherwise resumes the run if no part holds it. Safe to run again.
  */
 export async function runOffboardReactivation(deps: Deps, requestId: string): Promise<void> {
   const request = await deps.store.requests.get(requestId);
   const off = request?.offboard;
   if (!request || !off || off.reactivation?.phase !== 'reactivating') return;
-  const users: OffboardedUser[] = [];
-  for (const u of off.users) {
-    if (!u.keys.length) {
-      users.push(u);
-      continue;
-    }
-    const iam = deps.aws.account(u.account).iam;
-    const restored = [...(u.restoredKeys ?? [])];
-    try {
-      const listed = await iam.send(new ListAccessKeysCommand({ UserName: u.userName }));
-      const status = new Map((listed.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId, k.Status]));
-      for (const accessKeyId of u.keys) {
-        if (restored.includes(accessKeyId)) continue;
-        const s: PlanStep = { op: 'ActivateAccessKey', userName: u.userName, accessKeyId, account: u.account };
-        if (status.get(accessKeyId) !== 'Inactive') {
-          await recordSystemAudit(deps, request, 'step-skipped', {
-            step: describeStep(s),
-            detail: status.has(accessKeyId) ? 'already active' : 'the key is gone',
-          });
-          continue;
-        }
-        await iam.send(
-          new UpdateAccessKeyCommand({ UserName: u.userName, AccessKeyId: accessKeyId, Status: 'Active' }),
-        );
-        restored.push(accessKeyId);
-        await recordSystemAudit(deps, request, 'step-done', { step: describeStep(s) });
-      }
-    } catch (error) {
-      if (!isNoSuchEntity(error)) throw error; // the job fails and is retried; what is restored stays restored
-    }
-    users.push({ ...u, restoredKeys: restored });
-    await userChanged(deps, u.account, u.userName, { requestId, homes: false });
+  if (request.run?.attempt === request.attempt && request.run.steps.some((s) => s.op === 'reactivated')) {
+    await resumeRun(deps, offboardRun, request);
+    return;
   }
-  await refreshHomes(deps, [off.member], `offboard-reactivated:${requestId}`);
-  const done = await deps.store.requests.update(
-    request,
-    { offboard: { ...off, users, reactivation: { ...off.reactivation, phase: 'reactivated' } } },
-    deps.clock.now(),
-  );
-  if (!done) throw new Error(`Offboarding ${requestId} changed while it was reactivated`);
-  await recordSystemAudit(deps, done, 'reactivated', {
-    by: off.reactivation.by,
-    keys: users.flatMap((u) => u.restoredKeys ?? []),
-  });
-  await syncApprovalMessage(deps, done);
+  const next = await extendRun(deps, request, reactivationSteps(off), {}, () => []);
+  if (!next) throw new Error(`Offboarding ${requestId} changed while its reactivation was being planned`);
 }
+
+/**
+ * One key of a Reactivate: made active again only if it still exists and is inactive; a key already active (someone
+ * did it, or a killed part did it just before its checkpoint) or gone is skipped and recorded so. A console
+ * password is never recreated (the report says so). An IAM error is recorded as the step's failure. Never throws.
+ */
+async function restoreKey(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
+  const { account = '', userName = '', accessKeyId = '' } = step.args;
+  let outcome: StepOutcome;
+  try {
+    const iam = deps.aws.account(account).iam;
+    const listed = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+    const status = (listed.AccessKeyMetadata ?? []).find((k) => k.AccessKeyId === accessKeyId)?.Status;
+    if (!status) outcome = { result: 'skipped', detail: 'the key is gone' };
+    else if (status !== 'Inactive') outcome = { result: 'skipped', detail: 'already active' };
+    else {
+      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Active' }));
+      outcome = { result: 'done', data: { restored: true } };
+    }
+  } catch (error) {
+    if (isNoSuchEntity(error)) outcome = { result: 'skipped', detail: 'the user is gone' };
+    else {
+      logger.error('Reactivating a key failed', { requestId: request.id, userName, errorName: errorName(error) });
+      outcome = { result: 'failed', detail: errorName(error) };
+    }
+  }
+  if (step.args.refresh) await userChanged(deps, account, userName, { requestId: request.id, homes: false });
+  return outcome;
+}
+
+/** The `reactivated` step: records per user the keys its run's `restore-key` steps made active, and the phase. */
+function reactivated(request: AccessRequest): StepOutcome {
+  const restoreSteps = (request.run?.steps ?? []).filter((s) => s.op === 'restore-key');
+  const restoredOf = (u: OffboardedUser) =>
+    restoreSteps.filter((s) => s.result === 'done' && sameUser(s, u)).map((s) => s.args.accessKeyId ?? '');
+  const off = request.offboard as Offboarding;
+  const keys = off.users.flatMap(restoredOf);
+  return {
+    result: 'done',
+    changes: (r) => {
+      const o = r.offboard as Offboarding;
+      const users = o.users.map((u) => {
+        const restored = [...new Set([...(u.restoredKeys ?? []), ...restoredOf(u)])];
+        return restored.length ? { ...u, restoredKeys: restored } : u;
+      });
+      return {
+        offboard: { ...o, users, reactivation: { ...(o.reactivation as ReactivationOf), phase: 'reactivated' } },
+      };
+    },
+    audit: {
+      action: 'reactivated',
+      detail: {
+        by: off.reactivation?.by ?? null,
+        keys,
+        skipped: restoreSteps.filter((s) => s.result === 'skipped').map((s) => `${s.args.accessKeyId}: ${s.detail}`),
+        failed: restoreSteps.filter((s) => s.result === 'failed').map((s) => `${s.args.accessKeyId}: ${s.detail}`),
+      },
+    },
+  };
+}
+
+type ReactivationOf = NonNullable<Offboarding['reactivation']>;
 
 /**
  * Worker: a member handled as gone is active in Slack again (users.info, fresh). Gives nothing back: tells the

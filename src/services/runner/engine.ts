@@ -11,7 +11,7 @@
 import type { Deps } from '../../deps.js';
 import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
-import type { AccessRequest, RunState, RunStep } from '../../store/requests.js';
+import type { AccessRequest, RunState, RunStep, TransactionItem } from '../../store/requests.js';
 import { auditEvent } from '../requests.js';
 import { inRunTail } from './state.js';
 import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from './types.js';
@@ -122,6 +122,55 @@ export async function runPart(
 export async function resumeRun(deps: Deps, kind: RunKind, request: AccessRequest): Promise<PartOutcome> {
   if (!isIdle(request, deps.clock.now()) || !request.run) return 'skipped';
   return runPart(deps, kind, request.id, request.run.attempt, request.run.part);
+}
+
+/**
+ * Adds steps at the end of a run whose request ended by its commit (its tail: e.g. an undo asked for after the end,
+ * like an offboarding's Reactivate), in one conditional write with `changes` and `alsoWrite` (the audit event of
+ * the ask), so that the stall sweep finishes them whatever happens to the worker. When no part is running the run
+ * (its steps were all done), the new steps are handed to the worker as the run's next part; otherwise the part that
+ * runs it (or resumes it) runs them too. A request that ended before the runner existed (no run of its attempt) gets
+ * a run whose only earlier step is its commit. Returns the new state, or undefined when the request changed first
+ * (read it again and decide again), or when it has not ended by a commit.
+ */
+export async function extendRun(
+  deps: Pick<Deps, 'store' | 'clock' | 'dispatcher'>,
+  request: AccessRequest,
+  steps: RunStep[],
+  changes: RequestChanges,
+  alsoWrite: (next: AccessRequest) => TransactionItem[],
+): Promise<AccessRequest | undefined> {
+  const now = deps.clock.now();
+  const old = request.run?.attempt === request.attempt ? request.run : undefined;
+  const committed: RunStep = { t: 'commit', op: 'commit', args: {}, result: 'done' };
+  const run: RunState = old ?? {
+    attempt: request.attempt,
+    steps: [committed],
+    cursor: 1,
+    part: 1,
+    leaseUntil: 0,
+    seq: 0,
+  };
+  if (!run.steps.slice(0, run.cursor).some((s) => s.t === 'commit')) return undefined; // not ended by its run
+  const idle = run.cursor >= run.steps.length;
+  const nextRun: RunState = {
+    ...run,
+    steps: [...run.steps, ...steps],
+    ...(idle ? { part: run.part + 1, leaseUntil: 0 } : {}),
+  };
+  const next = await deps.store.requests.update(request, { ...changes, run: nextRun }, now, [], alsoWrite);
+  if (next && idle) {
+    try {
+      await deps.dispatcher.dispatch(runPartJob(next.id, nextRun.attempt, nextRun.part));
+    } catch (error) {
+      // the stall sweep starts it: the steps are stored
+      logger.error('Could not hand the new steps of a run to the worker', {
+        requestId: next.id,
+        errorName: (error as Error)?.name,
+      });
+    }
+  }
+  return next;
 }
 
 async function runFrom(
