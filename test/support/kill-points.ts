@@ -389,6 +389,8 @@ export interface ScenarioContext {
   credentialsTo?: string;
   /** The approver who presses Retry when the request says failed. */
   approver: string;
+  /** Access keys the users held before the request (a rotation's old key): the live link must reveal another. */
+  keysBefore?: string[];
 }
 
 /**
@@ -513,7 +515,7 @@ export async function snapshotRequest(
       iam[name] = 'absent';
       continue;
     }
-    keyIds.push(...user.keys.map(String));
+    keyIds.push(...user.keys.map(String).filter((k) => !context.keysBefore?.includes(k)));
     iam[name] = {
       path: user.path,
       groups: user.groups,
