@@ -15,6 +15,7 @@ import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor, existingUser } from '../support/changes.js';
 import { allowPasswordChange, click, requestFor } from '../support/create-user.js';
+import { linkSentTo, requestPage } from '../support/credentials.js';
 import {
   afterAPost,
   type CrashScenario,
@@ -58,6 +59,9 @@ async function command(text: string, userId = 'U0REQUESTER'): Promise<void> {
 
 const MEMBER = 'crash-member';
 const ROTATED = 'crash-rotated';
+const DAY = 86_400_000;
+/** The rotation the scheduled scenario's setup made. */
+let rotationId = '';
 
 /** The statuses of a user's access keys, by id. */
 async function keyStatuses(b: TestBot, userName: string): Promise<Record<string, string>> {
@@ -172,6 +176,36 @@ const SCENARIOS: CrashScenario[] = [
     },
     snapshot: rotationSnapshot,
   },
+  {
+    // The rotation's own life after delivery, run by the scheduled function: the link opened, the grace period
+    // over (the old key deactivated), then the recovery period (the old key deleted). Delivery is setup here (the
+    // scenario above kills it); the kill points are the scheduled function's, and its retry is its next run.
+    kind: 'rotate-key (scheduled: old key deactivated, then deleted)',
+    async setup(b) {
+      await existingUser(b, ROTATED, { owner: 'U0OWNER' });
+      const made = await b.deps.aws.account().iam.send(new CreateAccessKeyCommand({ UserName: ROTATED }));
+      await command(`rotate-key ${ROTATED}`, 'U0OWNER');
+      rotationId = (await rotationStateOf(b.deps, 'home', ROTATED))?.requestId ?? '';
+      const page = await requestPage(b, 'POST', linkSentTo(b, 'U0OWNER').token);
+      expect(page.statusCode).toBe(200);
+      return { userNames: [ROTATED], approver: 'U0APPROVER1', keysBefore: [made.AccessKey?.AccessKeyId ?? ''] };
+    },
+    async act(b) {
+      const { keys } = b.deps.config.policy;
+      const scheduled = async (days: number) => {
+        b.clock.advance(days * DAY + 60_000);
+        await kills.invoke('schedule', () => b.schedule());
+        await b.drain();
+        b.clock.advance(16 * 60_000); // the next run of the schedule: a killed one's retry
+        await b.schedule();
+        await b.drain();
+      };
+      await scheduled(keys.rotationGraceDays);
+      await scheduled(keys.recoveryDays);
+      return rotationId;
+    },
+    snapshot: rotationSnapshot,
+  },
 ];
 
 /**
@@ -257,6 +291,18 @@ const KNOWN: Record<string, Record<string, string>> = {
     'before provision#1/1.14 dynamodb:UpdateItem links': 'two live links, two secrets, link DMed twice',
     'after provision#1/1.14 dynamodb:UpdateItem links': 'two live links, two secrets, link DMed twice',
     'before provision#1/1.15 dynamodb:UpdateItem links': 'two live links, two secrets, link DMed twice',
+  },
+  'rotate-key (scheduled: old key deactivated, then deleted)': {
+    // rotation-run.ts's scheduled steps (`deactivating`, `deleting`) move the phase on before they audit it and DM
+    // the owner: the next run finds the phase moved and never does either (the IAM change itself is done).
+    'after schedule#1/1.2 dynamodb:UpdateItem requests': 'no old-key-deactivated audit, no DM',
+    'before schedule#1/1.3 dynamodb:PutItem audit': 'no old-key-deactivated audit, no DM',
+    'after schedule#1/1.3 dynamodb:PutItem audit': 'no old-key-deactivated DM',
+    'before schedule#1/1.4 slack:chat.postMessage U0OWNER': 'no old-key-deactivated DM',
+    'after schedule#2/1.2 dynamodb:UpdateItem requests': 'no old-key-deleted audit, no DM',
+    'before schedule#2/1.3 dynamodb:PutItem audit': 'no old-key-deleted audit, no DM',
+    'after schedule#2/1.3 dynamodb:PutItem audit': 'no old-key-deleted DM',
+    'before schedule#2/1.4 slack:chat.postMessage U0OWNER': 'no old-key-deleted DM',
   },
 };
 

@@ -279,6 +279,26 @@ export class KillSwitch {
   }
 
   /**
+   * One invocation of another function than the worker (the scheduled one): its changing calls are kill points like
+   * the worker's, named `<name>#<n>/1`; a killed one never answers and is not retried (the schedule's next run, 15
+   * minutes later, is its retry). Says how it ended.
+   */
+  async invoke(name: string, call: () => Promise<unknown>): Promise<'ok' | 'failed' | 'killed'> {
+    const seq = (this.#seen.get(name) ?? 0) + 1;
+    this.#seen.set(name, seq);
+    const invocation = new Invocation(`${name}#${seq}/1`, this);
+    const outcome = await Promise.race([
+      this.#invocations.run(invocation, call).then(
+        () => 'ok' as const,
+        () => 'failed' as const,
+      ),
+      invocation.killed,
+    ]);
+    if (outcome === 'killed') this.stats.killed++;
+    return outcome;
+  }
+
+  /**
    * Lambda's handling of one asynchronous invocation: the first attempt and up to two retries, each after the
    * previous attempt ended (a killed one at the worker's timeout) and about a minute (then two) more.
    */
