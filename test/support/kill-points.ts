@@ -279,6 +279,26 @@ export class KillSwitch {
   }
 
   /**
+   * One invocation of another function than the worker (the scheduled one): its changing calls are kill points like
+   * the worker's, named `<name>#<n>/1`; a killed one never answers and is not retried (the schedule's next run, 15
+   * minutes later, is its retry). Says how it ended.
+   */
+  async invoke(name: string, call: () => Promise<unknown>): Promise<'ok' | 'failed' | 'killed'> {
+    const seq = (this.#seen.get(name) ?? 0) + 1;
+    this.#seen.set(name, seq);
+    const invocation = new Invocation(`${name}#${seq}/1`, this);
+    const outcome = await Promise.race([
+      this.#invocations.run(invocation, call).then(
+        () => 'ok' as const,
+        () => 'failed' as const,
+      ),
+      invocation.killed,
+    ]);
+    if (outcome === 'killed') this.stats.killed++;
+    return outcome;
+  }
+
+  /**
    * Lambda's handling of one asynchronous invocation: the first attempt and up to two retries, each after the
    * previous attempt ended (a killed one at the worker's timeout) and about a minute (then two) more.
    */
@@ -389,6 +409,8 @@ export interface ScenarioContext {
   credentialsTo?: string;
   /** The approver who presses Retry when the request says failed. */
   approver: string;
+  /** Access keys the users held before the request (a rotation's old key): the live link must reveal another. */
+  keysBefore?: string[];
 }
 
 /**
@@ -513,7 +535,7 @@ export async function snapshotRequest(
       iam[name] = 'absent';
       continue;
     }
-    keyIds.push(...user.keys.map(String));
+    keyIds.push(...user.keys.map(String).filter((k) => !context.keysBefore?.includes(k)));
     iam[name] = {
       path: user.path,
       groups: user.groups,

@@ -125,8 +125,10 @@ export async function runKeyRotation(
     const earlier = rot.newKeyId && keys.some((k) => k.id === rot.newKeyId) ? rot.newKeyId : undefined;
     const sent = earlier ? await deps.store.links.deliveredLink(deliveryKey(earlier)) : undefined;
     if (earlier && sent) {
+      // The step's name is the first attempt's, so that the audit says one CreateAccessKey whatever attempt made it.
       await record(deps, request, 'system', 'step-skipped', {
-        step: `CreateAccessKey ${earlier}`,
+        step: `CreateAccessKey ${request.userName}`,
+        newKeyId: earlier,
         detail: 'delivered by an earlier attempt',
       });
       return finishDelivery(deps, request, earlier, sent.linkId, sent.expiresAt);
@@ -212,7 +214,11 @@ export async function runKeyRotation(
   return finishDelivery(deps, withKey, newKeyId, linkId, linkExpiresAt);
 }
 
-/** The new key is out: the grace period starts, the owner is told. */
+/**
+ * The new key is out: the grace period starts, the owner is told, and only then does the request say done, so that
+ * an attempt killed after the grace period's write still tells the owner when Lambda retries it (a retry finds the
+ * request still provisioning, the key delivered, and comes back here; the grace period it set is kept).
+ */
 async function finishDelivery(
   deps: Deps,
   withKey: AccessRequest,
@@ -223,29 +229,32 @@ async function finishDelivery(
   const store = deps.store.requests;
   const requestId = withKey.id;
   const now = deps.clock.now();
-  const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
-  const done = await store.update(
+  const earlier = withKey.rotation?.phase === 'grace' ? withKey.rotation : undefined;
+  const graceEndsAt =
+    earlier?.graceEndsAt ?? new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
+  const grace = await store.update(
     withKey,
     {
-      status: 'done',
       linkId,
       rotation: withRotation(withKey, {
         newKeyId,
         phase: 'grace',
-        deliveredAt: now.toISOString(),
+        deliveredAt: earlier?.deliveredAt ?? now.toISOString(),
         graceEndsAt,
-        nextAt: now.toISOString(),
+        nextAt: earlier?.nextAt ?? now.toISOString(),
         linkExpiresAt: new Date(linkExpiresAt).toISOString(),
       }),
     },
     now,
   );
+  if (!grace) throw new Error(`Request ${requestId} changed while it was running`);
+  await record(deps, grace, 'system', 'rotation.key-delivered', { newKeyId, linkId, graceEndsAt });
+  await userChanged(deps, grace.account, grace.userName, { requestId: grace.id });
+  await tell(deps, grace.recipient, grace, rotationStartedMessage(grace));
+  if (grace.requester !== grace.recipient) await tellRequester(deps, grace);
+  const done = await store.update(grace, { status: 'done' }, deps.clock.now());
   if (!done) throw new Error(`Request ${requestId} changed while it was running`);
-  await record(deps, done, 'system', 'rotation.key-delivered', { newKeyId, linkId, graceEndsAt });
-  await userChanged(deps, done.account, done.userName, { requestId: done.id });
   await syncApprovalMessage(deps, done);
-  await tell(deps, done.recipient, done, rotationStartedMessage(done));
-  if (done.requester !== done.recipient) await tellRequester(deps, done);
   return 'done';
 }
 
