@@ -261,8 +261,11 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'after provision#1/1.16 slack:chat.postMessage U0ALICE',
     'before provision#1/1.17 dynamodb:PutItem audit',
   ],
-  // The owner's "new key delivered" DM, recorded by the request's `done` (finishDelivery says done last).
   'rotate-key (by the owner, delivered)': [
+    // The start's DM to the owner ("provisioning"), recorded by the `provisioning-started` event written after it.
+    'after provision#1/1.3 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.4 dynamodb:PutItem audit',
+    // The owner's "new key delivered" DM, recorded by the request's `done` (finishDelivery says done last).
     'after provision#1/1.23 slack:chat.postMessage U0OWNER',
     'before provision#1/1.24 dynamodb:UpdateItem requests',
   ],
@@ -275,12 +278,6 @@ const MAY_DOUBLE: Record<string, string[]> = {
  */
 const KNOWN: Record<string, Record<string, string>> = {
   'rotate-key (by the owner, delivered)': {
-    // The claim (approved -> provisioning) is written before the start is recorded and told: a retry finds the
-    // request provisioning and skips both (no `provisioning-started` audit, no "provisioning" DM to the owner).
-    'after provision#1/1.2 dynamodb:UpdateItem requests': 'no provisioning-started audit, no start DM',
-    'before provision#1/1.3 dynamodb:PutItem audit': 'no provisioning-started audit, no start DM',
-    'after provision#1/1.3 dynamodb:PutItem audit': 'no start DM',
-    'before provision#1/1.4 slack:chat.postMessage U0OWNER': 'no start DM',
     // The delivery key names the new key (`rotate:<request>:<key>`): a retry that finds the key made but its link
     // not marked delivered deletes the key and delivers a new one under another delivery key, so the first link's
     // secret is never deleted (a second secret, past the sweeps) and, once posted, the first link stays live,

@@ -38,6 +38,7 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
+import { stageRecorded } from '../run-progress.js';
 import { userChanged } from '../user-changes.js';
 import { isManagedPath, managedUserPaths } from '../user-projection.js';
 import { announce, isoIn, newKeyFate, STEP_LEASE_MS, withRotation } from './rotate-key.js';
@@ -92,10 +93,12 @@ export async function runKeyRotation(
     return 'skipped';
   const request = await store.update(found, { status: 'provisioning' }, deps.clock.now());
   if (!request) return 'skipped';
-  if (found.status === 'approved') {
-    await record(deps, request, 'system', 'provisioning-started', { attempt });
+  // The start's messages, then the event that records them: a run that died after the claim, before that event,
+  // sends them again (twice only when it died between the DM and the event).
+  if (found.status === 'approved' || !(await stageRecorded(deps, request, 'provisioning-started'))) {
     await syncApprovalMessage(deps, request);
     if (options.announce) await tellRequester(deps, request);
+    await record(deps, request, 'system', 'provisioning-started', { attempt });
   }
   const rot = request.rotation as RotationState;
   // Today's policy, before any IAM write: the account and the user's path still the policy's, the user still there.
