@@ -27,6 +27,7 @@ import type { Deps } from '../../deps.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, RotationState } from '../../store/requests.js';
 import { deliverCredentials } from '../credentials.js';
+import type { OutgoingMessage } from '../ports.js';
 import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName, type IamSender } from '../provisioning.js';
 import {
@@ -385,16 +386,69 @@ async function endGone(deps: Deps, r: AccessRequest, gone: 'key-gone' | 'user-go
   return 'changed';
 }
 
+/** When the `-ing` phase `r` is in was announced (for a rotation stored before phases recorded it: now). */
+const phaseStart = (deps: Pick<Deps, 'clock'>, r: AccessRequest) =>
+  Date.parse(r.rotation?.phaseAt ?? '') || deps.clock.now().getTime();
+
+/**
+ * Whether an earlier run of the `-ing` phase `r` is in recorded its end (`action`, for this very phase: its
+ * `phaseAt`), read consistently: the event says the owner was told. A rotation stored before phases recorded their
+ * start has no such record: its end is told again.
+ */
+async function phaseEndRecorded(deps: Pick<Deps, 'store'>, r: AccessRequest, action: string): Promise<boolean> {
+  const phaseAt = r.rotation?.phaseAt;
+  if (!phaseAt) return false;
+  const events = await deps.store.audit.list(auditSubject(r.id), { consistent: true });
+  return events.some(
+    (e) =>
+      e.actor === 'system' &&
+      e.action === action &&
+      (e.detail as { phaseAt?: unknown } | undefined)?.phaseAt === phaseAt,
+  );
+}
+
+/**
+ * Ends an `-ing` phase whose IAM write is done: the owner is told, then the phase's audit event records it (and the
+ * IAM write), and only then does the phase move on (a conditional write), then the user's projection. A run killed
+ * anywhere in between is finished by the next one (the schedule's next run once the phase's lease is over, or
+ * Lambda's retry of a click's job): the IAM write is idempotent, the owner is not told again once the event is
+ * recorded (twice only when a run died between the DM and its event), and the phase moves once.
+ */
+async function endPhase(
+  deps: Deps,
+  r: AccessRequest,
+  end: {
+    changes: Partial<RotationState>;
+    drop?: (keyof RotationState)[];
+    action: string;
+    detail: Record<string, string | number | boolean | null>;
+    message: (told: AccessRequest) => OutgoingMessage;
+  },
+): Promise<Advance> {
+  const drop = end.drop ?? [];
+  // The state the phase leads to, as the owner is told it before it is written.
+  const told: AccessRequest = { ...r, rotation: withRotation(r, end.changes, drop) };
+  if (!(await phaseEndRecorded(deps, r, end.action))) {
+    await tell(deps, r.recipient, told, end.message(told));
+    await record(deps, told, 'system', end.action, { ...end.detail, phaseAt: r.rotation?.phaseAt ?? null });
+  }
+  const next = await move(deps, r, end.changes, drop);
+  if (!next) return 'lost';
+  await userChanged(deps, next.account, next.userName, { requestId: next.id });
+  return 'changed';
+}
+
 /**
  * Finishes the IAM write an `-ing` phase announced (idempotent: deactivating, reactivating, deleting a key twice is
- * harmless), then writes the phase it leads to and tells the owner. The final write is conditional: of two runs
- * finishing the same phase, one tells the owner.
+ * harmless), then tells the owner, audits it and writes the phase it leads to (see endPhase): whatever call a run
+ * dies at, the next run ends the phase the same way.
  */
 export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<Advance> {
   const rot = r.rotation as RotationState;
   const { iam } = deps.aws.account(r.account);
   const now = deps.clock.now();
   const userName = r.userName;
+  const since = phaseStart(deps, r);
   switch (rot.phase) {
     case 'deactivating': {
       const step = `UpdateAccessKey ${rot.oldKeyId} Inactive`;
@@ -402,18 +456,13 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
         iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Inactive' })),
       );
       if (done !== 'done') return endGone(deps, r, done, step);
-      const deleteAt = isoIn(deps, deps.config.policy.keys.recoveryDays * DAY);
-      const next = await move(deps, r, {
-        phase: 'deactivated',
-        deactivatedAt: now.toISOString(),
-        deleteAt,
-        nextAt: deleteAt,
+      const deleteAt = new Date(since + deps.config.policy.keys.recoveryDays * DAY).toISOString();
+      return endPhase(deps, r, {
+        changes: { phase: 'deactivated', deactivatedAt: now.toISOString(), deleteAt, nextAt: deleteAt },
+        action: 'rotation.old-key-deactivated',
+        detail: { oldKeyId: rot.oldKeyId, deleteAt },
+        message: oldKeyDeactivatedMessage,
       });
-      if (!next) return 'lost';
-      await record(deps, next, 'system', 'rotation.old-key-deactivated', { oldKeyId: rot.oldKeyId, deleteAt });
-      await tell(deps, next.recipient, next, oldKeyDeactivatedMessage(next));
-      await userChanged(deps, next.account, next.userName, { requestId: next.id });
-      return 'changed';
     }
     case 'reactivating': {
       const step = `UpdateAccessKey ${rot.oldKeyId} Active`;
@@ -421,16 +470,14 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
         iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Active' })),
       );
       if (done !== 'done') return endGone(deps, r, done, step);
-      const graceEndsAt = isoIn(deps, deps.config.policy.keys.rotationGraceDays * DAY);
-      const next = await move(deps, r, { phase: 'reactivated', graceEndsAt, nextAt: graceEndsAt }, [
-        'deleteAt',
-        'deactivatedAt',
-      ]);
-      if (!next) return 'lost';
-      await record(deps, next, 'system', 'rotation.old-key-reactivated', { oldKeyId: rot.oldKeyId, graceEndsAt });
-      await tell(deps, next.recipient, next, oldKeyReactivatedMessage(next));
-      await userChanged(deps, next.account, next.userName, { requestId: next.id });
-      return 'changed';
+      const graceEndsAt = new Date(since + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
+      return endPhase(deps, r, {
+        changes: { phase: 'reactivated', graceEndsAt, nextAt: graceEndsAt },
+        drop: ['deleteAt', 'deactivatedAt'],
+        action: 'rotation.old-key-reactivated',
+        detail: { oldKeyId: rot.oldKeyId, graceEndsAt },
+        message: oldKeyReactivatedMessage,
+      });
     }
     case 'deleting': {
       const done = await onOldKey(iam, r, () =>
@@ -439,12 +486,13 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       // A key already gone is what this step wanted (a run that deleted it may have stopped before the write below);
       // only a user deleted outside the bot ends the rotation otherwise.
       if (done === 'user-gone') return endGone(deps, r, done, `DeleteAccessKey ${rot.oldKeyId}`);
-      const next = await move(deps, r, { phase: 'deleted' }, ['nextAt']);
-      if (!next) return 'lost';
-      await record(deps, next, 'system', 'rotation.old-key-deleted', { oldKeyId: rot.oldKeyId });
-      await tell(deps, next.recipient, next, oldKeyDeletedMessage(next));
-      await userChanged(deps, next.account, next.userName, { requestId: next.id });
-      return 'changed';
+      return endPhase(deps, r, {
+        changes: { phase: 'deleted' },
+        drop: ['nextAt'],
+        action: 'rotation.old-key-deleted',
+        detail: { oldKeyId: rot.oldKeyId },
+        message: oldKeyDeletedMessage,
+      });
     }
     case 'cancelling': {
       const userGone = rot.newKeyId ? (await oldKeyState(iam, userName, rot.oldKeyId)) === 'user-gone' : false;
@@ -456,15 +504,16 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
           .send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: rot.newKeyId }))
           .catch(ignoreMissing);
       }
-      const next = await move(deps, r, { phase: 'cancelled' }, ['nextAt']);
-      if (!next) return 'lost';
-      await record(deps, next, 'system', 'rotation.cancelled', {
-        newKeyId: rot.newKeyId ?? null,
-        why: userGone ? 'link not opened; the IAM user was deleted outside the bot' : 'link not opened',
+      return endPhase(deps, r, {
+        changes: { phase: 'cancelled' },
+        drop: ['nextAt'],
+        action: 'rotation.cancelled',
+        detail: {
+          newKeyId: rot.newKeyId ?? null,
+          why: userGone ? 'link not opened; the IAM user was deleted outside the bot' : 'link not opened',
+        },
+        message: rotationCancelledMessage,
       });
-      await tell(deps, next.recipient, next, rotationCancelledMessage(next));
-      await userChanged(deps, next.account, next.userName, { requestId: next.id });
-      return 'changed';
     }
     default:
       return 'waiting';
