@@ -24,9 +24,10 @@ import {
   stillInUseMessage,
 } from '../../blocks/rotation.js';
 import type { Deps } from '../../deps.js';
+import { ConflictError } from '../../errors.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, RotationState } from '../../store/requests.js';
-import { deliverCredentials } from '../credentials.js';
+import { deliverCredentials, settleDelivery } from '../credentials.js';
 import type { OutgoingMessage } from '../ports.js';
 import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName, type IamSender } from '../provisioning.js';
@@ -77,10 +78,12 @@ async function record(
 
 /**
  * The worker's run of an approved rotation: claims it (approved -> provisioning; a duplicated delivery is skipped),
- * lists the user's keys again and refuses what changed meanwhile (the old key gone or inactive, no room), deletes
- * the chosen inactive key if it is still there and inactive, creates the new key and delivers it by one-time link,
- * then starts the grace period and DMs the owner. A failure after CreateAccessKey deletes the new key again; the
- * old key is never changed here.
+ * tells the start and records it (`provisioning-started`), lists the user's keys again and refuses what changed
+ * meanwhile (the old key gone or inactive, no room), deletes the chosen inactive key if it is still there and
+ * inactive, creates the new key and delivers it by one-time link, then starts the grace period and DMs the owner. A
+ * failure after CreateAccessKey deletes the new key again; the old key is never changed here. Killed at any call,
+ * Lambda's retry ends it the same way: the start told unless recorded, a key whose link went out kept, else its link
+ * retired and its secret deleted before the key is replaced (one live link, no secret left, no key left undeleted).
  */
 export async function runKeyRotation(
   deps: Deps,
@@ -124,18 +127,22 @@ export async function runKeyRotation(
   let linkExpiresAt: number;
   try {
     let keys = await listKeys(iam, request.userName);
-    // A key an earlier attempt created: kept if its link went out (the run stopped after delivering), else this
-    // rotation's own undelivered key, deleted before a new one is made.
+    // A key an earlier attempt created: kept if its link went out (the run stopped after delivering, or after the
+    // DM was recorded), else this rotation's own undelivered key: its link is retired and its secret deleted
+    // (settleDelivery), and only then is the key deleted and a new one made, so that no link is left live to reveal
+    // a deleted key and no secret is left behind.
     const earlier = rot.newKeyId && keys.some((k) => k.id === rot.newKeyId) ? rot.newKeyId : undefined;
-    const sent = earlier ? await deps.store.links.deliveredLink(deliveryKey(earlier)) : undefined;
-    if (earlier && sent) {
+    const settled = earlier ? await settleDelivery(deps, deliveryKey(earlier)) : undefined;
+    if (settled?.state === 'busy')
+      throw new ConflictError(`The new key of request ${requestId} is being delivered right now; try again later.`);
+    if (earlier && settled?.state === 'delivered') {
       // The step's name is the first attempt's, so that the audit says one CreateAccessKey whatever attempt made it.
       await record(deps, request, 'system', 'step-skipped', {
         step: `CreateAccessKey ${request.userName}`,
         newKeyId: earlier,
         detail: 'delivered by an earlier attempt',
       });
-      return finishDelivery(deps, request, earlier, sent.linkId, sent.expiresAt);
+      return finishDelivery(deps, request, earlier, settled.linkId, settled.expiresAt.getTime());
     }
     if (earlier) {
       await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: earlier }));
@@ -213,6 +220,8 @@ export async function runKeyRotation(
       return fail(deps, withKey, `delivering the new key failed (${errorName(error)}); the new key was deleted`);
     }
   } catch (error) {
+    // Another invocation is delivering this rotation's key: not a failure; Lambda retries this one later.
+    if (error instanceof ConflictError) throw error;
     return fail(deps, withKey, `rotating failed (${errorName(error)})`);
   }
   return finishDelivery(deps, withKey, newKeyId, linkId, linkExpiresAt);
