@@ -533,3 +533,94 @@ describe('a worker killed while it delivers the new key', () => {
     expect(page.body).toContain(firstKey);
   });
 });
+
+describe('a run killed right after a write that moves a rotation on', () => {
+  type Update = TestBot['deps']['store']['requests']['update'];
+  /**
+   * Makes the first request write that `matches` never answer once it is done (as when Lambda stops the function
+   * right after the call returned); resolves when it happened. Call the returned `restore` before the retry.
+   */
+  function dieAfterWrite(matches: (current: AccessRequest, changes: Parameters<Update>[1]) => boolean) {
+    const requests = bot.deps.store.requests;
+    const update = requests.update;
+    let died = () => {};
+    const dead = new Promise<void>((resolve) => {
+      died = resolve;
+    });
+    let hung = false;
+    requests.update = (async (...args: Parameters<Update>) => {
+      const out = await update.apply(requests, args);
+      if (hung || !matches(args[0], args[1])) return out;
+      hung = true;
+      died();
+      return new Promise(() => {});
+    }) as Update;
+    return {
+      dead,
+      restore: () => {
+        requests.update = update;
+      },
+    };
+  }
+
+  it('tells the owner the rotation started, and audits it, when the worker died right after claiming it', async () => {
+    // Prepare: the worker's first run dies right after approved -> provisioning.
+    const name = nextName('killed-after-claim');
+    await userWithKey(name, 'U0OWNER23');
+    const kill = dieAfterWrite((current, changes) => current.userName === name && changes.status === 'provisioning');
+    let killed: Job | undefined;
+    bot.dispatcher.setRunner((job) => {
+      if (job.type !== 'provision' || killed) return runJob(bot.deps, job);
+      killed = job;
+      void runJob(bot.deps, job);
+      return kill.dead;
+    });
+    try {
+      await command(`rotate-key ${name}`, 'U0OWNER23');
+    } finally {
+      kill.restore();
+      bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
+    }
+    const started = () => dmsTo(bot, 'U0OWNER23').filter((m) => m.includes('): provisioning')).length;
+    expect(started(), 'no start DM before the retry').toBe(0);
+
+    // Act: Lambda's retry.
+    bot.clock.advance(LEASE_MS + 1_000);
+    await bot.runJob(killed as Job);
+    await bot.drain();
+
+    // Assess
+    const rotation = await rotationOf(name);
+    expect(rotation.status).toBe('done');
+    expect(started()).toBe(1);
+    expect((await auditActions(bot, rotation.id)).filter((a) => a === 'provisioning-started')).toHaveLength(1);
+    expect(linkDms('U0OWNER23')).toHaveLength(1);
+  });
+
+  it('tells the owner the old key was deactivated, and audits it, once, when the scheduled run died right after the phase moved on', async () => {
+    // Prepare: a delivered rotation whose link was opened, and a scheduled run that dies right after it writes
+    // the phase `deactivated`.
+    const name = nextName('killed-after-deactivated');
+    const oldKey = await userWithKey(name, 'U0OWNER24');
+    await command(`rotate-key ${name}`, 'U0OWNER24');
+    await openLink('U0OWNER24');
+    const { id } = await rotationOf(name);
+    const told = () => dmsTo(bot, 'U0OWNER24').filter((m) => m.includes('is now inactive')).length;
+    bot.clock.advance(GRACE_DAYS * DAY + 60_000);
+    const kill = dieAfterWrite((current, changes) => current.id === id && changes.rotation?.phase === 'deactivated');
+    void bot.schedule();
+    await kill.dead;
+    kill.restore();
+
+    // Act: the schedule's next run.
+    bot.clock.advance(16 * 60_000);
+    await bot.schedule();
+    await bot.drain();
+
+    // Assess
+    expect((await keysOf(name))[oldKey]).toBe('Inactive');
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deactivated');
+    expect((await auditActions(bot, id)).filter((a) => a === 'rotation.old-key-deactivated')).toHaveLength(1);
+    expect(told()).toBe(1);
+  });
+});
