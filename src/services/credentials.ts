@@ -162,6 +162,58 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
   return { linkId, expiresAt: new Date(expiresAt), created: true };
 }
 
+/** Where an earlier delivery under a key stands, once settled (see settleDelivery). */
+export type SettledDelivery =
+  /** Its link went out: it stands (marked delivered now if the attempt died first). */
+  | { state: 'delivered'; linkId: string; expiresAt: Date }
+  /** Nothing of it is live: its link (if stored) is retired and its secret deleted; its credentials may go. */
+  | { state: 'withdrawn' }
+  /** An attempt holds the key right now: try again later. */
+  | { state: 'busy' };
+
+/**
+ * Settles an earlier delivery under `deliveryKey` before the credentials it carried are replaced (a rotation's key
+ * made by an attempt that died during its delivery): `delivered` when it finished, or when its link went out (its
+ * DM recorded, or opened already; then it is marked delivered now, as the dead attempt would have); otherwise its
+ * link is retired first (so that it can never be opened after the credentials are gone), then its secret deleted
+ * (found by the attempt's name when the link was never stored), and it is `withdrawn`. `busy` while an attempt
+ * holds the key. A deletion that fails is left to the sweeps (the link stays due).
+ */
+export async function settleDelivery(deps: DeliveryDeps, deliveryKey: string): Promise<SettledDelivery> {
+  const done = await deps.store.links.deliveredLink(deliveryKey);
+  if (done) return { state: 'delivered', linkId: done.linkId, expiresAt: new Date(done.expiresAt) };
+  const unfinished = await deps.store.links.unfinishedDelivery(deliveryKey);
+  if (!unfinished) return { state: 'withdrawn' };
+  const now = deps.clock.now();
+  if (unfinished.leaseUntil >= now.getTime()) return { state: 'busy' };
+  const link = await deps.store.links.get(unfinished.linkHash);
+  const out = link?.status === 'pending' && link.dmTs ? link : await discardAttempt(deps, deliveryKey, unfinished);
+  if (!out) return { state: 'withdrawn' };
+  await deps.store.links.completeDelivery(deliveryKey, unfinished.linkId, now, {
+    linkId: out.linkId,
+    linkHash: out.id,
+    expiresAt: out.expiresAt,
+  });
+  await deps.store.audit.record({
+    subject: `link#${out.linkId}`,
+    at: now,
+    actor: 'system',
+    action: 'credentials.delivered',
+    detail: {
+      requestId: out.requestId,
+      deliveryKey,
+      recipient: out.recipient,
+      account: out.account,
+      userName: out.userName,
+      accessKeyId: out.accessKeyId ?? null,
+      console: out.hasConsole,
+      expiresAt: new Date(out.expiresAt).toISOString(),
+      resumed: true,
+    },
+  });
+  return { state: 'delivered', linkId: out.linkId, expiresAt: new Date(out.expiresAt) };
+}
+
 /** Undoes a failed attempt before its DM went out: secret, link record and the delivery key's claim. */
 async function rollBack(deps: DeliveryDeps, deliveryKey: string, link: LinkRecord): Promise<void> {
   const now = deps.clock.now().getTime();

@@ -287,6 +287,23 @@ export class LinkStore {
     return settled?.state === 'delivered' ? { linkId: settled.linkId, expiresAt: settled.expiresAt } : undefined;
   }
 
+  /**
+   * The attempt of a delivery key that claimed it and never finished (read consistently): its link, the number that
+   * names its secret, and until when it holds the key. Undefined when the key was never claimed, or delivered.
+   */
+  async unfinishedDelivery(
+    deliveryKey: string,
+  ): Promise<{ linkId: string; linkHash: string; attempt?: number; leaseUntil: number } | undefined> {
+    const item = await this.model.get({ id: deliveryId(deliveryKey) }, { consistent: true });
+    if (!item || this.#settled(item) || !item.linkId || !item.linkHash) return undefined;
+    return {
+      linkId: item.linkId,
+      linkHash: item.linkHash,
+      ...(item.attempt !== undefined ? { attempt: item.attempt } : {}),
+      leaseUntil: item.leaseUntil ?? 0,
+    };
+  }
+
   #settled(item: LinkItem | undefined): DeliveryClaim | undefined {
     if (!item?.deliveredAt || !item.linkId || !item.linkHash || !item.expiresAt) return undefined;
     return { state: 'delivered', linkId: item.linkId, linkHash: item.linkHash, expiresAt: item.expiresAt };

@@ -58,6 +58,11 @@ export interface RotationState {
   /** The key the rotation created and delivered; never touched by the rotation once delivered, except when its link expires unopened. */
   newKeyId?: string;
   phase?: RotationPhase;
+  /**
+   * When the current `-ing` phase was announced: names that phase's run, so that a resumed run finds the audit event
+   * of its own end (and does not tell the owner twice), and dates the phase's outcome (deleteAt, graceEndsAt).
+   */
+  phaseAt?: string;
   deliveredAt?: string;
   /** When the old key's grace period ends (moved on once when it is still in use). */
   graceEndsAt?: string;
@@ -394,6 +399,7 @@ export class RequestStore {
             deleteFirst: String,
             newKeyId: String,
             phase: String,
+            phaseAt: String,
             deliveredAt: String,
             graceEndsAt: String,
             lastUse: { type: Object, schema: { at: String, service: String, region: String } },

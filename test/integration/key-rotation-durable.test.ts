@@ -12,6 +12,7 @@ import {
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROTATION_SWITCHED } from '../../src/blocks/ids.js';
 import type { Config } from '../../src/config.js';
@@ -400,5 +401,226 @@ describe('the same failure handling as create-user', () => {
     expect(answer).toContain('needs no approval');
     expect(rotation.status).toBe('done');
     expect(await keysOf(name)).toEqual({ [oldKey]: 'Active', [rotation.rotation?.newKeyId ?? '']: 'Active' });
+  });
+});
+
+describe('a worker killed while it delivers the new key', () => {
+  /** Every one-time link token DMed to `userId`, oldest first. */
+  const linkTokens = (userId: string) =>
+    bot.slack
+      .callsOf('chat.postMessage')
+      .filter((c) => c.args.channel === userId)
+      .map((c) => /\/credentials\/([A-Za-z0-9_-]+)/.exec(JSON.stringify(c.args))?.[1])
+      .filter((t): t is string => Boolean(t));
+
+  /** The Secrets Manager secrets of a request's deliveries (named after its delivery keys). */
+  async function secretsOf(requestId: string): Promise<string[]> {
+    const client = new SecretsManagerClient({ region: 'us-east-1', endpoint: bot.moto.url });
+    try {
+      const out = await client.send(new ListSecretsCommand({}));
+      return (out.SecretList ?? []).map((s) => s.Name ?? '').filter((n) => n.includes(requestId));
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /**
+   * `/iam rotate-key` by the owner with the worker's first run killed where `hang` makes it stop (the call it wraps
+   * never answers, as when Lambda stops the worker there); returns that run's job, for Lambda's retry.
+   */
+  async function rotateKilled(name: string, owner: string, hang: (died: () => void) => () => void): Promise<Job> {
+    let died = () => {};
+    const dead = new Promise<void>((resolve) => {
+      died = resolve;
+    });
+    const restore = hang(died);
+    let killed: Job | undefined;
+    // The runner waits until the killed run hangs (it never ends), so that the command's other jobs drain.
+    bot.dispatcher.setRunner((job) => {
+      if (job.type !== 'provision' || killed) return runJob(bot.deps, job);
+      killed = job;
+      void runJob(bot.deps, job);
+      return dead;
+    });
+    try {
+      await command(`rotate-key ${name}`, owner);
+    } finally {
+      restore();
+      bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
+    }
+    expect(killed, 'the killed run').toBeDefined();
+    return killed as Job;
+  }
+
+  it('retires the first link and deletes its secret when the DM went out unrecorded: one live link, one secret, one new key', async () => {
+    // Prepare: the worker dies right after Slack took the link's DM, before the link records it.
+    const name = nextName('killed-after-link');
+    const oldKey = await userWithKey(name, 'U0OWNER21');
+    const messenger = bot.deps.messenger;
+    const post = messenger.post;
+    const job = await rotateKilled(name, 'U0OWNER21', (died) => {
+      let hung = false;
+      messenger.post = async (channel, message) => {
+        const out = await post.call(messenger, channel, message);
+        if (hung || !JSON.stringify(message).includes('/credentials/')) return out;
+        hung = true;
+        died();
+        return new Promise(() => {});
+      };
+      return () => {
+        messenger.post = post;
+      };
+    });
+    const firstKey = (await rotationOf(name)).rotation?.newKeyId ?? '';
+    expect(linkTokens('U0OWNER21')).toHaveLength(1);
+
+    // Act: Lambda's retry, once the killed run's lease is over.
+    bot.clock.advance(LEASE_MS + 1_000);
+    await bot.runJob(job);
+    await bot.drain();
+
+    // Assess
+    const rotation = await rotationOf(name);
+    const newKey = rotation.rotation?.newKeyId ?? '';
+    expect(rotation.status).toBe('done');
+    expect(newKey).not.toBe(firstKey);
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Active', [newKey]: 'Active' });
+    const [first, second] = linkTokens('U0OWNER21');
+    expect(second, 'a second link').toBeDefined();
+    const hash = (t: string | undefined) => createHash('sha256').update(String(t)).digest('hex');
+    expect((await bot.deps.store.links.get(hash(first)))?.status).toBe('superseded');
+    expect(await secretsOf(rotation.id)).toHaveLength(1);
+    expect((await requestPage(bot, 'POST', String(first))).statusCode).not.toBe(200);
+    const page = await requestPage(bot, 'POST', String(second));
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(newKey);
+  });
+
+  it('keeps the key and sends no second link when the DM was recorded before the run died', async () => {
+    // Prepare: the worker dies after the link recorded its DM, before the delivery was marked done.
+    const name = nextName('killed-after-dm');
+    const oldKey = await userWithKey(name, 'U0OWNER22');
+    const links = bot.deps.store.links;
+    const complete = links.completeDelivery;
+    const job = await rotateKilled(name, 'U0OWNER22', (died) => {
+      let hung = false;
+      links.completeDelivery = async (...args) => {
+        if (hung) return complete.apply(links, args);
+        hung = true;
+        died();
+        return new Promise(() => {});
+      };
+      return () => {
+        links.completeDelivery = complete;
+      };
+    });
+    const firstKey = (await rotationOf(name)).rotation?.newKeyId ?? '';
+
+    // Act: Lambda's retry.
+    bot.clock.advance(LEASE_MS + 1_000);
+    await bot.runJob(job);
+    await bot.drain();
+
+    // Assess
+    const rotation = await rotationOf(name);
+    expect(rotation.status).toBe('done');
+    expect(rotation.rotation?.newKeyId).toBe(firstKey);
+    expect(await keysOf(name)).toEqual({ [oldKey]: 'Active', [firstKey]: 'Active' });
+    expect(linkTokens('U0OWNER22')).toHaveLength(1);
+    expect(await secretsOf(rotation.id)).toHaveLength(1);
+    const page = await requestPage(bot, 'POST', linkSentTo(bot, 'U0OWNER22').token);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(firstKey);
+  });
+});
+
+describe('a run killed right after a write that moves a rotation on', () => {
+  type Update = TestBot['deps']['store']['requests']['update'];
+  /**
+   * Makes the first request write that `matches` never answer once it is done (as when Lambda stops the function
+   * right after the call returned); resolves when it happened. Call the returned `restore` before the retry.
+   */
+  function dieAfterWrite(matches: (current: AccessRequest, changes: Parameters<Update>[1]) => boolean) {
+    const requests = bot.deps.store.requests;
+    const update = requests.update;
+    let died = () => {};
+    const dead = new Promise<void>((resolve) => {
+      died = resolve;
+    });
+    let hung = false;
+    requests.update = (async (...args: Parameters<Update>) => {
+      const out = await update.apply(requests, args);
+      if (hung || !matches(args[0], args[1])) return out;
+      hung = true;
+      died();
+      return new Promise(() => {});
+    }) as Update;
+    return {
+      dead,
+      restore: () => {
+        requests.update = update;
+      },
+    };
+  }
+
+  it('tells the owner the rotation started, and audits it, when the worker died right after claiming it', async () => {
+    // Prepare: the worker's first run dies right after approved -> provisioning.
+    const name = nextName('killed-after-claim');
+    await userWithKey(name, 'U0OWNER23');
+    const kill = dieAfterWrite((current, changes) => current.userName === name && changes.status === 'provisioning');
+    let killed: Job | undefined;
+    bot.dispatcher.setRunner((job) => {
+      if (job.type !== 'provision' || killed) return runJob(bot.deps, job);
+      killed = job;
+      void runJob(bot.deps, job);
+      return kill.dead;
+    });
+    try {
+      await command(`rotate-key ${name}`, 'U0OWNER23');
+    } finally {
+      kill.restore();
+      bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
+    }
+    const started = () => dmsTo(bot, 'U0OWNER23').filter((m) => m.includes('): provisioning')).length;
+    expect(started(), 'no start DM before the retry').toBe(0);
+
+    // Act: Lambda's retry.
+    bot.clock.advance(LEASE_MS + 1_000);
+    await bot.runJob(killed as Job);
+    await bot.drain();
+
+    // Assess
+    const rotation = await rotationOf(name);
+    expect(rotation.status).toBe('done');
+    expect(started()).toBe(1);
+    expect((await auditActions(bot, rotation.id)).filter((a) => a === 'provisioning-started')).toHaveLength(1);
+    expect(linkDms('U0OWNER23')).toHaveLength(1);
+  });
+
+  it('tells the owner the old key was deactivated, and audits it, once, when the scheduled run died right after the phase moved on', async () => {
+    // Prepare: a delivered rotation whose link was opened, and a scheduled run that dies right after it writes
+    // the phase `deactivated`.
+    const name = nextName('killed-after-deactivated');
+    const oldKey = await userWithKey(name, 'U0OWNER24');
+    await command(`rotate-key ${name}`, 'U0OWNER24');
+    await openLink('U0OWNER24');
+    const { id } = await rotationOf(name);
+    const told = () => dmsTo(bot, 'U0OWNER24').filter((m) => m.includes('is now inactive')).length;
+    bot.clock.advance(GRACE_DAYS * DAY + 60_000);
+    const kill = dieAfterWrite((current, changes) => current.id === id && changes.rotation?.phase === 'deactivated');
+    void bot.schedule();
+    await kill.dead;
+    kill.restore();
+
+    // Act: the schedule's next run.
+    bot.clock.advance(16 * 60_000);
+    await bot.schedule();
+    await bot.drain();
+
+    // Assess
+    expect((await keysOf(name))[oldKey]).toBe('Inactive');
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deactivated');
+    expect((await auditActions(bot, id)).filter((a) => a === 'rotation.old-key-deactivated')).toHaveLength(1);
+    expect(told()).toBe(1);
   });
 });

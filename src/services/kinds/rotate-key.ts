@@ -261,8 +261,9 @@ export const withRotation = (r: AccessRequest, changes: Partial<RotationState>, 
 export const isoIn = (deps: Pick<Deps, 'clock'>, ms: number) => new Date(deps.clock.now().getTime() + ms).toISOString();
 
 /**
- * Announces an IAM write (an `-ing` phase, leased for STEP_LEASE_MS), with its audit event in the same transaction.
- * Returns the new state, or undefined when the rotation changed meanwhile (someone else announced first).
+ * Announces an IAM write (an `-ing` phase, leased for STEP_LEASE_MS, named by its `phaseAt`), with its audit event in
+ * the same transaction. Returns the new state, or undefined when the rotation changed meanwhile (someone else
+ * announced first).
  */
 export async function announce(
   deps: Pick<Deps, 'store' | 'clock'>,
@@ -271,7 +272,11 @@ export async function announce(
   actor: string,
   action: string,
 ) {
-  const rotation = withRotation(r, { ...changes, nextAt: isoIn(deps, STEP_LEASE_MS) });
+  const rotation = withRotation(r, {
+    ...changes,
+    phaseAt: deps.clock.now().toISOString(),
+    nextAt: isoIn(deps, STEP_LEASE_MS),
+  });
   return deps.store.requests.update(r, { rotation }, deps.clock.now(), [], (next) => [
     deps.store.audit.transactionItem(
       auditEvent(deps, next, actor, action, { phase: rotation.phase ?? null, oldKeyId: rotation.oldKeyId }),

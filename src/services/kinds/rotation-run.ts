@@ -24,9 +24,11 @@ import {
   stillInUseMessage,
 } from '../../blocks/rotation.js';
 import type { Deps } from '../../deps.js';
+import { ConflictError } from '../../errors.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, RotationState } from '../../store/requests.js';
-import { deliverCredentials } from '../credentials.js';
+import { deliverCredentials, settleDelivery } from '../credentials.js';
+import type { OutgoingMessage } from '../ports.js';
 import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName, type IamSender } from '../provisioning.js';
 import {
@@ -38,6 +40,7 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
+import { stageRecorded } from '../run-progress.js';
 import { userChanged } from '../user-changes.js';
 import { isManagedPath, managedUserPaths } from '../user-projection.js';
 import { announce, isoIn, newKeyFate, STEP_LEASE_MS, withRotation } from './rotate-key.js';
@@ -75,10 +78,12 @@ async function record(
 
 /**
  * The worker's run of an approved rotation: claims it (approved -> provisioning; a duplicated delivery is skipped),
- * lists the user's keys again and refuses what changed meanwhile (the old key gone or inactive, no room), deletes
- * the chosen inactive key if it is still there and inactive, creates the new key and delivers it by one-time link,
- * then starts the grace period and DMs the owner. A failure after CreateAccessKey deletes the new key again; the
- * old key is never changed here.
+ * tells the start and records it (`provisioning-started`), lists the user's keys again and refuses what changed
+ * meanwhile (the old key gone or inactive, no room), deletes the chosen inactive key if it is still there and
+ * inactive, creates the new key and delivers it by one-time link, then starts the grace period and DMs the owner. A
+ * failure after CreateAccessKey deletes the new key again; the old key is never changed here. Killed at any call,
+ * Lambda's retry ends it the same way: the start told unless recorded, a key whose link went out kept, else its link
+ * retired and its secret deleted before the key is replaced (one live link, no secret left, no key left undeleted).
  */
 export async function runKeyRotation(
   deps: Deps,
@@ -92,10 +97,12 @@ export async function runKeyRotation(
     return 'skipped';
   const request = await store.update(found, { status: 'provisioning' }, deps.clock.now());
   if (!request) return 'skipped';
-  if (found.status === 'approved') {
-    await record(deps, request, 'system', 'provisioning-started', { attempt });
+  // The start's messages, then the event that records them: a run that died after the claim, before that event,
+  // sends them again (twice only when it died between the DM and the event).
+  if (found.status === 'approved' || !(await stageRecorded(deps, request, 'provisioning-started'))) {
     await syncApprovalMessage(deps, request);
     if (options.announce) await tellRequester(deps, request);
+    await record(deps, request, 'system', 'provisioning-started', { attempt });
   }
   const rot = request.rotation as RotationState;
   // Today's policy, before any IAM write: the account and the user's path still the policy's, the user still there.
@@ -120,18 +127,22 @@ export async function runKeyRotation(
   let linkExpiresAt: number;
   try {
     let keys = await listKeys(iam, request.userName);
-    // A key an earlier attempt created: kept if its link went out (the run stopped after delivering), else this
-    // rotation's own undelivered key, deleted before a new one is made.
+    // A key an earlier attempt created: kept if its link went out (the run stopped after delivering, or after the
+    // DM was recorded), else this rotation's own undelivered key: its link is retired and its secret deleted
+    // (settleDelivery), and only then is the key deleted and a new one made, so that no link is left live to reveal
+    // a deleted key and no secret is left behind.
     const earlier = rot.newKeyId && keys.some((k) => k.id === rot.newKeyId) ? rot.newKeyId : undefined;
-    const sent = earlier ? await deps.store.links.deliveredLink(deliveryKey(earlier)) : undefined;
-    if (earlier && sent) {
+    const settled = earlier ? await settleDelivery(deps, deliveryKey(earlier)) : undefined;
+    if (settled?.state === 'busy')
+      throw new ConflictError(`The new key of request ${requestId} is being delivered right now; try again later.`);
+    if (earlier && settled?.state === 'delivered') {
       // The step's name is the first attempt's, so that the audit says one CreateAccessKey whatever attempt made it.
       await record(deps, request, 'system', 'step-skipped', {
         step: `CreateAccessKey ${request.userName}`,
         newKeyId: earlier,
         detail: 'delivered by an earlier attempt',
       });
-      return finishDelivery(deps, request, earlier, sent.linkId, sent.expiresAt);
+      return finishDelivery(deps, request, earlier, settled.linkId, settled.expiresAt.getTime());
     }
     if (earlier) {
       await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: earlier }));
@@ -209,6 +220,8 @@ export async function runKeyRotation(
       return fail(deps, withKey, `delivering the new key failed (${errorName(error)}); the new key was deleted`);
     }
   } catch (error) {
+    // Another invocation is delivering this rotation's key: not a failure; Lambda retries this one later.
+    if (error instanceof ConflictError) throw error;
     return fail(deps, withKey, `rotating failed (${errorName(error)})`);
   }
   return finishDelivery(deps, withKey, newKeyId, linkId, linkExpiresAt);
@@ -382,16 +395,69 @@ async function endGone(deps: Deps, r: AccessRequest, gone: 'key-gone' | 'user-go
   return 'changed';
 }
 
+/** When the `-ing` phase `r` is in was announced (for a rotation stored before phases recorded it: now). */
+const phaseStart = (deps: Pick<Deps, 'clock'>, r: AccessRequest) =>
+  Date.parse(r.rotation?.phaseAt ?? '') || deps.clock.now().getTime();
+
+/**
+ * Whether an earlier run of the `-ing` phase `r` is in recorded its end (`action`, for this very phase: its
+ * `phaseAt`), read consistently: the event says the owner was told. A rotation stored before phases recorded their
+ * start has no such record: its end is told again.
+ */
+async function phaseEndRecorded(deps: Pick<Deps, 'store'>, r: AccessRequest, action: string): Promise<boolean> {
+  const phaseAt = r.rotation?.phaseAt;
+  if (!phaseAt) return false;
+  const events = await deps.store.audit.list(auditSubject(r.id), { consistent: true });
+  return events.some(
+    (e) =>
+      e.actor === 'system' &&
+      e.action === action &&
+      (e.detail as { phaseAt?: unknown } | undefined)?.phaseAt === phaseAt,
+  );
+}
+
+/**
+ * Ends an `-ing` phase whose IAM write is done: the owner is told, then the phase's audit event records it (and the
+ * IAM write), and only then does the phase move on (a conditional write), then the user's projection. A run killed
+ * anywhere in between is finished by the next one (the schedule's next run once the phase's lease is over, or
+ * Lambda's retry of a click's job): the IAM write is idempotent, the owner is not told again once the event is
+ * recorded (twice only when a run died between the DM and its event), and the phase moves once.
+ */
+async function endPhase(
+  deps: Deps,
+  r: AccessRequest,
+  end: {
+    changes: Partial<RotationState>;
+    drop?: (keyof RotationState)[];
+    action: string;
+    detail: Record<string, string | number | boolean | null>;
+    message: (told: AccessRequest) => OutgoingMessage;
+  },
+): Promise<Advance> {
+  const drop = end.drop ?? [];
+  // The state the phase leads to, as the owner is told it before it is written.
+  const told: AccessRequest = { ...r, rotation: withRotation(r, end.changes, drop) };
+  if (!(await phaseEndRecorded(deps, r, end.action))) {
+    await tell(deps, r.recipient, told, end.message(told));
+    await record(deps, told, 'system', end.action, { ...end.detail, phaseAt: r.rotation?.phaseAt ?? null });
+  }
+  const next = await move(deps, r, end.changes, drop);
+  if (!next) return 'lost';
+  await userChanged(deps, next.account, next.userName, { requestId: next.id });
+  return 'changed';
+}
+
 /**
  * Finishes the IAM write an `-ing` phase announced (idempotent: deactivating, reactivating, deleting a key twice is
- * harmless), then writes the phase it leads to and tells the owner. The final write is conditional: of two runs
- * finishing the same phase, one tells the owner.
+ * harmless), then tells the owner, audits it and writes the phase it leads to (see endPhase): whatever call a run
+ * dies at, the next run ends the phase the same way.
  */
 export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<Advance> {
   const rot = r.rotation as RotationState;
   const { iam } = deps.aws.account(r.account);
   const now = deps.clock.now();
   const userName = r.userName;
+  const since = phaseStart(deps, r);
   switch (rot.phase) {
     case 'deactivating': {
       const step = `UpdateAccessKey ${rot.oldKeyId} Inactive`;
@@ -399,18 +465,13 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
         iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Inactive' })),
       );
       if (done !== 'done') return endGone(deps, r, done, step);
-      const deleteAt = isoIn(deps, deps.config.policy.keys.recoveryDays * DAY);
-      const next = await move(deps, r, {
-        phase: 'deactivated',
-        deactivatedAt: now.toISOString(),
-        deleteAt,
-        nextAt: deleteAt,
+      const deleteAt = new Date(since + deps.config.policy.keys.recoveryDays * DAY).toISOString();
+      return endPhase(deps, r, {
+        changes: { phase: 'deactivated', deactivatedAt: now.toISOString(), deleteAt, nextAt: deleteAt },
+        action: 'rotation.old-key-deactivated',
+        detail: { oldKeyId: rot.oldKeyId, deleteAt },
+        message: oldKeyDeactivatedMessage,
       });
-      if (!next) return 'lost';
-      await record(deps, next, 'system', 'rotation.old-key-deactivated', { oldKeyId: rot.oldKeyId, deleteAt });
-      await tell(deps, next.recipient, next, oldKeyDeactivatedMessage(next));
-      await userChanged(deps, next.account, next.userName, { requestId: next.id });
-      return 'changed';
     }
     case 'reactivating': {
       const step = `UpdateAccessKey ${rot.oldKeyId} Active`;
@@ -418,16 +479,14 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
         iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: rot.oldKeyId, Status: 'Active' })),
       );
       if (done !== 'done') return endGone(deps, r, done, step);
-      const graceEndsAt = isoIn(deps, deps.config.policy.keys.rotationGraceDays * DAY);
-      const next = await move(deps, r, { phase: 'reactivated', graceEndsAt, nextAt: graceEndsAt }, [
-        'deleteAt',
-        'deactivatedAt',
-      ]);
-      if (!next) return 'lost';
-      await record(deps, next, 'system', 'rotation.old-key-reactivated', { oldKeyId: rot.oldKeyId, graceEndsAt });
-      await tell(deps, next.recipient, next, oldKeyReactivatedMessage(next));
-      await userChanged(deps, next.account, next.userName, { requestId: next.id });
-      return 'changed';
+      const graceEndsAt = new Date(since + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
+      return endPhase(deps, r, {
+        changes: { phase: 'reactivated', graceEndsAt, nextAt: graceEndsAt },
+        drop: ['deleteAt', 'deactivatedAt'],
+        action: 'rotation.old-key-reactivated',
+        detail: { oldKeyId: rot.oldKeyId, graceEndsAt },
+        message: oldKeyReactivatedMessage,
+      });
     }
     case 'deleting': {
       const done = await onOldKey(iam, r, () =>
@@ -436,12 +495,13 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
       // A key already gone is what this step wanted (a run that deleted it may have stopped before the write below);
       // only a user deleted outside the bot ends the rotation otherwise.
       if (done === 'user-gone') return endGone(deps, r, done, `DeleteAccessKey ${rot.oldKeyId}`);
-      const next = await move(deps, r, { phase: 'deleted' }, ['nextAt']);
-      if (!next) return 'lost';
-      await record(deps, next, 'system', 'rotation.old-key-deleted', { oldKeyId: rot.oldKeyId });
-      await tell(deps, next.recipient, next, oldKeyDeletedMessage(next));
-      await userChanged(deps, next.account, next.userName, { requestId: next.id });
-      return 'changed';
+      return endPhase(deps, r, {
+        changes: { phase: 'deleted' },
+        drop: ['nextAt'],
+        action: 'rotation.old-key-deleted',
+        detail: { oldKeyId: rot.oldKeyId },
+        message: oldKeyDeletedMessage,
+      });
     }
     case 'cancelling': {
       const userGone = rot.newKeyId ? (await oldKeyState(iam, userName, rot.oldKeyId)) === 'user-gone' : false;
@@ -453,15 +513,16 @@ export async function finishRotationStep(deps: Deps, r: AccessRequest): Promise<
           .send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: rot.newKeyId }))
           .catch(ignoreMissing);
       }
-      const next = await move(deps, r, { phase: 'cancelled' }, ['nextAt']);
-      if (!next) return 'lost';
-      await record(deps, next, 'system', 'rotation.cancelled', {
-        newKeyId: rot.newKeyId ?? null,
-        why: userGone ? 'link not opened; the IAM user was deleted outside the bot' : 'link not opened',
+      return endPhase(deps, r, {
+        changes: { phase: 'cancelled' },
+        drop: ['nextAt'],
+        action: 'rotation.cancelled',
+        detail: {
+          newKeyId: rot.newKeyId ?? null,
+          why: userGone ? 'link not opened; the IAM user was deleted outside the bot' : 'link not opened',
+        },
+        message: rotationCancelledMessage,
       });
-      await tell(deps, next.recipient, next, rotationCancelledMessage(next));
-      await userChanged(deps, next.account, next.userName, { requestId: next.id });
-      return 'changed';
     }
     default:
       return 'waiting';

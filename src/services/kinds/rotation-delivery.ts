@@ -1,0 +1,299 @@
+/**
+ * A key rotation's delivery as a plan on the resumable runner (issue 18: every kind on one runner). NOT WIRED IN
+ * YET: the `provision` job still runs runKeyRotation (rotation-run.ts), and src/services/runner/kinds.ts does not
+ * list `rotate-key`; this module and its test (test/integration/rotation-delivery-runner.test.ts) are the first
+ * step. Only the delivery: the rotation's weeks-long life after it (grace period, deactivation, deletion) stays on
+ * the scheduled task, which takes a rotation up once its request is done.
+ *
+ * The plan: `tell-start` (notify: the approval message, and the requester when the run was announced), `check`
+ * (gate: today's policy, the user, the old key, room for a new key; it adds the steps below only when the rotation
+ * may go on), `delete-inactive` (op: the inactive key the requester chose to delete first), `new-key` (deliver:
+ * mint, store and DM as one step; its checkpoint records the key and the link, never the secret), `commit`, then
+ * `tell-end` (notify, after the commit: the owner's DM, or the failure's messages). Each step's checkpoint is
+ * written with its audit event, so a part killed at any call resumes at the step it was in, and a message goes out
+ * twice only when a part died between it and its checkpoint.
+ */
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  GetUserCommand,
+  ListAccessKeysCommand,
+} from '@aws-sdk/client-iam';
+import { HOME } from '../../aws/accounts.js';
+import { rotationStartedMessage } from '../../blocks/rotation.js';
+import type { Deps } from '../../deps.js';
+import { ConflictError } from '../../errors.js';
+import { logger } from '../../logger.js';
+import type { AccessRequest, RotationState, RunStep } from '../../store/requests.js';
+import { deliverCredentials, settleDelivery } from '../credentials.js';
+import type { ProvisionOutcome } from '../provision-request.js';
+import { errorName, type IamSender } from '../provisioning.js';
+import { abandonAtFrom, syncApprovalMessage, tell, tellApproversOfFailure, tellRequester } from '../requests.js';
+import { type PartOutcome, resumeRun, startRun } from '../runner/engine.js';
+import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from '../runner/types.js';
+import { userChanged } from '../user-changes.js';
+import { isManagedPath, managedUserPaths } from '../user-projection.js';
+import { withRotation } from './rotate-key.js';
+
+const DAY = 86_400_000;
+
+interface KeyInfo {
+  id: string;
+  active: boolean;
+}
+
+async function listKeys(iam: IamSender, userName: string): Promise<KeyInfo[]> {
+  const out = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+  return (out.AccessKeyMetadata ?? []).map((k: { AccessKeyId?: string; Status?: string }) => ({
+    id: k.AccessKeyId ?? '',
+    active: k.Status === 'Active',
+  }));
+}
+
+/** The delivery key of a rotation's new key: one per key, so that a replaced key's delivery is settled on its own. */
+const deliveryKey = (request: AccessRequest, keyId: string) => `rotate:${request.id}:${keyId}`;
+
+/** Keys this rotation made itself (its recorded new key, or one made but never recorded): not the user's own. */
+function ownKeys(rot: RotationState, keys: KeyInfo[]): KeyInfo[] {
+  const before = rot.keysBefore;
+  return keys.filter((k) => k.id === rot.newKeyId || (before !== undefined && !before.includes(k.id)));
+}
+
+/** Today's policy and IAM, before any IAM write: why the rotation may not go on, or undefined. Reads only. */
+async function checkNow(deps: Deps, request: AccessRequest): Promise<string | undefined> {
+  const { policy } = deps.config;
+  const rot = request.rotation as RotationState;
+  if (request.account !== HOME && !policy.accounts.some((a) => a.name === request.account))
+    return `refused: the policy no longer allows it (account ${request.account} is not in the policy any more)`;
+  const { iam } = deps.aws.account(request.account);
+  let path: string;
+  try {
+    path = (await iam.send(new GetUserCommand({ UserName: request.userName }))).User?.Path ?? '/';
+  } catch (error) {
+    if (errorName(error) === 'NoSuchEntity') return `refused: IAM user ${request.userName} no longer exists`;
+    throw error;
+  }
+  if (!isManagedPath(managedUserPaths(policy), path))
+    return `refused: the policy no longer allows it (user path ${path} is not among the policy's managed paths)`;
+  const all = await listKeys(iam, request.userName);
+  const own = ownKeys(rot, all);
+  const keys = all.filter((k) => !own.includes(k));
+  const old = keys.find((k) => k.id === rot.oldKeyId);
+  if (!old?.active) return `refused: key ${rot.oldKeyId} is ${old ? 'inactive' : 'gone'} now`;
+  const chosen = rot.deleteFirst ? keys.find((k) => k.id === rot.deleteFirst) : undefined;
+  if (chosen?.active) return `refused: key ${chosen.id} is active again; it is not deleted`;
+  if (keys.filter((k) => k.id !== chosen?.id).length >= 2)
+    return 'refused: the user has two keys again; no room for a new one';
+  return undefined;
+}
+
+/**
+ * The `new-key` step: mints the new key, stores its secret and DMs its one-time link, idempotently. A key an earlier
+ * part made is kept when its link went out (settleDelivery), else its link is retired and its secret deleted before
+ * the key is deleted; a key made but never recorded (not among `keysBefore`) is deleted. The two writes it makes
+ * itself (`keysBefore` before CreateAccessKey, `newKeyId` right after) let a resumed part recognise its key.
+ */
+async function newKey(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
+  const rot = request.rotation as RotationState;
+  const { iam } = deps.aws.account(request.account);
+  const all = await listKeys(iam, request.userName);
+  const delivered = (keyId: string, linkId: string, expiresAt: Date, detail?: string): StepOutcome => ({
+    result: 'done',
+    ...(detail ? { detail } : {}),
+    data: { newKeyId: keyId, linkId },
+    changes: (r) => ({
+      linkId,
+      rotation: withRotation(r, { newKeyId: keyId, linkExpiresAt: expiresAt.toISOString() }),
+    }),
+  });
+  const earlier = rot.newKeyId && all.some((k) => k.id === rot.newKeyId) ? rot.newKeyId : undefined;
+  if (earlier) {
+    const settled = await settleDelivery(deps, deliveryKey(request, earlier));
+    if (settled.state === 'busy') throw new ConflictError('The new key is being delivered right now; try again later.');
+    if (settled.state === 'delivered')
+      return delivered(earlier, settled.linkId, settled.expiresAt, 'delivered by an earlier part');
+  }
+  for (const own of ownKeys(rot, all)) {
+    await iam
+      .send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: own.id }))
+      .catch((error: unknown) => {
+        if (errorName(error) !== 'NoSuchEntity') throw error;
+      });
+  }
+  const keys = all.filter((k) => !ownKeys(rot, all).includes(k));
+  const checkpoint = await deps.store.requests.update(
+    request,
+    { rotation: withRotation(request, { keysBefore: keys.map((k) => k.id) }, ['newKeyId']) },
+    deps.clock.now(),
+  );
+  if (!checkpoint) throw new Error(`Request ${request.id} changed while its new key was made`);
+  const out = await iam.send(new CreateAccessKeyCommand({ UserName: request.userName }));
+  const key = out.AccessKey;
+  if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error('CreateAccessKey returned no key');
+  const keyId = key.AccessKeyId;
+  const stored = await deps.store.requests.update(
+    checkpoint,
+    { rotation: withRotation(checkpoint, { newKeyId: keyId }) },
+    deps.clock.now(),
+  );
+  if (!stored) throw new Error(`Request ${request.id} changed while its new key was made`);
+  try {
+    const link = await deliverCredentials(deps, {
+      deliveryKey: deliveryKey(request, keyId),
+      requestId: request.id,
+      recipientSlackId: request.recipient,
+      requesterSlackId: request.requester,
+      approverSlackIds: request.approvals.map((a) => a.user),
+      account: request.account,
+      purpose: `New access key for IAM user ${request.userName} (rotation of ${rot.oldKeyId})`,
+      bundle: {
+        accountId: request.accountId,
+        region: deps.config.env.AWS_REGION,
+        userName: request.userName,
+        accessKey: { accessKeyId: keyId, secretAccessKey: key.SecretAccessKey },
+      },
+    });
+    return delivered(keyId, link.linkId, link.expiresAt);
+  } catch (error) {
+    await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: keyId })).catch((e: unknown) =>
+      logger.error('Could not delete an undelivered rotation key', {
+        requestId: request.id,
+        errorName: errorName(e),
+      }),
+    );
+    return { result: 'failed', detail: `delivering the new key failed (${errorName(error)}); the new key was deleted` };
+  }
+}
+
+async function step(deps: Deps, request: AccessRequest, s: RunStep): Promise<StepOutcome> {
+  const rot = request.rotation as RotationState;
+  switch (s.op) {
+    case 'tell-start':
+      await syncApprovalMessage(deps, request);
+      if (s.args.announce === 'yes') await tellRequester(deps, request);
+      return { result: 'done' };
+    case 'check': {
+      const refused = await checkNow(deps, request);
+      if (refused) return { result: 'failed', detail: refused };
+      const then: RunStep[] = [
+        ...(rot.deleteFirst
+          ? [{ t: 'op' as const, op: 'delete-inactive', args: { userName: request.userName, keyId: rot.deleteFirst } }]
+          : []),
+        { t: 'deliver', op: 'new-key', args: { userName: request.userName } },
+      ];
+      return { result: 'done', then };
+    }
+    case 'delete-inactive': {
+      const { iam } = deps.aws.account(request.account);
+      const chosen = (await listKeys(iam, request.userName)).find((k) => k.id === s.args.keyId);
+      if (!chosen) return { result: 'skipped', detail: 'already gone' };
+      if (chosen.active) return { result: 'failed', detail: `refused: key ${chosen.id} is active again` };
+      await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: chosen.id }));
+      return { result: 'done' };
+    }
+    case 'new-key':
+      return newKey(deps, request);
+    case 'tell-end':
+      if (request.status === 'done') {
+        await userChanged(deps, request.account, request.userName, { requestId: request.id });
+        await tell(deps, request.recipient, request, rotationStartedMessage(request));
+        if (request.requester !== request.recipient) await tellRequester(deps, request);
+        await syncApprovalMessage(deps, request);
+      } else {
+        await syncApprovalMessage(deps, request);
+        await tellRequester(deps, request);
+        await tellApproversOfFailure(deps, request);
+      }
+      return { result: 'done' };
+    default:
+      throw new Error(`A key rotation's delivery has no step ${s.op}`);
+  }
+}
+
+function describe(s: RunStep): string {
+  switch (s.op) {
+    case 'delete-inactive':
+      return `DeleteAccessKey ${s.args.keyId} (inactive)`;
+    case 'new-key':
+      return `CreateAccessKey ${s.args.userName}`;
+    default:
+      return s.op;
+  }
+}
+
+/** The delivery's steps of a run started with or without telling the requester (`announce`). */
+function rotationDelivery(announce: boolean): RunKind {
+  return {
+    async plan() {
+      const steps: RunStep[] = [
+        { t: 'notify', op: 'tell-start', args: announce ? { announce: 'yes' } : {} },
+        { t: 'gate', op: 'check', args: {} },
+        { t: 'commit', op: 'commit', args: {} },
+        { t: 'notify', op: 'tell-end', args: {} },
+      ];
+      return { steps };
+    },
+    step,
+    describe,
+    commit(deps, request, failed): { changes: RequestChanges; audit: { action: string; detail: AuditDetail } } {
+      if (failed.length) {
+        const error = failed.map((s) => s.detail ?? `${describe(s)} failed`).join('; ');
+        return {
+          changes: { error, remaining: [], abandonAt: abandonAtFrom(deps) },
+          audit: { action: 'provisioning-failed', detail: { error } },
+        };
+      }
+      // The grace period starts with the delivery: the scheduled task takes the rotation up from here.
+      const now = deps.clock.now();
+      const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
+      const rotation = withRotation(request, {
+        phase: 'grace',
+        deliveredAt: now.toISOString(),
+        graceEndsAt,
+        nextAt: now.toISOString(),
+      });
+      return {
+        changes: { rotation },
+        audit: {
+          action: 'rotation.key-delivered',
+          detail: { newKeyId: rotation.newKeyId ?? null, linkId: request.linkId ?? null, graceEndsAt },
+        },
+      };
+    },
+    stopped(deps, _request, reason) {
+      return { error: reason, remaining: [], abandonAt: abandonAtFrom(deps) };
+    },
+    async tellStopped(deps, request) {
+      await syncApprovalMessage(deps, request);
+      await tellRequester(deps, request);
+      await tellApproversOfFailure(deps, request);
+    },
+  };
+}
+
+/** The run kind the runner resumes a rotation's delivery with (its steps are stored: the plan is not asked again). */
+export const rotationDeliveryRun: RunKind = rotationDelivery(false);
+
+/**
+ * Worker (not wired in yet, see the top of this file): runs an approved rotation's delivery for the attempt it was
+ * dispatched for on the resumable runner: starts its run (approved -> provisioning, with `provisioning-started`, in
+ * one write; a repeat is skipped), or resumes it from its checkpoint when no part holds it (Lambda's retry of a
+ * killed part). Ends done (the new key delivered, the grace period started, the owner told) or failed (nothing of
+ * the rotation left but what its failure says; approvers get Retry).
+ */
+export async function runRotationDelivery(
+  deps: Deps,
+  requestId: string,
+  attempt: number,
+  options: { announce?: boolean } = {},
+): Promise<ProvisionOutcome> {
+  const found = await deps.store.requests.get(requestId);
+  if (!found?.rotation || found.attempt !== attempt) return 'skipped';
+  let outcome: PartOutcome = 'skipped';
+  if (found.run?.attempt === attempt) outcome = await resumeRun(deps, rotationDeliveryRun, found);
+  else if (found.status === 'approved' || found.status === 'provisioning')
+    outcome = await startRun(deps, rotationDelivery(options.announce === true), found);
+  if (outcome !== 'finished') return 'skipped';
+  const ended = await deps.store.requests.get(requestId);
+  return ended?.status === 'failed' ? 'failed' : 'done';
+}
