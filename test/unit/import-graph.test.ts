@@ -69,7 +69,6 @@ const KIND_BRANCHES_LEFT = [
   'src/services/kinds/reissue.ts',
   'src/services/kinds/rotate-key.ts',
   'src/services/kinds/rotation-run.ts',
-  'src/services/kinds/run-change.ts',
 ];
 
 const graph = (edges: Array<[string, string]>) =>
