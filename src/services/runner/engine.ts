@@ -5,8 +5,9 @@
  * budget (`runner.partBudgetSeconds` of real time, `runner.maxStepsPerPart` steps) runs out it hands the rest to the
  * next part: a job whose id is derived from the request, its attempt and the part number, so a repeated delivery is
  * skipped by the worker's claim. A killed part resumes from its checkpoint when Lambda retries it (the lease has run
- * out by then) or when the stall sweep starts the next part (see sweep.ts). Kind-agnostic: what a step does is the
- * kind's (see RunKind).
+ * out by then) or when the stall sweep starts the next part (see sweep.ts). For a kind that says how to undo a step
+ * (RunKind.undo), a failed step before the commit makes it undo, newest first, exactly the steps its run did (the
+ * recorded results say which), in that step's checkpoint. Kind-agnostic: what a step does is the kind's (see RunKind).
  */
 import type { Deps } from '../../deps.js';
 import type { Job } from '../../jobs/types.js';
