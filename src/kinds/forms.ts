@@ -3,7 +3,7 @@
  * change-args.ts) and the group membership form (src/blocks/membership-modal.ts) read it by kind instead of branching
  * on the kind's name. No imports but types.
  */
-import type { ChangeKind } from '../services/kinds/change-requests.js';
+import type { ChangeKind } from './change-rules.js';
 
 /** What a change command names after the IAM user: groups (also comma-separated), or the new owner as a mention. */
 export const CHANGE_ARGUMENTS: Readonly<Record<ChangeKind, 'groups' | 'new-owner'>> = {

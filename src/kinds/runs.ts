@@ -5,10 +5,10 @@
 import type { Deps } from '../deps.js';
 import { runOffboard } from '../services/kinds/offboard.js';
 import { runKeyRotation } from '../services/kinds/rotation-run.js';
-import { runChangeRequest } from '../services/kinds/run-change.js';
 import type { RequestKind } from '../services/plans/types.js';
 import { provisionRequest } from '../services/provision-request.js';
 import type { AccessRequest } from '../store/requests.js';
+import { runChange } from './change/run.js';
 import { kindOf } from './registry.js';
 
 /** Runs attempt `attempt` of an approved request; a handled failure does not throw. */
@@ -18,9 +18,6 @@ export type RunRequest = (
   attempt: number,
   options: { announce: boolean },
 ) => Promise<unknown>;
-
-const runChange: RunRequest = (deps, requestId, attempt, options) =>
-  runChangeRequest(deps, requestId, attempt, options);
 
 export const RUNS: Readonly<Record<RequestKind, RunRequest>> = {
   'create-user': (deps, requestId, attempt, options) => provisionRequest(deps, requestId, attempt, options),

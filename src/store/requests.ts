@@ -133,8 +133,11 @@ export interface Offboarding {
   returnedAt?: string;
 }
 
-/** What a step of a run is (see src/services/runner): the runner treats each type the same for every kind. */
-export type RunStepType = 'op' | 'deliver' | 'commit' | 'wait' | 'gate' | 'notify';
+/**
+ * What a step of a run is (see src/services/runner): the runner treats each type the same for every kind. `undo`:
+ * a step the runner added after a failure to reverse an earlier `done` step (its `args.undoes`: that step's index).
+ */
+export type RunStepType = 'op' | 'deliver' | 'commit' | 'wait' | 'gate' | 'notify' | 'undo';
 
 /**
  * One step of a request's run: `op` names what the kind does at this step in its own words (e.g. `deactivate-key`),

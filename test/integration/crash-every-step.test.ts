@@ -214,7 +214,8 @@ const SCENARIOS: CrashScenario[] = [
  * message anywhere else fails the test, and so does a point listed here that the full sweep finds clean.
  * - the start's DM to the requester ("approved, creating now"), recorded by the `provisioning-started` event;
  * - the one-time link's DM, recorded by the link's delivery (the retry retires that link, so one stays live);
- * - the end's DMs (requester, owners), recorded by the `provisioned` / `changed` event;
+ * - the end's DMs (requester, owners), recorded by the `provisioned` event (create-user), or, for the change kinds
+ *   (on the runner), each by its own step's checkpoint;
  * - a rotation's scheduled steps' DMs to the owner, recorded by the step's audit event.
  */
 const MAY_DOUBLE: Record<string, string[]> = {
@@ -230,37 +231,40 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'after provision#1/1.26 slack:chat.postMessage U0REQUESTER',
     'before provision#1/1.27 dynamodb:PutItem audit',
   ],
+  // The change kinds run on the resumable runner: each DM is a step of its own, recorded by that step's checkpoint
+  // (the TransactWriteItems right after the post), so a DM is doubled only when the kill falls between the two:
+  // the start's DM to the requester ("running"), then after the commit the requester's and the owners' DMs.
   'add-to-group (3 groups)': [
     'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.2 dynamodb:UpdateItem requests',
     'after provision#1/1.4 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.5 dynamodb:PutItem audit',
-    'after provision#1/1.18 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.19 slack:chat.postMessage U0OWNER',
-    'after provision#1/1.19 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.20 dynamodb:PutItem audit',
+    'before provision#1/1.5 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.19 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.20 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.21 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.22 dynamodb:TransactWriteItems requests+audit',
   ],
   'remove-from-group': [
     'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.2 dynamodb:UpdateItem requests',
     'after provision#1/1.4 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.5 dynamodb:PutItem audit',
-    'after provision#1/1.14 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.15 slack:chat.postMessage U0OWNER',
-    'after provision#1/1.15 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.16 dynamodb:PutItem audit',
+    'before provision#1/1.5 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.15 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.17 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.18 dynamodb:TransactWriteItems requests+audit',
   ],
   'set-owner': [
     'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.2 dynamodb:UpdateItem requests',
     'after provision#1/1.4 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.5 dynamodb:PutItem audit',
-    'after provision#1/1.14 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.15 slack:chat.postMessage U0APPROVER3',
-    'after provision#1/1.15 slack:chat.postMessage U0APPROVER3',
-    'before provision#1/1.16 slack:chat.postMessage U0ALICE',
-    'after provision#1/1.16 slack:chat.postMessage U0ALICE',
-    'before provision#1/1.17 dynamodb:PutItem audit',
+    'before provision#1/1.5 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.15 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.17 slack:chat.postMessage U0APPROVER3',
+    'before provision#1/1.18 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.19 slack:chat.postMessage U0ALICE',
+    'before provision#1/1.20 dynamodb:TransactWriteItems requests+audit',
   ],
   'rotate-key (by the owner, delivered)': [
     // The start's DM to the owner ("provisioning"), recorded by the `provisioning-started` event written after it.

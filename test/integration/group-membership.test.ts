@@ -69,13 +69,19 @@ describe('add-to-group through approval', () => {
     expect(workerIamWrites(bot, from)).toEqual(plan);
     expect(await groupsOf(bot, name)).toEqual(['ci-deployers', 'read-only']);
     expect((await stored(request)).status).toBe('done');
+    // each message is a step of the run, checkpointed with its `notified` event: the start (requester told), then
+    // after the change the end (approval message), the requester's and the owner's DMs
     expect(await auditActions(bot, request.id)).toEqual([
       'requested',
       'approved',
       'provisioning-started',
+      'notified',
       'step-done',
       'step-done',
       'changed',
+      'notified',
+      'notified',
+      'notified',
     ]);
     expect(dmsTo(bot, 'U0OWNER').join()).toContain(`add IAM user \`${name}\``);
   });
@@ -218,7 +224,7 @@ describe('a failure midway', () => {
     const actions = await auditActions(bot, request.id);
     expect(actions).toContain('step-failed');
     expect(actions).toContain('step-undone');
-    expect(actions.at(-1)).toBe('changed');
+    expect(actions.filter((a) => a !== 'notified').at(-1)).toBe('changed');
   });
 });
 
@@ -255,7 +261,15 @@ describe('remove-from-group', () => {
     expect(answer).toContain('You own this user, so it needs no approval');
     expect(await groupsOf(bot, name)).toEqual(['ci-deployers']);
     expect(request.status).toBe('done');
-    expect(await auditActions(bot, request.id)).toEqual(['requested', 'provisioning-started', 'step-done', 'changed']);
+    expect(await auditActions(bot, request.id)).toEqual([
+      'requested',
+      'provisioning-started',
+      'notified',
+      'step-done',
+      'changed',
+      'notified',
+      'notified',
+    ]);
     expect(dmsTo(bot, 'U0OWNER').join()).toContain(`Done: remove IAM user \`${name}\``);
   });
 

@@ -50,7 +50,7 @@ it('runs every example that asks for a change, in the order help lists them, eac
     await bot.drain();
     expect((await bot.deps.store.requests.get(request.id))?.status, sub.example).toBe('done');
   }
-});
+}, 60_000); // five requests end to end, each checkpointed step by step: past the 30-second default on a loaded machine
 
 it('answers the examples that look, after those that change, with what they made', async () => {
   for (const name of ['users', 'user']) {

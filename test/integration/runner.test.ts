@@ -4,7 +4,8 @@
  * per part, whatever the deliveries), refuses a second part while one holds the lease, resumes a killed part from
  * its checkpoint, and fails the request after a few parts in a row make no progress; a `wait` step not yet due
  * sleeps until the sweep wakes it, and a gate's decision adds steps checkpointed with it (decided again, never added
- * twice, when its part is killed before that checkpoint). The store is DynamoDB in moto.
+ * twice, when its part is killed before that checkpoint); a failed step makes it undo what the run did. The store is
+ * DynamoDB in moto.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
@@ -12,6 +13,7 @@ import type { Job } from '../../src/jobs/types.js';
 import { LEASE_MS, runJob } from '../../src/jobs/worker.js';
 import {
   MAX_STALLED_PARTS,
+  NOT_RUN,
   RUN_LEASE_MS,
   restartStalledRun,
   runPart,
@@ -33,6 +35,9 @@ let seen: { op: string; storedCursor: number }[];
 /** The step that never answers (its part is killed there), if any. */
 let hangAt: string | undefined;
 let told: string[];
+/** Steps that fail, and steps that find their work already done (skipped). */
+let failing: string[];
+let skipping: string[];
 let hung: () => void;
 let hungOnce: Promise<void>;
 const armHang = (op: string | undefined) => {
@@ -49,7 +54,8 @@ const commitStep: RunStep = { t: 'commit', op: 'commit', args: {} };
 
 /**
  * A kind whose steps record what they see. `wait` (args.until): sleeps until then. `decide` (a gate): adds the steps
- * `x` and `y`. The step named by `hangAt` never answers (after deciding, for a gate).
+ * `x` and `y`. The step named by `hangAt` never answers (after deciding, for a gate); those in `failing` fail, those
+ * in `skipping` are skipped. The undo of a step `a` is the step `undo-a`.
  */
 const testKind: RunKind = {
   async plan() {
@@ -61,10 +67,12 @@ const testKind: RunKind = {
     if (step.t === 'wait' && Date.parse(step.args.until ?? '') > deps.clock.now().getTime())
       return { result: 'done', waitUntil: new Date(step.args.until ?? '') };
     const then = opSteps('x', 'y');
-    const outcome: StepOutcome =
+    let outcome: StepOutcome =
       step.op === 'decide'
         ? { result: 'done', data: { decision: 'x and y' }, then }
         : { result: 'done', data: { did: step.op } };
+    if (failing.includes(step.op)) outcome = { result: 'failed', detail: 'TestError' };
+    if (skipping.includes(step.op)) outcome = { result: 'skipped', detail: 'already so' };
     if (step.op === hangAt) {
       hung();
       return new Promise(() => {}); // the invocation gives no answer, as when Lambda times out
@@ -72,6 +80,7 @@ const testKind: RunKind = {
     return outcome;
   },
   describe: (step) => `test step ${step.op}`,
+  undo: (step) => ({ t: 'op', op: `undo-${step.op}`, args: { name: `undo-${step.op}` } }),
   commit: () => ({ changes: {}, audit: { action: 'test-committed', detail: {} } }),
   stopped: (_deps, _request, reason) => ({ error: reason }),
   async tellStopped(_deps, request) {
@@ -103,6 +112,8 @@ beforeEach(() => {
   planned = [...opSteps('a', 'b', 'c', 'd', 'e'), commitStep];
   seen = [];
   told = [];
+  failing = [];
+  skipping = [];
   partJobs = [];
   armHang(undefined);
 });
@@ -231,6 +242,42 @@ describe('the resumable runner', () => {
     expect(failed.error).toContain('test step c');
     expect(told).toEqual([request.id]);
     expect(await auditActions(bot, request.id)).toContain('provisioning-stalled');
+  });
+
+  it('undoes, newest first, exactly the steps the run did before a step failed, and records the rest as not run', async () => {
+    // Prepare: `s` finds its work done already (nothing to undo), `f` fails, and the undo of `b` fails too
+    const request = await approvedRequest();
+    planned = [...opSteps('a', 's', 'b', 'f', 'c'), commitStep];
+    skipping = ['s'];
+    failing = ['f', 'undo-b'];
+
+    // Act
+    await startRun(bot.deps, testKind, request);
+    await bot.drain();
+
+    // Assess
+    const failed = await stored(request.id);
+    expect(seen.map((s) => s.op)).toEqual(['a', 's', 'b', 'f', 'undo-b', 'undo-a']);
+    expect(failed.status).toBe('failed');
+    expect(failed.run?.steps.map((s) => [s.t, s.op, s.result, s.args.undoes, s.detail])).toEqual([
+      ['op', 'a', 'done', undefined, undefined],
+      ['op', 's', 'skipped', undefined, 'already so'],
+      ['op', 'b', 'done', undefined, undefined],
+      ['op', 'f', 'failed', undefined, 'TestError'],
+      ['op', 'c', 'skipped', undefined, NOT_RUN],
+      ['undo', 'undo-b', 'failed', '2', 'TestError'],
+      ['undo', 'undo-a', 'done', '0', undefined],
+      ['commit', 'commit', 'done', undefined, undefined],
+    ]);
+    const actions = await auditActions(bot, request.id);
+    expect(actions.filter((a) => a.startsWith('step-'))).toEqual([
+      'step-done',
+      'step-skipped',
+      'step-done',
+      'step-failed',
+      'step-undo-failed',
+      'step-undone',
+    ]);
   });
 
   it('leaves the cursor on a `wait` step not yet due, and the sweep wakes the run once it is due', async () => {

@@ -5,6 +5,10 @@ export const addToGroupPermissions: KindPermissions = {
   // the request's checks: the user exists under a managed path, its owner and groups, the groups exist
   // (services/kinds/change-requests.ts, services/kinds/user-state.ts)
   slack: { anyUser: ['GetUser'], managedUsers: ['ListUserTags', 'ListGroupsForUser'], policyGroups: ['GetGroup'] },
-  // its plan: the user's state read again, then one AddUserToGroup per group (services/plans/execute.ts)
-  worker: { managedUsers: ['ListUserTags', 'ListGroupsForUser'], policyGroups: ['AddUserToGroup'] },
+  // its run: the user's state read again, then one AddUserToGroup per group, and on a failure the runner's undo of those
+  // it did (RemoveUserFromGroup; a removal IAM says is gone is checked with ListGroupsForUser) (kinds/change/run.ts)
+  worker: {
+    managedUsers: ['ListUserTags', 'ListGroupsForUser'],
+    policyGroups: ['AddUserToGroup', 'RemoveUserFromGroup'],
+  },
 };

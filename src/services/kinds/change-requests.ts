@@ -6,9 +6,10 @@ import { GetGroupCommand, GetUserCommand } from '@aws-sdk/client-iam';
 import { HOME } from '../../aws/accounts.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ValidationError } from '../../errors.js';
+import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
-import { OWNER_TAG, type PlanStep } from '../plans/types.js';
+import type { PlanStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
 import {
@@ -25,7 +26,7 @@ import {
 import { managedPaths } from './run-change.js';
 import { ownerIn, readUserState } from './user-state.js';
 
-export type ChangeKind = 'add-to-group' | 'remove-from-group' | 'set-owner';
+export type { ChangeKind } from '../../kinds/change-rules.js';
 
 /** A change as typed on the command line or in the form. */
 export interface ChangeDraft {
@@ -58,14 +59,6 @@ const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
 const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity';
 const code = (s: string) => `\`${s}\``;
 
-/** The plan of a checked change: the IAM writes it makes, in order. */
-function planFor(kind: ChangeKind, userName: string, groups: string[], newOwner?: string, owner?: string): PlanStep[] {
-  if (kind === 'set-owner')
-    return [{ op: 'TagUser', userName, key: OWNER_TAG, value: newOwner ?? '', ...(owner ? { previous: owner } : {}) }];
-  const op = kind === 'add-to-group' ? 'AddUserToGroup' : 'RemoveUserFromGroup';
-  return groups.map((group) => ({ op, userName, group }));
-}
-
 /**
  * Checks a change against the policy and IAM before anyone approves it: the user exists under a managed path, each
  * group is one the policy lists and exists in the account, a membership to add is not there yet (and the user stays
@@ -75,6 +68,7 @@ function planFor(kind: ChangeKind, userName: string, groups: string[], newOwner?
  */
 export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft: ChangeDraft): Promise<CheckedChange> {
   const { policy } = deps.config;
+  const rules = CHANGE_RULES[draft.kind];
   const problems: Record<string, string> = {};
   const account = draft.account ?? HOME;
   const userName = draft.userName?.trim() ?? '';
@@ -86,7 +80,7 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
   if (!justification) problems.justification = 'Say why (`--reason "..."`): the approvers and the audit trail read it.';
   else if (justification.length > MAX_JUSTIFICATION)
     problems.justification = `Keep the reason within ${MAX_JUSTIFICATION} characters.`;
-  if (draft.kind === 'set-owner') {
+  if (rules.names === 'new-owner') {
     if (!draft.newOwner || !SLACK_USER.test(draft.newOwner))
       problems.newOwner = 'Name the new owner as a Slack @mention.';
   } else {
@@ -129,7 +123,7 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
 
   const state = await readUserState(iam, userName).catch(cannot(`read IAM user ${userName}`));
   const owner = ownerIn(state);
-  if (draft.kind === 'add-to-group' && !problems.groups) {
+  if (rules.membership === 'absent' && !problems.groups) {
     const already = groups.filter((g) => state.groups.includes(g));
     const total = state.groups.length + groups.length - already.length;
     if (already.length)
@@ -137,41 +131,46 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
     else if (total > MAX_GROUPS_PER_USER)
       problems.groups = `IAM allows at most ${MAX_GROUPS_PER_USER} groups per user: ${code(userName)} is in ${state.groups.length} already, and this would make ${total}.`;
   }
-  if (draft.kind === 'remove-from-group' && !problems.groups) {
+  if (rules.membership === 'present' && !problems.groups) {
     const gone = groups.filter((g) => !state.groups.includes(g));
     if (gone.length)
       problems.groups = `${code(userName)} is not in ${gone.map(code).join(', ')}: nothing to remove there.`;
   }
-  if (draft.kind === 'set-owner' && draft.newOwner === owner)
+  if (rules.names === 'new-owner' && draft.newOwner === owner)
     problems.newOwner = `<@${owner}> owns ${code(userName)} already.`;
   if (Object.keys(problems).length) throw invalid(problems);
   return {
     kind: draft.kind,
     userName,
-    groups: draft.kind === 'set-owner' ? [] : groups,
+    groups: rules.names === 'groups' ? groups : [],
     account,
     accountId,
     path,
     ...(owner ? { owner } : {}),
     ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
     justification,
-    plan: planFor(draft.kind, userName, groups, draft.newOwner, owner),
+    plan: rules.plan({
+      userName,
+      groups,
+      ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
+      ...(owner ? { owner } : {}),
+    }),
   };
 }
 
 const invalid = (problems: Record<string, string>) => new ValidationError(Object.values(problems).join('\n'), problems);
 
 /**
- * Who may remove `groups` from a user at once, without approval: the user's owner, or an approver of every one of
- * the groups. Returns the reason, or undefined when the removal needs approval.
+ * Who may have a change its kind allows at once (a removal: CHANGE_RULES `atOnce`) done without approval: the user's
+ * owner, or an approver of every one of the groups. Returns the reason, or undefined when it needs approval.
  */
-export async function removesAtOnce(
+async function doneAtOnceFor(
   deps: Pick<Deps, 'config' | 'messenger'>,
   change: CheckedChange,
   requester: string,
 ): Promise<'owner' | 'group-approver' | undefined> {
   if (change.owner === requester) return 'owner';
-  const rule = approvalRule(deps.config.policy, change.groups, 'remove-from-group');
+  const rule = approvalRule(deps.config.policy, change.groups, change.kind);
   for (const g of rule.groups) if (!(await isAmong(deps, g.approvers, requester))) return undefined;
   return 'group-approver';
 }
@@ -193,7 +192,7 @@ export async function submitChangeRequest(
 ): Promise<ChangeOutcome> {
   const { policy } = deps.config;
   const now = deps.clock.now();
-  const atOnce = change.kind === 'remove-from-group' ? await removesAtOnce(deps, change, requester) : undefined;
+  const atOnce = CHANGE_RULES[change.kind].atOnce ? await doneAtOnceFor(deps, change, requester) : undefined;
   const request: AccessRequest = {
     id: newRequestId(deps),
     kind: change.kind,

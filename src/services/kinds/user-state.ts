@@ -1,7 +1,12 @@
 import { ListGroupsForUserCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
-import type { UserState } from '../plans/execute.js';
 import { OWNER_TAG } from '../plans/types.js';
 import type { IamSender } from '../provisioning.js';
+
+/** What IAM says of a user: enough to tell which steps of a change are already true. */
+export interface UserState {
+  groups: string[];
+  tags: Record<string, string>;
+}
 
 /** An IAM user's groups and tags (ListGroupsForUser, ListUserTags: users have at most 10 groups and 50 tags). */
 export async function readUserState(iam: IamSender, userName: string): Promise<UserState> {

@@ -5,8 +5,9 @@
  * budget (`runner.partBudgetSeconds` of real time, `runner.maxStepsPerPart` steps) runs out it hands the rest to the
  * next part: a job whose id is derived from the request, its attempt and the part number, so a repeated delivery is
  * skipped by the worker's claim. A killed part resumes from its checkpoint when Lambda retries it (the lease has run
- * out by then) or when the stall sweep starts the next part (see sweep.ts). Kind-agnostic: what a step does is the
- * kind's (see RunKind).
+ * out by then) or when the stall sweep starts the next part (see sweep.ts). For a kind that says how to undo a step
+ * (RunKind.undo), a failed step before the commit makes it undo, newest first, exactly the steps its run did (the
+ * recorded results say which), in that step's checkpoint. Kind-agnostic: what a step does is the kind's (see RunKind).
  */
 import type { Deps } from '../../deps.js';
 import type { Job } from '../../jobs/types.js';
@@ -14,7 +15,7 @@ import { logger } from '../../logger.js';
 import type { AccessRequest, RunState, RunStep, TransactionItem } from '../../store/requests.js';
 import { auditEvent } from '../requests.js';
 import { inRunTail } from './state.js';
-import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from './types.js';
+import type { AuditDetail, RequestChanges, RunKind, RunOptions, StepOutcome } from './types.js';
 
 /**
  * How long a part holds a run: as long as the worker's job claim (LEASE_MS in src/jobs/worker.ts), a little more
@@ -65,12 +66,17 @@ export function isIdle(request: AccessRequest, now: Date): boolean {
 
 /**
  * Starts the run of an approved request (or one left `provisioning` by an earlier attempt's run): asks the kind for
- * its plan, then in one conditional write with the `provisioning-started` audit event stores the steps, the kind's
- * changes and the lease of part 1 (status `provisioning`), and runs part 1 here. Of two deliveries one starts it:
- * the other is `skipped`.
+ * its plan (given `options`, how the run was started), then in one conditional write with the `provisioning-started`
+ * audit event stores the steps, the kind's changes and the lease of part 1 (status `provisioning`), and runs part 1
+ * here. Of two deliveries one starts it: the other is `skipped`.
  */
-export async function startRun(deps: Deps, kind: RunKind, request: AccessRequest): Promise<PartOutcome> {
-  const { steps, changes, remove = [] } = await kind.plan(deps, request);
+export async function startRun(
+  deps: Deps,
+  kind: RunKind,
+  request: AccessRequest,
+  options: RunOptions = {},
+): Promise<PartOutcome> {
+  const { steps, changes, remove = [] } = await kind.plan(deps, request, options);
   const now = deps.clock.now();
   const run: RunState = {
     attempt: request.attempt,
@@ -212,13 +218,39 @@ const audit = (deps: Deps, request: AccessRequest, action: string, detail: Audit
   );
 
 /** The audit event of a step, unless the kind gives its own: `step-done` / `step-skipped` / `step-failed` for IAM
- * operations and deliveries, `step-decided` for gates, `notified` for notifications. */
+ * operations and deliveries, `step-decided` for gates, `notified` for notifications, `step-undone` /
+ * `step-undo-skipped` / `step-undo-failed` for the runner's undo steps. */
 function stepAudit(kind: RunKind, step: RunStep, outcome: StepOutcome): { action: string; detail: AuditDetail } {
   if (outcome.audit) return outcome.audit;
   const detail: AuditDetail = { step: kind.describe(step), ...(outcome.detail ? { detail: outcome.detail } : {}) };
   if (step.t === 'gate') return { action: 'step-decided', detail: { ...detail, result: outcome.result } };
   if (step.t === 'notify') return { action: 'notified', detail: { ...detail, result: outcome.result } };
+  if (step.t === 'undo')
+    return { action: outcome.result === 'done' ? 'step-undone' : `step-undo-${outcome.result}`, detail };
   return { action: `step-${outcome.result}`, detail };
+}
+
+/** What the runner records on the steps a failure left unrun (see RunKind.undo). */
+export const NOT_RUN = 'not run: an earlier step failed';
+
+/**
+ * The runner's undo after step `at` failed (a kind with `undo`, before its commit), in `steps` (changed in place):
+ * the steps after it up to the commit are recorded as not run, and the undo of every earlier `done` step, newest
+ * first, goes before the commit. Returns the new cursor: the first undo step (or the commit).
+ */
+function undoAfterFailure(kind: RunKind, steps: RunStep[], at: number): number {
+  const commitAt = steps.findIndex((s, i) => i > at && s.t === 'commit');
+  const end = commitAt < 0 ? steps.length : commitAt;
+  for (let i = at + 1; i < end; i++) steps[i] = { ...(steps[i] as RunStep), result: 'skipped', detail: NOT_RUN };
+  const undo: RunStep[] = [];
+  for (let i = at - 1; i >= 0; i--) {
+    const done = steps[i] as RunStep;
+    if (done.result !== 'done' || done.t === 'undo' || done.t === 'commit') continue;
+    const reverse = kind.undo?.(done);
+    if (reverse) undo.push({ ...reverse, t: 'undo', args: { ...reverse.args, undoes: String(i) } });
+  }
+  steps.splice(end, 0, ...undo);
+  return end;
 }
 
 /**
@@ -250,7 +282,12 @@ async function checkpoint(
       ...(outcome.data ? { data: outcome.data } : {}),
     };
     if (outcome.then?.length) steps.splice(at + 1, 0, ...outcome.then);
-    const cursor = at + 1;
+    const undoing =
+      outcome.result === 'failed' &&
+      kind.undo !== undefined &&
+      step.t !== 'undo' &&
+      !steps.slice(0, at).some((s) => s.t === 'commit');
+    const cursor = undoing ? undoAfterFailure(kind, steps, at) : at + 1;
     const { wakeAt: _woken, ...rest } = run;
     const nextRun: RunState = {
       ...rest,
