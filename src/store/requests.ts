@@ -144,6 +144,8 @@ export interface RunStep {
   detail?: string;
   /** What the step found or decided, for the kind (ids and names only): what its record and undo are built from. */
   data?: Record<string, string | string[] | boolean>;
+  /** Set on a step the runner added to reverse step number `undoes` after a later step failed (see RunKind.undo). */
+  undoes?: number;
 }
 
 /**

@@ -4,7 +4,8 @@
  * per part, whatever the deliveries), refuses a second part while one holds the lease, resumes a killed part from
  * its checkpoint, and fails the request after a few parts in a row make no progress; a `wait` step not yet due
  * sleeps until the sweep wakes it, and a gate's decision adds steps checkpointed with it (decided again, never added
- * twice, when its part is killed before that checkpoint). The store is DynamoDB in moto.
+ * twice, when its part is killed before that checkpoint); a kind that undoes stops at a failed step and undoes what
+ * ran, latest first. The store is DynamoDB in moto.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
@@ -44,6 +45,8 @@ const armHang = (op: string | undefined) => {
 
 /** The steps of the test kind's runs (five `op` steps and the commit unless a test says otherwise). */
 let planned: RunStep[];
+/** The steps that fail (none unless a test says otherwise). */
+let failing: string[];
 const opSteps = (...ops: string[]): RunStep[] => ops.map((op) => ({ t: 'op' as const, op, args: { name: op } }));
 const commitStep: RunStep = { t: 'commit', op: 'commit', args: {} };
 
@@ -61,8 +64,9 @@ const testKind: RunKind = {
     if (step.t === 'wait' && Date.parse(step.args.until ?? '') > deps.clock.now().getTime())
       return { result: 'done', waitUntil: new Date(step.args.until ?? '') };
     const then = opSteps('x', 'y');
-    const outcome: StepOutcome =
-      step.op === 'decide'
+    const outcome: StepOutcome = failing.includes(step.op)
+      ? { result: 'failed', detail: 'TestFailure' }
+      : step.op === 'decide'
         ? { result: 'done', data: { decision: 'x and y' }, then }
         : { result: 'done', data: { did: step.op } };
     if (step.op === hangAt) {
@@ -72,6 +76,8 @@ const testKind: RunKind = {
     return outcome;
   },
   describe: (step) => `test step ${step.op}`,
+  // Each step that ran done is undone by `undo-<op>`; a failed one left nothing.
+  undo: (step) => (step.result === 'done' ? opSteps(`undo-${step.op}`) : []),
   commit: () => ({ changes: {}, audit: { action: 'test-committed', detail: {} } }),
   stopped: (_deps, _request, reason) => ({ error: reason }),
   async tellStopped(_deps, request) {
@@ -101,6 +107,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   planned = [...opSteps('a', 'b', 'c', 'd', 'e'), commitStep];
+  failing = [];
   seen = [];
   told = [];
   partJobs = [];
@@ -333,5 +340,61 @@ describe('the resumable runner', () => {
       ['commit', 'done'],
     ]);
     expect((await auditActions(bot, request.id)).filter((a) => a === 'step-decided')).toHaveLength(1);
+  });
+
+  it('stops a kind that undoes at its failed step: the rest never runs, and what ran is undone, latest first', async () => {
+    const request = await approvedRequest();
+    failing = ['c'];
+
+    await startRun(bot.deps, testKind, request);
+    await bot.drain();
+
+    const failed = await stored(request.id);
+    const events = await bot.deps.store.audit.list(`request#${request.id}`);
+    expect(seen.map((s) => s.op)).toEqual(['a', 'b', 'c', 'undo-b', 'undo-a']);
+    expect(failed.status).toBe('failed');
+    expect(failed.run?.steps.map((s) => [s.op, s.result, s.undoes ?? null])).toEqual([
+      ['a', 'done', null],
+      ['b', 'done', null],
+      ['c', 'failed', null],
+      ['d', 'skipped', null],
+      ['e', 'skipped', null],
+      ['undo-b', 'done', 1],
+      ['undo-a', 'done', 0],
+      ['commit', 'done', null],
+    ]);
+    expect(events.filter((e) => e.action === 'step-undone').map((e) => e.detail.step)).toEqual([
+      'test step undo-b',
+      'test step undo-a',
+    ]);
+    expect(events.filter((e) => e.detail.step === 'test step d')).toEqual([]);
+    expect(told).toEqual([]);
+  });
+
+  it('goes on undoing after an undo step fails, and records that failure for the commit', async () => {
+    const request = await approvedRequest();
+    failing = ['c', 'undo-b'];
+
+    await startRun(bot.deps, testKind, request);
+    await bot.drain();
+
+    const failed = await stored(request.id);
+    expect(seen.map((s) => s.op)).toEqual(['a', 'b', 'c', 'undo-b', 'undo-a']);
+    expect(failed.status).toBe('failed');
+    expect(failed.run?.steps.filter((s) => s.result === 'failed').map((s) => s.op)).toEqual(['c', 'undo-b']);
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'step-undone')).toHaveLength(1);
+  });
+
+  it('does not stop at a failure after the commit (the request has ended): the tail goes on', async () => {
+    const request = await approvedRequest();
+    planned = [...opSteps('a'), commitStep, ...opSteps('tell', 'report')];
+    failing = ['tell'];
+
+    await startRun(bot.deps, testKind, request);
+    await bot.drain();
+
+    const done = await stored(request.id);
+    expect(seen.map((s) => s.op)).toEqual(['a', 'tell', 'report']);
+    expect(done.status).toBe('done');
   });
 });

@@ -212,10 +212,13 @@ const audit = (deps: Deps, request: AccessRequest, action: string, detail: Audit
   );
 
 /** The audit event of a step, unless the kind gives its own: `step-done` / `step-skipped` / `step-failed` for IAM
- * operations and deliveries, `step-decided` for gates, `notified` for notifications. */
+ * operations and deliveries, `step-undone` (or `step-failed`) for an undo, `step-decided` for gates, `notified` for
+ * notifications. */
 function stepAudit(kind: RunKind, step: RunStep, outcome: StepOutcome): { action: string; detail: AuditDetail } {
   if (outcome.audit) return outcome.audit;
   const detail: AuditDetail = { step: kind.describe(step), ...(outcome.detail ? { detail: outcome.detail } : {}) };
+  if (step.undoes !== undefined)
+    return { action: outcome.result === 'failed' ? 'step-failed' : 'step-undone', detail: { ...detail, undo: true } };
   if (step.t === 'gate') return { action: 'step-decided', detail: { ...detail, result: outcome.result } };
   if (step.t === 'notify') return { action: 'notified', detail: { ...detail, result: outcome.result } };
   return { action: `step-${outcome.result}`, detail };
@@ -242,7 +245,7 @@ async function checkpoint(
     const run = current.run;
     if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return undefined;
     const at = run.cursor;
-    const steps = [...run.steps];
+    let steps = [...run.steps];
     steps[at] = {
       ...step,
       result: outcome.result,
@@ -250,7 +253,8 @@ async function checkpoint(
       ...(outcome.data ? { data: outcome.data } : {}),
     };
     if (outcome.then?.length) steps.splice(at + 1, 0, ...outcome.then);
-    const cursor = at + 1;
+    let cursor = at + 1;
+    if (outcome.result === 'failed' && stopsAndUndoes(kind, steps, at)) ({ steps, cursor } = unwind(kind, steps, at));
     const { wakeAt: _woken, ...rest } = run;
     const nextRun: RunState = {
       ...rest,
@@ -279,6 +283,44 @@ async function checkpoint(
     current = fresh;
   }
   throw new Error(`Request ${request.id}: too many concurrent changes to write the checkpoint of step ${step.op}`);
+}
+
+/**
+ * Whether the failure of step `at` stops the run and undoes it: the kind undoes (RunKind.undo), the step is not
+ * itself an undo, and the run has not passed its commit (a failure in its tail changes nothing that ended).
+ */
+function stopsAndUndoes(kind: RunKind, steps: RunStep[], at: number): boolean {
+  const step = steps[at];
+  return (
+    kind.undo !== undefined &&
+    step !== undefined &&
+    step.undoes === undefined &&
+    step.t !== 'commit' &&
+    !steps.slice(0, at).some((s) => s.t === 'commit')
+  );
+}
+
+/**
+ * The run after step `at` failed, for a kind that undoes: the steps not yet run before the next commit are recorded
+ * as skipped (they never ran, and have no audit event), then come the undo steps of every step that ran, latest
+ * first, each marked with the step it reverses; the cursor moves to the first undo step (or to the commit).
+ */
+function unwind(kind: RunKind, steps: RunStep[], at: number): { steps: RunStep[]; cursor: number } {
+  const commitAt = steps.findIndex((s, i) => i > at && s.t === 'commit');
+  const end = commitAt < 0 ? steps.length : commitAt;
+  const notRun = steps
+    .slice(at + 1, end)
+    .map((s): RunStep => ({ ...s, result: 'skipped', detail: 'not run: an earlier step failed' }));
+  const undo: RunStep[] = [];
+  for (let i = at; i >= 0; i--) {
+    const ran = steps[i] as RunStep;
+    if (ran.undoes !== undefined || ran.result === undefined) continue;
+    for (const u of (kind.undo as (step: RunStep) => RunStep[])(ran)) undo.push({ ...u, undoes: i });
+  }
+  return {
+    steps: [...steps.slice(0, at + 1), ...notRun, ...undo, ...steps.slice(end)],
+    cursor: at + 1 + notRun.length,
+  };
 }
 
 /**

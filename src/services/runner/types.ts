@@ -53,6 +53,15 @@ export interface RunKind {
   /** One line for the audit trail, e.g. `UpdateAccessKey build-bot AKIA… Inactive (home)`. */
   describe(step: RunStep): string;
   /**
+   * Undo by the runner (optional). A kind that gives it runs all or nothing: when a step before its `commit` fails,
+   * the runner skips the steps not yet run up to the commit, and adds, latest first, the steps this returns for each
+   * step that ran (done, skipped, or the failed one itself: the kind decides from its recorded result and data what
+   * there is to reverse; [] for nothing). They run as any step (marked `undoes`, audited `step-undone`), a failed one
+   * does not stop the others, and then the commit ends the request failed. Without it, a failed step does not stop
+   * the run (each step decides, e.g. an offboarding's other users go on).
+   */
+  undo?(step: RunStep): RunStep[];
+  /**
    * A `commit` step: what the request records when it ends (`failed`: the steps that failed; the runner sets the
    * status, failed when any did) and the audit event of that write.
    */
