@@ -5,8 +5,9 @@
  * budget (`runner.partBudgetSeconds` of real time, `runner.maxStepsPerPart` steps) runs out it hands the rest to the
  * next part: a job whose id is derived from the request, its attempt and the part number, so a repeated delivery is
  * skipped by the worker's claim. A killed part resumes from its checkpoint when Lambda retries it (the lease has run
- * out by then) or when the stall sweep starts the next part (see sweep.ts). Kind-agnostic: what a step does is the
- * kind's (see RunKind).
+ * out by then) or when the stall sweep starts the next part (see sweep.ts). A kind that undoes (RunKind.undo) runs
+ * all or nothing: a failed step before its commit stops the run, and the runner adds the steps that reverse what ran,
+ * from the recorded results. Kind-agnostic: what a step does is the kind's (see RunKind).
  */
 import type { Deps } from '../../deps.js';
 import type { Job } from '../../jobs/types.js';
