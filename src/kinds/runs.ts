@@ -7,8 +7,8 @@ import { runOffboard } from '../services/kinds/offboard.js';
 import { runKeyRotation } from '../services/kinds/rotation-run.js';
 import { runChangeRequest } from '../services/kinds/run-change.js';
 import type { RequestKind } from '../services/plans/types.js';
-import { provisionRequest } from '../services/provision-request.js';
 import type { AccessRequest } from '../store/requests.js';
+import { runCreateUser } from './create-user-run.js';
 import { kindOf } from './registry.js';
 
 /** Runs attempt `attempt` of an approved request; a handled failure does not throw. */
@@ -23,7 +23,7 @@ const runChange: RunRequest = (deps, requestId, attempt, options) =>
   runChangeRequest(deps, requestId, attempt, options);
 
 export const RUNS: Readonly<Record<RequestKind, RunRequest>> = {
-  'create-user': (deps, requestId, attempt, options) => provisionRequest(deps, requestId, attempt, options),
+  'create-user': (deps, requestId, attempt, options) => runCreateUser(deps, requestId, attempt, options),
   'add-to-group': runChange,
   'remove-from-group': runChange,
   'set-owner': runChange,
