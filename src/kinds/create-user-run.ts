@@ -359,12 +359,12 @@ async function iamStep(request: AccessRequest, run: () => Promise<StepOutcome>):
  * this step finished (its part was killed before the checkpoint) is recorded as it is: nothing is minted again.
  * Otherwise mints (replacing what a dead run minted: its key deleted, the password reset) and delivers under the
  * request's delivery key, which retires a link the dead run left half-delivered (its secret deleted, its DM saying
- * it was replaced), or keeps that link if it was opened meanwhile. A delivery held by a live run throws a
+ * it was replaced), or keeps that link if it was opened meanwhile (then nothing is minted). A delivery held by a live run throws a
  * ConflictError (the part stops; Lambda retries it). Any other failure fails the step with a safe summary.
  */
 async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const deliveryKey = deliveryKeyOf(request);
-  const delivered = await deps.store.links.deliveredLink(deliveryKey);
+  const delivered = (await deps.store.links.deliveredLink(deliveryKey)) ?? (await openedMeanwhile(deps, deliveryKey));
   if (delivered)
     return {
       result: 'skipped',
@@ -422,6 +422,19 @@ async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): P
       changes: () => ({ linkId }),
     };
   });
+}
+
+/**
+ * The link a dead run of the credentials step sent and its recipient opened before the run could record the
+ * delivery: those credentials were received, and IAM still holds them (nothing minted since: minting is this step's,
+ * and it runs under the run's lease), so the delivery is recorded as done with that link instead of minting again.
+ */
+async function openedMeanwhile(deps: Deps, deliveryKey: string): Promise<{ linkId: string } | undefined> {
+  const unfinished = await deps.store.links.unfinishedAttempt(deliveryKey);
+  const link = unfinished && (await deps.store.links.get(unfinished.linkHash));
+  if (!unfinished || !link || (link.status !== 'opened' && link.status !== 'revoked')) return undefined;
+  await deps.store.links.completeDelivery(deliveryKey, unfinished.linkId, deps.clock.now());
+  return { linkId: unfinished.linkId };
 }
 
 /** Undo of a membership an `AddUserToGroup` step added: already gone counts as undone. Never throws. */
