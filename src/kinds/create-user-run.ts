@@ -356,15 +356,16 @@ async function iamStep(request: AccessRequest, run: () => Promise<StepOutcome>):
 
 /**
  * The credentials step: mint, store, DM, as one step (no secret is ever checkpointed). A delivery an earlier run of
- * this step finished (its part was killed before the checkpoint) is recorded as it is: nothing is minted again.
- * Otherwise mints (replacing what a dead run minted: its key deleted, the password reset) and delivers under the
- * request's delivery key, which retires a link the dead run left half-delivered (its secret deleted, its DM saying
- * it was replaced), or keeps that link if it was opened meanwhile (then nothing is minted). A delivery held by a live run throws a
- * ConflictError (the part stops; Lambda retries it). Any other failure fails the step with a safe summary.
+ * this step finished, or whose DM it recorded, or whose link was opened (its part was killed before the checkpoint)
+ * is recorded as it is: nothing is minted again (see deliveredMeanwhile). Otherwise mints (replacing what a dead run
+ * minted: its key deleted, the password reset) and delivers under the request's delivery key, which retires a link
+ * the dead run left half-delivered (its secret deleted, its DM saying it was replaced). A delivery held by a live run
+ * throws a ConflictError (the part stops; Lambda retries it). Any other failure fails the step with a safe summary.
  */
 async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const deliveryKey = deliveryKeyOf(request);
-  const delivered = (await deps.store.links.deliveredLink(deliveryKey)) ?? (await openedMeanwhile(deps, deliveryKey));
+  const delivered =
+    (await deps.store.links.deliveredLink(deliveryKey)) ?? (await deliveredMeanwhile(deps, deliveryKey));
   if (delivered)
     return {
       result: 'skipped',
@@ -425,15 +426,36 @@ async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): P
 }
 
 /**
- * The link a dead run of the credentials step sent and its recipient opened before the run could record the
- * delivery: those credentials were received, and IAM still holds them (nothing minted since: minting is this step's,
- * and it runs under the run's lease), so the delivery is recorded as done with that link instead of minting again.
+ * The link a dead run of the credentials step delivered without recording the delivery: its DM is recorded on the
+ * link (the run died just after), or its recipient opened it meanwhile. Those credentials are out and IAM still
+ * holds them (nothing was minted since: minting is this step's, and it runs under the run's lease), so the delivery
+ * is completed with that link, and audited as any delivery, instead of minting again and sending a second link. A
+ * link whose DM is not recorded (the run died between the post and that write) is retired by the next delivery.
  */
-async function openedMeanwhile(deps: Deps, deliveryKey: string): Promise<{ linkId: string } | undefined> {
+async function deliveredMeanwhile(deps: Deps, deliveryKey: string): Promise<{ linkId: string } | undefined> {
   const unfinished = await deps.store.links.unfinishedAttempt(deliveryKey);
   const link = unfinished && (await deps.store.links.get(unfinished.linkHash));
-  if (!unfinished || !link || (link.status !== 'opened' && link.status !== 'revoked')) return undefined;
-  await deps.store.links.completeDelivery(deliveryKey, unfinished.linkId, deps.clock.now());
+  if (!unfinished || !link) return undefined;
+  const out = link.status === 'opened' || link.status === 'revoked' || (link.status === 'pending' && link.dmTs);
+  if (!out) return undefined;
+  const now = deps.clock.now();
+  await deps.store.links.completeDelivery(deliveryKey, unfinished.linkId, now);
+  await deps.store.audit.record({
+    subject: `link#${link.linkId}`,
+    at: now,
+    actor: 'system',
+    action: 'credentials.delivered',
+    detail: {
+      requestId: link.requestId,
+      deliveryKey,
+      recipient: link.recipient,
+      account: link.account,
+      userName: link.userName,
+      accessKeyId: link.accessKeyId ?? null,
+      console: link.hasConsole,
+      expiresAt: new Date(link.expiresAt).toISOString(),
+    },
+  });
   return { linkId: unfinished.linkId };
 }
 
