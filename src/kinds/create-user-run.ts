@@ -7,7 +7,7 @@
  *    path the policy's); a refusal ends the request failed before any IAM write.
  * 3. The request's plan of IAM operations (src/services/kinds/create-user.ts createUserPlan, what the approval
  *    message shows): `CreateUser` (path, tags), `AddUserToGroup` per group, each idempotent (a user tagged with
- *    this request's id is this request's: already there = skipped).
+ *    this request's id is this request's, made by a killed part or an earlier attempt: already there = done).
  * 4. `deliver-credentials` (deliver): CreateLoginProfile (password reset required) and/or CreateAccessKey, the secret
  *    stored in Secrets Manager and the one-time link DMed to the recipient, as one step: a secret is never
  *    checkpointed. Run again after a kill inside it, it finds the delivery finished (and records it), or replaces
@@ -119,7 +119,7 @@ function planSteps(request: AccessRequest, announce: boolean): RunStep[] {
 
 /** What the run's steps created for the request (a step that found it already so, too: its user is this request's). */
 function createdBy(all: readonly RunStep[]): CreatedResources {
-  const failedAt = all.findIndex((s) => s.result === 'failed' && s.undoes === undefined);
+  const failedAt = all.findIndex((s) => s.result === 'failed' && s.t !== 'undo');
   const steps = failedAt < 0 ? all : all.slice(0, failedAt); // after a failure, the rest never ran
   const ran = (s: RunStep) => s.result === 'done' || s.result === 'skipped';
   const deliver = steps.find((s) => s.op === 'deliver-credentials' && ran(s));
@@ -136,13 +136,13 @@ const refusalOf = (request: AccessRequest) =>
   stepsOf(request).find((s) => s.op === 'check-policy' && s.result === 'failed');
 
 /** The step that failed the request (not an undo). */
-const firstFailure = (steps: readonly RunStep[]) => steps.find((s) => s.result === 'failed' && s.undoes === undefined);
+const firstFailure = (steps: readonly RunStep[]) => steps.find((s) => s.result === 'failed' && s.t !== 'undo');
 
 const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
 
 /** create-user's run kind (see the module's comment). */
 export const createUserRun: RunKind = {
-  plan: async (_deps, request) => planOf(request, false),
+  plan: async (_deps, request, options) => planOf(request, options.announce ?? false),
   async step(deps, request, step) {
     switch (step.op) {
       case 'start':
@@ -152,9 +152,11 @@ export const createUserRun: RunKind = {
       case 'check-policy':
         return checkPolicy(deps, request);
       case 'CreateUser':
+        // A user tagged with this request's id was made by this request (a killed part, an earlier attempt): done
+        // by it, so undone with it on a failure.
         return iamStep(request, async () =>
           (await createIamUser(deps.aws.account(request.account).iam, userPlan(request))) === 'ours'
-            ? { result: 'skipped', detail: 'already created by this request' }
+            ? { result: 'done', detail: 'already created by this request' }
             : { result: 'done' },
         );
       case 'AddUserToGroup':
@@ -217,14 +219,14 @@ export const createUserRun: RunKind = {
         return step.op;
     }
   },
-  undo(step) {
+  // The runner asks for `done` steps only. The credentials step's key and password go with the user: DeleteUser
+  // removes what the user holds first.
+  undo(step): RunStep | undefined {
     const { userName = '' } = step.args;
-    const ran = step.result === 'done' || step.result === 'skipped';
-    if (step.op === 'CreateUser' && ran) return [{ t: 'op', op: 'DeleteUser', args: { userName } }];
-    if (step.op === 'AddUserToGroup' && step.result === 'done')
-      return [{ t: 'op', op: 'RemoveUserFromGroup', args: { userName, group: step.args.group ?? '' } }];
-    // The credentials step's key and password go with the user (DeleteUser removes what it holds first).
-    return [];
+    if (step.op === 'CreateUser') return { t: 'undo', op: 'DeleteUser', args: { userName } };
+    if (step.op === 'AddUserToGroup')
+      return { t: 'undo', op: 'RemoveUserFromGroup', args: { userName, group: step.args.group ?? '' } };
+    return undefined;
   },
   commit(deps, request, failedSteps): { changes: RequestChanges; audit: { action: string; detail: AuditDetail } } {
     const steps = stepsOf(request);
@@ -243,7 +245,7 @@ export const createUserRun: RunKind = {
       };
     }
     if (failedSteps.length) {
-      const undone = steps.filter((s) => s.undoes !== undefined);
+      const undone = steps.filter((s) => s.t === 'undo');
       const removed = undone.flatMap((s) => listOf(s.data?.removed));
       const remaining = undone.flatMap((s) => listOf(s.data?.remaining));
       const error = firstFailure(steps)?.detail ?? failedSteps[0]?.detail ?? 'provisioning failed';
@@ -308,11 +310,7 @@ export async function runCreateUser(
   let outcome: PartOutcome = 'skipped';
   if (found.run?.attempt === attempt) outcome = await resumeRun(deps, createUserRun, found);
   else if (found.status === 'approved' || found.status === 'provisioning')
-    outcome = await startRun(
-      deps,
-      { ...createUserRun, plan: async (_deps, request) => planOf(request, options.announce) },
-      found,
-    );
+    outcome = await startRun(deps, createUserRun, found, { announce: options.announce });
   if (outcome !== 'finished') {
     logger.info('Provisioning skipped', { requestId, attempt, outcome });
     return 'skipped';

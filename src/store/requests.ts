@@ -128,8 +128,11 @@ export interface Offboarding {
   returnedAt?: string;
 }
 
-/** What a step of a run is (see src/services/runner): the runner treats each type the same for every kind. */
-export type RunStepType = 'op' | 'deliver' | 'commit' | 'wait' | 'gate' | 'notify';
+/**
+ * What a step of a run is (see src/services/runner): the runner treats each type the same for every kind. `undo`:
+ * a step the runner added after a failure to reverse an earlier `done` step (its `args.undoes`: that step's index).
+ */
+export type RunStepType = 'op' | 'deliver' | 'commit' | 'wait' | 'gate' | 'notify' | 'undo';
 
 /**
  * One step of a request's run: `op` names what the kind does at this step in its own words (e.g. `deactivate-key`),
@@ -144,8 +147,6 @@ export interface RunStep {
   detail?: string;
   /** What the step found or decided, for the kind (ids and names only): what its record and undo are built from. */
   data?: Record<string, string | string[] | boolean>;
-  /** Set on a step the runner added to reverse step number `undoes` after a later step failed (see RunKind.undo). */
-  undoes?: number;
 }
 
 /**

@@ -3,13 +3,13 @@
  * it is dead: what the crash test (crash-every-step.test.ts, which kills every call of an uninterrupted run) cannot
  * show. The worker is killed as Lambda's timeout does it: the invocation never answers; Lambda retries it later.
  */
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateGroupCommand, CreateUserCommand, DeleteGroupCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/jobs/types.js';
 import type { Messenger } from '../../src/services/ports.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
-import { allowPasswordChange, click, dmsTo, requestUser } from '../support/create-user.js';
+import { allowPasswordChange, approvalMessageNow, click, dmsTo, iamUser, requestUser } from '../support/create-user.js';
 import { linkSentTo, requestPage } from '../support/credentials.js';
 
 let bot: TestBot;
@@ -102,5 +102,40 @@ describe('a run killed after the link DM went out, before it recorded the delive
     expect(done.status).toBe('done');
     expect(link?.status).toBe('opened');
     expect(link?.accessKeyId).toBe(revealedKey);
+  });
+});
+
+describe('a run whose user a killed part created, failing at a later step', () => {
+  let request: AccessRequest;
+
+  beforeAll(async () => {
+    const iam = bot.deps.aws.account().iam;
+    request = await requestUser(bot, 'half-bot', { groups: ['ci-deployers', 'read-only'] });
+    const job = await approveHoldingJob(request);
+    // A killed part created the user (tagged with this request) before its step's checkpoint; then the group goes.
+    await iam.send(
+      new CreateUserCommand({
+        UserName: 'half-bot',
+        Path: '/iam-slack-bot/',
+        Tags: [{ Key: 'request-id', Value: request.id }],
+      }),
+    );
+    await iam.send(new DeleteGroupCommand({ GroupName: 'read-only' }));
+    try {
+      await bot.runJob(job);
+      await bot.drain();
+    } finally {
+      await iam.send(new CreateGroupCommand({ GroupName: 'read-only' }));
+    }
+  });
+
+  it('undoes that user with the rest: the user is this request’s, so nothing is left', async () => {
+    const failed = (await bot.deps.store.requests.get(request.id)) as AccessRequest;
+
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toBe('AddUserToGroup read-only failed (group read-only does not exist)');
+    expect(await iamUser(bot, 'half-bot')).toBeUndefined();
+    expect(failed.remaining).toEqual([]);
+    expect(approvalMessageNow(bot, request).text).toContain('Everything this request had created was removed.');
   });
 });

@@ -5,9 +5,9 @@
  * budget (`runner.partBudgetSeconds` of real time, `runner.maxStepsPerPart` steps) runs out it hands the rest to the
  * next part: a job whose id is derived from the request, its attempt and the part number, so a repeated delivery is
  * skipped by the worker's claim. A killed part resumes from its checkpoint when Lambda retries it (the lease has run
- * out by then) or when the stall sweep starts the next part (see sweep.ts). A kind that undoes (RunKind.undo) runs
- * all or nothing: a failed step before its commit stops the run, and the runner adds the steps that reverse what ran,
- * from the recorded results. Kind-agnostic: what a step does is the kind's (see RunKind).
+ * out by then) or when the stall sweep starts the next part (see sweep.ts). For a kind that says how to undo a step
+ * (RunKind.undo), a failed step before the commit makes it undo, newest first, exactly the steps its run did (the
+ * recorded results say which), in that step's checkpoint. Kind-agnostic: what a step does is the kind's (see RunKind).
  */
 import type { Deps } from '../../deps.js';
 import type { Job } from '../../jobs/types.js';
@@ -15,7 +15,7 @@ import { logger } from '../../logger.js';
 import type { AccessRequest, RunState, RunStep, TransactionItem } from '../../store/requests.js';
 import { auditEvent } from '../requests.js';
 import { inRunTail } from './state.js';
-import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from './types.js';
+import type { AuditDetail, RequestChanges, RunKind, RunOptions, StepOutcome } from './types.js';
 
 /**
  * How long a part holds a run: as long as the worker's job claim (LEASE_MS in src/jobs/worker.ts), a little more
@@ -66,12 +66,17 @@ export function isIdle(request: AccessRequest, now: Date): boolean {
 
 /**
  * Starts the run of an approved request (or one left `provisioning` by an earlier attempt's run): asks the kind for
- * its plan, then in one conditional write with the `provisioning-started` audit event stores the steps, the kind's
- * changes and the lease of part 1 (status `provisioning`), and runs part 1 here. Of two deliveries one starts it:
- * the other is `skipped`.
+ * its plan (given `options`, how the run was started), then in one conditional write with the `provisioning-started`
+ * audit event stores the steps, the kind's changes and the lease of part 1 (status `provisioning`), and runs part 1
+ * here. Of two deliveries one starts it: the other is `skipped`.
  */
-export async function startRun(deps: Deps, kind: RunKind, request: AccessRequest): Promise<PartOutcome> {
-  const { steps, changes, remove = [] } = await kind.plan(deps, request);
+export async function startRun(
+  deps: Deps,
+  kind: RunKind,
+  request: AccessRequest,
+  options: RunOptions = {},
+): Promise<PartOutcome> {
+  const { steps, changes, remove = [] } = await kind.plan(deps, request, options);
   const now = deps.clock.now();
   const run: RunState = {
     attempt: request.attempt,
@@ -213,16 +218,39 @@ const audit = (deps: Deps, request: AccessRequest, action: string, detail: Audit
   );
 
 /** The audit event of a step, unless the kind gives its own: `step-done` / `step-skipped` / `step-failed` for IAM
- * operations and deliveries, `step-undone` (or `step-failed`) for an undo, `step-decided` for gates, `notified` for
- * notifications. */
+ * operations and deliveries, `step-decided` for gates, `notified` for notifications, `step-undone` /
+ * `step-undo-skipped` / `step-undo-failed` for the runner's undo steps. */
 function stepAudit(kind: RunKind, step: RunStep, outcome: StepOutcome): { action: string; detail: AuditDetail } {
   if (outcome.audit) return outcome.audit;
   const detail: AuditDetail = { step: kind.describe(step), ...(outcome.detail ? { detail: outcome.detail } : {}) };
-  if (step.undoes !== undefined)
-    return { action: outcome.result === 'failed' ? 'step-failed' : 'step-undone', detail: { ...detail, undo: true } };
   if (step.t === 'gate') return { action: 'step-decided', detail: { ...detail, result: outcome.result } };
   if (step.t === 'notify') return { action: 'notified', detail: { ...detail, result: outcome.result } };
+  if (step.t === 'undo')
+    return { action: outcome.result === 'done' ? 'step-undone' : `step-undo-${outcome.result}`, detail };
   return { action: `step-${outcome.result}`, detail };
+}
+
+/** What the runner records on the steps a failure left unrun (see RunKind.undo). */
+export const NOT_RUN = 'not run: an earlier step failed';
+
+/**
+ * The runner's undo after step `at` failed (a kind with `undo`, before its commit), in `steps` (changed in place):
+ * the steps after it up to the commit are recorded as not run, and the undo of every earlier `done` step, newest
+ * first, goes before the commit. Returns the new cursor: the first undo step (or the commit).
+ */
+function undoAfterFailure(kind: RunKind, steps: RunStep[], at: number): number {
+  const commitAt = steps.findIndex((s, i) => i > at && s.t === 'commit');
+  const end = commitAt < 0 ? steps.length : commitAt;
+  for (let i = at + 1; i < end; i++) steps[i] = { ...(steps[i] as RunStep), result: 'skipped', detail: NOT_RUN };
+  const undo: RunStep[] = [];
+  for (let i = at - 1; i >= 0; i--) {
+    const done = steps[i] as RunStep;
+    if (done.result !== 'done' || done.t === 'undo' || done.t === 'commit') continue;
+    const reverse = kind.undo?.(done);
+    if (reverse) undo.push({ ...reverse, t: 'undo', args: { ...reverse.args, undoes: String(i) } });
+  }
+  steps.splice(end, 0, ...undo);
+  return end;
 }
 
 /**
@@ -246,7 +274,7 @@ async function checkpoint(
     const run = current.run;
     if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return undefined;
     const at = run.cursor;
-    let steps = [...run.steps];
+    const steps = [...run.steps];
     steps[at] = {
       ...step,
       result: outcome.result,
@@ -254,8 +282,12 @@ async function checkpoint(
       ...(outcome.data ? { data: outcome.data } : {}),
     };
     if (outcome.then?.length) steps.splice(at + 1, 0, ...outcome.then);
-    let cursor = at + 1;
-    if (outcome.result === 'failed' && stopsAndUndoes(kind, steps, at)) ({ steps, cursor } = unwind(kind, steps, at));
+    const undoing =
+      outcome.result === 'failed' &&
+      kind.undo !== undefined &&
+      step.t !== 'undo' &&
+      !steps.slice(0, at).some((s) => s.t === 'commit');
+    const cursor = undoing ? undoAfterFailure(kind, steps, at) : at + 1;
     const { wakeAt: _woken, ...rest } = run;
     const nextRun: RunState = {
       ...rest,
@@ -284,44 +316,6 @@ async function checkpoint(
     current = fresh;
   }
   throw new Error(`Request ${request.id}: too many concurrent changes to write the checkpoint of step ${step.op}`);
-}
-
-/**
- * Whether the failure of step `at` stops the run and undoes it: the kind undoes (RunKind.undo), the step is not
- * itself an undo, and the run has not passed its commit (a failure in its tail changes nothing that ended).
- */
-function stopsAndUndoes(kind: RunKind, steps: RunStep[], at: number): boolean {
-  const step = steps[at];
-  return (
-    kind.undo !== undefined &&
-    step !== undefined &&
-    step.undoes === undefined &&
-    step.t !== 'commit' &&
-    !steps.slice(0, at).some((s) => s.t === 'commit')
-  );
-}
-
-/**
- * The run after step `at` failed, for a kind that undoes: the steps not yet run before the next commit are recorded
- * as skipped (they never ran, and have no audit event), then come the undo steps of every step that ran, latest
- * first, each marked with the step it reverses; the cursor moves to the first undo step (or to the commit).
- */
-function unwind(kind: RunKind, steps: RunStep[], at: number): { steps: RunStep[]; cursor: number } {
-  const commitAt = steps.findIndex((s, i) => i > at && s.t === 'commit');
-  const end = commitAt < 0 ? steps.length : commitAt;
-  const notRun = steps
-    .slice(at + 1, end)
-    .map((s): RunStep => ({ ...s, result: 'skipped', detail: 'not run: an earlier step failed' }));
-  const undo: RunStep[] = [];
-  for (let i = at; i >= 0; i--) {
-    const ran = steps[i] as RunStep;
-    if (ran.undoes !== undefined || ran.result === undefined) continue;
-    for (const u of (kind.undo as (step: RunStep) => RunStep[])(ran)) undo.push({ ...u, undoes: i });
-  }
-  return {
-    steps: [...steps.slice(0, at + 1), ...notRun, ...undo, ...steps.slice(end)],
-    cursor: at + 1 + notRun.length,
-  };
 }
 
 /**

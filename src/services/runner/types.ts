@@ -35,6 +35,12 @@ export interface StepOutcome {
   waitUntil?: Date;
 }
 
+/** How a run was started (the worker job's options), for the kind's plan. */
+export interface RunOptions {
+  /** The run follows a first approval (not a Retry): the kind may tell the requester it was approved. */
+  announce?: boolean;
+}
+
 /** A kind of request that runs on the runner. */
 export interface RunKind {
   /**
@@ -44,6 +50,7 @@ export interface RunKind {
   plan(
     deps: Deps,
     request: AccessRequest,
+    options: RunOptions,
   ): Promise<{ steps: RunStep[]; changes?: RequestChanges; remove?: (keyof RequestChanges)[] }>;
   /**
    * Runs one step of `request` (as stored at the last checkpoint). Must be idempotent: a killed part's successor
@@ -53,14 +60,14 @@ export interface RunKind {
   /** One line for the audit trail, e.g. `UpdateAccessKey build-bot AKIA… Inactive (home)`. */
   describe(step: RunStep): string;
   /**
-   * Undo by the runner (optional). A kind that gives it runs all or nothing: when a step before its `commit` fails,
-   * the runner skips the steps not yet run up to the commit, and adds, latest first, the steps this returns for each
-   * step that ran (done, skipped, or the failed one itself: the kind decides from its recorded result and data what
-   * there is to reverse; [] for nothing). They run as any step (marked `undoes`, audited `step-undone`), a failed one
-   * does not stop the others, and then the commit ends the request failed. Without it, a failed step does not stop
-   * the run (each step decides, e.g. an offboarding's other users go on).
+   * Optional: the step that reverses `step`, a step of this run whose result is `done` (undefined: it has none). A
+   * kind that gives it has its run undone by the runner when a step before the commit fails: in that step's
+   * checkpoint the steps between it and the commit are recorded as not run (`skipped`), and the undo of every
+   * earlier `done` step, newest first, is added before the commit (type `undo`, `args.undoes` the index of the step
+   * it reverses). Undo steps run as any step (through `step`, idempotent), and are never undone themselves. Without
+   * it, a failed step is only recorded (the kind's later steps decide what to do, e.g. an offboarding goes on).
    */
-  undo?(step: RunStep): RunStep[];
+  undo?(step: RunStep): RunStep | undefined;
   /**
    * A `commit` step: what the request records when it ends (`failed`: the steps that failed; the runner sets the
    * status, failed when any did) and the audit event of that write.
