@@ -49,6 +49,7 @@ import {
 import { type PartOutcome, resumeRun, startRun } from '../services/runner/engine.js';
 import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from '../services/runner/types.js';
 import { userChanged } from '../services/user-changes.js';
+import { unfinishedAttempt } from '../store/links.js';
 import type { AccessRequest, CreatedResources, RunStep } from '../store/requests.js';
 import { kindOf } from './registry.js';
 
@@ -431,7 +432,7 @@ async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): P
  * link whose DM is not recorded (the run died between the post and that write) is retired by the next delivery.
  */
 async function deliveredMeanwhile(deps: Deps, deliveryKey: string): Promise<{ linkId: string } | undefined> {
-  const unfinished = await deps.store.links.unfinishedAttempt(deliveryKey);
+  const unfinished = await unfinishedAttempt(deps.store.links, deliveryKey);
   const link = unfinished && (await deps.store.links.get(unfinished.linkHash));
   if (!unfinished || !link) return undefined;
   const out = link.status === 'opened' || link.status === 'revoked' || (link.status === 'pending' && link.dmTs);
