@@ -6,9 +6,9 @@ import type { Deps } from '../deps.js';
 import { runOffboard } from '../services/kinds/offboard.js';
 import { runKeyRotation } from '../services/kinds/rotation-run.js';
 import type { RequestKind } from '../services/plans/types.js';
-import { provisionRequest } from '../services/provision-request.js';
 import type { AccessRequest } from '../store/requests.js';
 import { runChange } from './change/run.js';
+import { runCreateUser } from './create-user-run.js';
 import { kindOf } from './registry.js';
 
 /** Runs attempt `attempt` of an approved request; a handled failure does not throw. */
@@ -20,7 +20,7 @@ export type RunRequest = (
 ) => Promise<unknown>;
 
 export const RUNS: Readonly<Record<RequestKind, RunRequest>> = {
-  'create-user': (deps, requestId, attempt, options) => provisionRequest(deps, requestId, attempt, options),
+  'create-user': (deps, requestId, attempt, options) => runCreateUser(deps, requestId, attempt, options),
   'add-to-group': runChange,
   'remove-from-group': runChange,
   'set-owner': runChange,

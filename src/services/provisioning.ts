@@ -1,6 +1,7 @@
 /**
- * The IAM side of creating a user for an access request: create, and undo. Knows nothing of Slack or of the
- * request store; src/services/provision-request.ts runs it for a request.
+ * The IAM side of creating a user for an access request, one runner step at a time (create the user, add it to a
+ * group, mint its credentials) and the undo. Knows nothing of Slack or of the request store; create-user's run
+ * (src/kinds/create-user-run.ts) runs it for a request.
  */
 import {
   AddUserToGroupCommand,
@@ -100,81 +101,101 @@ interface MiddlewareStackLike {
   ): void;
 }
 
-/**
- * Creates the IAM user of `plan`: CreateUser (path, tags), AddUserToGroup for each group, a login profile with a
- * generated password and PasswordResetRequired, an access key; each as asked. Retries NoSuchEntity while a new user
- * is not visible yet (IAM is eventually consistent). Idempotent per request: a user tagged with this request's id
- * (left by an earlier run that stopped) is continued, and a password or key that run made is replaced, since its
- * secret is lost. A user of the same name not tagged with this request is never touched. Undoes nothing: on failure
- * it throws ProvisioningStepError with what exists for this request; pass that to `rollbackUser`.
- */
-export async function provisionUser(
-  iam: IamSender,
-  plan: UserPlan,
-  options: ProvisionOptions = {},
-): Promise<{ created: CreatedResources; credentials: NewCredentials }> {
-  const created: CreatedResources = { user: false, groups: [], loginProfile: false, accessKey: false };
+/** Runs `fn`, retrying (after `options`' delays) while `retryable` says the error is IAM's eventual consistency. */
+async function eventually<T>(
+  options: ProvisionOptions,
+  fn: () => Promise<T>,
+  retryable: (e: unknown) => Promise<boolean>,
+): Promise<T> {
   const delays = options.retryDelaysMs ?? DEFAULT_DELAYS;
   const sleep = options.sleep ?? sleepMs;
-  const fail = (step: string, summary: string, cause?: unknown): never => {
-    throw new ProvisioningStepError(step, summary, structuredClone(created), cause);
-  };
-  /** Runs `fn`, retrying while IAM does not see the new user yet. */
-  const eventually = async <T>(fn: () => Promise<T>, retryable: (e: unknown) => Promise<boolean>): Promise<T> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (error) {
-        const delay = delays[attempt];
-        if (delay === undefined || !(await retryable(error))) throw error;
-        await sleep(delay);
-      }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const delay = delays[attempt];
+      if (delay === undefined || !(await retryable(error))) throw error;
+      await sleep(delay);
     }
-  };
-  const userNotVisibleYet = async (e: unknown) => isNoSuchEntity(e);
+  }
+}
+const userNotVisibleYet = async (e: unknown) => isNoSuchEntity(e);
+const NOTHING_YET = (): CreatedResources => ({ user: false, groups: [], loginProfile: false, accessKey: false });
 
-  // 1. The user: ours from an earlier run, someone else's, or new.
-  const step1 = 'CreateUser';
+/**
+ * CreateUser of `plan` (path, tags). Idempotent per request: a user of that name tagged with this request's id (an
+ * earlier run of the same request made it) is `ours` and left as it is; a user of the same name not tagged with
+ * this request is never touched (ProvisioningStepError, safe to show). Any other error: ProvisioningStepError with
+ * the AWS error name.
+ */
+export async function createIamUser(iam: IamSender, plan: UserPlan): Promise<'created' | 'ours'> {
+  const step = 'CreateUser';
   try {
     if (await userExists(iam, plan.userName)) {
-      if (!(await taggedWithRequest(iam, plan))) {
-        fail(step1, `An IAM user named ${plan.userName} already exists and was not created by this request`);
-      }
-    } else {
-      try {
-        await iam.send(new CreateUserCommand({ UserName: plan.userName, Path: plan.path, Tags: plan.tags }));
-      } catch (error) {
-        if (errorName(error) !== 'EntityAlreadyExists' || !(await taggedWithRequest(iam, plan))) throw error;
-      }
+      if (await taggedWithRequest(iam, plan)) return 'ours';
+      throw new ProvisioningStepError(
+        step,
+        `An IAM user named ${plan.userName} already exists and was not created by this request`,
+        NOTHING_YET(),
+      );
     }
-    created.user = true;
+    try {
+      await iam.send(new CreateUserCommand({ UserName: plan.userName, Path: plan.path, Tags: plan.tags }));
+      return 'created';
+    } catch (error) {
+      if (errorName(error) !== 'EntityAlreadyExists' || !(await taggedWithRequest(iam, plan))) throw error;
+      return 'ours';
+    }
   } catch (error) {
     if (error instanceof ProvisioningStepError) throw error;
-    fail(step1, `${step1} failed (${errorName(error)})`, error);
+    throw new ProvisioningStepError(step, `${step} failed (${errorName(error)})`, NOTHING_YET(), error);
   }
+}
 
-  // 2. Group memberships (adding a member twice is harmless).
-  for (const group of plan.groups) {
-    let groupMissing = false;
-    try {
-      await eventually(
-        () => iam.send(new AddUserToGroupCommand({ UserName: plan.userName, GroupName: group })),
-        async (e) => {
-          if (!isNoSuchEntity(e)) return false;
-          groupMissing = !(await groupExists(iam, group));
-          return !groupMissing;
-        },
-      );
-      created.groups.push(group);
-    } catch (error) {
-      const why = groupMissing ? `group ${group} does not exist` : errorName(error);
-      fail('AddUserToGroup', `AddUserToGroup ${group} failed (${why})`, error);
-    }
+/**
+ * AddUserToGroup (adding a member twice is harmless, so it is idempotent as it is), retrying while IAM does not see
+ * a new user yet. A group that does not exist fails at once: ProvisioningStepError `AddUserToGroup <group> failed
+ * (group <group> does not exist)`, or with the AWS error name.
+ */
+export async function addUserToGroup(
+  iam: IamSender,
+  userName: string,
+  group: string,
+  options: ProvisionOptions = {},
+): Promise<void> {
+  let groupMissing = false;
+  try {
+    await eventually(
+      options,
+      () => iam.send(new AddUserToGroupCommand({ UserName: userName, GroupName: group })),
+      async (e) => {
+        if (!isNoSuchEntity(e)) return false;
+        groupMissing = !(await groupExists(iam, group));
+        return !groupMissing;
+      },
+    );
+  } catch (error) {
+    const why = groupMissing ? `group ${group} does not exist` : errorName(error);
+    throw new ProvisioningStepError('AddUserToGroup', `AddUserToGroup ${group} failed (${why})`, NOTHING_YET(), error);
   }
+}
 
+/**
+ * Mints the credentials of `plan`'s user, as asked: a console password (generated to the account's password policy)
+ * that must be changed at first sign-in, and one access key. The secrets are returned, never stored. Run again, it
+ * replaces what an earlier run of the same request made, whose secrets are lost: the login profile's password is
+ * reset, and every access key of the user (one created but never delivered) is deleted before the new one is
+ * created. Only for a user this request created (see createIamUser). Retries NoSuchEntity while a new user is not
+ * visible yet. On failure: ProvisioningStepError whose `created` says what it made (to undo).
+ */
+export async function mintCredentials(
+  iam: IamSender,
+  plan: Pick<UserPlan, 'userName' | 'console' | 'accessKey'>,
+  options: ProvisionOptions = {},
+): Promise<NewCredentials> {
+  const created = NOTHING_YET();
+  created.user = true;
   const credentials: NewCredentials = {};
-
-  // 3. Console password, which the user must change at first sign-in.
   if (plan.console) {
     try {
       const rules = await accountPasswordRules(iam);
@@ -183,7 +204,7 @@ export async function provisionUser(
       // A profile already there was made by an earlier run of this request, whose password is lost: replace it.
       // (Create first, not GetLoginProfile first: one call fewer, and no read permission needed.)
       try {
-        await eventually(() => iam.send(new CreateLoginProfileCommand(input)), userNotVisibleYet);
+        await eventually(options, () => iam.send(new CreateLoginProfileCommand(input)), userNotVisibleYet);
       } catch (error) {
         if (errorName(error) !== 'EntityAlreadyExists') throw error;
         await iam.send(new UpdateLoginProfileCommand(input));
@@ -191,14 +212,18 @@ export async function provisionUser(
       created.loginProfile = true;
       credentials.password = password;
     } catch (error) {
-      fail('CreateLoginProfile', `CreateLoginProfile failed (${errorName(error)})`, error);
+      throw new ProvisioningStepError(
+        'CreateLoginProfile',
+        `CreateLoginProfile failed (${errorName(error)})`,
+        structuredClone(created),
+        error,
+      );
     }
   }
-
-  // 4. One access key. A key already there was made by an earlier run whose secret is lost: replace it.
   if (plan.accessKey) {
     try {
       const existing = await eventually(
+        options,
         () => iam.send(new ListAccessKeysCommand({ UserName: plan.userName })),
         userNotVisibleYet,
       );
@@ -207,6 +232,7 @@ export async function provisionUser(
           await iam.send(new DeleteAccessKeyCommand({ UserName: plan.userName, AccessKeyId: key.AccessKeyId }));
       }
       const out = await eventually(
+        options,
         () => iam.send(withoutRetries(new CreateAccessKeyCommand({ UserName: plan.userName }))),
         userNotVisibleYet,
       );
@@ -215,11 +241,15 @@ export async function provisionUser(
       created.accessKey = true;
       credentials.accessKey = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
     } catch (error) {
-      fail('CreateAccessKey', `CreateAccessKey failed (${errorName(error)})`, error);
+      throw new ProvisioningStepError(
+        'CreateAccessKey',
+        `CreateAccessKey failed (${errorName(error)})`,
+        structuredClone(created),
+        error,
+      );
     }
   }
-
-  return { created, credentials };
+  return credentials;
 }
 
 /**

@@ -433,3 +433,18 @@ export class LinkStore {
     return items.map((i) => i.id);
   }
 }
+
+/**
+ * The link of a delivery key's latest attempt if that attempt has not completed (read consistently): a retry looks
+ * at it before minting credentials again, since the dead attempt may have sent its link, and its recipient opened
+ * it, before it could record the delivery. (A function, not a method: only the worker needs it, and the Slack
+ * function's bundle keeps every method of the store.)
+ */
+export async function unfinishedAttempt(
+  links: Pick<LinkStore, 'model'>,
+  deliveryKey: string,
+): Promise<{ linkId: string; linkHash: string } | undefined> {
+  const item = await links.model.get({ id: deliveryId(deliveryKey) }, { consistent: true });
+  if (!item || item.deliveredAt || !item.linkId || !item.linkHash) return undefined;
+  return { linkId: item.linkId, linkHash: item.linkHash };
+}

@@ -219,17 +219,21 @@ const SCENARIOS: CrashScenario[] = [
  * - a rotation's scheduled steps' DMs to the owner, recorded by the step's audit event.
  */
 const MAY_DOUBLE: Record<string, string[]> = {
+  // On the runner: each DM is the last call of its step, recorded by that step's checkpoint (requests+audit).
   'create-user (keys and console)': [
+    // the request's post in the approval channel, recorded where it is (setMessage)
     'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.2 dynamodb:UpdateItem requests',
+    // the `start` step's DM to the requester ("approved, creating now"), recorded by the step's checkpoint
     'after provision#1/1.4 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.5 dynamodb:PutItem audit',
-    'after provision#1/1.15 slack:chat.postMessage U0RECIPIENT',
-    'before provision#1/1.16 dynamodb:UpdateItem links',
-    'after provision#1/1.16 dynamodb:UpdateItem links',
-    'before provision#1/1.17 dynamodb:UpdateItem links',
-    'after provision#1/1.26 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.27 dynamodb:PutItem audit',
+    'before provision#1/1.5 dynamodb:TransactWriteItems requests+audit',
+    // the one-time link's DM, recorded on the link (its DM channel and ts): the retry retires that link and sends
+    // another, so one stays live; once the DM is recorded, the retry completes that delivery instead
+    'after provision#1/1.19 slack:chat.postMessage U0RECIPIENT',
+    'before provision#1/1.20 dynamodb:UpdateItem links',
+    // the `tell-requester` step's DM ("ready"), recorded by the step's checkpoint
+    'after provision#1/1.32 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.33 dynamodb:TransactWriteItems requests+audit',
   ],
   // The change kinds run on the resumable runner: each DM is a step of its own, recorded by that step's checkpoint
   // (the TransactWriteItems right after the post), so a DM is doubled only when the kill falls between the two:

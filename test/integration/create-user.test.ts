@@ -176,13 +176,26 @@ describe('/iam create-user, from the form to the credentials', () => {
   it('records every change in the audit trail and ends the request as done', async () => {
     const stored = await bot.deps.store.requests.get(request.id);
 
+    const events = await bot.deps.store.audit.list(`request#${request.id}`);
+    const steps = (action: string) => events.filter((e) => e.action === action).map((e) => String(e.detail.step));
+
     // Sorted: the test clock stands still, and events of the same instant have no order in the audit table.
-    expect((await auditActions(bot, request.id)).sort()).toEqual([
+    expect([...new Set(await auditActions(bot, request.id))].sort()).toEqual([
       'approved',
+      'notified',
       'provisioned',
       'provisioning-started',
       'requested',
+      'step-decided',
+      'step-done',
     ]);
+    expect(steps('step-done').sort()).toEqual([
+      'AddUserToGroup build-bot → ci-deployers',
+      'AddUserToGroup build-bot → read-only',
+      'CreateLoginProfile + CreateAccessKey build-bot, delivered to U0RECIPIENT by one-time link',
+      'CreateUser build-bot (path /iam-slack-bot/)',
+    ]);
+    expect(steps('step-decided')).toEqual(['check the request against the current policy']);
     expect(stored?.status).toBe('done');
     expect(stored?.created).toEqual({
       user: true,

@@ -8,8 +8,10 @@ import { CreateAccessKeyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { satisfiesPasswordRules } from '../../src/services/password.js';
 import {
+  addUserToGroup,
+  createIamUser,
+  mintCredentials,
   ProvisioningStepError,
-  provisionUser,
   rollbackUser,
   type UserPlan,
   withoutRetries,
@@ -34,6 +36,19 @@ function plan(overrides: Partial<UserPlan> = {}): UserPlan {
   };
 }
 
+/**
+ * The IAM steps of a create-user run, in its plan's order (src/kinds/create-user-run.ts runs each as a step of the
+ * runner): the user, its groups, its credentials.
+ */
+async function provision(iam: FakeIam, p: UserPlan) {
+  const user = await createIamUser(iam, p);
+  for (const group of p.groups) await addUserToGroup(iam, p.userName, group, noWait);
+  const credentials = await mintCredentials(iam, p, noWait);
+  return { user, credentials };
+}
+
+const ALL = { user: true, groups: ['ci-deployers', 'read-only'], loginProfile: true, accessKey: true };
+
 async function failing(promise: Promise<unknown>): Promise<ProvisioningStepError> {
   try {
     await promise;
@@ -44,18 +59,19 @@ async function failing(promise: Promise<unknown>): Promise<ProvisioningStepError
   throw new Error('expected a ProvisioningStepError');
 }
 
-describe('provisionUser', () => {
+describe('the IAM steps of create-user', () => {
   it('creates the user under the path with its tags, adds the groups, sets a password and makes one key', async () => {
     const iam = new FakeIam(['ci-deployers', 'read-only']);
 
-    const { created, credentials } = await provisionUser(iam, plan(), noWait);
+    const { user: made, credentials } = await provision(iam, plan());
 
     const user = iam.users.get('build-bot');
+    expect(made).toBe('created');
     expect(user?.path).toBe('/iam-slack-bot/');
     expect(user?.tags).toEqual(plan().tags);
     expect([...(user?.groups ?? [])]).toEqual(['ci-deployers', 'read-only']);
     expect(user?.keys).toEqual([credentials.accessKey?.accessKeyId]);
-    expect(created).toEqual({ user: true, groups: ['ci-deployers', 'read-only'], loginProfile: true, accessKey: true });
+    expect(user?.loginProfile?.password).toBe(credentials.password);
   });
 
   // moto gap 2: moto ignores PasswordResetRequired on CreateLoginProfile, so only a stub can show the request asks for it.
@@ -69,7 +85,7 @@ describe('provisionUser', () => {
       RequireLowercaseCharacters: true,
     };
 
-    const { credentials } = await provisionUser(iam, plan(), noWait);
+    const { credentials } = await provision(iam, plan());
 
     const create = iam.sent.find((c) => c.name === 'CreateLoginProfile');
     expect(create?.input.PasswordResetRequired).toBe(true);
@@ -88,7 +104,7 @@ describe('provisionUser', () => {
   it('lists the keys before creating one', async () => {
     const iam = new FakeIam(['ci-deployers', 'read-only']);
 
-    await provisionUser(iam, plan({ console: false }), noWait);
+    await provision(iam, plan({ console: false }));
 
     const names = iam.names();
     expect(names.indexOf('ListAccessKeys')).toBeLessThan(names.indexOf('CreateAccessKey'));
@@ -98,20 +114,20 @@ describe('provisionUser', () => {
     const iam = new FakeIam(['ci-deployers', 'read-only']);
     iam.invisibleCalls = 2;
 
-    const { created } = await provisionUser(iam, plan(), noWait);
+    await provision(iam, plan());
 
-    expect(created.groups).toEqual(['ci-deployers', 'read-only']);
+    expect([...(iam.users.get('build-bot')?.groups ?? [])]).toEqual(['ci-deployers', 'read-only']);
     expect(iam.names().filter((n) => n === 'AddUserToGroup').length).toBeGreaterThan(2);
   });
 
   it('fails at once, without retrying, when a group does not exist', async () => {
     const iam = new FakeIam(['ci-deployers']);
 
-    const error = await failing(provisionUser(iam, plan(), noWait));
+    const error = await failing(provision(iam, plan()));
 
     expect(error.step).toBe('AddUserToGroup');
     expect(error.message).toBe('AddUserToGroup read-only failed (group read-only does not exist)');
-    expect(error.created).toEqual({ user: true, groups: ['ci-deployers'], loginProfile: false, accessKey: false });
+    expect([...(iam.users.get('build-bot')?.groups ?? [])]).toEqual(['ci-deployers']);
     expect(iam.names().filter((n) => n === 'AddUserToGroup')).toHaveLength(2);
   });
 
@@ -121,21 +137,22 @@ describe('provisionUser', () => {
       Object.assign({ input: { UserName: 'build-bot', Path: '/' } }, { constructor: { name: 'CreateUserCommand' } }),
     );
 
-    const error = await failing(provisionUser(iam, plan(), noWait));
+    const error = await failing(provision(iam, plan()));
 
     expect(error.step).toBe('CreateUser');
-    expect(error.created.user).toBe(false);
+    expect(error.message).toBe('An IAM user named build-bot already exists and was not created by this request');
     expect(iam.users.get('build-bot')?.groups.size).toBe(0);
     expect(iam.names().filter((n) => n.startsWith('Create'))).toEqual(['CreateUser']);
   });
 
   it('continues a user an earlier run of the same request left, replacing the key whose secret that run lost', async () => {
     const iam = new FakeIam(['ci-deployers', 'read-only']);
-    await provisionUser(iam, plan({ console: false }), noWait);
+    await provision(iam, plan({ console: false }));
     const lostKey = iam.users.get('build-bot')?.keys[0];
 
-    const { credentials } = await provisionUser(iam, plan({ console: false }), noWait);
+    const { user, credentials } = await provision(iam, plan({ console: false }));
 
+    expect(user).toBe('ours');
     const keys = iam.users.get('build-bot')?.keys ?? [];
     expect(keys).toHaveLength(1);
     expect(keys[0]).toBe(credentials.accessKey?.accessKeyId);
@@ -144,9 +161,9 @@ describe('provisionUser', () => {
 
   it('resets the password of a login profile an earlier run of the same request left (its password is lost)', async () => {
     const iam = new FakeIam(['ci-deployers', 'read-only']);
-    const first = await provisionUser(iam, plan({ accessKey: false }), noWait);
+    const first = await provision(iam, plan({ accessKey: false }));
 
-    const second = await provisionUser(iam, plan({ accessKey: false }), noWait);
+    const second = await provision(iam, plan({ accessKey: false }));
 
     const update = iam.sent.find((c) => c.name === 'UpdateLoginProfile');
     expect(update?.input.PasswordResetRequired).toBe(true);
@@ -194,10 +211,10 @@ describe('rollbackUser', () => {
   // moto gap 3: moto deletes a user that still has keys, a password or memberships; real IAM answers DeleteConflict.
   it('removes keys, login profile and memberships before DeleteUser, so real IAM accepts the delete', async () => {
     const iam = new FakeIam(['ci-deployers', 'read-only']);
-    const { created } = await provisionUser(iam, plan(), noWait);
+    await provision(iam, plan());
     iam.sent.length = 0;
 
-    const result = await rollbackUser(iam, 'build-bot', created);
+    const result = await rollbackUser(iam, 'build-bot', ALL);
 
     expect(result.remaining).toEqual([]);
     expect(iam.users.has('build-bot')).toBe(false);
@@ -212,10 +229,10 @@ describe('rollbackUser', () => {
 
   it('says exactly what still exists when an undo step fails', async () => {
     const iam = new FakeIam(['ci-deployers', 'read-only']);
-    const { created } = await provisionUser(iam, plan({ console: false }), noWait);
+    await provision(iam, plan({ console: false }));
     iam.failNext.set('RemoveUserFromGroup', 'ServiceFailureException');
 
-    const result = await rollbackUser(iam, 'build-bot', created);
+    const result = await rollbackUser(iam, 'build-bot', { ...ALL, loginProfile: false });
 
     expect(result.remaining).toEqual([
       'membership of build-bot in ci-deployers (RemoveUserFromGroup: ServiceFailure)',

@@ -11,7 +11,7 @@ export const createUserPermissions: KindPermissions = {
     iamAccount: ['GetAccountPasswordPolicy'],
     tables: { links: ['GetItem'] },
   },
-  // provisioning and its undo (services/provisioning.ts), and Reissue of its key (services/kinds/reissue-run.ts)
+  // provisioning and its undo (kinds/create-user-run.ts, services/provisioning.ts), and Reissue of its key (services/kinds/reissue-run.ts)
   worker: {
     managedUsers: [
       'CreateUser',

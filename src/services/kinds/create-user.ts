@@ -3,7 +3,8 @@ import type { PlanStep } from '../plans/types.js';
 
 /**
  * The plan of a create-user request, from its stored fields: CreateUser (path, tags), AddUserToGroup per group,
- * CreateLoginProfile and/or CreateAccessKey as asked. provisionUser runs exactly these writes, in this order.
+ * CreateLoginProfile and/or CreateAccessKey as asked. create-user's run (src/kinds/create-user-run.ts) runs exactly
+ * these writes, in this order (the last two in its one credentials step).
  */
 export function createUserPlan(request: AccessRequest): PlanStep[] {
   const userName = request.userName;
