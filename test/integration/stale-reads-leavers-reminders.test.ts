@@ -62,7 +62,7 @@ describe('with stale eventually consistent reads', () => {
   it('a leaver’s event repeated at once is handled once: one report, and the keys stay as the first left them', async () => {
     await userWithKey('stale-leaver-app', 'U0STALELEAVER');
     await bot.schedule(); // the ownership projection
-    bot.slack.members.set('U0STALELEAVER', 'deleted');
+    bot.slack.members.deactivate('U0STALELEAVER');
 
     await userChange('U0STALELEAVER');
     await userChange('U0STALELEAVER');

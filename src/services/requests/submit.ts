@@ -18,7 +18,19 @@ export interface SubmitOptions {
   channel?: string;
   /** Where to answer if the request cannot be posted (a slash command's response_url); else a DM. */
   responseUrl?: string;
+  /**
+   * No retry will follow (the post is made inline because the worker could not be reached): a failure of any kind
+   * ends the request, rather than leaving it pending with no message for anyone to approve.
+   */
+  lastChance?: boolean;
 }
+
+/**
+ * Slack's answers to chat.postMessage that mean the bot cannot post in the approval channel at all. Anything else
+ * (a 429 past the client's retries, a 5xx, `fatal_error`, a network failure) is transient: the job fails and is
+ * retried, and the request keeps its user name meanwhile.
+ */
+export const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
 /** The job that posts a new request to the approval channel (see publishRequest). */
 export function publishRequestJob(request: Pick<AccessRequest, 'id'>, options: SubmitOptions = {}): Job {
@@ -87,7 +99,7 @@ export async function submitRequest(
       requestId: request.id,
       errorName: (error as Error)?.name,
     });
-    await publishRequest(deps, request.id, options);
+    await publishRequest(deps, request.id, { ...options, lastChance: true });
   }
   return request;
 }
@@ -122,8 +134,9 @@ async function storeReservingName(
 /**
  * Worker side of submitRequest: posts a pending request to the approval channel with Approve / Deny, records where,
  * and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
- * left alone). When the message cannot be posted the request ends (expired, name released, audited) and the
- * requester is told why, through `responseUrl` or a DM.
+ * left alone). When Slack says the bot cannot post in the channel (CANNOT_POST) the request ends (expired, name
+ * released, audited) and the requester is told why, through `responseUrl` or a DM; any other failure is rethrown,
+ * so that the job is retried with the request still pending (with `lastChance`, it ends the request too).
  */
 export async function publishRequest(deps: RequestDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
@@ -134,6 +147,13 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
     posted = await deps.messenger.post(channel, renderApprovalMessage(deps, request));
   } catch (error) {
     const code = (error as { data?: { error?: string } })?.data?.error ?? (error as Error)?.name ?? 'error';
+    if (!CANNOT_POST.has(code) && !options.lastChance) {
+      logger.warn('Could not post a request to the approval channel; the job is retried', {
+        requestId,
+        error: code,
+      });
+      throw new Error(`Posting request ${requestId} failed (${code}); retried`, { cause: error });
+    }
     // Nobody can see it to approve it: end it now, which gives the user name back.
     const now = deps.clock.now();
     const ended = await deps.store.requests.update(
