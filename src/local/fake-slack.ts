@@ -71,6 +71,14 @@ export const FAKE_TEAM_ID = 'T0TEAM';
 export class SlackMembers {
   readonly #members = new Map<string, SlackMember>();
   readonly #failures = new Map<string, string>();
+  /**
+   * Refuse a DM (chat.postMessage to a user id) to an id not registered, as Slack does (`channel_not_found`). Off by
+   * default while the suite still DMs ids it never registered: those are counted in `unknownDms` instead. A DM to a
+   * registered member who is deactivated (`channel_not_found`) or a bot (`cannot_dm_bot`) is always refused.
+   */
+  strictDms = false;
+  /** DMs to ids not registered, by id (see strictDms). */
+  readonly unknownDms = new Map<string, number>();
 
   /** Registers members (or updates them: a field given replaces the one known). An id alone is an active member. */
   add(...members: (SlackMember | string)[]): this {
@@ -106,6 +114,18 @@ export class SlackMembers {
   recover(id: string): this {
     this.#failures.delete(id);
     return this;
+  }
+
+  /** Why Slack refuses a DM to `id` (chat.postMessage with the user id as channel), or undefined if it takes it. */
+  dmRefusal(id: string): string | undefined {
+    const m = this.#members.get(id);
+    if (!m) {
+      this.unknownDms.set(id, (this.unknownDms.get(id) ?? 0) + 1);
+      return this.strictDms ? 'channel_not_found' : undefined;
+    }
+    if (m.isBot) return 'cannot_dm_bot';
+    if (m.deleted) return 'channel_not_found';
+    return undefined;
   }
 
   get(id: string): SlackMember | undefined {
@@ -500,6 +520,8 @@ export class FakeSlack {
         return { ok: true, user_id: 'U0BOTUSER', bot_id: 'B0BOT', team_id: 'T0TEAM', user: 'iam-bot', team: 'Test' };
       case 'chat.postMessage': {
         const channel = String(args.channel ?? '');
+        const refused = /^[UW]/.test(channel) ? this.members.dmRefusal(channel) : undefined;
+        if (refused) return { ok: false, error: refused };
         return { ok: true, channel: channel.startsWith('U') ? `D${channel.slice(1)}` : channel, ts, message: { ts } };
       }
       case 'chat.update':

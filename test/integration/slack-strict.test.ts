@@ -1,11 +1,15 @@
 /**
  * What the bot does when Slack answers as it really does (issue 19), on the strict stand-in (src/local/fake-slack.ts):
  * a member's profile never reaches the logs, a request Slack failed to post for a passing reason is retried rather
- * than ended, and a response_url Slack refused is a failure its caller sees.
+ * than ended, a response_url Slack refused is a failure its caller sees, and a DM Slack will never take (a member
+ * who left) is not tried again at every sweep.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR } from '../../src/clock.js';
+import { deliverCredentials } from '../../src/services/credentials.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { APPROVALS, requestFor, requestUser, submitForm, validForm } from '../support/create-user.js';
+import { createUserWithCredentials, deliveryOf } from '../support/credentials.js';
 
 let bot: TestBot;
 const captured = () => (globalThis as { __capturedOutput?: string[] }).__capturedOutput ?? [];
@@ -124,5 +128,34 @@ describe('a response_url post Slack refuses', () => {
       status: 404,
       data: { error: 'used_url' },
     });
+  });
+});
+
+describe('a link that expires after its requester left Slack', () => {
+  it('tells the recipient once, not again at every sweep, though Slack refuses the DM to the requester for good', async () => {
+    // Prepare: a link requested by a member who is deactivated before it expires (Slack refuses DMs to them)
+    const bundle = await createUserWithCredentials(bot);
+    bot.slack.members.add('U0LEFTREQ');
+    await bot.as('worker', () => deliverCredentials(bot.deps, deliveryOf(bundle, { requesterSlackId: 'U0LEFTREQ' })));
+    bot.slack.members.deactivate('U0LEFTREQ');
+    const expiredNotices = () =>
+      bot.slack
+        .callsOf('chat.postMessage')
+        .filter((c) => c.args.channel === 'U0RECIPIENT' && String(c.args.text).includes('expired unopened'));
+    const before = expiredNotices().length;
+
+    // Act: the link expires; the sweep runs three times, fifteen minutes apart
+    bot.clock.advance(24 * HOUR + 1);
+    for (let run = 0; run < 3; run++) {
+      await bot.schedule();
+      bot.clock.advance(15 * 60_000);
+    }
+
+    // Assess: the recipient was told once; the requester's DM was refused, and the link is done with
+    const refused = bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === 'U0LEFTREQ');
+    const link = (await bot.deps.store.links.model.scan().exec()).find((l) => l.requester === 'U0LEFTREQ');
+    expect(expiredNotices().length - before).toBe(1);
+    expect(refused.map((c) => c.answer?.error)).toEqual(['channel_not_found']);
+    expect(link?.expiryNotifiedAt).toBeDefined();
   });
 });
