@@ -128,6 +128,18 @@ export class SlackMembers {
     return undefined;
   }
 
+  /**
+   * Why views.publish refuses `id`'s App Home: a deactivated member (`user_disabled`) or a bot, which has no App Home
+   * (`user_not_found`). Slack's method page does not document the codes for these cases: these are assumed. An id
+   * not registered is taken for now (as with strictDms).
+   */
+  homeRefusal(id: string): string | undefined {
+    const m = this.#members.get(id);
+    if (m?.deleted) return 'user_disabled';
+    if (m?.isBot) return 'user_not_found';
+    return undefined;
+  }
+
   get(id: string): SlackMember | undefined {
     return this.#members.get(id);
   }
@@ -532,6 +544,10 @@ export class FakeSlack {
       case 'views.update':
       case 'views.push':
       case 'views.publish': {
+        if (method === 'views.publish') {
+          const refused = this.members.homeRefusal(String(args.user_id ?? ''));
+          if (refused) return { ok: false, error: refused };
+        }
         const view = typeof args.view === 'string' ? args.view : JSON.stringify(args.view ?? {});
         if (Buffer.byteLength(view, 'utf8') > VIEW_MAX_BYTES) return { ok: false, error: 'view_too_large' };
         return { ok: true, view: { id: `V${this.#ts}`, ...(args.view as object) } };

@@ -13,7 +13,7 @@ import {
   updateDm,
 } from './credential-links.js';
 import { deleteCredentialSecret, listCredentialSecrets } from './credential-secrets.js';
-import { cannotDm, slackErrorCode } from './slack-errors.js';
+import { slackErrorCode, unreachableMember } from './slack-errors.js';
 
 export interface SweepCounts extends Record<string, number> {
   /** Links this run marked expired. */
@@ -125,7 +125,7 @@ async function finishExpiry(deps: Deps, link: LinkRecord, now: Date, counts: Swe
       } catch (error) {
         // Someone Slack will never take a DM for (deactivated, unknown, a bot) is not tried again every run, which
         // would tell the other person again each time; a passing failure is (the next run tries again).
-        if (!cannotDm(error)) throw error;
+        if (!unreachableMember(error)) throw error;
         logger.warn('Could not tell a member that a link expired; Slack will not take a DM for them', {
           member,
           linkId: link.linkId,

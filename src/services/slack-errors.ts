@@ -9,11 +9,11 @@ export function slackErrorCode(error: unknown): string {
 }
 
 /**
- * Answers to a DM (chat.postMessage to a user id) that will not change by trying again: the member is deactivated
- * or unknown (`channel_not_found`, `user_not_found`, `user_disabled`), a bot (`cannot_dm_bot`), or the conversation
- * is closed to the bot (`is_archived`, `not_in_channel`).
+ * Answers to a DM (chat.postMessage to a user id) or an App Home publish (views.publish) that will not change by
+ * trying again: the member is deactivated or unknown (`channel_not_found`, `user_not_found`, `user_disabled`), a bot
+ * (`cannot_dm_bot`), or the conversation is closed to the bot (`is_archived`, `not_in_channel`).
  */
-const CANNOT_DM = new Set([
+const UNREACHABLE = new Set([
   'channel_not_found',
   'user_not_found',
   'user_disabled',
@@ -22,7 +22,7 @@ const CANNOT_DM = new Set([
   'not_in_channel',
 ]);
 
-/** Whether a failed DM failed for good (see CANNOT_DM): retrying it only repeats the failure. */
-export function cannotDm(error: unknown): boolean {
-  return CANNOT_DM.has(slackErrorCode(error));
+/** Whether a DM or App Home publish failed for good (see UNREACHABLE): retrying it only repeats the failure. */
+export function unreachableMember(error: unknown): boolean {
+  return UNREACHABLE.has(slackErrorCode(error));
 }

@@ -159,3 +159,28 @@ describe('a link that expires after its requester left Slack', () => {
     expect(link?.expiryNotifiedAt).toBeDefined();
   });
 });
+
+describe('an approver in the policy who left Slack', () => {
+  it('does not make the App Home refresh of a new request fail into the failed-jobs queue; the others’ tabs are published', async () => {
+    // Prepare: one approver of the policy deactivated in Slack; nothing waiting in the failed-jobs queue
+    await bot.drain();
+    await bot.deliverFailedJobs();
+    bot.slack.members.deactivate('U0APPROVER3');
+    const homesBefore = bot.slack.callsOf('views.publish').length;
+    try {
+      // Act: a new request, whose posting refreshes every approver's App Home
+      await requestUser(bot, 'homes-after-leaver');
+
+      // Assess: nothing failed; the approvers still in Slack got their tab
+      const published = bot.slack
+        .callsOf('views.publish')
+        .slice(homesBefore)
+        .filter((c) => c.answer?.ok === true)
+        .map((c) => c.args.user_id);
+      expect(await bot.deliverFailedJobs()).toBe(0);
+      expect(published).toEqual(expect.arrayContaining(['U0APPROVER1', 'U0APPROVER2']));
+    } finally {
+      bot.slack.members.reactivate('U0APPROVER3');
+    }
+  });
+});
