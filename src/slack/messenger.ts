@@ -95,11 +95,11 @@ export class SlackMessenger implements Messenger {
     return members;
   }
 
-  async memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found'> {
+  async memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found' | 'bot'> {
     try {
       // users.info is tier 4 (100+ a minute); a 429 is retried by the WebClient after Slack's Retry-After.
       const res = await this.client.users.info({ user: userId });
-      return res.user?.deleted ? 'deleted' : 'active';
+      return res.user?.deleted ? 'deleted' : res.user?.is_bot ? 'bot' : 'active';
     } catch (error) {
       if ((error as { data?: { error?: string } })?.data?.error === 'user_not_found') return 'not-found';
       throw error;

@@ -184,3 +184,33 @@ describe('an approver in the policy who left Slack', () => {
     }
   });
 });
+
+describe('the recipient of a new IAM user', () => {
+  it.each([
+    ['a bot', 'U0SOMEBOT', 'is a bot'],
+    ['a deactivated member', 'U0DEPARTED', 'is deactivated in Slack'],
+    ['an id Slack does not know', 'U0NOSUCHONE', 'is not a member of this workspace'],
+  ])(
+    'is refused when %s, before the approvers are asked, and the requester is told why',
+    async (_label, recipient, why) => {
+      // Prepare: the workspace as Slack knows it
+      bot.slack.members.add({ id: 'U0SOMEBOT', isBot: true }).deactivate('U0DEPARTED');
+      const name = `for-${recipient.slice(3).toLowerCase()}`;
+      const approvalPosts = () =>
+        bot.slack
+          .callsOf('chat.postMessage')
+          .filter((c) => c.args.channel === APPROVALS && JSON.stringify(c.args).includes(name));
+
+      // Act: the form submitted for them
+      await submitForm(bot, validForm(name, { recipient }));
+      await bot.drain();
+
+      // Assess: ended before any approver saw it, the requester told why
+      const request = await requestFor(bot, name);
+      const told = bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === 'U0REQUESTER');
+      expect(request.status).toBe('expired');
+      expect(approvalPosts()).toHaveLength(0);
+      expect(String(told.at(-1)?.args.text)).toContain(why);
+    },
+  );
+});

@@ -26,6 +26,72 @@ export interface SubmitOptions {
 }
 
 /**
+ * Why the recipient of a new IAM user cannot act on it (receive its one-time link): a bot, deactivated in Slack, or
+ * an id Slack does not know; undefined for a person in the workspace. A transient failure of users.info throws (the
+ * job is retried), except on the last chance, where the request goes on unchecked.
+ */
+async function recipientCannotAct(
+  deps: RequestDeps,
+  recipient: string,
+  options: SubmitOptions,
+): Promise<'a bot' | 'deactivated' | 'unknown' | undefined> {
+  let status: Awaited<ReturnType<RequestDeps['messenger']['memberStatus']>>;
+  try {
+    status = await deps.messenger.memberStatus(recipient);
+  } catch (error) {
+    if (options.lastChance) return undefined;
+    throw new Error(`Could not check the recipient ${recipient} with Slack; retried`, { cause: error });
+  }
+  return status === 'bot'
+    ? 'a bot'
+    : status === 'deleted'
+      ? 'deactivated'
+      : status === 'not-found'
+        ? 'unknown'
+        : undefined;
+}
+
+function recipientText(recipient: string, unable: 'a bot' | 'deactivated' | 'unknown'): string {
+  const who =
+    unable === 'a bot'
+      ? `<@${recipient}> is a bot`
+      : unable === 'deactivated'
+        ? `<@${recipient}> is deactivated in Slack`
+        : `\`${recipient}\` is not a member of this workspace (Slack does not know that id)`;
+  return `${who}: only a person in the workspace can receive the credentials of a new IAM user, so I did not ask the approvers. Nothing was created; ask again for a person.`;
+}
+
+/**
+ * Ends a request that was not posted (expired, name released, audited) and tells the requester why, through the
+ * command's response_url or a DM.
+ */
+async function endUnposted(
+  deps: RequestDeps,
+  request: AccessRequest,
+  code: string,
+  text: string,
+  options: SubmitOptions,
+): Promise<void> {
+  const channel = deps.config.policy.approvals.channel;
+  const now = deps.clock.now();
+  const ended = await deps.store.requests.update(
+    request,
+    { status: 'expired', decision: { by: 'system', at: now.toISOString(), reason: `not posted (${code})` } },
+    now,
+  );
+  if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
+  if (options.responseUrl) {
+    await deps.messenger
+      .respond(options.responseUrl, { text, replaceOriginal: true })
+      .catch((e) =>
+        logger.error('Could not answer a command', { requestId: request.id, errorName: (e as Error)?.name }),
+      );
+  } else {
+    await tell(deps, request.requester, request, { text });
+  }
+}
+
+/**
  * Slack's answers to chat.postMessage that mean the bot cannot post in the approval channel at all. Anything else
  * (a 429 past the client's retries, a 5xx, `fatal_error`, a network failure) is transient: the job fails and is
  * retried, and the request keeps its user name meanwhile.
@@ -132,7 +198,9 @@ async function storeReservingName(
 }
 
 /**
- * Worker side of submitRequest: posts a pending request to the approval channel with Approve / Deny, records where,
+ * Worker side of submitRequest: checks that the recipient is a person in the workspace (a bot, a deactivated member
+ * or an unknown id ends the request before approvers are asked: recipientCannotAct), then posts the pending request
+ * to the approval channel with Approve / Deny, records where,
  * and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
  * left alone). When Slack says the bot cannot post in the channel (CANNOT_POST) the request ends (expired, name
  * released, audited) and the requester is told why, through `responseUrl` or a DM; any other failure is rethrown,
@@ -142,6 +210,11 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
   let request = await deps.store.requests.get(requestId);
   if (!request || request.message || request.status !== 'pending') return;
   const channel = deps.config.policy.approvals.channel;
+  const unable = await recipientCannotAct(deps, request.recipient, options);
+  if (unable) {
+    await endUnposted(deps, request, `recipient ${unable}`, recipientText(request.recipient, unable), options);
+    return;
+  }
   let posted: { channel: string; ts: string };
   try {
     posted = await deps.messenger.post(channel, renderApprovalMessage(deps, request));
@@ -155,21 +228,8 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
       throw new Error(`Posting request ${requestId} failed (${code}); retried`, { cause: error });
     }
     // Nobody can see it to approve it: end it now, which gives the user name back.
-    const now = deps.clock.now();
-    const ended = await deps.store.requests.update(
-      request,
-      { status: 'expired', decision: { by: 'system', at: now.toISOString(), reason: `not posted (${code})` } },
-      now,
-    );
-    if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
     const text = `I could not post your request to <#${channel}> (${code}); is the bot a member of that channel? Nothing was created.`;
-    if (options.responseUrl) {
-      await deps.messenger
-        .respond(options.responseUrl, { text, replaceOriginal: true })
-        .catch((e) => logger.error('Could not answer a command', { requestId, errorName: (e as Error)?.name }));
-    } else {
-      await tell(deps, request.requester, request, { text });
-    }
+    await endUnposted(deps, request, code, text, options);
     return;
   }
   const rendered = request.version;
