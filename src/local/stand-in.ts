@@ -79,8 +79,9 @@ export class SlackStandIn {
     this.#slack = slack;
     this.#options = options;
     this.users = peopleOf(options.policy);
-    // Slack's users.info knows the people of the page (the stand-in's workspace); any other id is user_not_found.
-    slack.members.add(...this.users.map((u) => u.id));
+    // Slack's users.info knows the people of the page (the stand-in's workspace), and the README's @alice and @bob;
+    // any other id is user_not_found.
+    slack.members.add(...this.users.map((u) => u.id), 'U0ALICE', 'U0BOB');
     slack.observers.push((call) => this.#record(call));
     slack.extraRoute = (req, res, body) => this.#serve(req, res, body);
   }
