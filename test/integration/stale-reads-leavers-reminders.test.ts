@@ -20,7 +20,8 @@ let bot: TestBot;
 let stale: StaleReads;
 beforeAll(async () => {
   stale = staleReads();
-  bot = await startTestBot({ decorateDynamo: (client) => stale.decorate(client) });
+  // U0STALEOWNER: the owner a key reminder goes to (Slack's users.info knows no one unregistered)
+  bot = await startTestBot({ decorateDynamo: (client) => stale.decorate(client), members: ['U0STALEOWNER'] });
 });
 afterAll(async () => {
   await bot.stop();
