@@ -360,12 +360,17 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       await dispatcher.drain();
       for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
       await leaks.snapshot();
-      // SLACK_LIMIT_REPORT=dir: what Slack's rate limits refused in this file, to measure the suite against them
+      // SLACK_LIMIT_REPORT=dir: what Slack's rate limits refused in this file, and the DMs to ids no test registered
+      // (which strictDms would refuse), to measure the suite against Slack's strictness
       const report = process.env.SLACK_LIMIT_REPORT;
-      if (report && slack.limits.limited.size > 0)
+      if (report && (slack.limits.limited.size > 0 || slack.members.unknownDms.size > 0))
         appendFileSync(
           `${report}/limits.jsonl`,
-          `${JSON.stringify({ file: expect.getState().testPath, limited: Object.fromEntries(slack.limits.limited) })}\n`,
+          `${JSON.stringify({
+            file: expect.getState().testPath,
+            limited: Object.fromEntries(slack.limits.limited),
+            unknownDms: Object.fromEntries(slack.members.unknownDms),
+          })}\n`,
         );
       await Promise.all([moto.stop(), slack.stop()]);
     },
