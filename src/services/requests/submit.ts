@@ -198,8 +198,9 @@ async function storeReservingName(
 }
 
 /**
- * Worker side of submitRequest: checks that the recipient is a person in the workspace (a bot, a deactivated member
- * or an unknown id ends the request before approvers are asked: recipientCannotAct), then posts the pending request
+ * Worker side of submitRequest: checks that a new IAM user's recipient is a person in the workspace (a bot, a
+ * deactivated member or an unknown id ends the request before approvers are asked: recipientCannotAct), then posts
+ * the pending request
  * to the approval channel with Approve / Deny, records where,
  * and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
  * left alone). When Slack says the bot cannot post in the channel (CANNOT_POST) the request ends (expired, name
@@ -210,7 +211,10 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
   let request = await deps.store.requests.get(requestId);
   if (!request || request.message || request.status !== 'pending') return;
   const channel = deps.config.policy.approvals.channel;
-  const unable = await recipientCannotAct(deps, request.recipient, options);
+  // A new IAM user's credentials go to its recipient. (Change requests share this path; their recipients, owners of
+  // existing users, are checked by the owner checks of issue 19, not here yet.)
+  const unable =
+    request.kind === 'create-user' ? await recipientCannotAct(deps, request.recipient, options) : undefined;
   if (unable) {
     await endUnposted(deps, request, `recipient ${unable}`, recipientText(request.recipient, unable), options);
     return;
