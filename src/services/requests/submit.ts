@@ -2,6 +2,7 @@
 import { requestPostedMessage } from '../../blocks/request.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
+import { kindOf } from '../../kinds/registry.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { nameConflict } from '../request-names.js';
@@ -211,10 +212,9 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
   let request = await deps.store.requests.get(requestId);
   if (!request || request.message || request.status !== 'pending') return;
   const channel = deps.config.policy.approvals.channel;
-  // A new IAM user's credentials go to its recipient. (Change requests share this path; their recipients, owners of
-  // existing users, are checked by the owner checks of issue 19, not here yet.)
-  const unable =
-    request.kind === 'create-user' ? await recipientCannotAct(deps, request.recipient, options) : undefined;
+  // A request that makes a new IAM user (the kind that reserves its name) sends its credentials to the recipient.
+  // (Change requests share this path; their recipients, owners of existing users, are not checked here yet.)
+  const unable = kindOf(request).reservesName ? await recipientCannotAct(deps, request.recipient, options) : undefined;
   if (unable) {
     await endUnposted(deps, request, `recipient ${unable}`, recipientText(request.recipient, unable), options);
     return;
