@@ -72,9 +72,9 @@ export class SlackMembers {
   readonly #members = new Map<string, SlackMember>();
   readonly #failures = new Map<string, string>();
   /**
-   * Refuse a DM (chat.postMessage to a user id) to an id not registered, as Slack does (`channel_not_found`). Off by
-   * default while the suite still DMs ids it never registered: those are counted in `unknownDms` instead. A DM to a
-   * registered member who is deactivated (`channel_not_found`) or a bot (`cannot_dm_bot`) is always refused.
+   * Refuse a DM (chat.postMessage to a user id) to an id not registered, as Slack does (`channel_not_found`). Test
+   * bots turn it on; `npm run dev` leaves it off for now (such DMs are counted in `unknownDms`). A DM to a registered
+   * member who is deactivated (`channel_not_found`) or a bot (`cannot_dm_bot`) is always refused.
    */
   strictDms = false;
   /** DMs to ids not registered, by id (see strictDms). */

@@ -169,6 +169,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   const policyYaml = stringify(options.policy ?? testPolicy());
   const config = loadConfig(env, () => policyYaml);
   slack.members.add(...DEFAULT_MEMBERS, ...config.policy.approvals.approvers.users, ...(options.members ?? []));
+  // A DM to an id nobody registered is refused, as Slack refuses it (measured: the suite DMs no one else).
+  slack.members.strictDms = true;
   for (const group of config.policy.groups) slack.members.add(...(group.approvers?.users ?? []));
   const member = (id: string) => {
     if (!slack.members.has(id)) slack.members.add(id);
