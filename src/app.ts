@@ -60,7 +60,8 @@ interface SlackBody {
   user?: { id?: string };
   actions?: { action_id?: string; value?: string }[];
   view?: { callback_id?: string; private_metadata?: string };
-  event?: { type?: string; user?: string };
+  /** `user` is an id in most events, but the member's whole profile in `user_change` (never logged). */
+  event?: { type?: string; user?: string | { id?: string } };
 }
 
 const REQUEST_ID = /\breq-[A-Za-z0-9]{1,40}\b/;
@@ -89,7 +90,11 @@ export function slackLogKeys(body: SlackBody): LogKeys {
       action: body.view?.callback_id,
       requestId: REQUEST_ID.exec(body.view?.private_metadata ?? '')?.[0],
     };
-  if (body.event) return { slackUser: body.event.user, action: `event:${body.event.type}` };
+  if (body.event) {
+    // user_change carries the member's profile (name, title, phone, status) as `user`: log its id only.
+    const user = body.event.user;
+    return { slackUser: typeof user === 'string' ? user : user?.id, action: `event:${body.event.type}` };
+  }
   return { action: body.type };
 }
 

@@ -1,16 +1,61 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { handleLeaver, noticeMemberBack, runOffboardReactivation } from '../services/kinds/offboard.js';
+import { memberStates } from '../services/slack-members.js';
 
 const leaverSchema = z.object({
   member: z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/)),
   trigger: z.enum(['event', 'scan']),
 });
 
-/** A member noticed as gone (the user_change event, or the daily check): see handleLeaver. */
+/**
+ * A member noticed as gone (the user_change event, or the daily check): see handleLeaver. Only a member Slack says
+ * is deactivated (`deleted: true`) is offboarded: an id Slack does not know (user_not_found: a mistyped owner tag, an
+ * id of another workspace) is not someone who left, so nothing is deactivated and the approvers are told once
+ * (ownerUnknownJob).
+ */
 export async function leaverJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const { member, trigger } = leaverSchema.parse(payload);
+  const state = (await memberStates(deps, [member], { fresh: true })).get(member);
+  if (state === 'unknown') {
+    await deps.dispatcher.dispatch(ownerUnknown(member));
+    return;
+  }
   await handleLeaver(deps, member, trigger);
+}
+
+/** The job that tells the approvers, once per id, that IAM users are owned by an id Slack does not know. */
+export const ownerUnknown = (member: string) => ({
+  id: `owner-unknown:${member}`,
+  type: 'owner-unknown',
+  payload: { member },
+});
+
+/**
+ * Tells the approval channel that the IAM users tagged with `member` have an owner Slack does not know, and audits
+ * it; changes nothing in IAM. Once per id (the job's id).
+ */
+export async function ownerUnknownJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
+  const { member } = z.object({ member: z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/)) }).parse(payload);
+  const owned = await deps.store.users.ownedBy(member, { consistent: true });
+  if (!owned.users.length) return;
+  const names = owned.users.map((u) => u.userName).sort();
+  await deps.store.audit.record({
+    subject: `member#${member}`,
+    at: deps.clock.now(),
+    actor: 'system',
+    action: 'owner-unknown',
+    detail: { users: names, reason: 'Slack users.info answered user_not_found; nothing was deactivated' },
+  });
+  const shown = names.slice(0, 20).map((n) => `\`${n}\``);
+  const more = names.length > shown.length ? ` and ${names.length - shown.length} more` : '';
+  await deps.messenger.post(deps.config.policy.approvals.channel, {
+    text:
+      `:warning: ${names.length} IAM user${names.length === 1 ? '' : 's'} (${shown.join(', ')}${more}) ` +
+      `${names.length === 1 ? 'is' : 'are'} tagged with the owner <@${member}>, an id Slack does not know ` +
+      `(a mistyped \`slack-user-id\` tag, or someone of another workspace). Nothing was deactivated. ` +
+      `Set the right owner with \`/iam set-owner <user> @someone\`.`,
+  });
 }
 
 /** A member handled as gone is active in Slack again: the approval channel is told (see noticeMemberBack). */

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
 import { keyRotateNowJob, keySnoozedJob } from './key-reminders.js';
 import { keyScanJobHandler } from './key-scan.js';
-import { leaverBackJob, leaverJob, offboardReactivateJob } from './leavers.js';
+import { leaverBackJob, leaverJob, offboardReactivateJob, ownerUnknownJob } from './leavers.js';
 import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
@@ -27,6 +27,7 @@ export const jobHandlers: Record<string, JobHandler> = {
   'publish-home': publishHomeJob,
   leaver: leaverJob,
   'leaver-back': leaverBackJob,
+  'owner-unknown': ownerUnknownJob,
   'offboard-reactivate': offboardReactivateJob,
   /** A continuation of a request's run on the resumable runner (src/services/runner). */
   'run-part': runPartJob,

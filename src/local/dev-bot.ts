@@ -205,7 +205,7 @@ export async function startDevBot(options: {
         policy: config.policy,
         settle: () => (deps.dispatcher instanceof InProcessJobDispatcher ? deps.dispatcher.drain() : Promise.resolve()),
         runDaily: (daysAhead) => runDaily(daysAhead),
-        deactivate: (user) => fake.members.set(user, 'deleted'),
+        deactivate: (user) => fake.members.deactivate(user),
       });
       say(
         [

@@ -79,6 +79,9 @@ export class SlackStandIn {
     this.#slack = slack;
     this.#options = options;
     this.users = peopleOf(options.policy);
+    // Slack's users.info knows the people of the page (the stand-in's workspace), and the README's @alice and @bob;
+    // any other id is user_not_found.
+    slack.members.add(...this.users.map((u) => u.id), 'U0ALICE', 'U0BOB');
     slack.observers.push((call) => this.#record(call));
     slack.extraRoute = (req, res, body) => this.#serve(req, res, body);
   }
@@ -209,7 +212,12 @@ export class SlackStandIn {
     this.#origins.set(id, origin);
     const triggerId = `${n}.${Date.now()}.standin`;
     this.#triggers.set(triggerId, origin.user);
-    return { responseUrl: this.#slack.responseUrl(id), triggerId };
+    // A command's response_url only adds messages (replace_original included); a click's replaces its message.
+    const original = origin.messageTs ? this.#find(origin.channel, origin.messageTs) : undefined;
+    const responseUrl = origin.messageTs
+      ? this.#slack.responseUrl(id, 'interaction', original && { text: original.text, blocks: original.blocks })
+      : this.#slack.responseUrl(id, 'command');
+    return { responseUrl, triggerId };
   }
 
   #userObject(user: string) {

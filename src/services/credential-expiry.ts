@@ -13,6 +13,7 @@ import {
   updateDm,
 } from './credential-links.js';
 import { deleteCredentialSecret, listCredentialSecrets } from './credential-secrets.js';
+import { slackErrorCode, unreachableMember } from './slack-errors.js';
 
 export interface SweepCounts extends Record<string, number> {
   /** Links this run marked expired. */
@@ -117,11 +118,20 @@ async function finishExpiry(deps: Deps, link: LinkRecord, now: Date, counts: Swe
   const disabled = { keyDeactivated, consoleRemoved };
   if (!link.expiryNotifiedAt) {
     const notice = credentialExpiredNotice(link, link.expiresAt, disabled);
-    await deps.messenger.post(link.recipient, notice);
-    counts.notified += 1;
-    if (link.requester !== link.recipient) {
-      await deps.messenger.post(link.requester, notice);
-      counts.notified += 1;
+    for (const member of link.requester === link.recipient ? [link.recipient] : [link.recipient, link.requester]) {
+      try {
+        await deps.messenger.post(member, notice);
+        counts.notified += 1;
+      } catch (error) {
+        // Someone Slack will never take a DM for (deactivated, unknown, a bot) is not tried again every run, which
+        // would tell the other person again each time; a passing failure is (the next run tries again).
+        if (!unreachableMember(error)) throw error;
+        logger.warn('Could not tell a member that a link expired; Slack will not take a DM for them', {
+          member,
+          linkId: link.linkId,
+          error: slackErrorCode(error),
+        });
+      }
     }
     await links.transition(link.id, ['expired'], { expiryNotifiedAt: now.getTime() });
     await updateDm(deps, link, credentialExpiredMessage(link, link.expiresAt, disabled)).catch((e) =>

@@ -131,6 +131,9 @@ export async function rerunFailedJob(deps: Deps, jobId: string, user: string): P
     }),
   ]);
   if (!marked) return `Job \`${jobId}\` is already being re-run.`;
-  await deps.dispatcher.dispatch({ id: job.id, type: job.type, payload: job.payload });
+  // A response_url takes five posts within thirty minutes of its command: a re-run, minutes or days later, does not
+  // replay the one the job was given (Slack would answer used_url or expired_url); the job answers by DM instead.
+  const { responseUrl: _replayed, ...payload } = job.payload;
+  await deps.dispatcher.dispatch({ id: job.id, type: job.type, payload });
   return `Re-running job \`${jobId}\` (${job.type}). It leaves \`/iam jobs\` once it succeeds.`;
 }

@@ -24,8 +24,8 @@ export interface Messenger {
   /** Members of a Slack user group. */
   usergroupMembers(usergroupId: string): Promise<string[]>;
   /**
-   * Whether a workspace member is deactivated (users.info `deleted`); `not-found` when Slack answers user_not_found.
-   * Any other failure throws (transient: the caller acts on nothing).
+   * Whether a workspace member is deactivated (users.info `deleted`), a bot (`is_bot`: no person to act), or active;
+   * `not-found` when Slack answers user_not_found. Any other failure throws (transient: the caller acts on nothing).
    */
-  memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found'>;
+  memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found' | 'bot'>;
 }

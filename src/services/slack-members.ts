@@ -8,8 +8,9 @@ import { logger } from '../logger.js';
 import type { Messenger } from './ports.js';
 
 /**
- * active: in the workspace; deactivated: users.info says `deleted`; unknown: Slack does not know the id
- * (user_not_found), which the bot treats as gone.
+ * active: in the workspace; deactivated: users.info says `deleted` (the only state that means the member left);
+ * unknown: Slack does not know the id (user_not_found: a mistyped tag, another workspace's id), which is nobody
+ * to DM but not a leaver either: the leaver job reports it to the approvers and deactivates nothing.
  */
 export type MemberState = 'active' | 'deactivated' | 'unknown';
 

@@ -1,6 +1,20 @@
 import type { WebClient } from '@slack/web-api';
 import type { Messenger, OutgoingMessage } from '../services/ports.js';
 
+/** A post to a response_url that Slack refused: its HTTP status and Slack's error (`used_url`, `expired_url`...). */
+export class ResponseUrlError extends Error {
+  override name = 'ResponseUrlError';
+  /** The same shape as a Web API platform error's, so that callers read `data.error` either way. */
+  readonly data: { ok: false; error: string };
+  constructor(
+    readonly status: number,
+    error: string | undefined,
+  ) {
+    super(`response_url answered ${status}${error ? ` (${error})` : ''}`);
+    this.data = { ok: false, error: error ?? `http_${status}` };
+  }
+}
+
 /** Messenger over the Slack Web API. */
 export class SlackMessenger implements Messenger {
   readonly #groupCache = new Map<string, { at: number; members: string[] }>();
@@ -37,7 +51,18 @@ export class SlackMessenger implements Messenger {
         ...(message.blocks ? { blocks: message.blocks } : {}),
       }),
     });
-    if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+    // Slack answers a refused post with `ok: false` and an error (`used_url`, `expired_url`, `invalid_blocks`...),
+    // sometimes with HTTP 200: the status alone does not say it was shown.
+    const body = await res.text();
+    let error: string | undefined;
+    try {
+      const parsed = JSON.parse(body) as { ok?: boolean; error?: string };
+      if (parsed?.ok === false) error = parsed.error ?? 'unknown_error';
+    } catch {
+      // a plain-text answer ("ok", or an error word on a non-2xx status)
+      if (!res.ok) error = body.trim().slice(0, 60) || undefined;
+    }
+    if (!res.ok || error) throw new ResponseUrlError(res.status, error);
   }
 
   async publishHome(user: string, blocks: unknown[]): Promise<void> {
@@ -70,11 +95,11 @@ export class SlackMessenger implements Messenger {
     return members;
   }
 
-  async memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found'> {
+  async memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found' | 'bot'> {
     try {
       // users.info is tier 4 (100+ a minute); a 429 is retried by the WebClient after Slack's Retry-After.
       const res = await this.client.users.info({ user: userId });
-      return res.user?.deleted ? 'deleted' : 'active';
+      return res.user?.deleted ? 'deleted' : res.user?.is_bot ? 'bot' : 'active';
     } catch (error) {
       if ((error as { data?: { error?: string } })?.data?.error === 'user_not_found') return 'not-found';
       throw error;

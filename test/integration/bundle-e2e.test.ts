@@ -261,7 +261,7 @@ describe('the shipped bundles, through their handlers', () => {
   });
 
   it('take a leaver’s user_change event (Slack bundle): the worker bundle disables what they own, one report', async () => {
-    bot.slack.members.set('U0RECIPIENT', 'deleted'); // what users.info says from now on
+    bot.slack.members.deactivate('U0RECIPIENT'); // what users.info says from now on
     const body = JSON.stringify({
       type: 'event_callback',
       team_id: 'T0TEAM',

@@ -188,3 +188,27 @@ describe('a job that fails on every attempt', () => {
     expect(body(wrong).text).toBe('Usage: `/iam jobs [--page n]`');
   });
 });
+
+describe('a re-run long after the command', () => {
+  it('answers the requester by DM, not through the command’s response_url, which Slack no longer takes', async () => {
+    // Prepare: `/iam create-user` whose posting job fails every attempt and lands in /iam jobs
+    broken = true;
+    const { responseId } = await bot.command('create-user late-bot --groups ci-deployers --keys --reason "CI"');
+    await bot.drain();
+    await bot.deliverFailedJobs();
+    const jobId = `publish-request:${(await requestFor(bot, 'late-bot')).id}`;
+    broken = false;
+    bot.clock.advance(31 * 60_000); // past the response_url's thirty minutes
+    bot.slack.failNext('chat.postMessage', 'not_in_channel'); // the bot was removed from the channel meanwhile
+
+    // Act: an approver re-runs it
+    await bot.clickButton({ userId: 'U0APPROVER1', actionId: JOB_RERUN, value: jobId });
+    await bot.drain();
+
+    // Assess: the requester is told by DM; nothing was posted to the dead response_url
+    const dms = bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === 'U0REQUESTER');
+    const replayed = bot.slack.callsOf('response_url').filter((c) => c.args.response_id === responseId);
+    expect(String(dms.at(-1)?.args.text)).toContain('I could not post your request');
+    expect(replayed).toHaveLength(0);
+  });
+});

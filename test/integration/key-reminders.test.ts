@@ -17,7 +17,12 @@ import { callsBeforeAnswer } from '../support/network-calls.js';
 const DAY = 86_400_000;
 let bot: TestBot;
 beforeAll(async () => {
-  bot = await startTestBot({ env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT' } });
+  bot = await startTestBot({
+    env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT' },
+    // the owners this file reminds (Slack's users.info knows no one else)
+    members: ['U0CALLS', 'U0DEACT', 'U0FIVEKEYS', 'U0KNOWN', 'U0LIMITED', 'U0OWNERX', 'U0PART1', 'U0PART2'],
+  });
+  bot.slack.members.add('U0PART3', 'U0ROTATOR', 'U0SNOOZER', 'U0STALE', 'U0TWICE', 'U0WALKER');
 });
 afterAll(async () => {
   await bot.stop();
@@ -294,8 +299,8 @@ describe('keys nobody can be reminded of', () => {
   it('owners Slack says left (deactivated, or unknown to it) get no DM: their keys are listed in the channel', async () => {
     const gone = 'U0GONE';
     const unknown = 'U0NOTFOUND';
-    bot.slack.members.set(gone, 'deleted');
-    bot.slack.members.set(unknown, 'not-found');
+    bot.slack.members.deactivate(gone);
+    bot.slack.members.remove(unknown);
     const a = await usersWithKeys(gone, 1);
     const b = await usersWithKeys(unknown, 1);
     atAge(Math.max(a.created, b.created), 85);
@@ -308,8 +313,8 @@ describe('keys nobody can be reminded of', () => {
     expect(dmsTo(unknown)).toHaveLength(0);
     expect(approvalPostsAbout(a.names[0] as string)[0]?.body).toContain(`its owner <@${gone}> left Slack`);
     expect(approvalPostsAbout(b.names[0] as string)[0]?.body).toContain(`its owner <@${unknown}> left Slack`);
-    bot.slack.members.delete(gone);
-    bot.slack.members.delete(unknown);
+    bot.slack.members.reactivate(gone);
+    bot.slack.members.add(unknown);
     await retire([...a.names, ...b.names]);
   });
 });

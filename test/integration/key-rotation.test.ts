@@ -25,7 +25,10 @@ import { testPolicy } from '../support/policy.js';
 const DAY = 86_400_000;
 let bot: TestBot;
 beforeAll(async () => {
-  bot = await startTestBot({ policy: testPolicy({ keys: { rotationGraceDays: 7, recoveryDays: 7 } }) });
+  bot = await startTestBot({
+    policy: testPolicy({ keys: { rotationGraceDays: 7, recoveryDays: 7 } }),
+    members: ['U0OWNER3'], // an owner who gets the new key of a rotation someone else asked for
+  });
 });
 afterAll(async () => {
   await bot.stop();

@@ -40,7 +40,7 @@ beforeAll(async () => {
   }
   await iam.send(new CreateLoginProfileCommand({ UserName: 'rp-web', Password: 'Seeded-rp-web-pw-1!x' }));
   await bot.schedule(); // the ownership projection
-  bot.slack.members.set(member, 'deleted');
+  bot.slack.members.deactivate(member);
 });
 afterAll(async () => {
   await bot.stop();

@@ -39,6 +39,8 @@ beforeAll(async () => {
       users: { path: PATH },
       leavers: { action: 'disable', exclude: ['kept-by-policy', `${PATH}keep/`], recoveryDays: 30 },
     }),
+    // owners that stay in Slack (a leaver is registered by deactivating them)
+    members: ['U0STAYS', 'U0ACTIVE9', 'U0CAROL', 'U0LASTDAY'],
   });
   iam = bot.deps.aws.account().iam;
 });
@@ -173,7 +175,7 @@ describe('a member deactivated in Slack (the user_change event)', () => {
     expect(JSON.parse(result.body ?? '{}').text).toContain('is waiting for approval');
     await bot.drain();
     pendingId = (await changeRequestFor(bot, 'lv-someone-else')).id;
-    bot.slack.members.set(member, 'deleted');
+    bot.slack.members.deactivate(member);
   });
 
   it('leaves every key of the users they own inactive and no console password, and posts one report', async () => {
@@ -249,7 +251,7 @@ describe('a member deactivated in Slack (the user_change event)', () => {
   });
 
   it('tells the approval channel, once, when the member is active in Slack again, and gives nothing back', async () => {
-    bot.slack.members.set(member, 'active');
+    bot.slack.members.reactivate(member);
 
     await userChange(member, false);
     await userChange(member, false);
@@ -305,7 +307,7 @@ describe('the daily check of owners (no event)', () => {
     await seedUser('gone-ci', { owner: 'U0GONE2', keys: 1, console: true });
     await seedUser('stays-ci', { owner: 'U0STAYS', keys: 1 });
     await bot.schedule();
-    bot.slack.members.set('U0GONE2', 'deleted');
+    bot.slack.members.deactivate('U0GONE2');
 
     await daily();
     const posts = reportsOf('U0GONE2').length;
@@ -321,25 +323,38 @@ describe('the daily check of owners (no event)', () => {
     expect((await offboarding(leaverRequestId('U0GONE2'))).offboard?.trigger).toBe('scan');
   });
 
-  it('treats an owner Slack does not know (user_not_found) as gone', async () => {
-    await seedUser('unknown-ci', { owner: 'U0UNKNOWN', keys: 1 });
+  it('deactivates nothing of an owner Slack does not know (user_not_found: a mistyped tag) and tells the approvers once', async () => {
+    // Prepare: a user tagged with an id that is no member of the workspace (Slack answers user_not_found)
+    await seedUser('unknown-ci', { owner: 'U0UNKNOWN', keys: 1, console: true });
     await bot.schedule();
-    bot.slack.members.set('U0UNKNOWN', 'not-found');
+    bot.slack.members.remove('U0UNKNOWN');
 
+    // Act: two daily checks
+    await daily();
+    clock.advance(DAY);
     await daily();
 
-    expect(Object.values(await keyStatuses('unknown-ci'))).toEqual(['Inactive']);
-    expect(reportsOf('U0UNKNOWN')).toHaveLength(1);
+    // Assess: keys and password untouched, no offboarding, one notice naming the user and how to fix the owner
+    const notices = bot.slack
+      .callsOf('chat.postMessage')
+      .filter((c) => c.args.channel === APPROVALS && String(c.args.text).includes('<@U0UNKNOWN>'));
+    expect(Object.values(await keyStatuses('unknown-ci'))).toEqual(['Active']);
+    expect(await hasConsole('unknown-ci')).toBe(true);
+    expect(await bot.deps.store.requests.get(leaverRequestId('U0UNKNOWN'))).toBeUndefined();
+    expect(reportsOf('U0UNKNOWN')).toHaveLength(0);
+    expect(notices).toHaveLength(1);
+    expect(String(notices[0]?.args.text)).toContain('`unknown-ci`');
+    expect(String(notices[0]?.args.text)).toContain('Nothing was deactivated');
   });
 
   it('acts on nothing while Slack cannot answer, and handles the owner on a later run', async () => {
     await seedUser('flaky-ci', { owner: 'U0FLAKY', keys: 1 });
     await bot.schedule();
-    bot.slack.members.set('U0FLAKY', 'error');
+    bot.slack.members.failWith('U0FLAKY');
 
     await daily();
     const during = Object.values(await keyStatuses('flaky-ci'));
-    bot.slack.members.set('U0FLAKY', 'deleted');
+    bot.slack.members.recover('U0FLAKY').deactivate('U0FLAKY');
     clock.advance(DAY); // past the users.info cache
     await daily();
 
@@ -370,7 +385,7 @@ describe('Reactivate on the report', () => {
       new UpdateAccessKeyCommand({ UserName: 'rv-app', AccessKeyId: keys[1] as string, Status: 'Inactive' }),
     );
     await bot.schedule();
-    bot.slack.members.set(member, 'deleted');
+    bot.slack.members.deactivate(member);
     await userChange(member, true);
   });
 
@@ -413,7 +428,7 @@ describe('Reactivate on the report', () => {
   it('restores once however many approvers click at once', async () => {
     const keys5 = await seedUser('race-app', { owner: 'U0LEAVER6', keys: 1 });
     await bot.schedule();
-    bot.slack.members.set('U0LEAVER6', 'deleted');
+    bot.slack.members.deactivate('U0LEAVER6');
     await userChange('U0LEAVER6', true);
     const request = await offboarding(leaverRequestId('U0LEAVER6'));
     const writes = iamWrites().length;
@@ -433,7 +448,7 @@ describe('Reactivate on the report', () => {
   it('is refused after the recovery period', async () => {
     await seedUser('late-app', { owner: 'U0LEAVER4', keys: 1 });
     await bot.schedule();
-    bot.slack.members.set('U0LEAVER4', 'deleted');
+    bot.slack.members.deactivate('U0LEAVER4');
     await userChange('U0LEAVER4', true);
     clock.advance(31 * DAY);
     const request = await offboarding(leaverRequestId('U0LEAVER4'));
@@ -450,7 +465,7 @@ describe('a forged or stale user_change', () => {
   it('is refused (401) and does nothing', async () => {
     await seedUser('forged-ci', { owner: 'U0VICTIM', keys: 1 });
     await bot.schedule();
-    bot.slack.members.set('U0VICTIM', 'deleted');
+    bot.slack.members.deactivate('U0VICTIM');
     const body = userChangeBody('U0VICTIM', true);
     const old = Math.floor(Date.now() / 1000) - 10 * 60;
 
@@ -521,7 +536,7 @@ describe('an offboarding that fails for one user', () => {
       keysObservedAt: at,
       refreshedAt: at,
     });
-    bot.slack.members.set(member, 'deleted');
+    bot.slack.members.deactivate(member);
     await userChange(member, true);
     id = leaverRequestId(member);
   });

@@ -74,7 +74,7 @@ describe('an offboarding killed right after it cancelled one of the member’s p
           new CreateUserCommand({ UserName: name, Path: PATH, Tags: [{ Key: 'slack-user-id', Value: 'U0BOB' }] }),
         );
     await prepareLeaver(bot, member, 'kwa', 1);
-    bot.slack.members.set(member, 'active'); // until their requests are in
+    bot.slack.members.reactivate(member); // until their requests are in
     pendingIds = [];
     for (const name of ['kw-bob-1', 'kw-bob-2']) {
       const { result } = await bot.command(`set-owner ${name} <@U0CAROL|carol> --reason "Carol runs it"`, member);
@@ -82,7 +82,7 @@ describe('an offboarding killed right after it cancelled one of the member’s p
       await bot.drain();
       pendingIds.push((await changeRequestFor(bot, name)).id);
     }
-    bot.slack.members.set(member, 'deleted');
+    bot.slack.members.deactivate(member);
   }, LONG);
 
   it(

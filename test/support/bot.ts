@@ -1,3 +1,5 @@
+import { appendFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { stringify } from 'yaml';
 import { AwsAccounts } from '../../src/aws/accounts.js';
 import { buildDeps } from '../../src/build-deps.js';
@@ -9,7 +11,7 @@ import type { HttpHandler, HttpResult } from '../../src/http/types.js';
 import { InProcessJobDispatcher } from '../../src/jobs/dispatchers.js';
 import { runScheduledTasks } from '../../src/jobs/schedule.js';
 import { handleWorkerEvent, runJob } from '../../src/jobs/worker.js';
-import { FakeSlack, type RecordedCall } from '../../src/local/fake-slack.js';
+import { FakeSlack, type RecordedCall, type SlackMember } from '../../src/local/fake-slack.js';
 import { serveHandlers } from '../../src/local/http-server.js';
 import { freePort, type MotoServer, startMoto } from '../../src/local/moto.js';
 import { appRoutes } from '../../src/local/routes.js';
@@ -109,7 +111,27 @@ export interface TestBotOptions {
    * goes to a failed-jobs queue in the emulator (see TestBot.deliverFailedJobs). Default: a failed job is logged.
    */
   failedJobsQueue?: boolean;
+  /**
+   * The workspace's members users.info knows, besides DEFAULT_MEMBERS, the policy's approvers and whoever sends the
+   * bot a command, click or submission (Slack sends those only from members). Any other id is `user_not_found`, as
+   * in Slack: a test that names an owner or recipient registers them here or with `bot.slack.members.add`.
+   */
+  members?: (SlackMember | string)[];
 }
+
+/** The suite's usual cast, registered in every test bot's workspace (active, human, full members). */
+export const DEFAULT_MEMBERS = [
+  'U0REQUESTER',
+  'U0RECIPIENT',
+  'U0OWNER',
+  'U0ALICE',
+  'U0BOB',
+  'U0SOMEONE',
+  'U0SECMEMBER',
+  'U0FINANCE1',
+  'U0NEWOWNER',
+  'U0OLDOWNER',
+];
 
 let responseSeq = 0;
 
@@ -118,8 +140,14 @@ let responseSeq = 0;
  * in-process job dispatcher. One per test file (dynamoose's client is process-wide).
  */
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
-  const [moto, slack, publicPort] = await Promise.all([startMoto(), new FakeSlack().start(), freePort()]);
   const clock = options.clock ?? new ManualClock();
+  // response_urls live thirty minutes of the test clock; rate limits run on the real clock, which the Web API
+  // client waits on after a 429.
+  const [moto, slack, publicPort] = await Promise.all([
+    startMoto(),
+    new FakeSlack({ now: () => clock.now().getTime() }).start(),
+    freePort(),
+  ]);
   // The leak check and the Slack-limit check see every call; a test must not replace onCall.
   const seenCalls: RecordedCall[] = [];
   slack.onCall = (call) => {
@@ -140,6 +168,13 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   };
   const policyYaml = stringify(options.policy ?? testPolicy());
   const config = loadConfig(env, () => policyYaml);
+  slack.members.add(...DEFAULT_MEMBERS, ...config.policy.approvals.approvers.users, ...(options.members ?? []));
+  // A DM to an id nobody registered is refused, as Slack refuses it (measured: the suite DMs no one else).
+  slack.members.strictDms = true;
+  for (const group of config.policy.groups) slack.members.add(...(group.approvers?.users ?? []));
+  const member = (id: string) => {
+    if (!slack.members.has(id)) slack.members.add(id);
+  };
   const failedJobsQueue = options.failedJobsQueue
     ? await TestQueue.create(moto.url, 'iam-slack-bot-test-failed-jobs')
     : undefined;
@@ -227,13 +262,27 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     send,
     async command(text, userId = 'U0REQUESTER') {
       const responseId = `r${++responseSeq}`;
-      const result = await send(commandBody({ text, userId, responseUrl: slack.responseUrl(responseId) }));
+      member(userId);
+      const result = await send(commandBody({ text, userId, responseUrl: slack.responseUrl(responseId, 'command') }));
+      if (result.statusCode === 200 && result.body) {
+        try {
+          slack.acked(responseId, JSON.parse(result.body) as Record<string, unknown>);
+        } catch {
+          slack.acked(responseId, { text: result.body });
+        }
+      }
       return { result, responseId };
     },
-    interact: (payload) => send(interactionBody(payload)),
+    interact: (payload) => {
+      const user = (payload.user as { id?: string } | undefined)?.id;
+      if (user) member(user);
+      return send(interactionBody(payload));
+    },
     async clickButton({ userId, actionId, value, message, blockId }) {
       const responseId = `a${++responseSeq}`;
       const where = message ?? { channel: 'C0APPROVALS', ts: '1700000000.000100' };
+      member(userId);
+      slack.responseUrl(responseId, 'interaction', { text: '', blocks: (where.blocks as unknown[]) ?? [] });
       const result = await send(
         interactionBody({
           type: 'block_actions',
@@ -260,8 +309,9 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       );
       return { result, responseId };
     },
-    submitView: ({ userId, callbackId, values, privateMetadata }) =>
-      send(
+    submitView: ({ userId, callbackId, values, privateMetadata }) => {
+      member(userId);
+      return send(
         interactionBody({
           type: 'view_submission',
           user: { id: userId, username: userId.toLowerCase(), team_id: 'T0TEAM' },
@@ -278,7 +328,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
             hash: `${responseSeq}.hash`,
           },
         }),
-      ),
+      );
+    },
     drain: () => dispatcher.drain(),
     ...(failedJobsQueue ? { failedJobsQueue } : {}),
     async deliverFailedJobs() {
@@ -311,6 +362,18 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       await dispatcher.drain();
       for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
       await leaks.snapshot();
+      // SLACK_LIMIT_REPORT=dir: what Slack's rate limits refused in this file, and the DMs to ids no test registered
+      // (which strictDms would refuse), to measure the suite against Slack's strictness
+      const report = process.env.SLACK_LIMIT_REPORT;
+      if (report && (slack.limits.limited.size > 0 || slack.members.unknownDms.size > 0))
+        appendFileSync(
+          `${report}/limits.jsonl`,
+          `${JSON.stringify({
+            file: expect.getState().testPath,
+            limited: Object.fromEntries(slack.limits.limited),
+            unknownDms: Object.fromEntries(slack.members.unknownDms),
+          })}\n`,
+        );
       await Promise.all([moto.stop(), slack.stop()]);
     },
   };

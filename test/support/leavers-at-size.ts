@@ -183,7 +183,7 @@ export async function prepareLeaver(bot: TestBot, member: string, prefix: string
   const users = await seedOwner(bot, member, prefix, perAccount);
   await bot.schedule(); // the ownership projection
   await bot.drain();
-  bot.slack.members.set(member, 'deleted');
+  bot.slack.members.deactivate(member);
   return users;
 }
 

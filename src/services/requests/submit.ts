@@ -2,6 +2,7 @@
 import { requestPostedMessage } from '../../blocks/request.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
+import { kindOf } from '../../kinds/registry.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { nameConflict } from '../request-names.js';
@@ -18,7 +19,85 @@ export interface SubmitOptions {
   channel?: string;
   /** Where to answer if the request cannot be posted (a slash command's response_url); else a DM. */
   responseUrl?: string;
+  /**
+   * No retry will follow (the post is made inline because the worker could not be reached): a failure of any kind
+   * ends the request, rather than leaving it pending with no message for anyone to approve.
+   */
+  lastChance?: boolean;
 }
+
+/**
+ * Why the recipient of a new IAM user cannot act on it (receive its one-time link): a bot, deactivated in Slack, or
+ * an id Slack does not know; undefined for a person in the workspace. A transient failure of users.info throws (the
+ * job is retried), except on the last chance, where the request goes on unchecked.
+ */
+async function recipientCannotAct(
+  deps: RequestDeps,
+  recipient: string,
+  options: SubmitOptions,
+): Promise<'a bot' | 'deactivated' | 'unknown' | undefined> {
+  let status: Awaited<ReturnType<RequestDeps['messenger']['memberStatus']>>;
+  try {
+    status = await deps.messenger.memberStatus(recipient);
+  } catch (error) {
+    if (options.lastChance) return undefined;
+    throw new Error(`Could not check the recipient ${recipient} with Slack; retried`, { cause: error });
+  }
+  return status === 'bot'
+    ? 'a bot'
+    : status === 'deleted'
+      ? 'deactivated'
+      : status === 'not-found'
+        ? 'unknown'
+        : undefined;
+}
+
+function recipientText(recipient: string, unable: 'a bot' | 'deactivated' | 'unknown'): string {
+  const who =
+    unable === 'a bot'
+      ? `<@${recipient}> is a bot`
+      : unable === 'deactivated'
+        ? `<@${recipient}> is deactivated in Slack`
+        : `\`${recipient}\` is not a member of this workspace (Slack does not know that id)`;
+  return `${who}: only a person in the workspace can receive the credentials of a new IAM user, so I did not ask the approvers. Nothing was created; ask again for a person.`;
+}
+
+/**
+ * Ends a request that was not posted (expired, name released, audited) and tells the requester why, through the
+ * command's response_url or a DM.
+ */
+async function endUnposted(
+  deps: RequestDeps,
+  request: AccessRequest,
+  code: string,
+  text: string,
+  options: SubmitOptions,
+): Promise<void> {
+  const channel = deps.config.policy.approvals.channel;
+  const now = deps.clock.now();
+  const ended = await deps.store.requests.update(
+    request,
+    { status: 'expired', decision: { by: 'system', at: now.toISOString(), reason: `not posted (${code})` } },
+    now,
+  );
+  if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
+  if (options.responseUrl) {
+    await deps.messenger
+      .respond(options.responseUrl, { text, replaceOriginal: true })
+      .catch((e) =>
+        logger.error('Could not answer a command', { requestId: request.id, errorName: (e as Error)?.name }),
+      );
+  } else {
+    await tell(deps, request.requester, request, { text });
+  }
+}
+
+/**
+ * Slack's answers to chat.postMessage that mean the bot cannot post in the approval channel at all. Anything else
+ * (a 429 past the client's retries, a 5xx, `fatal_error`, a network failure) is transient: the job fails and is
+ * retried, and the request keeps its user name meanwhile.
+ */
+export const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
 /** The job that posts a new request to the approval channel (see publishRequest). */
 export function publishRequestJob(request: Pick<AccessRequest, 'id'>, options: SubmitOptions = {}): Job {
@@ -87,7 +166,7 @@ export async function submitRequest(
       requestId: request.id,
       errorName: (error as Error)?.name,
     });
-    await publishRequest(deps, request.id, options);
+    await publishRequest(deps, request.id, { ...options, lastChance: true });
   }
   return request;
 }
@@ -120,36 +199,41 @@ async function storeReservingName(
 }
 
 /**
- * Worker side of submitRequest: posts a pending request to the approval channel with Approve / Deny, records where,
+ * Worker side of submitRequest: checks that a new IAM user's recipient is a person in the workspace (a bot, a
+ * deactivated member or an unknown id ends the request before approvers are asked: recipientCannotAct), then posts
+ * the pending request
+ * to the approval channel with Approve / Deny, records where,
  * and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
- * left alone). When the message cannot be posted the request ends (expired, name released, audited) and the
- * requester is told why, through `responseUrl` or a DM.
+ * left alone). When Slack says the bot cannot post in the channel (CANNOT_POST) the request ends (expired, name
+ * released, audited) and the requester is told why, through `responseUrl` or a DM; any other failure is rethrown,
+ * so that the job is retried with the request still pending (with `lastChance`, it ends the request too).
  */
 export async function publishRequest(deps: RequestDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   if (!request || request.message || request.status !== 'pending') return;
   const channel = deps.config.policy.approvals.channel;
+  // A request that makes a new IAM user (the kind that reserves its name) sends its credentials to the recipient.
+  // (Change requests share this path; their recipients, owners of existing users, are not checked here yet.)
+  const unable = kindOf(request).reservesName ? await recipientCannotAct(deps, request.recipient, options) : undefined;
+  if (unable) {
+    await endUnposted(deps, request, `recipient ${unable}`, recipientText(request.recipient, unable), options);
+    return;
+  }
   let posted: { channel: string; ts: string };
   try {
     posted = await deps.messenger.post(channel, renderApprovalMessage(deps, request));
   } catch (error) {
     const code = (error as { data?: { error?: string } })?.data?.error ?? (error as Error)?.name ?? 'error';
-    // Nobody can see it to approve it: end it now, which gives the user name back.
-    const now = deps.clock.now();
-    const ended = await deps.store.requests.update(
-      request,
-      { status: 'expired', decision: { by: 'system', at: now.toISOString(), reason: `not posted (${code})` } },
-      now,
-    );
-    if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
-    const text = `I could not post your request to <#${channel}> (${code}); is the bot a member of that channel? Nothing was created.`;
-    if (options.responseUrl) {
-      await deps.messenger
-        .respond(options.responseUrl, { text, replaceOriginal: true })
-        .catch((e) => logger.error('Could not answer a command', { requestId, errorName: (e as Error)?.name }));
-    } else {
-      await tell(deps, request.requester, request, { text });
+    if (!CANNOT_POST.has(code) && !options.lastChance) {
+      logger.warn('Could not post a request to the approval channel; the job is retried', {
+        requestId,
+        error: code,
+      });
+      throw new Error(`Posting request ${requestId} failed (${code}); retried`, { cause: error });
     }
+    // Nobody can see it to approve it: end it now, which gives the user name back.
+    const text = `I could not post your request to <#${channel}> (${code}); is the bot a member of that channel? Nothing was created.`;
+    await endUnposted(deps, request, code, text, options);
     return;
   }
   const rendered = request.version;
