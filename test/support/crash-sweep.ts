@@ -3,7 +3,8 @@
  * add kinds to it): for each scenario, the uninterrupted run and its kill points, then a run killed before and after
  * each point (a sample of SAMPLE_POINTS by default, every point with CRASH_SWEEP=full), compared with the
  * uninterrupted run; doubled messages allowed only where MAY_DOUBLE says, known failures reported as such, and the
- * results table printed after the file. CRASH_KIND=<prefix> runs one kind; CRASH_DEBUG=1 prints the kill points.
+ * results table printed after the file. CRASH_KIND=<prefix> runs one kind; CRASH_FROM=<n> starts at its n-th kill
+ * point (0 first); CRASH_DEBUG=1 prints the kill points and each point's result.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TestBot } from './bot.js';
@@ -88,7 +89,10 @@ export function crashSweep(options: SweepOptions): void {
               `${scenario.kind}:\n  ${baseline.points.map((p) => pointName(p)).join('\n  ')}\n${JSON.stringify(baseline.state, null, 1)}`,
             );
           const stride = Math.max(1, Math.floor(baseline.points.length / SAMPLE_POINTS));
-          const points = FULL ? baseline.points : baseline.points.filter((_, i) => i % stride === stride - 1);
+          const from = Number(process.env.CRASH_FROM ?? 0); // resumes a full sweep at that point (debugging)
+          const points = (FULL ? baseline.points : baseline.points.filter((_, i) => i % stride === stride - 1)).filter(
+            (p) => baseline.points.indexOf(p) >= from,
+          );
           const doubles = mayDouble[scenario.kind] ?? [];
           const knownHere = known[scenario.kind] ?? {};
           const failures: string[] = [];
