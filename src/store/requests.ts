@@ -86,6 +86,28 @@ export interface RotationState {
   gone?: 'key' | 'user';
 }
 
+/**
+ * `/iam reissue` of a request's undelivered credentials: the issue it replaces them for and its checkpoints, so that
+ * a resumed attempt recognises what a killed one did (see services/kinds/reissue-run.ts).
+ */
+export interface ReissueState {
+  /** The credential issue this state belongs to (`credentialIssue` when the reissue was asked for). */
+  issue: number;
+  /** The key the unopened link held (deleted before a new one is made), if any. */
+  undelivered?: string;
+  /**
+   * The user's key ids just before CreateAccessKey: on resume, a key not among them and not `newKeyId` is this
+   * reissue's own key whose write was lost (its secret with it).
+   */
+  keysBefore?: string[];
+  /** The new key, recorded as soon as IAM returned it. */
+  newKeyId?: string;
+  /** The new link is recorded on the request (`linkId`) and audited. */
+  delivered?: boolean;
+  /** A rotation's owner was told that its grace period starts again. */
+  told?: boolean;
+}
+
 /** The request's one-time link was opened (recorded by the credential page when it reveals), or reported. */
 export interface LinkOpened {
   linkId: string;
@@ -244,6 +266,8 @@ export interface AccessRequest {
   offboard?: Offboarding;
   /** The resumable runner's state (kinds that run on it); absent on items stored before it. */
   run?: RunState;
+  /** The last `/iam reissue` of its credentials (see ReissueState). */
+  reissue?: ReissueState;
   /** Optimistic concurrency: every write requires the version it read and increments it. */
   version: number;
 }
@@ -323,6 +347,7 @@ const FIELDS = [
   'rotation',
   'offboard',
   'run',
+  'reissue',
   'createdAt',
   'expiresAt',
   'updatedAt',
@@ -457,6 +482,17 @@ export class RequestStore {
             stalls: Number,
             stalledAt: Number,
             wakeAt: String,
+          },
+        },
+        reissue: {
+          type: Object,
+          schema: {
+            issue: Number,
+            undelivered: String,
+            keysBefore: stringList,
+            newKeyId: String,
+            delivered: Boolean,
+            told: Boolean,
           },
         },
         createdAt: String,

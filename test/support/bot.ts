@@ -63,6 +63,12 @@ export interface TestBot {
   runJob(job: unknown): ReturnType<typeof runJob>;
   /** Runs `fn` as one of the Lambda functions: what it calls is checked against that function's role. */
   as<T>(fn: FunctionName, run: () => Promise<T>): Promise<T>;
+  /**
+   * The bot's AWS clients built anew (same options, same decorations): a named account's role is assumed again on
+   * its next call. Moto forgets every AssumeRole session when it is reset, and an SDK client keeps the credentials it
+   * was given until they expire (in real time), so after a reset the old clients would act in the home account.
+   */
+  renewAwsClients(): void;
   /** Checks every AWS call the bot makes against the role of the function that makes it. */
   roles: RoleChecker;
   /**
@@ -210,14 +216,16 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     clock,
     decorateClient: recordCreatedSecrets,
   }).account().iam;
-  const aws = new AwsAccounts({
-    region: 'us-east-1',
-    endpoint: moto.url,
-    accounts: config.policy.accounts,
-    clock,
-    stsFactory: stsCheckingRoleExists(homeIam),
-    decorateClient,
-  });
+  const newAws = () =>
+    new AwsAccounts({
+      region: 'us-east-1',
+      endpoint: moto.url,
+      accounts: config.policy.accounts,
+      clock,
+      stsFactory: stsCheckingRoleExists(homeIam),
+      decorateClient,
+    });
+  const aws = newAws();
   const deps = buildDeps(config, {
     createTables: true,
     decorateDynamo: (client) => {
@@ -352,6 +360,9 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     schedule: () => asFunction('schedule', () => runScheduledTasks(deps)),
     runJob: (job) => asFunction('worker', () => runJob(deps, job)),
     as: (fn, run) => asFunction(fn, run),
+    renewAwsClients() {
+      deps.aws = newAws();
+    },
     roles,
     async serve() {
       const { server, url } = await serveHandlers(routes, servers.length === 0 ? publicPort : 0);

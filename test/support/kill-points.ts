@@ -394,6 +394,7 @@ export async function freshState(bot: TestBot, start: Date): Promise<void> {
       }),
     ),
   );
+  bot.renewAwsClients(); // the reset forgot the sessions of the roles the bot assumed in named accounts
   await ensurePolicyGroups(bot.deps.aws.account().iam, bot.deps.config.policy.groups);
   bot.clock.set(start);
 }

@@ -814,9 +814,11 @@ export async function runOffboardReactivation(deps: Deps, requestId: string): Pr
 }
 
 /**
- * One key of a Reactivate: made active again only if it still exists and is inactive; a key already active (someone
- * did it, or a killed part did it just before its checkpoint) or gone is skipped and recorded so. A console
- * password is never recreated (the report says so). An IAM error is recorded as the step's failure. Never throws.
+ * One key of a Reactivate: made active again if it still exists and is inactive. A key already active counts as
+ * restored (as a deactivation does: the offboarding deactivated it, so a killed part of this Reactivate made it active
+ * before its checkpoint, or someone did it by hand; either way it is active again, as Reactivate asked). A key gone
+ * is skipped and recorded so. A console password is never recreated (the report says so). An IAM error is recorded
+ * as the step's failure. Never throws.
  */
 async function restoreKey(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const { account = '', userName = '', accessKeyId = '' } = step.args;
@@ -826,7 +828,7 @@ async function restoreKey(deps: Deps, request: AccessRequest, step: RunStep): Pr
     const listed = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
     const status = (listed.AccessKeyMetadata ?? []).find((k) => k.AccessKeyId === accessKeyId)?.Status;
     if (!status) outcome = { result: 'skipped', detail: 'the key is gone' };
-    else if (status !== 'Inactive') outcome = { result: 'skipped', detail: 'already active' };
+    else if (status !== 'Inactive') outcome = { result: 'done', detail: 'already active', data: { restored: true } };
     else {
       await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Active' }));
       outcome = { result: 'done', data: { restored: true } };

@@ -1,22 +1,38 @@
 /** The worker's side of `/iam reissue` (see reissue.ts). */
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { rotationStartedMessage } from '../../blocks/rotation.js';
 import type { Deps } from '../../deps.js';
 import { logger } from '../../logger.js';
+import type { AccessRequest, ReissueState } from '../../store/requests.js';
 import { deleteCredentialSecret } from '../credential-secrets.js';
 import { deliverCredentials } from '../credentials.js';
 import { errorName } from '../provisioning.js';
-import { auditSubject, tell } from '../requests.js';
+import { auditEvent, auditSubject, tell } from '../requests.js';
 import { UNRECEIVED } from './reissue.js';
 import { withRotation } from './rotate-key.js';
 
 const DAY = 86_400_000;
 
+const ignoreMissing = (e: unknown) => {
+  if (errorName(e) !== 'NoSuchEntity' && errorName(e) !== 'NoSuchEntityException') throw e;
+};
+
+/** What the approver is told once the new link is out (the same words whichever attempt finished it). */
+const sentText = (request: AccessRequest, newKeyId: string, undelivered: string | undefined) =>
+  `Sent <@${request.recipient}> a new one-time link for \`${request.userName}\` (new key \`${newKeyId}\`); the undelivered ${undelivered ? `key \`${undelivered}\`` : 'link'} is gone.`;
+
 /**
- * Replaces the undelivered credentials of a request for the issue it was asked for (a duplicated delivery or a
- * later issue is skipped): retires the unopened link (its secret deleted), deletes the key it held, creates a fresh
- * key and delivers it by a new one-time link. A rotation starts its grace period again from the new delivery.
- * Returns what the approver is told.
+ * Replaces the undelivered credentials of a request for the issue it was asked for (a later issue is skipped):
+ * retires the unopened link (its secret deleted), deletes the key it held, creates a fresh key and delivers it by a
+ * new one-time link. A rotation starts its grace period again from the new delivery. Returns what the approver is
+ * told.
+ *
+ * Safe to kill at any call and run again (Lambda's retry): each step is idempotent, and the request records, in
+ * `reissue`, the user's keys just before CreateAccessKey and the new key as soon as IAM returns it. A resumed attempt
+ * deletes a key an earlier one made but never delivered (recorded, or found among the user's keys and not among
+ * those before: its secret is lost either way), and finishes a delivery an earlier one made (its link recorded on
+ * the request, audited, a rotation's owner told) without making another. The recipient's DM is doubled only when
+ * the kill falls between Slack's answer and the write recording the delivery; the first link is then retired.
  */
 export async function reissueCredentials(
   deps: Deps,
@@ -24,46 +40,84 @@ export async function reissueCredentials(
   issue: number,
   approver: string,
 ): Promise<string> {
-  const request = await deps.store.requests.get(requestId);
+  let request = await deps.store.requests.get(requestId);
   if (!request || request.credentialIssue !== issue) return 'This reissue was replaced by a newer one.';
+  const deliveryKey = `reissue:${request.id}:${issue}`;
+  const mine = request.reissue?.issue === issue ? request.reissue : undefined;
+  if (mine?.delivered) return finish(deps, request, mine);
+  const { iam } = deps.aws.account(request.account);
+
+  // Delivered by an earlier attempt that died before recording it: that link stands.
+  const sent = mine?.newKeyId ? await deps.store.links.deliveredLink(deliveryKey) : undefined;
+  if (mine?.newKeyId && sent) return recordDelivery(deps, request, mine, mine.newKeyId, sent, approver);
+
   const oldLink = request.linkId ? await deps.store.links.getByLinkId(request.linkId) : undefined;
-  if (oldLink?.deliveryKey === `reissue:${request.id}:${issue}`) return 'Done already: the new link is out.';
+  // Recorded before the request kept its reissue state (an item from before it): done.
+  if (oldLink?.deliveryKey === deliveryKey) return sentText(request, oldLink.accessKeyId ?? '', undefined);
   if (request.linkOpened?.linkId === request.linkId || (oldLink && !UNRECEIVED.includes(oldLink.status)))
     return 'The link was opened meanwhile: nothing was reissued.';
+  const subject = auditSubject(request.id);
   const record = (action: string, detail: Record<string, string | number | null>) =>
     deps.store.audit.record({
-      subject: auditSubject(request.id),
+      subject,
       at: deps.clock.now(),
       actor: approver,
       action,
       detail,
     });
-  const { iam } = deps.aws.account(request.account);
-  const undelivered = request.kind === 'rotate-key' ? request.rotation?.newKeyId : oldLink?.accessKeyId;
+  const undelivered = mine
+    ? mine.undelivered
+    : request.kind === 'rotate-key'
+      ? request.rotation?.newKeyId
+      : oldLink?.accessKeyId;
   if (oldLink) {
     const retired = await deps.store.links.transition(oldLink.id, ['pending', 'expired'], {
       status: 'superseded',
       sweepAt: deps.clock.now().getTime(),
     });
     if (retired || oldLink.status === 'superseded') {
-      await deleteCredentialSecret(await deps.aws.secrets(), oldLink.secretName).catch((e: unknown) =>
-        logger.error('Could not delete a reissued link secret; the sweep retries', { errorName: errorName(e) }),
-      );
+      if (!oldLink.secretDeletedAt)
+        await deleteCredentialSecret(await deps.aws.secrets(), oldLink.secretName).catch((e: unknown) =>
+          logger.error('Could not delete a reissued link secret; the sweep retries', { errorName: errorName(e) }),
+        );
     } else return 'The link was opened meanwhile: nothing was reissued.';
   }
   if (undelivered) {
     await iam
       .send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: undelivered }))
-      .catch((e: unknown) => {
-        if (errorName(e) !== 'NoSuchEntity') throw e;
-      });
+      .catch(ignoreMissing);
     await record('reissue.undelivered-key-deleted', { accessKeyId: undelivered });
   }
+
+  // A key an earlier attempt of this issue made and never delivered: recorded as `newKeyId`, or (its write lost)
+  // not among the keys checkpointed before CreateAccessKey. Its secret is gone: deleted, then a new one is made.
+  const listed = await iam.send(new ListAccessKeysCommand({ UserName: request.userName }));
+  let keys = (listed.AccessKeyMetadata ?? []).map((k) => k.AccessKeyId ?? '').filter((k) => k !== undelivered);
+  const before = mine?.keysBefore;
+  const leftOver = keys.filter((k) => k === mine?.newKeyId || (before !== undefined && !before.includes(k)));
+  for (const key of leftOver) {
+    await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: key })).catch(ignoreMissing);
+    await record('reissue.unrecorded-key-deleted', { accessKeyId: key });
+  }
+  keys = keys.filter((k) => !leftOver.includes(k));
+
+  // The checkpoint that lets a resumed attempt recognise a key this one creates but never records.
+  const state: ReissueState = { issue, ...(undelivered ? { undelivered } : {}), keysBefore: keys };
+  const checkpointed = await deps.store.requests.update(request, { reissue: state }, deps.clock.now());
+  if (!checkpointed) throw new Error(`Request ${requestId} changed while its credentials were reissued`);
+  request = checkpointed;
   const out = await iam.send(new CreateAccessKeyCommand({ UserName: request.userName }));
   const key = out.AccessKey;
   if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error('CreateAccessKey returned no key');
+  const withKey = await deps.store.requests.update(
+    request,
+    { reissue: { ...state, newKeyId: key.AccessKeyId } },
+    deps.clock.now(),
+  );
+  if (!withKey) throw new Error(`Request ${requestId} changed while its credentials were reissued`);
+  request = withKey;
   const delivered = await deliverCredentials(deps, {
-    deliveryKey: `reissue:${request.id}:${issue}`,
+    deliveryKey,
     requestId: request.id,
     recipientSlackId: request.recipient,
     requesterSlackId: request.requester,
@@ -77,29 +131,70 @@ export async function reissueCredentials(
       accessKey: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
     },
   });
+  return recordDelivery(
+    deps,
+    request,
+    { ...state, newKeyId: key.AccessKeyId },
+    key.AccessKeyId,
+    { linkId: delivered.linkId, expiresAt: delivered.expiresAt.getTime() },
+    approver,
+  );
+}
+
+/**
+ * Records a delivered reissue on the request (its new link; a rotation's new key and grace period) with its
+ * `reissued` audit event, in one transaction; then finishes (see finish).
+ */
+async function recordDelivery(
+  deps: Deps,
+  request: AccessRequest,
+  state: ReissueState,
+  newKeyId: string,
+  sent: { linkId: string; expiresAt: number },
+  approver: string,
+): Promise<string> {
   const now = deps.clock.now();
   const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
+  const reissue: ReissueState = { ...state, newKeyId, delivered: true };
   const next = await deps.store.requests.update(
     request,
     {
-      linkId: delivered.linkId,
+      linkId: sent.linkId,
+      reissue,
       ...(request.kind === 'rotate-key'
         ? {
             rotation: withRotation(request, {
-              newKeyId: key.AccessKeyId,
+              newKeyId,
               phase: 'grace',
               deliveredAt: now.toISOString(),
               graceEndsAt,
               nextAt: now.toISOString(),
-              linkExpiresAt: delivered.expiresAt.toISOString(),
+              linkExpiresAt: new Date(sent.expiresAt).toISOString(),
             }),
           }
         : {}),
     },
     now,
+    [],
+    (n) => [
+      deps.store.audit.transactionItem(
+        auditEvent(deps, n, approver, 'reissued', { accessKeyId: newKeyId, linkId: sent.linkId, issue: state.issue }),
+      ),
+    ],
   );
   if (!next) throw new Error(`Request ${request.id} changed while its credentials were reissued`);
-  await record('reissued', { accessKeyId: key.AccessKeyId, linkId: delivered.linkId, issue });
-  if (next.kind === 'rotate-key') await tell(deps, next.recipient, next, rotationStartedMessage(next));
-  return `Sent <@${request.recipient}> a new one-time link for \`${request.userName}\` (new key \`${key.AccessKeyId}\`); the undelivered ${undelivered ? `key \`${undelivered}\`` : 'link'} is gone.`;
+  return finish(deps, next, reissue);
+}
+
+/**
+ * The end of a recorded reissue: a rotation's owner is told that its grace period starts again (once: recorded
+ * after the DM), and the approver's answer.
+ */
+async function finish(deps: Deps, request: AccessRequest, state: ReissueState): Promise<string> {
+  if (request.kind === 'rotate-key' && !state.told) {
+    await tell(deps, request.recipient, request, rotationStartedMessage(request));
+    const told = await deps.store.requests.update(request, { reissue: { ...state, told: true } }, deps.clock.now());
+    if (!told) logger.warn('A reissued rotation changed before its DM was recorded', { requestId: request.id });
+  }
+  return sentText(request, state.newKeyId ?? '', state.undelivered);
 }
