@@ -115,7 +115,7 @@ async function seedLeaver(b: TestBot): Promise<ScenarioContext> {
   }
   await b.schedule(); // the ownership projection
   await b.drain();
-  b.slack.members.set(MEMBER, 'deleted');
+  b.slack.members.deactivate(MEMBER);
   return { userNames: [], approver: 'U0APPROVER1' };
 }
 
