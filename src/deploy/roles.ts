@@ -137,7 +137,7 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchGetItem'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
-      // Query: whether a killed run of a request had recorded a stage (src/services/run-progress.ts)
+      // Query: whether a killed run of a rotation's phase had recorded its end (rotation-run.ts phaseEndRecorded)
       audit: ['PutItem', 'Query'],
       // Query: an account's users (key scan, the compliance report), the App Home of an owner without an index item
       users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],

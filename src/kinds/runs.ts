@@ -4,7 +4,7 @@
  */
 import type { Deps } from '../deps.js';
 import { runOffboard } from '../services/kinds/offboard.js';
-import { runKeyRotation } from '../services/kinds/rotation-run.js';
+import { runRotationDelivery } from '../services/kinds/rotation-delivery.js';
 import type { RequestKind } from '../services/plans/types.js';
 import type { AccessRequest } from '../store/requests.js';
 import { runChange } from './change/run.js';
@@ -24,7 +24,7 @@ export const RUNS: Readonly<Record<RequestKind, RunRequest>> = {
   'add-to-group': runChange,
   'remove-from-group': runChange,
   'set-owner': runChange,
-  'rotate-key': (deps, requestId, attempt, options) => runKeyRotation(deps, requestId, attempt, options),
+  'rotate-key': (deps, requestId, attempt, options) => runRotationDelivery(deps, requestId, attempt, options),
   offboard: (deps, requestId, attempt) => runOffboard(deps, requestId, attempt),
 };
 

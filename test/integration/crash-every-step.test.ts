@@ -80,10 +80,9 @@ async function rotationSnapshot(
   from: number,
   k: KillSwitch,
 ): Promise<EndState> {
+  // A retry deleting the key a killed part made but never delivered names it in the detail of the `new-key` step's
+  // event (not compared); that exactly one new key is left is checked below.
   const state = await snapshotRequest(b, context, requestId, from, k.minted, k.passwords);
-  // A retry deleting the key a killed attempt made but never delivered says so in the audit (`step-undone` with the
-  // key's id): recovery, as the harness's other recovery actions; that one new key is left is checked below.
-  state.audit = state.audit.filter((a) => !a.startsWith('step-undone CreateAccessKey'));
   const statuses = await keyStatuses(b, context.userNames[0] as string);
   const old = context.keysBefore ?? [];
   state.iam.oldKeys = old.map((id) => statuses[id] ?? 'deleted');
@@ -270,18 +269,20 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'after provision#1/1.19 slack:chat.postMessage U0ALICE',
     'before provision#1/1.20 dynamodb:TransactWriteItems requests+audit',
   ],
+  // On the runner (services/kinds/rotation-delivery.ts): each DM is the last call of its step, recorded by that
+  // step's checkpoint (requests+audit), except the link's.
   'rotate-key (by the owner, delivered)': [
-    // The start's DM to the owner ("provisioning"), recorded by the `provisioning-started` event written after it.
+    // the `tell-start` step's DM to the owner ("provisioning"), recorded by the step's checkpoint
     'after provision#1/1.3 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.4 dynamodb:PutItem audit',
+    'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
     // The one-time link's DM, recorded on the link (its DM's channel and ts): the retry finds the link unrecorded,
     // retires it (so it can never be opened: one live link), deletes its secret and the key, and delivers a new key.
     // From that write on, the retry keeps the key and marks its link delivered instead.
     'after provision#1/1.13 slack:chat.postMessage U0OWNER',
     'before provision#1/1.14 dynamodb:UpdateItem links',
-    // The owner's "new key delivered" DM, recorded by the request's `done` (finishDelivery says done last).
-    'after provision#1/1.23 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.24 dynamodb:UpdateItem requests',
+    // the `tell-owner` step's "new key delivered" DM, recorded by the step's checkpoint
+    'after provision#1/1.25 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.26 dynamodb:TransactWriteItems requests+audit',
   ],
   // The owner's "old key deactivated" (schedule#1) and "old key deleted" (schedule#2) DMs, recorded by their audit
   // event (`rotation.old-key-deactivated`, `rotation.old-key-deleted`), written after the DM and before the phase

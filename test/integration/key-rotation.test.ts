@@ -189,9 +189,14 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deleted');
     expect(await auditActions(bot, rotation.id)).toEqual([
       'requested',
+      // The delivery on the resumable runner: each step audited with its checkpoint.
       'provisioning-started',
-      'step-done',
-      'rotation.key-delivered',
+      'notified', // tell-start: the approval message
+      'step-decided', // check: today's policy and IAM
+      'step-done', // new-key: minted, stored, DMed
+      'rotation.key-delivered', // the commit: the grace period starts
+      'notified', // tell-end: the approval message
+      'notified', // tell-owner: "new key delivered"
       'rotation.deactivating',
       'rotation.old-key-deactivated',
       'rotation.reactivate',

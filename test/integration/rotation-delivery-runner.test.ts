@@ -1,7 +1,7 @@
 /**
- * A key rotation's delivery on the resumable runner (src/services/kinds/rotation-delivery.ts, issue 18). Not wired
- * in yet: the `provision` job still runs the old path, so these tests hold that job back and run the delivery on the
- * runner themselves, as the worker (its AWS calls checked against the worker's role). Signed Slack requests, moto,
+ * A key rotation's delivery on the resumable runner (src/services/kinds/rotation-delivery.ts, issue 18). These
+ * tests hold the `provision` job back and run the delivery on the runner themselves (to kill a part at a chosen
+ * call), as the worker (its AWS calls checked against the worker's role). Signed Slack requests, moto,
  * the fake Slack and the injected clock.
  */
 import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
@@ -57,7 +57,7 @@ async function secretsOf(requestId: string): Promise<string[]> {
 
 /**
  * An IAM user owned by `owner` with one active key, and its rotation asked by the owner (approved at once), with
- * the `provision` job held back (the old path): returns the request and the old key.
+ * the `provision` job held back: returns the request and the old key.
  */
 async function approvedRotation(what: string, owner: string): Promise<{ request: AccessRequest; oldKey: string }> {
   const name = nextName(what);

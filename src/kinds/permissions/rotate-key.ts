@@ -1,7 +1,8 @@
 /** rotate-key's IAM and table actions (see types.ts). Data only. */
 import type { KindPermissions } from './types.js';
 
-/** A rotation's key steps (services/kinds/rotation-run.ts): create, deactivate, reactivate and delete keys. */
+/** A rotation's key steps (its delivery: services/kinds/rotation-delivery.ts; its life: rotation-run.ts): create,
+ * deactivate, reactivate and delete keys. */
 const rotationSteps = {
   managedUsers: ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey', 'ListAccessKeys', 'GetAccessKeyLastUsed'],
   // each step first checks that the user still exists (a deleted user's ARN has no path)

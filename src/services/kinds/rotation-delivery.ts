@@ -1,17 +1,17 @@
 /**
- * A key rotation's delivery as a plan on the resumable runner (issue 18: every kind on one runner). NOT WIRED IN
- * YET: the `provision` job still runs runKeyRotation (rotation-run.ts), and src/services/runner/kinds.ts does not
- * list `rotate-key`; this module and its test (test/integration/rotation-delivery-runner.test.ts) are the first
- * step. Only the delivery: the rotation's weeks-long life after it (grace period, deactivation, deletion) stays on
- * the scheduled task, which takes a rotation up once its request is done.
+ * A key rotation's delivery as a plan on the resumable runner (issue 18: every kind on one runner): the `provision`
+ * job runs it (src/kinds/runs.ts) and the runner's sweep resumes it (src/services/runner/kinds.ts). Only the
+ * delivery: the rotation's weeks-long life after it (grace period, deactivation, deletion) stays on the scheduled
+ * task (rotation-run.ts), which takes a rotation up once its request is done.
  *
  * The plan: `tell-start` (notify: the approval message, and the requester when the run was announced), `check`
  * (gate: today's policy, the user, the old key, room for a new key; it adds the steps below only when the rotation
  * may go on), `delete-inactive` (op: the inactive key the requester chose to delete first), `new-key` (deliver:
  * mint, store and DM as one step; its checkpoint records the key and the link, never the secret), `commit`, then
- * `tell-end` (notify, after the commit: the owner's DM, or the failure's messages). Each step's checkpoint is
- * written with its audit event, so a part killed at any call resumes at the step it was in, and a message goes out
- * twice only when a part died between it and its checkpoint.
+ * `tell-end` (notify, after the commit: the approval message; then one notify step per post: the owner's "new key
+ * delivered", or the approval channel's notice of a policy refusal, the requester's and the approvers' DMs). Each
+ * step's checkpoint is written with its audit event, so a part killed at any call resumes at the step it was in, and
+ * a message goes out twice only when a part died between it and its checkpoint.
  */
 import {
   CreateAccessKeyCommand,
@@ -59,31 +59,43 @@ function ownKeys(rot: RotationState, keys: KeyInfo[]): KeyInfo[] {
   return keys.filter((k) => k.id === rot.newKeyId || (before !== undefined && !before.includes(k.id)));
 }
 
+/** Why a rotation may not go on: what today's policy no longer allows (`violations`), or what IAM says. */
+interface Refusal {
+  detail: string;
+  violations?: string[];
+}
+
+const policyRefusal = (violations: string[]): Refusal => ({
+  detail: `refused: the policy no longer allows it (${violations.join('; ')})`,
+  violations,
+});
+
 /** Today's policy and IAM, before any IAM write: why the rotation may not go on, or undefined. Reads only. */
-async function checkNow(deps: Deps, request: AccessRequest): Promise<string | undefined> {
+async function checkNow(deps: Deps, request: AccessRequest): Promise<Refusal | undefined> {
   const { policy } = deps.config;
   const rot = request.rotation as RotationState;
   if (request.account !== HOME && !policy.accounts.some((a) => a.name === request.account))
-    return `refused: the policy no longer allows it (account ${request.account} is not in the policy any more)`;
+    return policyRefusal([`account ${request.account} is not in the policy any more`]);
   const { iam } = deps.aws.account(request.account);
   let path: string;
   try {
     path = (await iam.send(new GetUserCommand({ UserName: request.userName }))).User?.Path ?? '/';
   } catch (error) {
-    if (errorName(error) === 'NoSuchEntity') return `refused: IAM user ${request.userName} no longer exists`;
+    if (errorName(error) === 'NoSuchEntity')
+      return { detail: `refused: IAM user ${request.userName} no longer exists` };
     throw error;
   }
   if (!isManagedPath(managedUserPaths(policy), path))
-    return `refused: the policy no longer allows it (user path ${path} is not among the policy's managed paths)`;
+    return policyRefusal([`user path ${path} is not among the policy's managed paths`]);
   const all = await listKeys(iam, request.userName);
   const own = ownKeys(rot, all);
   const keys = all.filter((k) => !own.includes(k));
   const old = keys.find((k) => k.id === rot.oldKeyId);
-  if (!old?.active) return `refused: key ${rot.oldKeyId} is ${old ? 'inactive' : 'gone'} now`;
+  if (!old?.active) return { detail: `refused: key ${rot.oldKeyId} is ${old ? 'inactive' : 'gone'} now` };
   const chosen = rot.deleteFirst ? keys.find((k) => k.id === rot.deleteFirst) : undefined;
-  if (chosen?.active) return `refused: key ${chosen.id} is active again; it is not deleted`;
+  if (chosen?.active) return { detail: `refused: key ${chosen.id} is active again; it is not deleted` };
   if (keys.filter((k) => k.id !== chosen?.id).length >= 2)
-    return 'refused: the user has two keys again; no room for a new one';
+    return { detail: 'refused: the user has two keys again; no room for a new one' };
   return undefined;
 }
 
@@ -113,9 +125,12 @@ async function newKey(deps: Deps, request: AccessRequest): Promise<StepOutcome> 
     if (settled.state === 'delivered')
       return delivered(earlier, settled.linkId, settled.expiresAt, 'delivered by an earlier part');
   }
-  for (const own of ownKeys(rot, all)) {
+  // Keys an earlier part made and did not deliver (recorded, or made but never recorded): deleted, and named in this
+  // step's audit event, so that the audit shows the recovery.
+  const replaced = ownKeys(rot, all).map((k) => k.id);
+  for (const id of replaced) {
     await iam
-      .send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: own.id }))
+      .send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: id }))
       .catch((error: unknown) => {
         if (errorName(error) !== 'NoSuchEntity') throw error;
       });
@@ -153,7 +168,8 @@ async function newKey(deps: Deps, request: AccessRequest): Promise<StepOutcome> 
         accessKey: { accessKeyId: keyId, secretAccessKey: key.SecretAccessKey },
       },
     });
-    return delivered(keyId, link.linkId, link.expiresAt);
+    const detail = replaced.length ? `replaced ${replaced.join(', ')} (made by an earlier part, never delivered)` : '';
+    return delivered(keyId, link.linkId, link.expiresAt, detail);
   } catch (error) {
     await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: keyId })).catch((e: unknown) =>
       logger.error('Could not delete an undelivered rotation key', {
@@ -174,7 +190,14 @@ async function step(deps: Deps, request: AccessRequest, s: RunStep): Promise<Ste
       return { result: 'done' };
     case 'check': {
       const refused = await checkNow(deps, request);
-      if (refused) return { result: 'failed', detail: refused };
+      if (refused?.violations) {
+        logger.warn('Rotation refused under the current policy', {
+          requestId: request.id,
+          violations: refused.violations,
+        });
+        return { result: 'failed', detail: refused.detail, data: { violations: refused.violations } };
+      }
+      if (refused) return { result: 'failed', detail: refused.detail };
       const then: RunStep[] = [
         ...(rot.deleteFirst
           ? [{ t: 'op' as const, op: 'delete-inactive', args: { userName: request.userName, keyId: rot.deleteFirst } }]
@@ -194,20 +217,55 @@ async function step(deps: Deps, request: AccessRequest, s: RunStep): Promise<Ste
     case 'new-key':
       return newKey(deps, request);
     case 'tell-end':
-      if (request.status === 'done') {
-        await userChanged(deps, request.account, request.userName, { requestId: request.id });
-        await tell(deps, request.recipient, request, rotationStartedMessage(request));
-        if (request.requester !== request.recipient) await tellRequester(deps, request);
-        await syncApprovalMessage(deps, request);
-      } else {
-        await syncApprovalMessage(deps, request);
-        await tellRequester(deps, request);
-        await tellApproversOfFailure(deps, request);
-      }
+      return finish(deps, request);
+    case 'tell-owner':
+      await tell(deps, request.recipient, request, rotationStartedMessage(request));
+      return { result: 'done' };
+    case 'tell-channel':
+      await tellChannelOfRefusal(deps, request, s.args.violations ?? '');
+      return { result: 'done' };
+    case 'tell-requester':
+      await tellRequester(deps, request);
+      return { result: 'done' };
+    case 'tell-approvers':
+      await tellApproversOfFailure(deps, request);
       return { result: 'done' };
     default:
       throw new Error(`A key rotation's delivery has no step ${s.op}`);
   }
+}
+
+const refusalOf = (request: AccessRequest) =>
+  request.run?.steps.find((s) => s.op === 'check' && s.result === 'failed' && Array.isArray(s.data?.violations));
+const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+
+/**
+ * After the commit: the user projection (done) and the approval message; then one step per post, each recorded by
+ * its own checkpoint: the owner's "new key delivered" (done), the approval channel (a policy refusal), the requester
+ * (when not the owner, or a failure), the approvers (a failure: they get Retry).
+ */
+async function finish(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
+  if (request.status === 'done') await userChanged(deps, request.account, request.userName, { requestId: request.id });
+  await syncApprovalMessage(deps, request);
+  const refusal = refusalOf(request);
+  const notify = (op: string, args: Record<string, string> = {}): RunStep => ({ t: 'notify', op, args });
+  const then: RunStep[] =
+    request.status === 'done'
+      ? [notify('tell-owner'), ...(request.requester !== request.recipient ? [notify('tell-requester')] : [])]
+      : [
+          ...(refusal ? [notify('tell-channel', { violations: listOf(refusal.data?.violations).join('; ') })] : []),
+          notify('tell-requester'),
+          notify('tell-approvers'),
+        ];
+  return { result: 'done', then };
+}
+
+/** The approval channel's notice of a rotation refused under the current policy. A Slack failure is logged. */
+async function tellChannelOfRefusal(deps: Deps, request: AccessRequest, violations: string): Promise<void> {
+  const channel = request.message?.channel ?? deps.config.policy.approvals.channel;
+  await tell(deps, channel, request, {
+    text: `:no_entry: I did not rotate access key \`${request.rotation?.oldKeyId ?? '?'}\` of IAM user \`${request.userName}\` (request \`${request.id}\`): the policy no longer allows it: ${violations}. Nothing was changed.`,
+  });
 }
 
 function describe(s: RunStep): string {
@@ -216,6 +274,20 @@ function describe(s: RunStep): string {
       return `DeleteAccessKey ${s.args.keyId} (inactive)`;
     case 'new-key':
       return `CreateAccessKey ${s.args.userName}`;
+    case 'check':
+      return 'check the rotation against the current policy and IAM';
+    case 'tell-start':
+      return 'show the rotation under way';
+    case 'tell-end':
+      return 'show the outcome';
+    case 'tell-owner':
+      return 'tell the owner the new key is out';
+    case 'tell-channel':
+      return 'tell the approval channel';
+    case 'tell-requester':
+      return 'tell the requester';
+    case 'tell-approvers':
+      return 'tell the approvers';
     default:
       return s.op;
   }
@@ -236,6 +308,17 @@ function rotationDelivery(announce: boolean): RunKind {
     step,
     describe,
     commit(deps, request, failed): { changes: RequestChanges; audit: { action: string; detail: AuditDetail } } {
+      const refusal = refusalOf(request);
+      if (refusal) {
+        const error = refusal.detail ?? 'refused';
+        return {
+          changes: { error, remaining: [], abandonAt: abandonAtFrom(deps) },
+          audit: {
+            action: 'provisioning-refused',
+            detail: { violations: listOf(refusal.data?.violations).join('; ') },
+          },
+        };
+      }
       if (failed.length) {
         const error = failed.map((s) => s.detail ?? `${describe(s)} failed`).join('; ');
         return {
@@ -275,7 +358,7 @@ function rotationDelivery(announce: boolean): RunKind {
 export const rotationDeliveryRun: RunKind = rotationDelivery(false);
 
 /**
- * Worker (not wired in yet, see the top of this file): runs an approved rotation's delivery for the attempt it was
+ * Worker: runs an approved rotation's delivery for the attempt it was
  * dispatched for on the resumable runner: starts its run (approved -> provisioning, with `provisioning-started`, in
  * one write; a repeat is skipped), or resumes it from its checkpoint when no part holds it (Lambda's retry of a
  * killed part). Ends done (the new key delivered, the grace period started, the owner told) or failed (nothing of

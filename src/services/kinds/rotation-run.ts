@@ -1,48 +1,32 @@
 /**
- * The worker's and the scheduled task's side of a key rotation (see rotate-key.ts): creating and delivering the new
- * key, then the grace period, deactivation, reactivation, deletion and cancellation. Kept apart from rotate-key.ts so
- * that the Slack function does not load credential delivery at cold start.
+ * The scheduled task's side of a key rotation (see rotate-key.ts): after delivery, the grace period, deactivation,
+ * reactivation, deletion and cancellation. The delivery itself runs on the resumable runner
+ * (rotation-delivery.ts). Kept apart from rotate-key.ts so that the Slack function does not load it at cold start.
  */
 
 import {
-  CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
   GetAccessKeyLastUsedCommand,
   GetUserCommand,
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { HOME } from '../../aws/accounts.js';
 import {
   oldKeyDeactivatedMessage,
   oldKeyDeletedMessage,
   oldKeyGoneMessage,
   oldKeyReactivatedMessage,
   rotationCancelledMessage,
-  rotationStartedMessage,
   stillInUseEscalation,
   stillInUseMessage,
 } from '../../blocks/rotation.js';
 import type { Deps } from '../../deps.js';
-import { ConflictError } from '../../errors.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, RotationState } from '../../store/requests.js';
-import { deliverCredentials, settleDelivery } from '../credentials.js';
 import type { OutgoingMessage } from '../ports.js';
-import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName, type IamSender } from '../provisioning.js';
-import {
-  abandonAtFrom,
-  auditEvent,
-  auditSubject,
-  syncApprovalMessage,
-  tell,
-  tellApproversOfFailure,
-  tellRequester,
-} from '../requests.js';
-import { stageRecorded } from '../run-progress.js';
+import { auditEvent, auditSubject, tell } from '../requests.js';
 import { userChanged } from '../user-changes.js';
-import { isManagedPath, managedUserPaths } from '../user-projection.js';
 import { announce, isoIn, newKeyFate, STEP_LEASE_MS, withRotation } from './rotate-key.js';
 
 const DAY = 86_400_000;
@@ -74,239 +58,6 @@ async function record(
     action,
     detail: { status: request.status, version: request.version, phase: request.rotation?.phase ?? null, ...extra },
   });
-}
-
-/**
- * The worker's run of an approved rotation: claims it (approved -> provisioning; a duplicated delivery is skipped),
- * tells the start and records it (`provisioning-started`), lists the user's keys again and refuses what changed
- * meanwhile (the old key gone or inactive, no room), deletes the chosen inactive key if it is still there and
- * inactive, creates the new key and delivers it by one-time link, then starts the grace period and DMs the owner. A
- * failure after CreateAccessKey deletes the new key again; the old key is never changed here. Killed at any call,
- * Lambda's retry ends it the same way: the start told unless recorded, a key whose link went out kept, else its link
- * retired and its secret deleted before the key is replaced (one live link, no secret left, no key left undeleted).
- */
-export async function runKeyRotation(
-  deps: Deps,
-  requestId: string,
-  attempt: number,
-  options: { announce?: boolean } = {},
-): Promise<ProvisionOutcome> {
-  const store = deps.store.requests;
-  const found = await store.get(requestId);
-  if (!found || found.attempt !== attempt || (found.status !== 'approved' && found.status !== 'provisioning'))
-    return 'skipped';
-  const request = await store.update(found, { status: 'provisioning' }, deps.clock.now());
-  if (!request) return 'skipped';
-  // The start's messages, then the event that records them: a run that died after the claim, before that event,
-  // sends them again (twice only when it died between the DM and the event).
-  if (found.status === 'approved' || !(await stageRecorded(deps, request, 'provisioning-started'))) {
-    await syncApprovalMessage(deps, request);
-    if (options.announce) await tellRequester(deps, request);
-    await record(deps, request, 'system', 'provisioning-started', { attempt });
-  }
-  const rot = request.rotation as RotationState;
-  // Today's policy, before any IAM write: the account and the user's path still the policy's, the user still there.
-  const { policy } = deps.config;
-  if (request.account !== HOME && !policy.accounts.some((a) => a.name === request.account))
-    return refuseUnderPolicy(deps, request, [`account ${request.account} is not in the policy any more`]);
-  const { iam } = deps.aws.account(request.account);
-  let path: string;
-  try {
-    path = (await iam.send(new GetUserCommand({ UserName: request.userName }))).User?.Path ?? '/';
-  } catch (error) {
-    if (errorName(error) === 'NoSuchEntity')
-      return fail(deps, request, `refused: IAM user ${request.userName} no longer exists`);
-    return fail(deps, request, `reading IAM user ${request.userName} failed (${errorName(error)})`);
-  }
-  if (!isManagedPath(managedUserPaths(policy), path))
-    return refuseUnderPolicy(deps, request, [`user path ${path} is not among the policy's managed paths`]);
-  const deliveryKey = (keyId: string) => `rotate:${request.id}:${keyId}`;
-  let withKey = request;
-  let newKeyId: string;
-  let linkId: string;
-  let linkExpiresAt: number;
-  try {
-    let keys = await listKeys(iam, request.userName);
-    // A key an earlier attempt created: kept if its link went out (the run stopped after delivering, or after the
-    // DM was recorded), else this rotation's own undelivered key: its link is retired and its secret deleted
-    // (settleDelivery), and only then is the key deleted and a new one made, so that no link is left live to reveal
-    // a deleted key and no secret is left behind.
-    const earlier = rot.newKeyId && keys.some((k) => k.id === rot.newKeyId) ? rot.newKeyId : undefined;
-    const settled = earlier ? await settleDelivery(deps, deliveryKey(earlier)) : undefined;
-    if (settled?.state === 'busy')
-      throw new ConflictError(`The new key of request ${requestId} is being delivered right now; try again later.`);
-    if (earlier && settled?.state === 'delivered') {
-      // The step's name is the first attempt's, so that the audit says one CreateAccessKey whatever attempt made it.
-      await record(deps, request, 'system', 'step-skipped', {
-        step: `CreateAccessKey ${request.userName}`,
-        newKeyId: earlier,
-        detail: 'delivered by an earlier attempt',
-      });
-      return finishDelivery(deps, request, earlier, settled.linkId, settled.expiresAt.getTime());
-    }
-    if (earlier) {
-      await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: earlier }));
-      await record(deps, request, 'system', 'step-undone', { step: `CreateAccessKey ${earlier} (never delivered)` });
-    }
-    // A key made by an attempt that stopped between CreateAccessKey and the write recording it: not among the keys
-    // checkpointed before the call, so this rotation's own, and its secret died with that run. Deleted, then a new
-    // key is made and delivered.
-    const before = rot.keysBefore;
-    const orphans = before ? keys.filter((k) => k.id !== rot.newKeyId && !before.includes(k.id)) : [];
-    for (const orphan of orphans) {
-      await iam
-        .send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: orphan.id }))
-        .catch(ignoreMissing);
-      await record(deps, request, 'system', 'step-undone', {
-        step: `CreateAccessKey ${orphan.id} (never recorded: its secret was lost)`,
-      });
-    }
-    keys = keys.filter((k) => k.id !== rot.newKeyId && !orphans.includes(k));
-    const old = keys.find((k) => k.id === rot.oldKeyId);
-    if (!old?.active) return fail(deps, request, `refused: key ${rot.oldKeyId} is ${old ? 'inactive' : 'gone'} now`);
-    const chosen = rot.deleteFirst ? keys.find((k) => k.id === rot.deleteFirst) : undefined;
-    if (chosen) {
-      if (chosen.active) return fail(deps, request, `refused: key ${chosen.id} is active again; it is not deleted`);
-      await iam.send(new DeleteAccessKeyCommand({ UserName: request.userName, AccessKeyId: chosen.id }));
-      await record(deps, request, 'system', 'step-done', { step: `DeleteAccessKey ${chosen.id} (inactive)` });
-      keys = keys.filter((k) => k.id !== chosen.id);
-    }
-    if (keys.length >= 2) return fail(deps, request, 'refused: the user has two keys again; no room for a new one');
-    // The checkpoint that lets a resumed attempt recognise a key this one creates but never records.
-    const checkpoint = await deps.store.requests.update(
-      request,
-      { rotation: withRotation(request, { keysBefore: keys.map((k) => k.id) }, ['newKeyId']) },
-      deps.clock.now(),
-    );
-    if (!checkpoint) throw new Error(`Request ${requestId} changed while it was running`);
-    withKey = checkpoint;
-    const out = await iam.send(new CreateAccessKeyCommand({ UserName: request.userName }));
-    if (!out.AccessKey?.AccessKeyId || !out.AccessKey.SecretAccessKey)
-      throw new Error('CreateAccessKey returned no key');
-    const newKey = { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
-    newKeyId = newKey.accessKeyId;
-    const stored = await deps.store.requests.update(
-      checkpoint,
-      { rotation: withRotation(checkpoint, { newKeyId }) },
-      deps.clock.now(),
-    );
-    if (!stored) throw new Error(`Request ${requestId} changed while it was running`);
-    withKey = stored;
-    await record(deps, withKey, 'system', 'step-done', { step: `CreateAccessKey ${request.userName}`, newKeyId });
-    try {
-      const delivered = await deliverCredentials(deps, {
-        deliveryKey: deliveryKey(newKeyId),
-        requestId: withKey.id,
-        recipientSlackId: withKey.recipient,
-        requesterSlackId: withKey.requester,
-        approverSlackIds: withKey.approvals.map((a) => a.user),
-        account: withKey.account,
-        purpose: `New access key for IAM user ${withKey.userName} (rotation of ${rot.oldKeyId})`,
-        bundle: {
-          accountId: withKey.accountId,
-          region: deps.config.env.AWS_REGION,
-          userName: withKey.userName,
-          accessKey: newKey,
-        },
-      });
-      linkId = delivered.linkId;
-      linkExpiresAt = delivered.expiresAt.getTime();
-    } catch (error) {
-      await iam
-        .send(new DeleteAccessKeyCommand({ UserName: withKey.userName, AccessKeyId: newKeyId }))
-        .catch((e: unknown) =>
-          logger.error('Could not delete an undelivered rotation key', { requestId, errorName: errorName(e) }),
-        );
-      return fail(deps, withKey, `delivering the new key failed (${errorName(error)}); the new key was deleted`);
-    }
-  } catch (error) {
-    // Another invocation is delivering this rotation's key: not a failure; Lambda retries this one later.
-    if (error instanceof ConflictError) throw error;
-    return fail(deps, withKey, `rotating failed (${errorName(error)})`);
-  }
-  return finishDelivery(deps, withKey, newKeyId, linkId, linkExpiresAt);
-}
-
-/**
- * The new key is out: the grace period starts, the owner is told, and only then does the request say done, so that
- * an attempt killed after the grace period's write still tells the owner when Lambda retries it (a retry finds the
- * request still provisioning, the key delivered, and comes back here; the grace period it set is kept).
- */
-async function finishDelivery(
-  deps: Deps,
-  withKey: AccessRequest,
-  newKeyId: string,
-  linkId: string,
-  linkExpiresAt: number,
-): Promise<ProvisionOutcome> {
-  const store = deps.store.requests;
-  const requestId = withKey.id;
-  const now = deps.clock.now();
-  const earlier = withKey.rotation?.phase === 'grace' ? withKey.rotation : undefined;
-  const graceEndsAt =
-    earlier?.graceEndsAt ?? new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
-  const grace = await store.update(
-    withKey,
-    {
-      linkId,
-      rotation: withRotation(withKey, {
-        newKeyId,
-        phase: 'grace',
-        deliveredAt: earlier?.deliveredAt ?? now.toISOString(),
-        graceEndsAt,
-        nextAt: earlier?.nextAt ?? now.toISOString(),
-        linkExpiresAt: new Date(linkExpiresAt).toISOString(),
-      }),
-    },
-    now,
-  );
-  if (!grace) throw new Error(`Request ${requestId} changed while it was running`);
-  await record(deps, grace, 'system', 'rotation.key-delivered', { newKeyId, linkId, graceEndsAt });
-  await userChanged(deps, grace.account, grace.userName, { requestId: grace.id });
-  await tell(deps, grace.recipient, grace, rotationStartedMessage(grace));
-  if (grace.requester !== grace.recipient) await tellRequester(deps, grace);
-  const done = await store.update(grace, { status: 'done' }, deps.clock.now());
-  if (!done) throw new Error(`Request ${requestId} changed while it was running`);
-  await syncApprovalMessage(deps, done);
-  return 'done';
-}
-
-async function fail(deps: Deps, request: AccessRequest, error: string): Promise<ProvisionOutcome> {
-  const failed = await deps.store.requests.update(
-    request,
-    { status: 'failed', error, remaining: [], abandonAt: abandonAtFrom(deps) },
-    deps.clock.now(),
-  );
-  if (!failed) throw new Error(`Request ${request.id} changed while it was running`);
-  await record(deps, failed, 'system', 'provisioning-failed', { error });
-  await syncApprovalMessage(deps, failed);
-  await tellRequester(deps, failed);
-  await tellApproversOfFailure(deps, failed);
-  return 'failed';
-}
-
-/**
- * Fails a rotation the current policy no longer allows, before any IAM write, as create-user does: audited, the
- * message updated, a notice in the approval channel, the requester and the approvers who approved it told.
- */
-async function refuseUnderPolicy(deps: Deps, request: AccessRequest, violations: string[]): Promise<ProvisionOutcome> {
-  const error = `refused: the policy no longer allows it (${violations.join('; ')})`;
-  const failed = await deps.store.requests.update(
-    request,
-    { status: 'failed', error, remaining: [], abandonAt: abandonAtFrom(deps) },
-    deps.clock.now(),
-  );
-  if (!failed) throw new Error(`Request ${request.id} changed while it was running`);
-  logger.warn('Rotation refused under the current policy', { requestId: request.id, violations });
-  await record(deps, failed, 'system', 'provisioning-refused', { violations: violations.join('; ') });
-  await syncApprovalMessage(deps, failed);
-  const channel = failed.message?.channel ?? deps.config.policy.approvals.channel;
-  await tell(deps, channel, failed, {
-    text: `:no_entry: I did not rotate access key \`${failed.rotation?.oldKeyId ?? '?'}\` of IAM user \`${failed.userName}\` (request \`${failed.id}\`): the policy no longer allows it: ${violations.join('; ')}. Nothing was changed.`,
-  });
-  await tellRequester(deps, failed);
-  await tellApproversOfFailure(deps, failed);
-  return 'failed';
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { changeRun } from '../../kinds/change/run.js';
 import { createUserRun } from '../../kinds/create-user-run.js';
 import { KIND_BEFORE_KINDS } from '../../kinds/facts.js';
 import { offboardRun } from '../kinds/offboard.js';
+import { rotationDeliveryRun } from '../kinds/rotation-delivery.js';
 import type { RequestKind } from '../plans/types.js';
 import type { RunKind } from './types.js';
 
@@ -11,6 +12,7 @@ export const runKinds: Partial<Record<RequestKind, RunKind>> = {
   'add-to-group': changeRun,
   'remove-from-group': changeRun,
   'set-owner': changeRun,
+  'rotate-key': rotationDeliveryRun,
   offboard: offboardRun,
 };
 
