@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
-import { runOf } from '../kinds/runs.js';
 import { refreshApproverHomes } from '../services/requests.js';
+import { runRequest } from '../services/runner/kinds.js';
 
 const payloadSchema = z.object({
   requestId: z.string().check(z.minLength(1)),
@@ -11,7 +11,7 @@ const payloadSchema = z.object({
 });
 
 /**
- * Runs an approved request's plan by its kind (see src/kinds/runs.ts): creates the IAM user, changes one, rotates a
+ * Runs an approved request's plan on the resumable runner, by its kind (see src/services/runner/kinds.ts): creates the IAM user, changes one, rotates a
  * key or offboards someone; a handled failure does not throw.
  */
 export async function provisionJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
@@ -19,6 +19,6 @@ export async function provisionJob(deps: Deps, payload: Record<string, unknown>)
   const request = await deps.store.requests.get(requestId);
   // Approved: it no longer waits in the approvers' App Home.
   if (request && announce) await refreshApproverHomes(deps, request, `req:${requestId}:approved`);
-  // A request no longer stored goes to create-user's run, as before kinds had modules: it finds nothing and stops.
-  await runOf(request ?? {})(deps, requestId, attempt, { announce: announce ?? false });
+  // A request no longer stored: nothing runs.
+  await runRequest(deps, requestId, attempt, { announce: announce ?? false });
 }

@@ -1,5 +1,5 @@
 /**
- * create-user on the resumable runner (worker only: src/kinds/runs.ts and src/services/runner/kinds.ts import it,
+ * create-user on the resumable runner (worker only: src/services/runner/kinds.ts imports it,
  * never the Slack function). The run of an approved request:
  *
  * 1. `start` (notify): the approval message shows it under way; on a first approval the requester is told.
@@ -28,7 +28,6 @@ import type { CredentialBundle } from '../services/credential-types.js';
 import { deliverCredentials } from '../services/credentials.js';
 import { createUserPlan } from '../services/kinds/create-user.js';
 import { describeStep } from '../services/plans/types.js';
-import type { ProvisionOutcome } from '../services/provision-request.js';
 import {
   addUserToGroup,
   createIamUser,
@@ -46,7 +45,6 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from '../services/requests.js';
-import { type PartOutcome, resumeRun, startRun } from '../services/runner/engine.js';
 import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from '../services/runner/types.js';
 import { userChanged } from '../services/user-changes.js';
 import { unfinishedAttempt } from '../store/links.js';
@@ -291,33 +289,6 @@ function planOf(request: AccessRequest, announce: boolean) {
     steps: planSteps(request, announce),
     changes: { credentialIssue: Math.max(1, request.credentialIssue) },
   };
-}
-
-/**
- * Worker: runs attempt `attempt` of an approved create-user request on the resumable runner: starts its run
- * (approved -> provisioning, in one conditional write: of two deliveries one starts it, the other is skipped), or
- * resumes it from its checkpoint when no part holds it (Lambda's retry of a killed invocation). `announce`: a first
- * approval (the requester is told it was approved). Anything else (another attempt is current, the request ended,
- * a part holds the run) is skipped.
- */
-export async function runCreateUser(
-  deps: Deps,
-  requestId: string,
-  attempt: number,
-  options: { announce: boolean },
-): Promise<ProvisionOutcome> {
-  const found = await deps.store.requests.get(requestId);
-  if (!found || found.attempt !== attempt) return 'skipped';
-  let outcome: PartOutcome = 'skipped';
-  if (found.run?.attempt === attempt) outcome = await resumeRun(deps, createUserRun, found);
-  else if (found.status === 'approved' || found.status === 'provisioning')
-    outcome = await startRun(deps, createUserRun, found, { announce: options.announce });
-  if (outcome !== 'finished') {
-    logger.info('Provisioning skipped', { requestId, attempt, outcome });
-    return 'skipped';
-  }
-  const ended = await deps.store.requests.get(requestId);
-  return ended?.status === 'failed' ? 'failed' : 'done';
 }
 
 /** The policy re-check before the first IAM write (defence in depth: the approval was decided under the policy of

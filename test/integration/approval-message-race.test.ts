@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Job } from '../../src/jobs/types.js';
-import { runJob } from '../../src/jobs/worker.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { approvalMessageNow, buttonsNow, click, requestFor, submitForm, validForm } from '../support/create-user.js';
 import { outsideFunctions } from '../support/role-checker.js';

@@ -5,8 +5,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DENY_REASON_BLOCK, DENY_REASON_MODAL, FORM_INPUT, REQUEST_DENY } from '../../src/blocks/ids.js';
 import { HOUR } from '../../src/clock.js';
-import { runCreateUser } from '../../src/kinds/create-user-run.js';
 import { provisionJob } from '../../src/services/requests.js';
+import { runRequest } from '../../src/services/runner/kinds.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import {
@@ -219,7 +219,7 @@ describe('ten concurrent Approve clicks and a duplicated worker delivery', () =>
     // And once more after everything finished, straight into provisioning, past the job claim.
     outcomes.push(
       await bot.runJob(provisionJob(request)),
-      await bot.as('worker', () => runCreateUser(bot.deps, request.id, 1, { announce: false })),
+      await bot.as('worker', () => runRequest(bot.deps, request.id, 1, { announce: false })),
     );
     replies = clicks.map(({ responseId }) => repliesTo(bot, responseId));
   });

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROTATION_SWITCHED } from '../../src/blocks/ids.js';
 import type { Job } from '../../src/jobs/types.js';
 import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
-import { runRotationDelivery } from '../../src/services/kinds/rotation-delivery.js';
 import { RUN_LEASE_MS } from '../../src/services/runner/engine.js';
+import { runRequest } from '../../src/services/runner/kinds.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';
@@ -82,7 +82,7 @@ async function approvedRotation(what: string, owner: string): Promise<{ request:
 }
 
 const deliver = (request: AccessRequest) =>
-  bot.as('worker', () => runRotationDelivery(bot.deps, request.id, request.attempt, { announce: true }));
+  bot.as('worker', () => runRequest(bot.deps, request.id, request.attempt, { announce: true }));
 
 describe("a rotation's delivery on the resumable runner", () => {
   it('delivers the new key by one link, starts the grace period and tells the owner, each step audited', async () => {

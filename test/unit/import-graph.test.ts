@@ -36,9 +36,9 @@ const LAYERS: LayerRule[] = [
   },
   { name: 'nothing imports a Lambda entry point', from: /^src\//, to: /^src\/handlers\// },
   {
-    name: 'only jobs import the kinds\u2019 run parts (worker code, kept out of the Slack bundle)',
-    from: /^src\/(?!jobs\/)/,
-    to: /^src\/kinds\/runs\.ts$/,
+    name: 'only jobs and the runner import the run table (the kinds\u2019 run parts: worker code, kept out of the Slack bundle)',
+    from: /^src\/(?!jobs\/|services\/runner\/)/,
+    to: /^src\/services\/runner\/kinds\.ts$/,
   },
 ];
 

@@ -1,6 +1,6 @@
 /**
  * The change kinds (add-to-group, remove-from-group, set-owner) on the resumable runner (src/services/runner): worker
- * only (src/kinds/runs.ts and src/services/runner/kinds.ts import it; the Slack function never does).
+ * only (src/services/runner/kinds.ts imports it; the Slack function never does).
  *
  * A run is the request's stored plan, exactly what the approvers saw, one `op` step per IAM operation, between a
  * start notice and the commit; after the commit, the end (the projection, the approval message) and one step per DM.
@@ -32,7 +32,6 @@ import {
   tell,
   tellRequester,
 } from '../../services/requests.js';
-import { type PartOutcome, resumeRun, startRun } from '../../services/runner/engine.js';
 import type { RunKind, RunStep, StepOutcome } from '../../services/runner/types.js';
 import { userChanged } from '../../services/user-changes.js';
 import type { AccessRequest } from '../../store/requests.js';
@@ -273,25 +272,3 @@ export const changeRun: RunKind = {
     for (const a of request.approvals) await tell(deps, a.user, request, approverFailure(deps, request));
   },
 };
-
-/**
- * Worker: runs attempt `attempt` of an approved change request on the runner: starts its run (approved ->
- * provisioning; a repeated delivery is skipped; `announce`: the requester is told it runs), or resumes it from its
- * checkpoint when no part holds it (Lambda's retry of a killed part). Says how the run ended, or `skipped`.
- */
-export async function runChange(
-  deps: Deps,
-  requestId: string,
-  attempt: number,
-  options: { announce?: boolean } = {},
-): Promise<'done' | 'failed' | 'skipped'> {
-  const found = await deps.store.requests.get(requestId);
-  if (!found || found.attempt !== attempt) return 'skipped';
-  let outcome: PartOutcome = 'skipped';
-  if (found.run?.attempt === attempt) outcome = await resumeRun(deps, changeRun, found);
-  else if (found.status === 'approved' || found.status === 'provisioning')
-    outcome = await startRun(deps, changeRun, found, { announce: options.announce ?? false });
-  if (outcome !== 'finished') return 'skipped';
-  const ended = await deps.store.requests.get(requestId);
-  return ended?.status === 'failed' ? 'failed' : 'done';
-}

@@ -28,7 +28,6 @@ import type { ProjectedUser } from '../../store/users.js';
 import { refreshHomes } from '../home-refresh.js';
 import type { PlanStep } from '../plans/types.js';
 import { describeStep } from '../plans/types.js';
-import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName } from '../provisioning.js';
 import {
   abandonAtFrom,
@@ -46,7 +45,7 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
-import { extendRun, isIdle, type PartOutcome, RUN_LEASE_MS, resumeRun, startRun } from '../runner/engine.js';
+import { extendRun, isIdle, RUN_LEASE_MS, type RunOutcome, resumeRun, runAttempt } from '../runner/engine.js';
 import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
 import { memberStates } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
@@ -250,17 +249,8 @@ export async function submitOffboardRequest(
  * event, or (policy `report`) what would be done is recorded. Then cancels the member's pending requests, ends the
  * request (done, or failed with Retry for the users that failed) and posts (or updates) the one report.
  */
-export async function runOffboard(deps: Deps, requestId: string, attempt: number): Promise<ProvisionOutcome> {
-  const found = await deps.store.requests.get(requestId);
-  if (!found?.offboard || found.attempt !== attempt) return 'skipped';
-  let outcome: PartOutcome = 'skipped';
-  if (found.run?.attempt === attempt) outcome = await resumeRun(deps, offboardRun, found);
-  else if (found.status === 'approved' || found.status === 'provisioning')
-    outcome = await startRun(deps, offboardRun, found);
-  if (outcome !== 'finished') return 'skipped';
-  const ended = await deps.store.requests.get(requestId);
-  return ended?.status === 'failed' ? 'failed' : 'done';
-}
+export const runOffboard = (deps: Deps, requestId: string, attempt: number): Promise<RunOutcome> =>
+  runAttempt(deps, () => offboardRun, requestId, attempt);
 
 /** Posts an offboarding's report in the approval channel and records where (a Slack failure is logged). */
 async function postReport(deps: Deps, request: AccessRequest): Promise<void> {

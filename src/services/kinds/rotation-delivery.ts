@@ -1,6 +1,6 @@
 /**
  * A key rotation's delivery as a plan on the resumable runner (issue 18: every kind on one runner): the `provision`
- * job runs it (src/kinds/runs.ts) and the runner's sweep resumes it (src/services/runner/kinds.ts). Only the
+ * job runs it and the runner's sweep resumes it (src/services/runner/kinds.ts). Only the
  * delivery: the rotation's weeks-long life after it (grace period, deactivation, deletion) stays on the scheduled
  * task (rotation-run.ts), which takes a rotation up once its request is done.
  *
@@ -26,10 +26,8 @@ import { ConflictError } from '../../errors.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, RotationState, RunStep } from '../../store/requests.js';
 import { deliverCredentials, settleDelivery } from '../credentials.js';
-import type { ProvisionOutcome } from '../provision-request.js';
 import { errorName, type IamSender } from '../provisioning.js';
 import { abandonAtFrom, syncApprovalMessage, tell, tellApproversOfFailure, tellRequester } from '../requests.js';
-import { type PartOutcome, resumeRun, startRun } from '../runner/engine.js';
 import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from '../runner/types.js';
 import { userChanged } from '../user-changes.js';
 import { isManagedPath, managedUserPaths } from '../user-projection.js';
@@ -293,90 +291,61 @@ function describe(s: RunStep): string {
   }
 }
 
-/** The delivery's steps of a run started with or without telling the requester (`announce`). */
-function rotationDelivery(announce: boolean): RunKind {
-  return {
-    async plan() {
-      const steps: RunStep[] = [
-        { t: 'notify', op: 'tell-start', args: announce ? { announce: 'yes' } : {} },
-        { t: 'gate', op: 'check', args: {} },
-        { t: 'commit', op: 'commit', args: {} },
-        { t: 'notify', op: 'tell-end', args: {} },
-      ];
-      return { steps };
-    },
-    step,
-    describe,
-    commit(deps, request, failed): { changes: RequestChanges; audit: { action: string; detail: AuditDetail } } {
-      const refusal = refusalOf(request);
-      if (refusal) {
-        const error = refusal.detail ?? 'refused';
-        return {
-          changes: { error, remaining: [], abandonAt: abandonAtFrom(deps) },
-          audit: {
-            action: 'provisioning-refused',
-            detail: { violations: listOf(refusal.data?.violations).join('; ') },
-          },
-        };
-      }
-      if (failed.length) {
-        const error = failed.map((s) => s.detail ?? `${describe(s)} failed`).join('; ');
-        return {
-          changes: { error, remaining: [], abandonAt: abandonAtFrom(deps) },
-          audit: { action: 'provisioning-failed', detail: { error } },
-        };
-      }
-      // The grace period starts with the delivery: the scheduled task takes the rotation up from here.
-      const now = deps.clock.now();
-      const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
-      const rotation = withRotation(request, {
-        phase: 'grace',
-        deliveredAt: now.toISOString(),
-        graceEndsAt,
-        nextAt: now.toISOString(),
-      });
+/** A rotation's delivery on the runner; its plan tells the requester at the start when the run was announced. */
+export const rotationDeliveryRun: RunKind = {
+  async plan(_deps, _request, options) {
+    const steps: RunStep[] = [
+      { t: 'notify', op: 'tell-start', args: options.announce ? { announce: 'yes' } : {} },
+      { t: 'gate', op: 'check', args: {} },
+      { t: 'commit', op: 'commit', args: {} },
+      { t: 'notify', op: 'tell-end', args: {} },
+    ];
+    return { steps };
+  },
+  step,
+  describe,
+  commit(deps, request, failed): { changes: RequestChanges; audit: { action: string; detail: AuditDetail } } {
+    const refusal = refusalOf(request);
+    if (refusal) {
+      const error = refusal.detail ?? 'refused';
       return {
-        changes: { rotation },
+        changes: { error, remaining: [], abandonAt: abandonAtFrom(deps) },
         audit: {
-          action: 'rotation.key-delivered',
-          detail: { newKeyId: rotation.newKeyId ?? null, linkId: request.linkId ?? null, graceEndsAt },
+          action: 'provisioning-refused',
+          detail: { violations: listOf(refusal.data?.violations).join('; ') },
         },
       };
-    },
-    stopped(deps, _request, reason) {
-      return { error: reason, remaining: [], abandonAt: abandonAtFrom(deps) };
-    },
-    async tellStopped(deps, request) {
-      await syncApprovalMessage(deps, request);
-      await tellRequester(deps, request);
-      await tellApproversOfFailure(deps, request);
-    },
-  };
-}
-
-/** The run kind the runner resumes a rotation's delivery with (its steps are stored: the plan is not asked again). */
-export const rotationDeliveryRun: RunKind = rotationDelivery(false);
-
-/**
- * Worker: runs an approved rotation's delivery for the attempt it was
- * dispatched for on the resumable runner: starts its run (approved -> provisioning, with `provisioning-started`, in
- * one write; a repeat is skipped), or resumes it from its checkpoint when no part holds it (Lambda's retry of a
- * killed part). Ends done (the new key delivered, the grace period started, the owner told) or failed (nothing of
- * the rotation left but what its failure says; approvers get Retry).
- */
-export async function runRotationDelivery(
-  deps: Deps,
-  requestId: string,
-  attempt: number,
-  options: { announce?: boolean } = {},
-): Promise<ProvisionOutcome> {
-  const found = await deps.store.requests.get(requestId);
-  if (!found?.rotation || found.attempt !== attempt) return 'skipped';
-  let outcome: PartOutcome = 'skipped';
-  if (found.run?.attempt === attempt) outcome = await resumeRun(deps, rotationDeliveryRun, found);
-  else if (found.status === 'approved' || found.status === 'provisioning')
-    outcome = await startRun(deps, rotationDelivery(options.announce === true), found);
-  if (outcome !== 'finished') return 'skipped';
-  const ended = await deps.store.requests.get(requestId);
-  return ended?.status === 'failed' ? 'failed' : 'done';
-}
+    }
+    if (failed.length) {
+      const error = failed.map((s) => s.detail ?? `${describe(s)} failed`).join('; ');
+      return {
+        changes: { error, remaining: [], abandonAt: abandonAtFrom(deps) },
+        audit: { action: 'provisioning-failed', detail: { error } },
+      };
+    }
+    // The grace period starts with the delivery: the scheduled task takes the rotation up from here.
+    const now = deps.clock.now();
+    const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
+    const rotation = withRotation(request, {
+      phase: 'grace',
+      deliveredAt: now.toISOString(),
+      graceEndsAt,
+      nextAt: now.toISOString(),
+    });
+    return {
+      changes: { rotation },
+      audit: {
+        action: 'rotation.key-delivered',
+        detail: { newKeyId: rotation.newKeyId ?? null, linkId: request.linkId ?? null, graceEndsAt },
+      },
+    };
+  },
+  stopped(deps, _request, reason) {
+    return { error: reason, remaining: [], abandonAt: abandonAtFrom(deps) };
+  },
+  async tellStopped(deps, request) {
+    await syncApprovalMessage(deps, request);
+    await tellRequester(deps, request);
+    await tellApproversOfFailure(deps, request);
+  },
+};

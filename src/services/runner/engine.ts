@@ -130,6 +130,38 @@ export async function resumeRun(deps: Deps, kind: RunKind, request: AccessReques
   return runPart(deps, kind, request.id, request.run.attempt, request.run.part);
 }
 
+/** What a worker's run of a request came to: `skipped` when this call ran nothing to the end (a repeat, another part's
+ * turn, a continuation handed off). */
+export type RunOutcome = 'done' | 'failed' | 'skipped';
+
+/**
+ * Runs attempt `attempt` of an approved request in this invocation, with the run kind `kindOf` gives for it: starts
+ * its run (approved, or left `provisioning` by an earlier attempt's run: the kind's plan, given `options`), or resumes
+ * it from its checkpoint when no part holds it (Lambda's retry of a killed part, a repeated event). A request of
+ * another attempt, or ended, is skipped. Kind-agnostic: every kind's worker entry is this (see runner/requests.ts).
+ */
+export async function runAttempt(
+  deps: Deps,
+  kindOf: (request: AccessRequest) => RunKind | undefined,
+  requestId: string,
+  attempt: number,
+  options: RunOptions = {},
+): Promise<RunOutcome> {
+  const found = await deps.store.requests.get(requestId);
+  const kind = found && kindOf(found);
+  if (!found || !kind || found.attempt !== attempt) return 'skipped';
+  let outcome: PartOutcome = 'skipped';
+  if (found.run?.attempt === attempt) outcome = await resumeRun(deps, kind, found);
+  else if (found.status === 'approved' || found.status === 'provisioning')
+    outcome = await startRun(deps, kind, found, options);
+  if (outcome !== 'finished') {
+    logger.info('Run not finished in this invocation', { requestId, attempt, outcome });
+    return 'skipped';
+  }
+  const ended = await deps.store.requests.get(requestId);
+  return ended?.status === 'failed' ? 'failed' : 'done';
+}
+
 /**
  * Adds steps at the end of a run whose request ended by its commit (its tail: e.g. an undo asked for after the end,
  * like an offboarding's Reactivate), in one conditional write with `changes` and `alsoWrite` (the audit event of

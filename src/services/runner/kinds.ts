@@ -1,13 +1,19 @@
-/** The kinds that run on the resumable runner, by `request.kind`: the job and the sweep look a kind up here. */
+/**
+ * The run kind of every kind of request, by `request.kind`: the worker's provision job, its run-part job and the stall
+ * sweep look a kind up here, and every kind runs through one entry, runRequest. Worker and scheduled function only:
+ * the import-graph test keeps it (and the kinds' run parts it imports) out of the Slack function's bundle.
+ */
+import type { Deps } from '../../deps.js';
 import { changeRun } from '../../kinds/change/run.js';
 import { createUserRun } from '../../kinds/create-user-run.js';
 import { KIND_BEFORE_KINDS } from '../../kinds/facts.js';
 import { offboardRun } from '../kinds/offboard.js';
 import { rotationDeliveryRun } from '../kinds/rotation-delivery.js';
 import type { RequestKind } from '../plans/types.js';
-import type { RunKind } from './types.js';
+import { type RunOutcome, runAttempt } from './engine.js';
+import type { RunKind, RunOptions } from './types.js';
 
-export const runKinds: Partial<Record<RequestKind, RunKind>> = {
+export const runKinds: Readonly<Record<RequestKind, RunKind>> = {
   'create-user': createUserRun,
   'add-to-group': changeRun,
   'remove-from-group': changeRun,
@@ -16,6 +22,15 @@ export const runKinds: Partial<Record<RequestKind, RunKind>> = {
   offboard: offboardRun,
 };
 
-/** The run kind of a request, if its kind runs on the runner (a request stored before kinds existed: create-user). */
+/** The run kind of a request (a request stored before kinds existed: create-user). */
 export const runKindOf = (request: { kind?: RequestKind }): RunKind | undefined =>
   runKinds[request.kind ?? KIND_BEFORE_KINDS];
+
+/**
+ * Worker: runs attempt `attempt` of an approved request of any kind on the resumable runner (see runAttempt): a
+ * handled failure does not throw; `announce`: a first approval (the kind may tell the requester), not a Retry.
+ */
+export const runRequest = (deps: Deps, requestId: string, attempt: number, options: RunOptions = {}) =>
+  runAttempt(deps, runKindOf, requestId, attempt, options);
+
+export type { RunOutcome };
