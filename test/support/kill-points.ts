@@ -559,7 +559,10 @@ export async function snapshotRequest(
     audit.add(step ? `${action} ${String(step)}` : action);
   }
 
-  const calls = bot.slack.calls.slice(from);
+  // What Slack accepted: a call it refused for its rate limit (HTTP 429, which the Web API client waits out and sends
+  // again) reached nobody, and counting it would double a message, or a link, whenever the sweep runs fast enough
+  // to be rate-limited (real clock), in either run.
+  const calls = bot.slack.calls.slice(from).filter((c) => c.answer?.error !== 'ratelimited');
   const messages = calls
     .filter((c) => c.method === 'chat.postMessage' || c.method === 'chat.postEphemeral')
     .map((c) => `${String(c.args.channel)} ${messageKind(c.args)}`)
