@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
-import { rotationStepJob as finishStep } from '../services/kinds/rotation-run.js';
+import { rotationStepJob as finishStep } from '../kinds/rotate-key/rotation-run.js';
 
 const payloadSchema = z.object({ requestId: z.string().check(z.minLength(1)), version: z.int() });
 

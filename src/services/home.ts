@@ -3,9 +3,9 @@ import { type HomeInput, homeView, type WaitingRequest } from '../blocks/home.js
 import { esc } from '../blocks/text.js';
 import { maskKeyId } from '../blocks/users.js';
 import type { Deps } from '../deps.js';
+import { type RotationView, rotationStateOf } from '../kinds/rotate-key/rotation.js';
 import { logger } from '../logger.js';
 import type { AccessRequest } from '../store/requests.js';
-import { type RotationView, rotationStateOf } from './kinds/rotate-key.js';
 import { isApprover, mayDecide, ruleOf } from './requests.js';
 import { usersOwnedBy } from './user-lookup.js';
 

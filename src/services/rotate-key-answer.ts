@@ -2,7 +2,7 @@ import { offerDeleteFirstMessage } from '../blocks/rotation.js';
 import { esc } from '../blocks/text.js';
 import type { Deps } from '../deps.js';
 import { BotError, ValidationError } from '../errors.js';
-import { checkRotation, type RotationDraft, submitRotation } from './kinds/rotate-key.js';
+import { checkRotation, type RotationDraft, submitRotation } from '../kinds/rotate-key/rotation.js';
 import type { OutgoingMessage } from './ports.js';
 
 /**

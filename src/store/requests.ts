@@ -35,7 +35,7 @@ export interface CreatedResources {
   accessKey: boolean;
 }
 
-/** Where a key rotation stands (see src/services/kinds/rotate-key.ts). `-ing` phases: an IAM write under way. */
+/** Where a key rotation stands (see src/kinds/rotate-key/rotation.ts). `-ing` phases: an IAM write under way. */
 export type RotationPhase =
   | 'grace'
   | 'still-in-use'

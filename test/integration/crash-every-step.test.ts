@@ -11,7 +11,7 @@
  */
 import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
+import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor, existingUser } from '../support/changes.js';
 import { allowPasswordChange, click, requestFor } from '../support/create-user.js';
@@ -269,7 +269,7 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'after provision#1/1.19 slack:chat.postMessage U0ALICE',
     'before provision#1/1.20 dynamodb:TransactWriteItems requests+audit',
   ],
-  // On the runner (services/kinds/rotation-delivery.ts): each DM is the last call of its step, recorded by that
+  // On the runner (kinds/rotate-key/rotation-delivery.ts): each DM is the last call of its step, recorded by that
   // step's checkpoint (requests+audit), except the link's.
   'rotate-key (by the owner, delivered)': [
     // the `tell-start` step's DM to the owner ("provisioning"), recorded by the step's checkpoint

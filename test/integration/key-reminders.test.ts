@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_ROTATE_NOW, KEY_SNOOZE } from '../../src/blocks/ids.js';
 import { runKeyScan } from '../../src/jobs/key-scan.js';
 import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
-import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
+import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import { refreshAccount } from '../../src/services/user-projection.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';

@@ -18,7 +18,7 @@ import { ROTATION_SWITCHED } from '../../src/blocks/ids.js';
 import type { Config } from '../../src/config.js';
 import type { Job } from '../../src/jobs/types.js';
 import { LEASE_MS, runJob } from '../../src/jobs/worker.js';
-import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
+import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';

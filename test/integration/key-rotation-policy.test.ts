@@ -4,7 +4,7 @@
  */
 import { CreateAccessKeyCommand, GetAccessKeyLastUsedCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
+import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';

@@ -1,5 +1,5 @@
 /**
- * A key rotation's delivery on the resumable runner (src/services/kinds/rotation-delivery.ts, issue 18). These
+ * A key rotation's delivery on the resumable runner (src/kinds/rotate-key/rotation-delivery.ts, issue 18). These
  * tests hold the `provision` job back and run the delivery on the runner themselves (to kill a part at a chosen
  * call), as the worker (its AWS calls checked against the worker's role). Signed Slack requests, moto,
  * the fake Slack and the injected clock.
@@ -9,7 +9,7 @@ import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secret
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROTATION_SWITCHED } from '../../src/blocks/ids.js';
 import type { Job } from '../../src/jobs/types.js';
-import { rotationStateOf } from '../../src/services/kinds/rotate-key.js';
+import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import { RUN_LEASE_MS } from '../../src/services/runner/engine.js';
 import { runRequest } from '../../src/services/runner/kinds.js';
 import type { AccessRequest } from '../../src/store/requests.js';

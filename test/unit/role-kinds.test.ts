@@ -112,7 +112,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     ],
     TableLinks: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     TableJobs: ['dynamodb:UpdateItem'],
-    TableAudit: ['dynamodb:PutItem', 'dynamodb:Query'], // a rotation phase's recorded end (services/kinds/rotation-run.ts)
+    TableAudit: ['dynamodb:PutItem', 'dynamodb:Query'], // a rotation phase's recorded end (kinds/rotate-key/rotation-run.ts)
     TableUsers: [
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',

@@ -1,7 +1,7 @@
 /** rotate-key's IAM and table actions (see types.ts). Data only. */
 import type { KindPermissions } from './types.js';
 
-/** A rotation's key steps (its delivery: services/kinds/rotation-delivery.ts; its life: rotation-run.ts): create,
+/** A rotation's key steps (its delivery: kinds/rotate-key/rotation-delivery.ts; its life: rotation-run.ts): create,
  * deactivate, reactivate and delete keys. */
 const rotationSteps = {
   managedUsers: ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey', 'ListAccessKeys', 'GetAccessKeyLastUsed'],
@@ -10,7 +10,7 @@ const rotationSteps = {
 } as const;
 
 export const rotateKeyPermissions: KindPermissions = {
-  // /iam rotate-key's checks: the user, its owner, its keys (services/kinds/rotate-key.ts); "I've switched" and
+  // /iam rotate-key's checks: the user, its owner, its keys (kinds/rotate-key/rotation.ts); "I've switched" and
   // /iam reissue read the new key's link
   slack: { anyUser: ['GetUser'], managedUsers: ['ListUserTags', 'ListAccessKeys'], tables: { links: ['GetItem'] } },
   // the first run and Reissue of the new key (services/kinds/reissue-run.ts); "Rotate now" from a key reminder runs

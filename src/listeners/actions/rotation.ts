@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { parseButtonValue } from '../../blocks/button-value.js';
 import { ROTATION_DELETE_FIRST, ROTATION_REACTIVATE, ROTATION_SWITCHED } from '../../blocks/ids.js';
 import type { Deps } from '../../deps.js';
-import { clickRotation, type RotationClick } from '../../services/kinds/rotate-key.js';
+import { clickRotation, type RotationClick } from '../../kinds/rotate-key/rotation.js';
 import { answerRotation } from '../../services/rotate-key-answer.js';
 import { requestErrorText } from './request-errors.js';
 

@@ -1,6 +1,6 @@
 import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
-import type { RotationDraft } from '../../services/kinds/rotate-key.js';
+import type { RotationDraft } from '../../kinds/rotate-key/rotation.js';
 import { answerRotation } from '../../services/rotate-key-answer.js';
 import type { Subcommand } from './subcommand.js';
 

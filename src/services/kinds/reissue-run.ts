@@ -2,6 +2,7 @@
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { rotationStartedMessage } from '../../blocks/rotation.js';
 import type { Deps } from '../../deps.js';
+import { withRotation } from '../../kinds/rotate-key/rotation.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, ReissueState } from '../../store/requests.js';
 import { deleteCredentialSecret } from '../credential-secrets.js';
@@ -9,7 +10,6 @@ import { deliverCredentials } from '../credentials.js';
 import { errorName } from '../provisioning.js';
 import { auditEvent, auditSubject, tell } from '../requests.js';
 import { UNRECEIVED } from './reissue.js';
-import { withRotation } from './rotate-key.js';
 
 const DAY = 86_400_000;
 

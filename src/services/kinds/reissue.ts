@@ -5,9 +5,9 @@
  */
 import type { Deps } from '../../deps.js';
 import { ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
+import { isoIn, STEP_LEASE_MS, withRotation } from '../../kinds/rotate-key/rotation.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { auditEvent, isAmong, ruleOf } from '../requests.js';
-import { isoIn, STEP_LEASE_MS, withRotation } from './rotate-key.js';
 
 /** Link states whose credentials nobody received. */
 export const UNRECEIVED = ['pending', 'expired', 'superseded'];

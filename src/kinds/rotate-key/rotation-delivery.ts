@@ -24,14 +24,20 @@ import { rotationStartedMessage } from '../../blocks/rotation.js';
 import type { Deps } from '../../deps.js';
 import { ConflictError } from '../../errors.js';
 import { logger } from '../../logger.js';
+import { deliverCredentials, settleDelivery } from '../../services/credentials.js';
+import { errorName, type IamSender } from '../../services/provisioning.js';
+import {
+  abandonAtFrom,
+  syncApprovalMessage,
+  tell,
+  tellApproversOfFailure,
+  tellRequester,
+} from '../../services/requests.js';
+import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from '../../services/runner/types.js';
+import { userChanged } from '../../services/user-changes.js';
+import { isManagedPath, managedUserPaths } from '../../services/user-projection.js';
 import type { AccessRequest, RotationState, RunStep } from '../../store/requests.js';
-import { deliverCredentials, settleDelivery } from '../credentials.js';
-import { errorName, type IamSender } from '../provisioning.js';
-import { abandonAtFrom, syncApprovalMessage, tell, tellApproversOfFailure, tellRequester } from '../requests.js';
-import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from '../runner/types.js';
-import { userChanged } from '../user-changes.js';
-import { isManagedPath, managedUserPaths } from '../user-projection.js';
-import { withRotation } from './rotate-key.js';
+import { withRotation } from './rotation.js';
 
 const DAY = 86_400_000;
 

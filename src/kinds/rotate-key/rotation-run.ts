@@ -22,12 +22,12 @@ import {
 } from '../../blocks/rotation.js';
 import type { Deps } from '../../deps.js';
 import { logger } from '../../logger.js';
+import type { OutgoingMessage } from '../../services/ports.js';
+import { errorName, type IamSender } from '../../services/provisioning.js';
+import { auditEvent, auditSubject, tell } from '../../services/requests.js';
+import { userChanged } from '../../services/user-changes.js';
 import type { AccessRequest, RotationState } from '../../store/requests.js';
-import type { OutgoingMessage } from '../ports.js';
-import { errorName, type IamSender } from '../provisioning.js';
-import { auditEvent, auditSubject, tell } from '../requests.js';
-import { userChanged } from '../user-changes.js';
-import { announce, isoIn, newKeyFate, STEP_LEASE_MS, withRotation } from './rotate-key.js';
+import { announce, isoIn, newKeyFate, STEP_LEASE_MS, withRotation } from './rotation.js';
 
 const DAY = 86_400_000;
 

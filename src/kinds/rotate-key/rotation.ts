@@ -13,9 +13,8 @@ import { HOME } from '../../aws/accounts.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
 import { logger } from '../../logger.js';
-import type { AccessRequest, RotationState } from '../../store/requests.js';
-import { OWNER_TAG, type PlanStep } from '../plans/types.js';
-import { errorName, type IamSender } from '../provisioning.js';
+import { OWNER_TAG, type PlanStep } from '../../services/plans/types.js';
+import { errorName, type IamSender } from '../../services/provisioning.js';
 import {
   auditEvent,
   newRequestId,
@@ -24,8 +23,9 @@ import {
   type RequestDeps,
   type SubmitOptions,
   startProvisioning,
-} from '../requests.js';
-import { isManagedPath, managedUserPaths } from '../user-projection.js';
+} from '../../services/requests.js';
+import { isManagedPath, managedUserPaths } from '../../services/user-projection.js';
+import type { AccessRequest, RotationState } from '../../store/requests.js';
 
 const _DAY = 86_400_000;
 /** How long an `-ing` phase owns its IAM write before a rerun takes it over (the worker stops after 60 s). */
