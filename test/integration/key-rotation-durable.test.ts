@@ -277,19 +277,24 @@ describe('a worker killed right after CreateAccessKey returned', () => {
     const client = iam();
     const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
     let orphan = '';
+    let killedNow: () => void = () => {};
+    const reached = new Promise<void>((resolve) => {
+      killedNow = resolve;
+    });
     (client as { send: unknown }).send = async (command: unknown) => {
       if (!(command instanceof CreateAccessKeyCommand) || orphan) return send(command);
       const out = (await send(command)) as { AccessKey?: { AccessKeyId?: string } };
       orphan = out.AccessKey?.AccessKeyId ?? '?';
+      killedNow();
       return new Promise(() => {});
     };
-    // The runner does not wait for the killed run (it never ends), so that the command's jobs drain.
+    // The runner does not wait for the killed run (it never ends), only until it is killed (or ends without reaching
+    // CreateAccessKey, which the assertions below then report), so that the command's jobs drain.
     let killed: Job | undefined;
     bot.dispatcher.setRunner((job) => {
       if (job.type !== 'provision' || killed) return runJob(bot.deps, job);
       killed = job;
-      void runJob(bot.deps, job);
-      return new Promise((resolve) => setTimeout(resolve, 300));
+      return Promise.race([reached, runJob(bot.deps, job)]);
     });
     try {
       await command(`rotate-key ${name}`, 'U0OWNER6');
