@@ -10,30 +10,22 @@
  * runs one kind; CRASH_DEBUG=1 prints each kind's kill points.
  */
 import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor, existingUser } from '../support/changes.js';
+import { crashSweep } from '../support/crash-sweep.js';
 import { allowPasswordChange, click, requestFor } from '../support/create-user.js';
 import { linkSentTo, requestPage } from '../support/credentials.js';
 import {
-  afterAPost,
   type CrashScenario,
-  compareEndStates,
   type EndState,
   KillSwitch,
-  type KillWhen,
-  pointName,
-  type RunResult,
-  runScenario,
   type ScenarioContext,
   snapshotRequest,
 } from '../support/kill-points.js';
 import { testPolicy } from '../support/policy.js';
 
-const FULL = process.env.CRASH_SWEEP === 'full';
-/** How many kill points of each kind the default run checks (both kills at each); the full sweep checks all. */
-const SAMPLE_POINTS = 3;
 const START = new Date('2026-11-22T09:00:00Z');
 
 let bot: TestBot;
@@ -302,89 +294,4 @@ const MAY_DOUBLE: Record<string, string[]> = {
  */
 const KNOWN: Record<string, Record<string, string>> = {};
 
-interface Checked {
-  kind: string;
-  point: string;
-  /** The problems were expected (KNOWN). */
-  known: boolean;
-  humanRetry: boolean;
-  /** Lambda retries the run took, and jobs that failed every attempt. */
-  retries: number;
-  exhausted: string[];
-  doubled: string[];
-  problems: string[];
-}
-const checked: Checked[] = [];
-
-afterAll(() => {
-  const lines = [
-    `Crash at every step: ${checked.length} (kind, kill point) pairs checked${FULL ? ' (every kill point)' : ` (a sample of ${SAMPLE_POINTS} points per kind; npm run test:crash for all)`}`,
-  ];
-  for (const kind of new Set(checked.map((c) => c.kind))) {
-    const mine = checked.filter((c) => c.kind === kind);
-    lines.push(
-      `  ${kind}: ${mine.length} pairs, ${mine.filter((c) => c.problems.length && !c.known).length} failed, ${mine.filter((c) => c.known).length} known failures, ${mine.filter((c) => c.humanRetry).length} needed an approver's Retry, ${mine.filter((c) => c.retries > 1).length} needed Lambda's second retry, ${mine.filter((c) => c.exhausted.length).length} exhausted Lambda's retries`,
-    );
-    for (const c of mine.filter((x) => x.doubled.length))
-      lines.push(`    doubled at ${c.point}: ${c.doubled.join(' | ')}`);
-    for (const c of mine.filter((x) => x.humanRetry)) lines.push(`    Retry needed at ${c.point}`);
-    for (const c of mine.filter((x) => x.known))
-      lines.push(`    known failure at ${c.point}: ${c.problems.join(' | ')}`);
-  }
-  console.info(lines.join('\n'));
-});
-
-describe('a request killed at any step of the worker ends as if it had not been', () => {
-  const only = process.env.CRASH_KIND;
-  for (const scenario of SCENARIOS.filter((s) => !only || only.split(',').some((p) => s.kind.startsWith(p)))) {
-    it(
-      `${scenario.kind}: the same end state, whatever call the worker died before or after`,
-      async () => {
-        // Prepare: the uninterrupted run, and its kill points.
-        const baseline = await runScenario(bot, kills, scenario, START);
-        expect(baseline.settled.humanRetry).toBe(false);
-        expect(baseline.stats).toEqual({ killed: 0, retries: 0, exhausted: [] });
-        if (process.env.CRASH_DEBUG)
-          console.info(`${scenario.kind}:\n  ${baseline.points.map((p) => pointName(p)).join('\n  ')}`);
-        const stride = Math.max(1, Math.floor(baseline.points.length / SAMPLE_POINTS));
-        const points = FULL ? baseline.points : baseline.points.filter((_, i) => i % stride === stride - 1);
-        const mayDouble = MAY_DOUBLE[scenario.kind] ?? [];
-        const known = KNOWN[scenario.kind] ?? {};
-        const failures: string[] = [];
-
-        for (const point of points) {
-          for (const when of ['before', 'after'] as KillWhen[]) {
-            // Act
-            const run: RunResult = await runScenario(bot, kills, scenario, START, { point, when });
-            // Assess
-            const name = pointName(point, when);
-            const { problems, doubled } = compareEndStates(baseline.state, run.state, run.settled.humanRetry);
-            if (!run.fired) problems.push('the kill point was never reached');
-            // One kill, one retry: a lease that outlives the dead invocation makes the first retry fail too.
-            if (run.stats.retries > 1) problems.push(`${run.stats.retries} Lambda retries for one kill`);
-            if (doubled.length && !afterAPost(baseline.points, point, when))
-              problems.push(`doubled before any post: ${doubled.join(' | ')}`);
-            else if (doubled.length && !mayDouble.includes(name)) problems.push(`doubled: ${doubled.join(' | ')}`);
-            if (FULL && !doubled.length && mayDouble.includes(name)) problems.push('listed in MAY_DOUBLE, but clean');
-            const isKnown = problems.length > 0 && name in known;
-            if (FULL && !problems.length && name in known) problems.push('listed in KNOWN, but clean');
-            checked.push({
-              kind: scenario.kind,
-              point: name,
-              known: isKnown,
-              humanRetry: run.settled.humanRetry,
-              retries: run.stats.retries,
-              exhausted: run.stats.exhausted,
-              doubled,
-              problems,
-            });
-            if (problems.length && !isKnown) failures.push(`${name}\n      ${problems.join('\n      ')}`);
-          }
-        }
-
-        expect(failures, `${scenario.kind} at ${baseline.points.length} kill points`).toEqual([]);
-      },
-      30 * 60_000,
-    );
-  }
-});
+crashSweep({ bot: () => bot, kills, scenarios: SCENARIOS, start: START, mayDouble: MAY_DOUBLE, known: KNOWN });
