@@ -19,7 +19,7 @@ import { FORM_INPUT, GIVE_TO_BLOCKS, GIVE_TO_MODAL, OFFBOARD_REACTIVATE } from '
 import { giveToActionId } from '../../src/blocks/offboard.js';
 import { DAY, ManualClock } from '../../src/clock.js';
 import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
-import { leaverRequestId } from '../../src/services/kinds/offboard.js';
+import { handleLeaver, leaverRequestId } from '../../src/services/kinds/offboard.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { SIGNING_SECRET, startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor } from '../support/changes.js';
@@ -345,6 +345,37 @@ describe('the daily check of owners (no event)', () => {
     expect(notices).toHaveLength(1);
     expect(String(notices[0]?.args.text)).toContain('`unknown-ci`');
     expect(String(notices[0]?.args.text)).toContain('Nothing was deactivated');
+  });
+
+  it('counts an owner Slack does not know as unknown, not as a leaver', async () => {
+    // Prepare: a user tagged with an id Slack answers user_not_found for
+    await seedUser('typo-ci', { owner: 'U0TYPO7', keys: 1 });
+    await bot.schedule();
+    bot.slack.members.remove('U0TYPO7');
+
+    // Act: the daily check
+    const results = await daily();
+
+    // Assess: the reconcile counts it (and U0UNKNOWN of the test before) as unknown, and no one as a leaver
+    expect(results['reconcile-owners']).toMatchObject({ leavers: 0, unknown: 2 });
+    expect(Object.values(await keyStatuses('typo-ci'))).toEqual(['Active']);
+  });
+
+  it('handleLeaver itself creates no offboarding for an id Slack does not know (not only the leaver job)', async () => {
+    // Prepare: a user tagged with an id Slack answers user_not_found for
+    await seedUser('typo2-ci', { owner: 'U0TYPO8', keys: 1, console: true });
+    await bot.schedule();
+    bot.slack.members.remove('U0TYPO8');
+
+    // Act: the service asked directly, as any caller would
+    const outcome = await bot.as('worker', () => handleLeaver(bot.deps, 'U0TYPO8', 'scan'));
+    await bot.drain();
+
+    // Assess: nothing created, nothing deactivated
+    expect(outcome).toBe('unknown');
+    expect(await bot.deps.store.requests.get(leaverRequestId('U0TYPO8'))).toBeUndefined();
+    expect(Object.values(await keyStatuses('typo2-ci'))).toEqual(['Active']);
+    expect(await hasConsole('typo2-ci')).toBe(true);
   });
 
   it('acts on nothing while Slack cannot answer, and handles the owner on a later run', async () => {

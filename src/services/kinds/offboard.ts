@@ -69,6 +69,11 @@ export function leaverJob(member: string, trigger: 'event' | 'scan', id: string)
   return { id: `leaver:${member}:${id}`, type: 'leaver', payload: { member, trigger } };
 }
 
+/** The job that tells the approvers, once per id, that IAM users are owned by an id Slack does not know. */
+export function ownerUnknown(member: string): Job {
+  return { id: `owner-unknown:${member}`, type: 'owner-unknown', payload: { member } };
+}
+
 const userKey = (u: Pick<OffboardedUser, 'account' | 'userName'>) => `${u.account}#${u.userName.toLowerCase()}`;
 
 /** The steps an offboarding ran (or, in `report` mode and before approval, would run), in order. */
@@ -102,14 +107,16 @@ function previewOf(policy: Deps['config']['policy'], owned: ProjectedUser[]): Of
  * Worker: handles a member noticed as gone (event or daily check). Does nothing for a member who owns no IAM user
  * (the projection), nor for one already handled (its `offboard-<member>` request exists: a repeat changes nothing and
  * posts nothing). Otherwise asks Slack again, fresh (never the event alone): active, nothing; Slack unreachable,
- * recorded in the audit trail and left to the next daily check; deactivated or unknown to Slack, creates the
- * offboarding once (a conditional write) and runs it.
+ * recorded in the audit trail and left to the next daily check; an id Slack does not know (user_not_found: a
+ * mistyped tag, another workspace's id) is no leaver: nothing is created and `unknown` tells the caller to report it;
+ * deactivated (users.info `deleted: true`, the only answer that means gone), creates the offboarding once (a
+ * conditional write) and runs it.
  */
 export async function handleLeaver(
   deps: Deps,
   member: string,
   trigger: 'event' | 'scan',
-): Promise<'handled' | 'already' | 'no-users' | 'active' | 'unreachable'> {
+): Promise<'handled' | 'already' | 'no-users' | 'active' | 'unknown' | 'unreachable'> {
   const id = leaverRequestId(member);
   const existing = await deps.store.requests.get(id);
   if (existing) {
@@ -137,6 +144,13 @@ export async function handleLeaver(
     logger.info('A member reported gone is active in Slack; nothing done', { member, trigger });
     return 'active';
   }
+  if (state === 'unknown') {
+    logger.info('A member reported gone is unknown to Slack (user_not_found); nothing deactivated', {
+      member,
+      trigger,
+    });
+    return 'unknown';
+  }
   const now = deps.clock.now();
   const users = previewOf(deps.config.policy, owned.users);
   const request: AccessRequest = {
@@ -144,7 +158,7 @@ export async function handleLeaver(
     id,
     status: 'approved',
     requester: 'system',
-    justification: `${trigger === 'event' ? 'Slack reported' : 'The daily check found'} <@${member}> ${state === 'deactivated' ? 'deactivated' : 'unknown to Slack'}.`,
+    justification: `${trigger === 'event' ? 'Slack reported' : 'The daily check found'} <@${member}> deactivated.`,
     plan: offboardPlan(users),
     offboard: { member, trigger, users, cancelled: [] },
   };
@@ -910,8 +924,15 @@ export async function reconcileOwners(deps: Deps): Promise<Record<string, number
   // An offboarding that stopped midway (no part holds it): the leaver job resumes it from its checkpoint.
   for (const owner of stuck) await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
   let leavers = 0;
+  let unknown = 0;
   for (const [owner, state] of states) {
     if (state === 'active') continue;
+    if (state === 'unknown') {
+      // not a leaver: the approvers are told (once per id), nothing is deactivated
+      unknown++;
+      await deps.dispatcher.dispatch(ownerUnknown(owner));
+      continue;
+    }
     leavers++;
     await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
   }
@@ -920,6 +941,7 @@ export async function reconcileOwners(deps: Deps): Promise<Record<string, number
     checked: states.size,
     unanswered: unhandled.length - states.size,
     leavers,
+    unknown,
     resumed: stuck.length,
   };
 }
