@@ -152,32 +152,62 @@ export class SlackMembers {
     return this.#members.size;
   }
 
+  /**
+   * What users.list answers: the members in the order they were registered, deactivated ones included, members of
+   * other organisations left out (Slack lists only the workspace's own), `limit` a page (at most 1,000; 0 or none
+   * means 1,000) and an opaque cursor (`user:<id>` in base64, as Slack's look) in `response_metadata.next_cursor`,
+   * empty on the last page. A cursor it did not give answers `invalid_cursor`.
+   */
+  list(cursor: string | undefined, limit: number): Record<string, unknown> {
+    const all = [...this.#members.values()].filter((m) => !m.otherOrg);
+    let start = 0;
+    if (cursor) {
+      const id = Buffer.from(cursor, 'base64')
+        .toString('utf8')
+        .replace(/^user:/, '');
+      start = all.findIndex((m) => m.id === id);
+      if (start < 0) return { ok: false, error: 'invalid_cursor' };
+    }
+    const size = limit > 0 ? Math.min(limit, 1000) : 1000;
+    const page = all.slice(start, start + size);
+    const next = all[start + size];
+    return {
+      ok: true,
+      members: page.map((m) => this.#user(m)),
+      cache_ts: 0,
+      response_metadata: { next_cursor: next ? Buffer.from(`user:${next.id}`).toString('base64') : '' },
+    };
+  }
+
   /** What users.info answers about `id`. */
   info(id: string): Record<string, unknown> {
     const failure = this.#failures.get(id);
     if (failure) return { ok: false, error: failure };
     const m = this.#members.get(id);
     if (!m) return { ok: false, error: 'user_not_found' };
+    return { ok: true, user: this.#user(m) };
+  }
+
+  /** A member as users.info and users.list describe them. */
+  #user(m: SlackMember): Record<string, unknown> {
+    const id = m.id;
     const name = m.name ?? id.toLowerCase();
     return {
-      ok: true,
-      user: {
-        id,
-        team_id: m.otherOrg ? 'T0OTHERORG' : FAKE_TEAM_ID,
-        name,
+      id,
+      team_id: m.otherOrg ? 'T0OTHERORG' : FAKE_TEAM_ID,
+      name,
+      real_name: name,
+      deleted: m.deleted === true,
+      is_bot: m.isBot === true,
+      is_app_user: false,
+      is_restricted: m.guest !== undefined,
+      is_ultra_restricted: m.guest === 'single',
+      ...(m.otherOrg ? { is_stranger: true } : {}),
+      profile: {
         real_name: name,
-        deleted: m.deleted === true,
-        is_bot: m.isBot === true,
-        is_app_user: false,
-        is_restricted: m.guest !== undefined,
-        is_ultra_restricted: m.guest === 'single',
-        ...(m.otherOrg ? { is_stranger: true } : {}),
-        profile: {
-          real_name: name,
-          display_name: name,
-          ...(m.isBot ? { bot_id: `B${id.slice(1)}` } : {}),
-          ...m.profile,
-        },
+        display_name: name,
+        ...(m.isBot ? { bot_id: `B${id.slice(1)}` } : {}),
+        ...m.profile,
       },
     };
   }
@@ -554,6 +584,8 @@ export class FakeSlack {
       }
       case 'users.info':
         return this.members.info(String(args.user ?? ''));
+      case 'users.list':
+        return this.members.list(args.cursor ? String(args.cursor) : undefined, Number(args.limit ?? 0));
       case 'usergroups.users.list':
         return { ok: true, users: this.usergroups.get(String(args.usergroup)) ?? [] };
       case 'files.getUploadURLExternal': {

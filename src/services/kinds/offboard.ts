@@ -720,7 +720,7 @@ async function cancelRequest(deps: Deps, step: RunStep): Promise<StepOutcome> {
  * before the runner) and unchanged for longer than a part may hold a run. (The stall sweep resumes such runs too;
  * the daily check and a repeated event do not wait for it.)
  */
-function isStuck(request: AccessRequest, now: Date): boolean {
+export function isStuck(request: AccessRequest, now: Date): boolean {
   if (request.run?.attempt === request.attempt) return isIdle(request, now);
   return (
     (request.status === 'approved' || request.status === 'provisioning') &&
@@ -900,48 +900,4 @@ export async function noticeMemberBack(deps: Deps, member: string): Promise<void
     text: `<@${member}> is active in Slack again. Nothing was given back automatically: approvers decide${where}.`,
   });
   await syncApprovalMessage(deps, next);
-}
-
-/**
- * Scheduled (daily): every distinct owner in the projection not yet handled is checked with users.info (cached,
- * limited); each deactivated or unknown one is handed to the worker as the event would be (same request id, so once).
- * A member Slack did not answer about is left for the next run.
- */
-export async function reconcileOwners(deps: Deps): Promise<Record<string, number>> {
-  const owners = new Set<string>();
-  for (const account of [HOME, ...deps.config.policy.accounts.map((a) => a.name)])
-    for (const u of await deps.store.users.ofAccount(account)) if (u.owner) owners.add(u.owner);
-  const unhandled: string[] = [];
-  const stuck: string[] = [];
-  const now = deps.clock.now();
-  for (const owner of owners) {
-    const request = await deps.store.requests.get(leaverRequestId(owner));
-    if (!request) unhandled.push(owner);
-    else if (isStuck(request, now)) stuck.push(owner);
-  }
-  const states = await memberStates(deps, unhandled);
-  const day = now.toISOString().slice(0, 10);
-  // An offboarding that stopped midway (no part holds it): the leaver job resumes it from its checkpoint.
-  for (const owner of stuck) await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
-  let leavers = 0;
-  let unknown = 0;
-  for (const [owner, state] of states) {
-    if (state === 'active') continue;
-    if (state === 'unknown') {
-      // not a leaver: the approvers are told (once per id), nothing is deactivated
-      unknown++;
-      await deps.dispatcher.dispatch(ownerUnknown(owner));
-      continue;
-    }
-    leavers++;
-    await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
-  }
-  return {
-    owners: owners.size,
-    checked: states.size,
-    unanswered: unhandled.length - states.size,
-    leavers,
-    unknown,
-    resumed: stuck.length,
-  };
 }
