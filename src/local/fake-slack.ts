@@ -67,13 +67,34 @@ export interface SlackMember {
 
 export const FAKE_TEAM_ID = 'T0TEAM';
 
+/**
+ * Who sent a request Slack delivers to the bot (a slash command's `user_id`, an interaction's `user.id`, an event's
+ * `user`): Slack sends those only from members, so a local run registers them with the stand-in (see strictDms).
+ */
+export function sendersOf(body: string): string[] {
+  const ids: unknown[] = [];
+  const params = new URLSearchParams(body);
+  ids.push(params.get('user_id'));
+  const json = params.get('payload') ?? (body.trimStart().startsWith('{') ? body : undefined);
+  if (json) {
+    try {
+      const parsed = JSON.parse(json) as { user?: { id?: unknown }; event?: { user?: unknown } };
+      ids.push(parsed.user?.id, typeof parsed.event?.user === 'string' ? parsed.event.user : undefined);
+    } catch {
+      // not JSON: nobody to register
+    }
+  }
+  return ids.filter((id): id is string => typeof id === 'string' && /^[UW][A-Z0-9]{2,}$/.test(id));
+}
+
 /** The members users.info knows, and failures to answer on demand. */
 export class SlackMembers {
   readonly #members = new Map<string, SlackMember>();
   readonly #failures = new Map<string, string>();
   /**
    * Refuse a DM (chat.postMessage to a user id) to an id not registered, as Slack does (`channel_not_found`). Test
-   * bots turn it on; `npm run dev` leaves it off for now (such DMs are counted in `unknownDms`). A DM to a registered
+   * bots and `npm run dev` offline turn it on, registering whoever sends a request (such DMs are counted in
+   * `unknownDms` either way). A DM to a registered
    * member who is deactivated (`channel_not_found`) or a bot (`cannot_dm_bot`) is always refused.
    */
   strictDms = false;

@@ -26,6 +26,24 @@ describe('npm run dev offline, with the shipped policy.yml', () => {
     );
   });
 
+  it('refuses a DM to an id nobody registered, as Slack does, and knows whoever sends a command', async () => {
+    // Act: a command from someone the stand-in was not told about, then DMs through the bot's own client
+    const out = await npmRunSlack(port, '/iam whoami', '--user', 'U0NEWCOMER');
+    const toSender = await bot.deps.messenger.post('U0NEWCOMER', { text: 'hello' }).then(
+      () => 'sent',
+      (e: { data?: { error?: string } }) => e.data?.error,
+    );
+    const toNobody = await bot.deps.messenger.post('U0NOBODYHERE', { text: 'hello' }).then(
+      () => 'sent',
+      (e: { data?: { error?: string } }) => e.data?.error,
+    );
+
+    // Assess
+    expect(out).toMatch(/\*home\*: account/);
+    expect(toSender).toBe('sent');
+    expect(toNobody).toBe('channel_not_found');
+  });
+
   it('prints the page that plays Slack in a browser at start, and the page answers there', async () => {
     const line = log.find((l) => l.includes('Play Slack in your browser'));
     const url = /(http:\/\/localhost:\d+\/)/.exec(line ?? '')?.[1] ?? '';
