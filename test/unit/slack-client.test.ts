@@ -53,4 +53,23 @@ describe('the Slack Web API clients', () => {
     expect(status).toBe('active');
     expect(s.callsOf('users.info')).toHaveLength(2);
   });
+
+  it('asks usergroups.users.list (tier 2) once for repeated approver checks of a warm process, again in a new one', async () => {
+    // Prepare: a user group with one member
+    const s = await start();
+    s.usergroups.set('S0APPROVERS', ['U0ALICE']);
+    const messenger = new SlackMessenger(
+      slackWebClient({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_API_URL: s.url }, { answering: true }),
+    );
+
+    // Act: three checks in one process, then one after a cold start (the cache forgotten)
+    for (let i = 0; i < 3; i++) await messenger.usergroupMembers('S0APPROVERS');
+    const warm = s.callsOf('usergroups.users.list').length;
+    messenger.forgetUsergroups();
+    await messenger.usergroupMembers('S0APPROVERS');
+
+    // Assess
+    expect(warm).toBe(1);
+    expect(s.callsOf('usergroups.users.list')).toHaveLength(2);
+  });
 });
