@@ -1,5 +1,5 @@
 /**
- * The daily check of owners at 2,000 owners (`npm run bench -- owners`): Slack calls a day of the users.list walk
+ * The daily check of owners at 2,000 owners (`npm run bench -- users.list`): Slack calls a day of the users.list walk
  * (src/services/owner-check.ts, measured through the bot's Web API client and SlackMessenger against the strict Slack
  * stand-in with its rate limits on) against users.info per owner, the way main checked them before (at most
  * MAX_LOOKUPS a run, in the same order every day). The minutes each needs of its method's rate-limit budget are

@@ -6,7 +6,7 @@
  * members a call, so a workspace of W members costs ceil(W / 200) calls a day whatever the number of owners (10 for
  * 2,000 members, about 30 s of tier-2 budget); users.info is tier 4 (100+ a minute) but answers one member, so 2,000
  * owners cost 2,000 calls and 20 minutes of its budget, every day, shared with every other users.info of the bot.
- * `npm run bench -- owners` measures both.
+ * `npm run bench -- users.list` measures both.
  */
 import type { Deps } from '../deps.js';
 import type { Job } from '../jobs/types.js';
