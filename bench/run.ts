@@ -10,6 +10,7 @@ import { markdownTable, type Section } from './lib.js';
 import { approvalSection } from './sections/approval.js';
 import { callsBeforeAnswerSection } from './sections/calls-before-answer.js';
 import { keyScanSection } from './sections/key-scan.js';
+import { ownerCheckSection } from './sections/owner-check.js';
 import { revealLatency } from './sections/reveal.js';
 import { slackBundle } from './sections/slack-bundle.js';
 import { slackCold } from './sections/slack-cold.js';
@@ -25,6 +26,7 @@ const sections: Section[] = [
   callsBeforeAnswerSection,
   usersSection,
   keyScanSection,
+  ownerCheckSection,
 ];
 
 const only = process.argv.slice(2);

@@ -19,9 +19,14 @@ export function createSlackApp(deps: Deps, receiver?: Receiver): { app: App; rec
     logger: log,
     tokenVerificationEnabled: false,
     ...(env.SLACK_BOT_ID && env.SLACK_BOT_USER_ID ? { botId: env.SLACK_BOT_ID, botUserId: env.SLACK_BOT_USER_ID } : {}),
-    // Bolt's own client (auth.test, the listeners' `client`): few retries, as src/slack/client.ts, since the
-    // default (ten over about 30 minutes) would outlive Slack's 3 seconds and the function's timeout.
-    clientOptions: { retryConfig: { retries: 2 }, ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}) },
+    // Bolt's own client (auth.test, the listeners' `client`): its calls are inside Slack's 3 seconds (Bolt on Lambda
+    // answers once the listener ends), so it never sleeps out a 429 and retries once, quickly (src/slack/client.ts,
+    // `answering`); the default (ten retries over about 30 minutes) would outlive both.
+    clientOptions: {
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 1, factor: 1, minTimeout: 100, maxTimeout: 100 },
+      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+    },
   });
   // The last resort for a listener that throws (every listener acks first and answers its own errors; what reaches
   // here is e.g. a response_url that refused the answer). Logged by name only, never the payload. Not rethrown: the

@@ -307,6 +307,12 @@ export const envSchema = z.object({
   SECRET_PREFIX: z._default(z.string().check(z.regex(/^[\w/+=.@-]+\/$/, 'must end with /')), 'iam-slack-bot/'),
   PUBLIC_URL: emptyAsUnset(z._default(z.url(), 'http://localhost:3000')),
   WORKER_FUNCTION_NAME: optionalString,
+  /** The daily owner check: members a users.list page asks for (Slack recommends at most 200). */
+  OWNER_CHECK_PAGE_SIZE: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(1000))), 200),
+  /** The daily owner check: users.list pages (tier 2) one worker part walks before handing on to the next part. */
+  OWNER_CHECK_PAGES_PER_PART: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1))), 10),
+  /** The daily owner check: users.info calls (tier 4) one part makes for owners users.list did not list. */
+  OWNER_CHECK_LOOKUPS_PER_PART: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1))), 100),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -26,4 +26,6 @@ export interface BuildOptions {
   /** Called with the DynamoDB client when the store loads, e.g. to add SDK middleware (tests). */
   decorateDynamo?: StoreOptions['decorate'];
   overrides?: Partial<Deps>;
+  /** The deps of the Slack function, which answers within Slack's 3 seconds: see slackWebClient's `answering`. */
+  answeringSlack?: boolean;
 }

@@ -64,6 +64,9 @@ function countingMessenger(): Messenger & { posts: number } {
     async memberStatus() {
       return 'active' as const;
     },
+    async listMembers() {
+      return { members: [] };
+    },
     async uploadFile() {},
   };
   return m;

@@ -122,11 +122,20 @@ export function keyEscalationMessage(input: { account: string; keys: readonly Es
   return { text, blocks: packed.length > 45 ? [...packed.slice(0, 45), context('…and more.')] : packed };
 }
 
-/** An unowned key (or one whose owner left Slack) due for attention. */
+/** An unowned key (or one whose owner nobody can DM) due for attention. */
 export interface UnownedKey extends DueKey {
-  /** Set when the projection names an owner who is no longer in Slack. */
+  /** Set when the projection names an owner nobody can DM: see ownerState. */
   formerOwner?: string;
+  /** `left`: Slack says the owner is deactivated; `unknown`: Slack does not know the id (user_not_found). */
+  ownerState?: 'left' | 'unknown';
 }
+
+const ownerNote = (k: UnownedKey) =>
+  !k.formerOwner
+    ? 'no owner'
+    : k.ownerState === 'unknown'
+      ? `its owner tag ${user(k.formerOwner)} is an id Slack does not know (a mistyped tag, or another workspace's member)`
+      : `its owner ${user(k.formerOwner)} left Slack`;
 
 /** The approval channel's daily list of due keys nobody can be reminded of, with how to set an owner. */
 export function unownedKeysMessage(input: { account: string; keys: readonly UnownedKey[] }) {
@@ -134,7 +143,7 @@ export function unownedKeysMessage(input: { account: string; keys: readonly Unow
   const text = `${keys.length === 1 ? 'An access key' : `${keys.length} access keys`} in *${esc(account)}* ${keys.length === 1 ? 'is' : 'are'} due for rotation but nobody can be reminded:`;
   const lines = keys.map(
     (k) =>
-      `• *\`${esc(k.userName)}\`*, key \`${esc(maskKeyId(k.keyId))}\`, ${days(k.ageDays)} old, ${lastUse(k)}: ${k.formerOwner ? `its owner ${user(k.formerOwner)} left Slack` : 'no owner'}`,
+      `• *\`${esc(k.userName)}\`*, key \`${esc(maskKeyId(k.keyId))}\`, ${days(k.ageDays)} old, ${lastUse(k)}: ${ownerNote(k)}`,
   );
   const packed = sections([text, ...lines]);
   return {

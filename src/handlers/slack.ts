@@ -3,4 +3,4 @@ import { buildDeps } from '../build-deps.js';
 import { loadConfig } from '../config.js';
 
 /** Lambda entry point for `POST /slack/events`. Configuration is checked at cold start. */
-export const handler = createSlackHandler(buildDeps(loadConfig()));
+export const handler = createSlackHandler(buildDeps(loadConfig(), { answeringSlack: true }));

@@ -49,11 +49,17 @@ export async function runKeyScan(
     ...(payload.maxOwners !== undefined ? { maxOwners: payload.maxOwners } : {}),
     outOfTime: () => Date.now() - started > SCAN_PART_MS,
     // owners Slack says are deactivated or does not know: their keys go to the approval channel, not to a DM nobody
-    // reads (the daily reconcile-owners task, run just before, offboards them); an owner Slack could not answer
-    // about is DMed as usual
+    // reads (the daily owner check offboards a deactivated one and reports an unknown one); an owner Slack could not
+    // answer about is DMed as usual. Asked per part, only for the owners that part handles.
     ownersWhoLeft: async (owners) => {
       const states = await memberStates(deps, owners);
-      return new Set(owners.filter((o) => states.get(o) === 'deactivated' || states.get(o) === 'unknown'));
+      const out = new Map<string, 'left' | 'unknown'>();
+      for (const o of owners) {
+        const state = states.get(o);
+        if (state === 'deactivated') out.set(o, 'left');
+        else if (state === 'unknown') out.set(o, 'unknown');
+      }
+      return out;
     },
     paceMs: options.paceMs ?? SCAN_PACE_MS,
   });

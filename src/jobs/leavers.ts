@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
-import { handleLeaver, noticeMemberBack, runOffboardReactivation } from '../services/kinds/offboard.js';
-import { memberStates } from '../services/slack-members.js';
+import { handleLeaver, noticeMemberBack, ownerUnknown, runOffboardReactivation } from '../services/kinds/offboard.js';
+import { runOwnerCheckPart } from '../services/owner-check.js';
 
 const leaverSchema = z.object({
   member: z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/)),
@@ -16,20 +16,8 @@ const leaverSchema = z.object({
  */
 export async function leaverJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const { member, trigger } = leaverSchema.parse(payload);
-  const state = (await memberStates(deps, [member], { fresh: true })).get(member);
-  if (state === 'unknown') {
-    await deps.dispatcher.dispatch(ownerUnknown(member));
-    return;
-  }
-  await handleLeaver(deps, member, trigger);
+  if ((await handleLeaver(deps, member, trigger)) === 'unknown') await deps.dispatcher.dispatch(ownerUnknown(member));
 }
-
-/** The job that tells the approvers, once per id, that IAM users are owned by an id Slack does not know. */
-export const ownerUnknown = (member: string) => ({
-  id: `owner-unknown:${member}`,
-  type: 'owner-unknown',
-  payload: { member },
-});
 
 /**
  * Tells the approval channel that the IAM users tagged with `member` have an owner Slack does not know, and audits
@@ -68,4 +56,16 @@ export async function leaverBackJob(deps: Deps, payload: Record<string, unknown>
 export async function offboardReactivateJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const { requestId } = z.object({ requestId: z.string().check(z.minLength(1)) }).parse(payload);
   await runOffboardReactivation(deps, requestId);
+}
+
+const ownerCheckSchema = z.object({
+  day: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)),
+  part: z.int().check(z.minimum(1)),
+  cursor: z.optional(z.string()),
+  unseen: z.optional(z.array(z.string())),
+});
+
+/** One part of the day's check of every owner (see checkOwnersPart). */
+export async function ownerCheckJobHandler(deps: Deps, payload: Record<string, unknown>): Promise<void> {
+  await runOwnerCheckPart(deps, ownerCheckSchema.parse(payload));
 }

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { credentialNotMeJob } from './credential-not-me.js';
 import { keyRotateNowJob, keySnoozedJob } from './key-reminders.js';
 import { keyScanJobHandler } from './key-scan.js';
-import { leaverBackJob, leaverJob, offboardReactivateJob, ownerUnknownJob } from './leavers.js';
+import { leaverBackJob, leaverJob, offboardReactivateJob, ownerCheckJobHandler, ownerUnknownJob } from './leavers.js';
 import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
@@ -28,6 +28,7 @@ export const jobHandlers: Record<string, JobHandler> = {
   leaver: leaverJob,
   'leaver-back': leaverBackJob,
   'owner-unknown': ownerUnknownJob,
+  'owner-check': ownerCheckJobHandler,
   'offboard-reactivate': offboardReactivateJob,
   /** A continuation of a request's run on the resumable runner (src/services/runner). */
   'run-part': runPartJob,

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { advanceKeyRotations } from '../kinds/rotate-key/rotation-run.js';
 import { logger, withLogKeys } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
-import { reconcileOwners } from '../services/kinds/offboard.js';
+import { reconcileOwners } from '../services/owner-check.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 import { resumeStalledRuns } from '../services/runner/sweep.js';
 import { refreshUserProjection } from '../services/user-projection.js';

@@ -11,5 +11,6 @@ export async function whoamiJob(deps: Deps, payload: Record<string, unknown>): P
   const { responseUrl } = payloadSchema.parse(payload);
   if (!responseUrl) return;
   const accounts = await describeAccounts(deps);
-  await deps.messenger.respond(responseUrl, { ...whoamiMessage(accounts), replaceOriginal: true });
+  // the command was acked with no message: this is its only answer (replace_original would add one anyway)
+  await deps.messenger.respond(responseUrl, whoamiMessage(accounts));
 }

@@ -10,12 +10,13 @@ import { createSlackApp } from '../app.js';
 import { buildDeps } from '../build-deps.js';
 import { loadConfig } from '../config.js';
 import type { Deps } from '../deps.js';
+import { bodyText, type HttpHandler } from '../http/types.js';
 import { InProcessJobDispatcher } from '../jobs/dispatchers.js';
 import { runJob } from '../jobs/worker.js';
 import { ensurePolicyGroups } from '../services/setup.js';
 import { type DevScheduler, devScheduleEvery, OffsetClock, startDevScheduler } from './dev-schedule.js';
 import { emulateNamedAccounts } from './emulator-accounts.js';
-import { FakeSlack, type RecordedCall } from './fake-slack.js';
+import { FakeSlack, type RecordedCall, sendersOf } from './fake-slack.js';
 import { serveHandlers } from './http-server.js';
 import { type MotoServer, startMoto } from './moto.js';
 import { appRoutes } from './routes.js';
@@ -179,7 +180,19 @@ export async function startDevBot(options: {
       socketApp = app;
       say('Connected to Slack with Socket Mode. Try /iam help in your workspace.');
     } else {
-      const served = await serveHandlers(appRoutes(deps), config.env.PORT, '0.0.0.0').catch((error: unknown) => {
+      // Offline, the stand-in is as strict as Slack about DMs (a DM to an id it does not know is refused), and knows
+      // whoever sends the bot a command, a click or an event: Slack sends those only from members.
+      const fake = slack;
+      if (fake) fake.members.strictDms = true;
+      const routes = appRoutes(deps).map((route) => {
+        if (!fake || route.path !== '/slack/events') return route;
+        const handler: HttpHandler = (event, context) => {
+          for (const id of sendersOf(bodyText(event))) if (!fake.members.has(id)) fake.members.add(id);
+          return route.handler(event, context);
+        };
+        return { ...route, handler };
+      });
+      const served = await serveHandlers(routes, config.env.PORT, '0.0.0.0').catch((error: unknown) => {
         throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
           ? new DevSetupError(`Port ${config.env.PORT} is already in use: is another \`npm run dev\` running?`, {
               cause: error,

@@ -67,13 +67,34 @@ export interface SlackMember {
 
 export const FAKE_TEAM_ID = 'T0TEAM';
 
+/**
+ * Who sent a request Slack delivers to the bot (a slash command's `user_id`, an interaction's `user.id`, an event's
+ * `user`): Slack sends those only from members, so a local run registers them with the stand-in (see strictDms).
+ */
+export function sendersOf(body: string): string[] {
+  const ids: unknown[] = [];
+  const params = new URLSearchParams(body);
+  ids.push(params.get('user_id'));
+  const json = params.get('payload') ?? (body.trimStart().startsWith('{') ? body : undefined);
+  if (json) {
+    try {
+      const parsed = JSON.parse(json) as { user?: { id?: unknown }; event?: { user?: unknown } };
+      ids.push(parsed.user?.id, typeof parsed.event?.user === 'string' ? parsed.event.user : undefined);
+    } catch {
+      // not JSON: nobody to register
+    }
+  }
+  return ids.filter((id): id is string => typeof id === 'string' && /^[UW][A-Z0-9]{2,}$/.test(id));
+}
+
 /** The members users.info knows, and failures to answer on demand. */
 export class SlackMembers {
   readonly #members = new Map<string, SlackMember>();
   readonly #failures = new Map<string, string>();
   /**
    * Refuse a DM (chat.postMessage to a user id) to an id not registered, as Slack does (`channel_not_found`). Test
-   * bots turn it on; `npm run dev` leaves it off for now (such DMs are counted in `unknownDms`). A DM to a registered
+   * bots and `npm run dev` offline turn it on, registering whoever sends a request (such DMs are counted in
+   * `unknownDms` either way). A DM to a registered
    * member who is deactivated (`channel_not_found`) or a bot (`cannot_dm_bot`) is always refused.
    */
   strictDms = false;
@@ -152,32 +173,62 @@ export class SlackMembers {
     return this.#members.size;
   }
 
+  /**
+   * What users.list answers: the members in the order they were registered, deactivated ones included, members of
+   * other organisations left out (Slack lists only the workspace's own), `limit` a page (at most 1,000; 0 or none
+   * means 1,000) and an opaque cursor (`user:<id>` in base64, as Slack's look) in `response_metadata.next_cursor`,
+   * empty on the last page. A cursor it did not give answers `invalid_cursor`.
+   */
+  list(cursor: string | undefined, limit: number): Record<string, unknown> {
+    const all = [...this.#members.values()].filter((m) => !m.otherOrg);
+    let start = 0;
+    if (cursor) {
+      const id = Buffer.from(cursor, 'base64')
+        .toString('utf8')
+        .replace(/^user:/, '');
+      start = all.findIndex((m) => m.id === id);
+      if (start < 0) return { ok: false, error: 'invalid_cursor' };
+    }
+    const size = limit > 0 ? Math.min(limit, 1000) : 1000;
+    const page = all.slice(start, start + size);
+    const next = all[start + size];
+    return {
+      ok: true,
+      members: page.map((m) => this.#user(m)),
+      cache_ts: 0,
+      response_metadata: { next_cursor: next ? Buffer.from(`user:${next.id}`).toString('base64') : '' },
+    };
+  }
+
   /** What users.info answers about `id`. */
   info(id: string): Record<string, unknown> {
     const failure = this.#failures.get(id);
     if (failure) return { ok: false, error: failure };
     const m = this.#members.get(id);
     if (!m) return { ok: false, error: 'user_not_found' };
+    return { ok: true, user: this.#user(m) };
+  }
+
+  /** A member as users.info and users.list describe them. */
+  #user(m: SlackMember): Record<string, unknown> {
+    const id = m.id;
     const name = m.name ?? id.toLowerCase();
     return {
-      ok: true,
-      user: {
-        id,
-        team_id: m.otherOrg ? 'T0OTHERORG' : FAKE_TEAM_ID,
-        name,
+      id,
+      team_id: m.otherOrg ? 'T0OTHERORG' : FAKE_TEAM_ID,
+      name,
+      real_name: name,
+      deleted: m.deleted === true,
+      is_bot: m.isBot === true,
+      is_app_user: false,
+      is_restricted: m.guest !== undefined,
+      is_ultra_restricted: m.guest === 'single',
+      ...(m.otherOrg ? { is_stranger: true } : {}),
+      profile: {
         real_name: name,
-        deleted: m.deleted === true,
-        is_bot: m.isBot === true,
-        is_app_user: false,
-        is_restricted: m.guest !== undefined,
-        is_ultra_restricted: m.guest === 'single',
-        ...(m.otherOrg ? { is_stranger: true } : {}),
-        profile: {
-          real_name: name,
-          display_name: name,
-          ...(m.isBot ? { bot_id: `B${id.slice(1)}` } : {}),
-          ...m.profile,
-        },
+        display_name: name,
+        ...(m.isBot ? { bot_id: `B${id.slice(1)}` } : {}),
+        ...m.profile,
       },
     };
   }
@@ -554,6 +605,8 @@ export class FakeSlack {
       }
       case 'users.info':
         return this.members.info(String(args.user ?? ''));
+      case 'users.list':
+        return this.members.list(args.cursor ? String(args.cursor) : undefined, Number(args.limit ?? 0));
       case 'usergroups.users.list':
         return { ok: true, users: this.usergroups.get(String(args.usergroup)) ?? [] };
       case 'files.getUploadURLExternal': {

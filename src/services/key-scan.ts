@@ -97,10 +97,17 @@ const dueKeyOf = (account: string, d: DueEntry): DueKey => ({
 });
 
 /**
- * Who left Slack among the owners of due keys (the leavers work joins here; by default nobody): their keys are listed
- * with the unowned ones instead of DMed.
+ * Which of these owners nobody can DM, and why (by default none): `left`, Slack says deactivated; `unknown`, Slack
+ * does not know the id (user_not_found: a mistyped tag, another workspace's id), which is not someone who left. Their
+ * keys are listed in the approval channel instead of DMed. Asked only for the owners of the current part.
  */
-export type OwnersWhoLeft = (owners: readonly string[]) => Promise<ReadonlySet<string>>;
+export type OwnersWhoLeft = (owners: readonly string[]) => Promise<ReadonlyMap<string, 'left' | 'unknown'>>;
+
+/**
+ * The most owners one part of a scan handles when the caller sets no `maxOwners`: their users.info lookups are
+ * made by that part (users.info is tier 4, about 100 a minute), so a part never asks about owners it will not reach.
+ */
+export const OWNERS_PER_PART = 100;
 
 export interface KeyScanOptions {
   /** Names this run's claims (a job id and a random suffix): only this run settles them. */
@@ -209,11 +216,15 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
   result.dueKeys = due.length;
   const owners = [...new Set(due.map((d) => d.user.owner).filter((o): o is string => Boolean(o)))].sort();
   result.owners = owners;
-  const left = (await options.ownersWhoLeft?.(owners)) ?? new Set<string>();
-  const groupOf = (d: DueEntry) => (d.user.owner && !left.has(d.user.owner) ? d.user.owner : NOBODY);
+  const groupOf = (d: DueEntry) => d.user.owner ?? NOBODY;
   const groups = new Map<string, DueEntry[]>();
   for (const d of due) groups.set(groupOf(d), [...(groups.get(groupOf(d)) ?? []), d]);
   const order = [...groups.keys()].sort().filter((g) => options.after === undefined || g > options.after);
+  const perPart = options.maxOwners ?? OWNERS_PER_PART;
+  // Slack is asked only about the owners this part can reach (the next part asks about its own)
+  const left =
+    (await options.ownersWhoLeft?.(order.slice(0, perPart).filter((g) => g !== NOBODY))) ??
+    new Map<string, 'left' | 'unknown'>();
 
   let lastPost = 0;
   const paced = async <T>(send: () => Promise<T>) => {
@@ -234,17 +245,19 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
   const channelItems: { id: string; key: EscalatedKey }[] = [];
 
   for (const [i, group] of order.entries()) {
-    if (i > 0 && ((options.maxOwners !== undefined && i >= options.maxOwners) || options.outOfTime?.())) {
+    if (i > 0 && (i >= perPart || options.outOfTime?.())) {
       result.next = order[i - 1];
       break;
     }
     result.ownersHandled++;
     const entries = groups.get(group) ?? [];
+    // nobody to DM: no owner, or one Slack says left or does not know (listed in the approval channel, with why)
+    const nobody = group === NOBODY || left.has(group);
     // the keys of one owner at once (their claims are independent); the DM lists them in the order found
     const perKey = await Promise.all(
       entries.map(async (d): Promise<{ ids: string[]; key: DueKey } | undefined> => {
         let steps = d.steps;
-        if (group !== NOBODY && steps.some((s) => s.dm)) {
+        if (!nobody && steps.some((s) => s.dm)) {
           const snooze = await deps.store.reminders.snoozeOf(account, d.key.id);
           if (snooze && Date.parse(snooze.until) > now.getTime()) {
             result.skipped += steps.filter((s) => s.dm && !s.channel).length;
@@ -254,7 +267,7 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
         const base = dueKeyOf(account, d);
         const dmIds: string[] = [];
         for (const step of steps) {
-          if (group === NOBODY && !step.channel) continue; // nobody to DM: listed below instead
+          if (nobody && !step.channel) continue; // nobody to DM: listed below instead
           const id = await claim(d, step);
           if (!id) continue;
           if (step.name === 'deactivate' && !(await deactivate(deps, account, d, options.runId))) {
@@ -263,7 +276,7 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
             continue;
           }
           if (step.name === 'deactivate') result.deactivated++;
-          if (step.dm && group !== NOBODY) {
+          if (step.dm && !nobody) {
             dmIds.push(id);
             if (step.note) base.notes.push(step.note);
           }
@@ -278,8 +291,9 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
       }),
     );
     const dmItems = perKey.filter((x) => x !== undefined);
-    if (group === NOBODY) {
-      await listUnowned(deps, account, entries, left, options, result, paced);
+    if (nobody) {
+      // once a day per account for the unowned keys, and per owner for an owner nobody can DM
+      await listUnowned(deps, account, entries, left, options, result, paced, group === NOBODY ? '' : `#${group}`);
       continue;
     }
     if (!dmItems.length) continue;
@@ -374,17 +388,21 @@ async function listUnowned(
   deps: Deps,
   account: string,
   entries: readonly DueEntry[],
-  left: ReadonlySet<string>,
+  left: ReadonlyMap<string, 'left' | 'unknown'>,
   options: KeyScanOptions,
   result: KeyScanResult,
   paced: <T>(send: () => Promise<T>) => Promise<T>,
+  claimSuffix = '',
 ) {
-  const keys: UnownedKey[] = entries.map((d) => ({
-    ...dueKeyOf(account, d),
-    ...(d.user.owner && left.has(d.user.owner) ? { formerOwner: d.user.owner } : {}),
-  }));
-  result.unowned = keys.length;
-  const id = `unowned#${account}#${options.day}`;
+  const keys: UnownedKey[] = entries.map((d) => {
+    const state = d.user.owner ? left.get(d.user.owner) : undefined;
+    return {
+      ...dueKeyOf(account, d),
+      ...(d.user.owner && state ? { formerOwner: d.user.owner, ownerState: state } : {}),
+    };
+  });
+  result.unowned += keys.length;
+  const id = `unowned#${account}#${options.day}${claimSuffix}`;
   if (!(await deps.store.reminders.claim(id, options.runId, deps.clock.now()))) {
     result.skipped++;
     return;

@@ -28,4 +28,16 @@ export interface Messenger {
    * `not-found` when Slack answers user_not_found. Any other failure throws (transient: the caller acts on nothing).
    */
   memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found' | 'bot'>;
+  /**
+   * One page of the workspace's members (users.list, which includes deactivated members but not members of other
+   * organisations): each with its status as memberStatus gives it, and the cursor of the next page (none at the end).
+   * Any failure throws.
+   */
+  listMembers(page: { cursor?: string; limit: number }): Promise<MemberPage>;
+}
+
+/** A page of users.list. */
+export interface MemberPage {
+  members: { id: string; status: 'active' | 'deleted' | 'bot' }[];
+  next?: string;
 }

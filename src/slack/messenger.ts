@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { Messenger, OutgoingMessage } from '../services/ports.js';
+import type { MemberPage, Messenger, OutgoingMessage } from '../services/ports.js';
 
 /** A post to a response_url that Slack refused: its HTTP status and Slack's error (`used_url`, `expired_url`...). */
 export class ResponseUrlError extends Error {
@@ -93,6 +93,20 @@ export class SlackMessenger implements Messenger {
     const members = res.users ?? [];
     this.#groupCache.set(usergroupId, { at: Date.now(), members });
     return members;
+  }
+
+  async listMembers(page: { cursor?: string; limit: number }): Promise<MemberPage> {
+    // users.list is tier 2 (20+ a minute); a 429 is retried by the WebClient after Slack's Retry-After.
+    const res = await this.client.users.list({ limit: page.limit, ...(page.cursor ? { cursor: page.cursor } : {}) });
+    const next = res.response_metadata?.next_cursor;
+    return {
+      members: (res.members ?? []).flatMap((m) =>
+        m.id
+          ? [{ id: m.id, status: m.deleted ? ('deleted' as const) : m.is_bot ? ('bot' as const) : ('active' as const) }]
+          : [],
+      ),
+      ...(next ? { next } : {}),
+    };
   }
 
   async memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found' | 'bot'> {

@@ -17,14 +17,31 @@ const approvalMessage = (userName: string) =>
   bot.standIn?.messages.find((m) => m.channel === 'C0APPROVALS' && JSON.stringify(m.blocks).includes(userName));
 
 describe('npm run dev offline, with the shipped policy.yml', () => {
-  it('`npm run slack -- "/iam whoami"` prints the account table, not only "Checking…"', async () => {
+  it('`npm run slack -- "/iam whoami"` prints the account table', async () => {
     const out = await npmRunSlack(port, '/iam whoami');
 
-    expect(out).toContain('Checking which AWS accounts');
     expect(out).toMatch(/\*home\*: account `123456789012`/);
     expect(out).toMatch(
       /:white_check_mark: \*staging\*: account `000000000000`, acting as `arn:aws:sts::000000000000:assumed-role\/iam-slack-bot/,
     );
+  });
+
+  it('refuses a DM to an id nobody registered, as Slack does, and knows whoever sends a command', async () => {
+    // Act: a command from someone the stand-in was not told about, then DMs through the bot's own client
+    const out = await npmRunSlack(port, '/iam whoami', '--user', 'U0NEWCOMER');
+    const toSender = await bot.deps.messenger.post('U0NEWCOMER', { text: 'hello' }).then(
+      () => 'sent',
+      (e: { data?: { error?: string } }) => e.data?.error,
+    );
+    const toNobody = await bot.deps.messenger.post('U0NOBODYHERE', { text: 'hello' }).then(
+      () => 'sent',
+      (e: { data?: { error?: string } }) => e.data?.error,
+    );
+
+    // Assess
+    expect(out).toMatch(/\*home\*: account/);
+    expect(toSender).toBe('sent');
+    expect(toNobody).toBe('channel_not_found');
   });
 
   it('prints the page that plays Slack in a browser at start, and the page answers there', async () => {

@@ -19,7 +19,7 @@ import { FORM_INPUT, GIVE_TO_BLOCKS, GIVE_TO_MODAL, OFFBOARD_REACTIVATE } from '
 import { giveToActionId } from '../../src/blocks/offboard.js';
 import { DAY, ManualClock } from '../../src/clock.js';
 import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
-import { leaverRequestId } from '../../src/services/kinds/offboard.js';
+import { handleLeaver, leaverRequestId } from '../../src/services/kinds/offboard.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { SIGNING_SECRET, startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor } from '../support/changes.js';
@@ -112,7 +112,9 @@ async function userChange(member: string, deleted: boolean | undefined, eventId?
 }
 
 /** Runs the daily tasks as the schedule function does, then the jobs they handed over. */
+/** The daily schedule on the next day (a day's owner check runs once: its job id names the day). */
 async function daily() {
+  clock.advance(DAY);
   const results = await bot.as('schedule', () => runScheduledTasks(bot.deps, dailyTasks));
   await bot.drain();
   return results;
@@ -331,7 +333,6 @@ describe('the daily check of owners (no event)', () => {
 
     // Act: two daily checks
     await daily();
-    clock.advance(DAY);
     await daily();
 
     // Assess: keys and password untouched, no offboarding, one notice naming the user and how to fix the owner
@@ -347,6 +348,49 @@ describe('the daily check of owners (no event)', () => {
     expect(String(notices[0]?.args.text)).toContain('Nothing was deactivated');
   });
 
+  it('hands an owner Slack does not know to the owner-unknown notice, not to the leaver job', async () => {
+    // Prepare: a user tagged with an id Slack answers user_not_found for; the jobs handed to the worker are noted
+    await seedUser('typo-ci', { owner: 'U0TYPO7', keys: 1 });
+    await bot.schedule();
+    bot.slack.members.remove('U0TYPO7');
+    const jobs: { type: string; member: unknown }[] = [];
+    const dispatch = bot.deps.dispatcher.dispatch;
+    bot.deps.dispatcher.dispatch = async (job) => {
+      jobs.push({ type: job.type, member: job.payload.member });
+      return dispatch(job);
+    };
+
+    // Act: the daily check
+    try {
+      await daily();
+    } finally {
+      bot.deps.dispatcher.dispatch = dispatch;
+    }
+
+    // Assess: the notice, and no leaver job for the id
+    const about = jobs.filter((j) => j.member === 'U0TYPO7').map((j) => j.type);
+    expect(about).toContain('owner-unknown');
+    expect(about).not.toContain('leaver');
+    expect(Object.values(await keyStatuses('typo-ci'))).toEqual(['Active']);
+  });
+
+  it('handleLeaver itself creates no offboarding for an id Slack does not know (not only the leaver job)', async () => {
+    // Prepare: a user tagged with an id Slack answers user_not_found for
+    await seedUser('typo2-ci', { owner: 'U0TYPO8', keys: 1, console: true });
+    await bot.schedule();
+    bot.slack.members.remove('U0TYPO8');
+
+    // Act: the service asked directly, as any caller would
+    const outcome = await bot.as('worker', () => handleLeaver(bot.deps, 'U0TYPO8', 'scan'));
+    await bot.drain();
+
+    // Assess: nothing created, nothing deactivated
+    expect(outcome).toBe('unknown');
+    expect(await bot.deps.store.requests.get(leaverRequestId('U0TYPO8'))).toBeUndefined();
+    expect(Object.values(await keyStatuses('typo2-ci'))).toEqual(['Active']);
+    expect(await hasConsole('typo2-ci')).toBe(true);
+  });
+
   it('acts on nothing while Slack cannot answer, and handles the owner on a later run', async () => {
     await seedUser('flaky-ci', { owner: 'U0FLAKY', keys: 1 });
     await bot.schedule();
@@ -355,8 +399,7 @@ describe('the daily check of owners (no event)', () => {
     await daily();
     const during = Object.values(await keyStatuses('flaky-ci'));
     bot.slack.members.recover('U0FLAKY').deactivate('U0FLAKY');
-    clock.advance(DAY); // past the users.info cache
-    await daily();
+    await daily(); // the next day, past the users.info cache
 
     expect(during).toEqual(['Active']);
     expect(Object.values(await keyStatuses('flaky-ci'))).toEqual(['Inactive']);

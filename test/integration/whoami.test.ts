@@ -48,6 +48,18 @@ describe('/iam whoami', () => {
     expect(text).toMatch(/:x: \*legacy\*.*iam-slack-bot-missing.*role cannot be assumed \(AccessDenied/);
   });
 
+  it('shows the user one message, the answer, with no "Checking…" left above it', async () => {
+    // Act
+    const { responseId } = await bot.command('whoami');
+    await bot.drain();
+
+    // Assess: what the user sees under the command (a command's response_url adds, it never replaces the ack)
+    const shown = bot.slack.shown(responseId);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]?.text ?? '').not.toContain('Checking');
+    expect(JSON.stringify(shown[0])).toContain('example-platform');
+  });
+
   it('runs a job delivered twice only once', async () => {
     const { responseId } = await bot.command('whoami');
     await bot.drain();

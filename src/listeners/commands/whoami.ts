@@ -4,7 +4,9 @@ import type { Subcommand } from './subcommand.js';
 export const whoami: Subcommand = {
   ...helpOf('whoami'),
   async run({ ack, command, deps }) {
-    await ack({ response_type: 'ephemeral', text: 'Checking which AWS accounts I can act in…' });
+    // An empty ack, no "Checking…": a slash command's response_url cannot replace the ack's message (replace_original
+    // adds one, bolt-js#2287), so a placeholder would stay above the answer. The worker's one answer is all it shows.
+    await ack();
     await deps.dispatcher.dispatch({
       id: `whoami:${command.trigger_id}`,
       type: 'whoami',

@@ -69,6 +69,11 @@ export function leaverJob(member: string, trigger: 'event' | 'scan', id: string)
   return { id: `leaver:${member}:${id}`, type: 'leaver', payload: { member, trigger } };
 }
 
+/** The job that tells the approvers, once per id, that IAM users are owned by an id Slack does not know. */
+export function ownerUnknown(member: string): Job {
+  return { id: `owner-unknown:${member}`, type: 'owner-unknown', payload: { member } };
+}
+
 const userKey = (u: Pick<OffboardedUser, 'account' | 'userName'>) => `${u.account}#${u.userName.toLowerCase()}`;
 
 /** The steps an offboarding ran (or, in `report` mode and before approval, would run), in order. */
@@ -102,14 +107,16 @@ function previewOf(policy: Deps['config']['policy'], owned: ProjectedUser[]): Of
  * Worker: handles a member noticed as gone (event or daily check). Does nothing for a member who owns no IAM user
  * (the projection), nor for one already handled (its `offboard-<member>` request exists: a repeat changes nothing and
  * posts nothing). Otherwise asks Slack again, fresh (never the event alone): active, nothing; Slack unreachable,
- * recorded in the audit trail and left to the next daily check; deactivated or unknown to Slack, creates the
- * offboarding once (a conditional write) and runs it.
+ * recorded in the audit trail and left to the next daily check; an id Slack does not know (user_not_found: a
+ * mistyped tag, another workspace's id) is no leaver: nothing is created and `unknown` tells the caller to report it;
+ * deactivated (users.info `deleted: true`, the only answer that means gone), creates the offboarding once (a
+ * conditional write) and runs it.
  */
 export async function handleLeaver(
   deps: Deps,
   member: string,
   trigger: 'event' | 'scan',
-): Promise<'handled' | 'already' | 'no-users' | 'active' | 'unreachable'> {
+): Promise<'handled' | 'already' | 'no-users' | 'active' | 'unknown' | 'unreachable'> {
   const id = leaverRequestId(member);
   const existing = await deps.store.requests.get(id);
   if (existing) {
@@ -137,6 +144,13 @@ export async function handleLeaver(
     logger.info('A member reported gone is active in Slack; nothing done', { member, trigger });
     return 'active';
   }
+  if (state === 'unknown') {
+    logger.info('A member reported gone is unknown to Slack (user_not_found); nothing deactivated', {
+      member,
+      trigger,
+    });
+    return 'unknown';
+  }
   const now = deps.clock.now();
   const users = previewOf(deps.config.policy, owned.users);
   const request: AccessRequest = {
@@ -144,7 +158,7 @@ export async function handleLeaver(
     id,
     status: 'approved',
     requester: 'system',
-    justification: `${trigger === 'event' ? 'Slack reported' : 'The daily check found'} <@${member}> ${state === 'deactivated' ? 'deactivated' : 'unknown to Slack'}.`,
+    justification: `${trigger === 'event' ? 'Slack reported' : 'The daily check found'} <@${member}> deactivated.`,
     plan: offboardPlan(users),
     offboard: { member, trigger, users, cancelled: [] },
   };
@@ -706,7 +720,7 @@ async function cancelRequest(deps: Deps, step: RunStep): Promise<StepOutcome> {
  * before the runner) and unchanged for longer than a part may hold a run. (The stall sweep resumes such runs too;
  * the daily check and a repeated event do not wait for it.)
  */
-function isStuck(request: AccessRequest, now: Date): boolean {
+export function isStuck(request: AccessRequest, now: Date): boolean {
   if (request.run?.attempt === request.attempt) return isIdle(request, now);
   return (
     (request.status === 'approved' || request.status === 'provisioning') &&
@@ -886,40 +900,4 @@ export async function noticeMemberBack(deps: Deps, member: string): Promise<void
     text: `<@${member}> is active in Slack again. Nothing was given back automatically: approvers decide${where}.`,
   });
   await syncApprovalMessage(deps, next);
-}
-
-/**
- * Scheduled (daily): every distinct owner in the projection not yet handled is checked with users.info (cached,
- * limited); each deactivated or unknown one is handed to the worker as the event would be (same request id, so once).
- * A member Slack did not answer about is left for the next run.
- */
-export async function reconcileOwners(deps: Deps): Promise<Record<string, number>> {
-  const owners = new Set<string>();
-  for (const account of [HOME, ...deps.config.policy.accounts.map((a) => a.name)])
-    for (const u of await deps.store.users.ofAccount(account)) if (u.owner) owners.add(u.owner);
-  const unhandled: string[] = [];
-  const stuck: string[] = [];
-  const now = deps.clock.now();
-  for (const owner of owners) {
-    const request = await deps.store.requests.get(leaverRequestId(owner));
-    if (!request) unhandled.push(owner);
-    else if (isStuck(request, now)) stuck.push(owner);
-  }
-  const states = await memberStates(deps, unhandled);
-  const day = now.toISOString().slice(0, 10);
-  // An offboarding that stopped midway (no part holds it): the leaver job resumes it from its checkpoint.
-  for (const owner of stuck) await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
-  let leavers = 0;
-  for (const [owner, state] of states) {
-    if (state === 'active') continue;
-    leavers++;
-    await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
-  }
-  return {
-    owners: owners.size,
-    checked: states.size,
-    unanswered: unhandled.length - states.size,
-    leavers,
-    resumed: stuck.length,
-  };
 }

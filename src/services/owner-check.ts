@@ -1,0 +1,154 @@
+/**
+ * The daily check of every owner: a walk of users.list (which includes deactivated members) in worker parts, then
+ * users.info for the owners the walk did not list (members of other organisations, ids Slack does not know).
+ *
+ * Why users.list and not users.info per owner: users.list is tier 2 (20+ calls a minute) but answers up to 200
+ * members a call, so a workspace of W members costs ceil(W / 200) calls a day whatever the number of owners (10 for
+ * 2,000 members, about 30 s of tier-2 budget); users.info is tier 4 (100+ a minute) but answers one member, so 2,000
+ * owners cost 2,000 calls and 20 minutes of its budget, every day, shared with every other users.info of the bot.
+ * `npm run bench -- users.list` measures both.
+ */
+import type { Deps } from '../deps.js';
+import type { Job } from '../jobs/types.js';
+import { logger } from '../logger.js';
+import { isStuck, leaverJob, leaverRequestId, ownerUnknown } from './kinds/offboard.js';
+import { memberStates } from './slack-members.js';
+
+/** Where a day's owner check is: the users.list cursor to go on from, and the owners not listed so far. */
+export interface OwnerCheckPayload {
+  day: string;
+  /** Which part this is (1 the first): the continuation's job id. */
+  part: number;
+  /** The users.list cursor to go on from; undefined on the first part; `done` once the walk ended. */
+  cursor?: string;
+  /**
+   * Owners no page listed so far (undefined on the first part: every owner in the projection). Carried in the
+   * continuation's payload: about 14 bytes an owner, so Lambda's 256 KB asynchronous payload holds some 18,000.
+   */
+  unseen?: string[];
+}
+
+/** The worker job running one part of a day's owner check. Its id names the day and part: a repeat is skipped. */
+export function ownerCheckJob(payload: OwnerCheckPayload): Job {
+  return { id: `owner-check:${payload.day}:${payload.part}`, type: 'owner-check', payload: { ...payload } };
+}
+
+/** What one part did. */
+export interface OwnerCheckPart {
+  pages: number;
+  lookups: number;
+  /** Owners found deactivated, handed to the leaver job. */
+  leavers: number;
+  /** Owners Slack does not know (user_not_found), handed to the owner-unknown notice. */
+  unknown: number;
+  /** Owners still unseen at the end of this part. */
+  unseen: number;
+  /** The continuation's payload, when the check goes on in another part. */
+  next?: OwnerCheckPayload;
+}
+
+const DONE = 'done';
+
+/** A part stops taking pages or lookups after this long, well within the worker's 60 s. */
+export const OWNER_CHECK_PART_MS = 40_000;
+
+/**
+ * Runs one part of a day's owner check. Guarantees: every owner in the projection at the first part is answered
+ * for by the day's parts (listed by users.list, else asked with users.info); only an owner Slack says is
+ * deactivated (`deleted: true`) is handed to the leaver job, and only when no offboarding of theirs exists; an id
+ * Slack does not know is handed to the owner-unknown notice; an owner users.info could not answer about is left to
+ * the next day. Each part makes at most OWNER_CHECK_PAGES_PER_PART users.list calls and OWNER_CHECK_LOOKUPS_PER_PART
+ * users.info calls (and stops taking more after OWNER_CHECK_PART_MS), then returns its continuation in `next`.
+ */
+export async function checkOwnersPart(
+  deps: Deps,
+  payload: OwnerCheckPayload,
+  options: { outOfTime?: () => boolean } = {},
+): Promise<OwnerCheckPart> {
+  const env = deps.config.env;
+  const outOfTime = options.outOfTime ?? (() => false);
+  const unseen = new Set(payload.unseen ?? (await ownersOf(deps)));
+  const result: OwnerCheckPart = { pages: 0, lookups: 0, leavers: 0, unknown: 0, unseen: 0 };
+  const gone: string[] = [];
+  let cursor = payload.cursor;
+  while (cursor !== DONE && result.pages < env.OWNER_CHECK_PAGES_PER_PART && !outOfTime()) {
+    const page = await deps.messenger.listMembers({
+      limit: env.OWNER_CHECK_PAGE_SIZE,
+      ...(cursor ? { cursor } : {}),
+    });
+    result.pages++;
+    for (const m of page.members) {
+      // each member is listed once in a walk: one still unseen is an owner not yet answered for
+      if (!unseen.delete(m.id)) continue;
+      if (m.status === 'deleted') gone.push(m.id);
+    }
+    cursor = page.next ?? DONE;
+  }
+  if (cursor === DONE) {
+    // the walk is over: the owners it did not list are asked one by one (another organisation's member, a typo)
+    const ask = [...unseen].slice(0, outOfTime() ? 0 : env.OWNER_CHECK_LOOKUPS_PER_PART);
+    const states = await memberStates(deps, ask, { fresh: true });
+    result.lookups = ask.length;
+    for (const id of ask) {
+      unseen.delete(id); // asked: answered, or (Slack failed to answer) left to the next day
+      const state = states.get(id);
+      if (state === 'deactivated') gone.push(id);
+      else if (state === 'unknown') {
+        result.unknown++;
+        await deps.dispatcher.dispatch(ownerUnknown(id));
+      }
+    }
+  }
+  for (const owner of gone) {
+    if (await deps.store.requests.get(leaverRequestId(owner))) continue; // handled already (or resumed by the task)
+    result.leavers++;
+    await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${payload.day}`));
+  }
+  result.unseen = unseen.size;
+  if (cursor !== DONE || unseen.size > 0)
+    result.next = {
+      day: payload.day,
+      part: payload.part + 1,
+      ...(cursor !== undefined ? { cursor } : {}),
+      unseen: [...unseen],
+    };
+  return result;
+}
+
+/** Every distinct owner in the projection (every account). */
+export async function ownersOf(deps: Deps): Promise<string[]> {
+  const owners = new Set<string>();
+  for (const account of deps.aws.names)
+    for (const u of await deps.store.users.ofAccount(account)) if (u.owner) owners.add(u.owner);
+  return [...owners];
+}
+
+/** The worker's handler of `owner-check` jobs: runs a part, hands the rest to its continuation, logs what it did. */
+export async function runOwnerCheckPart(deps: Deps, payload: OwnerCheckPayload): Promise<OwnerCheckPart> {
+  const started = Date.now();
+  const result = await checkOwnersPart(deps, payload, { outOfTime: () => Date.now() - started > OWNER_CHECK_PART_MS });
+  const { next, ...counts } = result;
+  logger.info('Owner check part', { ...counts, part: payload.part, more: next !== undefined });
+  if (next) await deps.dispatcher.dispatch(ownerCheckJob(next));
+  return result;
+}
+
+/**
+ * Scheduled (daily): an offboarding of an owner that stopped midway is resumed, and the day's check of every owner
+ * starts in the worker (see checkOwnersPart: users.list walked in parts, then users.info for the owners it did not
+ * list); each deactivated owner is handed to the leaver job (same request id as the event's, so once).
+ */
+export async function reconcileOwners(deps: Deps): Promise<Record<string, number>> {
+  const owners = await ownersOf(deps);
+  const stuck: string[] = [];
+  const now = deps.clock.now();
+  for (const owner of owners) {
+    const request = await deps.store.requests.get(leaverRequestId(owner));
+    if (request && isStuck(request, now)) stuck.push(owner);
+  }
+  const day = now.toISOString().slice(0, 10);
+  // An offboarding that stopped midway (no part holds it): the leaver job resumes it from its checkpoint.
+  for (const owner of stuck) await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
+  await deps.dispatcher.dispatch(ownerCheckJob({ day, part: 1 }));
+  return { owners: owners.length, resumed: stuck.length, checkStarted: 1 };
+}
