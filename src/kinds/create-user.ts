@@ -19,6 +19,14 @@ export const createUser: RequestKindModule = {
     requesterUpdate: (request) => requesterUpdateMessage(request),
     approverFailure: (request, channel) => approverFailureMessage(request, channel),
   },
+  // The link held the new user's access key; nothing else changes when a new one is delivered.
+  reissue: {
+    refusal: () => undefined,
+    asked: () => ({}),
+    undeliveredKey: (_request, link) => link?.accessKeyId,
+    delivered: () => ({}),
+    told: () => [],
+  },
   words: {
     stalledRemaining: (request) =>
       `whatever it had created for IAM user ${request.userName}; Retry continues from there`,

@@ -1,8 +1,8 @@
 /** The worker's side of `/iam reissue` (see reissue.ts). */
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { rotationStartedMessage } from '../../blocks/rotation.js';
 import type { Deps } from '../../deps.js';
-import { withRotation } from '../../kinds/rotate-key/rotation.js';
+import { kindOf } from '../../kinds/registry.js';
+import type { ReissueHook } from '../../kinds/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, ReissueState } from '../../store/requests.js';
 import { deleteCredentialSecret } from '../credential-secrets.js';
@@ -10,8 +10,6 @@ import { deliverCredentials } from '../credentials.js';
 import { errorName } from '../provisioning.js';
 import { auditEvent, auditSubject, tell } from '../requests.js';
 import { UNRECEIVED } from './reissue.js';
-
-const DAY = 86_400_000;
 
 const ignoreMissing = (e: unknown) => {
   if (errorName(e) !== 'NoSuchEntity' && errorName(e) !== 'NoSuchEntityException') throw e;
@@ -24,14 +22,14 @@ const sentText = (request: AccessRequest, newKeyId: string, undelivered: string 
 /**
  * Replaces the undelivered credentials of a request for the issue it was asked for (a later issue is skipped):
  * retires the unopened link (its secret deleted), deletes the key it held, creates a fresh key and delivers it by a
- * new one-time link. A rotation starts its grace period again from the new delivery. Returns what the approver is
- * told.
+ * new one-time link; what else changes with the new delivery, and who is told, is the kind's (its ReissueHook: a
+ * rotation starts its grace period again and tells the owner). Returns what the approver is told.
  *
  * Safe to kill at any call and run again (Lambda's retry): each step is idempotent, and the request records, in
  * `reissue`, the user's keys just before CreateAccessKey and the new key as soon as IAM returns it. A resumed attempt
  * deletes a key an earlier one made but never delivered (recorded, or found among the user's keys and not among
  * those before: its secret is lost either way), and finishes a delivery an earlier one made (its link recorded on
- * the request, audited, a rotation's owner told) without making another. The recipient's DM is doubled only when
+ * the request, audited, the kind's people told) without making another. The recipient's DM is doubled only when
  * the kill falls between Slack's answer and the write recording the delivery; the first link is then retired.
  */
 export async function reissueCredentials(
@@ -42,14 +40,16 @@ export async function reissueCredentials(
 ): Promise<string> {
   let request = await deps.store.requests.get(requestId);
   if (!request || request.credentialIssue !== issue) return 'This reissue was replaced by a newer one.';
+  const hook = kindOf(request).reissue;
+  if (!hook) return 'This kind of request has no credentials to reissue.';
   const deliveryKey = `reissue:${request.id}:${issue}`;
   const mine = request.reissue?.issue === issue ? request.reissue : undefined;
-  if (mine?.delivered) return finish(deps, request, mine);
+  if (mine?.delivered) return finish(deps, hook, request, mine);
   const { iam } = deps.aws.account(request.account);
 
   // Delivered by an earlier attempt that died before recording it: that link stands.
   const sent = mine?.newKeyId ? await deps.store.links.deliveredLink(deliveryKey) : undefined;
-  if (mine?.newKeyId && sent) return recordDelivery(deps, request, mine, mine.newKeyId, sent, approver);
+  if (mine?.newKeyId && sent) return recordDelivery(deps, hook, request, mine, mine.newKeyId, sent, approver);
 
   const oldLink = request.linkId ? await deps.store.links.getByLinkId(request.linkId) : undefined;
   // Recorded before the request kept its reissue state (an item from before it): done.
@@ -65,11 +65,7 @@ export async function reissueCredentials(
       action,
       detail,
     });
-  const undelivered = mine
-    ? mine.undelivered
-    : request.kind === 'rotate-key'
-      ? request.rotation?.newKeyId
-      : oldLink?.accessKeyId;
+  const undelivered = mine ? mine.undelivered : hook.undeliveredKey(request, oldLink);
   if (oldLink) {
     const retired = await deps.store.links.transition(oldLink.id, ['pending', 'expired'], {
       status: 'superseded',
@@ -133,6 +129,7 @@ export async function reissueCredentials(
   });
   return recordDelivery(
     deps,
+    hook,
     request,
     { ...state, newKeyId: key.AccessKeyId },
     key.AccessKeyId,
@@ -142,11 +139,12 @@ export async function reissueCredentials(
 }
 
 /**
- * Records a delivered reissue on the request (its new link; a rotation's new key and grace period) with its
- * `reissued` audit event, in one transaction; then finishes (see finish).
+ * Records a delivered reissue on the request (its new link, and what the kind records with a delivery, e.g. a
+ * rotation's new key and grace period) with its `reissued` audit event, in one transaction; then finishes (see finish).
  */
 async function recordDelivery(
   deps: Deps,
+  hook: ReissueHook,
   request: AccessRequest,
   state: ReissueState,
   newKeyId: string,
@@ -154,26 +152,16 @@ async function recordDelivery(
   approver: string,
 ): Promise<string> {
   const now = deps.clock.now();
-  const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
   const reissue: ReissueState = { ...state, newKeyId, delivered: true };
+  const kindChanges = hook.delivered(request, {
+    newKeyId,
+    linkExpiresAt: new Date(sent.expiresAt),
+    now,
+    policy: deps.config.policy,
+  });
   const next = await deps.store.requests.update(
     request,
-    {
-      linkId: sent.linkId,
-      reissue,
-      ...(request.kind === 'rotate-key'
-        ? {
-            rotation: withRotation(request, {
-              newKeyId,
-              phase: 'grace',
-              deliveredAt: now.toISOString(),
-              graceEndsAt,
-              nextAt: now.toISOString(),
-              linkExpiresAt: new Date(sent.expiresAt).toISOString(),
-            }),
-          }
-        : {}),
-    },
+    { ...kindChanges, linkId: sent.linkId, reissue },
     now,
     [],
     (n) => [
@@ -183,18 +171,19 @@ async function recordDelivery(
     ],
   );
   if (!next) throw new Error(`Request ${request.id} changed while its credentials were reissued`);
-  return finish(deps, next, reissue);
+  return finish(deps, hook, next, reissue);
 }
 
 /**
- * The end of a recorded reissue: a rotation's owner is told that its grace period starts again (once: recorded
- * after the DM), and the approver's answer.
+ * The end of a recorded reissue: whoever the kind tells about a new delivery is told (once: recorded after the DMs,
+ * as `told`), and the approver's answer.
  */
-async function finish(deps: Deps, request: AccessRequest, state: ReissueState): Promise<string> {
-  if (request.kind === 'rotate-key' && !state.told) {
-    await tell(deps, request.recipient, request, rotationStartedMessage(request));
-    const told = await deps.store.requests.update(request, { reissue: { ...state, told: true } }, deps.clock.now());
-    if (!told) logger.warn('A reissued rotation changed before its DM was recorded', { requestId: request.id });
+async function finish(deps: Deps, hook: ReissueHook, request: AccessRequest, state: ReissueState): Promise<string> {
+  const told = state.told ? [] : hook.told(request);
+  if (told.length) {
+    for (const { to, message } of told) await tell(deps, to, request, message);
+    const recorded = await deps.store.requests.update(request, { reissue: { ...state, told: true } }, deps.clock.now());
+    if (!recorded) logger.warn('A reissued request changed before its DMs were recorded', { requestId: request.id });
   }
   return sentText(request, state.newKeyId ?? '', state.undelivered);
 }

@@ -5,7 +5,7 @@
  */
 import type { Deps } from '../../deps.js';
 import { ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
-import { isoIn, STEP_LEASE_MS, withRotation } from '../../kinds/rotate-key/rotation.js';
+import { kindOf } from '../../kinds/registry.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { auditEvent, isAmong, ruleOf } from '../requests.js';
 
@@ -13,8 +13,8 @@ import { auditEvent, isAmong, ruleOf } from '../requests.js';
 export const UNRECEIVED = ['pending', 'expired', 'superseded'];
 
 /**
- * The Slack side of a reissue, re-checked from stored state: the request exists and delivered an access key, its
- * link was not opened, and `user` approves this kind of request and is not the one who receives the credentials.
+ * The Slack side of a reissue, re-checked from stored state: the request exists, its kind can reissue (a ReissueHook)
+ * and it delivered an access key, its link was not opened, the kind's own refusal (if any) does not apply, and `user` approves this kind of request and is not the one who receives the credentials.
  * One conditional write (the credential issue bumped, with its audit event); returns the job for the worker.
  */
 export async function requestReissue(
@@ -31,7 +31,8 @@ export async function requestReissue(
       throw new NotAuthorizedError('Only an approver of this request can send a new link for it.');
   if (user === request.recipient)
     throw new NotAuthorizedError('The credentials go to you, so another approver must send the new link.');
-  if (request.status !== 'done' || !request.linkId || request.accessType === 'console')
+  const hook = kindOf(request).reissue;
+  if (!hook || request.status !== 'done' || !request.linkId || request.accessType === 'console')
     throw new ConflictError(`Request \`${request.id}\` has no delivered access key to reissue (${request.status}).`);
   const link = await deps.store.links.getByLinkId(request.linkId);
   // The request's own record first: the link item may be gone (TTL) long after it was opened.
@@ -43,16 +44,10 @@ export async function requestReissue(
     throw new ConflictError(
       `The link of request \`${request.id}\` was opened (${link.status}): those credentials were received. Rotate the key instead.`,
     );
-  if (request.kind === 'rotate-key' && !['grace', 'cancelled'].includes(request.rotation?.phase ?? ''))
-    throw new ConflictError(`The rotation \`${request.id}\` is past its delivery (${request.rotation?.phase}).`);
+  const refused = hook.refusal(request);
+  if (refused) throw new ConflictError(refused);
   const issue = request.credentialIssue + 1;
-  const changes: Partial<AccessRequest> = {
-    credentialIssue: issue,
-    // the scheduled task leaves a rotation alone while the worker replaces its key
-    ...(request.kind === 'rotate-key'
-      ? { rotation: withRotation(request, { nextAt: isoIn(deps, STEP_LEASE_MS) }) }
-      : {}),
-  };
+  const changes: Partial<AccessRequest> = { ...hook.asked(request, deps.clock.now()), credentialIssue: issue };
   const next = await deps.store.requests.update(request, changes, deps.clock.now(), [], (n) => [
     deps.store.audit.transactionItem(
       auditEvent(deps, n, user, 'reissue-requested', { issue, oldLinkId: request.linkId ?? null }),
