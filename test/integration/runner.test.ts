@@ -17,6 +17,7 @@ import {
   RUN_LEASE_MS,
   restartStalledRun,
   runPart,
+  signalRun,
   startRun,
 } from '../../src/services/runner/engine.js';
 import { resumeStalledRuns } from '../../src/services/runner/sweep.js';
@@ -319,6 +320,45 @@ describe('the resumable runner', () => {
       ['b', 'done'],
       ['commit', 'done'],
     ]);
+  });
+
+  it('runs a signal’s steps next, before the `wait` step an ended run sleeps on, which then waits again', async () => {
+    // Prepare: a run that ended by its commit and sleeps on a wait step of its tail (as a rotation's grace period)
+    const request = await approvedRequest();
+    const until = new Date(clock.now().getTime() + 60 * MINUTE);
+    planned = [
+      ...opSteps('a'),
+      commitStep,
+      { t: 'wait', op: 'wait', args: { until: until.toISOString() } },
+      ...opSteps('b'),
+    ];
+    const first = await startRun(bot.deps, testKind, request);
+    await bot.drain(); // parts of 2 steps: the second one sleeps
+    const asleep = await stored(request.id);
+
+    // Act: a signal (as /iam reissue) while it sleeps
+    const signalled = await signalRun(bot.deps, asleep, opSteps('s1', 's2'), {}, () => []);
+    await bot.drain();
+
+    // Assess: the signal's steps ran at once, in a new part; the run sleeps on its wait step again
+    const after = await stored(request.id);
+    expect(first).toBe('continued');
+    expect(asleep.status).toBe('done');
+    expect(asleep.run?.wakeAt).toBe(until.toISOString());
+    expect(signalled?.run?.wakeAt).toBeUndefined();
+    expect(seen.map((s) => s.op)).toEqual(['a', 'wait', 's1', 's2', 'wait']);
+    expect(after.run?.steps.map((s) => [s.op, s.result ?? null])).toEqual([
+      ['a', 'done'],
+      ['commit', 'done'],
+      ['s1', 'done'],
+      ['s2', 'done'],
+      ['wait', null],
+      ['b', null],
+    ]);
+    expect(after.run?.cursor).toBe(4);
+    expect(after.run?.wakeAt).toBe(until.toISOString());
+    // part 2 slept; the signal's part 3 ran s1 and s2 and handed the wait to part 4
+    expect(partJobs.map((j) => j.id)).toEqual([2, 3, 4].map((part) => `run:${request.id}:1:${part}`));
   });
 
   it('checkpoints the steps a gate’s decision adds with its result, and runs them next', async () => {

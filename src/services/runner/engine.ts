@@ -211,6 +211,60 @@ export async function extendRun(
   return next;
 }
 
+/**
+ * A signal to a run whose request ended by its commit (e.g. `/iam reissue`): `steps` go next, before whatever the
+ * run still has to do (a tail of notifications, a `wait` step, which then waits again from its own record), in one
+ * conditional write with `changes` and `alsoWrite` (the audit event of the ask), so that the stall sweep finishes
+ * them whatever happens to the worker. While a part holds the run they go right after the step it runs (that part
+ * runs them); otherwise they go at the cursor and are handed to the worker as the run's next part. A request that
+ * ended before the runner existed gets a run whose only earlier step is its commit. Returns the new state, or
+ * undefined when the request changed first (read it again and decide again), or when it has not ended by a commit.
+ */
+export async function signalRun(
+  deps: Pick<Deps, 'store' | 'clock' | 'dispatcher'>,
+  request: AccessRequest,
+  steps: RunStep[],
+  changes: RequestChanges,
+  alsoWrite: (next: AccessRequest) => TransactionItem[],
+): Promise<AccessRequest | undefined> {
+  const now = deps.clock.now();
+  const old = request.run?.attempt === request.attempt ? request.run : undefined;
+  const committed: RunStep = { t: 'commit', op: 'commit', args: {}, result: 'done' };
+  const run: RunState = old ?? {
+    attempt: request.attempt,
+    steps: [committed],
+    cursor: 1,
+    part: 1,
+    leaseUntil: 0,
+    seq: 0,
+  };
+  const held = isUnfinished(run) && run.leaseUntil > now.getTime();
+  const at = run.cursor + (held ? 1 : 0);
+  if (!run.steps.slice(0, at).some((s) => s.t === 'commit')) return undefined; // not ended by its run
+  const { wakeAt: _woken, ...rest } = run;
+  const nextRun: RunState = held
+    ? { ...run, steps: [...run.steps.slice(0, at), ...steps, ...run.steps.slice(at)] }
+    : {
+        ...rest,
+        steps: [...run.steps.slice(0, at), ...steps, ...run.steps.slice(at)],
+        part: run.part + 1,
+        leaseUntil: 0,
+      };
+  const next = await deps.store.requests.update(request, { ...changes, run: nextRun }, now, [], alsoWrite);
+  if (next && !held) {
+    try {
+      await deps.dispatcher.dispatch(runPartJob(next.id, nextRun.attempt, nextRun.part));
+    } catch (error) {
+      // the stall sweep starts it: the steps are stored
+      logger.error('Could not hand a signal to a run to the worker', {
+        requestId: next.id,
+        errorName: (error as Error)?.name,
+      });
+    }
+  }
+  return next;
+}
+
 async function runFrom(
   deps: Deps,
   kind: RunKind,
