@@ -1,8 +1,9 @@
 /**
  * What a kind of request is: one module per kind implements this, and the request life cycle asks the kind instead of
  * branching on its name. This first step covers who may not decide a request, its approval rule, whether it
- * reserves its IAM user name, how it renders, and how its credentials are reissued; checks and plans come next (see
- * issue 18). Run parts live in the worker's table (src/services/runner/kinds.ts).
+ * reserves its IAM user name (the one submit path, src/services/requests/submit.ts, reserves it), whom it names that
+ * must be a person in the workspace, how it renders, and how its credentials are reissued. Run parts live in the
+ * worker's table (src/services/runner/kinds.ts).
  *
  * The IAM and table actions a kind's code calls are declared beside it, as data, in src/kinds/permissions/<kind>.ts
  * (listed by src/kinds/permissions/index.ts): the role builder (src/deploy/roles.ts) unions them, and neither the build
@@ -55,6 +56,16 @@ export interface ReissueHook {
   told(request: AccessRequest): Array<{ to: string; message: OutgoingMessage }>;
 }
 
+/** Someone a request names who must be a person in the workspace (see RequestKindModule.people). */
+export interface PersonCheck {
+  /** The Slack user id. */
+  user: string;
+  /** Their part in the request, for the audit trail: `recipient`, `new owner`. */
+  role: string;
+  /** The requester's answer when they cannot act, given who they are (`<@U…> is a bot`, …). */
+  refusal(who: string): string;
+}
+
 export interface RequestKindModule {
   /** `request.kind`, `/iam <id>`, `approvals.kinds.<id>`. */
   id: RequestKind;
@@ -72,6 +83,11 @@ export interface RequestKindModule {
     /** The DM to the approvers of a failed request (the approval message in `channel` shows Retry). */
     approverFailure(request: AccessRequest, channel: string): OutgoingMessage;
   };
+  /**
+   * Who the request names that must be a person in the workspace (not a bot, not deactivated, an id Slack knows),
+   * checked against Slack by the one submit path before the approvers are asked; none when omitted.
+   */
+  people?(request: AccessRequest): PersonCheck[];
   /** How its undelivered credentials are sent again; undefined: the kind delivers none that can be reissued. */
   reissue?: ReissueHook;
   /** Status words. */
