@@ -12,6 +12,7 @@ import { ManualClock } from '../../src/clock.js';
 import type { Job } from '../../src/jobs/types.js';
 import { LEASE_MS, runJob } from '../../src/jobs/worker.js';
 import {
+  GIVEN_UP,
   MAX_STALLED_PARTS,
   NOT_RUN,
   RUN_LEASE_MS,
@@ -243,6 +244,46 @@ describe('the resumable runner', () => {
     expect(failed.error).toContain('test step c');
     expect(told).toEqual([request.id]);
     expect(await auditActions(bot, request.id)).toContain('provisioning-stalled');
+  });
+
+  it('keeps an ended request’s outcome when only its tail stalls: gives up the tail, fails nothing, tells nobody', async () => {
+    // Prepare: a run that ended by its commit, whose notification after it never answers
+    const request = await approvedRequest();
+    planned = [
+      ...opSteps('a'),
+      commitStep,
+      { t: 'notify', op: 'tell', args: {} },
+      { t: 'notify', op: 'tell-2', args: {} },
+    ];
+    armHang('tell');
+    await startRun(bot.deps, testKind, request);
+    await hungOnce;
+
+    // Act: the stall sweep restarts it until it gives up
+    const restarts: (string | undefined)[] = [];
+    for (let i = 0; i <= MAX_STALLED_PARTS; i++) {
+      clock.advance(16 * MINUTE);
+      armHang('tell');
+      restarts.push(await restartStalledRun(bot.deps, testKind, await stored(request.id)));
+      if (restarts.at(-1) === 'resumed') await hungOnce;
+    }
+
+    // Assess: still done, the tail recorded as given up, nobody told of a failure; the sweep leaves it alone after
+    const after = await stored(request.id);
+    expect(restarts).toEqual([...Array(MAX_STALLED_PARTS).fill('resumed'), 'ended']);
+    expect(after.status).toBe('done');
+    expect(after.error).toBeUndefined();
+    expect(after.run?.cursor).toBe(4);
+    expect(after.run?.steps.slice(2).map((s) => [s.op, s.result, s.detail])).toEqual([
+      ['tell', 'skipped', GIVEN_UP],
+      ['tell-2', 'skipped', GIVEN_UP],
+    ]);
+    expect(told).toEqual([]);
+    const actions = await auditActions(bot, request.id);
+    expect(actions).toContain('run-tail-stalled');
+    expect(actions).not.toContain('provisioning-stalled');
+    clock.advance(16 * MINUTE);
+    expect(await restartStalledRun(bot.deps, testKind, after)).toBeUndefined();
   });
 
   it('undoes, newest first, exactly the steps the run did before a step failed, and records the rest as not run', async () => {

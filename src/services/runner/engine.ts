@@ -464,19 +464,25 @@ async function release(deps: Deps, requestId: string, part: number, leaseUntil: 
 /**
  * Starts the next part of a run no part holds and that has not moved for a while (the stall sweep): records part
  * `part + 1` (counting the parts started in a row without the cursor moving), with a `run-resumed` audit event, and
- * hands it to the worker; after MAX_STALLED_PARTS such parts, fails the request instead (see stopRun). Returns what
- * it did, or undefined when someone changed the request first.
+ * hands it to the worker; after MAX_STALLED_PARTS such parts, fails the request instead (see stopRun), or, when the
+ * request had ended by its commit and only its tail is left (notifications, a reissue), gives up that tail and
+ * leaves the request's outcome as it is (see giveUpTail). Returns what it did, or undefined when someone changed the
+ * request first.
  */
 export async function restartStalledRun(
   deps: Deps,
   kind: RunKind,
   request: AccessRequest,
-): Promise<'resumed' | 'failed' | undefined> {
+): Promise<'resumed' | 'failed' | 'ended' | undefined> {
   const run = request.run;
   if (!run || !isIdle(request, deps.clock.now())) return undefined;
   // a due `wait` step waking is no stall
   const stalls = run.wakeAt ? (run.stalls ?? 0) : run.stalledAt === run.cursor ? (run.stalls ?? 0) + 1 : 1;
-  if (stalls > MAX_STALLED_PARTS) return (await stopRun(deps, kind, request)) ? 'failed' : undefined;
+  if (stalls > MAX_STALLED_PARTS) {
+    // A request that ended keeps its outcome: only what was left of its tail is given up.
+    if (inRunTail(run)) return (await giveUpTail(deps, kind, request)) ? 'ended' : undefined;
+    return (await stopRun(deps, kind, request)) ? 'failed' : undefined;
+  }
   const part = run.part + 1;
   const next = await deps.store.requests.update(
     request,
@@ -488,6 +494,36 @@ export async function restartStalledRun(
   if (!next) return undefined;
   await deps.dispatcher.dispatch(runPartJob(request.id, run.attempt, part));
   return 'resumed';
+}
+
+/** What the runner records on the tail steps a stalled run gave up (see giveUpTail). */
+export const GIVEN_UP = 'not run: the run stalled after the request ended';
+
+/**
+ * Gives up the tail of a run whose request had ended by its commit and whose tail stopped making progress: the steps
+ * left are recorded as not run (`skipped`, GIVEN_UP), the lease released, in one write with the `run-tail-stalled`
+ * audit event. The request keeps its status and what its run recorded: its outcome was decided at the commit.
+ * Returns the new state, or undefined when someone changed it first.
+ */
+async function giveUpTail(deps: Deps, kind: RunKind, request: AccessRequest): Promise<AccessRequest | undefined> {
+  const run = request.run;
+  if (!run) return undefined;
+  const step = run.steps[run.cursor];
+  const steps = run.steps.map((s, i) => (i >= run.cursor ? { ...s, result: 'skipped' as const, detail: GIVEN_UP } : s));
+  return deps.store.requests.update(
+    request,
+    { run: { ...run, steps, cursor: steps.length, leaseUntil: 0 } },
+    deps.clock.now(),
+    [],
+    (n) => [
+      audit(deps, n, 'run-tail-stalled', {
+        since: request.updatedAt,
+        cursor: run.cursor,
+        step: step ? kind.describe(step) : null,
+        left: steps.length - run.cursor,
+      }),
+    ],
+  );
 }
 
 /**
