@@ -10,7 +10,7 @@ import type { ReissueHook } from '../../kinds/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, ReissueState, RunStep } from '../../store/requests.js';
 import { deleteCredentialSecret } from '../credential-secrets.js';
-import { deliverCredentials } from '../credentials.js';
+import { completedDelivery, deliverCredentials } from '../credentials.js';
 import { errorName } from '../provisioning.js';
 import { auditSubject } from '../requests.js';
 import type { StepOutcome } from '../runner/types.js';
@@ -111,7 +111,7 @@ async function deliverReissue(deps: Deps, requestId: string, issue: number, appr
   const { iam } = deps.aws.account(request.account);
 
   // Delivered by an earlier attempt that died before recording it: that link stands.
-  const sent = mine?.newKeyId ? await deps.store.links.deliveredLink(deliveryKey) : undefined;
+  const sent = mine?.newKeyId ? await completedDelivery(deps, deliveryKey) : undefined;
   if (mine?.newKeyId && sent) return delivered(deps, hook, mine, mine.newKeyId, sent);
 
   const oldLink = request.linkId ? await deps.store.links.getByLinkId(request.linkId) : undefined;
