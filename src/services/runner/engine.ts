@@ -465,8 +465,8 @@ async function release(deps: Deps, requestId: string, part: number, leaseUntil: 
  * Starts the next part of a run no part holds and that has not moved for a while (the stall sweep): records part
  * `part + 1` (counting the parts started in a row without the cursor moving), with a `run-resumed` audit event, and
  * hands it to the worker; after MAX_STALLED_PARTS such parts, fails the request instead (see stopRun), or, when the
- * request had ended by its commit and only its tail is left (notifications, a reissue), gives up that tail and
- * leaves the request's outcome as it is (see giveUpTail). Returns what it did, or undefined when someone changed the
+ * request had ended by its commit and only notification steps are left, gives them up and leaves the request's
+ * outcome as it is (see giveUpTail). Returns what it did, or undefined when someone changed the
  * request first.
  */
 export async function restartStalledRun(
@@ -479,8 +479,10 @@ export async function restartStalledRun(
   // a due `wait` step waking is no stall
   const stalls = run.wakeAt ? (run.stalls ?? 0) : run.stalledAt === run.cursor ? (run.stalls ?? 0) + 1 : 1;
   if (stalls > MAX_STALLED_PARTS) {
-    // A request that ended keeps its outcome: only what was left of its tail is given up.
-    if (inRunTail(run)) return (await giveUpTail(deps, kind, request)) ? 'ended' : undefined;
+    // A request that ended keeps its outcome when all that is left are notifications: they are given up. Other
+    // steps after the end (a Reactivate's, a reissue's) still fail it, so that the approvers hear of it.
+    if (inRunTail(run) && run.steps.slice(run.cursor).every((s) => s.t === 'notify'))
+      return (await giveUpTail(deps, kind, request)) ? 'ended' : undefined;
     return (await stopRun(deps, kind, request)) ? 'failed' : undefined;
   }
   const part = run.part + 1;
@@ -500,7 +502,7 @@ export async function restartStalledRun(
 export const GIVEN_UP = 'not run: the run stalled after the request ended';
 
 /**
- * Gives up the tail of a run whose request had ended by its commit and whose tail stopped making progress: the steps
+ * Gives up the tail of a run whose request had ended by its commit and whose tail (notifications only) stopped making progress: the steps
  * left are recorded as not run (`skipped`, GIVEN_UP), the lease released, in one write with the `run-tail-stalled`
  * audit event. The request keeps its status and what its run recorded: its outcome was decided at the commit.
  * Returns the new state, or undefined when someone changed it first.
