@@ -6,7 +6,6 @@ import { leaverBackJob, leaverJob, offboardReactivateJob, ownerCheckJobHandler, 
 import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
-import { reissueJob } from './reissue.js';
 import { reportJob } from './report.js';
 import { requestUpdateJob } from './request-update.js';
 import { rotationStepJob } from './rotation-step.js';
@@ -23,7 +22,6 @@ export const jobHandlers: Record<string, JobHandler> = {
   'publish-request': publishRequestJob,
   'request-update': requestUpdateJob,
   'rotation-step': rotationStepJob,
-  reissue: reissueJob,
   'publish-home': publishHomeJob,
   leaver: leaverJob,
   'leaver-back': leaverBackJob,

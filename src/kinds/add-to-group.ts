@@ -1,4 +1,18 @@
 /** add-to-group: an existing IAM user added to groups the policy lists. */
 import { changeKind } from './change.js';
 
-export const addToGroup = changeKind('add-to-group');
+export const addToGroup = changeKind('add-to-group', {
+  // More access for a user whose owner (who is told, and answers for it) is no person in the workspace waits for a
+  // new owner. A removal is never held up so (remove-from-group declares nobody).
+  people: (request) =>
+    request.owner
+      ? [
+          {
+            user: request.owner,
+            role: 'owner',
+            refusal: (who) =>
+              `${who}, and owns IAM user \`${request.userName}\`: only a user a person in the workspace owns is given more access, so I did not ask the approvers. Nothing was changed; give it a new owner first (\`/iam set-owner\`).`,
+          },
+        ]
+      : [],
+});

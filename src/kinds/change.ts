@@ -23,7 +23,11 @@ export const ownerExcluded = (request: AccessRequest): Exclusion => ({
 /** A change kind: its owner excluded, approved by the groups' or the kind's approvers, the change messages. */
 export function changeKind(
   id: RequestKindModule['id'],
-  overrides: { excluded?: RequestKindModule['excluded']; render?: Partial<RequestKindModule['render']> } = {},
+  overrides: {
+    excluded?: RequestKindModule['excluded'];
+    people?: RequestKindModule['people'];
+    render?: Partial<RequestKindModule['render']>;
+  } = {},
 ): RequestKindModule {
   return {
     id,
@@ -35,6 +39,7 @@ export function changeKind(
         `whatever steps of its plan had run on IAM user ${request.userName}; Retry continues from there`,
     },
     ...(overrides.excluded ? { excluded: overrides.excluded } : {}),
+    ...(overrides.people ? { people: overrides.people } : {}),
     render: {
       approvalMessage: (request, ctx) => changeApprovalMessage(request, ctx),
       requesterUpdate: (request) => changeRequesterUpdateMessage(request),

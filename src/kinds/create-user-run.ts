@@ -25,7 +25,7 @@ import type { Deps } from '../deps.js';
 import { ConflictError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { CredentialBundle } from '../services/credential-types.js';
-import { deliverCredentials } from '../services/credentials.js';
+import { completedDelivery, deliverCredentials } from '../services/credentials.js';
 import { createUserPlan } from '../services/kinds/create-user.js';
 import { describeStep } from '../services/plans/types.js';
 import {
@@ -334,8 +334,7 @@ async function iamStep(request: AccessRequest, run: () => Promise<StepOutcome>):
  */
 async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const deliveryKey = deliveryKeyOf(request);
-  const delivered =
-    (await deps.store.links.deliveredLink(deliveryKey)) ?? (await deliveredMeanwhile(deps, deliveryKey));
+  const delivered = (await completedDelivery(deps, deliveryKey)) ?? (await deliveredMeanwhile(deps, deliveryKey));
   if (delivered)
     return {
       result: 'skipped',

@@ -13,11 +13,27 @@ export const createUser: RequestKindModule = {
       reason: (verb) => `This request gives you the credentials, so you cannot ${verb} it: another approver must.`,
     },
   ],
+  people: (request) => [
+    {
+      user: request.recipient,
+      role: 'recipient',
+      refusal: (who) =>
+        `${who}: only a person in the workspace can receive the credentials of a new IAM user, so I did not ask the approvers. Nothing was created; ask again for a person.`,
+    },
+  ],
   approvalRule: (policy, request) => approvalRule(policy, request.groups, 'create-user'),
   render: {
     approvalMessage: (request, ctx) => approvalMessage(request, ctx),
     requesterUpdate: (request) => requesterUpdateMessage(request),
     approverFailure: (request, channel) => approverFailureMessage(request, channel),
+  },
+  // The link held the new user's access key; nothing else changes when a new one is delivered.
+  reissue: {
+    refusal: () => undefined,
+    asked: () => ({}),
+    undeliveredKey: (_request, link) => link?.accessKeyId,
+    delivered: () => ({}),
+    told: () => [],
   },
   words: {
     stalledRemaining: (request) =>

@@ -2,6 +2,47 @@
  * rotate-key: a new access key by one-time link, the old one retired after the grace period. Its run lives in
  * src/kinds/rotate-key/ (worker only, not imported here).
  */
+import { rotationStartedMessage } from '../blocks/rotation.js';
+import type { AccessRequest, RotationState } from '../store/requests.js';
 import { changeKind } from './change.js';
+import type { ReissueHook } from './types.js';
 
-export const rotateKey = changeKind('rotate-key');
+const DAY = 86_400_000;
+/**
+ * How long the scheduled task leaves a rotation alone while the worker replaces its key: rotation.ts's STEP_LEASE_MS.
+ * Not imported: rotation.ts imports the request life cycle, which imports the registry (an import cycle).
+ */
+const STEP_LEASE_MS = 5 * 60_000;
+const withRotation = (request: AccessRequest, changes: Partial<RotationState>): RotationState => ({
+  ...(request.rotation as RotationState),
+  ...changes,
+});
+const iso = (now: Date, ms: number) => new Date(now.getTime() + ms).toISOString();
+
+/**
+ * A rotation's new key may be sent again while the rotation waits in its grace period (or was cancelled before the
+ * old key was touched); the undelivered key is the rotation's own record of it; a new delivery starts the grace
+ * period again from now, and the owner is told so.
+ */
+const reissue: ReissueHook = {
+  refusal: (request) =>
+    ['grace', 'cancelled'].includes(request.rotation?.phase ?? '')
+      ? undefined
+      : `The rotation \`${request.id}\` is past its delivery (${request.rotation?.phase}).`,
+  // the scheduled task leaves a rotation alone while the worker replaces its key
+  asked: (request, now) => ({ rotation: withRotation(request, { nextAt: iso(now, STEP_LEASE_MS) }) }),
+  undeliveredKey: (request) => request.rotation?.newKeyId,
+  delivered: (request, { newKeyId, linkExpiresAt, now, policy }) => ({
+    rotation: withRotation(request, {
+      newKeyId,
+      phase: 'grace',
+      deliveredAt: now.toISOString(),
+      graceEndsAt: iso(now, policy.keys.rotationGraceDays * DAY),
+      nextAt: now.toISOString(),
+      linkExpiresAt: linkExpiresAt.toISOString(),
+    }),
+  }),
+  told: (request: AccessRequest) => [{ to: request.recipient, message: rotationStartedMessage(request) }],
+};
+
+export const rotateKey = { ...changeKind('rotate-key'), reissue };

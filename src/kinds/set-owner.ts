@@ -2,6 +2,15 @@
 import { changeKind, ownerExcluded } from './change.js';
 
 export const setOwner = changeKind('set-owner', {
+  // The new owner gets the user's key reminders and rotations, and is the one whose leaving offboards it.
+  people: (request) => [
+    {
+      user: request.recipient,
+      role: 'new owner',
+      refusal: (who) =>
+        `${who}: only a person in the workspace can own an IAM user, so I did not ask the approvers. Nothing was changed; name a person as the new owner.`,
+    },
+  ],
   excluded: (request) => [
     ownerExcluded(request),
     {

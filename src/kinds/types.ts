@@ -1,7 +1,9 @@
 /**
  * What a kind of request is: one module per kind implements this, and the request life cycle asks the kind instead of
  * branching on its name. This first step covers who may not decide a request, its approval rule, whether it
- * reserves its IAM user name, and how it renders; checks, plans and the runner come next (see issue 18).
+ * reserves its IAM user name (the one submit path, src/services/requests/submit.ts, reserves it), whom it names that
+ * must be a person in the workspace, how it renders, and how its credentials are reissued. Run parts live in the
+ * worker's table (src/services/runner/kinds.ts).
  *
  * The IAM and table actions a kind's code calls are declared beside it, as data, in src/kinds/permissions/<kind>.ts
  * (listed by src/kinds/permissions/index.ts): the role builder (src/deploy/roles.ts) unions them, and neither the build
@@ -33,6 +35,37 @@ export interface RenderContext {
   groupDescriptions: Record<string, string>;
 }
 
+/**
+ * How a kind's undelivered credentials are sent again (`/iam reissue`): a kind that delivers an access key by one-time
+ * link declares this; the reissue itself (src/services/kinds/reissue.ts, reissue-run.ts) is the same for every kind
+ * and asks the kind only these questions. Pure functions of the stored request: no I/O.
+ */
+export interface ReissueHook {
+  /** Why the request's delivery cannot be reissued now (beyond the shared checks), or undefined when it can. */
+  refusal(request: AccessRequest): string | undefined;
+  /** What the request records with the ask, in the same write (e.g. a rotation: the scheduled task leaves it alone). */
+  asked(request: AccessRequest, now: Date): Partial<AccessRequest>;
+  /** The key the unopened delivery left with nobody (deleted before a new one is made), given the link's record. */
+  undeliveredKey(request: AccessRequest, link: { accessKeyId?: string } | undefined): string | undefined;
+  /** What the request records once the new key is delivered, besides its new link (e.g. a rotation's grace restarts). */
+  delivered(
+    request: AccessRequest,
+    delivery: { newKeyId: string; linkExpiresAt: Date; now: Date; policy: Policy },
+  ): Partial<AccessRequest>;
+  /** Who is told once the new key is delivered, besides the recipient's link and the approver's answer (once each). */
+  told(request: AccessRequest): Array<{ to: string; message: OutgoingMessage }>;
+}
+
+/** Someone a request names who must be a person in the workspace (see RequestKindModule.people). */
+export interface PersonCheck {
+  /** The Slack user id. */
+  user: string;
+  /** Their part in the request, for the audit trail: `recipient`, `new owner`. */
+  role: string;
+  /** The requester's answer when they cannot act, given who they are (`<@U…> is a bot`, …). */
+  refusal(who: string): string;
+}
+
 export interface RequestKindModule {
   /** `request.kind`, `/iam <id>`, `approvals.kinds.<id>`. */
   id: RequestKind;
@@ -50,6 +83,13 @@ export interface RequestKindModule {
     /** The DM to the approvers of a failed request (the approval message in `channel` shows Retry). */
     approverFailure(request: AccessRequest, channel: string): OutgoingMessage;
   };
+  /**
+   * Who the request names that must be a person in the workspace (not a bot, not deactivated, an id Slack knows),
+   * checked against Slack by the one submit path before the approvers are asked; none when omitted.
+   */
+  people?(request: AccessRequest): PersonCheck[];
+  /** How its undelivered credentials are sent again; undefined: the kind delivers none that can be reissued. */
+  reissue?: ReissueHook;
   /** Status words. */
   words: {
     /** What a request found stalled midway may have left, listed as `remaining` on the failed request. */

@@ -26,6 +26,53 @@ const DELIVERY_LEASE_MS = 75_000;
 
 type DeliveryDeps = Pick<Deps, 'config' | 'clock' | 'aws' | 'store' | 'messenger' | 'randomToken'>;
 
+/** The `credentials.delivered` audit event of a link (`extra`: e.g. how it was found delivered). */
+function deliveredEvent(link: LinkRecord, deliveryKey: string, at: Date, extra: Record<string, boolean> = {}) {
+  return {
+    subject: `link#${link.linkId}`,
+    at,
+    actor: 'system',
+    action: 'credentials.delivered',
+    detail: {
+      requestId: link.requestId,
+      deliveryKey,
+      recipient: link.recipient,
+      account: link.account,
+      userName: link.userName,
+      accessKeyId: link.accessKeyId ?? null,
+      console: link.hasConsole,
+      expiresAt: new Date(link.expiresAt).toISOString(),
+      ...extra,
+    },
+  };
+}
+
+/**
+ * The link a delivery key delivered, if it completed (see LinkStore.deliveredLink), with its `credentials.delivered`
+ * audit event guaranteed: a worker killed between the write that completed the delivery and the event's write lost
+ * the event, and every later call finds the delivery complete and sends nothing, so the call that finds it recorded
+ * without its event records it (`recovered`). Reads only, unless the event is missing.
+ */
+export async function completedDelivery(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  deliveryKey: string,
+): Promise<{ linkId: string; expiresAt: number } | undefined> {
+  const done = await deps.store.links.deliveredLink(deliveryKey);
+  if (!done) return undefined;
+  if (!(await hasDeliveredEvent(deps, done.linkId))) {
+    const link = await deps.store.links.get(done.linkHash);
+    // A link item gone by TTL long after its delivery: nothing left to describe it.
+    if (link) await deps.store.audit.record(deliveredEvent(link, deliveryKey, deps.clock.now(), { recovered: true }));
+  }
+  return { linkId: done.linkId, expiresAt: done.expiresAt };
+}
+
+/** Whether a link's `credentials.delivered` event is recorded (read consistently). */
+async function hasDeliveredEvent(deps: Pick<Deps, 'store'>, linkId: string): Promise<boolean> {
+  const events = await deps.store.audit.list(`link#${linkId}`, { consistent: true });
+  return events.some((e) => e.action === 'credentials.delivered');
+}
+
 function validate(request: DeliveryRequest): void {
   const problems: Record<string, string> = {};
   if (!request.deliveryKey) problems.deliveryKey = 'is required';
@@ -67,7 +114,8 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
     DELIVERY_LEASE_MS,
   );
   if (claim.state === 'delivered') {
-    return { linkId: claim.linkId, expiresAt: new Date(claim.expiresAt), created: false };
+    const done = await completedDelivery(deps, request.deliveryKey); // its audit event, if a kill lost it
+    return { linkId: claim.linkId, expiresAt: new Date(done?.expiresAt ?? claim.expiresAt), created: false };
   }
   if (claim.state === 'busy') {
     throw new ConflictError('These credentials are being delivered right now; try again in a minute.');
@@ -75,6 +123,9 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
   if (claim.previous) {
     const resumed = await discardAttempt(deps, request.deliveryKey, claim.previous);
     if (resumed) {
+      // its event first (once): after the delivery is complete, only completedDelivery would write it
+      if (!(await hasDeliveredEvent(deps, resumed.linkId)))
+        await deps.store.audit.record(deliveredEvent(resumed, request.deliveryKey, now, { resumed: true }));
       await deps.store.links.completeDelivery(request.deliveryKey, linkId, now, {
         linkId: resumed.linkId,
         linkHash: resumed.id,
@@ -136,22 +187,7 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
   try {
     await deps.store.links.transition(linkHash, ['pending', 'opened'], { dmChannel: dm.channel, dmTs: dm.ts });
     await deps.store.links.completeDelivery(request.deliveryKey, linkId, now);
-    await deps.store.audit.record({
-      subject: `link#${linkId}`,
-      at: now,
-      actor: 'system',
-      action: 'credentials.delivered',
-      detail: {
-        requestId: request.requestId,
-        deliveryKey: request.deliveryKey,
-        recipient: request.recipientSlackId,
-        account: request.account,
-        userName: bundle.userName,
-        accessKeyId: bundle.accessKey?.accessKeyId ?? null,
-        console: Boolean(bundle.console),
-        expiresAt: new Date(expiresAt).toISOString(),
-      },
-    });
+    await deps.store.audit.record(deliveredEvent(link, request.deliveryKey, now));
   } catch (error) {
     throw new ProvisioningError(
       'The one-time link was sent, but recording its delivery failed. A retry replaces the link with a new one.',
@@ -180,7 +216,7 @@ export type SettledDelivery =
  * holds the key. A deletion that fails is left to the sweeps (the link stays due).
  */
 export async function settleDelivery(deps: DeliveryDeps, deliveryKey: string): Promise<SettledDelivery> {
-  const done = await deps.store.links.deliveredLink(deliveryKey);
+  const done = await completedDelivery(deps, deliveryKey);
   if (done) return { state: 'delivered', linkId: done.linkId, expiresAt: new Date(done.expiresAt) };
   const unfinished = await deps.store.links.unfinishedDelivery(deliveryKey);
   if (!unfinished) return { state: 'withdrawn' };
@@ -194,23 +230,7 @@ export async function settleDelivery(deps: DeliveryDeps, deliveryKey: string): P
     linkHash: out.id,
     expiresAt: out.expiresAt,
   });
-  await deps.store.audit.record({
-    subject: `link#${out.linkId}`,
-    at: now,
-    actor: 'system',
-    action: 'credentials.delivered',
-    detail: {
-      requestId: out.requestId,
-      deliveryKey,
-      recipient: out.recipient,
-      account: out.account,
-      userName: out.userName,
-      accessKeyId: out.accessKeyId ?? null,
-      console: out.hasConsole,
-      expiresAt: new Date(out.expiresAt).toISOString(),
-      resumed: true,
-    },
-  });
+  await deps.store.audit.record(deliveredEvent(out, deliveryKey, now, { resumed: true }));
   return { state: 'delivered', linkId: out.linkId, expiresAt: new Date(out.expiresAt) };
 }
 

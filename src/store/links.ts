@@ -282,9 +282,13 @@ export class LinkStore {
   }
 
   /** The link a delivery key delivered, if it completed (read consistently); undefined otherwise. */
-  async deliveredLink(deliveryKey: string): Promise<{ linkId: string; expiresAt: number } | undefined> {
+  async deliveredLink(
+    deliveryKey: string,
+  ): Promise<{ linkId: string; linkHash: string; expiresAt: number } | undefined> {
     const settled = this.#settled(await this.model.get({ id: deliveryId(deliveryKey) }, { consistent: true }));
-    return settled?.state === 'delivered' ? { linkId: settled.linkId, expiresAt: settled.expiresAt } : undefined;
+    return settled?.state === 'delivered'
+      ? { linkId: settled.linkId, linkHash: settled.linkHash, expiresAt: settled.expiresAt }
+      : undefined;
   }
 
   /**

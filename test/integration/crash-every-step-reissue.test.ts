@@ -5,7 +5,7 @@
  *   its secret and deactivates the undelivered key); an approver reissues it;
  * - a rotation's new key is DMed to the owner, who never opens the link; an approver reissues it (the old key stays
  *   active, the rotation's grace period starts again from the new link, the owner is told).
- * The worker's `reissue` job is killed before or after one of its changing calls (see test/support/kill-points.ts),
+ * The reissue's steps run on the request's run (signalled by `/iam reissue`); the worker's part is killed before or after one of its changing calls (see test/support/kill-points.ts),
  * Lambda's retries and the 15-minute sweeps run, and the end state must be the uninterrupted run's: the user holds
  * exactly one new key; exactly one live link, which reveals that key; one secret; the request and its audit; the
  * messages; the approver's answer.
@@ -150,21 +150,22 @@ const SCENARIOS: CrashScenario[] = [
  * Kill points where a message is sent twice: the kill falls between a Slack post and the write that records it.
  */
 const MAY_DOUBLE: Record<string, string[]> = {
-  // The new link's DM, recorded by the delivery's completion (a retry retires that link and sends another).
+  // The new link's DM, recorded by the delivery's completion (a retry of the step retires that link and sends
+  // another).
   'reissue (a create-user link expired unopened)': [
-    'after reissue#1/1.13 slack:chat.postMessage U0RECIPIENT',
-    'before reissue#1/1.14 dynamodb:UpdateItem links',
-    'after reissue#1/1.14 dynamodb:UpdateItem links',
-    'before reissue#1/1.15 dynamodb:UpdateItem links',
+    'after run-part#1/1.15 slack:chat.postMessage U0RECIPIENT',
+    'before run-part#1/1.16 dynamodb:UpdateItem links',
+    'after run-part#1/1.16 dynamodb:UpdateItem links',
+    'before run-part#1/1.17 dynamodb:UpdateItem links',
   ],
-  // The same, and the owner's "new key, grace period from now" DM, recorded by the reissue's `told`.
+  // The same, and the owner's "new key, grace period from now" DM, recorded by its notify step's checkpoint.
   'reissue (a rotation link never opened)': [
-    'after reissue#1/1.12 slack:chat.postMessage U0OWNER',
-    'before reissue#1/1.13 dynamodb:UpdateItem links',
-    'after reissue#1/1.13 dynamodb:UpdateItem links',
-    'before reissue#1/1.14 dynamodb:UpdateItem links',
-    'after reissue#1/1.17 slack:chat.postMessage U0OWNER',
-    'before reissue#1/1.18 dynamodb:UpdateItem requests',
+    'after run-part#1/1.13 slack:chat.postMessage U0OWNER',
+    'before run-part#1/1.14 dynamodb:UpdateItem links',
+    'after run-part#1/1.14 dynamodb:UpdateItem links',
+    'before run-part#1/1.15 dynamodb:UpdateItem links',
+    'after run-part#1/1.19 slack:chat.postMessage U0OWNER',
+    'before run-part#1/1.20 dynamodb:TransactWriteItems requests+audit',
   ],
 };
 

@@ -12,11 +12,13 @@ import { ManualClock } from '../../src/clock.js';
 import type { Job } from '../../src/jobs/types.js';
 import { LEASE_MS, runJob } from '../../src/jobs/worker.js';
 import {
+  GIVEN_UP,
   MAX_STALLED_PARTS,
   NOT_RUN,
   RUN_LEASE_MS,
   restartStalledRun,
   runPart,
+  signalRun,
   startRun,
 } from '../../src/services/runner/engine.js';
 import { resumeStalledRuns } from '../../src/services/runner/sweep.js';
@@ -244,6 +246,46 @@ describe('the resumable runner', () => {
     expect(await auditActions(bot, request.id)).toContain('provisioning-stalled');
   });
 
+  it('keeps an ended request’s outcome when only its tail stalls: gives up the tail, fails nothing, tells nobody', async () => {
+    // Prepare: a run that ended by its commit, whose notification after it never answers
+    const request = await approvedRequest();
+    planned = [
+      ...opSteps('a'),
+      commitStep,
+      { t: 'notify', op: 'tell', args: {} },
+      { t: 'notify', op: 'tell-2', args: {} },
+    ];
+    armHang('tell');
+    await startRun(bot.deps, testKind, request);
+    await hungOnce;
+
+    // Act: the stall sweep restarts it until it gives up
+    const restarts: (string | undefined)[] = [];
+    for (let i = 0; i <= MAX_STALLED_PARTS; i++) {
+      clock.advance(16 * MINUTE);
+      armHang('tell');
+      restarts.push(await restartStalledRun(bot.deps, testKind, await stored(request.id)));
+      if (restarts.at(-1) === 'resumed') await hungOnce;
+    }
+
+    // Assess: still done, the tail recorded as given up, nobody told of a failure; the sweep leaves it alone after
+    const after = await stored(request.id);
+    expect(restarts).toEqual([...Array(MAX_STALLED_PARTS).fill('resumed'), 'ended']);
+    expect(after.status).toBe('done');
+    expect(after.error).toBeUndefined();
+    expect(after.run?.cursor).toBe(4);
+    expect(after.run?.steps.slice(2).map((s) => [s.op, s.result, s.detail])).toEqual([
+      ['tell', 'skipped', GIVEN_UP],
+      ['tell-2', 'skipped', GIVEN_UP],
+    ]);
+    expect(told).toEqual([]);
+    const actions = await auditActions(bot, request.id);
+    expect(actions).toContain('run-tail-stalled');
+    expect(actions).not.toContain('provisioning-stalled');
+    clock.advance(16 * MINUTE);
+    expect(await restartStalledRun(bot.deps, testKind, after)).toBeUndefined();
+  });
+
   it('undoes, newest first, exactly the steps the run did before a step failed, and records the rest as not run', async () => {
     // Prepare: `s` finds its work done already (nothing to undo), `f` fails, and the undo of `b` fails too
     const request = await approvedRequest();
@@ -319,6 +361,45 @@ describe('the resumable runner', () => {
       ['b', 'done'],
       ['commit', 'done'],
     ]);
+  });
+
+  it('runs a signal’s steps next, before the `wait` step an ended run sleeps on, which then waits again', async () => {
+    // Prepare: a run that ended by its commit and sleeps on a wait step of its tail (as a rotation's grace period)
+    const request = await approvedRequest();
+    const until = new Date(clock.now().getTime() + 60 * MINUTE);
+    planned = [
+      ...opSteps('a'),
+      commitStep,
+      { t: 'wait', op: 'wait', args: { until: until.toISOString() } },
+      ...opSteps('b'),
+    ];
+    const first = await startRun(bot.deps, testKind, request);
+    await bot.drain(); // parts of 2 steps: the second one sleeps
+    const asleep = await stored(request.id);
+
+    // Act: a signal (as /iam reissue) while it sleeps
+    const signalled = await signalRun(bot.deps, asleep, opSteps('s1', 's2'), {}, () => []);
+    await bot.drain();
+
+    // Assess: the signal's steps ran at once, in a new part; the run sleeps on its wait step again
+    const after = await stored(request.id);
+    expect(first).toBe('continued');
+    expect(asleep.status).toBe('done');
+    expect(asleep.run?.wakeAt).toBe(until.toISOString());
+    expect(signalled?.run?.wakeAt).toBeUndefined();
+    expect(seen.map((s) => s.op)).toEqual(['a', 'wait', 's1', 's2', 'wait']);
+    expect(after.run?.steps.map((s) => [s.op, s.result ?? null])).toEqual([
+      ['a', 'done'],
+      ['commit', 'done'],
+      ['s1', 'done'],
+      ['s2', 'done'],
+      ['wait', null],
+      ['b', null],
+    ]);
+    expect(after.run?.cursor).toBe(4);
+    expect(after.run?.wakeAt).toBe(until.toISOString());
+    // part 2 slept; the signal's part 3 ran s1 and s2 and handed the wait to part 4
+    expect(partJobs.map((j) => j.id)).toEqual([2, 3, 4].map((part) => `run:${request.id}:1:${part}`));
   });
 
   it('checkpoints the steps a gate’s decision adds with its result, and runs them next', async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR } from '../../src/clock.js';
 import { deliverCredentials } from '../../src/services/credentials.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
+import { changeRequestFor, existingUser } from '../support/changes.js';
 import { APPROVALS, requestFor, requestUser, submitForm, validForm } from '../support/create-user.js';
 import { createUserWithCredentials, deliveryOf } from '../support/credentials.js';
 
@@ -213,4 +214,87 @@ describe('the recipient of a new IAM user', () => {
       expect(String(told.at(-1)?.args.text)).toContain(why);
     },
   );
+});
+
+describe('a change request’s new owner', () => {
+  it.each([
+    ['a bot', 'U0OWNERBOT', 'is a bot'],
+    ['a deactivated member', 'U0OWNERLEFT', 'is deactivated in Slack'],
+    ['an id Slack does not know', 'U0NOSUCHOWNER', 'is not a member of this workspace'],
+  ])(
+    'is refused when %s, before the approvers are asked, and the requester is told why',
+    async (_label, newOwner, why) => {
+      // Prepare: the workspace as Slack knows it, and an IAM user its owner hands over
+      bot.slack.members.add({ id: 'U0OWNERBOT', isBot: true }).add('U0OWNERLEFT').deactivate('U0OWNERLEFT');
+      const name = `handed-${newOwner.slice(3).toLowerCase()}`;
+      await existingUser(bot, name, { owner: 'U0OWNER' });
+      const approvalPosts = () =>
+        bot.slack
+          .callsOf('chat.postMessage')
+          .filter((c) => c.args.channel === APPROVALS && JSON.stringify(c.args).includes(name));
+
+      // Act: the owner asks to give it to them
+      const { responseId } = await bot.command(`set-owner ${name} <@${newOwner}> --reason "Moving teams"`, 'U0OWNER');
+      await bot.drain();
+
+      // Assess: ended before any approver saw it, the requester told why through the command's response_url
+      const request = await changeRequestFor(bot, name);
+      expect(request.status).toBe('expired');
+      expect(request.decision?.reason).toContain('new owner');
+      expect(approvalPosts()).toHaveLength(0);
+      expect(bot.slack.shown(responseId).at(-1)?.text).toContain(why);
+      expect(bot.slack.shown(responseId).at(-1)?.text).toContain('only a person in the workspace can own an IAM user');
+    },
+  );
+
+  it('is asked for approval when a person in the workspace', async () => {
+    // Prepare
+    const name = 'handed-to-alice';
+    await existingUser(bot, name, { owner: 'U0OWNER' });
+
+    // Act
+    await bot.command(`set-owner ${name} <@U0ALICE> --reason "Moving teams"`, 'U0OWNER');
+    await bot.drain();
+
+    // Assess
+    const request = await changeRequestFor(bot, name);
+    expect(request.status).toBe('pending');
+    expect(request.message?.channel).toBe(APPROVALS);
+  });
+});
+
+describe('a change request’s recipient, the owner of the IAM user', () => {
+  it('holds up more access when the owner is deactivated: refused before the approvers are asked', async () => {
+    // Prepare: a user whose owner left
+    bot.slack.members.deactivate('U0OWNERGONE');
+    const name = 'orphan-more-access';
+    await existingUser(bot, name, { owner: 'U0OWNERGONE' });
+
+    // Act
+    const { responseId } = await bot.command(`add-to-group ${name} ci-deployers --reason "CI"`, 'U0REQUESTER');
+    await bot.drain();
+
+    // Assess
+    const request = await changeRequestFor(bot, name);
+    expect(request.status).toBe('expired');
+    expect(request.message).toBeUndefined();
+    expect(bot.slack.shown(responseId).at(-1)?.text).toContain('<@U0OWNERGONE> is deactivated in Slack');
+    expect(bot.slack.shown(responseId).at(-1)?.text).toContain('/iam set-owner');
+  });
+
+  it('never holds up a removal: the approvers are asked though the owner is deactivated', async () => {
+    // Prepare
+    bot.slack.members.deactivate('U0OWNERGONE2');
+    const name = 'orphan-less-access';
+    await existingUser(bot, name, { owner: 'U0OWNERGONE2', groups: ['ci-deployers'] });
+
+    // Act
+    await bot.command(`remove-from-group ${name} ci-deployers --reason "No more CI"`, 'U0REQUESTER');
+    await bot.drain();
+
+    // Assess
+    const request = await changeRequestFor(bot, name);
+    expect(request.status).toBe('pending');
+    expect(request.message?.channel).toBe(APPROVALS);
+  });
 });

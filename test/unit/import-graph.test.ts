@@ -59,12 +59,6 @@ const KIND_NAMES = 'create-user|add-to-group|remove-from-group|set-owner|rotate-
 const KIND_BRANCH = new RegExp(
   `(kind|\\))\\s*[!=]==\\s*'(${KIND_NAMES})'|'(${KIND_NAMES})'\\s*[!=]==|case\\s+'(${KIND_NAMES})'|\\?\\?\\s*'create-user'`,
 );
-/**
- * Files outside src/kinds/ that still branch on a kind's name, to be converted (issue 18): the test fails on a file
- * not listed that does, and on a listed one that no longer does, so this list only shrinks.
- */
-const KIND_BRANCHES_LEFT = ['src/services/kinds/reissue-run.ts', 'src/services/kinds/reissue.ts'];
-
 const graph = (edges: Array<[string, string]>) =>
   adjacencyOf(
     edges.map(([from, to]) => ({ from, to, typeOnly: false, dynamic: false, external: false })),
@@ -210,14 +204,13 @@ describe('the import graph of src/', () => {
     expect(found.sort()).toEqual([...KNOWN_BREACHES].sort());
   });
 
-  it('branches on a kind\u2019s name only in src/kinds/ (beyond the files not yet converted, while they last)', () => {
+  it('branches on a kind\u2019s name nowhere outside src/kinds/ (the kinds\u2019 modules and their registry)', () => {
     // Act
     const branching = files.filter(
       (f) => !f.startsWith('src/kinds/') && KIND_BRANCH.test(stripComments(readFileSync(join(root, f), 'utf8'))),
     );
 
     // Assess
-    console.info(`files outside src/kinds/ still branching on a kind's name: ${branching.length}`);
-    expect(branching.sort()).toEqual([...KIND_BRANCHES_LEFT].sort());
+    expect(branching).toEqual([]);
   });
 });

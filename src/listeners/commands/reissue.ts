@@ -28,8 +28,7 @@ export const reissue: Subcommand = {
       }
       id = found;
     }
-    const job = await requestReissue(deps, id, command.user_id, command.response_url);
-    await deps.dispatcher.dispatch(job);
+    await requestReissue(deps, id, command.user_id, command.response_url);
     await ack({ response_type: 'ephemeral', text: `Replacing the undelivered credentials of \`${id}\`…` });
   },
 };

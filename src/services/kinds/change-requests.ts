@@ -7,22 +7,12 @@ import { HOME } from '../../aws/accounts.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ValidationError } from '../../errors.js';
 import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
-import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { PlanStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
-import {
-  approvalRule,
-  auditEvent,
-  isAmong,
-  newRequestId,
-  publishRequest,
-  publishRequestJob,
-  type RequestDeps,
-  type SubmitOptions,
-  startProvisioning,
-} from '../requests.js';
+import { newRequest, submitNew } from '../requests/submit.js';
+import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions } from '../requests.js';
 import { managedPaths } from './run-change.js';
 import { ownerIn, readUserState } from './user-state.js';
 
@@ -180,9 +170,9 @@ export type ChangeOutcome =
   | { request: AccessRequest; atOnce: 'owner' | 'group-approver' };
 
 /**
- * Stores a checked change as a request, with its audit event, in one transaction, then hands it to the worker: to
- * post it for approval, or (a removal by the user's owner or an approver of its groups) to run it at once, still as
- * a request with its audit trail. One write and one hand-off.
+ * Submits a checked change through the one submit path (submitNew): stored with its audit event, then handed to
+ * the worker to be posted for approval (after its new owner is checked against Slack), or (a removal by the user's
+ * owner or an approver of its groups) to run at once, still as a request with its audit trail.
  */
 export async function submitChangeRequest(
   deps: RequestDeps & Pick<Deps, 'messenger'>,
@@ -190,33 +180,26 @@ export async function submitChangeRequest(
   change: CheckedChange,
   options: SubmitOptions = {},
 ): Promise<ChangeOutcome> {
-  const { policy } = deps.config;
-  const now = deps.clock.now();
   const atOnce = CHANGE_RULES[change.kind].atOnce ? await doneAtOnceFor(deps, change, requester) : undefined;
-  const request: AccessRequest = {
-    id: newRequestId(deps),
-    kind: change.kind,
-    plan: change.plan,
-    ...(change.owner ? { owner: change.owner } : {}),
-    status: atOnce ? 'approved' : 'pending',
+  const request = newRequest(
+    deps,
     requester,
-    recipient: change.newOwner ?? change.owner ?? requester,
-    account: change.account,
-    accountId: change.accountId,
-    userName: change.userName,
-    path: change.path,
-    groups: change.groups,
-    accessType: 'keys', // create-user's field; a change mints no credentials
-    tags: [],
-    justification: change.justification,
-    approvals: [],
-    attempt: 1,
-    credentialIssue: 0,
-    createdAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + policy.requests.lifetimeHours * 3_600_000).toISOString(),
-    updatedAt: now.toISOString(),
-    version: 0,
-  };
+    {
+      kind: change.kind,
+      plan: change.plan,
+      ...(change.owner ? { owner: change.owner } : {}),
+      recipient: change.newOwner ?? change.owner ?? requester,
+      account: change.account,
+      accountId: change.accountId,
+      userName: change.userName,
+      path: change.path,
+      groups: change.groups,
+      accessType: 'keys', // create-user's field; a change mints no credentials
+      tags: [],
+      justification: change.justification,
+    },
+    atOnce ? 'approved' : 'pending',
+  );
   const requested = auditEvent(deps, request, requester, 'requested', {
     kind: change.kind,
     userName: change.userName,
@@ -228,19 +211,6 @@ export async function submitChangeRequest(
     channel: options.channel ?? null,
     ...(atOnce ? { allowedAtOnce: atOnce } : {}),
   });
-  await deps.store.requests.create(request, [deps.store.audit.transactionItem(requested)]);
-  if (atOnce) {
-    await startProvisioning(deps, request, requester, true); // the worker tells the requester it runs
-    return { request, atOnce };
-  }
-  try {
-    await deps.dispatcher.dispatch(publishRequestJob(request, options));
-  } catch (error) {
-    logger.error('Could not hand the posting of a request to the worker; posting it here', {
-      requestId: request.id,
-      errorName: (error as Error)?.name,
-    });
-    await publishRequest(deps, request.id, options);
-  }
-  return { request, atOnce: false };
+  await submitNew(deps, request, requested, options);
+  return atOnce ? { request, atOnce } : { request, atOnce: false };
 }

@@ -5,20 +5,44 @@
  */
 import type { Deps } from '../../deps.js';
 import { ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
-import { isoIn, STEP_LEASE_MS, withRotation } from '../../kinds/rotate-key/rotation.js';
-import type { AccessRequest } from '../../store/requests.js';
+import { kindOf } from '../../kinds/registry.js';
+import type { AccessRequest, RunStep } from '../../store/requests.js';
 import { auditEvent, isAmong, ruleOf } from '../requests.js';
+import { signalRun } from '../runner/engine.js';
+
+/** The steps of a reissue on the request's run (see reissueSteps), run by reissueStep (reissue-run.ts). */
+export const REISSUE_OPS = { deliver: 'reissue', tell: 'reissue-tell', answer: 'reissue-answer' } as const;
+
+/**
+ * The steps a reissue adds to the request's run, the same for every kind: the new key minted, stored and delivered
+ * (one step: its secret is never checkpointed), then one notification step for each person the kind tells about a
+ * new delivery, then the approver's answer (through `responseUrl`).
+ */
+export function reissueSteps(
+  told: string[],
+  issue: number,
+  approver: string,
+  responseUrl: string | undefined,
+): RunStep[] {
+  const args = { issue: String(issue) };
+  return [
+    { t: 'deliver', op: REISSUE_OPS.deliver, args: { ...args, approver } },
+    ...told.map((to): RunStep => ({ t: 'notify', op: REISSUE_OPS.tell, args: { ...args, to } })),
+    ...(responseUrl ? [{ t: 'notify', op: REISSUE_OPS.answer, args: { ...args, responseUrl } } as RunStep] : []),
+  ];
+}
 
 /** Link states whose credentials nobody received. */
 export const UNRECEIVED = ['pending', 'expired', 'superseded'];
 
 /**
- * The Slack side of a reissue, re-checked from stored state: the request exists and delivered an access key, its
- * link was not opened, and `user` approves this kind of request and is not the one who receives the credentials.
- * One conditional write (the credential issue bumped, with its audit event); returns the job for the worker.
+ * The Slack side of a reissue, re-checked from stored state: the request exists, its kind can reissue (a ReissueHook)
+ * and it delivered an access key, its link was not opened, the kind's own refusal (if any) does not apply, and `user` approves this kind of request and is not the one who receives the credentials.
+ * One conditional write signals the request's run (see signalRun): the credential issue bumped, the kind's changes,
+ * the reissue's steps next on the run, with its audit event; the worker runs them. Returns the request.
  */
 export async function requestReissue(
-  deps: Pick<Deps, 'store' | 'clock' | 'config' | 'messenger'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'config' | 'messenger' | 'dispatcher'>,
   requestId: string,
   user: string,
   responseUrl?: string,
@@ -31,7 +55,8 @@ export async function requestReissue(
       throw new NotAuthorizedError('Only an approver of this request can send a new link for it.');
   if (user === request.recipient)
     throw new NotAuthorizedError('The credentials go to you, so another approver must send the new link.');
-  if (request.status !== 'done' || !request.linkId || request.accessType === 'console')
+  const hook = kindOf(request).reissue;
+  if (!hook || request.status !== 'done' || !request.linkId || request.accessType === 'console')
     throw new ConflictError(`Request \`${request.id}\` has no delivered access key to reissue (${request.status}).`);
   const link = await deps.store.links.getByLinkId(request.linkId);
   // The request's own record first: the link item may be gone (TTL) long after it was opened.
@@ -43,27 +68,23 @@ export async function requestReissue(
     throw new ConflictError(
       `The link of request \`${request.id}\` was opened (${link.status}): those credentials were received. Rotate the key instead.`,
     );
-  if (request.kind === 'rotate-key' && !['grace', 'cancelled'].includes(request.rotation?.phase ?? ''))
-    throw new ConflictError(`The rotation \`${request.id}\` is past its delivery (${request.rotation?.phase}).`);
+  const refused = hook.refusal(request);
+  if (refused) throw new ConflictError(refused);
   const issue = request.credentialIssue + 1;
-  const changes: Partial<AccessRequest> = {
-    credentialIssue: issue,
-    // the scheduled task leaves a rotation alone while the worker replaces its key
-    ...(request.kind === 'rotate-key'
-      ? { rotation: withRotation(request, { nextAt: isoIn(deps, STEP_LEASE_MS) }) }
-      : {}),
-  };
-  const next = await deps.store.requests.update(request, changes, deps.clock.now(), [], (n) => [
+  const changes: Partial<AccessRequest> = { ...hook.asked(request, deps.clock.now()), credentialIssue: issue };
+  const steps = reissueSteps(
+    hook.told(request).map((t) => t.to),
+    issue,
+    user,
+    responseUrl,
+  );
+  const next = await signalRun(deps, request, steps, changes, (n) => [
     deps.store.audit.transactionItem(
       auditEvent(deps, n, user, 'reissue-requested', { issue, oldLinkId: request.linkId ?? null }),
     ),
   ]);
   if (!next) throw new ConflictError('The request changed just now; try again.');
-  return {
-    id: `reissue:${next.id}:${issue}`,
-    type: 'reissue',
-    payload: { requestId: next.id, issue, approver: user, ...(responseUrl ? { responseUrl } : {}) },
-  };
+  return next;
 }
 
 /**

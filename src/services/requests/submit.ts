@@ -1,12 +1,18 @@
-/** Submitting a new create-user request: stored with its user name reserved, then posted by the worker. */
+/**
+ * Submitting a new request of any kind, one path: the kind's checked draft becomes a request (newRequest), which is
+ * stored with what its kind reserves (its IAM user name) and its audit event, then handed to the worker to be posted
+ * for approval (after the people it names are checked against Slack) or, when allowed, run at once (submitNew).
+ */
 import { requestPostedMessage } from '../../blocks/request.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
 import { kindOf } from '../../kinds/registry.js';
+import type { PersonCheck } from '../../kinds/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { nameConflict } from '../request-names.js';
 import type { CheckedDraft } from '../request-validation.js';
+import { startProvisioning } from './approve.js';
 import { audit, auditEvent } from './audit.js';
 import { MAX_TRIES, newRequestId, type RequestDeps } from './common.js';
 import { refreshApproverHomes } from './follow-up.js';
@@ -26,22 +32,20 @@ export interface SubmitOptions {
   lastChance?: boolean;
 }
 
+type CannotAct = 'a bot' | 'deactivated' | 'unknown';
+
 /**
- * Why the recipient of a new IAM user cannot act on it (receive its one-time link): a bot, deactivated in Slack, or
- * an id Slack does not know; undefined for a person in the workspace. A transient failure of users.info throws (the
- * job is retried), except on the last chance, where the request goes on unchecked.
+ * Why someone a request names cannot act on it (a bot, deactivated in Slack, or an id Slack does not know);
+ * undefined for a person in the workspace. A transient failure of users.info throws (the job is retried), except on
+ * the last chance, where the request goes on unchecked.
  */
-async function recipientCannotAct(
-  deps: RequestDeps,
-  recipient: string,
-  options: SubmitOptions,
-): Promise<'a bot' | 'deactivated' | 'unknown' | undefined> {
+async function cannotAct(deps: RequestDeps, user: string, options: SubmitOptions): Promise<CannotAct | undefined> {
   let status: Awaited<ReturnType<RequestDeps['messenger']['memberStatus']>>;
   try {
-    status = await deps.messenger.memberStatus(recipient);
+    status = await deps.messenger.memberStatus(user);
   } catch (error) {
     if (options.lastChance) return undefined;
-    throw new Error(`Could not check the recipient ${recipient} with Slack; retried`, { cause: error });
+    throw new Error(`Could not check ${user} with Slack; retried`, { cause: error });
   }
   return status === 'bot'
     ? 'a bot'
@@ -52,14 +56,25 @@ async function recipientCannotAct(
         : undefined;
 }
 
-function recipientText(recipient: string, unable: 'a bot' | 'deactivated' | 'unknown'): string {
-  const who =
-    unable === 'a bot'
-      ? `<@${recipient}> is a bot`
-      : unable === 'deactivated'
-        ? `<@${recipient}> is deactivated in Slack`
-        : `\`${recipient}\` is not a member of this workspace (Slack does not know that id)`;
-  return `${who}: only a person in the workspace can receive the credentials of a new IAM user, so I did not ask the approvers. Nothing was created; ask again for a person.`;
+/** Who someone is, for a refusal (see PersonCheck.refusal). */
+const whoIs = (user: string, unable: CannotAct) =>
+  unable === 'a bot'
+    ? `<@${user}> is a bot`
+    : unable === 'deactivated'
+      ? `<@${user}> is deactivated in Slack`
+      : `\`${user}\` is not a member of this workspace (Slack does not know that id)`;
+
+/** The first person the request's kind says must be in the workspace who is not, with why; undefined if none. */
+async function firstWhoCannotAct(
+  deps: RequestDeps,
+  request: AccessRequest,
+  options: SubmitOptions,
+): Promise<{ check: PersonCheck; unable: CannotAct } | undefined> {
+  for (const check of kindOf(request).people?.(request) ?? []) {
+    const unable = await cannotAct(deps, check.user, options);
+    if (unable) return { check, unable };
+  }
+  return undefined;
 }
 
 /**
@@ -112,10 +127,78 @@ export function publishRequestJob(request: Pick<AccessRequest, 'id'>, options: S
   };
 }
 
+/** What every new request starts with; the kind's draft gives the rest (see newRequest). */
+type RequestFields = Omit<
+  AccessRequest,
+  | 'id'
+  | 'status'
+  | 'requester'
+  | 'approvals'
+  | 'attempt'
+  | 'credentialIssue'
+  | 'createdAt'
+  | 'expiresAt'
+  | 'updatedAt'
+  | 'version'
+>;
+
+/** A new request of `requester` from a kind's checked draft (`fields`): pending, or `approved` to run at once. */
+export function newRequest(
+  deps: RequestDeps,
+  requester: string,
+  fields: RequestFields,
+  status: 'pending' | 'approved' = 'pending',
+): AccessRequest {
+  const now = deps.clock.now();
+  return {
+    ...fields,
+    id: newRequestId(deps),
+    status,
+    requester,
+    approvals: [],
+    attempt: 1,
+    credentialIssue: 0,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + deps.config.policy.requests.lifetimeHours * 3_600_000).toISOString(),
+    updatedAt: now.toISOString(),
+    version: 0,
+  };
+}
+
 /**
- * Stores a new pending request from a checked draft with its user name reserved and its audit event, in one
- * transaction, then hands its posting to the approval channel (and the requester's DM, with `confirmToRequester`)
- * to the worker: see publishRequest. Throws ValidationError when another active request holds the name.
+ * The one submit path of every kind: stores a new request (see newRequest) with its `requested` audit event and
+ * what its kind reserves (its IAM user name: see storeReservingName), in one transaction, then hands it to the
+ * worker: a pending request to be posted for approval (publishRequest, run here when the worker cannot be reached),
+ * an approved one (a change allowed at once) to run. Throws ValidationError when another active request holds the
+ * name; nothing is stored then.
+ */
+export async function submitNew(
+  deps: RequestDeps,
+  request: AccessRequest,
+  requested: ReturnType<typeof auditEvent>,
+  options: SubmitOptions = {},
+): Promise<AccessRequest> {
+  if (kindOf(request).reservesName) await storeReservingName(deps, request, requested);
+  else await deps.store.requests.create(request, [deps.store.audit.transactionItem(requested)]);
+  if (request.status === 'approved') {
+    await startProvisioning(deps, request, request.requester, true); // the worker tells the requester it runs
+    return request;
+  }
+  try {
+    await deps.dispatcher.dispatch(publishRequestJob(request, options));
+  } catch (error) {
+    logger.error('Could not hand the posting of a request to the worker; posting it here', {
+      requestId: request.id,
+      errorName: (error as Error)?.name,
+    });
+    await publishRequest(deps, request.id, { ...options, lastChance: true });
+  }
+  return request;
+}
+
+/**
+ * Submits a checked create-user draft (see submitNew): a pending request with its user name reserved, posted by the
+ * worker. Throws ValidationError when another active request holds the name.
  */
 export async function submitRequest(
   deps: RequestDeps,
@@ -123,30 +206,18 @@ export async function submitRequest(
   draft: CheckedDraft,
   options: SubmitOptions = {},
 ): Promise<AccessRequest> {
-  const { policy } = deps.config;
-  const now = deps.clock.now();
-  const request: AccessRequest = {
+  const request = newRequest(deps, requester, {
     kind: 'create-user',
-    id: newRequestId(deps),
-    status: 'pending',
-    requester,
     recipient: draft.recipient,
     account: draft.account,
     accountId: draft.accountId,
     userName: draft.userName,
-    path: policy.users.path,
+    path: deps.config.policy.users.path,
     groups: draft.groups,
     accessType: draft.accessType,
     tags: draft.tags,
     justification: draft.justification,
-    approvals: [],
-    attempt: 1,
-    credentialIssue: 0,
-    createdAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + policy.requests.lifetimeHours * 3_600_000).toISOString(),
-    updatedAt: now.toISOString(),
-    version: 0,
-  };
+  });
   const requested = auditEvent(deps, request, requester, 'requested', {
     userName: request.userName,
     path: request.path,
@@ -158,17 +229,7 @@ export async function submitRequest(
     tags: request.tags.map((t) => `${t.key}=${t.value}`),
     channel: options.channel ?? null,
   });
-  await storeReservingName(deps, request, requested);
-  try {
-    await deps.dispatcher.dispatch(publishRequestJob(request, options));
-  } catch (error) {
-    logger.error('Could not hand the posting of a request to the worker; posting it here', {
-      requestId: request.id,
-      errorName: (error as Error)?.name,
-    });
-    await publishRequest(deps, request.id, { ...options, lastChance: true });
-  }
-  return request;
+  return submitNew(deps, request, requested, options);
 }
 
 /**
@@ -199,11 +260,10 @@ async function storeReservingName(
 }
 
 /**
- * Worker side of submitRequest: checks that a new IAM user's recipient is a person in the workspace (a bot, a
- * deactivated member or an unknown id ends the request before approvers are asked: recipientCannotAct), then posts
- * the pending request
- * to the approval channel with Approve / Deny, records where,
- * and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
+ * Worker side of submitNew: checks that the people the request's kind names (RequestKindModule.people: a new IAM
+ * user's recipient, a new owner) are persons in the workspace (a bot, a deactivated member or an unknown id ends the
+ * request before approvers are asked), then posts the pending request to the approval channel with Approve / Deny,
+ * records where, and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
  * left alone). When Slack says the bot cannot post in the channel (CANNOT_POST) the request ends (expired, name
  * released, audited) and the requester is told why, through `responseUrl` or a DM; any other failure is rethrown,
  * so that the job is retried with the request still pending (with `lastChance`, it ends the request too).
@@ -212,11 +272,11 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
   let request = await deps.store.requests.get(requestId);
   if (!request || request.message || request.status !== 'pending') return;
   const channel = deps.config.policy.approvals.channel;
-  // A request that makes a new IAM user (the kind that reserves its name) sends its credentials to the recipient.
-  // (Change requests share this path; their recipients, owners of existing users, are not checked here yet.)
-  const unable = kindOf(request).reservesName ? await recipientCannotAct(deps, request.recipient, options) : undefined;
-  if (unable) {
-    await endUnposted(deps, request, `recipient ${unable}`, recipientText(request.recipient, unable), options);
+  // The people the kind names (a new user's recipient, a new owner) must be persons in the workspace.
+  const cannot = await firstWhoCannotAct(deps, request, options);
+  if (cannot) {
+    const { check, unable } = cannot;
+    await endUnposted(deps, request, `${check.role} ${unable}`, check.refusal(whoIs(check.user, unable)), options);
     return;
   }
   let posted: { channel: string; ts: string };

@@ -211,6 +211,60 @@ export async function extendRun(
   return next;
 }
 
+/**
+ * A signal to a run whose request ended by its commit (e.g. `/iam reissue`): `steps` go next, before whatever the
+ * run still has to do (a tail of notifications, a `wait` step, which then waits again from its own record), in one
+ * conditional write with `changes` and `alsoWrite` (the audit event of the ask), so that the stall sweep finishes
+ * them whatever happens to the worker. While a part holds the run they go right after the step it runs (that part
+ * runs them); otherwise they go at the cursor and are handed to the worker as the run's next part. A request that
+ * ended before the runner existed gets a run whose only earlier step is its commit. Returns the new state, or
+ * undefined when the request changed first (read it again and decide again), or when it has not ended by a commit.
+ */
+export async function signalRun(
+  deps: Pick<Deps, 'store' | 'clock' | 'dispatcher'>,
+  request: AccessRequest,
+  steps: RunStep[],
+  changes: RequestChanges,
+  alsoWrite: (next: AccessRequest) => TransactionItem[],
+): Promise<AccessRequest | undefined> {
+  const now = deps.clock.now();
+  const old = request.run?.attempt === request.attempt ? request.run : undefined;
+  const committed: RunStep = { t: 'commit', op: 'commit', args: {}, result: 'done' };
+  const run: RunState = old ?? {
+    attempt: request.attempt,
+    steps: [committed],
+    cursor: 1,
+    part: 1,
+    leaseUntil: 0,
+    seq: 0,
+  };
+  const held = isUnfinished(run) && run.leaseUntil > now.getTime();
+  const at = run.cursor + (held ? 1 : 0);
+  if (!run.steps.slice(0, at).some((s) => s.t === 'commit')) return undefined; // not ended by its run
+  const { wakeAt: _woken, ...rest } = run;
+  const nextRun: RunState = held
+    ? { ...run, steps: [...run.steps.slice(0, at), ...steps, ...run.steps.slice(at)] }
+    : {
+        ...rest,
+        steps: [...run.steps.slice(0, at), ...steps, ...run.steps.slice(at)],
+        part: run.part + 1,
+        leaseUntil: 0,
+      };
+  const next = await deps.store.requests.update(request, { ...changes, run: nextRun }, now, [], alsoWrite);
+  if (next && !held) {
+    try {
+      await deps.dispatcher.dispatch(runPartJob(next.id, nextRun.attempt, nextRun.part));
+    } catch (error) {
+      // the stall sweep starts it: the steps are stored
+      logger.error('Could not hand a signal to a run to the worker', {
+        requestId: next.id,
+        errorName: (error as Error)?.name,
+      });
+    }
+  }
+  return next;
+}
+
 async function runFrom(
   deps: Deps,
   kind: RunKind,
@@ -410,19 +464,27 @@ async function release(deps: Deps, requestId: string, part: number, leaseUntil: 
 /**
  * Starts the next part of a run no part holds and that has not moved for a while (the stall sweep): records part
  * `part + 1` (counting the parts started in a row without the cursor moving), with a `run-resumed` audit event, and
- * hands it to the worker; after MAX_STALLED_PARTS such parts, fails the request instead (see stopRun). Returns what
- * it did, or undefined when someone changed the request first.
+ * hands it to the worker; after MAX_STALLED_PARTS such parts, fails the request instead (see stopRun), or, when the
+ * request had ended by its commit and only notification steps are left, gives them up and leaves the request's
+ * outcome as it is (see giveUpTail). Returns what it did, or undefined when someone changed the
+ * request first.
  */
 export async function restartStalledRun(
   deps: Deps,
   kind: RunKind,
   request: AccessRequest,
-): Promise<'resumed' | 'failed' | undefined> {
+): Promise<'resumed' | 'failed' | 'ended' | undefined> {
   const run = request.run;
   if (!run || !isIdle(request, deps.clock.now())) return undefined;
   // a due `wait` step waking is no stall
   const stalls = run.wakeAt ? (run.stalls ?? 0) : run.stalledAt === run.cursor ? (run.stalls ?? 0) + 1 : 1;
-  if (stalls > MAX_STALLED_PARTS) return (await stopRun(deps, kind, request)) ? 'failed' : undefined;
+  if (stalls > MAX_STALLED_PARTS) {
+    // A request that ended keeps its outcome when all that is left are notifications: they are given up. Other
+    // steps after the end (a Reactivate's, a reissue's) still fail it, so that the approvers hear of it.
+    if (inRunTail(run) && run.steps.slice(run.cursor).every((s) => s.t === 'notify'))
+      return (await giveUpTail(deps, kind, request)) ? 'ended' : undefined;
+    return (await stopRun(deps, kind, request)) ? 'failed' : undefined;
+  }
   const part = run.part + 1;
   const next = await deps.store.requests.update(
     request,
@@ -434,6 +496,36 @@ export async function restartStalledRun(
   if (!next) return undefined;
   await deps.dispatcher.dispatch(runPartJob(request.id, run.attempt, part));
   return 'resumed';
+}
+
+/** What the runner records on the tail steps a stalled run gave up (see giveUpTail). */
+export const GIVEN_UP = 'not run: the run stalled after the request ended';
+
+/**
+ * Gives up the tail of a run whose request had ended by its commit and whose tail (notifications only) stopped making progress: the steps
+ * left are recorded as not run (`skipped`, GIVEN_UP), the lease released, in one write with the `run-tail-stalled`
+ * audit event. The request keeps its status and what its run recorded: its outcome was decided at the commit.
+ * Returns the new state, or undefined when someone changed it first.
+ */
+async function giveUpTail(deps: Deps, kind: RunKind, request: AccessRequest): Promise<AccessRequest | undefined> {
+  const run = request.run;
+  if (!run) return undefined;
+  const step = run.steps[run.cursor];
+  const steps = run.steps.map((s, i) => (i >= run.cursor ? { ...s, result: 'skipped' as const, detail: GIVEN_UP } : s));
+  return deps.store.requests.update(
+    request,
+    { run: { ...run, steps, cursor: steps.length, leaseUntil: 0 } },
+    deps.clock.now(),
+    [],
+    (n) => [
+      audit(deps, n, 'run-tail-stalled', {
+        since: request.updatedAt,
+        cursor: run.cursor,
+        step: step ? kind.describe(step) : null,
+        left: steps.length - run.cursor,
+      }),
+    ],
+  );
 }
 
 /**

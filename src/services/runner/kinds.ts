@@ -9,17 +9,29 @@ import { createUserRun } from '../../kinds/create-user-run.js';
 import { KIND_BEFORE_KINDS } from '../../kinds/facts.js';
 import { rotationDeliveryRun } from '../../kinds/rotate-key/rotation-delivery.js';
 import { offboardRun } from '../kinds/offboard.js';
+import { describeReissueStep, isReissueStep, reissueStep } from '../kinds/reissue-run.js';
 import type { RequestKind } from '../plans/types.js';
 import { type RunOutcome, runAttempt } from './engine.js';
 import type { RunKind, RunOptions } from './types.js';
 
+/**
+ * A kind's run, plus the steps every kind's run may be signalled with after its end (signalRun): a reissue's
+ * (reissueSteps), which ask the kind's ReissueHook, never its name.
+ */
+const withSignals = (kind: RunKind): RunKind => ({
+  ...kind,
+  step: (deps, request, step) =>
+    isReissueStep(step) ? reissueStep(deps, request, step) : kind.step(deps, request, step),
+  describe: (step) => (isReissueStep(step) ? describeReissueStep(step) : kind.describe(step)),
+});
+
 export const runKinds: Readonly<Record<RequestKind, RunKind>> = {
-  'create-user': createUserRun,
-  'add-to-group': changeRun,
-  'remove-from-group': changeRun,
-  'set-owner': changeRun,
-  'rotate-key': rotationDeliveryRun,
-  offboard: offboardRun,
+  'create-user': withSignals(createUserRun),
+  'add-to-group': withSignals(changeRun),
+  'remove-from-group': withSignals(changeRun),
+  'set-owner': withSignals(changeRun),
+  'rotate-key': withSignals(rotationDeliveryRun),
+  offboard: withSignals(offboardRun),
 };
 
 /** The run kind of a request (a request stored before kinds existed: create-user). */
