@@ -1,6 +1,6 @@
 import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
-import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
+import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions, transact } from './dynamo.js';
 import type { TransactionItem } from './requests.js';
 
 interface JobItem extends Item {
@@ -179,7 +179,7 @@ export class JobStore {
    */
   async markRerun(id: string, user: string, now: Date, alsoWrite: TransactionItem[] = []): Promise<boolean> {
     try {
-      await dynamoose.transaction([
+      await transact([
         this.model.transaction.update(
           { id },
           { $SET: { rerunBy: user, rerunAt: now.toISOString(), updatedAt: now.toISOString() } } as never,
