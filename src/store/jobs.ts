@@ -21,6 +21,8 @@ interface JobItem extends Item {
   /** Who re-ran it and when: one re-run at a time. */
   rerunBy?: string;
   rerunAt?: string;
+  /** The failure (its `gaveUpAt`) whose notice the approval channel was given: a redelivered record posts it once. */
+  noticedFor?: string;
 }
 
 /** A job Lambda gave up on: it failed on every attempt. */
@@ -66,6 +68,7 @@ export class JobStore {
           payload: Object,
           rerunBy: String,
           rerunAt: String,
+          noticedFor: String,
         },
         { saveUnknown: ['payload.**'] },
       ),
@@ -151,6 +154,26 @@ export class JobStore {
     } catch (error) {
       if (isConditionFailed(error)) return false;
       throw error;
+    }
+  }
+
+  /**
+   * Whether the approval channel still has to be told that Lambda gave up on the job at `at` (ISO): the failure
+   * recorded is that one (`gaveUpAt`) and its notice was not marked posted. Read consistently.
+   */
+  async noticeDue(id: string, at: string): Promise<boolean> {
+    const item = await this.model.get({ id }, { consistent: true });
+    return item?.gaveUpAt === at && item.noticedFor !== at;
+  }
+
+  /** Marks the notice of the failure at `at` (ISO) posted, unless the job has failed again since (or re-run). */
+  async markNoticed(id: string, at: string): Promise<void> {
+    try {
+      await this.model.update({ id }, { $SET: { noticedFor: at } } as never, {
+        condition: new dynamoose.Condition('gaveUpAt').eq(at),
+      });
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
     }
   }
 
