@@ -59,10 +59,11 @@ export default async function setup(project: TestProject) {
   // A directory of this run's own: runs at the same time (a partial one beside a full one) do not mix.
   const dir = path.join(CALLS_ROOT, `${process.pid}-${Date.now()}`);
   process.env.IAM_SLACK_BOT_ROLE_CALLS = dir;
-  const dynamo = await startDynamoDbLocal();
-  project.provide('dynamoDbUrl', dynamo.url);
+  // IAM_SLACK_BOT_TEST_DYNAMODB=moto: each bot's DynamoDB is its moto server (test/support/bot.ts), no JVM.
+  const dynamo = process.env.IAM_SLACK_BOT_TEST_DYNAMODB === 'moto' ? undefined : await startDynamoDbLocal();
+  project.provide('dynamoDbUrl', dynamo?.url ?? '');
   return async () => {
-    await dynamo.stop();
+    await dynamo?.stop();
     const seen = new Set<string>();
     try {
       for (const file of readdirSync(dir))
