@@ -24,7 +24,7 @@ export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
       createStore(
         {
           region: env.AWS_REGION,
-          endpoint,
+          endpoint: env.AWS_ENDPOINT_URL_DYNAMODB ?? endpoint,
           prefix: env.TABLE_PREFIX,
           create: options.createTables ?? false,
           decorate: options.decorateDynamo,

@@ -303,6 +303,8 @@ export const envSchema = z.object({
   PORT: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(65535))), 3000),
   AWS_REGION: z._default(z.string(), 'us-east-1'),
   AWS_ENDPOINT_URL: optionalUrl,
+  /** DynamoDB's own endpoint (the SDK's service-specific variable), e.g. DynamoDB Local; else AWS_ENDPOINT_URL. */
+  AWS_ENDPOINT_URL_DYNAMODB: optionalUrl,
   TABLE_PREFIX: z._default(z.string().check(z.regex(/^[\w.-]*$/)), 'iam-slack-bot-'),
   SECRET_PREFIX: z._default(z.string().check(z.regex(/^[\w/+=.@-]+\/$/, 'must end with /')), 'iam-slack-bot/'),
   PUBLIC_URL: emptyAsUnset(z._default(z.url(), 'http://localhost:3000')),

@@ -136,7 +136,8 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       // Query + BatchGetItem: the requests waiting for an approver (App Home), from the sparse sweep index
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchGetItem'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
-      jobs: ['UpdateItem'],
+      // GetItem: whether a failed job's notice is still due when SQS delivers its record again (failed-jobs.ts)
+      jobs: ['GetItem', 'UpdateItem'],
       // Query: whether a killed run of a rotation's phase had recorded its end (rotation-run.ts phaseEndRecorded)
       audit: ['PutItem', 'Query'],
       // Query: an account's users (key scan, the compliance report), the App Home of an owner without an index item

@@ -1,6 +1,7 @@
 /**
  * The bot as `npm run dev` runs it, as a function (dev.ts prints; tests start it in-process to check what dev does):
- * moto unless AWS_ENDPOINT_URL is set, the policy's groups in every account, the local Slack stand-in unless Slack
+ * moto unless AWS_ENDPOINT_URL is set (DynamoDB on DynamoDB Local, AWS's own engine, when Java is here; else on
+ * moto's), the policy's groups in every account, the local Slack stand-in unless Slack
  * credentials are set, and the same HTTP handlers Lambda runs.
  */
 import type { Server } from 'node:http';
@@ -15,6 +16,7 @@ import { InProcessJobDispatcher } from '../jobs/dispatchers.js';
 import { runJob } from '../jobs/worker.js';
 import { ensurePolicyGroups } from '../services/setup.js';
 import { type DevScheduler, devScheduleEvery, OffsetClock, startDevScheduler } from './dev-schedule.js';
+import { type DynamoDbLocal, JAVA_INSTALL_HINT, javaAvailable, startDynamoDbLocal } from './dynamodb-local.js';
 import { emulateNamedAccounts } from './emulator-accounts.js';
 import { FakeSlack, type RecordedCall, sendersOf } from './fake-slack.js';
 import { serveHandlers } from './http-server.js';
@@ -89,6 +91,7 @@ export async function startDevBot(options: {
   }
 
   let moto: MotoServer | undefined;
+  let dynamo: DynamoDbLocal | undefined;
   let slack: FakeSlack | undefined;
   let server: Server | undefined;
   let socketApp: { stop(): Promise<unknown> } | undefined;
@@ -100,6 +103,7 @@ export async function startDevBot(options: {
     await socketApp?.stop();
     await slack?.stop();
     await moto?.stop();
+    await dynamo?.stop();
   };
   try {
     if (!env.AWS_ENDPOINT_URL) {
@@ -126,6 +130,19 @@ export async function startDevBot(options: {
       });
       delete process.env.AWS_PROFILE;
       delete process.env.AWS_SESSION_TOKEN;
+      if (env.AWS_ENDPOINT_URL_DYNAMODB) {
+        say(`DynamoDB: the endpoint AWS_ENDPOINT_URL_DYNAMODB names (${env.AWS_ENDPOINT_URL_DYNAMODB}).`);
+      } else if (javaAvailable()) {
+        try {
+          dynamo = await startDynamoDbLocal();
+        } catch (error) {
+          throw new DevSetupError(`DynamoDB Local did not start: ${(error as Error).message}`, { cause: error });
+        }
+        env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
+        say(`DynamoDB: DynamoDB Local, AWS's own engine (${dynamo.url}), in memory.`);
+      } else {
+        say(`DynamoDB: moto's emulation, not AWS's own engine. ${JAVA_INSTALL_HINT} to use DynamoDB Local.`);
+      }
     }
 
     if (offline) {

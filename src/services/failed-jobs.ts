@@ -44,7 +44,8 @@ async function stateOf(deps: Deps, job: Pick<Job, 'payload'>): Promise<FailedJob
  * The failed-jobs queue's consumer (the worker, through its SQS event source): records each job Lambda gave up on
  * in the jobs table (status failed, attempts, the error's name: never its message, which could quote a value) and
  * tells the approval channel which job failed and what state its request is in now. A record delivered twice is
- * recorded and announced once.
+ * recorded once and announced once; a batch redelivered after the notice failed (Slack down, the worker killed)
+ * still announces it (at least once: two deliveries at the same moment may both post).
  */
 export async function recordFailedJobs(deps: Deps, event: SqsEvent): Promise<{ recorded: number }> {
   let recorded = 0;
@@ -60,31 +61,36 @@ export async function recordFailedJobs(deps: Deps, event: SqsEvent): Promise<{ r
       error: failure.responsePayload?.errorType ?? failure.requestContext?.condition ?? 'Error',
       at: new Date(failure.timestamp),
     };
-    if (!(await deps.store.jobs.recordGaveUp(job, failed))) {
+    const at = failed.at.toISOString();
+    if (await deps.store.jobs.recordGaveUp(job, failed)) {
+      recorded++;
+      logger.error('Lambda gave up on a job', {
+        jobId: job.id,
+        jobType: job.type,
+        attempts: failed.attempts,
+        errorName: failed.error,
+        condition: failure.requestContext?.condition,
+        outcome: 'failed',
+      });
+      await deps.store.audit.record({
+        subject: `job#${job.id}`,
+        at: deps.clock.now(),
+        actor: 'system',
+        action: 'job-gave-up',
+        detail: { type: job.type, attempts: failed.attempts, error: failed.error },
+      });
+    } else if (!(await deps.store.jobs.noticeDue(job.id, at))) {
       logger.info('Failed job already recorded', { jobId: job.id, jobType: job.type, outcome: 'skipped' });
       continue;
     }
-    recorded++;
-    logger.error('Lambda gave up on a job', {
-      jobId: job.id,
-      jobType: job.type,
-      attempts: failed.attempts,
-      errorName: failed.error,
-      condition: failure.requestContext?.condition,
-      outcome: 'failed',
-    });
-    await deps.store.audit.record({
-      subject: `job#${job.id}`,
-      at: deps.clock.now(),
-      actor: 'system',
-      action: 'job-gave-up',
-      detail: { type: job.type, attempts: failed.attempts, error: failed.error },
-    });
+    // The notice is posted until it is marked posted: a batch redelivered because the post (or anything after the
+    // record) failed still tells the approval channel, once it goes through.
     const state = await stateOf(deps, job);
     await deps.messenger.post(
       deps.config.policy.approvals.channel,
       failedJobNotice({ id: job.id, type: job.type, attempts: failed.attempts, error: failed.error }, state),
     );
+    await deps.store.jobs.markNoticed(job.id, at);
   }
   return { recorded };
 }

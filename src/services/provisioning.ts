@@ -54,7 +54,10 @@ export interface ProvisionOptions {
   password?: (rules: PasswordRules) => string;
 }
 
-/** The tag that marks a user as created by a request: provisioning continues only users that carry its own id. */
+/**
+ * The tag that marks a user as created by a request (its value: the request's id): provisioning continues only users
+ * that carry its own id, and the projection finds from it the request that created a user (the one name for both).
+ */
 export const REQUEST_ID_TAG = 'request-id';
 
 /** A step of provisioning failed. `created` is what exists for this request (to undo); the message is safe to show. */

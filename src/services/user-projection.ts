@@ -34,13 +34,10 @@ import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
 import { logger } from '../logger.js';
 import type { ProjectedKey, ProjectedState } from '../store/users.js';
-import { errorName } from './provisioning.js';
+import { errorName, REQUEST_ID_TAG } from './provisioning.js';
 
 /** The tag that names an IAM user's owner (a Slack user id). create-user sets it to the recipient. */
 export const OWNER_TAG = 'slack-user-id';
-/** The tag create-user puts on the users it creates: the id of the request that created it. */
-const CREATED_BY_REQUEST_TAG = 'iam-slack-bot-request-id';
-
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 
 /** The owner named by a user's tags, if its `slack-user-id` tag holds a Slack user id. */
@@ -157,7 +154,7 @@ export async function readUser(
     readKeysAndConsole(c, name),
   ]);
   const owner = ownerFromTags(user.User?.Tags);
-  const createdByRequest = user.User?.Tags?.find((t) => t.Key === CREATED_BY_REQUEST_TAG)?.Value;
+  const createdByRequest = user.User?.Tags?.find((t) => t.Key === REQUEST_ID_TAG)?.Value;
   return {
     state: 'found',
     user: {
@@ -399,7 +396,7 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
       ...access,
       refreshedAt: deps.clock.now().toISOString(),
     };
-    const createdBy = u.Tags?.find((t) => t.Key === CREATED_BY_REQUEST_TAG)?.Value;
+    const createdBy = u.Tags?.find((t) => t.Key === REQUEST_ID_TAG)?.Value;
     const knowsCreator = !createdBy || item?.requestIds.includes(createdBy);
     // Unchanged: no write, unless the item is a day old (which rewrites a stale owner copy and index entry, see
     // UserStore.put) or not in its owner's index yet (written before there were indexes).

@@ -1,6 +1,6 @@
 import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
-import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
+import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions, transact } from './dynamo.js';
 import type { TransactionItem } from './requests.js';
 
 interface JobItem extends Item {
@@ -21,6 +21,8 @@ interface JobItem extends Item {
   /** Who re-ran it and when: one re-run at a time. */
   rerunBy?: string;
   rerunAt?: string;
+  /** The failure (its `gaveUpAt`) whose notice the approval channel was given: a redelivered record posts it once. */
+  noticedFor?: string;
 }
 
 /** A job Lambda gave up on: it failed on every attempt. */
@@ -66,6 +68,7 @@ export class JobStore {
           payload: Object,
           rerunBy: String,
           rerunAt: String,
+          noticedFor: String,
         },
         { saveUnknown: ['payload.**'] },
       ),
@@ -154,6 +157,26 @@ export class JobStore {
     }
   }
 
+  /**
+   * Whether the approval channel still has to be told that Lambda gave up on the job at `at` (ISO): the failure
+   * recorded is that one (`gaveUpAt`) and its notice was not marked posted. Read consistently.
+   */
+  async noticeDue(id: string, at: string): Promise<boolean> {
+    const item = await this.model.get({ id }, { consistent: true });
+    return item?.gaveUpAt === at && item.noticedFor !== at;
+  }
+
+  /** Marks the notice of the failure at `at` (ISO) posted, unless the job has failed again since (or re-run). */
+  async markNoticed(id: string, at: string): Promise<void> {
+    try {
+      await this.model.update({ id }, { $SET: { noticedFor: at } } as never, {
+        condition: new dynamoose.Condition('gaveUpAt').eq(at),
+      });
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
   /** Failed jobs, newest first: `limit` of them after skipping `skip` (paging), and whether there are more. */
   async listFailed(skip: number, limit: number): Promise<{ jobs: FailedJob[]; more: boolean }> {
     const items = await this.model
@@ -179,7 +202,7 @@ export class JobStore {
    */
   async markRerun(id: string, user: string, now: Date, alsoWrite: TransactionItem[] = []): Promise<boolean> {
     try {
-      await dynamoose.transaction([
+      await transact([
         this.model.transaction.update(
           { id },
           { $SET: { rerunBy: user, rerunAt: now.toISOString(), updatedAt: now.toISOString() } } as never,

@@ -1,6 +1,6 @@
 import dynamoose from 'dynamoose';
 import type { Item } from 'dynamoose/dist/Item.js';
-import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
+import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions, transact } from './dynamo.js';
 
 /**
  * One item of the key-age reminders table:
@@ -158,7 +158,7 @@ export class ReminderStore {
       },
     );
     try {
-      await dynamoose.transaction([item, audit]);
+      await transact([item, audit]);
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;

@@ -3,7 +3,7 @@ import type { Item } from 'dynamoose/dist/Item.js';
 import type { PlanStep, RequestKind } from '../services/plans/types.js';
 import { ENDED, type RequestStatus } from '../services/request-status.js';
 import { inRunTail } from '../services/runner/state.js';
-import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions } from './dynamo.js';
+import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions, transact } from './dynamo.js';
 
 export type { RequestStatus } from '../services/request-status.js';
 
@@ -536,7 +536,7 @@ export class RequestStore {
       { overwrite: false },
     );
     try {
-      await dynamoose.transaction([name, item, ...alsoWrite]);
+      await transact([name, item, ...alsoWrite]);
       return { reserved: true };
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
@@ -551,7 +551,7 @@ export class RequestStore {
   async create(request: AccessRequest, alsoWrite: TransactionItem[] = []): Promise<void> {
     const ttl = epochSeconds(new Date(request.createdAt)) + KEEP_SECONDS;
     const sweepAt = sweepAtFor(request, new Date(request.updatedAt));
-    await dynamoose.transaction([
+    await transact([
       this.model.transaction.create(
         { ...toItem(request), ttl, ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}) },
         { overwrite: false },
@@ -639,10 +639,7 @@ export class RequestStore {
         };
         for (const field of remove) delete merged[field];
         const next = toRequest(merged as unknown as RequestItem);
-        await dynamoose.transaction([
-          this.model.transaction.update({ id: current.id }, update, { condition }),
-          ...alsoWrite(next),
-        ]);
+        await transact([this.model.transaction.update({ id: current.id }, update, { condition }), ...alsoWrite(next)]);
         return next;
       }
       const next = toRequest(await this.model.update({ id: current.id }, update, { condition }));

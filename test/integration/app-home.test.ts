@@ -112,7 +112,9 @@ async function seedOwnerIndex(owner: string, states: ProjectedState[]): Promise<
   const item: Record<string, unknown> = { pk: `owner#${owner}`, sk: INDEX_SK };
   for (const s of states)
     item[`u_${Buffer.from(`${s.account}#${s.userName.toLowerCase()}`).toString('base64url')}`] = s;
-  await dynamoose.aws.ddb().putItem({ TableName: 'test-users', Item: marshall(item, { removeUndefinedValues: true }) });
+  await dynamoose.aws
+    .ddb()
+    .putItem({ TableName: `${bot.dynamo.tablePrefix}users`, Item: marshall(item, { removeUndefinedValues: true }) });
 }
 
 const key = (id: string, createdAt: string, status: 'Active' | 'Inactive' = 'Active') => ({ id, status, createdAt });

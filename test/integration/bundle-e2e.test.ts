@@ -112,7 +112,8 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'bundle-e2e-not-a-secret',
     AWS_ENDPOINT_URL: endpoint,
-    TABLE_PREFIX: 'test-',
+    AWS_ENDPOINT_URL_DYNAMODB: bot.dynamo.url,
+    TABLE_PREFIX: bot.dynamo.tablePrefix,
     WORKER_FUNCTION_NAME: 'iam-slack-bot-e2e-worker',
     PUBLIC_URL: 'https://iam-bot.example.com',
   });

@@ -1,3 +1,4 @@
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevBot } from '../../src/local/dev-bot.js';
@@ -7,7 +8,8 @@ let bot: DevBot;
 let port: number;
 let log: string[];
 beforeAll(async () => {
-  ({ bot, port, log } = await startDev());
+  // As `npm run dev` starts on a machine with Java: its own DynamoDB Local (not the test run's).
+  ({ bot, port, log } = await startDev({ AWS_ENDPOINT_URL_DYNAMODB: '' }));
 });
 afterAll(async () => {
   await bot?.stop();
@@ -111,6 +113,27 @@ describe('npm run dev offline, with the shipped policy.yml', () => {
     await expect(homeKeys).rejects.toMatchObject({ name: 'NoSuchEntityException' });
     const dm = log.find((l) => l.startsWith('[slack] chat.postMessage') && l.includes('"channel":"U0RECIPIENT"'));
     expect(dm).toMatch(new RegExp(`http://localhost:${port}/credentials/[\\w-]+`));
+  });
+});
+
+describe('npm run dev and DynamoDB', () => {
+  it("says at start that DynamoDB is DynamoDB Local, AWS's own engine, and keeps its tables there, not in moto", async () => {
+    const dynamoUrl = bot.deps.config.env.AWS_ENDPOINT_URL_DYNAMODB ?? '';
+    const tablesIn = async (endpoint: string) => {
+      const ddb = new DynamoDBClient({ region: 'us-east-1', endpoint });
+      try {
+        return (await ddb.send(new ListTablesCommand({}))).TableNames ?? [];
+      } finally {
+        ddb.destroy();
+      }
+    };
+
+    const [inDynamoLocal, inMoto] = await Promise.all([tablesIn(dynamoUrl), tablesIn(bot.moto?.url ?? '')]);
+
+    expect(log).toContain(`DynamoDB: DynamoDB Local, AWS's own engine (${dynamoUrl}), in memory.`);
+    expect(dynamoUrl).not.toBe(bot.moto?.url);
+    expect(inDynamoLocal).toContain(`${bot.deps.config.env.TABLE_PREFIX}requests`);
+    expect(inMoto).toEqual([]);
   });
 });
 

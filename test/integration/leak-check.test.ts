@@ -39,26 +39,29 @@ describe('what the shared leak check tracks', () => {
     expect(createdSecrets.has('test-only-second-pw2')).toBe(true);
   });
 
-  it('scans every item of every DynamoDB table in moto, and finds a secret planted in one', async () => {
-    const ddb = new DynamoDBClient({ region: 'us-east-1', endpoint: bot.moto.url });
+  it('scans every item of every DynamoDB table of the bot, and finds a secret planted in one', async () => {
+    const ddb = new DynamoDBClient({ region: 'us-east-1', endpoint: bot.dynamo.url });
     const planted = 'test-only-planted-in-dynamodb';
     await ddb.send(
       new CreateTableCommand({
-        TableName: 'scratch-leak-check',
+        TableName: `${bot.dynamo.tablePrefix}scratch-leak-check`,
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
         AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
     await ddb.send(
-      new PutItemCommand({ TableName: 'scratch-leak-check', Item: { id: { S: 'a' }, v: { S: planted } } }),
+      new PutItemCommand({
+        TableName: `${bot.dynamo.tablePrefix}scratch-leak-check`,
+        Item: { id: { S: 'a' }, v: { S: planted } },
+      }),
     );
 
-    const leaks = findLeaks(new Map([[planted, 'planted']]), await awsSources(bot.moto.url));
+    const leaks = findLeaks(new Map([[planted, 'planted']]), await awsSources(bot.moto.url, bot.dynamo));
     // Clean up, so that this file's own leak check stays green.
-    await ddb.send(new DeleteTableCommand({ TableName: 'scratch-leak-check' }));
+    await ddb.send(new DeleteTableCommand({ TableName: `${bot.dynamo.tablePrefix}scratch-leak-check` }));
     ddb.destroy();
 
-    expect(leaks).toEqual(['planted (#1) found in DynamoDB table scratch-leak-check, item 1']);
+    expect(leaks).toEqual([`planted (#1) found in DynamoDB table ${bot.dynamo.tablePrefix}scratch-leak-check, item 1`]);
   });
 });

@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
-import { expect } from 'vitest';
+import { DeleteTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { expect, inject } from 'vitest';
 import { stringify } from 'yaml';
 import { AwsAccounts } from '../../src/aws/accounts.js';
 import { buildDeps } from '../../src/build-deps.js';
@@ -29,6 +30,11 @@ export const SIGNING_SECRET = 'test-signing-secret-not-real';
 
 export interface TestBot {
   moto: MotoServer;
+  /**
+   * The bot's DynamoDB: the run's DynamoDB Local (AWS's own engine, started by test/support/global-setup.ts), where
+   * the bot's tables carry a prefix of their own (`tablePrefix`, its TABLE_PREFIX) so that bots never share a table.
+   */
+  dynamo: { url: string; tablePrefix: string };
   slack: FakeSlack;
   deps: Deps;
   clock: ManualClock;
@@ -140,9 +146,44 @@ export const DEFAULT_MEMBERS = [
 ];
 
 let responseSeq = 0;
+let botSeq = 0;
 
 /**
- * A bot wired to real parts: a moto server of its own, a recording Slack Web API, the real Lambda handlers, and an
+ * The run's DynamoDB Local (test/support/global-setup.ts). IAM_SLACK_BOT_TEST_DYNAMODB=moto runs DynamoDB on each
+ * bot's moto server instead, as before issue 20 (to compare the two engines).
+ */
+function runDynamoDbUrl(moto: MotoServer): string {
+  if (process.env.IAM_SLACK_BOT_TEST_DYNAMODB === 'moto') return moto.url;
+  const url = inject('dynamoDbUrl');
+  if (!url)
+    throw new Error('No DynamoDB Local: test/support/global-setup.ts did not run (vitest.config.ts globalSetup)');
+  return url;
+}
+
+/** Drops a bot's tables (those named with its prefix) so that the run's one DynamoDB Local keeps little in memory. */
+async function dropTables(url: string, prefix: string): Promise<void> {
+  const ddb = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: url,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  try {
+    const names: string[] = [];
+    let from: string | undefined;
+    do {
+      const page = await ddb.send(new ListTablesCommand({ ExclusiveStartTableName: from }));
+      names.push(...(page.TableNames ?? []).filter((t) => t.startsWith(prefix)));
+      from = page.LastEvaluatedTableName;
+    } while (from);
+    await Promise.all(names.map((TableName) => ddb.send(new DeleteTableCommand({ TableName }))));
+  } finally {
+    ddb.destroy();
+  }
+}
+
+/**
+ * A bot wired to real parts: a moto server of its own (IAM, STS, Secrets Manager, SQS, Lambda), tables of its own in
+ * the run's DynamoDB Local, a recording Slack Web API, the real Lambda handlers, and an
  * in-process job dispatcher. One per test file (dynamoose's client is process-wide).
  */
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
@@ -160,7 +201,12 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     seenCalls.push(call);
     recordSlackPayload(call.method, call.args);
   };
-  const leaks = trackLeaks(seenCalls, moto.url);
+  // A prefix of this bot's own (process, bot): the run's one DynamoDB Local holds the tables of every file.
+  const dynamo = {
+    url: runDynamoDbUrl(moto),
+    tablePrefix: `test-${process.pid.toString(36)}${(++botSeq).toString(36)}-`,
+  };
+  const leaks = trackLeaks(seenCalls, moto.url, dynamo);
   const env = {
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_TOKEN: 'xoxb-test-token',
@@ -168,7 +214,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     POLICY_FILE: 'test-policy.yml',
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL: moto.url,
-    TABLE_PREFIX: 'test-',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    TABLE_PREFIX: dynamo.tablePrefix,
     PUBLIC_URL: `http://127.0.0.1:${publicPort}`,
     ...options.env,
   };
@@ -260,6 +307,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
 
   return {
     moto,
+    dynamo,
     slack,
     deps,
     clock,
@@ -385,7 +433,11 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
             unknownDms: Object.fromEntries(slack.members.unknownDms),
           })}\n`,
         );
-      await Promise.all([moto.stop(), slack.stop()]);
+      await Promise.all([
+        moto.stop(),
+        slack.stop(),
+        dynamo.url === moto.url || dropTables(dynamo.url, dynamo.tablePrefix),
+      ]);
     },
   };
 }

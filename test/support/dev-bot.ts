@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
+import { inject } from 'vitest';
 import { type DevBot, startDevBot } from '../../src/local/dev-bot.js';
 
 const run = promisify(execFile);
@@ -22,6 +23,8 @@ const isFree = (port: number) =>
     s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
   });
 
+let devSeq = 0;
+
 /**
  * The bot exactly as `npm run dev` starts it (src/local/dev-bot.ts), in this process, with the shipped policy.yml,
  * moto and the offline Slack stand-in; `log` holds every line dev prints.
@@ -41,7 +44,14 @@ export async function startDev(
     'DEV_SCHEDULE',
   ])
     delete env[k];
+  // The run's DynamoDB Local (test/support/global-setup.ts) with tables of this dev bot's own, rather than a JVM per
+  // dev bot; a test that passes AWS_ENDPOINT_URL_DYNAMODB: '' sees dev start its own.
+  Object.assign(env, {
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbUrl'),
+    TABLE_PREFIX: `dev-${process.pid.toString(36)}${(++devSeq).toString(36)}-`,
+  });
   Object.assign(env, extraEnv);
+  if (env.AWS_ENDPOINT_URL_DYNAMODB === '') delete env.AWS_ENDPOINT_URL_DYNAMODB;
   const bot = await startDevBot({ env, say: (line) => log.push(line) });
   return { bot, port, log };
 }

@@ -3,12 +3,19 @@
  * permission the generated roles grant must have been used by a call some test made (test/support/role-checker.ts
  * records which statement allowed each call), so that no function's role grants an action its code never calls.
  * A run of some files only (`vitest run test/unit`) skips the check: it cannot see every call.
+ *
+ * It also starts the run's one DynamoDB Local (AWS's own DynamoDB engine, src/local/dynamodb-local.ts) and provides
+ * its URL to every test file (`inject('dynamoDbUrl')`): one JVM for the whole run, shared by the workers. Each test
+ * bot keeps to tables of its own (test/support/bot.ts gives it a table prefix of its own and drops its tables when it
+ * stops), so files and bots never see each other's tables.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type { TestProject } from 'vitest/node';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { FUNCTIONS, functionPolicy } from '../../src/deploy/roles.js';
+import { startDynamoDbLocal } from '../../src/local/dynamodb-local.js';
 import { testPolicy } from './policy.js';
 import { CALLS_ROOT } from './role-checker.js';
 
@@ -41,11 +48,22 @@ export function grantedPermissions(): string[] {
   return granted;
 }
 
-export default function setup() {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The run's DynamoDB Local (test/support/bot.ts points every test bot's DynamoDB at it). */
+    dynamoDbUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
   // A directory of this run's own: runs at the same time (a partial one beside a full one) do not mix.
   const dir = path.join(CALLS_ROOT, `${process.pid}-${Date.now()}`);
   process.env.IAM_SLACK_BOT_ROLE_CALLS = dir;
-  return () => {
+  // IAM_SLACK_BOT_TEST_DYNAMODB=moto: each bot's DynamoDB is its moto server (test/support/bot.ts), no JVM.
+  const dynamo = process.env.IAM_SLACK_BOT_TEST_DYNAMODB === 'moto' ? undefined : await startDynamoDbLocal();
+  project.provide('dynamoDbUrl', dynamo?.url ?? '');
+  return async () => {
+    await dynamo?.stop();
     const seen = new Set<string>();
     try {
       for (const file of readdirSync(dir))

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
@@ -118,7 +119,8 @@ interface MiddlewareClient {
   };
 }
 
-const tableOf = (name: unknown) => String(name ?? '').replace(/^test-/, '');
+/** A table's name without the test bot's prefix (`test-<bot>-`, test/support/bot.ts). */
+const tableOf = (name: unknown) => String(name ?? '').replace(/^test-(?:[a-z0-9]+-)?/, '');
 
 function awsLabel(service: string, action: string, input: Record<string, unknown>): string {
   if (service === 'dynamodb') {
@@ -350,7 +352,7 @@ async function tableDefinitions(bot: TestBot): Promise<TableDefinitions> {
   );
   for (const model of models) await model.scan().limit(1).exec();
   // Not the bot's own client: setting up the emulator is not a call of the bot's, and is checked against no role.
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: bot.moto.url });
+  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: bot.dynamo.url });
   const prefix = bot.deps.config.env.TABLE_PREFIX;
   const names = ((await client.send(new ListTablesCommand({}))).TableNames ?? []).filter((n) => n.startsWith(prefix));
   if (names.length < models.length) throw new Error(`Found tables ${names.join(', ')}, expected ${models.length}`);
@@ -379,7 +381,8 @@ async function tableDefinitions(bot: TestBot): Promise<TableDefinitions> {
 }
 
 /**
- * Wipes the emulator (`POST /moto-api/reset`: IAM, DynamoDB, Secrets Manager) and recreates the bot's tables and
+ * Wipes the emulator (`POST /moto-api/reset`: IAM, Secrets Manager) and the bot's tables in DynamoDB Local (dropped
+ * and created again), and recreates the bot's tables and
  * the policy's groups, so that a run starts from what a new bot would have; the clock goes back to `start`.
  */
 export async function freshState(bot: TestBot, start: Date): Promise<void> {
@@ -387,6 +390,13 @@ export async function freshState(bot: TestBot, start: Date): Promise<void> {
   const { client, tables } = await tableDefinitions(bot);
   const reset = await fetch(`${bot.moto.url}/moto-api/reset`, { method: 'POST' });
   if (!reset.ok) throw new Error(`moto reset answered ${reset.status}`);
+  await Promise.all(
+    tables.map((t) =>
+      client.send(new DeleteTableCommand({ TableName: t.TableName })).catch((error: Error) => {
+        if (error.name !== 'ResourceNotFoundException') throw error;
+      }),
+    ),
+  );
   await Promise.all(
     tables.map((t) =>
       client.send(new CreateTableCommand(t)).catch((error: Error) => {

@@ -91,17 +91,27 @@ export const slackSources = (calls: readonly RecordedCall[]): LeakSource[] =>
 export const outputSources = (lines: readonly string[]): LeakSource[] =>
   lines.length === 0 ? [] : [{ where: 'captured stdout/stderr (log lines)', text: lines.join('') }];
 
-/** Every item of every DynamoDB table, and every secret's name, description and tags, in one moto server. */
-export async function awsSources(endpoint: string): Promise<LeakSource[]> {
-  const config = { region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-  const ddb = new DynamoDBClient(config);
-  const sm = new SecretsManagerClient(config);
+/** Where a test bot's DynamoDB tables are: its endpoint (DynamoDB Local) and the prefix of its own tables. */
+export interface DynamoTarget {
+  url: string;
+  tablePrefix?: string;
+}
+
+/**
+ * Every item of every DynamoDB table (of the bot's, when `dynamo` names a prefix), and every secret's name,
+ * description and tags in the moto server at `endpoint`.
+ */
+export async function awsSources(endpoint: string, dynamo: DynamoTarget = { url: endpoint }): Promise<LeakSource[]> {
+  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  const ddb = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.url, credentials });
+  const sm = new SecretsManagerClient({ region: 'us-east-1', endpoint, credentials });
   const sources: LeakSource[] = [];
   try {
     let tablesFrom: string | undefined;
     do {
       const page = await ddb.send(new ListTablesCommand({ ExclusiveStartTableName: tablesFrom }));
       for (const table of page.TableNames ?? []) {
+        if (dynamo.tablePrefix && !table.startsWith(dynamo.tablePrefix)) continue;
         let from: Record<string, unknown> | undefined;
         do {
           const scan = await ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: from as never }));
@@ -141,14 +151,14 @@ export interface LeakTarget {
 const targets: LeakTarget[] = [];
 
 /** Registers a test bot's Slack calls and moto server for the check after the file. */
-export function trackLeaks(slackCalls: readonly RecordedCall[], motoUrl: string): LeakTarget {
+export function trackLeaks(slackCalls: readonly RecordedCall[], motoUrl: string, dynamo?: DynamoTarget): LeakTarget {
   let aws: LeakSource[] | undefined;
   const target: LeakTarget = {
     async snapshot() {
-      aws = await awsSources(motoUrl);
+      aws = await awsSources(motoUrl, dynamo);
     },
     async sources() {
-      return [...slackSources(slackCalls), ...(aws ?? (await awsSources(motoUrl)))];
+      return [...slackSources(slackCalls), ...(aws ?? (await awsSources(motoUrl, dynamo)))];
     },
   };
   targets.push(target);

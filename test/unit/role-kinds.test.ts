@@ -111,7 +111,8 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
       'dynamodb:UpdateItem',
     ],
     TableLinks: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    TableJobs: ['dynamodb:UpdateItem'],
+    // GetItem since issue 20: a failed job's notice still due when SQS delivers its record again (failed-jobs.ts)
+    TableJobs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     TableAudit: ['dynamodb:PutItem', 'dynamodb:Query'], // a rotation phase's recorded end (kinds/rotate-key/rotation-run.ts)
     TableUsers: [
       'dynamodb:DeleteItem',

@@ -13,7 +13,7 @@ import { errorName } from '../provisioning.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
 import { newRequest, submitNew } from '../requests/submit.js';
 import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions } from '../requests.js';
-import { managedPaths } from './run-change.js';
+import { isManagedUserPath, managedPaths } from './run-change.js';
 import { ownerIn, readUserState } from './user-state.js';
 
 export type { ChangeKind } from '../../kinds/change-rules.js';
@@ -104,7 +104,7 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
   const accountId = identity.Account ?? '';
   if (!user) throw invalid({ userName: `There is no IAM user ${code(userName)} in ${account} (${accountId}).` });
   const path = user.Path ?? '/';
-  if (!managedPaths(policy).includes(path))
+  if (!isManagedUserPath(policy, path))
     throw invalid({
       userName: `IAM user ${code(userName)} is at path ${code(path)}, outside the paths the bot manages (${managedPaths(policy).map(code).join(', ')}).`,
     });

@@ -9,6 +9,13 @@ import type { AccessRequest } from '../../store/requests.js';
 export const managedPaths = (policy: Deps['config']['policy']) => [policy.users.path, ...policy.users.managedPaths];
 
 /**
+ * Whether a user at IAM path `path` is one the bot manages: at a managed path or under it (a sub-path), as the
+ * projection lists users (user-projection.ts isManagedPath) and as the roles grant (`user<path>*`).
+ */
+export const isManagedUserPath = (policy: Deps['config']['policy'], path: string): boolean =>
+  managedPaths(policy).some((p) => path.startsWith(p));
+
+/**
  * What the current policy no longer allows of a change request: a group it does not list, a user outside the managed
  * paths. Empty when the plan may run as approved.
  */
@@ -19,7 +26,7 @@ export function changeViolations(policy: Deps['config']['policy'], request: Acce
     if ((step.op === 'AddUserToGroup' || step.op === 'RemoveUserFromGroup') && !listed.has(step.group))
       problems.push(`group ${step.group} is not in the policy any more`);
   }
-  if (!managedPaths(policy).includes(request.path))
+  if (!isManagedUserPath(policy, request.path))
     problems.push(`user path ${request.path} is not among the policy's managed paths`);
   return problems;
 }
