@@ -137,7 +137,8 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchGetItem'],
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       jobs: ['UpdateItem'],
-      // Query: whether a killed run of a rotation's phase had recorded its end (rotation-run.ts phaseEndRecorded)
+      // Query: whether the link of a rotation stored before requests recorded their link was opened (its audit
+      // events: kinds/rotate-key/rotation.ts newKeyFate, in a rotation's grace step)
       audit: ['PutItem', 'Query'],
       // Query: an account's users (key scan, the compliance report), the App Home of an owner without an index item
       users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],

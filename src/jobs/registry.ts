@@ -9,7 +9,6 @@ import { publishRequestJob } from './publish-request.js';
 import { reissueJob } from './reissue.js';
 import { reportJob } from './report.js';
 import { requestUpdateJob } from './request-update.js';
-import { rotationStepJob } from './rotation-step.js';
 import { runPartJob } from './run-part.js';
 import { whoamiJob } from './whoami.js';
 
@@ -22,7 +21,6 @@ export const jobHandlers: Record<string, JobHandler> = {
   provision: provisionJob,
   'publish-request': publishRequestJob,
   'request-update': requestUpdateJob,
-  'rotation-step': rotationStepJob,
   reissue: reissueJob,
   'publish-home': publishHomeJob,
   leaver: leaverJob,

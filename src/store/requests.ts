@@ -306,8 +306,12 @@ function sweepAtFor(
   now: Date,
 ): number | undefined {
   if (request.status === 'pending') return Date.parse(request.expiresAt);
-  // a run with steps left after its commit (e.g. its report): the stall sweep resumes it if it stops
-  if (inRunTail(request.run)) return now.getTime() + STALLED_AFTER_MS;
+  // a run with steps left after its commit (e.g. its report): the stall sweep resumes it if it stops; asleep in a
+  // `wait` step (no part holds it), the sweep wakes it when it is due
+  if (inRunTail(request.run)) {
+    const { wakeAt, leaseUntil } = request.run as { wakeAt?: string; leaseUntil: number };
+    return wakeAt && leaseUntil === 0 ? Date.parse(wakeAt) : now.getTime() + STALLED_AFTER_MS;
+  }
   if (request.status === 'done' && request.rotation?.nextAt) return Date.parse(request.rotation.nextAt);
   if (request.status === 'approved' || request.status === 'provisioning') return now.getTime() + STALLED_AFTER_MS;
   if (request.status === 'failed' && request.abandonAt) return Date.parse(request.abandonAt);

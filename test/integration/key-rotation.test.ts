@@ -101,6 +101,7 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     const during = await bot.command(`user ${name}`, 'U0SOMEONE');
     bot.clock.advance(7 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     const after = await bot.command(`user ${name}`, 'U0SOMEONE');
 
     const text = (r: { result: { body?: string } }) => JSON.stringify(JSON.parse(r.result.body || '{}'));
@@ -161,11 +162,13 @@ describe('a full rotation by the owner, walked through with the clock', () => {
 
     bot.clock.advance(6 * DAY);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect((await keysOf(name))[oldKey as string]).toBe('Active'); // still in the grace period
     await check();
 
     bot.clock.advance(1 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Inactive', [newKey]: 'Active' });
     expect(dmsTo(bot, 'U0OWNER').join()).toContain(ROTATION_REACTIVATE);
 
@@ -177,12 +180,14 @@ describe('a full rotation by the owner, walked through with the clock', () => {
 
     bot.clock.advance(7 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Inactive', [newKey]: 'Active' });
     await press(ROTATION_REACTIVATE, rotation, 'U0OWNER'); // reactivated once already: refused
     expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
 
     bot.clock.advance(7 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(await keysOf(name)).toEqual({ [newKey]: 'Active' });
     expect(dmsTo(bot, 'U0OWNER').at(-1)).toContain('is deleted');
     expect(Math.max(...atMostTwo)).toBeLessThanOrEqual(2);
@@ -197,14 +202,20 @@ describe('a full rotation by the owner, walked through with the clock', () => {
       'rotation.key-delivered', // the commit: the grace period starts
       'notified', // tell-end: the approval message
       'notified', // tell-owner: "new key delivered"
-      'rotation.deactivating',
-      'rotation.old-key-deactivated',
-      'rotation.reactivate',
-      'rotation.old-key-reactivated',
-      'rotation.deactivating',
-      'rotation.old-key-deactivated',
-      'rotation.deleting',
-      'rotation.old-key-deleted',
+      // The life on the same run: each wait step's decision, IAM step and DM audited with its checkpoint.
+      'rotation.deactivating', // grace: the grace period is over
+      'rotation.old-key-deactivated', // deactivate
+      'notified', // tell: deactivated (Reactivate button)
+      'rotation.reactivate', // the owner's click: a signal to the run
+      'step-done', // recovery: woken by the signal
+      'rotation.old-key-reactivated', // reactivate
+      'notified', // tell: reactivated
+      'rotation.deactivating', // grace: the new grace period is over
+      'rotation.old-key-deactivated', // deactivate
+      'notified', // tell: deactivated
+      'rotation.deleting', // recovery: the recovery period is over
+      'rotation.old-key-deleted', // delete
+      'notified', // tell: deleted
     ]);
   });
 
@@ -225,7 +236,7 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     // before the answer: the rotation (which records the opening: no link read), one transactional write; the
     // worker deactivates
     expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
-    expect(calls.handOffs).toEqual(['rotation-step']);
+    expect(calls.handOffs).toEqual(['run-part']); // the signal woke the rotation's run
     expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
     expect((await keysOf(name))[rotation.rotation?.newKeyId ?? '']).toBe('Active');
   });
@@ -339,6 +350,7 @@ describe('an old key still in use', () => {
     try {
       bot.clock.advance(7 * DAY + 60_000);
       await bot.schedule();
+      await bot.drain(); // the worker runs what the sweep woke
       expect((await keysOf(name))[oldKey as string]).toBe('Active');
       const told = dmsTo(bot, 'U0OWNER4').at(-1) ?? '';
       expect(told).toContain('`s3`');
@@ -347,9 +359,11 @@ describe('an old key still in use', () => {
 
       bot.clock.advance(6 * DAY);
       await bot.schedule();
+      await bot.drain(); // the worker runs what the sweep woke
       expect((await keysOf(name))[oldKey as string]).toBe('Active');
       bot.clock.advance(1 * DAY + 60_000);
       await bot.schedule();
+      await bot.drain(); // the worker runs what the sweep woke
       expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
     } finally {
       (client as { send: unknown }).send = send;
@@ -366,6 +380,7 @@ describe('a new key nobody received', () => {
 
     bot.clock.advance(25 * 3_600_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active' });
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
     expect(dmsTo(bot, 'U0OWNER5').at(-1)).toContain('untouched');
@@ -383,7 +398,9 @@ describe('the scheduled job, run again and overlapping', () => {
     bot.clock.advance(7 * DAY + 60_000);
     const dmsBefore = dmsTo(bot, 'U0OWNER6').length;
     await Promise.all([bot.schedule(), bot.schedule()]);
+    await bot.drain();
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
     expect(dmsTo(bot, 'U0OWNER6').length).toBe(dmsBefore + 1);
     const afterDeactivation = await auditActions(bot, rotation.id);
@@ -391,7 +408,9 @@ describe('the scheduled job, run again and overlapping', () => {
 
     bot.clock.advance(7 * DAY + 60_000);
     await Promise.all([bot.schedule(), bot.schedule()]);
+    await bot.drain();
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(Object.keys(await keysOf(name))).toEqual([rotation.rotation?.newKeyId]);
     expect((await auditActions(bot, rotation.id)).filter((a) => a === 'rotation.old-key-deleted')).toHaveLength(1);
     expect(dmsTo(bot, 'U0OWNER6').length).toBe(dmsBefore + 2);
