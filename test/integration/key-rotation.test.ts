@@ -444,6 +444,38 @@ describe('/iam reissue', () => {
   });
 });
 
+describe('/iam reissue of a cancelled rotation', () => {
+  it('starts the grace period again on the rotation’s run: the new link opened, the old key deactivated when it ends', async () => {
+    // Prepare: the first link expired unopened, so the rotation was cancelled (its new key deleted).
+    const name = nextName('reissued-cancelled');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER8', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER8');
+    const rotation = await rotationOf(name);
+    bot.clock.advance(7 * DAY + 60_000);
+    await bot.schedule();
+    await bot.drain();
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
+
+    // Act: an approver reissues it; the owner opens the new link; the schedule runs through the new grace period.
+    await command(`reissue ${rotation.id}`, 'U0APPROVER1');
+    await openLink('U0OWNER8');
+    const fresh = (await rotationOf(name)).rotation?.newKeyId ?? '';
+    bot.clock.advance(16 * 60_000);
+    await bot.schedule(); // the rotation's life continues on its run (adopt-phase-rotations)
+    await bot.drain();
+    bot.clock.advance(7 * DAY + 60_000);
+    await bot.schedule();
+    await bot.drain();
+
+    // Assess
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Inactive', [fresh]: 'Active' });
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deactivated');
+    expect(await auditActions(bot, rotation.id)).toEqual(
+      expect.arrayContaining(['rotation.cancelled', 'reissued', 'rotation.continued', 'rotation.old-key-deactivated']),
+    );
+  });
+});
+
 describe('/iam reissue <iam-user>', () => {
   it('finds the newest request that sent the user credentials, and refuses a name it knows no delivery of', async () => {
     const name = nextName('lost-by-name');

@@ -48,7 +48,7 @@ export async function requestReissue(
   const issue = request.credentialIssue + 1;
   const changes: Partial<AccessRequest> = {
     credentialIssue: issue,
-    // the scheduled task leaves a rotation alone while the worker replaces its key
+    // the rotation's grace step waits while the worker replaces its key (kinds/rotate-key/rotation-life.ts)
     ...(request.kind === 'rotate-key'
       ? { rotation: withRotation(request, { nextAt: isoIn(deps, STEP_LEASE_MS) }) }
       : {}),
