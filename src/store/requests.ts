@@ -59,8 +59,8 @@ export interface RotationState {
   newKeyId?: string;
   phase?: RotationPhase;
   /**
-   * When the current `-ing` phase was announced: names that phase's run, so that a resumed run finds the audit event
-   * of its own end (and does not tell the owner twice), and dates the phase's outcome (deleteAt, graceEndsAt).
+   * When the current `-ing` phase was decided (by a wait step of the rotation's run, or the owner's click): dates the
+   * phase's outcome (deleteAt, graceEndsAt) the same whichever part of the run finishes it.
    */
   phaseAt?: string;
   deliveredAt?: string;
@@ -73,7 +73,11 @@ export interface RotationState {
   deleteAt?: string;
   /** Reactivate was used (it works once). */
   reactivated?: boolean;
-  /** When the scheduled task has work on the rotation next. */
+  /**
+   * A reissue's hold on the rotation's life (its grace step waits until then), or, on a rotation whose life has no
+   * step on its run (stored by the scheduled phases before it ran on the runner, or reissued after it was
+   * cancelled), that it continues there (see adoptPhaseRotations).
+   */
   nextAt?: string;
   /** When the new key's one-time link expires (stored at delivery: the link item itself goes with its TTL). */
   linkExpiresAt?: string;
