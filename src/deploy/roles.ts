@@ -138,7 +138,8 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       links: ['GetItem', 'PutItem', 'UpdateItem'],
       // GetItem: whether a failed job's notice is still due when SQS delivers its record again (failed-jobs.ts)
       jobs: ['GetItem', 'UpdateItem'],
-      // Query: whether a killed run of a rotation's phase had recorded its end (rotation-run.ts phaseEndRecorded)
+      // Query: whether the link of a rotation stored before requests recorded their link was opened (its audit
+      // events: kinds/rotate-key/rotation.ts newKeyFate, in a rotation's grace step)
       audit: ['PutItem', 'Query'],
       // Query: an account's users (key scan, the compliance report), the App Home of an owner without an index item
       users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],

@@ -8,7 +8,6 @@ import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
 import { reportJob } from './report.js';
 import { requestUpdateJob } from './request-update.js';
-import { rotationStepJob } from './rotation-step.js';
 import { runPartJob } from './run-part.js';
 import { whoamiJob } from './whoami.js';
 
@@ -21,7 +20,6 @@ export const jobHandlers: Record<string, JobHandler> = {
   provision: provisionJob,
   'publish-request': publishRequestJob,
   'request-update': requestUpdateJob,
-  'rotation-step': rotationStepJob,
   'publish-home': publishHomeJob,
   leaver: leaverJob,
   'leaver-back': leaverBackJob,

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { advanceKeyRotations } from '../kinds/rotate-key/rotation-run.js';
+import { adoptPhaseRotations } from '../kinds/rotate-key/rotation-life.js';
 import { logger, withLogKeys } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
 import { reconcileOwners } from '../services/owner-check.js';
@@ -18,10 +18,12 @@ export interface ScheduledTask {
 export const scheduledTasks: ScheduledTask[] = [
   { name: 'expire-credential-links', run: sweepExpiredLinks },
   { name: 'delete-orphaned-secrets', run: sweepOrphanedSecrets },
-  // after the link sweep: a rotation whose new link just expired is cancelled in the same run
-  { name: 'advance-key-rotations', run: advanceKeyRotations },
   { name: 'expire-requests', run: expireDueRequests },
-  // before failing stalled requests: a run stopped midway continues from its checkpoint instead
+  // a rotation whose life has no step on its run (left by the scheduled phases, or reissued after it was
+  // cancelled) continues on it, before the sweep below
+  { name: 'adopt-phase-rotations', run: adoptPhaseRotations },
+  // before failing stalled requests: a run stopped midway continues from its checkpoint instead; a run asleep in a
+  // `wait` step that is due (a rotation's grace or recovery period) wakes; both in a new part of the worker
   { name: 'resume-stalled-runs', run: resumeStalledRuns },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
   { name: 'abandon-failed-requests', run: abandonExpiredFailures },

@@ -59,8 +59,8 @@ export interface RotationState {
   newKeyId?: string;
   phase?: RotationPhase;
   /**
-   * When the current `-ing` phase was announced: names that phase's run, so that a resumed run finds the audit event
-   * of its own end (and does not tell the owner twice), and dates the phase's outcome (deleteAt, graceEndsAt).
+   * When the current `-ing` phase was decided (by a wait step of the rotation's run, or the owner's click): dates the
+   * phase's outcome (deleteAt, graceEndsAt) the same whichever part of the run finishes it.
    */
   phaseAt?: string;
   deliveredAt?: string;
@@ -73,7 +73,11 @@ export interface RotationState {
   deleteAt?: string;
   /** Reactivate was used (it works once). */
   reactivated?: boolean;
-  /** When the scheduled task has work on the rotation next. */
+  /**
+   * A reissue's hold on the rotation's life (its grace step waits until then), or, on a rotation whose life has no
+   * step on its run (stored by the scheduled phases before it ran on the runner, or reissued after it was
+   * cancelled), that it continues there (see adoptPhaseRotations).
+   */
   nextAt?: string;
   /** When the new key's one-time link expires (stored at delivery: the link item itself goes with its TTL). */
   linkExpiresAt?: string;
@@ -306,8 +310,12 @@ function sweepAtFor(
   now: Date,
 ): number | undefined {
   if (request.status === 'pending') return Date.parse(request.expiresAt);
-  // a run with steps left after its commit (e.g. its report): the stall sweep resumes it if it stops
-  if (inRunTail(request.run)) return now.getTime() + STALLED_AFTER_MS;
+  // a run with steps left after its commit (e.g. its report): the stall sweep resumes it if it stops; asleep in a
+  // `wait` step (no part holds it), the sweep wakes it when it is due
+  if (inRunTail(request.run)) {
+    const { wakeAt, leaseUntil } = request.run as { wakeAt?: string; leaseUntil: number };
+    return wakeAt && leaseUntil === 0 ? Date.parse(wakeAt) : now.getTime() + STALLED_AFTER_MS;
+  }
   if (request.status === 'done' && request.rotation?.nextAt) return Date.parse(request.rotation.nextAt);
   if (request.status === 'approved' || request.status === 'provisioning') return now.getTime() + STALLED_AFTER_MS;
   if (request.status === 'failed' && request.abandonAt) return Date.parse(request.abandonAt);

@@ -168,9 +168,9 @@ const SCENARIOS: CrashScenario[] = [
     snapshot: rotationSnapshot,
   },
   {
-    // The rotation's own life after delivery, run by the scheduled function: the link opened, the grace period
-    // over (the old key deactivated), then the recovery period (the old key deleted). Delivery is setup here (the
-    // scenario above kills it); the kill points are the scheduled function's, and its retry is its next run.
+    // The rotation's own life after delivery, on its run, woken by the scheduled function's sweep: the link opened,
+    // the grace period over (the old key deactivated), then the recovery period (the old key deleted). Delivery is
+    // setup here (the scenario above kills it); the kill points are the schedule's and the worker's parts it wakes.
     kind: 'rotate-key (scheduled: old key deactivated, then deleted)',
     async setup(b) {
       await existingUser(b, ROTATED, { owner: 'U0OWNER' });
@@ -207,7 +207,7 @@ const SCENARIOS: CrashScenario[] = [
  * - the one-time link's DM, recorded by the link's delivery (the retry retires that link, so one stays live);
  * - the end's DMs (requester, owners), recorded by the `provisioned` event (create-user), or, for the change kinds
  *   (on the runner), each by its own step's checkpoint;
- * - a rotation's scheduled steps' DMs to the owner, recorded by the step's audit event.
+ * - a rotation's life's DMs to the owner, each a step of its run recorded by that step's checkpoint.
  */
 const MAY_DOUBLE: Record<string, string[]> = {
   // On the runner: each DM is the last call of its step, recorded by that step's checkpoint (requests+audit).
@@ -276,14 +276,14 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'after provision#1/1.25 slack:chat.postMessage U0OWNER',
     'before provision#1/1.26 dynamodb:TransactWriteItems requests+audit',
   ],
-  // The owner's "old key deactivated" (schedule#1) and "old key deleted" (schedule#2) DMs, recorded by their audit
-  // event (`rotation.old-key-deactivated`, `rotation.old-key-deleted`), written after the DM and before the phase
-  // moves on: the schedule's next run finishes the phase and tells again unless that event is there.
+  // The rotation's life on its run (kinds/rotate-key/rotation-life.ts), woken by the schedule's sweep: the owner's
+  // "old key deactivated" (run-part#1) and "old key deleted" (run-part#2) DMs are `tell` steps of their own, each
+  // recorded by its checkpoint (requests+audit) right after the post.
   'rotate-key (scheduled: old key deactivated, then deleted)': [
-    'after schedule#1/1.2 slack:chat.postMessage U0OWNER',
-    'before schedule#1/1.3 dynamodb:PutItem audit',
-    'after schedule#2/1.2 slack:chat.postMessage U0OWNER',
-    'before schedule#2/1.3 dynamodb:PutItem audit',
+    'after run-part#1/1.9 slack:chat.postMessage U0OWNER',
+    'before run-part#1/1.10 dynamodb:TransactWriteItems requests+audit',
+    'after run-part#2/1.9 slack:chat.postMessage U0OWNER',
+    'before run-part#2/1.10 dynamodb:TransactWriteItems requests+audit',
   ],
 };
 

@@ -99,6 +99,7 @@ describe('a link item deleted by its TTL', () => {
 
     bot.clock.advance(GRACE_DAYS * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
 
     expect(await keysOf(name)).toEqual({ [oldKey]: 'Inactive', [newKey]: 'Active' });
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deactivated');
@@ -115,10 +116,12 @@ describe('a link item deleted by its TTL', () => {
 
     bot.clock.advance(25 * 3_600_000); // past the link's expiry: the scheduled task looks at the link
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     const recorded = (await bot.deps.store.requests.get(id))?.linkOpened;
     await expireLinkItems('U0OWNER11');
     bot.clock.advance(GRACE_DAYS * DAY);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
 
     expect(recorded?.linkId).toBeDefined();
     expect(await keysOf(name)).toEqual({ [oldKey]: 'Inactive', [rotation?.newKeyId ?? '']: 'Active' });
@@ -145,6 +148,7 @@ describe('a link item deleted by its TTL', () => {
 
     bot.clock.advance(GRACE_DAYS * DAY);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
 
     const openedNew = (await rotationOf(opened)).rotation?.newKeyId ?? '';
     expect(await keysOf(opened)).toEqual({ [openedOld]: 'Inactive', [openedNew]: 'Active' });
@@ -161,6 +165,7 @@ describe('a link item deleted by its TTL', () => {
 
     bot.clock.advance(GRACE_DAYS * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
 
     expect(await keysOf(name)).toEqual({ [oldKey]: 'Active' });
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
@@ -181,6 +186,7 @@ describe('a link reported as not opened by its owner, then deleted by its TTL', 
 
     bot.clock.advance(GRACE_DAYS * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
 
     expect(await keysOf(name)).toEqual({ [oldKey]: 'Active' });
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
@@ -199,6 +205,7 @@ describe('an old key or user deleted outside the bot', () => {
 
     bot.clock.advance(GRACE_DAYS * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     const ended = await rotationOf(name);
     const again = await command(`rotate-key ${name}`, 'U0OWNER3');
     const second = await rotationOf(name);
@@ -233,7 +240,9 @@ describe('an old key or user deleted outside the bot', () => {
 
     bot.clock.advance(GRACE_DAYS * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     const ended = await rotationOf(name);
     const recreatedKey = await userWithKey(name, 'U0OWNER4');
     const again = await command(`rotate-key ${name}`, 'U0OWNER4');
@@ -604,7 +613,7 @@ describe('a run killed right after a write that moves a rotation on', () => {
     expect(linkDms('U0OWNER23')).toHaveLength(1);
   });
 
-  it('tells the owner the old key was deactivated, and audits it, once, when the scheduled run died right after the phase moved on', async () => {
+  it('tells the owner the old key was deactivated, and audits it, once, when the run died right after the phase moved on', async () => {
     // Prepare: a delivered rotation whose link was opened, and a scheduled run that dies right after it writes
     // the phase `deactivated`.
     const name = nextName('killed-after-deactivated');
@@ -615,9 +624,12 @@ describe('a run killed right after a write that moves a rotation on', () => {
     const told = () => dmsTo(bot, 'U0OWNER24').filter((m) => m.includes('is now inactive')).length;
     bot.clock.advance(GRACE_DAYS * DAY + 60_000);
     const kill = dieAfterWrite((current, changes) => current.id === id && changes.rotation?.phase === 'deactivated');
+    // the write is the worker's (the sweep woke the rotation's run): its invocation ends at the kill
+    bot.dispatcher.setRunner((job) => Promise.race([runJob(bot.deps, job), kill.dead]));
     void bot.schedule();
     await kill.dead;
     kill.restore();
+    bot.dispatcher.setRunner((job) => runJob(bot.deps, job));
 
     // Act: the schedule's next run.
     bot.clock.advance(16 * 60_000);

@@ -54,9 +54,12 @@ it("sends the owner's own rotation through approval, and escalates a key still i
   try {
     bot.clock.advance(7 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     bot.clock.advance(7 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
   } finally {
     (iam as { send: unknown }).send = send;
   }

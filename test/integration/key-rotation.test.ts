@@ -101,6 +101,7 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     const during = await bot.command(`user ${name}`, 'U0SOMEONE');
     bot.clock.advance(7 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     const after = await bot.command(`user ${name}`, 'U0SOMEONE');
 
     const text = (r: { result: { body?: string } }) => JSON.stringify(JSON.parse(r.result.body || '{}'));
@@ -161,11 +162,13 @@ describe('a full rotation by the owner, walked through with the clock', () => {
 
     bot.clock.advance(6 * DAY);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect((await keysOf(name))[oldKey as string]).toBe('Active'); // still in the grace period
     await check();
 
     bot.clock.advance(1 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Inactive', [newKey]: 'Active' });
     expect(dmsTo(bot, 'U0OWNER').join()).toContain(ROTATION_REACTIVATE);
 
@@ -177,12 +180,14 @@ describe('a full rotation by the owner, walked through with the clock', () => {
 
     bot.clock.advance(7 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Inactive', [newKey]: 'Active' });
     await press(ROTATION_REACTIVATE, rotation, 'U0OWNER'); // reactivated once already: refused
     expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
 
     bot.clock.advance(7 * DAY + 60_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(await keysOf(name)).toEqual({ [newKey]: 'Active' });
     expect(dmsTo(bot, 'U0OWNER').at(-1)).toContain('is deleted');
     expect(Math.max(...atMostTwo)).toBeLessThanOrEqual(2);
@@ -197,14 +202,20 @@ describe('a full rotation by the owner, walked through with the clock', () => {
       'rotation.key-delivered', // the commit: the grace period starts
       'notified', // tell-end: the approval message
       'notified', // tell-owner: "new key delivered"
-      'rotation.deactivating',
-      'rotation.old-key-deactivated',
-      'rotation.reactivate',
-      'rotation.old-key-reactivated',
-      'rotation.deactivating',
-      'rotation.old-key-deactivated',
-      'rotation.deleting',
-      'rotation.old-key-deleted',
+      // The life on the same run: each wait step's decision, IAM step and DM audited with its checkpoint.
+      'rotation.deactivating', // grace: the grace period is over
+      'rotation.old-key-deactivated', // deactivate
+      'notified', // tell: deactivated (Reactivate button)
+      'rotation.reactivate', // the owner's click: a signal to the run
+      'step-done', // recovery: woken by the signal
+      'rotation.old-key-reactivated', // reactivate
+      'notified', // tell: reactivated
+      'rotation.deactivating', // grace: the new grace period is over
+      'rotation.old-key-deactivated', // deactivate
+      'notified', // tell: deactivated
+      'rotation.deleting', // recovery: the recovery period is over
+      'rotation.old-key-deleted', // delete
+      'notified', // tell: deleted
     ]);
   });
 
@@ -225,7 +236,7 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     // before the answer: the rotation (which records the opening: no link read), one transactional write; the
     // worker deactivates
     expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
-    expect(calls.handOffs).toEqual(['rotation-step']);
+    expect(calls.handOffs).toEqual(['run-part']); // the signal woke the rotation's run
     expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
     expect((await keysOf(name))[rotation.rotation?.newKeyId ?? '']).toBe('Active');
   });
@@ -339,6 +350,7 @@ describe('an old key still in use', () => {
     try {
       bot.clock.advance(7 * DAY + 60_000);
       await bot.schedule();
+      await bot.drain(); // the worker runs what the sweep woke
       expect((await keysOf(name))[oldKey as string]).toBe('Active');
       const told = dmsTo(bot, 'U0OWNER4').at(-1) ?? '';
       expect(told).toContain('`s3`');
@@ -347,9 +359,11 @@ describe('an old key still in use', () => {
 
       bot.clock.advance(6 * DAY);
       await bot.schedule();
+      await bot.drain(); // the worker runs what the sweep woke
       expect((await keysOf(name))[oldKey as string]).toBe('Active');
       bot.clock.advance(1 * DAY + 60_000);
       await bot.schedule();
+      await bot.drain(); // the worker runs what the sweep woke
       expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
     } finally {
       (client as { send: unknown }).send = send;
@@ -366,6 +380,7 @@ describe('a new key nobody received', () => {
 
     bot.clock.advance(25 * 3_600_000);
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active' });
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
     expect(dmsTo(bot, 'U0OWNER5').at(-1)).toContain('untouched');
@@ -383,7 +398,9 @@ describe('the scheduled job, run again and overlapping', () => {
     bot.clock.advance(7 * DAY + 60_000);
     const dmsBefore = dmsTo(bot, 'U0OWNER6').length;
     await Promise.all([bot.schedule(), bot.schedule()]);
+    await bot.drain();
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect((await keysOf(name))[oldKey as string]).toBe('Inactive');
     expect(dmsTo(bot, 'U0OWNER6').length).toBe(dmsBefore + 1);
     const afterDeactivation = await auditActions(bot, rotation.id);
@@ -391,7 +408,9 @@ describe('the scheduled job, run again and overlapping', () => {
 
     bot.clock.advance(7 * DAY + 60_000);
     await Promise.all([bot.schedule(), bot.schedule()]);
+    await bot.drain();
     await bot.schedule();
+    await bot.drain(); // the worker runs what the sweep woke
     expect(Object.keys(await keysOf(name))).toEqual([rotation.rotation?.newKeyId]);
     expect((await auditActions(bot, rotation.id)).filter((a) => a === 'rotation.old-key-deleted')).toHaveLength(1);
     expect(dmsTo(bot, 'U0OWNER6').length).toBe(dmsBefore + 2);
@@ -417,6 +436,38 @@ describe('/iam reissue', () => {
     expect((await requestPage(bot, 'GET', lost.token)).body).toContain('/iam reissue');
     await openLink('U0OWNER7');
     expect((await command(`reissue ${rotation.id}`, 'U0APPROVER1')).text).toContain('was opened');
+  });
+});
+
+describe('/iam reissue of a cancelled rotation', () => {
+  it('starts the grace period again on the rotation’s run: the new link opened, the old key deactivated when it ends', async () => {
+    // Prepare: the first link expired unopened, so the rotation was cancelled (its new key deleted).
+    const name = nextName('reissued-cancelled');
+    const [oldKey] = await userWithKeys(name, 'U0OWNER8', [true]);
+    await command(`rotate-key ${name}`, 'U0OWNER8');
+    const rotation = await rotationOf(name);
+    bot.clock.advance(7 * DAY + 60_000);
+    await bot.schedule();
+    await bot.drain();
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('cancelled');
+
+    // Act: an approver reissues it; the owner opens the new link; the schedule runs through the new grace period.
+    await command(`reissue ${rotation.id}`, 'U0APPROVER1');
+    await openLink('U0OWNER8');
+    const fresh = (await rotationOf(name)).rotation?.newKeyId ?? '';
+    bot.clock.advance(16 * 60_000);
+    await bot.schedule(); // the rotation's life continues on its run (adopt-phase-rotations)
+    await bot.drain();
+    bot.clock.advance(7 * DAY + 60_000);
+    await bot.schedule();
+    await bot.drain();
+
+    // Assess
+    expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Inactive', [fresh]: 'Active' });
+    expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deactivated');
+    expect(await auditActions(bot, rotation.id)).toEqual(
+      expect.arrayContaining(['rotation.cancelled', 'reissued', 'rotation.continued', 'rotation.old-key-deactivated']),
+    );
   });
 });
 

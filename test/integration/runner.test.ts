@@ -18,7 +18,7 @@ import {
   RUN_LEASE_MS,
   restartStalledRun,
   runPart,
-  signalRun,
+  runNext,
   startRun,
 } from '../../src/services/runner/engine.js';
 import { resumeStalledRuns } from '../../src/services/runner/sweep.js';
@@ -378,7 +378,7 @@ describe('the resumable runner', () => {
     const asleep = await stored(request.id);
 
     // Act: a signal (as /iam reissue) while it sleeps
-    const signalled = await signalRun(bot.deps, asleep, opSteps('s1', 's2'), {}, () => []);
+    const signalled = await runNext(bot.deps, asleep, opSteps('s1', 's2'), {}, () => []);
     await bot.drain();
 
     // Assess: the signal's steps ran at once, in a new part; the run sleeps on its wait step again

@@ -113,7 +113,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     TableLinks: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     // GetItem since issue 20: a failed job's notice still due when SQS delivers its record again (failed-jobs.ts)
     TableJobs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-    TableAudit: ['dynamodb:PutItem', 'dynamodb:Query'], // a rotation phase's recorded end (kinds/rotate-key/rotation-run.ts)
+    TableAudit: ['dynamodb:PutItem', 'dynamodb:Query'], // a legacy rotation's link audit trail (kinds/rotate-key/rotation.ts newKeyFate)
     TableUsers: [
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
@@ -126,24 +126,23 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     FailedJobsQueue: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
     Logs: ['logs:CreateLogStream', 'logs:PutLogEvents'],
   },
+  // narrower than main's since a rotation's life runs in the worker (its run's steps, woken by the sweep): no
+  // DeleteAccessKey, ListGroupsForUser, GetUser nor audit Query here any more
   schedule: {
     ManagedUsers: [
-      'iam:DeleteAccessKey',
       'iam:DeleteLoginProfile',
       'iam:GetAccessKeyLastUsed',
       'iam:GetLoginProfile',
       'iam:ListAccessKeys',
-      'iam:ListGroupsForUser',
       'iam:UpdateAccessKey',
     ],
-    LookUpAnyUserName: ['iam:GetUser'],
     AccountReads: ['iam:GenerateCredentialReport', 'iam:GetAccountAuthorizationDetails', 'iam:GetCredentialReport'],
     AssumeAccountRoles: ['sts:AssumeRole'],
     CredentialSecrets: ['secretsmanager:DeleteSecret'],
     ListCredentialSecrets: ['secretsmanager:ListSecrets'],
     TableRequests: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     TableLinks: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-    TableAudit: ['dynamodb:PutItem', 'dynamodb:Query'],
+    TableAudit: ['dynamodb:PutItem'],
     TableUsers: [
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',

@@ -1,15 +1,16 @@
 /**
- * A key rotation's delivery as a plan on the resumable runner (issue 18: every kind on one runner): the `provision`
- * job runs it and the runner's sweep resumes it (src/services/runner/kinds.ts). Only the
- * delivery: the rotation's weeks-long life after it (grace period, deactivation, deletion) stays on the scheduled
- * task (rotation-run.ts), which takes a rotation up once its request is done.
+ * A key rotation on the resumable runner (issue 18: every kind on one runner): the `provision` job runs it and the
+ * runner's sweep resumes it, and wakes it when its life waits (src/services/runner/kinds.ts). This file is its
+ * delivery; its weeks-long life after the delivery's commit (grace period, deactivation, reactivation, deletion,
+ * cancellation: rotation-life.ts) is the run's tail, added by `tell-end` once the key is delivered.
  *
  * The plan: `tell-start` (notify: the approval message, and the requester when the run was announced), `check`
  * (gate: today's policy, the user, the old key, room for a new key; it adds the steps below only when the rotation
  * may go on), `delete-inactive` (op: the inactive key the requester chose to delete first), `new-key` (deliver:
  * mint, store and DM as one step; its checkpoint records the key and the link, never the secret), `commit`, then
  * `tell-end` (notify, after the commit: the approval message; then one notify step per post: the owner's "new key
- * delivered", or the approval channel's notice of a policy refusal, the requester's and the approvers' DMs). Each
+ * delivered", or the approval channel's notice of a policy refusal, the requester's and the approvers' DMs; then,
+ * when delivered, the life's first step, `grace`). Each
  * step's checkpoint is written with its audit event, so a part killed at any call resumes at the step it was in, and
  * a message goes out twice only when a part died between it and its checkpoint.
  */
@@ -38,6 +39,7 @@ import { userChanged } from '../../services/user-changes.js';
 import { isManagedPath, managedUserPaths } from '../../services/user-projection.js';
 import type { AccessRequest, RotationState, RunStep } from '../../store/requests.js';
 import { withRotation } from './rotation.js';
+import { describeLife, LIFE_OPS, lifeStep, lifeSteps } from './rotation-life.js';
 
 const DAY = 86_400_000;
 
@@ -187,6 +189,7 @@ async function newKey(deps: Deps, request: AccessRequest): Promise<StepOutcome> 
 
 async function step(deps: Deps, request: AccessRequest, s: RunStep): Promise<StepOutcome> {
   const rot = request.rotation as RotationState;
+  if (LIFE_OPS.includes(s.op)) return lifeStep(deps, request, s);
   switch (s.op) {
     case 'tell-start':
       await syncApprovalMessage(deps, request);
@@ -255,7 +258,11 @@ async function finish(deps: Deps, request: AccessRequest): Promise<StepOutcome> 
   const notify = (op: string, args: Record<string, string> = {}): RunStep => ({ t: 'notify', op, args });
   const then: RunStep[] =
     request.status === 'done'
-      ? [notify('tell-owner'), ...(request.requester !== request.recipient ? [notify('tell-requester')] : [])]
+      ? [
+          notify('tell-owner'),
+          ...(request.requester !== request.recipient ? [notify('tell-requester')] : []),
+          ...lifeSteps(request.rotation as RotationState),
+        ]
       : [
           ...(refusal ? [notify('tell-channel', { violations: listOf(refusal.data?.violations).join('; ') })] : []),
           notify('tell-requester'),
@@ -273,6 +280,7 @@ async function tellChannelOfRefusal(deps: Deps, request: AccessRequest, violatio
 }
 
 function describe(s: RunStep): string {
+  if (LIFE_OPS.includes(s.op)) return describeLife(s);
   switch (s.op) {
     case 'delete-inactive':
       return `DeleteAccessKey ${s.args.keyId} (inactive)`;
@@ -329,15 +337,18 @@ export const rotationDeliveryRun: RunKind = {
         audit: { action: 'provisioning-failed', detail: { error } },
       };
     }
-    // The grace period starts with the delivery: the scheduled task takes the rotation up from here.
+    // The grace period starts with the delivery: the run's `grace` step (after the DMs) waits for it.
     const now = deps.clock.now();
     const graceEndsAt = new Date(now.getTime() + deps.config.policy.keys.rotationGraceDays * DAY).toISOString();
-    const rotation = withRotation(request, {
-      phase: 'grace',
-      deliveredAt: now.toISOString(),
-      graceEndsAt,
-      nextAt: now.toISOString(),
-    });
+    const rotation = withRotation(
+      request,
+      {
+        phase: 'grace',
+        deliveredAt: now.toISOString(),
+        graceEndsAt,
+      },
+      ['nextAt'],
+    );
     return {
       changes: { rotation },
       audit: {

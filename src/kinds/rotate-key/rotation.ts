@@ -5,13 +5,15 @@
  * whose new link expires unopened deletes the new key and leaves the old one as it was.
  *
  * The rotation's state lives on its request (`rotation`), changed only by conditional writes (the request's
- * version); an IAM write is announced by an `-ing` phase first, so a rerun finishes it and overlapping runs have
- * one effect. `rotation#<account>#<user>` points at the user's latest rotation (one at a time).
+ * version): its delivery and its life are steps of its run on the resumable runner (rotation-delivery.ts,
+ * rotation-life.ts), and the owner's clicks are signals to that run (clickRotation). `rotation#<account>#<user>`
+ * points at the user's latest rotation (one at a time).
  */
 import { GetUserCommand, ListAccessKeysCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { HOME } from '../../aws/accounts.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
+import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
 import { OWNER_TAG, type PlanStep } from '../../services/plans/types.js';
 import { errorName, type IamSender } from '../../services/provisioning.js';
@@ -24,11 +26,11 @@ import {
   type SubmitOptions,
   startProvisioning,
 } from '../../services/requests.js';
+import { signalRun } from '../../services/runner/engine.js';
 import { isManagedPath, managedUserPaths } from '../../services/user-projection.js';
 import type { AccessRequest, RotationState } from '../../store/requests.js';
 
-const _DAY = 86_400_000;
-/** How long an `-ing` phase owns its IAM write before a rerun takes it over (the worker stops after 60 s). */
+/** How long a reissue holds a rotation's life while the worker replaces its key (the worker stops after 60 s). */
 export const STEP_LEASE_MS = 5 * 60_000;
 const code = (s: string) => `\`${s}\``;
 const KEY_ID = /^[A-Z0-9]{16,128}$/;
@@ -260,30 +262,6 @@ export const withRotation = (r: AccessRequest, changes: Partial<RotationState>, 
 /** `ms` from now, as an ISO time. */
 export const isoIn = (deps: Pick<Deps, 'clock'>, ms: number) => new Date(deps.clock.now().getTime() + ms).toISOString();
 
-/**
- * Announces an IAM write (an `-ing` phase, leased for STEP_LEASE_MS, named by its `phaseAt`), with its audit event in
- * the same transaction. Returns the new state, or undefined when the rotation changed meanwhile (someone else
- * announced first).
- */
-export async function announce(
-  deps: Pick<Deps, 'store' | 'clock'>,
-  r: AccessRequest,
-  changes: Partial<RotationState>,
-  actor: string,
-  action: string,
-) {
-  const rotation = withRotation(r, {
-    ...changes,
-    phaseAt: deps.clock.now().toISOString(),
-    nextAt: isoIn(deps, STEP_LEASE_MS),
-  });
-  return deps.store.requests.update(r, { rotation }, deps.clock.now(), [], (next) => [
-    deps.store.audit.transactionItem(
-      auditEvent(deps, next, actor, action, { phase: rotation.phase ?? null, oldKeyId: rotation.oldKeyId }),
-    ),
-  ]);
-}
-
 /** Whether a rotation's new key reached its owner. */
 export type NewKeyFate =
   | { state: 'opened' }
@@ -340,23 +318,35 @@ export async function newKeyFate(
 export type RotationClick = 'switched' | 'reactivate';
 
 /**
- * The Slack side of the owner's buttons, re-authorized from the stored request (never the payload): only the owner
- * the key went to; "I've switched" only while the old key is active and the new key's link was opened; Reactivate
- * only while deactivated, once, before the recovery period ends. One conditional write (phase and audit event in one
- * transaction); the worker does the IAM write (see finishRotationStep). Returns the job to hand over.
+ * The Slack side of the owner's buttons, a signal to the rotation's run, re-authorized from the stored request (never
+ * the payload): only the owner the key went to; "I've switched" only while the old key is active and the new key's
+ * link was opened; Reactivate only while deactivated, once, before the recovery period ends. One conditional write:
+ * the fact the run's wait step reads (the phase asked for, and when) with its audit event, in one transaction, which
+ * also wakes the run (see signalRun); the worker does the IAM write. Returns the job to hand over (none when a part
+ * of the run is running: it decides again from the fact).
  */
 export async function clickRotation(
   deps: Pick<Deps, 'store' | 'clock'>,
   requestId: string,
   user: string,
   click: RotationClick,
-): Promise<{ request: AccessRequest; version: number }> {
+): Promise<{ request: AccessRequest; job?: Job }> {
   const r = await deps.store.requests.get(requestId);
   const rot = r?.rotation;
   if (r?.kind !== 'rotate-key' || !rot) throw new NotAuthorizedError('There is no such key rotation.');
   if (user !== r.recipient)
     throw new NotAuthorizedError(`Only ${`<@${r.recipient}>`}, who received the new key, can do this.`);
   const now = deps.clock.now();
+  const signal = async (changes: Partial<RotationState>, action: string) => {
+    const rotation = withRotation(r, { ...changes, phaseAt: now.toISOString() });
+    const next = await signalRun(deps, r, { rotation }, (n) => [
+      deps.store.audit.transactionItem(
+        auditEvent(deps, n, user, action, { phase: rotation.phase ?? null, oldKeyId: rotation.oldKeyId }),
+      ),
+    ]);
+    if (!next) throw new ConflictError('The rotation changed just now; look at your latest DM.');
+    return next;
+  };
   if (click === 'switched') {
     if (r.status !== 'done' || !['grace', 'still-in-use', 'reactivated'].includes(rot.phase ?? ''))
       throw new ConflictError(
@@ -364,9 +354,7 @@ export async function clickRotation(
       );
     if ((await newKeyFate(deps, r)).state !== 'opened')
       throw new ConflictError('Open the one-time link with the new key first: until then the old key stays as it is.');
-    const next = await announce(deps, r, { phase: 'deactivating' }, user, 'rotation.switched');
-    if (!next) throw new ConflictError('The rotation changed just now; look at your latest DM.');
-    return { request: next, version: next.version };
+    return signal({ phase: 'deactivating' }, 'rotation.switched');
   }
   if (rot.phase !== 'deactivated')
     throw new ConflictError(`The old key ${code(rot.oldKeyId)} is not deactivated (${rot.phase ?? r.status}).`);
@@ -374,9 +362,7 @@ export async function clickRotation(
     throw new ConflictError(`The old key ${code(rot.oldKeyId)} was reactivated once already: it cannot be again.`);
   if (rot.deleteAt && Date.parse(rot.deleteAt) <= now.getTime())
     throw new ConflictError('The recovery period is over: the old key is being deleted.');
-  const next = await announce(deps, r, { phase: 'reactivating', reactivated: true }, user, 'rotation.reactivate');
-  if (!next) throw new ConflictError('The rotation changed just now; look at your latest DM.');
-  return { request: next, version: next.version };
+  return signal({ phase: 'reactivating', reactivated: true }, 'rotation.reactivate');
 }
 
 /** What `/iam user` and App Home show of a user's key rotation: its latest one, if any. */

@@ -32,12 +32,10 @@ export function registerRotationActions(app: App, deps: Deps): void {
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
       try {
-        const { request, version } = await clickRotation(deps, action.value ?? '', body.user.id, click);
-        await deps.dispatcher.dispatch({
-          id: `rotation-step:${request.id}:${version}`,
-          type: 'rotation-step',
-          payload: { requestId: request.id, version },
-        });
+        // a signal to the rotation's run: the job (when it woke the run) runs its next part; if the hand-off is
+        // lost, the runner's sweep starts it
+        const { job } = await clickRotation(deps, action.value ?? '', body.user.id, click);
+        if (job) await deps.dispatcher.dispatch(job);
       } catch (error) {
         await respond({ response_type: 'ephemeral', replace_original: false, text: requestErrorText(error, actionId) });
       }

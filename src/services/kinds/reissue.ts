@@ -8,7 +8,7 @@ import { ConflictError, NotAuthorizedError, ValidationError } from '../../errors
 import { kindOf } from '../../kinds/registry.js';
 import type { AccessRequest, RunStep } from '../../store/requests.js';
 import { auditEvent, isAmong, ruleOf } from '../requests.js';
-import { signalRun } from '../runner/engine.js';
+import { runNext } from '../runner/engine.js';
 
 /** The steps of a reissue on the request's run (see reissueSteps), run by reissueStep (reissue-run.ts). */
 export const REISSUE_OPS = { deliver: 'reissue', tell: 'reissue-tell', answer: 'reissue-answer' } as const;
@@ -38,7 +38,7 @@ export const UNRECEIVED = ['pending', 'expired', 'superseded'];
 /**
  * The Slack side of a reissue, re-checked from stored state: the request exists, its kind can reissue (a ReissueHook)
  * and it delivered an access key, its link was not opened, the kind's own refusal (if any) does not apply, and `user` approves this kind of request and is not the one who receives the credentials.
- * One conditional write signals the request's run (see signalRun): the credential issue bumped, the kind's changes,
+ * One conditional write signals the request's run (see runNext): the credential issue bumped, the kind's changes,
  * the reissue's steps next on the run, with its audit event; the worker runs them. Returns the request.
  */
 export async function requestReissue(
@@ -78,7 +78,7 @@ export async function requestReissue(
     user,
     responseUrl,
   );
-  const next = await signalRun(deps, request, steps, changes, (n) => [
+  const next = await runNext(deps, request, steps, changes, (n) => [
     deps.store.audit.transactionItem(
       auditEvent(deps, n, user, 'reissue-requested', { issue, oldLinkId: request.linkId ?? null }),
     ),

@@ -131,7 +131,7 @@ export async function resumeRun(deps: Deps, kind: RunKind, request: AccessReques
 }
 
 /** What a worker's run of a request came to: `skipped` when this call ran nothing to the end (a repeat, another part's
- * turn, a continuation handed off). */
+ * turn, a continuation handed off, a wait before the commit); a run asleep after its commit counts as ended. */
 export type RunOutcome = 'done' | 'failed' | 'skipped';
 
 /**
@@ -154,12 +154,16 @@ export async function runAttempt(
   if (found.run?.attempt === attempt) outcome = await resumeRun(deps, kind, found);
   else if (found.status === 'approved' || found.status === 'provisioning')
     outcome = await startRun(deps, kind, found, options);
-  if (outcome !== 'finished') {
+  // a run asleep in a `wait` step of its tail (after its commit) has ended its request: the rest is its life
+  if (outcome !== 'finished' && outcome !== 'waiting') {
     logger.info('Run not finished in this invocation', { requestId, attempt, outcome });
     return 'skipped';
   }
   const ended = await deps.store.requests.get(requestId);
-  return ended?.status === 'failed' ? 'failed' : 'done';
+  if (ended?.status === 'failed') return 'failed';
+  if (ended?.status === 'done') return 'done';
+  logger.info('Run waiting before its end', { requestId, attempt });
+  return 'skipped';
 }
 
 /**
@@ -212,7 +216,7 @@ export async function extendRun(
 }
 
 /**
- * A signal to a run whose request ended by its commit (e.g. `/iam reissue`): `steps` go next, before whatever the
+ * Steps for a run whose request ended by its commit (e.g. `/iam reissue`): `steps` go next, before whatever the
  * run still has to do (a tail of notifications, a `wait` step, which then waits again from its own record), in one
  * conditional write with `changes` and `alsoWrite` (the audit event of the ask), so that the stall sweep finishes
  * them whatever happens to the worker. While a part holds the run they go right after the step it runs (that part
@@ -220,7 +224,7 @@ export async function extendRun(
  * ended before the runner existed gets a run whose only earlier step is its commit. Returns the new state, or
  * undefined when the request changed first (read it again and decide again), or when it has not ended by a commit.
  */
-export async function signalRun(
+export async function runNext(
   deps: Pick<Deps, 'store' | 'clock' | 'dispatcher'>,
   request: AccessRequest,
   steps: RunStep[],
@@ -288,8 +292,19 @@ async function runFrom(
       await release(deps, current.id, part, leaseUntil);
       throw new Error(`Request ${current.id}: step ${run.cursor} (${kind.describe(step)}) threw`, { cause: error });
     }
-    if (outcome.waitUntil) return sleep(deps, current, part, leaseUntil, outcome.waitUntil);
+    if (outcome.waitUntil) {
+      const slept = await sleep(deps, current, part, leaseUntil, outcome.waitUntil);
+      if (typeof slept === 'string') return slept;
+      current = slept; // a signal changed the request first: the wait step decides again from it
+      continue;
+    }
     const next = await checkpoint(deps, kind, current, step, outcome, part, leaseUntil);
+    if (next === 'again') {
+      const fresh = await deps.store.requests.get(current.id);
+      if (!fresh) return 'lost';
+      current = fresh;
+      continue;
+    }
     if (!next) {
       logger.warn('A part of a run lost its lease; it stops', { requestId: current.id, part });
       return 'lost';
@@ -354,11 +369,13 @@ async function checkpoint(
   outcome: StepOutcome,
   part: number,
   leaseUntil: number,
-): Promise<AccessRequest | undefined> {
+): Promise<AccessRequest | undefined | 'again'> {
   let current = request;
   for (let tries = 0; tries < 5; tries++) {
     const run = current.run;
     if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return undefined;
+    // A `wait` step decides from facts a signal may have changed meanwhile: it decides again from the new state.
+    if (tries > 0 && step.t === 'wait') return 'again';
     const at = run.cursor;
     const steps = [...run.steps];
     steps[at] = {
@@ -431,14 +448,18 @@ async function handOff(deps: Deps, request: AccessRequest, part: number, leaseUn
   return 'lost';
 }
 
-/** A `wait` step not yet due: the run keeps its cursor, records when to wake and releases the lease. */
+/**
+ * A `wait` step not yet due: the run keeps its cursor, records when to wake and releases the lease. When someone
+ * wrote the request first (a signal, e.g. the owner's click), returns it as it is now while this part still holds
+ * the lease, so that the step decides again from it.
+ */
 async function sleep(
   deps: Deps,
   request: AccessRequest,
   part: number,
   leaseUntil: number,
   until: Date,
-): Promise<PartOutcome> {
+): Promise<'waiting' | 'lost' | AccessRequest> {
   const run = request.run;
   if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return 'lost';
   const next = await deps.store.requests.update(
@@ -446,7 +467,40 @@ async function sleep(
     { run: { ...run, leaseUntil: 0, wakeAt: until.toISOString() } },
     deps.clock.now(),
   );
-  return next ? 'waiting' : 'lost';
+  if (next) return 'waiting';
+  const fresh = await deps.store.requests.get(request.id);
+  const held = fresh?.run;
+  return fresh && held?.part === part && held.leaseUntil === leaseUntil ? fresh : 'lost';
+}
+
+/**
+ * A signal to a run (e.g. the owner's "I've switched"): writes `changes` (the fact the run's `wait` or gate step
+ * reads) with `alsoWrite` (its audit event) in one conditional write and, when the run is asleep in a `wait` step,
+ * wakes it: its next part may run now (`wakeAt` now, so the sweep starts it if the hand-off is lost). Returns the
+ * new state and, when it woke the run, the job to hand to the worker; undefined when the request changed first.
+ * While a part holds the run nothing is woken: that part's wait step decides again from the new state.
+ */
+export async function signalRun(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  request: AccessRequest,
+  changes: RequestChanges,
+  alsoWrite: (next: AccessRequest) => TransactionItem[],
+): Promise<{ request: AccessRequest; job?: Job } | undefined> {
+  const now = deps.clock.now();
+  const run = request.run;
+  const asleep = isUnfinished(run) && run.attempt === request.attempt && run.leaseUntil <= now.getTime();
+  const woken: RunState | undefined = asleep
+    ? { ...run, part: run.part + 1, leaseUntil: 0, wakeAt: now.toISOString() }
+    : undefined;
+  const next = await deps.store.requests.update(
+    request,
+    { ...changes, ...(woken ? { run: woken } : {}) },
+    now,
+    [],
+    alsoWrite,
+  );
+  if (!next) return undefined;
+  return woken ? { request: next, job: runPartJob(next.id, woken.attempt, woken.part) } : { request: next };
 }
 
 /** Gives the lease back after a step threw, so that Lambda's retry of this part may run at once. Best effort. */
@@ -476,8 +530,9 @@ export async function restartStalledRun(
 ): Promise<'resumed' | 'failed' | 'ended' | undefined> {
   const run = request.run;
   if (!run || !isIdle(request, deps.clock.now())) return undefined;
-  // a due `wait` step waking is no stall
-  const stalls = run.wakeAt ? (run.stalls ?? 0) : run.stalledAt === run.cursor ? (run.stalls ?? 0) + 1 : 1;
+  // a due `wait` step waking is no stall, and is not audited (the step's own checkpoint says what it decided)
+  const waking = run.wakeAt !== undefined;
+  const stalls = waking ? (run.stalls ?? 0) : run.stalledAt === run.cursor ? (run.stalls ?? 0) + 1 : 1;
   if (stalls > MAX_STALLED_PARTS) {
     // A request that ended keeps its outcome when all that is left are notifications: they are given up. Other
     // steps after the end (a Reactivate's, a reissue's) still fail it, so that the approvers hear of it.
@@ -491,7 +546,7 @@ export async function restartStalledRun(
     { run: { ...run, part, leaseUntil: 0, stalls, stalledAt: run.cursor } },
     deps.clock.now(),
     [],
-    (n) => [audit(deps, n, 'run-resumed', { part, cursor: run.cursor, since: request.updatedAt })],
+    (n) => (waking ? [] : [audit(deps, n, 'run-resumed', { part, cursor: run.cursor, since: request.updatedAt })]),
   );
   if (!next) return undefined;
   await deps.dispatcher.dispatch(runPartJob(request.id, run.attempt, part));

@@ -15,7 +15,7 @@ import { type RunOutcome, runAttempt } from './engine.js';
 import type { RunKind, RunOptions } from './types.js';
 
 /**
- * A kind's run, plus the steps every kind's run may be signalled with after its end (signalRun): a reissue's
+ * A kind's run, plus the steps every kind's run may be signalled with after its end (runNext): a reissue's
  * (reissueSteps), which ask the kind's ReissueHook, never its name.
  */
 const withSignals = (kind: RunKind): RunKind => ({
