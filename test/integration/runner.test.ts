@@ -17,8 +17,8 @@ import {
   NOT_RUN,
   RUN_LEASE_MS,
   restartStalledRun,
-  runPart,
   runNext,
+  runPart,
   startRun,
 } from '../../src/services/runner/engine.js';
 import { resumeStalledRuns } from '../../src/services/runner/sweep.js';
