@@ -17,6 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, ManualClock } from '../../src/clock.js';
 import { userChanged } from '../../src/services/user-changes.js';
+import { refreshAccount } from '../../src/services/user-projection.js';
 import { INDEX_SK } from '../../src/store/users.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { click, requestUser } from '../support/create-user.js';
@@ -131,7 +132,7 @@ describe('the scheduled refresh', () => {
         }
         return out;
       },
-      { step: 'deserialize', name },
+      { step: 'initialize', name },
     );
     let results: Awaited<ReturnType<TestBot['schedule']>>;
     try {
@@ -145,6 +146,56 @@ describe('the scheduled refresh', () => {
       console: true,
       keys: [{ id: keyIds['brand-new'], status: 'Active' }],
     });
+  });
+
+  it("makes at most 10 IAM calls and no write when the report is older than the bot's own key changes and nothing changed since", async () => {
+    // Six users in the report with one key each, then a second key each, which the bot projects at once (userChanged,
+    // as after a rotation it delivered).
+    const names = Array.from({ length: 6 }, (_, i) => `rotated-after-report-${i}`);
+    for (const n of names) await seedUser(n, { owner: 'U0ALICE', key: true });
+    await bot.schedule();
+    // STUB: moto generates the credential report anew on every request; IAM generates it at most every four hours,
+    // so for hours after those changes the report still shows the keys as they were. Serve the report of now.
+    const frozen = await iam.send(new GetCredentialReportCommand({}));
+    const stub = 'serveTheReportOfBeforeTheChanges';
+    iam.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === GetCredentialReportCommand.name)
+          (out.output as { Content?: Uint8Array }).Content = frozen.Content;
+        return out;
+      },
+      { step: 'initialize', name: stub },
+    );
+    try {
+      for (const n of names) {
+        await iam.send(new CreateAccessKeyCommand({ UserName: n }));
+        await bot.as('worker', () => userChanged(bot.deps, 'home', n));
+      }
+      await bot.drain();
+
+      // Act: two refreshes, 15 minutes apart as scheduled, with nothing changed since the bot projected its changes.
+      const refreshes = [];
+      for (let i = 0; i < 2; i++) {
+        clock.advance(15 * 60_000);
+        const from = bot.awsCalls.length;
+        const result = await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+        refreshes.push({ result, calls: bot.awsCalls.slice(from) });
+      }
+
+      // Assess
+      for (const { result, calls } of refreshes) {
+        expect(result.iamCalls).toBeLessThanOrEqual(10);
+        expect(calls.filter((c) => c.startsWith('iam:'))).toHaveLength(result.iamCalls);
+        expect(result.written).toBe(0);
+        expect(
+          calls.filter((c) => /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/.test(c)),
+        ).toEqual([]);
+      }
+      for (const n of names) expect((await bot.deps.store.users.get('home', n))?.keys).toHaveLength(2);
+    } finally {
+      iam.middlewareStack.remove(stub);
+    }
   });
 });
 
