@@ -139,7 +139,7 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       jobs: ['UpdateItem'],
       // Query: whether a killed run of a rotation's phase had recorded its end (rotation-run.ts phaseEndRecorded)
       audit: ['PutItem', 'Query'],
-      // Query: an account's users (key scan, the compliance report), the App Home of an owner without an index item
+      // Query: an account's users (key scan, the compliance report), an owner's users (App Home, offboarding)
       users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
       reminders: ['GetItem', 'UpdateItem'], // key scan: claims of ladder steps, snoozes
     },

@@ -420,10 +420,9 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     };
     const createdBy = u.Tags?.find((t) => t.Key === CREATED_BY_REQUEST_TAG)?.Value;
     const knowsCreator = !createdBy || item?.requestIds.includes(createdBy);
-    // Unchanged: no write, unless the item is a day old (which rewrites a stale owner copy and index entry, see
-    // UserStore.put) or not in its owner's index yet (written before there were indexes).
+    // Unchanged: no write, unless the item is a day old (which rewrites a stale owner copy, see UserStore.put).
     const recent = item && Date.parse(item.refreshedAt) > deps.clock.now().getTime() - REWRITE_AFTER_MS;
-    if (item && recent && item.indexed && knowsCreator && content(item) === content(next)) return;
+    if (item && recent && knowsCreator && content(item) === content(next)) return;
     const written = await deps.store.users.put(next, {
       ifRefreshedAt: item ? item.refreshedAt : null,
       ...(item ? { previousOwner: item.owner ?? null } : {}),
