@@ -29,15 +29,22 @@ const sections: Section[] = [
   ownerCheckSection,
 ];
 
+/** The machine's load average (1, 5, 15 minutes): benchmarks on a shared machine are read against it. */
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
 const only = process.argv.slice(2);
 let missed = 0;
 console.log(
-  `# iam-slack-bot benchmark\n\nNode ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}`,
+  `# iam-slack-bot benchmark\n\nNode ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}, load average at start ${loadAverage()}`,
 );
 for (const section of sections) {
   if (only.length > 0 && !only.some((word) => section.title.toLowerCase().includes(word.toLowerCase()))) continue;
   const rows = await section.run();
   missed += rows.filter((row) => row.met === false).length;
-  console.log(`\n## ${section.title}\n\n${markdownTable(rows)}`);
+  console.log(`\n## ${section.title}\n\n${markdownTable(rows)}\n\nLoad average after it: ${loadAverage()}`);
 }
 console.log(missed === 0 ? '\nEvery target met.' : `\n${missed} target(s) missed.`);

@@ -64,6 +64,9 @@ export async function approvalBench(options: ApprovalBenchOptions = {}): Promise
     const deliveryMs: number[] = [];
     for (let i = 0; i < deliveries; i++) {
       const { request } = await newRequest();
+      // Nobody can click Approve before the approval message is posted: the submission's jobs (the post, the
+      // approvers' App Homes) finish first, as they do long before a person clicks.
+      await bot.drain();
       const start = Date.now();
       await click(bot, request, 'U0APPROVER1');
       await bot.drain();
@@ -76,6 +79,7 @@ export async function approvalBench(options: ApprovalBenchOptions = {}): Promise
 
     const ackP99 = percentile(ackMs, 99);
     const formP99 = percentile(formMs, 99);
+    const deliveryP50 = percentile(deliveryMs, 50);
     return [
       {
         metric: `create-user form submission with IAM checks, p50 of ${formMs.length}`,
@@ -96,7 +100,9 @@ export async function approvalBench(options: ApprovalBenchOptions = {}): Promise
       },
       {
         metric: `approval to one-time link delivered (worker in-process), p50 of ${deliveryMs.length}`,
-        value: ms(percentile(deliveryMs, 50)),
+        value: ms(deliveryP50),
+        target: '≤ 300 ms',
+        met: deliveryP50 <= 300,
       },
       {
         metric: `approval to one-time link delivered, slowest of ${deliveryMs.length}`,

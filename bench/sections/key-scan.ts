@@ -150,7 +150,6 @@ export const keyScanSection: Section = {
         keys: u.keys.map((k) => ({ id: k.id, status: 'Active', createdAt: new Date(`${k.created}Z`).toISOString() })),
         keysObservedAt: now,
         refreshedAt: now,
-        indexed: true,
       }));
       for (let i = 0; i < items.length; i += 25) await deps.store.users.model.batchPut(items.slice(i, i + 25) as never);
       const keyCount = manifest.reduce((n, u) => n + u.keys.length, 0);

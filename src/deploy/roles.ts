@@ -141,7 +141,7 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       // Query: whether the link of a rotation stored before requests recorded their link was opened (its audit
       // events: kinds/rotate-key/rotation.ts newKeyFate, in a rotation's grace step)
       audit: ['PutItem', 'Query'],
-      // Query: an account's users (key scan, the compliance report), the App Home of an owner without an index item
+      // Query: an account's users (key scan, the compliance report), an owner's users (App Home, offboarding)
       users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
       reminders: ['GetItem', 'UpdateItem'], // key scan: claims of ladder steps, snoozes
     },

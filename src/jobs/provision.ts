@@ -12,13 +12,17 @@ const payloadSchema = z.object({
 
 /**
  * Runs an approved request's plan on the resumable runner, by its kind (see src/services/runner/kinds.ts): creates the IAM user, changes one, rotates a
- * key or offboards someone; a handled failure does not throw.
+ * key or offboards someone; a handled failure does not throw. Then, on a first approval, refreshes the approvers' App
+ * Homes (the request no longer waits there): after the run, so that the run's fast path (a one-time link) waits for
+ * none of it, and even when the run threw; a worker killed before it refreshes them when Lambda retries the job.
  */
 export async function provisionJob(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   const { requestId, attempt, announce } = payloadSchema.parse(payload);
-  const request = await deps.store.requests.get(requestId);
-  // Approved: it no longer waits in the approvers' App Home.
-  if (request && announce) await refreshApproverHomes(deps, request, `req:${requestId}:approved`);
-  // A request no longer stored: nothing runs.
-  await runRequest(deps, requestId, attempt, { announce: announce ?? false });
+  try {
+    // A request no longer stored: nothing runs.
+    await runRequest(deps, requestId, attempt, { announce: announce ?? false });
+  } finally {
+    const request = announce ? await deps.store.requests.get(requestId) : undefined;
+    if (request) await refreshApproverHomes(deps, request, `req:${requestId}:approved`);
+  }
 }

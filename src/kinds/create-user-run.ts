@@ -2,17 +2,18 @@
  * create-user on the resumable runner (worker only: src/services/runner/kinds.ts imports it,
  * never the Slack function). The run of an approved request:
  *
- * 1. `start` (notify): the approval message shows it under way; on a first approval the requester is told.
- * 2. `check-policy` (gate): the request as approved must still be allowed by today's policy (its groups listed, its
+ * 1. `check-policy` (gate): the request as approved must still be allowed by today's policy (its groups listed, its
  *    path the policy's); a refusal ends the request failed before any IAM write.
- * 3. The request's plan of IAM operations (src/services/kinds/create-user.ts createUserPlan, what the approval
+ * 2. The request's plan of IAM operations (src/services/kinds/create-user.ts createUserPlan, what the approval
  *    message shows): `CreateUser` (path, tags), `AddUserToGroup` per group, each idempotent (a user tagged with
  *    this request's id is this request's, made by a killed part or an earlier attempt: already there = done).
- * 4. `deliver-credentials` (deliver): CreateLoginProfile (password reset required) and/or CreateAccessKey, the secret
+ * 3. `deliver-credentials` (deliver): CreateLoginProfile (password reset required) and/or CreateAccessKey, the secret
  *    stored in Secrets Manager and the one-time link DMed to the recipient, as one step: a secret is never
  *    checkpointed. Run again after a kill inside it, it finds the delivery finished (and records it), or replaces
  *    what the dead attempt minted (the key it created is deleted, the password reset) and retires its half-delivered
  *    link, so one key and one live link are left (see deliverStep).
+ * 4. `start` (notify): the approval message shows it under way; on a first approval the requester is told. After
+ *    the delivery, so that the link (the fast path) waits for no Slack call but its own DM.
  * 5. `commit`: done (with what was created and the link), or failed.
  * 6. `finish` and the `tell-*` steps: the user projection and the approval message; the approval channel (a policy
  *    refusal), the requester, the approvers (a failure), one post per step.
@@ -102,8 +103,10 @@ function planSteps(request: AccessRequest, announce: boolean): RunStep[] {
     else if (op.op === 'CreateLoginProfile') mint.console = 'yes';
     else if (op.op === 'CreateAccessKey') mint.accessKey = 'yes';
   }
+  // The fast path first: nothing but the policy gate and the IAM writes runs before the one-time link is DMed; the
+  // approval message and the requester's notice follow it (the notice is not sent when an earlier step failed: the
+  // requester then hears of the failure once, at the end).
   return [
-    { t: 'notify', op: 'start', args: announce ? { announce: 'yes' } : {} },
     { t: 'gate', op: 'check-policy', args: {} },
     ...iam,
     {
@@ -111,6 +114,7 @@ function planSteps(request: AccessRequest, announce: boolean): RunStep[] {
       op: 'deliver-credentials',
       args: { userName: request.userName, recipient: request.recipient, ...mint },
     },
+    { t: 'notify', op: 'start', args: announce ? { announce: 'yes' } : {} },
     { t: 'commit', op: 'commit', args: {} },
     { t: 'notify', op: 'finish', args: {} },
   ];

@@ -4,8 +4,8 @@ import type { ProjectedUser } from '../store/users.js';
 
 /**
  * The IAM users a Slack user owns (no owner: those with no owner tag), in every account, from the ownership
- * projection: one DynamoDB read of the owner's index item (a query only when it is missing or outgrew 400 KB), no IAM
- * call. `more`: there are more than one page of that query holds.
+ * projection: one DynamoDB Query of the owner's partition (every page), no IAM call. `more` is always false (every
+ * page is read).
  */
 export async function usersOwnedBy(
   deps: Pick<Deps, 'store'>,

@@ -292,6 +292,14 @@ export function sameKeys(projected: readonly ProjectedKey[], reported: ReportRow
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** The same keys by id and status (what ListAccessKeys tells, against what is projected). */
+function sameKeyIds(listed: readonly ProjectedKey[], projected: readonly ProjectedKey[]): boolean {
+  const sig = (k: ProjectedKey) => `${k.id}|${k.status}`;
+  const a = listed.map(sig).sort();
+  const b = projected.map(sig).sort();
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
 /** Projected keys with the last use the report gives for each (matched by creation time). */
 function withReportUse(keys: readonly ProjectedKey[], row: ReportRow): ProjectedKey[] {
   return keys.map((k) => {
@@ -364,11 +372,22 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     if (row && report && (!item || report.generatedAt >= item.keysObservedAt || !sameKeys(item.keys, row.keys))) {
       // The report is newer than what is known (or disagrees with it): its keys, when they are the ones projected
       // (or there are none), need no IAM call; else ListAccessKeys for their ids.
-      let keys = item && sameKeys(item.keys, row.keys) ? item.keys : row.keys.length === 0 ? [] : undefined;
+      let keys =
+        item && sameKeys(item.keys, row.keys)
+          ? item.keys
+          : row.keys.length === 0 && !item?.keys.length
+            ? []
+            : undefined;
       if (!keys) {
         const listed = await listKeys(iam, userName);
         if (sameKeys(listed, row.keys)) keys = listed;
-        else {
+        else if (item && sameKeyIds(listed, item.keys)) {
+          // The projection holds the keys IAM holds now and the report is the stale one (IAM regenerates it at most
+          // every four hours, and the bot's own changes since are projected at once): keep what is known, which
+          // is no change, so no write, and no further call until IAM's next report (issue 20: each such user cost
+          // a live read and a rewrite at every refresh).
+          access = { keys: item.keys, console: item.console, keysObservedAt: item.keysObservedAt };
+        } else {
           // The keys changed since the report was generated: read them live.
           result.liveReads++;
           access = {
@@ -398,10 +417,9 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     };
     const createdBy = u.Tags?.find((t) => t.Key === REQUEST_ID_TAG)?.Value;
     const knowsCreator = !createdBy || item?.requestIds.includes(createdBy);
-    // Unchanged: no write, unless the item is a day old (which rewrites a stale owner copy and index entry, see
-    // UserStore.put) or not in its owner's index yet (written before there were indexes).
+    // Unchanged: no write, unless the item is a day old (which rewrites a stale owner copy, see UserStore.put).
     const recent = item && Date.parse(item.refreshedAt) > deps.clock.now().getTime() - REWRITE_AFTER_MS;
-    if (item && recent && item.indexed && knowsCreator && content(item) === content(next)) return;
+    if (item && recent && knowsCreator && content(item) === content(next)) return;
     const written = await deps.store.users.put(next, {
       ifRefreshedAt: item ? item.refreshedAt : null,
       ...(item ? { previousOwner: item.owner ?? null } : {}),

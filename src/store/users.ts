@@ -39,13 +39,17 @@ export interface ProjectedUser {
 }
 
 /**
- * Two items per user: the user item (`pk` = `account#<account>`, `sk` = the
- * lower-case name: IAM user names are unique regardless of case) and its copy under its owner (`pk` =
+ * Two items per user, neither of which grows with the number of users: the user item (`pk` = `account#<account>`,
+ * `sk` = the lower-case name: IAM user names are unique regardless of case) and its copy under its owner (`pk` =
  * `owner#<owner or UNOWNED>`, `sk` = `<account>#<lower-case name>`), so that both "every user of an account" and
- * "every user someone owns" are one query of one partition, without a secondary index (a GSI is eventually
- * consistent, and moto answers a GSI query by scanning the whole table: 350 ms for 5,000 users). Each owner also has
- * an index item (`owner#<owner or UNOWNED>` / INDEX_SK) with every user it owns, so that `/iam users` reads one item
- * (moto answers a query of one partition by scanning the whole table too).
+ * "every user someone owns" are one Query of one partition (ConsistentRead where it decides a change), without a
+ * secondary index (a GSI is eventually consistent). A write of a user writes those two small items only: nothing is
+ * shared by the users of one owner, so no item is rewritten whole for every user's change and none can outgrow
+ * DynamoDB's 400 KB (issue 20: the per-owner index item this replaces was rewritten at every write of any of its
+ * users, and the unowned users' one overflowed at about 1,000 users).
+ *
+ * Projections written before this layout hold one more item per owner, `owner#<owner>` / LEGACY_INDEX_SK: never read
+ * nor written any more (the owner query starts after it).
  */
 interface UserItem extends Item {
   pk: string;
@@ -61,8 +65,6 @@ interface UserItem extends Item {
   refreshedAt: string;
   /** On the user item only. */
   requestIds?: Set<string>;
-  /** On the user item only: written since owners have an index item (see UserStore.put). */
-  indexed?: boolean;
 }
 
 /** The owner partition of users without an owner tag (never a Slack user id: those start with U or W). */
@@ -71,20 +73,11 @@ export const UNOWNED = '-';
 /** The IAM state a write sets (everything but the request ids, which only grow). */
 export type ProjectedState = Omit<ProjectedUser, 'requestIds'>;
 
-/** The sort key of an owner's index item (no user's owner copy sorts there: those start with an account name). */
-export const INDEX_SK = '#index';
-
 /**
- * The attribute of a user's entry in its owner's index item: `u_` and base64url of `<account>#<lower-case name>`
- * (no dots or other characters a document path would split on).
+ * The sort key of the per-owner index item of projections written before issue 20 (one attribute per user): no
+ * longer written or read. An owner's copies sort after it (they start with an account name, and `#` sorts first).
  */
-const entryId = (account: string, userName: string) =>
-  `u_${Buffer.from(`${account}#${userName.toLowerCase()}`).toString('base64url')}`;
-
-/** DynamoDB's refusal of a write that would make an item larger than 400 KB. */
-const isItemTooLarge = (error: unknown) =>
-  (error as { name?: string })?.name === 'ValidationException' &&
-  /exceeded the maximum allowed size/i.test((error as Error).message ?? '');
+export const LEGACY_INDEX_SK = '#index';
 
 const userKey = (account: string, userName: string) => ({ pk: `account#${account}`, sk: userName.toLowerCase() });
 const ownerKey = (owner: string | undefined, account: string, userName: string) => ({
@@ -132,17 +125,18 @@ export class UserStore {
         keysObservedAt: String,
         refreshedAt: String,
         requestIds: { type: Set, schema: [String] },
-        indexed: Boolean,
       }),
       tableOptions(options),
     );
   }
 
   /**
-   * Writes a user's IAM state, then its owner's copy and index entry (and removes those of `previousOwner` when the
-   * owner changed), adding `requestIds` to the requests that changed it. With `ifRefreshedAt`, only if the stored item is
-   * still the one read at that time (`null`: only if there is none): a refresh never overwrites what a newer write
-   * stored meanwhile. Returns false when that condition did not hold (and writes nothing).
+   * Writes a user's IAM state, then its owner's copy (and removes the copy under `previousOwner` when the owner
+   * changed), adding `requestIds` to the requests that changed it: two small writes (three when the owner changed),
+   * whatever the number of users. With `ifRefreshedAt`, only if the stored item is still the one read at that time
+   * (`null`: only if there is none): a refresh never overwrites what a newer write stored meanwhile. Returns false when
+   * that condition did not hold (and writes nothing). An owner's copy is written only over an older one (by
+   * `refreshedAt`), so of two writers of one user the newer one's copy stays.
    *
    * Not one transaction, on purpose: moto copies the whole table for every transaction (a refresh of 5,000 users
    * took over 15 minutes). The user item is written first and is the truth; a copy left stale by a run that died
@@ -156,9 +150,7 @@ export class UserStore {
     const { account, userName, owner } = state;
     const fields: Record<string, unknown> = { ...state };
     if (!owner) delete fields.owner;
-    // The user item says it is in its owner's index (which a projection written before there were indexes is not):
-    // the refresh rewrites a user whose item does not (see refreshAccount).
-    const update: Record<string, unknown> = { $SET: { ...fields, indexed: true } };
+    const update: Record<string, unknown> = { $SET: fields };
     if (!owner) update.$REMOVE = ['owner'];
     if (options.requestIds?.length) update.$ADD = { requestIds: new Set(options.requestIds) };
     const condition =
@@ -173,17 +165,14 @@ export class UserStore {
       if (isConditionFailed(error)) return false;
       throw error;
     }
-    await this.model.create({ ...ownerKey(owner, account, userName), ...fields } as never, { overwrite: true });
-    await this.#setEntry(state);
-    if (options.previousOwner !== undefined && (options.previousOwner ?? undefined) !== owner) {
-      await this.model.delete(ownerKey(options.previousOwner ?? undefined, account, userName));
-      await this.#removeEntry(options.previousOwner ?? undefined, account, userName, state.refreshedAt);
-    }
+    await this.#putCopy(state);
+    if (options.previousOwner !== undefined && (options.previousOwner ?? undefined) !== owner)
+      await this.#removeCopy(options.previousOwner ?? undefined, account, userName, state.refreshedAt);
     return true;
   }
 
   /**
-   * Forgets a user (gone from IAM, or no longer under the managed paths), then its owner's copy and index entry; with
+   * Forgets a user (gone from IAM, or no longer under the managed paths), then its owner's copy; with
    * `ifRefreshedAt` as in `put`.
    */
   async remove(
@@ -199,63 +188,41 @@ export class UserStore {
       if (isConditionFailed(error)) return false;
       throw error;
     }
-    await this.model.delete(ownerKey(user.owner, user.account, user.userName));
-    await this.#removeEntry(user.owner, user.account, user.userName);
+    await this.#removeCopy(user.owner, user.account, user.userName);
     return true;
   }
 
-  /**
-   * Sets a user's entry in its owner's index item (`pk` = `owner#<owner>`, `sk` = INDEX_SK; one attribute per user,
-   * named by entryId, holding the user's state): one UpdateItem of that attribute alone, so that writers of other
-   * users of the same owner never undo each other; unless the entry holds a newer write already (`refreshedAt`). An
-   * index that would pass DynamoDB's 400 KB item limit is marked `overflow` instead (for good: the owner's users are
-   * then read with the query of the owner copies, see ownedBy).
-   */
-  async #setEntry(state: ProjectedState): Promise<void> {
+  /** Writes a user's copy under its owner, unless the copy there holds a newer write already (`refreshedAt`). */
+  async #putCopy(state: ProjectedState): Promise<void> {
     const { marshall } = dynamoose.aws.converter();
-    const fields = Object.fromEntries(Object.entries(state).filter(([, v]) => v !== undefined));
-    const Key = marshall({ pk: `owner#${state.owner ?? UNOWNED}`, sk: INDEX_SK });
     try {
-      await dynamoose.aws.ddb().updateItem({
+      await dynamoose.aws.ddb().putItem({
         TableName: this.#table,
-        Key,
-        UpdateExpression: 'SET #k = :entry',
-        ConditionExpression: 'attribute_not_exists(#k) OR #k.#r <= :at',
-        ExpressionAttributeNames: { '#k': entryId(state.account, state.userName), '#r': 'refreshedAt' },
-        ExpressionAttributeValues: marshall(
-          { ':entry': fields, ':at': state.refreshedAt },
+        Item: marshall(
+          { ...ownerKey(state.owner, state.account, state.userName), ...state },
           { removeUndefinedValues: true },
         ),
+        ConditionExpression: 'attribute_not_exists(pk) OR refreshedAt <= :at',
+        ExpressionAttributeValues: marshall({ ':at': state.refreshedAt }),
       });
     } catch (error) {
-      if (isConditionFailed(error)) return; // a newer write of this user set its entry
-      if (!isItemTooLarge(error)) throw error;
-      await dynamoose.aws.ddb().updateItem({
-        TableName: this.#table,
-        Key,
-        UpdateExpression: 'SET overflow = :yes',
-        ExpressionAttributeValues: marshall({ ':yes': true }),
-      });
+      if (!isConditionFailed(error)) throw error; // a newer write of this user wrote its copy
     }
   }
 
-  /** Removes a user's entry from an owner's index; with `ifNotAfter`, unless a newer write of it set the entry. */
-  async #removeEntry(owner: string | undefined, account: string, userName: string, ifNotAfter?: string) {
+  /** Removes a user's copy under an owner; with `ifNotAfter`, unless a newer write of it wrote that copy. */
+  async #removeCopy(owner: string | undefined, account: string, userName: string, ifNotAfter?: string) {
     const { marshall } = dynamoose.aws.converter();
     try {
-      await dynamoose.aws.ddb().updateItem({
+      await dynamoose.aws.ddb().deleteItem({
         TableName: this.#table,
-        Key: marshall({ pk: `owner#${owner ?? UNOWNED}`, sk: INDEX_SK }),
-        UpdateExpression: 'REMOVE #k',
-        // Never creates an index item: an owner without one is read with the query of the owner copies.
-        ConditionExpression: ifNotAfter
-          ? 'attribute_exists(pk) AND (attribute_not_exists(#k) OR #k.#r <= :at)'
-          : 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#k': entryId(account, userName), ...(ifNotAfter ? { '#r': 'refreshedAt' } : {}) },
-        ...(ifNotAfter ? { ExpressionAttributeValues: marshall({ ':at': ifNotAfter }) } : {}),
+        Key: marshall(ownerKey(owner, account, userName)),
+        ...(ifNotAfter
+          ? { ConditionExpression: 'refreshedAt <= :at', ExpressionAttributeValues: marshall({ ':at': ifNotAfter }) }
+          : {}),
       });
     } catch (error) {
-      if (!isConditionFailed(error)) throw error; // no index (nothing to remove), or a newer write of the user
+      if (!isConditionFailed(error)) throw error; // gone already, or a newer write of the user wrote it
     }
   }
 
@@ -265,49 +232,30 @@ export class UserStore {
     return item ? toUser(item) : undefined;
   }
 
-  /**
-   * Every projected user of an account, read consistently (the refresh decides writes and deletions from it);
-   * `indexed`: whether the user is in its owner's index item.
-   */
-  async ofAccount(account: string): Promise<(ProjectedUser & { indexed: boolean })[]> {
+  /** Every projected user of an account, read consistently (the refresh decides writes and deletions from it). */
+  async ofAccount(account: string): Promise<ProjectedUser[]> {
     const items = await this.model.query('pk').eq(`account#${account}`).consistent().all().exec();
-    return items.map((i) => ({ ...toUser(i), indexed: Boolean(i.indexed) }));
+    return items.map(toUser);
   }
 
   /**
-   * The users a Slack user owns (no owner: those nobody owns), in every account, by account and name: one GetItem of
-   * the owner's index item. Request ids are not included. Without an index item (a projection written before there
-   * were any) or when the index outgrew DynamoDB's 400 KB item limit (`overflow`: hundreds of users), one query of the
-   * owner copies instead, one page (1 MB: thousands of users); `more`: the page did not hold them all. `consistent`
-   * where the read decides IAM changes (offboarding).
+   * The users a Slack user owns (no owner: those nobody owns), in every account, by account and name: one Query of
+   * the owner's partition (every page: an owner's copies are small items, some 3,000 to a page). Request ids are not
+   * included. `consistent` where the read decides IAM changes (offboarding). `more` is false: every page is read
+   * (kept for the callers that show "and more").
    */
   async ownedBy(
     owner: string | undefined,
     options: { consistent?: boolean } = {},
   ): Promise<{ users: ProjectedUser[]; more: boolean }> {
-    const { marshall, unmarshall } = dynamoose.aws.converter();
-    const index = await dynamoose.aws.ddb().getItem({
-      TableName: this.#table,
-      Key: marshall({ pk: `owner#${owner ?? UNOWNED}`, sk: INDEX_SK }),
-      ...(options.consistent ? { ConsistentRead: true } : {}),
-    });
-    const item = index.Item ? unmarshall(index.Item) : undefined;
-    if (item && !item.overflow) {
-      const users = Object.entries(item)
-        .filter(([name]) => name.startsWith('u_'))
-        .map(([, e]) => toUser({ ...(e as UserItem), requestIds: undefined } as UserItem));
-      const sortKey = (u: ProjectedUser) => `${u.account}#${u.userName.toLowerCase()}`;
-      users.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
-      return { users, more: false };
-    }
     let query = this.model
       .query('pk')
       .eq(`owner#${owner ?? UNOWNED}`)
       .where('sk')
-      .gt(INDEX_SK); // the owner copies only (`<account>#…`: account names sort after '#'), not the index item
+      .gt(LEGACY_INDEX_SK); // the owner copies only (`<account>#…`: account names sort after '#')
     if (options.consistent) query = query.consistent();
-    const page = await query.exec();
-    return { users: page.map(toUser), more: page.lastKey !== undefined };
+    const items = await query.all().exec();
+    return { users: items.map(toUser), more: false };
   }
 }
 

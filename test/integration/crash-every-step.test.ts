@@ -215,16 +215,17 @@ const MAY_DOUBLE: Record<string, string[]> = {
     // the request's post in the approval channel, recorded where it is (setMessage)
     'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.2 dynamodb:UpdateItem requests',
-    // the `start` step's DM to the requester ("approved, creating now"), recorded by the step's checkpoint
-    'after provision#1/1.4 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.5 dynamodb:TransactWriteItems requests+audit',
-    // the one-time link's DM, recorded on the link (its DM channel and ts): the retry retires that link and sends
-    // another, so one stays live; once the DM is recorded, the retry completes that delivery instead
-    'after provision#1/1.19 slack:chat.postMessage U0RECIPIENT',
-    'before provision#1/1.20 dynamodb:UpdateItem links',
+    // the one-time link's DM (the fast path: the first post of the run), recorded on the link (its DM channel and
+    // ts): the retry retires that link and sends another, so one stays live; once the DM is recorded, the retry
+    // completes that delivery instead
+    'after provision#1/1.15 slack:chat.postMessage U0RECIPIENT',
+    'before provision#1/1.16 dynamodb:UpdateItem links',
+    // the `start` step's DM to the requester ("approved"), after the delivery, recorded by the step's checkpoint
+    'after provision#1/1.21 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.22 dynamodb:TransactWriteItems requests+audit',
     // the `tell-requester` step's DM ("ready"), recorded by the step's checkpoint
-    'after provision#1/1.32 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.33 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.30 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.31 dynamodb:TransactWriteItems requests+audit',
   ],
   // The change kinds run on the resumable runner: each DM is a step of its own, recorded by that step's checkpoint
   // (the TransactWriteItems right after the post), so a DM is doubled only when the kill falls between the two:
@@ -232,49 +233,49 @@ const MAY_DOUBLE: Record<string, string[]> = {
   'add-to-group (3 groups)': [
     'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.2 dynamodb:UpdateItem requests',
-    'after provision#1/1.4 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.5 dynamodb:TransactWriteItems requests+audit',
-    'after provision#1/1.19 slack:chat.postMessage U0REQUESTER',
+    'after provision#1/1.3 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.17 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.18 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.19 slack:chat.postMessage U0OWNER',
     'before provision#1/1.20 dynamodb:TransactWriteItems requests+audit',
-    'after provision#1/1.21 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.22 dynamodb:TransactWriteItems requests+audit',
   ],
   'remove-from-group': [
     'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.2 dynamodb:UpdateItem requests',
-    'after provision#1/1.4 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.5 dynamodb:TransactWriteItems requests+audit',
-    'after provision#1/1.15 slack:chat.postMessage U0REQUESTER',
+    'after provision#1/1.3 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.13 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.14 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.15 slack:chat.postMessage U0OWNER',
     'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
-    'after provision#1/1.17 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.18 dynamodb:TransactWriteItems requests+audit',
   ],
   'set-owner': [
     'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.2 dynamodb:UpdateItem requests',
-    'after provision#1/1.4 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.5 dynamodb:TransactWriteItems requests+audit',
-    'after provision#1/1.15 slack:chat.postMessage U0REQUESTER',
+    'after provision#1/1.3 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.13 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.14 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.15 slack:chat.postMessage U0APPROVER3',
     'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
-    'after provision#1/1.17 slack:chat.postMessage U0APPROVER3',
+    'after provision#1/1.17 slack:chat.postMessage U0ALICE',
     'before provision#1/1.18 dynamodb:TransactWriteItems requests+audit',
-    'after provision#1/1.19 slack:chat.postMessage U0ALICE',
-    'before provision#1/1.20 dynamodb:TransactWriteItems requests+audit',
   ],
   // On the runner (kinds/rotate-key/rotation-delivery.ts): each DM is the last call of its step, recorded by that
   // step's checkpoint (requests+audit), except the link's.
   'rotate-key (by the owner, delivered)': [
     // the `tell-start` step's DM to the owner ("provisioning"), recorded by the step's checkpoint
-    'after provision#1/1.3 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.2 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.3 dynamodb:TransactWriteItems requests+audit',
     // The one-time link's DM, recorded on the link (its DM's channel and ts): the retry finds the link unrecorded,
     // retires it (so it can never be opened: one live link), deletes its secret and the key, and delivers a new key.
     // From that write on, the retry keeps the key and marks its link delivered instead.
-    'after provision#1/1.13 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.14 dynamodb:UpdateItem links',
+    'after provision#1/1.12 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.13 dynamodb:UpdateItem links',
     // the `tell-owner` step's "new key delivered" DM, recorded by the step's checkpoint
-    'after provision#1/1.25 slack:chat.postMessage U0OWNER',
-    'before provision#1/1.26 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.23 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.24 dynamodb:TransactWriteItems requests+audit',
   ],
   // The rotation's life on its run (kinds/rotate-key/rotation-life.ts), woken by the schedule's sweep: the owner's
   // "old key deactivated" (run-part#1) and "old key deleted" (run-part#2) DMs are `tell` steps of their own, each

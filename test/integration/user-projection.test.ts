@@ -14,10 +14,12 @@ import {
   TagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
+import dynamoose from 'dynamoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, ManualClock } from '../../src/clock.js';
 import { userChanged } from '../../src/services/user-changes.js';
-import { INDEX_SK } from '../../src/store/users.js';
+import { refreshAccount } from '../../src/services/user-projection.js';
+import { LEGACY_INDEX_SK } from '../../src/store/users.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { click, requestUser } from '../support/create-user.js';
 
@@ -131,7 +133,7 @@ describe('the scheduled refresh', () => {
         }
         return out;
       },
-      { step: 'deserialize', name },
+      { step: 'initialize', name },
     );
     let results: Awaited<ReturnType<TestBot['schedule']>>;
     try {
@@ -145,6 +147,56 @@ describe('the scheduled refresh', () => {
       console: true,
       keys: [{ id: keyIds['brand-new'], status: 'Active' }],
     });
+  });
+
+  it("makes at most 10 IAM calls and no write when the report is older than the bot's own key changes and nothing changed since", async () => {
+    // Six users in the report with one key each, then a second key each, which the bot projects at once (userChanged,
+    // as after a rotation it delivered).
+    const names = Array.from({ length: 6 }, (_, i) => `rotated-after-report-${i}`);
+    for (const n of names) await seedUser(n, { owner: 'U0ALICE', key: true });
+    await bot.schedule();
+    // STUB: moto generates the credential report anew on every request; IAM generates it at most every four hours,
+    // so for hours after those changes the report still shows the keys as they were. Serve the report of now.
+    const frozen = await iam.send(new GetCredentialReportCommand({}));
+    const stub = 'serveTheReportOfBeforeTheChanges';
+    iam.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === GetCredentialReportCommand.name)
+          (out.output as { Content?: Uint8Array }).Content = frozen.Content;
+        return out;
+      },
+      { step: 'initialize', name: stub },
+    );
+    try {
+      for (const n of names) {
+        await iam.send(new CreateAccessKeyCommand({ UserName: n }));
+        await bot.as('worker', () => userChanged(bot.deps, 'home', n));
+      }
+      await bot.drain();
+
+      // Act: two refreshes, 15 minutes apart as scheduled, with nothing changed since the bot projected its changes.
+      const refreshes = [];
+      for (let i = 0; i < 2; i++) {
+        clock.advance(15 * 60_000);
+        const from = bot.awsCalls.length;
+        const result = await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+        refreshes.push({ result, calls: bot.awsCalls.slice(from) });
+      }
+
+      // Assess
+      for (const { result, calls } of refreshes) {
+        expect(result.iamCalls).toBeLessThanOrEqual(10);
+        expect(calls.filter((c) => c.startsWith('iam:'))).toHaveLength(result.iamCalls);
+        expect(result.written).toBe(0);
+        expect(
+          calls.filter((c) => /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/.test(c)),
+        ).toEqual([]);
+      }
+      for (const n of names) expect((await bot.deps.store.users.get('home', n))?.keys).toHaveLength(2);
+    } finally {
+      iam.middlewareStack.remove(stub);
+    }
   });
 });
 
@@ -176,8 +228,8 @@ describe('a user created through the bot', () => {
     expect(answer(result)).toContain(`${keyId.slice(0, 4)}…${keyId.slice(-4)}`);
     expect(answer(result)).not.toContain(keyId);
     expect(answer(result)).toContain('fine');
-    // One read of the owner's index item: O(1) items, whatever the size of the table.
-    expect(calls).toEqual(['dynamodb:GetItem']);
+    // One Query of the owner's partition: the owner's users only, whatever the size of the table.
+    expect(calls).toEqual(['dynamodb:Query']);
   });
 
   it("shows someone else's users with `/iam users @someone`, and not the caller's", async () => {
@@ -272,7 +324,7 @@ describe('userChanged', () => {
   });
 });
 
-describe("the owner's index behind `/iam users`", () => {
+describe("the owner's partition behind `/iam users`", () => {
   /** `/iam users` of someone, with the AWS calls it made. */
   async function usersOf(owner: string) {
     await bot.drain(); // the App Home refreshes userChanged handed to the worker: only the command's calls count
@@ -281,7 +333,7 @@ describe("the owner's index behind `/iam users`", () => {
     return { text: answer(result), calls: bot.awsCalls.slice(from) };
   }
 
-  it('moves a user from the old owner to the new one when its owner tag changes, in one GetItem each', async () => {
+  it('moves a user from the old owner to the new one when its owner tag changes, in one Query each', async () => {
     await seedUser('moving-user', { owner: 'U0OLDOWNER' });
     await seedUser('staying-user', { owner: 'U0OLDOWNER' });
     await bot.as('worker', () => userChanged(bot.deps, 'home', 'moving-user'));
@@ -298,8 +350,8 @@ describe("the owner's index behind `/iam users`", () => {
     expect(old.text).not.toContain('moving-user');
     expect(old.text).toContain('staying-user');
     expect(next.text).toContain('moving-user');
-    expect(old.calls).toEqual(['dynamodb:GetItem']);
-    expect(next.calls).toEqual(['dynamodb:GetItem']);
+    expect(old.calls).toEqual(['dynamodb:Query']);
+    expect(next.calls).toEqual(['dynamodb:Query']);
   });
 
   it('moves a user between owners on the scheduled refresh too, and drops a deleted user from its owner', async () => {
@@ -318,7 +370,7 @@ describe("the owner's index behind `/iam users`", () => {
     expect(old.text).not.toContain('refresh-moved');
     expect(old.text).not.toContain('refresh-deleted');
     expect((await usersOf('U0NEWOWNER')).text).toContain('refresh-moved');
-    expect(old.calls).toEqual(['dynamodb:GetItem']);
+    expect(old.calls).toEqual(['dynamodb:Query']);
   });
 
   it('drops a user deleted in IAM from its owner on userChanged', async () => {
@@ -332,21 +384,21 @@ describe("the owner's index behind `/iam users`", () => {
     expect((await usersOf('U0OLDOWNER')).text).not.toContain('changed-deleted');
   });
 
-  it('reads a projection written before owners had an index with the query, and the next refresh indexes it', async () => {
-    await seedUser('pre-index', { owner: 'U0PREINDEX' });
-    await bot.as('worker', () => userChanged(bot.deps, 'home', 'pre-index'));
-    // As a projection written before there were index items: no index item, no `indexed` mark on the user item.
-    await bot.deps.store.users.model.delete({ pk: 'owner#U0PREINDEX', sk: INDEX_SK });
-    await bot.deps.store.users.model.update({ pk: 'account#home', sk: 'pre-index' }, { $REMOVE: ['indexed'] } as never);
+  it('ignores the index item a projection written before issue 20 left under an owner', async () => {
+    await seedUser('post-index', { owner: 'U0PREINDEX' });
+    await bot.as('worker', () => userChanged(bot.deps, 'home', 'post-index'));
+    // The per-owner index item of the old layout, holding a user the owner no longer has.
+    const { marshall } = dynamoose.aws.converter();
+    await dynamoose.aws.ddb().putItem({
+      TableName: `${bot.dynamo.tablePrefix}users`,
+      Item: marshall({ pk: 'owner#U0PREINDEX', sk: LEGACY_INDEX_SK, u_c3RhbGU: { userName: 'stale-entry' } }),
+    });
 
-    const before = await usersOf('U0PREINDEX');
-    await bot.schedule();
-    const after = await usersOf('U0PREINDEX');
+    const { text, calls } = await usersOf('U0PREINDEX');
 
-    expect(before.text).toContain('pre-index');
-    expect(before.calls).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
-    expect(after.text).toContain('pre-index');
-    expect(after.calls).toEqual(['dynamodb:GetItem']);
+    expect(text).toContain('post-index');
+    expect(text).not.toContain('stale-entry');
+    expect(calls).toEqual(['dynamodb:Query']);
   });
 
   const state = (userName: string, owner: string, path = PATH) => ({
@@ -369,10 +421,10 @@ describe("the owner's index behind `/iam users`", () => {
 
     const { text, calls } = await usersOf('U0BUSY');
     for (const n of names) expect(text).toContain(n);
-    expect(calls).toEqual(['dynamodb:GetItem']);
+    expect(calls).toEqual(['dynamodb:Query']);
   });
 
-  it("falls back to the query of the owner's copies when the index outgrows DynamoDB's 400 KB item limit", async () => {
+  it("lists an owner's users whose copies together pass DynamoDB's 400 KB item limit, in one Query", async () => {
     // 30 users of 20 KB each (a long path, which /iam users does not show): 600 KB, more than one item holds.
     const longPath = `${PATH}${'p'.repeat(20_000)}/`;
     const names = Array.from({ length: 30 }, (_, i) => `big-${String(i).padStart(2, '0')}`);
@@ -383,6 +435,6 @@ describe("the owner's index behind `/iam users`", () => {
     const { text, calls } = await usersOf('U0BIGOWNER');
     expect(text).toContain('30 IAM users');
     for (const n of names) expect(text).toContain(n);
-    expect(calls).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(calls).toEqual(['dynamodb:Query']);
   });
 });
