@@ -281,10 +281,10 @@ const MAY_DOUBLE: Record<string, string[]> = {
   // "old key deactivated" (run-part#1) and "old key deleted" (run-part#2) DMs are `tell` steps of their own, each
   // recorded by its checkpoint (requests+audit) right after the post.
   'rotate-key (scheduled: old key deactivated, then deleted)': [
-    'after run-part#1/1.9 slack:chat.postMessage U0OWNER',
-    'before run-part#1/1.10 dynamodb:TransactWriteItems requests+audit',
-    'after run-part#2/1.9 slack:chat.postMessage U0OWNER',
-    'before run-part#2/1.10 dynamodb:TransactWriteItems requests+audit',
+    'after run-part#1/1.8 slack:chat.postMessage U0OWNER',
+    'before run-part#1/1.9 dynamodb:TransactWriteItems requests+audit',
+    'after run-part#2/1.8 slack:chat.postMessage U0OWNER',
+    'before run-part#2/1.9 dynamodb:TransactWriteItems requests+audit',
   ],
 };
 
