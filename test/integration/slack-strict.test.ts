@@ -212,6 +212,8 @@ describe('the recipient of a new IAM user', () => {
       expect(request.status).toBe('expired');
       expect(approvalPosts()).toHaveLength(0);
       expect(String(told.at(-1)?.args.text)).toContain(why);
+      // the form has no response_url: the DM is its one answer, and no "waiting" DM came before it
+      expect(told.filter((c) => String(c.args.text).includes(`for IAM user ${name} is waiting`))).toHaveLength(0);
     },
   );
 });
