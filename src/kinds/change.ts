@@ -11,6 +11,7 @@ import type { Policy } from '../config.js';
 import { approvalRule } from '../services/requests/approval-rule.js';
 import type { AccessRequest } from '../store/requests.js';
 import { KIND_FACTS } from './facts.js';
+import { changeSummary } from './summaries.js';
 import type { Exclusion, RequestKindModule } from './types.js';
 
 /** The owner of the IAM user a change is about may not decide it. */
@@ -44,6 +45,8 @@ export function changeKind(
       approvalMessage: (request, ctx) => changeApprovalMessage(request, ctx),
       requesterUpdate: (request) => changeRequesterUpdateMessage(request),
       approverFailure: (request, channel) => changeApproverFailureMessage(request, channel),
+      waiting: (request, channel) =>
+        `Your request \`${request.id}\` to ${changeSummary(request)} is waiting for approval in <#${channel}>. I'll DM you when it is decided.`,
       ...overrides.render,
     },
   };

@@ -1,5 +1,6 @@
 /** create-user: a new IAM user, its credentials delivered to the recipient by one-time link. */
 import { approvalMessage, approverFailureMessage, requesterUpdateMessage } from '../blocks/request.js';
+import { esc } from '../blocks/text.js';
 import { approvalRule } from '../services/requests/approval-rule.js';
 import { KIND_FACTS } from './facts.js';
 import type { RequestKindModule } from './types.js';
@@ -26,6 +27,8 @@ export const createUser: RequestKindModule = {
     approvalMessage: (request, ctx) => approvalMessage(request, ctx),
     requesterUpdate: (request) => requesterUpdateMessage(request),
     approverFailure: (request, channel) => approverFailureMessage(request, channel),
+    waiting: (request, channel) =>
+      `Your request \`${request.id}\` for IAM user \`${esc(request.userName)}\` is waiting for approval in <#${channel}>. I'll DM you when it is decided.`,
   },
   // The link held the new user's access key; nothing else changes when a new one is delivered.
   reissue: {

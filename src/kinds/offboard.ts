@@ -9,5 +9,7 @@ export const offboard = changeKind('offboard', {
   render: {
     approvalMessage: (request, ctx) =>
       offboardMessage(request, { ...ctx, recoveryDays: ctx.policy.leavers.recoveryDays }),
+    waiting: (request, channel) =>
+      `Your request \`${request.id}\` to offboard <@${request.offboard?.member ?? request.recipient}> is waiting for approval in <#${channel}>.`,
   },
 });

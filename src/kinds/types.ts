@@ -82,6 +82,12 @@ export interface RequestKindModule {
     requesterUpdate(request: AccessRequest): OutgoingMessage;
     /** The DM to the approvers of a failed request (the approval message in `channel` shows Retry). */
     approverFailure(request: AccessRequest, channel: string): OutgoingMessage;
+    /**
+     * The answer under the requester's command once the request is posted in the approval channel `channel`: the
+     * worker posts it then, as the command's one answer (the command is acked with no message, since a slash
+     * command's response_url cannot replace its ack: bolt-js#2287).
+     */
+    waiting(request: AccessRequest, channel: string): string;
   };
   /**
    * Who the request names that must be a person in the workspace (not a bot, not deactivated, an id Slack knows),

@@ -13,7 +13,14 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, CREATE_USER_WARNING } from '../../src/blocks/ids.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
-import { APPROVALS, allowPasswordChange, formValues, submitForm, validForm } from '../support/create-user.js';
+import {
+  APPROVALS,
+  allowPasswordChange,
+  formValues,
+  shownText,
+  submitForm,
+  validForm,
+} from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
 
 let bot: TestBot;
@@ -148,18 +155,20 @@ describe('the inline command, for a console password', () => {
   });
 
   it('sends it with --anyway', async () => {
-    const { result } = await bot.command(`${command} --anyway`);
+    const { responseId } = await bot.command(`${command} --anyway`);
+    await bot.drain();
 
-    expect(body(result).text).toContain('is waiting for approval');
+    expect(shownText(bot, responseId)).toContain('is waiting for approval');
     expect(await storedRequestsFor('inline-console')).toBe(1);
   });
 
   it('sends it without a word once the account lets users change their password', async () => {
     await allowPasswordChange(bot);
     try {
-      const { result } = await bot.command(command.replace('inline-console', 'inline-console-2'));
+      const { responseId } = await bot.command(command.replace('inline-console', 'inline-console-2'));
+      await bot.drain();
 
-      expect(body(result).text).toContain('is waiting for approval');
+      expect(shownText(bot, responseId)).toContain('is waiting for approval');
     } finally {
       await bot.deps.aws.account().iam.send(new DeleteAccountPasswordPolicyCommand({}));
     }

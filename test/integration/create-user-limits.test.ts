@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_USER_BLOCKS } from '../../src/blocks/ids.js';
 import { section } from '../../src/blocks/text.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
-import { APPROVALS, approvalMessageNow, requestFor, submitForm, validForm } from '../support/create-user.js';
+import { APPROVALS, approvalMessageNow, requestFor, shownText, submitForm, validForm } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
 import { slackLimitViolations } from '../support/slack-limits.js';
 
@@ -32,11 +32,11 @@ const longTag = (i: number) => `${`note-${i}-`.padEnd(128, 'k')}=${'v'.repeat(25
 describe('a request at the limits', () => {
   it('shows approvers a tag that grants access after twenty long ones, and where the credentials go', async () => {
     const tags = [...Array.from({ length: 20 }, (_, i) => longTag(i)), 'access-level=admin'];
-    const { result } = await bot.command(
+    const { responseId } = await bot.command(
       `create-user hidden-tag-bot --for <@U0RECIPIENT|rec> --groups ci-deployers --keys ${tags.map((t) => `--tag ${t}`).join(' ')} --reason "CI"`,
     );
-    expect(body(result).text).toContain('is waiting for approval');
-    await bot.drain(); // the worker posts it
+    await bot.drain(); // the worker posts it, then answers the command
+    expect(shownText(bot, responseId)).toContain('is waiting for approval');
 
     const { text } = approvalMessageNow(bot, await requestFor(bot, 'hidden-tag-bot'));
 

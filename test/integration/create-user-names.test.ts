@@ -15,6 +15,7 @@ import {
   iamUserNames,
   requestFor,
   requestUser,
+  shownText,
   submitForm,
   validForm,
 } from '../support/create-user.js';
@@ -111,8 +112,9 @@ describe('a request whose approval message cannot be posted', () => {
     expect(unseen.status).toBe('expired');
     expect(unseen.decision?.reason).toBe('not posted (not_in_channel)');
     expect(await bot.deps.store.requests.nameHolder('home', 'unseen-bot')).toBeUndefined();
-    const { result } = await bot.command('create-user unseen-bot --groups ci-deployers --keys --reason "CI"');
-    expect(body(result).text).toMatch(/is waiting for approval/);
+    const { responseId } = await bot.command('create-user unseen-bot --groups ci-deployers --keys --reason "CI"');
+    await bot.drain();
+    expect(shownText(bot, responseId)).toMatch(/is waiting for approval/);
   });
 });
 

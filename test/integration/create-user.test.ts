@@ -19,6 +19,7 @@ import {
   iamUserNames,
   repliesTo,
   requestFor,
+  shownText,
   submitForm,
   validForm,
 } from '../support/create-user.js';
@@ -252,18 +253,19 @@ describe('the request form refuses, inline and changing nothing,', () => {
 });
 
 describe('the inline form', () => {
-  it('skips the form when complete: checks, posts the request and confirms ephemerally', async () => {
+  it('skips the form when complete: checks, posts the request and answers under the command once it is posted', async () => {
     const opens = bot.slack.callsOf('views.open').length;
 
-    const { result } = await bot.command(
+    const { result, responseId } = await bot.command(
       'create-user inline-bot --for <@U0ALICE|alice> --groups ci-deployers,read-only --keys --tag team=web --reason "Deploys from \'main\'"',
     );
 
     await bot.drain(); // the worker posts the request to the approval channel
     const request = await requestFor(bot, 'inline-bot');
     expect(bot.slack.callsOf('views.open')).toHaveLength(opens);
-    expect(body(result)).toMatchObject({ response_type: 'ephemeral' });
-    expect(body(result).text).toContain(`\`${request.id}\``);
+    expect(result.body ?? '').toBe(''); // acked with no message: the worker's answer is the only one
+    expect(bot.slack.shown(responseId)).toHaveLength(1);
+    expect(shownText(bot, responseId)).toContain(`\`${request.id}\``);
     expect(request).toMatchObject({
       status: 'pending',
       recipient: 'U0ALICE',

@@ -16,7 +16,7 @@ import {
   renderedPlan,
   workerIamWrites,
 } from '../support/changes.js';
-import { auditActions, buttonsNow, click, dmsTo, iamUser, repliesTo } from '../support/create-user.js';
+import { auditActions, buttonsNow, click, dmsTo, iamUser, repliesTo, shownText } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
 
 let bot: TestBot;
@@ -39,12 +39,15 @@ const nextName = (what: string) => `${what}-${++seq}`;
 const body = (result: { body?: string }) => JSON.parse(result.body || '{}');
 const stored = async (r: AccessRequest) => (await bot.deps.store.requests.get(r.id)) as AccessRequest;
 
-/** `/iam <text>` as `userId`, then the worker's jobs; returns the ephemeral answer. */
+/**
+ * `/iam <text>` as `userId`, then the worker's jobs; returns what the user sees under the command (the ack's answer,
+ * or the worker's once a request is posted: the ack says nothing then).
+ */
 async function command(text: string, userId = 'U0REQUESTER'): Promise<string> {
-  const { result } = await bot.command(text, userId);
+  const { result, responseId } = await bot.command(text, userId);
   expect(result.statusCode).toBe(200);
   await bot.drain();
-  return String(body(result).text ?? '');
+  return shownText(bot, responseId);
 }
 
 async function approve(request: AccessRequest, userId: string): Promise<string[]> {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { subcommands } from '../../src/listeners/commands/index.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
-import { click } from '../support/create-user.js';
+import { click, shownText } from '../support/create-user.js';
 
 let bot: TestBot;
 beforeAll(async () => {
@@ -36,9 +36,9 @@ it('runs every example that asks for a change, in the order help lists them, eac
 
   for (const sub of changing) {
     const before = new Set((await bot.deps.store.requests.model.scan().exec()).map((r) => r.id));
-    const { result } = await bot.command(asSlackSends(sub.example), 'U0REQUESTER');
+    const { responseId } = await bot.command(asSlackSends(sub.example), 'U0REQUESTER');
     await bot.drain();
-    const answer = String(JSON.parse(result.body || '{}').text ?? '');
+    const answer = shownText(bot, responseId); // the ack's, or the worker's once the request is posted
     const added = (await bot.deps.store.requests.model.scan().exec()).filter(
       (r) => !before.has(r.id) && !r.id.startsWith('name#') && !r.id.startsWith('rotation#'),
     );

@@ -23,7 +23,7 @@ import { handleLeaver, leaverRequestId } from '../../src/services/kinds/offboard
 import type { AccessRequest } from '../../src/store/requests.js';
 import { SIGNING_SECRET, startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor } from '../support/changes.js';
-import { APPROVALS, auditActions, click, repliesTo } from '../support/create-user.js';
+import { APPROVALS, auditActions, click, repliesTo, shownText } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
 import { slackSignature } from '../support/slack-request.js';
 
@@ -173,9 +173,12 @@ describe('a member deactivated in Slack (the user_change event)', () => {
     await seedUser('lv-someone-else', { owner: 'U0BOB', keys: 1 });
     await bot.schedule(); // the ownership projection
     // a pending request of theirs
-    const { result } = await bot.command('set-owner lv-someone-else <@U0CAROL|carol> --reason "Carol runs it"', member);
-    expect(JSON.parse(result.body ?? '{}').text).toContain('is waiting for approval');
+    const { responseId } = await bot.command(
+      'set-owner lv-someone-else <@U0CAROL|carol> --reason "Carol runs it"',
+      member,
+    );
     await bot.drain();
+    expect(shownText(bot, responseId)).toContain('is waiting for approval');
     pendingId = (await changeRequestFor(bot, 'lv-someone-else')).id;
     bot.slack.members.deactivate(member);
   });
@@ -538,9 +541,12 @@ describe('/iam offboard @someone --reason', () => {
   });
 
   it('disables the users of someone still in Slack once another approver approves it', async () => {
-    const { result } = await bot.command('offboard <@U0LASTDAY|lastday> --reason "Last day on Friday"', 'U0APPROVER1');
+    const { responseId: asked } = await bot.command(
+      'offboard <@U0LASTDAY|lastday> --reason "Last day on Friday"',
+      'U0APPROVER1',
+    );
     await bot.drain();
-    const id = /`(req-[A-Za-z0-9]+)`/.exec(JSON.parse(result.body ?? '{}').text)?.[1] ?? '';
+    const id = /`(req-[A-Za-z0-9]+)`/.exec(shownText(bot, asked))?.[1] ?? '';
     const pending = await offboarding(id);
     const before = Object.values(await keyStatuses('lastday-ci'));
     const { responseId } = await click(bot, pending, 'U0APPROVER1'); // the requester cannot approve it

@@ -14,7 +14,7 @@ import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor } from '../support/changes.js';
-import { auditActions } from '../support/create-user.js';
+import { auditActions, shownText } from '../support/create-user.js';
 import {
   allKeyStatuses,
   createStagingRole,
@@ -49,6 +49,7 @@ beforeAll(async () => {
       accounts: [stagingAccount],
       runner: { maxStepsPerPart: 4 },
     }),
+    members: ['U0CAROL'], // the new owner of the member's pending requests: a person Slack knows
   });
   await createStagingRole(bot);
 });
@@ -77,9 +78,9 @@ describe('an offboarding killed right after it cancelled one of the member’s p
     bot.slack.members.reactivate(member); // until their requests are in
     pendingIds = [];
     for (const name of ['kw-bob-1', 'kw-bob-2']) {
-      const { result } = await bot.command(`set-owner ${name} <@U0CAROL|carol> --reason "Carol runs it"`, member);
-      expect(JSON.parse(result.body ?? '{}').text).toContain('is waiting for approval');
+      const { responseId } = await bot.command(`set-owner ${name} <@U0CAROL|carol> --reason "Carol runs it"`, member);
       await bot.drain();
+      expect(shownText(bot, responseId)).toContain('is waiting for approval');
       pendingIds.push((await changeRequestFor(bot, name)).id);
     }
     bot.slack.members.deactivate(member);

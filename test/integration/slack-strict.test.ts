@@ -212,6 +212,8 @@ describe('the recipient of a new IAM user', () => {
       expect(request.status).toBe('expired');
       expect(approvalPosts()).toHaveLength(0);
       expect(String(told.at(-1)?.args.text)).toContain(why);
+      // the form has no response_url: the DM is its one answer, and no "waiting" DM came before it
+      expect(told.filter((c) => String(c.args.text).includes(`for IAM user ${name} is waiting`))).toHaveLength(0);
     },
   );
 });
@@ -296,5 +298,114 @@ describe('a change request’s recipient, the owner of the IAM user', () => {
     const request = await changeRequestFor(bot, name);
     expect(request.status).toBe('pending');
     expect(request.message?.channel).toBe(APPROVALS);
+  });
+});
+
+/**
+ * A slash command's response_url adds a message for every post, replace_original or not (bolt-js#2287): what its
+ * ack said stays above whatever the worker posts later. A request's command therefore shows one answer, the final one.
+ */
+describe('what the requester sees under a request’s command', () => {
+  const waiting = (text = '') => text.includes('waiting for approval');
+
+  it('is one answer for an inline create-user refused for its recipient (a bot): the refusal, no "waiting" above it', async () => {
+    // Prepare
+    bot.slack.members.add({ id: 'U0INLINEBOT', isBot: true });
+
+    // Act
+    const { responseId } = await bot.command(
+      'create-user shown-for-bot --for <@U0INLINEBOT> --groups ci-deployers --keys --reason "CI"',
+    );
+    await bot.drain();
+
+    // Assess
+    const shown = bot.slack.shown(responseId);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]?.text).toContain('<@U0INLINEBOT> is a bot');
+    expect(waiting(shown[0]?.text)).toBe(false);
+    expect((await requestFor(bot, 'shown-for-bot')).status).toBe('expired');
+  });
+
+  it('is one answer for an inline create-user posted for approval: "waiting for approval", after the post', async () => {
+    // Act
+    const { responseId } = await bot.command('create-user shown-posted --groups ci-deployers --keys --reason "CI"');
+    const beforeWorker = bot.slack.shown(responseId);
+    await bot.drain();
+
+    // Assess: nothing said before the request was in the channel, then its one answer
+    const request = await requestFor(bot, 'shown-posted');
+    const shown = bot.slack.shown(responseId);
+    expect(beforeWorker).toHaveLength(0);
+    expect(request.message?.channel).toBe(APPROVALS);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]?.text).toContain(
+      `Your request \`${request.id}\` for IAM user \`shown-posted\` is waiting for approval`,
+    );
+  });
+
+  it('is one answer for a set-owner to a bot: the refusal, no "waiting" above it', async () => {
+    // Prepare
+    bot.slack.members.add({ id: 'U0SHOWNBOT', isBot: true });
+    await existingUser(bot, 'shown-handed', { owner: 'U0OWNER' });
+
+    // Act
+    const { responseId } = await bot.command('set-owner shown-handed <@U0SHOWNBOT> --reason "Moving teams"', 'U0OWNER');
+    await bot.drain();
+
+    // Assess
+    const shown = bot.slack.shown(responseId);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]?.text).toContain('<@U0SHOWNBOT> is a bot');
+    expect(waiting(shown[0]?.text)).toBe(false);
+  });
+
+  it('is one answer for an add-to-group posted for approval: "waiting for approval"', async () => {
+    // Prepare
+    await existingUser(bot, 'shown-more-access', { owner: 'U0OWNER' });
+
+    // Act
+    const { responseId } = await bot.command('add-to-group shown-more-access ci-deployers --reason "CI"');
+    await bot.drain();
+
+    // Assess
+    const request = await changeRequestFor(bot, 'shown-more-access');
+    const shown = bot.slack.shown(responseId);
+    expect(request.message?.channel).toBe(APPROVALS);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]?.text).toContain(`Your request \`${request.id}\` to add IAM user \`shown-more-access\``);
+    expect(waiting(shown[0]?.text)).toBe(true);
+  });
+
+  it('is one answer for an offboard the bot cannot post (not in the channel): the refusal, no "waiting" above it', async () => {
+    // Prepare: someone owning an IAM user, in the projection; the bot removed from the approval channel
+    await existingUser(bot, 'shown-lastday', { owner: 'U0SHOWNLASTDAY' });
+    await bot.schedule();
+    bot.slack.failNext('chat.postMessage', 'not_in_channel');
+
+    // Act
+    const { responseId } = await bot.command('offboard <@U0SHOWNLASTDAY|lastday> --reason "Last day"', 'U0APPROVER1');
+    await bot.drain();
+
+    // Assess
+    const shown = bot.slack.shown(responseId);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]?.text).toContain('I could not post your request');
+    expect(shown[0]?.text).toContain('not_in_channel');
+    expect(waiting(shown[0]?.text)).toBe(false);
+  });
+
+  it('is one answer for an offboard posted for approval: "waiting for approval"', async () => {
+    // Prepare
+    await existingUser(bot, 'shown-lastday-2', { owner: 'U0SHOWNLASTDAY2' });
+    await bot.schedule();
+
+    // Act
+    const { responseId } = await bot.command('offboard <@U0SHOWNLASTDAY2|lastday> --reason "Last day"', 'U0APPROVER1');
+    await bot.drain();
+
+    // Assess
+    const shown = bot.slack.shown(responseId);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]?.text).toMatch(/Your request `req-\w+` to offboard <@U0SHOWNLASTDAY2> is waiting for approval/);
   });
 });

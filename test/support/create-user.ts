@@ -113,6 +113,16 @@ export const repliesTo = (bot: TestBot, responseId: string): string[] =>
     .filter((c) => c.args.response_id === responseId)
     .map((c) => String(c.args.text ?? JSON.stringify(c.args.blocks)));
 
+/**
+ * What a command's user sees under it now (the ack's message, then each post to its response_url), one line each. A
+ * request's command is acked with no message; the worker's post is its one answer.
+ */
+export const shownText = (bot: TestBot, responseId: string): string =>
+  bot.slack
+    .shown(responseId)
+    .map((m) => m.text ?? '')
+    .join('\n');
+
 /** The approval message of a request as it reads now: its post, then its updates (text of all blocks). */
 export function approvalMessageNow(
   bot: TestBot,

@@ -19,22 +19,24 @@ export function submittedText(deps: Pick<Deps, 'config'>, outcome: ChangeOutcome
 }
 
 /**
- * Checks and submits a change typed inline; returns the reply for the requester: the problems, one per line, or
- * what happens next. Throws only what is not a ValidationError.
+ * Checks and submits a change typed inline; returns the reply for the requester's ack: the problems, one per line,
+ * what happens next for a change done at once, or undefined for one sent for approval: the worker answers the
+ * command once it is posted or refused (a slash command's response_url cannot replace an ack's message,
+ * bolt-js#2287, so a "waiting" ack would stay above a refusal). Throws only what is not a ValidationError.
  */
 export async function submitInline(
   deps: Deps,
   requester: string,
   draft: ChangeDraft,
   where: { channel: string; responseUrl: string },
-): Promise<string> {
+): Promise<string | undefined> {
   try {
     const checked = await checkChangeDraft(deps, draft);
     const outcome = await submitChangeRequest(deps, requester, checked, {
       channel: where.channel,
       responseUrl: where.responseUrl,
     });
-    return submittedText(deps, outcome);
+    return outcome.atOnce ? submittedText(deps, outcome) : undefined;
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const lines = Object.values(error.fields).map((m) => `• ${esc(m)}`);

@@ -11,8 +11,8 @@ import type { Subcommand } from './subcommand.js';
 const USAGE = helpOf('create-user').usage;
 
 /**
- * `/iam create-user`: with everything given inline, checks and stores the request at once (the worker posts it to the
- * approval channel); otherwise opens the form,
+ * `/iam create-user`: with everything given inline, checks and stores the request at once and acks with no message
+ * (the worker posts it to the approval channel, then gives the command its one answer); otherwise opens the form,
  * pre-filled with what was given (ack first, then views.open, nothing slow in between: trigger_id lasts 3 s).
  */
 export const createUser: Subcommand = {
@@ -62,9 +62,8 @@ export const createUser: Subcommand = {
       });
       return;
     }
-    let request: Awaited<ReturnType<typeof submitRequest>>;
     try {
-      request = await submitRequest(deps, command.user_id, checked, {
+      await submitRequest(deps, command.user_id, checked, {
         channel: command.channel_id,
         responseUrl: command.response_url,
       });
@@ -73,9 +72,9 @@ export const createUser: Subcommand = {
       await ack({ response_type: 'ephemeral', text: `I can't ask for that user yet:\n• ${esc(error.message)}` });
       return;
     }
-    await ack({
-      response_type: 'ephemeral',
-      text: `Your request \`${request.id}\` for IAM user \`${esc(request.userName)}\` is waiting for approval in <#${policy.approvals.channel}>. I'll DM you when it is decided.`,
-    });
+    // An empty ack: the worker answers once the request is posted ("waiting for approval") or refused (a recipient
+    // who cannot receive it). A slash command's response_url cannot replace an ack's message (replace_original adds
+    // one, bolt-js#2287), so a "waiting" ack would stay above a refusal.
+    await ack();
   },
 };

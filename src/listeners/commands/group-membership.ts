@@ -36,7 +36,7 @@ function membershipCommand(kind: 'add-to-group' | 'remove-from-group'): Subcomma
         channel: command.channel_id,
         responseUrl: command.response_url,
       });
-      await ack({ response_type: 'ephemeral', text });
+      await ack(text === undefined ? undefined : { response_type: 'ephemeral', text });
     },
   };
 }

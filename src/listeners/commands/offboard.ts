@@ -48,14 +48,13 @@ export const offboard: Subcommand = {
       return;
     }
     try {
-      const request = await submitOffboardRequest(deps, command.user_id, member, reason, {
+      await submitOffboardRequest(deps, command.user_id, member, reason, {
         channel: command.channel_id,
         responseUrl: command.response_url,
       });
-      await ack({
-        response_type: 'ephemeral',
-        text: `Your request \`${request.id}\` to offboard <@${member}> is waiting for approval in <#${deps.config.policy.approvals.channel}>.`,
-      });
+      // An empty ack: the worker answers once the request is posted (a slash command's response_url cannot replace
+      // an ack's message, bolt-js#2287, so a "waiting" ack would stay above a refusal).
+      await ack();
     } catch (error) {
       if (!(error instanceof BotError)) throw error;
       await ack({ response_type: 'ephemeral', text: error.message });

@@ -22,6 +22,6 @@ export const setOwner: Subcommand = {
       channel: command.channel_id,
       responseUrl: command.response_url,
     });
-    await ack({ response_type: 'ephemeral', text });
+    await ack(text === undefined ? undefined : { response_type: 'ephemeral', text });
   },
 };

@@ -96,15 +96,18 @@ async function endUnposted(
     now,
   );
   if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
-  if (options.responseUrl) {
-    await deps.messenger
-      .respond(options.responseUrl, { text, replaceOriginal: true })
-      .catch((e) =>
-        logger.error('Could not answer a command', { requestId: request.id, errorName: (e as Error)?.name }),
-      );
-  } else {
-    await tell(deps, request.requester, request, { text });
-  }
+  if (options.responseUrl) await answerCommand(deps, request, options.responseUrl, text);
+  else await tell(deps, request.requester, request, { text });
+}
+
+/**
+ * Posts the one answer under the requester's command (acked with no message: a slash command's response_url adds a
+ * message, replace_original or not, bolt-js#2287). A failure is logged: the request stands as it is.
+ */
+async function answerCommand(deps: RequestDeps, request: AccessRequest, responseUrl: string, text: string) {
+  await deps.messenger
+    .respond(responseUrl, { text })
+    .catch((e) => logger.error('Could not answer a command', { requestId: request.id, errorName: (e as Error)?.name }));
 }
 
 /**
@@ -263,7 +266,8 @@ async function storeReservingName(
  * Worker side of submitNew: checks that the people the request's kind names (RequestKindModule.people: a new IAM
  * user's recipient, a new owner) are persons in the workspace (a bot, a deactivated member or an unknown id ends the
  * request before approvers are asked), then posts the pending request to the approval channel with Approve / Deny,
- * records where, and with `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
+ * records where, answers the requester's command (`responseUrl`, acked with no message) that it is waiting, and with
+ * `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
  * left alone). When Slack says the bot cannot post in the channel (CANNOT_POST) the request ends (expired, name
  * released, audited) and the requester is told why, through `responseUrl` or a DM; any other failure is rethrown,
  * so that the job is retried with the request still pending (with `lastChance`, it ends the request too).
@@ -298,6 +302,9 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
   }
   const rendered = request.version;
   request = await deps.store.requests.setMessage(requestId, posted);
+  // The command's one answer, now that it is true (the command was acked with no message).
+  if (request?.status === 'pending' && options.responseUrl)
+    await answerCommand(deps, request, options.responseUrl, kindOf(request).render.waiting(request, channel));
   // Decided (or changed) between the post and now: the follow-up found no message to update, so bring it up to date.
   if (request && request.version !== rendered) await syncApprovalMessage(deps, request);
   if (request) await refreshApproverHomes(deps, request, `req:${requestId}:posted`);
