@@ -175,7 +175,7 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
       audit: ['PutItem'],
-      users: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      users: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     },
   },
 };

@@ -145,7 +145,6 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     TableAudit: ['dynamodb:PutItem'],
     TableUsers: [
       'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',

@@ -268,14 +268,21 @@ async function storeReservingName(
  * request before approvers are asked), then posts the pending request to the approval channel with Approve / Deny,
  * records where, answers the requester's command (`responseUrl`, acked with no message) that it is waiting, and with
  * `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
- * left alone). When Slack says the bot cannot post in the channel (CANNOT_POST) the request ends (expired, name
+ * only answered again: a retry after a kill may not have answered). When Slack says the bot cannot post in the channel (CANNOT_POST) the request ends (expired, name
  * released, audited) and the requester is told why, through `responseUrl` or a DM; any other failure is rethrown,
  * so that the job is retried with the request still pending (with `lastChance`, it ends the request too).
  */
 export async function publishRequest(deps: RequestDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
-  if (!request || request.message || request.status !== 'pending') return;
   const channel = deps.config.policy.approvals.channel;
+  if (!request || request.status !== 'pending') return;
+  if (request.message) {
+    // A retry of a job killed after the post was recorded: its answer may not have gone out (the command was acked
+    // with no message), so it is given again; the user sees it twice only when the kill fell right after it.
+    if (options.responseUrl)
+      await answerCommand(deps, request, options.responseUrl, kindOf(request).render.waiting(request, channel));
+    return;
+  }
   // The people the kind names (a new user's recipient, a new owner) must be persons in the workspace.
   const cannot = await firstWhoCannotAct(deps, request, options);
   if (cannot) {
