@@ -143,12 +143,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     TableRequests: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     TableLinks: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     TableAudit: ['dynamodb:PutItem'],
-    TableUsers: [
-      'dynamodb:DeleteItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    ],
+    TableUsers: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     InvokeWorker: ['lambda:InvokeFunction'],
     Logs: ['logs:CreateLogStream', 'logs:PutLogEvents'],
   },

@@ -275,7 +275,7 @@ async function storeReservingName(
 export async function publishRequest(deps: RequestDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   const channel = deps.config.policy.approvals.channel;
-  if (!request || request.status !== 'pending') return;
+  if (request?.status !== 'pending') return;
   if (request.message) {
     // A retry of a job killed after the post was recorded: its answer may not have gone out (the command was acked
     // with no message), so it is given again; the user sees it twice only when the kill fell right after it.
