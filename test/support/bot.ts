@@ -150,10 +150,11 @@ let botSeq = 0;
 
 /**
  * The run's DynamoDB Local (test/support/global-setup.ts). IAM_SLACK_BOT_TEST_DYNAMODB=moto runs DynamoDB on each
- * bot's moto server instead, as before issue 20 (to compare the two engines).
+ * bot's moto server instead, as before issue 20 (to compare the two engines); so does a bot started outside vitest
+ * (`npm run bench`, whose targets are stated on moto), where there is no global setup to ask.
  */
 function runDynamoDbUrl(moto: MotoServer): string {
-  if (process.env.IAM_SLACK_BOT_TEST_DYNAMODB === 'moto') return moto.url;
+  if (process.env.IAM_SLACK_BOT_TEST_DYNAMODB === 'moto' || !process.env.VITEST) return moto.url;
   const url = inject('dynamoDbUrl');
   if (!url)
     throw new Error('No DynamoDB Local: test/support/global-setup.ts did not run (vitest.config.ts globalSetup)');
