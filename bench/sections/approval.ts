@@ -36,7 +36,9 @@ export async function approvalBench(options: ApprovalBenchOptions = {}): Promise
   process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
   const level = logger.getLevelName();
   logger.setLogLevel('SILENT');
-  const bot = await startTestBot();
+  // As deployed (serverless.yml sets them): without them Bolt 5.1 calls auth.test before every request, which the
+  // stand-in rate-limits as Slack does (tier 4), and the bench's ~2 requests a second would outrun it.
+  const bot = await startTestBot({ env: { SLACK_BOT_ID: 'B0BENCH', SLACK_BOT_USER_ID: 'U0BENCHBOT' } });
   try {
     let n = 0;
     const newRequest = async () => {

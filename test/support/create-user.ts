@@ -77,7 +77,7 @@ export function submitForm(bot: TestBot, input: FormInput, userId = 'U0REQUESTER
 
 /** The stored request for an IAM user name (the newest, if several). */
 export async function requestFor(bot: TestBot, userName: string): Promise<AccessRequest> {
-  const items = await bot.deps.store.requests.model.scan('userName').eq(userName).exec();
+  const items = await bot.deps.store.requests.model.scan('userName').eq(userName).all().exec(); // every page: a scan stops at 1 MB
   const newest = [...items].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1);
   const request = newest ? await bot.deps.store.requests.get(newest.id) : undefined;
   if (!request) throw new Error(`no request for ${userName}`);
