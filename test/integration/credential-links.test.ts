@@ -37,7 +37,9 @@ const keyStatus = async (bundle: CredentialBundle) => {
   const out = await bot.deps.aws.account().iam.send(new ListAccessKeysCommand({ UserName: bundle.userName }));
   return out.AccessKeyMetadata?.find((k) => k.AccessKeyId === bundle.accessKey?.accessKeyId)?.Status;
 };
-const dmsTo = (channel: string) => bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === channel);
+// Posts Slack took: the stand-in records a post it answered 429 (one DM a second per channel) too, and the client resends it.
+const dmsTo = (channel: string) =>
+  bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === channel && c.answer?.ok === true);
 
 const delivered = (options: { console?: boolean; recipient?: string } = {}) => deliveredLink(bot, options);
 
