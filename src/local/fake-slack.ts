@@ -633,9 +633,16 @@ export class FakeSlack {
     }
   }
 
-  /** Calls of one method, in order. */
+  /** Calls of one method, in order (a call answered 429 or with an error is recorded too). */
   callsOf(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
+  }
+
+  /** The messages Slack took in `channel`, in order: a post answered 429 (and resent by the client) or refused is not one. */
+  postsTo(channel: string): RecordedCall[] {
+    return this.calls.filter(
+      (c) => c.method === 'chat.postMessage' && c.args.channel === channel && c.answer?.ok === true,
+    );
   }
 
   clear(): void {

@@ -165,7 +165,7 @@ async function click(userId: string, actionId: string, value: string, message: {
   return bundles.slack(signedEvent(interactionBody(payload), { secret: SECRET }));
 }
 
-const posts = (channel: string) => bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === channel);
+const posts = (channel: string) => bot.slack.postsTo(channel);
 const linkIn = (channel: string) => {
   for (const post of posts(channel).reverse()) {
     const m = /https:\/\/iam-bot\.example\.com\/credentials\/([A-Za-z0-9_-]+)/.exec(JSON.stringify(post.args));

@@ -58,7 +58,7 @@ describe('a request at the limits', () => {
 
   it('refuses eleven groups on the form’s field: IAM puts a user in ten at most', async () => {
     await bot.drain();
-    const posts = bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === APPROVALS).length;
+    const posts = bot.slack.postsTo(APPROVALS).length;
 
     const result = await submitForm(
       bot,
@@ -68,7 +68,7 @@ describe('a request at the limits', () => {
     expect(body(result).errors).toEqual({
       [CREATE_USER_BLOCKS.groups]: 'Choose at most 10 groups: IAM puts a user in no more (you chose 11).',
     });
-    expect(bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === APPROVALS)).toHaveLength(posts);
+    expect(bot.slack.postsTo(APPROVALS)).toHaveLength(posts);
   });
 
   it('refuses more tags than IAM allows beside the bot’s own, in the inline command’s reply', async () => {

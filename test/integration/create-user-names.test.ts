@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 const body = (result: { body?: string }) => JSON.parse(result.body || '{}');
-const approvalPosts = () => bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === APPROVALS).length;
+const approvalPosts = () => bot.slack.postsTo(APPROVALS).length;
 const requestItems = async (userName: string) =>
   (await bot.deps.store.requests.model.scan('userName').eq(userName).exec()).length;
 

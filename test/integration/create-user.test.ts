@@ -34,7 +34,7 @@ afterAll(async () => {
   await bot.stop();
 });
 
-const postsTo = (channel: string) => bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === channel);
+const postsTo = (channel: string) => bot.slack.postsTo(channel);
 const storedRequests = async () => (await bot.deps.store.requests.model.scan().exec()).length;
 const body = (result: { body?: string }) => JSON.parse(result.body || '{}');
 

@@ -37,9 +37,8 @@ const keyStatus = async (bundle: CredentialBundle) => {
   const out = await bot.deps.aws.account().iam.send(new ListAccessKeysCommand({ UserName: bundle.userName }));
   return out.AccessKeyMetadata?.find((k) => k.AccessKeyId === bundle.accessKey?.accessKeyId)?.Status;
 };
-// Posts Slack took: the stand-in records a post it answered 429 (one DM a second per channel) too, and the client resends it.
-const dmsTo = (channel: string) =>
-  bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === channel && c.answer?.ok === true);
+// Posts Slack took: the stand-in also records a post it answered 429 (one DM a second per channel), which the client resends.
+const dmsTo = (channel: string) => bot.slack.postsTo(channel);
 
 const delivered = (options: { console?: boolean; recipient?: string } = {}) => deliveredLink(bot, options);
 

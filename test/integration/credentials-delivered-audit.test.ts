@@ -54,7 +54,7 @@ describe('a delivery whose worker was killed right after it completed', () => {
     const delivery = deliveryOf(await createUserWithCredentials(bot));
     killEventWrite = true;
     await expect(bot.as('worker', () => deliverCredentials(bot.deps, delivery))).rejects.toThrow();
-    const dms = bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === 'U0RECIPIENT').length;
+    const dms = bot.slack.postsTo('U0RECIPIENT').length;
     const done = await bot.deps.store.links.deliveredLink(delivery.deliveryKey);
     expect(done, 'the delivery completed').toBeDefined();
 
@@ -65,7 +65,7 @@ describe('a delivery whose worker was killed right after it completed', () => {
     // Assess: the same link, no second DM, the event recorded once with what was delivered
     expect(retried).toMatchObject({ linkId: done?.linkId, created: false });
     expect(again).toMatchObject({ linkId: done?.linkId, created: false });
-    expect(bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === 'U0RECIPIENT')).toHaveLength(dms);
+    expect(bot.slack.postsTo('U0RECIPIENT')).toHaveLength(dms);
     const events = await deliveredEvents(done?.linkId ?? '');
     expect(events).toHaveLength(1);
     expect(events[0]?.detail).toMatchObject({

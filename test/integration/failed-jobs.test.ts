@@ -40,7 +40,7 @@ afterAll(async () => {
 
 const body = (result: { body?: string }) =>
   JSON.parse(result.body ?? '{}') as { text: string; blocks?: { accessory?: { action_id: string; value: string } }[] };
-const approvalPosts = () => bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === APPROVALS);
+const approvalPosts = () => bot.slack.postsTo(APPROVALS);
 const rerunButtons = (result: { body?: string }) =>
   (body(result).blocks ?? []).flatMap((b) => (b.accessory?.action_id === JOB_RERUN ? [b.accessory.value] : []));
 
@@ -206,7 +206,7 @@ describe('a re-run long after the command', () => {
     await bot.drain();
 
     // Assess: the requester is told by DM; nothing was posted to the dead response_url
-    const dms = bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === 'U0REQUESTER');
+    const dms = bot.slack.postsTo('U0REQUESTER');
     const replayed = bot.slack.callsOf('response_url').filter((c) => c.args.response_id === responseId);
     expect(String(dms.at(-1)?.args.text)).toContain('I could not post your request');
     expect(replayed).toHaveLength(0);

@@ -67,7 +67,7 @@ export async function deliveredLink(bot: TestBot, options: { console?: boolean; 
 
 /** The one-time link in the newest DM the bot posted to `userId` (from the recording Slack API). */
 export function linkSentTo(bot: TestBot, userId = 'U0RECIPIENT'): { url: string; token: string } {
-  const posts = bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === userId);
+  const posts = bot.slack.postsTo(userId);
   for (const post of posts.reverse()) {
     const m = /(https?:\/\/[^"\s|>]+\/credentials\/([A-Za-z0-9_-]+))/.exec(JSON.stringify(post.args));
     if (m?.[1] && m[2]) return { url: m[1], token: m[2] };
