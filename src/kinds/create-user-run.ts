@@ -26,7 +26,7 @@ import type { Deps } from '../deps.js';
 import { ConflictError } from '../errors.js';
 import { logger } from '../logger.js';
 import type { CredentialBundle } from '../services/credential-types.js';
-import { completedDelivery, deliverCredentials } from '../services/credentials.js';
+import { completedDelivery, deliverCredentials, deliveredEvent } from '../services/credentials.js';
 import { createUserPlan } from '../services/kinds/create-user.js';
 import { describeStep } from '../services/plans/types.js';
 import {
@@ -413,22 +413,7 @@ async function deliveredMeanwhile(deps: Deps, deliveryKey: string): Promise<{ li
   if (!out) return undefined;
   const now = deps.clock.now();
   await deps.store.links.completeDelivery(deliveryKey, unfinished.linkId, now);
-  await deps.store.audit.record({
-    subject: `link#${link.linkId}`,
-    at: now,
-    actor: 'system',
-    action: 'credentials.delivered',
-    detail: {
-      requestId: link.requestId,
-      deliveryKey,
-      recipient: link.recipient,
-      account: link.account,
-      userName: link.userName,
-      accessKeyId: link.accessKeyId ?? null,
-      console: link.hasConsole,
-      expiresAt: new Date(link.expiresAt).toISOString(),
-    },
-  });
+  await deps.store.audit.record(deliveredEvent(link, deliveryKey, now));
   return { linkId: unfinished.linkId };
 }
 

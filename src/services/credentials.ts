@@ -26,8 +26,11 @@ const DELIVERY_LEASE_MS = 75_000;
 
 type DeliveryDeps = Pick<Deps, 'config' | 'clock' | 'aws' | 'store' | 'messenger' | 'randomToken'>;
 
-/** The `credentials.delivered` audit event of a link (`extra`: e.g. how it was found delivered). */
-function deliveredEvent(link: LinkRecord, deliveryKey: string, at: Date, extra: Record<string, boolean> = {}) {
+/**
+ * The `credentials.delivered` audit event of a link (`extra`: e.g. how it was found delivered): the one shape every
+ * delivery path records, whichever finds or completes it.
+ */
+export function deliveredEvent(link: LinkRecord, deliveryKey: string, at: Date, extra: Record<string, boolean> = {}) {
   return {
     subject: `link#${link.linkId}`,
     at,

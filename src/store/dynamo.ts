@@ -1,4 +1,5 @@
 import dynamoose from 'dynamoose';
+import { cacheSchemaLookups } from './schema-cache.js';
 
 export interface StoreOptions {
   region: string;
@@ -24,6 +25,7 @@ export function tableOptions(options: StoreOptions) {
 
 /** Points dynamoose at DynamoDB (or the local emulator). Call once, before building models. */
 export function connectDynamo(options: StoreOptions): void {
+  cacheSchemaLookups();
   const client = new dynamoose.aws.ddb.DynamoDB({
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),

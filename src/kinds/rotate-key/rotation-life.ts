@@ -35,7 +35,7 @@ import type { Deps } from '../../deps.js';
 import type { OutgoingMessage } from '../../services/ports.js';
 import { errorName, type IamSender } from '../../services/provisioning.js';
 import { auditEvent, tell } from '../../services/requests.js';
-import { extendRun } from '../../services/runner/engine.js';
+import { runNext } from '../../services/runner/engine.js';
 import type { AuditDetail, StepOutcome } from '../../services/runner/types.js';
 import { userChanged } from '../../services/user-changes.js';
 import type { AccessRequest, RotationState, RunStep } from '../../store/requests.js';
@@ -445,14 +445,21 @@ export async function adoptPhaseRotations(deps: Deps): Promise<{ adopted: number
     if (found.run?.attempt === found.attempt && found.run.cursor < found.run.steps.length) continue;
     const step = stepForPhase(found.rotation);
     if (!step) continue;
-    const extended = await extendRun(deps, found, [step], { rotation: withRotation(found, {}, ['nextAt']) }, (n) => [
-      deps.store.audit.transactionItem(
-        auditEvent(deps, n, 'system', 'rotation.continued', {
-          phase: found.rotation?.phase ?? null,
-          step: describeLife(step),
-        }),
-      ),
-    ]);
+    const extended = await runNext(
+      deps,
+      found,
+      [step],
+      { rotation: withRotation(found, {}, ['nextAt']) },
+      (n) => [
+        deps.store.audit.transactionItem(
+          auditEvent(deps, n, 'system', 'rotation.continued', {
+            phase: found.rotation?.phase ?? null,
+            step: describeLife(step),
+          }),
+        ),
+      ],
+      'end',
+    );
     if (extended) adopted += 1;
   }
   return { adopted };

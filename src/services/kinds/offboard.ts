@@ -45,7 +45,7 @@ import {
   tellApproversOfFailure,
   tellRequester,
 } from '../requests.js';
-import { extendRun, isIdle, RUN_LEASE_MS, type RunOutcome, resumeRun, runAttempt } from '../runner/engine.js';
+import { isIdle, RUN_LEASE_MS, type RunOutcome, resumeRun, runAttempt, runNext } from '../runner/engine.js';
 import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
 import { memberStates } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
@@ -766,12 +766,13 @@ export async function clickOffboardReactivate(deps: RequestDeps, requestId: stri
     );
   if (!off.users.some((u) => u.keys.length))
     return refuse(new ConflictError('No access key was deactivated, so there is nothing to reactivate.'));
-  const next = await extendRun(
+  const next = await runNext(
     deps,
     request,
     reactivationSteps(off),
     { offboard: { ...off, reactivation: { by: user, at: deps.clock.now().toISOString(), phase: 'reactivating' } } },
     (n) => [deps.store.audit.transactionItem(auditEvent(deps, n, user, 'reactivate-requested', {}))],
+    'end',
   );
   if (!next) throw new ConflictError('Someone changed this offboarding at the same moment; try again.');
 }
@@ -813,7 +814,7 @@ export async function runOffboardReactivation(deps: Deps, requestId: string): Pr
     await resumeRun(deps, offboardRun, request);
     return;
   }
-  const next = await extendRun(deps, request, reactivationSteps(off), {}, () => []);
+  const next = await runNext(deps, request, reactivationSteps(off), {}, () => [], 'end');
   if (!next) throw new Error(`Offboarding ${requestId} changed while its reactivation was being planned`);
 }
 

@@ -167,62 +167,17 @@ export async function runAttempt(
 }
 
 /**
- * Adds steps at the end of a run whose request ended by its commit (its tail: e.g. an undo asked for after the end,
- * like an offboarding's Reactivate), in one conditional write with `changes` and `alsoWrite` (the audit event of
- * the ask), so that the stall sweep finishes them whatever happens to the worker. When no part is running the run
- * (its steps were all done), the new steps are handed to the worker as the run's next part; otherwise the part that
- * runs it (or resumes it) runs them too. A request that ended before the runner existed (no run of its attempt) gets
- * a run whose only earlier step is its commit. Returns the new state, or undefined when the request changed first
- * (read it again and decide again), or when it has not ended by a commit.
- */
-export async function extendRun(
-  deps: Pick<Deps, 'store' | 'clock' | 'dispatcher'>,
-  request: AccessRequest,
-  steps: RunStep[],
-  changes: RequestChanges,
-  alsoWrite: (next: AccessRequest) => TransactionItem[],
-): Promise<AccessRequest | undefined> {
-  const now = deps.clock.now();
-  const old = request.run?.attempt === request.attempt ? request.run : undefined;
-  const committed: RunStep = { t: 'commit', op: 'commit', args: {}, result: 'done' };
-  const run: RunState = old ?? {
-    attempt: request.attempt,
-    steps: [committed],
-    cursor: 1,
-    part: 1,
-    leaseUntil: 0,
-    seq: 0,
-  };
-  if (!run.steps.slice(0, run.cursor).some((s) => s.t === 'commit')) return undefined; // not ended by its run
-  const idle = run.cursor >= run.steps.length;
-  const nextRun: RunState = {
-    ...run,
-    steps: [...run.steps, ...steps],
-    ...(idle ? { part: run.part + 1, leaseUntil: 0 } : {}),
-  };
-  const next = await deps.store.requests.update(request, { ...changes, run: nextRun }, now, [], alsoWrite);
-  if (next && idle) {
-    try {
-      await deps.dispatcher.dispatch(runPartJob(next.id, nextRun.attempt, nextRun.part));
-    } catch (error) {
-      // the stall sweep starts it: the steps are stored
-      logger.error('Could not hand the new steps of a run to the worker', {
-        requestId: next.id,
-        errorName: (error as Error)?.name,
-      });
-    }
-  }
-  return next;
-}
-
-/**
- * Steps for a run whose request ended by its commit (e.g. `/iam reissue`): `steps` go next, before whatever the
- * run still has to do (a tail of notifications, a `wait` step, which then waits again from its own record), in one
- * conditional write with `changes` and `alsoWrite` (the audit event of the ask), so that the stall sweep finishes
- * them whatever happens to the worker. While a part holds the run they go right after the step it runs (that part
- * runs them); otherwise they go at the cursor and are handed to the worker as the run's next part. A request that
- * ended before the runner existed gets a run whose only earlier step is its commit. Returns the new state, or
- * undefined when the request changed first (read it again and decide again), or when it has not ended by a commit.
+ * Steps for a run whose request ended by its commit, in one conditional write with `changes` and `alsoWrite` (the
+ * audit event of the ask), so that the stall sweep finishes them whatever happens to the worker. A request that ended
+ * before the runner existed (no run of its attempt) gets a run whose only earlier step is its commit. Returns the new
+ * state, or undefined when the request changed first (read it again and decide again), or when it has not ended by
+ * a commit. Where the steps go (`where`):
+ * - `next` (e.g. `/iam reissue`): before whatever the run still has to do (a tail of notifications, a `wait` step,
+ *   which then waits again from its own record). While a part holds the run they go right after the step it runs
+ *   (that part runs them); otherwise they go at the cursor and are handed to the worker as the run's next part.
+ * - `end` (an undo asked for after the end, like an offboarding's Reactivate): after every step of the run. When no
+ *   part is running it (its steps were all done), they are handed to the worker as the run's next part; otherwise
+ *   the part that runs it (or resumes it) runs them too.
  */
 export async function runNext(
   deps: Pick<Deps, 'store' | 'clock' | 'dispatcher'>,
@@ -230,6 +185,7 @@ export async function runNext(
   steps: RunStep[],
   changes: RequestChanges,
   alsoWrite: (next: AccessRequest) => TransactionItem[],
+  where: 'next' | 'end' = 'next',
 ): Promise<AccessRequest | undefined> {
   const now = deps.clock.now();
   const old = request.run?.attempt === request.attempt ? request.run : undefined;
@@ -243,24 +199,24 @@ export async function runNext(
     seq: 0,
   };
   const held = isUnfinished(run) && run.leaseUntil > now.getTime();
-  const at = run.cursor + (held ? 1 : 0);
-  if (!run.steps.slice(0, at).some((s) => s.t === 'commit')) return undefined; // not ended by its run
+  // `end`: the steps run after the rest, by whichever part runs the run, or by a new one when nothing is left
+  const atEnd = where === 'end';
+  const at = atEnd ? run.steps.length : run.cursor + (held ? 1 : 0);
+  const ended = run.steps.slice(0, atEnd ? run.cursor : at).some((s) => s.t === 'commit');
+  if (!ended) return undefined; // not ended by its run
+  const handOff = atEnd ? run.cursor >= run.steps.length : !held;
+  const withSteps = [...run.steps.slice(0, at), ...steps, ...run.steps.slice(at)];
   const { wakeAt: _woken, ...rest } = run;
-  const nextRun: RunState = held
-    ? { ...run, steps: [...run.steps.slice(0, at), ...steps, ...run.steps.slice(at)] }
-    : {
-        ...rest,
-        steps: [...run.steps.slice(0, at), ...steps, ...run.steps.slice(at)],
-        part: run.part + 1,
-        leaseUntil: 0,
-      };
+  const nextRun: RunState = !handOff
+    ? { ...run, steps: withSteps }
+    : { ...(atEnd ? run : rest), steps: withSteps, part: run.part + 1, leaseUntil: 0 };
   const next = await deps.store.requests.update(request, { ...changes, run: nextRun }, now, [], alsoWrite);
-  if (next && !held) {
+  if (next && handOff) {
     try {
       await deps.dispatcher.dispatch(runPartJob(next.id, nextRun.attempt, nextRun.part));
     } catch (error) {
       // the stall sweep starts it: the steps are stored
-      logger.error('Could not hand a signal to a run to the worker', {
+      logger.error('Could not hand the new steps of a run to the worker', {
         requestId: next.id,
         errorName: (error as Error)?.name,
       });
