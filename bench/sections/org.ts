@@ -16,6 +16,11 @@
  *   429 carries Retry-After, which the client waits out on the virtual clock) and Lambda (bench/sim/lambda.ts: each
  *   invocation killed at its timeout, 60 s worker and 300 s schedule as serverless.yml says, retried twice, then the
  *   on-failure queue).
+ * - Real time: DynamoDB Local on a shared 2-core machine writes some 25 users a second here, so the first refresh of
+ *   50,000 users alone takes about 35 minutes, and a 15-minute tick about a minute at 2,000 users. Smaller runs:
+ *   ORG_USERS, ORG_OWNERS (the company), ORG_HOURS (virtual hours from midnight, 33 by default: the next day's
+ *   08:00 check finds a leaver of 23:59), ORG_LEAVE_HOURS (leavers leave within this many hours of midnight, 24 by
+ *   default), ORG_PROGRESS=1 (progress on stderr).
  * - Kinder than the real thing: Slack's users.info cache (src/services/slack-members.ts) is one for every invocation
  *   here (one process), where each Lambda container has its own; the user_change event is handed to the worker at
  *   the moment of deactivation (the Slack function is not run).
@@ -57,6 +62,8 @@ const T0 = Date.parse('2026-12-08T00:00:00Z');
 /** Simulated until the next day's owner check has had time to end: a leaver of 23:59 without event is found then. */
 const END = T0 + Number(process.env.ORG_HOURS ?? 33) * HOUR;
 const DAILY_AT = 8 * HOUR; // serverless.yml: cron(0 8 * * ? *)
+/** Leavers leave within this long of the day's start (ORG_LEAVE_HOURS; a shorter run lets them leave before 08:00). */
+const LEAVE_WITHIN = Number(process.env.ORG_LEAVE_HOURS ?? 24) * HOUR;
 
 /** A seeded random generator (mulberry32): the same company on every run. */
 function random(seed: number) {
@@ -409,7 +416,7 @@ async function day(vt: VirtualTime, dynamoUrl: string): Promise<Row[]> {
   const leavers = shuffled.slice(0, LEAVERS).map((owner, i) => ({
     owner,
     event: i % 2 === 0,
-    at: T0 + Math.floor(rand() * DAY),
+    at: T0 + Math.floor(rand() * LEAVE_WITHIN),
   }));
   const leaverIds = new Set(leavers.map((l) => l.owner));
   for (const l of leavers)
