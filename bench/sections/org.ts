@@ -27,7 +27,6 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from '@smithy/types';
 import { parse, stringify } from 'yaml';
 import { AwsAccounts } from '../../src/aws/accounts.js';
 import { buildDeps } from '../../src/build-deps.js';
