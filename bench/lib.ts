@@ -16,6 +16,8 @@ export interface Row {
 /** A group of measurements, printed as one table. Add a section to `sections` in bench/run.ts. */
 export interface Section {
   title: string;
+  /** Runs only when named after `--` (too long for the default run). */
+  optIn?: boolean;
   run(): Promise<Row[]>;
 }
 

@@ -10,6 +10,7 @@ import { markdownTable, type Section } from './lib.js';
 import { approvalSection } from './sections/approval.js';
 import { callsBeforeAnswerSection } from './sections/calls-before-answer.js';
 import { keyScanSection } from './sections/key-scan.js';
+import { orgSection } from './sections/org.js';
 import { ownerCheckSection } from './sections/owner-check.js';
 import { revealLatency } from './sections/reveal.js';
 import { slackBundle } from './sections/slack-bundle.js';
@@ -27,6 +28,7 @@ const sections: Section[] = [
   usersSection,
   keyScanSection,
   ownerCheckSection,
+  orgSection,
 ];
 
 /** The machine's load average (1, 5, 15 minutes): benchmarks on a shared machine are read against it. */
@@ -42,6 +44,7 @@ console.log(
   `# iam-slack-bot benchmark\n\nNode ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}, load average at start ${loadAverage()}`,
 );
 for (const section of sections) {
+  if (section.optIn && only.length === 0) continue;
   if (only.length > 0 && !only.some((word) => section.title.toLowerCase().includes(word.toLowerCase()))) continue;
   const rows = await section.run();
   missed += rows.filter((row) => row.met === false).length;

@@ -633,6 +633,19 @@ export class FakeSlack {
     }
   }
 
+  /**
+   * Answers a Web API call in this process, without HTTP and without rate limits (the caller applies `limits` on its
+   * own clock: the simulated company of `npm run bench -- org`), and records it like any other call.
+   */
+  answerInProcess(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    const answer = this.#answer(method, args);
+    const call: RecordedCall = { method, args, at: this.#now(), answer };
+    this.calls.push(call);
+    this.onCall?.(call);
+    for (const observe of this.observers) observe(call);
+    return answer;
+  }
+
   /** Calls of one method, in order (a call answered 429 or with an error is recorded too). */
   callsOf(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);

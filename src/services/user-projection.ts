@@ -314,9 +314,28 @@ function withReportUse(keys: readonly ProjectedKey[], row: ReportRow): Projected
   });
 }
 
-/** What a write would change: the IAM state without the write's own time. */
+/**
+ * What a write would change: the IAM state without the write's own time. Each key's fields are listed in one order:
+ * a key read back from DynamoDB holds them in the order DynamoDB returned its map, which is not the order they were
+ * written in, so comparing the objects as they come made a key with a last use look changed at every refresh.
+ */
 const content = (u: Omit<ProjectedState, 'refreshedAt'>) =>
-  JSON.stringify([u.userName, u.path, u.owner ?? null, u.groups, u.console, u.keys, u.keysObservedAt]);
+  JSON.stringify([
+    u.userName,
+    u.path,
+    u.owner ?? null,
+    u.groups,
+    u.console,
+    u.keys.map((k) => [
+      k.id,
+      k.status,
+      k.createdAt,
+      k.lastUsedAt ?? null,
+      k.lastUsedService ?? null,
+      k.lastUsedRegion ?? null,
+    ]),
+    u.keysObservedAt,
+  ]);
 
 export interface RefreshResult {
   /** Users under the managed paths in IAM. */

@@ -200,6 +200,66 @@ describe('the scheduled refresh', () => {
   });
 });
 
+describe('the scheduled refresh of keys the credential report says were used', () => {
+  it('writes nothing at the next refresh when nothing changed in IAM (a key read back from DynamoDB compares equal whatever the order of its fields)', async () => {
+    // Prepare: three users with a key, and IAM's report saying when and where each key was last used.
+    const names = ['used-key-0', 'used-key-1', 'used-key-2'];
+    for (const n of names) await seedUser(n, { owner: 'U0ALICE', key: true });
+    const real = await iam.send(new GetCredentialReportCommand({}));
+    const [head = '', ...lines] = Buffer.from(real.Content ?? new Uint8Array())
+      .toString('utf8')
+      .trim()
+      .split('\n');
+    const columns = head.split(',');
+    const at = (name: string) => columns.indexOf(name);
+    const used = lines.map((line) => {
+      const fields = line.split(',');
+      if (!names.includes(fields[0] ?? '')) return line;
+      fields[at('access_key_1_last_used_date')] = '2026-01-02T03:04:05+00:00';
+      fields[at('access_key_1_last_used_region')] = 'eu-west-1';
+      fields[at('access_key_1_last_used_service')] = 's3';
+      return fields.join(',');
+    });
+    // STUB: moto reports no last use for a key its own SDK calls did not sign; IAM reports it. Serve the report with it.
+    const content = new Uint8Array(Buffer.from(`${[head, ...used].join('\n')}\n`));
+    const stub = 'serveTheReportWithLastUse';
+    iam.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === GetCredentialReportCommand.name)
+          (out.output as { Content?: Uint8Array }).Content = content;
+        return out;
+      },
+      { step: 'initialize', name: stub },
+    );
+    try {
+      clock.advance(15 * 60_000);
+      const first = await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+      expect((await bot.deps.store.users.get('home', 'used-key-0'))?.keys[0]).toMatchObject({
+        lastUsedAt: '2026-01-02T03:04:05.000Z',
+        lastUsedService: 's3',
+        lastUsedRegion: 'eu-west-1',
+      });
+      expect(first.written).toBeGreaterThanOrEqual(names.length);
+
+      // Act: the next refresh, 15 minutes later, with nothing changed in IAM.
+      clock.advance(15 * 60_000);
+      const from = bot.awsCalls.length;
+      const second = await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+
+      // Assess
+      expect(second.written).toBe(0);
+      expect(
+        bot.awsCalls
+          .slice(from)
+          .filter((c) => /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/.test(c)),
+      ).toEqual([]);
+    } finally {
+      iam.middlewareStack.remove(stub);
+    }
+  });
+});
+
 describe('a user created through the bot', () => {
   let requestId: string;
   beforeAll(async () => {
