@@ -4,6 +4,7 @@
  */
 import { GetGroupCommand, GetUserCommand } from '@aws-sdk/client-iam';
 import { HOME } from '../../aws/accounts.js';
+import { durationMs } from '../../config.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ValidationError } from '../../errors.js';
 import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
@@ -27,6 +28,8 @@ export interface ChangeDraft {
   newOwner?: string;
   account?: string;
   justification?: string;
+  /** temporary-membership: how long (ms). */
+  durationMs?: number;
 }
 
 /** A change that passed every check, with what IAM said of the user. */
@@ -42,6 +45,8 @@ export interface CheckedChange {
   newOwner?: string;
   justification: string;
   plan: PlanStep[];
+  /** temporary-membership: how long (ms), within every group's `maxDuration`. */
+  durationMs?: number;
 }
 
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -79,6 +84,21 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
     if (!groups.length) problems.groups = 'Name at least one group.';
     else if (unknown.length)
       problems.groups = `The policy does not list ${unknown.map(code).join(', ')}: the bot manages only ${[...listed].map(code).join(', ')}.`;
+  }
+  if (!problems.groups) {
+    const policyOf = new Map(policy.groups.map((g) => [g.name, g]));
+    const chosen = groups.map((g) => policyOf.get(g)).filter((g) => g !== undefined);
+    if (rules.time === 'for') {
+      const ms = draft.durationMs ?? 0;
+      const tooLong = chosen.filter((g) => ms > (durationMs(g.maxDuration) ?? 0));
+      if (ms <= 0) problems.groups = 'Say for how long (`--for 4h`).';
+      else if (tooLong.length)
+        problems.groups = `${tooLong.map((g) => `${code(g.name)} is granted for at most ${g.maxDuration}`).join('; ')}: ask for less.`;
+    } else if (rules.time === 'permanent') {
+      const only = chosen.filter((g) => g.temporaryOnly);
+      if (only.length)
+        problems.groups = `${only.map((g) => code(g.name)).join(', ')} ${only.length > 1 ? 'are' : 'is'} granted only for a time: ask \`/iam add-to-group ${userName || '<user>'} ${only.map((g) => g.name).join(' ')} --for ${only[0]?.maxDuration ?? '4h'} --reason "..."\` instead.`;
+    }
   }
   if (Object.keys(problems).length) throw invalid(problems);
 
@@ -139,6 +159,7 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
     ...(owner ? { owner } : {}),
     ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
     justification,
+    ...(rules.time === 'for' && draft.durationMs ? { durationMs: draft.durationMs } : {}),
     plan: rules.plan({
       userName,
       groups,
@@ -197,6 +218,7 @@ export async function submitChangeRequest(
       accessType: 'keys', // create-user's field; a change mints no credentials
       tags: [],
       justification: change.justification,
+      ...(change.durationMs ? { grant: { durationMs: change.durationMs, extensions: 0 } } : {}),
     },
     atOnce ? 'approved' : 'pending',
   );
@@ -208,6 +230,7 @@ export async function submitChangeRequest(
     owner: change.owner ?? null,
     newOwner: change.newOwner ?? null,
     plan: change.plan.map((s) => JSON.stringify(s)),
+    ...(change.durationMs ? { durationMs: change.durationMs } : {}),
     channel: options.channel ?? null,
     ...(atOnce ? { allowedAtOnce: atOnce } : {}),
   });
