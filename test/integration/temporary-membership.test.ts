@@ -223,6 +223,26 @@ describe('a temporary membership never takes away what it did not give', () => {
     expect(await groupsOf(bot, name)).toEqual(['ci-deployers']);
   });
 
+  it('keeps a membership a permanent request made for good during the grant', async () => {
+    const name = nextName('permanent');
+    const grant = await granted(name);
+    bot.clock.advance(10 * MINUTE);
+    const answer = await command(`add-to-group ${name} ci-deployers --reason "For good now"`);
+    const permanent = await changeRequestFor(bot, name);
+    await click(bot, permanent, 'U0APPROVER2');
+    await bot.drain();
+
+    bot.clock.advance(61 * MINUTE);
+    await minuteTick();
+
+    expect(answer).toContain('is waiting for approval');
+    expect((await stored(permanent)).status).toBe('done');
+    expect((await stored(grant)).grant?.endedAt).toBeDefined();
+    expect((await stored(grant)).run?.steps.find((s) => s.op === 'grant-remove')).toMatchObject({ detail: 'kept' });
+    expect(await groupsOf(bot, name)).toEqual(['ci-deployers']);
+    expect(dmsTo(bot, 'U0OWNER').at(-1)).toContain('Kept in');
+  });
+
   it('ends quietly when someone removed the membership early', async () => {
     const name = nextName('early');
     const request = await granted(name);
@@ -237,6 +257,47 @@ describe('a temporary membership never takes away what it did not give', () => {
     expect(run?.steps.find((s) => s.op === 'grant-remove')).toMatchObject({ result: 'skipped', detail: 'gone' });
     expect(run?.cursor).toBe(run?.steps.length);
     expect(dmsTo(bot, 'U0OWNER').at(-1)).toContain('Already out of');
+  });
+});
+
+describe('a temporary membership under concurrency', () => {
+  it('is added once and removed once for concurrent Approves, two runs of the expiry task at once and a repeated worker delivery', async () => {
+    const name = nextName('race');
+    await existingUser(bot, name, { owner: 'U0OWNER' });
+    await command(`add-to-group ${name} ci-deployers --for 1h --reason "Race"`);
+    const request = await changeRequestFor(bot, name);
+    const from = bot.roles.checked().length;
+
+    await Promise.all([click(bot, request, 'U0APPROVER1'), click(bot, request, 'U0APPROVER2')]);
+    await bot.drain();
+    const added = await groupsOf(bot, name);
+    bot.clock.advance(61 * MINUTE);
+    await Promise.all([
+      bot.as('schedule', () => runScheduledTasks(bot.deps, minuteTasks)),
+      bot.as('schedule', () => runScheduledTasks(bot.deps, minuteTasks)),
+    ]);
+    await bot.drain();
+    const run = (await stored(request)).run;
+    // Lambda delivers a job at least once: the last part's job again, and the run's first part
+    const again = await bot.runJob({
+      id: `run:${request.id}:1:${run?.part}`,
+      type: 'run-part',
+      payload: { requestId: request.id, attempt: 1, part: run?.part },
+    });
+    await minuteTick();
+
+    const writes = bot.roles
+      .checked()
+      .slice(from)
+      .map((c) => c.action)
+      .filter((a) => a === 'iam:AddUserToGroup' || a === 'iam:RemoveUserFromGroup');
+    expect(added).toEqual(['ci-deployers']);
+    expect(writes).toEqual(['iam:AddUserToGroup', 'iam:RemoveUserFromGroup']);
+    expect(again).toBeDefined();
+    expect(await groupsOf(bot, name)).toEqual([]);
+    const actions = await auditActions(bot, request.id);
+    expect(actions.filter((a) => a === 'approved')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'grant-ending')).toHaveLength(1);
   });
 });
 

@@ -19,6 +19,7 @@ import type { RunKind, RunStep, StepOutcome } from '../../services/runner/types.
 import { userChanged } from '../../services/user-changes.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { changeRun } from '../change/run.js';
+import { madePermanentSince } from './active.js';
 import { grantAddedMessage, grantEndedMessage, grantEndingMessage } from './messages.js';
 
 /** How long before the end the owner and requester are told (with Extend and Done). */
@@ -95,6 +96,9 @@ function waitStep(deps: Deps, request: AccessRequest): StepOutcome {
  */
 async function removeStep(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const { userName = request.userName, group = '' } = step.args;
+  // a permanent membership approved during the grant (its add was `already so`) stays
+  const permanent = await madePermanentSince(deps, request, group, request.grant?.startedAt ?? request.updatedAt);
+  if (permanent) return { result: 'skipped', detail: 'kept', data: { by: permanent.id } };
   try {
     await deps.aws
       .account(request.account)

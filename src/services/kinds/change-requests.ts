@@ -8,6 +8,7 @@ import { durationMs } from '../../config.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ValidationError } from '../../errors.js';
 import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
+import { temporaryGroupsOf } from '../../kinds/temporary-membership/active.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { PlanStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
@@ -61,7 +62,10 @@ const code = (s: string) => `\`${s}\``;
  * ValidationError with one line per problem (keys: userName, groups, newOwner, justification), or BotError when
  * the account cannot be reached.
  */
-export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft: ChangeDraft): Promise<CheckedChange> {
+export async function checkChangeDraft(
+  deps: Pick<Deps, 'config' | 'aws' | 'store'>,
+  draft: ChangeDraft,
+): Promise<CheckedChange> {
   const { policy } = deps.config;
   const rules = CHANGE_RULES[draft.kind];
   const problems: Record<string, string> = {};
@@ -134,8 +138,13 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
   const state = await readUserState(iam, userName).catch(cannot(`read IAM user ${userName}`));
   const owner = ownerIn(state);
   if (rules.membership === 'absent' && !problems.groups) {
-    const already = groups.filter((g) => state.groups.includes(g));
-    const total = state.groups.length + groups.length - already.length;
+    // a membership held for a time only may be asked for good (the grant's end then keeps it)
+    const temporary =
+      rules.time === 'permanent' && groups.some((g) => state.groups.includes(g))
+        ? await temporaryGroupsOf(deps, account, userName)
+        : new Set<string>();
+    const already = groups.filter((g) => state.groups.includes(g) && !temporary.has(g));
+    const total = state.groups.length + groups.filter((g) => !state.groups.includes(g)).length;
     if (already.length)
       problems.groups = `${code(userName)} is already in ${already.map(code).join(', ')}: nothing to add there.`;
     else if (total > MAX_GROUPS_PER_USER)
