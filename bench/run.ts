@@ -9,6 +9,7 @@ import os from 'node:os';
 import { markdownTable, type Section } from './lib.js';
 import { approvalSection } from './sections/approval.js';
 import { callsBeforeAnswerSection } from './sections/calls-before-answer.js';
+import { grantsSection } from './sections/grants.js';
 import { keyScanSection } from './sections/key-scan.js';
 import { ownerCheckSection } from './sections/owner-check.js';
 import { revealLatency } from './sections/reveal.js';
@@ -27,6 +28,7 @@ const sections: Section[] = [
   usersSection,
   keyScanSection,
   ownerCheckSection,
+  grantsSection,
 ];
 
 /** The machine's load average (1, 5, 15 minutes): benchmarks on a shared machine are read against it. */
