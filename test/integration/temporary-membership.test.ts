@@ -5,7 +5,7 @@
  * is the test clock (ManualClock): never the wall clock.
  */
 import { RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { minuteTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
 import { GRANT_DONE, GRANT_EXTEND } from '../../src/kinds/temporary-membership/messages.js';
 import type { AccessRequest } from '../../src/store/requests.js';
@@ -15,6 +15,8 @@ import { auditActions, click, dmsTo, repliesTo, shownText } from '../support/cre
 import { testPolicy } from '../support/policy.js';
 
 const MINUTE = 60_000;
+// Each test plays an hour or two of the test clock, minute by minute: more than the default 30 s on a loaded machine.
+vi.setConfig({ testTimeout: 180_000 });
 let bot: TestBot;
 beforeAll(async () => {
   const policy = testPolicy();
@@ -189,6 +191,33 @@ describe('a temporary membership', () => {
       .filter((c) => c.action === 'iam:RemoveUserFromGroup');
     expect(removals).toHaveLength(1);
     expect((await auditActions(bot, request.id)).filter((a) => a === 'grant-ending')).toHaveLength(1);
+  });
+});
+
+describe("a temporary membership in the owner's App Home", () => {
+  it('is listed with the time left and the Extend and Done buttons, and gone once it ended', async () => {
+    const name = nextName('home');
+    const request = await granted(name);
+    const homeOf = () =>
+      JSON.stringify(
+        bot.slack
+          .callsOf('views.publish')
+          .filter((c) => c.args.user_id === 'U0OWNER')
+          .at(-1)?.args ?? {},
+      );
+    await bot.runJob({ id: `home:${name}`, type: 'publish-home', payload: { users: ['U0OWNER'] } });
+    const during = homeOf();
+
+    bot.clock.advance(MINUTE);
+    await press('U0OWNER', GRANT_DONE, `${request.id}|${request.grant?.endsAt}`);
+    const after = homeOf();
+
+    expect(during).toContain('Temporary memberships');
+    expect(during).toContain(`\`${request.id}\``);
+    expect(during).toContain('1 h 0 min left');
+    expect(during).toContain(GRANT_EXTEND);
+    expect(during).toContain(GRANT_DONE);
+    expect(after).not.toContain(`\`${request.id}\``);
   });
 });
 
