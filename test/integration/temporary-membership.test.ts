@@ -330,6 +330,48 @@ describe('a temporary membership under concurrency', () => {
   });
 });
 
+describe('the add-to-group form', () => {
+  const submit = (name: string, duration: string) =>
+    bot.submitView({
+      userId: 'U0REQUESTER',
+      callbackId: 'group_membership_modal',
+      privateMetadata: JSON.stringify({ kind: 'add-to-group' }),
+      values: {
+        membership_user: { value: { type: 'plain_text_input', value: name } },
+        membership_groups: { value: { type: 'multi_static_select', selected_options: [{ value: 'ci-deployers' }] } },
+        membership_duration: { value: { type: 'plain_text_input', value: duration } },
+        membership_justification: { value: { type: 'plain_text_input', value: 'From the form' } },
+      },
+    });
+
+  it('asks for a temporary membership when a duration is given', async () => {
+    const name = nextName('form');
+    await existingUser(bot, name, { owner: 'U0OWNER' });
+    await command(`add-to-group ${name}`);
+    const view = JSON.stringify(bot.slack.callsOf('views.open').at(-1)?.args.view);
+
+    const result = await submit(name, '90m');
+    await bot.drain();
+
+    expect(view).toContain('membership_duration');
+    expect(result.body ?? '').toBe('');
+    const request = await changeRequestFor(bot, name);
+    expect(request.kind).toBe('temporary-membership');
+    expect(request.grant?.durationMs).toBe(90 * MINUTE);
+  });
+
+  it('shows a duration that is none on its field', async () => {
+    const name = nextName('form-bad');
+    await existingUser(bot, name, { owner: 'U0OWNER' });
+
+    const result = await submit(name, 'soon');
+
+    expect(JSON.parse(result.body || '{}').errors).toEqual({
+      membership_duration: 'Say for how long: `90m`, `4h` or `2d` (at most 30 days).',
+    });
+  });
+});
+
 describe('the policy of a temporary membership', () => {
   it('refuses a permanent request for a group granted only for a time, saying what to ask instead', async () => {
     const name = nextName('only');

@@ -95,9 +95,9 @@ export async function checkChangeDraft(
     if (rules.time === 'for') {
       const ms = draft.durationMs ?? 0;
       const tooLong = chosen.filter((g) => ms > (durationMs(g.maxDuration) ?? 0));
-      if (ms <= 0) problems.groups = 'Say for how long (`--for 4h`).';
+      if (ms <= 0) problems.duration = 'Say for how long: `90m`, `4h` or `2d` (at most 30 days).';
       else if (tooLong.length)
-        problems.groups = `${tooLong.map((g) => `${code(g.name)} is granted for at most ${g.maxDuration}`).join('; ')}: ask for less.`;
+        problems.duration = `${tooLong.map((g) => `${code(g.name)} is granted for at most ${g.maxDuration}`).join('; ')}: ask for less.`;
     } else if (rules.time === 'permanent') {
       const only = chosen.filter((g) => g.temporaryOnly);
       if (only.length)
