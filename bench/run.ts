@@ -9,6 +9,7 @@ import os from 'node:os';
 import { markdownTable, type Section } from './lib.js';
 import { approvalSection } from './sections/approval.js';
 import { callsBeforeAnswerSection } from './sections/calls-before-answer.js';
+import { grantsSection } from './sections/grants.js';
 import { keyScanSection } from './sections/key-scan.js';
 import { orgSection } from './sections/org.js';
 import { ownerCheckSection } from './sections/owner-check.js';
@@ -28,6 +29,7 @@ const sections: Section[] = [
   usersSection,
   keyScanSection,
   ownerCheckSection,
+  grantsSection,
   orgSection,
 ];
 

@@ -21,6 +21,18 @@ const iamGroupName = z
 const iamPath = z
   .string()
   .check(z.regex(/^\/([\x21-\x7e]+\/)?$/, 'must start and end with / (IAM path)'), z.maxLength(512));
+/** A duration as the policy and the commands write it: `90m`, `4h`, `2d` (at most 30 days). */
+export const DURATION = /^([1-9][0-9]{0,4})([mhd])$/;
+/** Milliseconds of a duration (`4h`), or undefined when it is not one or is longer than 30 days. */
+export function durationMs(text: string): number | undefined {
+  const m = DURATION.exec(text.trim());
+  if (!m) return undefined;
+  const ms = Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
+  return ms <= 30 * 86_400_000 ? ms : undefined;
+}
+const duration = z
+  .string()
+  .check(z.refine((v) => durationMs(v) !== undefined, 'must be a duration like 90m, 4h or 2d, at most 30 days'));
 const approvalCount = z.int().check(z.minimum(1), z.maximum(5));
 
 const principals = z.strictObject({
@@ -42,7 +54,15 @@ export const policySchema = z
        */
       kinds: z._default(
         z.partialRecord(
-          z.enum(['create-user', 'add-to-group', 'remove-from-group', 'set-owner', 'rotate-key', 'offboard']),
+          z.enum([
+            'create-user',
+            'add-to-group',
+            'remove-from-group',
+            'set-owner',
+            'rotate-key',
+            'offboard',
+            'temporary-membership',
+          ]),
           z.strictObject({ approvers: z.optional(principals), requiredApprovals: z.optional(approvalCount) }),
         ),
         {},
@@ -61,6 +81,17 @@ export const policySchema = z
             approvers: z.optional(principals),
             /** Distinct approvals this group needs. Default: approvals.requiredApprovals. */
             requiredApprovals: z.optional(approvalCount),
+            /**
+             * Temporary membership (`/iam add-to-group … --for 4h`): whether the group is granted only for a time (a
+             * permanent request is refused, with the command to use instead).
+             */
+            temporaryOnly: z._default(z.boolean(), false),
+            /** The longest a temporary membership of this group lasts, and the longest one extension adds (`8h`, `2d`, `90m`). */
+            maxDuration: z._default(duration, '8h'),
+            /** How many times a temporary membership of this group may be extended (0: never). */
+            maxExtensions: z._default(z.int().check(z.minimum(0), z.maximum(20)), 2),
+            /** Whether an extension goes through approval again (else the owner or requester extends it at once). */
+            extensionNeedsApproval: z._default(z.boolean(), false),
           }),
         )
         .check(z.maxLength(1000, 'must list at most 1,000 groups: the request form lists them in 10 parts of 100')),

@@ -30,7 +30,7 @@ export const COMMAND_HELP = [
     name: 'add-to-group',
     summary:
       'asks to add an IAM user to groups the policy lists; approved like a new user (no approval by its owner or by whoever asked).',
-    usage: '/iam add-to-group <iam-user> <group> [group...] --reason "..." [--account name]',
+    usage: '/iam add-to-group <iam-user> <group> [group...] --reason "..." [--for 4h] [--account name]',
     example: '/iam add-to-group build-bot read-only --reason "Needs to read the staging logs"',
   },
   {

@@ -1,5 +1,7 @@
-import type { Policy } from '../config.js';
+import { durationMs, type Policy } from '../config.js';
+import { CHANGE_RULES } from '../kinds/change-rules.js';
 import { isMembershipKind, MEMBERSHIP_FORMS, type MembershipKind } from '../kinds/forms.js';
+import { durationText } from '../kinds/summaries.js';
 import type { ChangeDraft } from '../services/kinds/change-requests.js';
 import { MAX_JUSTIFICATION } from '../services/request-validation.js';
 import { type FormValues, groupMenu, option } from './create-user-modal.js';
@@ -15,8 +17,9 @@ export interface MembershipFormContext {
   account?: string;
 }
 
-const input = (field: Field, label: string, element: Record<string, unknown>, hint?: string) => ({
+const input = (field: Field, label: string, element: Record<string, unknown>, hint?: string, optional = false) => ({
   type: 'input',
+  ...(optional ? { optional: true } : {}),
   block_id: GROUP_MEMBERSHIP_BLOCKS[field],
   label: plain(label),
   element: { action_id: FORM_INPUT, ...element },
@@ -62,6 +65,22 @@ export function membershipModal(policy: Policy, context: MembershipFormContext, 
         },
         'Only the groups the access policy lists.',
       ),
+      ...(CHANGE_RULES[context.kind].timed
+        ? [
+            input(
+              'duration',
+              'For how long',
+              {
+                type: 'plain_text_input',
+                max_length: 8,
+                placeholder: plain('e.g. 4h (empty: for good)'),
+                ...(prefill.durationMs ? { initial_value: durationText(prefill.durationMs) } : {}),
+              },
+              'A temporary membership (90m, 4h, 2d): the bot removes it at the end. Empty: for good.',
+              true,
+            ),
+          ]
+        : []),
       input('justification', 'Why', {
         type: 'plain_text_input',
         multiline: true,
@@ -76,8 +95,13 @@ export function membershipModal(policy: Policy, context: MembershipFormContext, 
 export function readMembershipForm(values: FormValues, context: MembershipFormContext): ChangeDraft {
   const get = (field: Field) => values[GROUP_MEMBERSHIP_BLOCKS[field]]?.[FORM_INPUT];
   const groups = get('groups')?.selected_options?.map((o) => o.value) ?? [];
+  const time = get('duration')?.value?.trim();
+  const timed = CHANGE_RULES[context.kind].timed;
+  // a duration that is none (`-1`) is refused by the checks, on this field
+  const duration = time && timed ? { kind: timed, durationMs: durationMs(time) ?? -1 } : {};
   return {
     kind: context.kind,
+    ...duration,
     groups,
     ...(context.account ? { account: context.account } : {}),
     ...(get('userName')?.value ? { userName: get('userName')?.value ?? '' } : {}),

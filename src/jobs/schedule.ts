@@ -4,7 +4,7 @@ import { logger, withLogKeys } from '../logger.js';
 import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-expiry.js';
 import { reconcileOwners } from '../services/owner-check.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
-import { resumeStalledRuns } from '../services/runner/sweep.js';
+import { resumeStalledRuns, wakeDueRuns } from '../services/runner/sweep.js';
 import { refreshUserProjection } from '../services/user-projection.js';
 import { dispatchKeyScans } from './key-scan.js';
 
@@ -31,6 +31,12 @@ export const scheduledTasks: ScheduledTask[] = [
 ];
 
 /**
+ * Tasks of the one-minute schedule (serverless.yml: `{"tasks": ["wake-due-runs"]}`): a run's due `wait` step (a
+ * temporary membership's end) wakes within about a minute of its time.
+ */
+export const minuteTasks: ScheduledTask[] = [{ name: 'wake-due-runs', run: wakeDueRuns }];
+
+/**
  * Tasks of the daily schedule (serverless.yml names them in the event's input: `{"tasks": ["reconcile-owners",
  * "key-scan"]}`): run only when named. The owners are reconciled first, so the key scan already knows who left.
  */
@@ -47,7 +53,7 @@ export const dailyTasks: ScheduledTask[] = [
 export function tasksFor(event: unknown): ScheduledTask[] {
   const names = (event as { tasks?: unknown } | null | undefined)?.tasks;
   if (!Array.isArray(names) || names.length === 0) return scheduledTasks;
-  const all = [...scheduledTasks, ...dailyTasks];
+  const all = [...scheduledTasks, ...minuteTasks, ...dailyTasks];
   return names.map((name) => {
     const task = all.find((t) => t.name === name);
     if (!task) throw new Error(`No scheduled task is named ${String(name)}`);

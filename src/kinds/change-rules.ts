@@ -6,13 +6,20 @@
 import { OWNER_TAG, type PlanStep } from '../services/plans/types.js';
 
 /** The kinds of change to an existing IAM user that a command or form asks for. */
-export type ChangeKind = 'add-to-group' | 'remove-from-group' | 'set-owner';
+export type ChangeKind = 'add-to-group' | 'remove-from-group' | 'set-owner' | 'temporary-membership';
 
 export interface ChangeRules {
   /** What the change names after the IAM user: groups the policy lists, or the new owner (a Slack user). */
   names: 'groups' | 'new-owner';
   /** For a change of groups: whether the user must be in each group now (`present`) or not yet (`absent`). */
   membership?: 'present' | 'absent';
+  /**
+   * Time: `for` a membership for a time (it needs a duration within each group's `maxDuration`); `permanent` a
+   * membership for good (refused for a group granted only for a time). Undefined: no membership is granted.
+   */
+  time?: 'for' | 'permanent';
+  /** The kind the same command asks for when given a duration (`--for 4h`), if it takes one. */
+  timed?: ChangeKind;
   /** Whether the user's owner, or an approver of every one of its groups, may have it done at once. */
   atOnce: boolean;
   /** The IAM writes it makes, in order: what the approvers see and the worker runs. */
@@ -23,6 +30,17 @@ export const CHANGE_RULES: Readonly<Record<ChangeKind, ChangeRules>> = {
   'add-to-group': {
     names: 'groups',
     membership: 'absent',
+    time: 'permanent',
+    timed: 'temporary-membership',
+    atOnce: false,
+    plan: ({ userName, groups }) => groups.map((group) => ({ op: 'AddUserToGroup', userName, group })),
+  },
+  // add-to-group for a time (src/kinds/temporary-membership): the same checks and plan; its run removes at the end
+  'temporary-membership': {
+    names: 'groups',
+    membership: 'absent',
+    time: 'for',
+    timed: 'temporary-membership',
     atOnce: false,
     plan: ({ userName, groups }) => groups.map((group) => ({ op: 'AddUserToGroup', userName, group })),
   },

@@ -19,6 +19,7 @@ export const KIND_FACTS: Readonly<Record<RequestKind, KindFacts>> = {
   'set-owner': { reservesName: false },
   'rotate-key': { reservesName: false },
   offboard: { reservesName: false },
+  'temporary-membership': { reservesName: false },
 };
 
 /** The kind a request was stored with before kinds existed: they were all requests for a new user. */

@@ -10,6 +10,7 @@ export const CHANGE_ARGUMENTS: Readonly<Record<ChangeKind, 'groups' | 'new-owner
   'add-to-group': 'groups',
   'remove-from-group': 'groups',
   'set-owner': 'new-owner',
+  'temporary-membership': 'groups',
 };
 
 /** The group membership form's words, for each kind that uses the form. */

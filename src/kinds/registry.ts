@@ -8,6 +8,7 @@ import { offboard } from './offboard.js';
 import { removeFromGroup } from './remove-from-group.js';
 import { rotateKey } from './rotate-key.js';
 import { setOwner } from './set-owner.js';
+import { temporaryMembership } from './temporary-membership/index.js';
 import type { RequestKindModule } from './types.js';
 
 export const KINDS: Readonly<Record<RequestKind, RequestKindModule>> = {
@@ -17,6 +18,7 @@ export const KINDS: Readonly<Record<RequestKind, RequestKindModule>> = {
   'set-owner': setOwner,
   'rotate-key': rotateKey,
   offboard,
+  'temporary-membership': temporaryMembership,
 };
 
 /** The module of a request's kind (a request stored before kinds existed has no `kind`: create-user). */

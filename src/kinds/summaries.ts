@@ -15,6 +15,13 @@ const code = (s: string) => `\`${esc(s)}\``;
 export const changeTitle = (r: AccessRequest): string =>
   `IAM user ${code(r.userName)} in *${esc(r.account)}* (${code(r.accountId)})`;
 
+/** `4h`, `90m`, `2d`: a duration as the commands write it. */
+export function durationText(ms: number): string {
+  if (ms > 0 && ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  return `${Math.round(ms / 60_000)}m`;
+}
+
 const groupsOf = (r: AccessRequest) => r.groups.map(code).join(', ');
 
 /** Each change kind's line; a kind without one is named by its user alone. */
@@ -24,6 +31,8 @@ export const KIND_SUMMARIES: Readonly<Partial<Record<RequestKind, (r: AccessRequ
   'set-owner': (r) => `make ${user(r.recipient)} the owner of ${changeTitle(r)}`,
   'rotate-key': (r) =>
     `rotate access key ${code(r.rotation?.oldKeyId ?? '?')} of ${changeTitle(r)} (new key to ${user(r.recipient)})`,
+  'temporary-membership': (r) =>
+    `add ${changeTitle(r)} to ${groupsOf(r)} for ${durationText(r.grant?.durationMs ?? 0)}`,
   offboard: (r) => `offboard ${user(r.offboard?.member ?? r.recipient)} (disable the IAM users they own)`,
 };
 

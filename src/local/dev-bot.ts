@@ -229,12 +229,14 @@ export async function startDevBot(options: {
     if (slack && url) {
       const fake = slack;
       const runDaily = scheduler.runDaily;
+      const runMinute = scheduler.runMinute;
       standIn = new SlackStandIn(slack, {
         botUrl: url,
         signingSecret: LOCAL_SIGNING_SECRET,
         policy: config.policy,
         settle: () => (deps.dispatcher instanceof InProcessJobDispatcher ? deps.dispatcher.drain() : Promise.resolve()),
         runDaily: (daysAhead) => runDaily(daysAhead),
+        runMinute: (hoursAhead) => runMinute(hoursAhead),
         deactivate: (user) => fake.members.deactivate(user),
       });
       say(

@@ -4,8 +4,11 @@
  * clock. Dev tool only: no Lambda bundle imports it (Lambda's clock is the system clock).
  */
 import { type Clock, DAY } from '../clock.js';
+
+const HOUR = 3_600_000;
+
 import type { Deps } from '../deps.js';
-import { dailyTasks, runScheduledTasks, scheduledTasks } from '../jobs/schedule.js';
+import { dailyTasks, minuteTasks, runScheduledTasks, scheduledTasks } from '../jobs/schedule.js';
 
 /**
  * The dev bot's clock: the system clock plus an offset that only moves forward when asked (`--days-ahead`), so keys
@@ -22,6 +25,10 @@ export class OffsetClock implements Clock {
   /** Sets the clock to `days` days from the system's now (0: the system's now). */
   setDaysAhead(days: number): void {
     this.#offsetMs = days * DAY;
+  }
+  /** Moves the clock `hours` hours forward from where it is (a temporary membership's notice, its end). */
+  advanceHours(hours: number): void {
+    this.#offsetMs += hours * HOUR;
   }
 }
 
@@ -59,6 +66,11 @@ export interface DevScheduler {
   readonly last: TaskResults | undefined;
   /** Runs the daily tasks now, after setting the dev clock `daysAhead` days from the system's now when given. */
   runDaily(daysAhead?: number): Promise<{ results: TaskResults; daysAhead: number }>;
+  /**
+   * Runs the one-minute tasks (a due wait wakes: a temporary membership's notice or end) now, after moving the dev
+   * clock `hoursAhead` hours forward when given.
+   */
+  runMinute(hoursAhead?: number): Promise<{ results: TaskResults; hoursAhead: number }>;
   stop(): void;
 }
 
@@ -80,7 +92,8 @@ export function startDevScheduler(options: {
     if (running) return;
     running = true;
     try {
-      last = await runScheduledTasks(deps, scheduledTasks);
+      // the one-minute tasks too: dev runs every schedule at its own pace, one tick
+      last = await runScheduledTasks(deps, [...minuteTasks, ...scheduledTasks]);
       // Only failures: a line a minute of bookkeeping counts would bury the log (what the tasks post shows anyway).
       const failed = Object.fromEntries(Object.entries(last).filter(([, r]) => 'error' in r));
       if (Object.keys(failed).length) say(`[schedule] ${summarize(failed)}`);
@@ -112,6 +125,19 @@ export function startDevScheduler(options: {
       const done = summarize(results);
       if (done) say(`[schedule] ${done}`);
       return { results, daysAhead: clock.daysAhead };
+    },
+    async runMinute(hoursAhead) {
+      if (hoursAhead !== undefined) {
+        if (!Number.isFinite(hoursAhead) || hoursAhead < 0) throw new RangeError('hours ahead must be a number >= 0');
+        clock.advanceHours(hoursAhead);
+      }
+      say(
+        `[schedule] running the one-minute tasks (${minuteTasks.map((t) => t.name).join(', ')}) at ${clock.now().toISOString()}${hoursAhead ? ` (the dev clock moved ${hoursAhead} hours)` : ''}`,
+      );
+      const results = await runScheduledTasks(deps, minuteTasks);
+      const done = summarize(results);
+      if (done) say(`[schedule] ${done}`);
+      return { results, hoursAhead: hoursAhead ?? 0 };
     },
     stop() {
       if (timer) clearInterval(timer);

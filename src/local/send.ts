@@ -3,7 +3,9 @@
  * sends it (signed; `@U0123` turned into the mention Slack sends), and prints the answer: the ack, then, offline,
  * what the bot posted because of it (its response_url answer, messages, forms) once its jobs are done.
  *
- * Offline only: `npm run slack -- --daily [--days-ahead N]` runs the daily scheduled tasks now (the dev clock moved N
+ * Offline only: `npm run slack -- --hours-ahead N` runs the one-minute tasks with the dev clock moved N hours on (a
+ * temporary membership's notice before its end, its end), `npm run slack -- --daily [--days-ahead N]` runs the daily
+ * scheduled tasks now (the dev clock moved N
  * days from today), and `npm run slack -- --leave U0123` deactivates a member as Slack does (users.info says so, a
  * signed `user_change` event); both print what the bot posted because of it.
  */
@@ -74,6 +76,7 @@ async function standInCommand(path: string, input: Record<string, unknown>): Pro
     error?: string;
     status?: number;
     daysAhead?: number;
+    hoursAhead?: number;
     results?: Record<string, Record<string, number> | { error: string }>;
     calls?: RecordedCall[];
   };
@@ -82,7 +85,11 @@ async function standInCommand(path: string, input: Record<string, unknown>): Pro
     process.exit(1);
   }
   if (out.results) {
-    print(`Ran the daily tasks${out.daysAhead ? ` (the dev clock is ${out.daysAhead} days ahead)` : ''}:`);
+    print(
+      out.hoursAhead !== undefined
+        ? `Ran the one-minute tasks${out.hoursAhead ? ` (the dev clock moved ${out.hoursAhead} hours)` : ''}:`
+        : `Ran the daily tasks${out.daysAhead ? ` (the dev clock is ${out.daysAhead} days ahead)` : ''}:`,
+    );
     for (const [name, r] of Object.entries(out.results))
       print(
         `  ${name}: ${
@@ -117,6 +124,15 @@ if (daily >= 0) {
     process.exit(1);
   }
   await standInCommand('/stand-in/daily', daysAhead === undefined ? {} : { daysAhead });
+}
+const minute = args.indexOf('--hours-ahead');
+if (minute >= 0 && daily < 0) {
+  const hoursAhead = Number(args[minute + 1]);
+  if (!(hoursAhead >= 0)) {
+    print('--hours-ahead needs a number of hours >= 0');
+    process.exit(1);
+  }
+  await standInCommand('/stand-in/minute', { hoursAhead });
 }
 const leave = args.indexOf('--leave');
 if (leave >= 0) {

@@ -44,6 +44,8 @@ export interface StandInOptions {
   settle: () => Promise<void>;
   /** Runs the bot's daily tasks now, the dev clock moved `daysAhead` days from the system's now when given. */
   runDaily?: (daysAhead?: number) => Promise<{ results: unknown; daysAhead: number }>;
+  /** Runs the bot's one-minute tasks now, the dev clock moved `hoursAhead` hours forward when given. */
+  runMinute?: (hoursAhead?: number) => Promise<{ results: unknown; hoursAhead: number }>;
   /** From now on users.info says this member is deactivated. */
   deactivate?: (user: string) => void;
 }
@@ -438,6 +440,18 @@ export class SlackStandIn {
   }
 
   /**
+   * The one-minute schedule now (optionally the dev clock moved `hoursAhead` hours forward: a temporary membership's
+   * notice or end), once its jobs are done: what each task did and the Slack calls made meanwhile.
+   */
+  async runMinute(hoursAhead?: number): Promise<{ results: unknown; hoursAhead: number; calls: RecordedCall[] }> {
+    if (!this.#options.runMinute) throw new Error('This stand-in cannot run the one-minute tasks');
+    const before = this.#slack.calls.length;
+    const ran = await this.#options.runMinute(hoursAhead);
+    await this.#options.settle();
+    return { ...ran, calls: this.#slack.calls.slice(before) };
+  }
+
+  /**
    * `user` deactivated in Slack: users.info says so from now on, and Slack sends the bot a signed `user_change`
    * event with `deleted: true`. Returns once the bot's jobs are done, with the Slack calls made meanwhile.
    */
@@ -508,6 +522,18 @@ export class SlackStandIn {
         return true;
       }
       send(200, await this.runDaily(days === undefined || days === null || days === '' ? undefined : Number(days)));
+      return true;
+    }
+    if (url.pathname === '/stand-in/minute') {
+      const hours = input.hoursAhead;
+      if (hours !== undefined && hours !== null && hours !== '' && !(Number(hours) >= 0)) {
+        send(400, { error: 'hoursAhead must be a number >= 0' });
+        return true;
+      }
+      send(
+        200,
+        await this.runMinute(hours === undefined || hours === null || hours === '' ? undefined : Number(hours)),
+      );
       return true;
     }
     const user = String(input.user ?? '');

@@ -4,6 +4,7 @@ import { esc } from '../blocks/text.js';
 import { maskKeyId } from '../blocks/users.js';
 import type { Deps } from '../deps.js';
 import { type RotationView, rotationStateOf } from '../kinds/rotate-key/rotation.js';
+import { grantHomeBlocks, grantsOn } from '../kinds/temporary-membership/home.js';
 import { logger } from '../logger.js';
 import type { AccessRequest } from '../store/requests.js';
 import { isApprover, mayDecide, ruleOf } from './requests.js';
@@ -97,12 +98,19 @@ export async function publishHome(
       }),
     )
   ).filter((line): line is string => Boolean(line));
+  let grants: unknown[] = [];
+  try {
+    grants = grantHomeBlocks(await grantsOn(deps, users), now);
+  } catch (error) {
+    logger.error("Could not read the App Home viewer's temporary memberships", { errorName: (error as Error)?.name });
+  }
   const blocks = homeView({
     viewer,
     owned,
     now,
     keys: deps.config.policy.keys,
     rotations,
+    grants,
     ...(approver ? { approver } : {}),
     help: helpMessage(commands).blocks,
   });

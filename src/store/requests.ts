@@ -204,6 +204,27 @@ export interface RunState {
   wakeAt?: string;
 }
 
+/**
+ * temporary-membership: how long the groups are granted for and where the grant stands (src/kinds/temporary-membership).
+ * Times are ISO strings; ids only.
+ */
+export interface GrantState {
+  /** How long the membership lasts from its addition (ms), as asked. */
+  durationMs: number;
+  /** When the memberships were added (the run's commit). */
+  startedAt?: string;
+  /** When the bot removes them: the commit sets it, Extend moves it. */
+  endsAt?: string;
+  /** The end time the pre-expiry notice was sent for (a new end after an extension gets its own notice). */
+  noticeFor?: string;
+  /** Extensions granted so far. */
+  extensions: number;
+  /** "Done, remove now" (or another early end): who asked, when. */
+  endNow?: { by: string; at: string };
+  /** When the end step ran (the memberships were removed or found gone). */
+  endedAt?: string;
+}
+
 export interface UserTag {
   key: string;
   value: string;
@@ -272,6 +293,8 @@ export interface AccessRequest {
   run?: RunState;
   /** The last `/iam reissue` of its credentials (see ReissueState). */
   reissue?: ReissueState;
+  /** temporary-membership: its duration and end (see GrantState). */
+  grant?: GrantState;
   /** Optimistic concurrency: every write requires the version it read and increments it. */
   version: number;
 }
@@ -356,6 +379,7 @@ const FIELDS = [
   'offboard',
   'run',
   'reissue',
+  'grant',
   'createdAt',
   'expiresAt',
   'updatedAt',
@@ -490,6 +514,18 @@ export class RequestStore {
             stalls: Number,
             stalledAt: Number,
             wakeAt: String,
+          },
+        },
+        grant: {
+          type: Object,
+          schema: {
+            durationMs: Number,
+            startedAt: String,
+            endsAt: String,
+            noticeFor: String,
+            extensions: Number,
+            endNow: { type: Object, schema: { by: String, at: String } },
+            endedAt: String,
           },
         },
         reissue: {

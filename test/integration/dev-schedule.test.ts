@@ -1,7 +1,7 @@
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { ListAccessKeysCommand, ListGroupsForUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../src/deps.js';
-import { scheduledTasks } from '../../src/jobs/schedule.js';
+import { minuteTasks, scheduledTasks } from '../../src/jobs/schedule.js';
 import type { DevBot } from '../../src/local/dev-bot.js';
 import { devScheduleEvery, startDevScheduler } from '../../src/local/dev-schedule.js';
 import { npmRunSlack, startDev } from '../support/dev-bot.js';
@@ -31,7 +31,7 @@ describe('npm run dev runs the schedules', () => {
       await new Promise((r) => setTimeout(r, 200));
 
     expect(log).toContain('The frequent scheduled tasks run every 1 s (DEV_SCHEDULE=off turns them off).');
-    expect(Object.keys(bot.scheduler.last ?? {})).toEqual(scheduledTasks.map((t) => t.name));
+    expect(Object.keys(bot.scheduler.last ?? {})).toEqual([...minuteTasks, ...scheduledTasks].map((t) => t.name));
     expect(Object.values(bot.scheduler.last ?? {}).filter((r) => 'error' in r)).toEqual([]);
   });
 
@@ -91,6 +91,31 @@ describe('npm run dev runs the schedules', () => {
     expect(bot.clock.daysAhead).toBe(85);
   });
 
+  it('`--hours-ahead`: a 1-hour temporary membership gets its notice before the end, then is removed', async () => {
+    await npmRunSlack(port, '/iam add-to-group sched-bot read-only --for 1h --reason "A look at the logs"');
+    const approval = bot.standIn?.messages.find(
+      (m) => m.channel === 'C0APPROVALS' && JSON.stringify(m.blocks).includes('read-only'),
+    );
+    if (!approval) throw new Error('no approval message for the temporary membership');
+    await bot.standIn?.clickButton('U0PLATFORM2', approval, 'request_approve');
+    await settle();
+    const groupsOf = async () =>
+      (
+        await bot.deps.aws.account('home').iam.send(new ListGroupsForUserCommand({ UserName: 'sched-bot' }))
+      ).Groups?.map((g) => g.GroupName);
+    const added = await groupsOf();
+
+    const notice = await npmRunSlack(port, '--hours-ahead', '0.8');
+    const end = await npmRunSlack(port, '--hours-ahead', '0.3');
+
+    expect(added).toContain('read-only');
+    expect(notice).toContain('Ran the one-minute tasks (the dev clock moved 0.8 hours):');
+    expect(notice).toContain('[Extend by 1h]');
+    expect(notice).toContain('[Done, remove now]');
+    expect(end).toContain('The temporary membership of IAM user');
+    expect(await groupsOf()).not.toContain('read-only');
+  });
+
   it('`--leave U0RECIPIENT`: their key is inactive in the emulator, and one report is posted in the approval channel', async () => {
     const before = postsTo('C0APPROVALS').length;
 
@@ -107,6 +132,7 @@ describe('npm run dev runs the schedules', () => {
   });
 
   it('refuses a --days-ahead that is no number of days, before running anything', async () => {
+    const before = bot.clock.daysAhead; // 85 days, and the hours `--hours-ahead` moved it on
     const res = await fetch(`http://127.0.0.1:${port + 1}/stand-in/daily`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -114,6 +140,6 @@ describe('npm run dev runs the schedules', () => {
     });
 
     expect(res.status).toBe(400);
-    expect(bot.clock.daysAhead).toBe(85);
+    expect(bot.clock.daysAhead).toBe(before);
   });
 });

@@ -11,6 +11,7 @@ import { offboardPermissions } from './offboard.js';
 import { removeFromGroupPermissions } from './remove-from-group.js';
 import { rotateKeyPermissions } from './rotate-key.js';
 import { setOwnerPermissions } from './set-owner.js';
+import { temporaryMembershipPermissions } from './temporary-membership.js';
 import type { KindPermissions } from './types.js';
 
 export const KIND_PERMISSIONS: Readonly<Record<RequestKind, KindPermissions>> = {
@@ -20,4 +21,5 @@ export const KIND_PERMISSIONS: Readonly<Record<RequestKind, KindPermissions>> = 
   'set-owner': setOwnerPermissions,
   'rotate-key': rotateKeyPermissions,
   offboard: offboardPermissions,
+  'temporary-membership': temporaryMembershipPermissions,
 };

@@ -10,6 +10,7 @@ import { registerApproveAction } from './request-approve.js';
 import { registerDenyAction } from './request-deny.js';
 import { registerRetryAction } from './request-retry.js';
 import { registerRotationActions } from './rotation.js';
+import { registerTemporaryMembershipActions } from './temporary-membership.js';
 
 /** Registers every button listener; one file per feature, one line here each. */
 export function registerActions(app: App, deps: Deps): void {
@@ -23,4 +24,5 @@ export function registerActions(app: App, deps: Deps): void {
   registerKeyReminderActions(app, deps);
   registerJobRerunAction(app, deps);
   registerAuditMoreAction(app, deps);
+  registerTemporaryMembershipActions(app, deps);
 }

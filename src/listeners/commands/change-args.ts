@@ -1,9 +1,11 @@
+import { durationMs } from '../../config.js';
+import { CHANGE_RULES } from '../../kinds/change-rules.js';
 import { CHANGE_ARGUMENTS } from '../../kinds/forms.js';
 import { closestName } from '../../services/closest.js';
 import type { ChangeDraft, ChangeKind } from '../../services/kinds/change-requests.js';
 import { tokenizeCommand, unescapeSlack, userId } from './create-user-args.js';
 
-const FLAGS = ['--reason', '--justification', '--account'] as const;
+const FLAGS = ['--reason', '--justification', '--account', '--for'] as const;
 
 /**
  * Reads `/iam add-to-group build-bot ci-deployers read-only --reason "..."` (groups also comma-separated), the same
@@ -58,7 +60,17 @@ export function parseChangeArgs(kind: ChangeKind, text: string): { draft: Change
       i++;
     }
     if (flag === '--account') draft.account = unescapeSlack(value);
-    else draft.justification = unescapeSlack(value);
+    else if (flag === '--for') {
+      // a temporary membership (src/kinds/temporary-membership): add-to-group for a time
+      const ms = durationMs(value);
+      const timed = CHANGE_RULES[draft.kind].timed;
+      if (!timed) problems.push('`--for` is for `add-to-group` only: a membership for a time.');
+      else if (ms === undefined) problems.push('`--for` takes a duration like `90m`, `4h` or `2d` (at most 30 days).');
+      else {
+        draft.kind = timed;
+        draft.durationMs = ms;
+      }
+    } else draft.justification = unescapeSlack(value);
   }
   return { draft, problems };
 }

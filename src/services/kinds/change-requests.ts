@@ -4,9 +4,11 @@
  */
 import { GetGroupCommand, GetUserCommand } from '@aws-sdk/client-iam';
 import { HOME } from '../../aws/accounts.js';
+import { durationMs } from '../../config.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ValidationError } from '../../errors.js';
 import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
+import { temporaryGroupsOf } from '../../kinds/temporary-membership/active.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { PlanStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
@@ -27,6 +29,8 @@ export interface ChangeDraft {
   newOwner?: string;
   account?: string;
   justification?: string;
+  /** temporary-membership: how long (ms). */
+  durationMs?: number;
 }
 
 /** A change that passed every check, with what IAM said of the user. */
@@ -42,6 +46,8 @@ export interface CheckedChange {
   newOwner?: string;
   justification: string;
   plan: PlanStep[];
+  /** temporary-membership: how long (ms), within every group's `maxDuration`. */
+  durationMs?: number;
 }
 
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -56,7 +62,10 @@ const code = (s: string) => `\`${s}\``;
  * ValidationError with one line per problem (keys: userName, groups, newOwner, justification), or BotError when
  * the account cannot be reached.
  */
-export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft: ChangeDraft): Promise<CheckedChange> {
+export async function checkChangeDraft(
+  deps: Pick<Deps, 'config' | 'aws' | 'store'>,
+  draft: ChangeDraft,
+): Promise<CheckedChange> {
   const { policy } = deps.config;
   const rules = CHANGE_RULES[draft.kind];
   const problems: Record<string, string> = {};
@@ -79,6 +88,21 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
     if (!groups.length) problems.groups = 'Name at least one group.';
     else if (unknown.length)
       problems.groups = `The policy does not list ${unknown.map(code).join(', ')}: the bot manages only ${[...listed].map(code).join(', ')}.`;
+  }
+  if (!problems.groups) {
+    const policyOf = new Map(policy.groups.map((g) => [g.name, g]));
+    const chosen = groups.map((g) => policyOf.get(g)).filter((g) => g !== undefined);
+    if (rules.time === 'for') {
+      const ms = draft.durationMs ?? 0;
+      const tooLong = chosen.filter((g) => ms > (durationMs(g.maxDuration) ?? 0));
+      if (ms <= 0) problems.duration = 'Say for how long: `90m`, `4h` or `2d` (at most 30 days).';
+      else if (tooLong.length)
+        problems.duration = `${tooLong.map((g) => `${code(g.name)} is granted for at most ${g.maxDuration}`).join('; ')}: ask for less.`;
+    } else if (rules.time === 'permanent') {
+      const only = chosen.filter((g) => g.temporaryOnly);
+      if (only.length)
+        problems.groups = `${only.map((g) => code(g.name)).join(', ')} ${only.length > 1 ? 'are' : 'is'} granted only for a time: ask \`/iam add-to-group ${userName || '<user>'} ${only.map((g) => g.name).join(' ')} --for ${only[0]?.maxDuration ?? '4h'} --reason "..."\` instead.`;
+    }
   }
   if (Object.keys(problems).length) throw invalid(problems);
 
@@ -114,8 +138,13 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
   const state = await readUserState(iam, userName).catch(cannot(`read IAM user ${userName}`));
   const owner = ownerIn(state);
   if (rules.membership === 'absent' && !problems.groups) {
-    const already = groups.filter((g) => state.groups.includes(g));
-    const total = state.groups.length + groups.length - already.length;
+    // a membership held for a time only may be asked for good (the grant's end then keeps it)
+    const temporary =
+      rules.time === 'permanent' && groups.some((g) => state.groups.includes(g))
+        ? await temporaryGroupsOf(deps, account, userName)
+        : new Set<string>();
+    const already = groups.filter((g) => state.groups.includes(g) && !temporary.has(g));
+    const total = state.groups.length + groups.filter((g) => !state.groups.includes(g)).length;
     if (already.length)
       problems.groups = `${code(userName)} is already in ${already.map(code).join(', ')}: nothing to add there.`;
     else if (total > MAX_GROUPS_PER_USER)
@@ -139,6 +168,7 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
     ...(owner ? { owner } : {}),
     ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
     justification,
+    ...(rules.time === 'for' && draft.durationMs ? { durationMs: draft.durationMs } : {}),
     plan: rules.plan({
       userName,
       groups,
@@ -197,6 +227,7 @@ export async function submitChangeRequest(
       accessType: 'keys', // create-user's field; a change mints no credentials
       tags: [],
       justification: change.justification,
+      ...(change.durationMs ? { grant: { durationMs: change.durationMs, extensions: 0 } } : {}),
     },
     atOnce ? 'approved' : 'pending',
   );
@@ -208,6 +239,7 @@ export async function submitChangeRequest(
     owner: change.owner ?? null,
     newOwner: change.newOwner ?? null,
     plan: change.plan.map((s) => JSON.stringify(s)),
+    ...(change.durationMs ? { durationMs: change.durationMs } : {}),
     channel: options.channel ?? null,
     ...(atOnce ? { allowedAtOnce: atOnce } : {}),
   });

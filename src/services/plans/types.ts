@@ -11,6 +11,7 @@ export const REQUEST_KINDS = [
   'set-owner',
   'rotate-key',
   'offboard',
+  'temporary-membership',
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 

@@ -8,6 +8,7 @@ import { changeRun } from '../../kinds/change/run.js';
 import { createUserRun } from '../../kinds/create-user-run.js';
 import { KIND_BEFORE_KINDS } from '../../kinds/facts.js';
 import { rotationDeliveryRun } from '../../kinds/rotate-key/rotation-delivery.js';
+import { temporaryMembershipRun } from '../../kinds/temporary-membership/run.js';
 import { offboardRun } from '../kinds/offboard.js';
 import { describeReissueStep, isReissueStep, reissueStep } from '../kinds/reissue-run.js';
 import type { RequestKind } from '../plans/types.js';
@@ -32,6 +33,7 @@ export const runKinds: Readonly<Record<RequestKind, RunKind>> = {
   'set-owner': withSignals(changeRun),
   'rotate-key': withSignals(rotationDeliveryRun),
   offboard: withSignals(offboardRun),
+  'temporary-membership': withSignals(temporaryMembershipRun),
 };
 
 /** The run kind of a request (a request stored before kinds existed: create-user). */

@@ -29,3 +29,28 @@ export async function resumeStalledRuns(
   }
   return { resumed, failed };
 }
+
+/**
+ * Scheduled (every minute): every run asleep in a `wait` step that is due (e.g. a temporary membership's end) wakes
+ * in a new part of the worker, so a due wait is acted on within about a minute, not the 15 of the stall sweep. Reads
+ * only what is due: one Query of the sparse sweep index for deadlines up to now (the grants still running are not
+ * read), then a consistent read of each. Does nothing else (the stall sweep keeps its cadence and its count of
+ * stalled parts). Safe to run twice at once: each wake is a conditional write, and a part's job id is derived from
+ * the request, its attempt and part, so the worker's claim runs it once.
+ */
+export async function wakeDueRuns(
+  deps: Deps,
+  kindOf: (request: AccessRequest) => RunKind | undefined = runKindOf,
+): Promise<{ due: number; woken: number }> {
+  const now = deps.clock.now();
+  let due = 0;
+  let woken = 0;
+  for (const request of await deps.store.requests.dueForSweep(now)) {
+    const kind = kindOf(request);
+    const wakeAt = request.run?.wakeAt;
+    if (!kind || !wakeAt || wakeAt > now.toISOString() || !isIdle(request, now)) continue;
+    due++;
+    if ((await restartStalledRun(deps, kind, request)) === 'resumed') woken++;
+  }
+  return { due, woken };
+}

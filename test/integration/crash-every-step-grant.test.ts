@@ -1,0 +1,104 @@
+/**
+ * Crash at every step (issue 18), for temporary-membership (issue 21): a 1-hour grant runs once uninterrupted, from
+ * the command and the approval to the notice before its end and the removal at its end, both woken by the
+ * one-minute task (`wake-due-runs`); then, for every call of the worker that changes something, again with the
+ * worker killed before and after that call, and the end state must be the same: one addition, one removal, each DM
+ * once except between its post and the checkpoint that records it (MAY_DOUBLE). See crash-every-step.test.ts and
+ * test/support/kill-points.ts. `npm run test:long` runs every kill point (CRASH_SWEEP=full).
+ */
+import { afterAll, beforeAll, expect } from 'vitest';
+import { minuteTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { changeRequestFor, existingUser } from '../support/changes.js';
+import { crashSweep } from '../support/crash-sweep.js';
+import { click } from '../support/create-user.js';
+import { type CrashScenario, KillSwitch } from '../support/kill-points.js';
+import { testPolicy } from '../support/policy.js';
+
+const START = new Date('2026-11-25T09:00:00Z');
+const MINUTE = 60_000;
+
+let bot: TestBot;
+const kills = new KillSwitch();
+beforeAll(async () => {
+  bot = await startTestBot({ policy: testPolicy(), decorateClient: kills.awsMiddleware, members: ['U0OWNER'] });
+  kills.attach(bot);
+});
+afterAll(async () => {
+  await bot?.stop();
+});
+
+const MEMBER = 'crash-granted';
+
+/** The one-minute schedule, `minutes` after now: once as an invocation the harness numbers, then a minute later. */
+async function minuteTicks(b: TestBot, minutes: number): Promise<void> {
+  b.clock.advance(minutes * MINUTE);
+  await kills.invoke('schedule', () => b.as('schedule', () => runScheduledTasks(b.deps, minuteTasks)));
+  await b.drain();
+  b.clock.advance(MINUTE); // the next minute's run: what a killed part left, it wakes again
+  await b.as('schedule', () => runScheduledTasks(b.deps, minuteTasks));
+  await b.drain();
+}
+
+const SCENARIOS: CrashScenario[] = [
+  {
+    kind: 'temporary-membership (1 hour: added, notice, removed)',
+    async setup(b) {
+      await existingUser(b, MEMBER, { owner: 'U0OWNER' });
+      return { userNames: [MEMBER], approver: 'U0APPROVER1' };
+    },
+    async act(b) {
+      const { result } = await b.command(
+        `add-to-group ${MEMBER} ci-deployers --for 1h --reason "Hotfix"`,
+        'U0REQUESTER',
+      );
+      expect(result.statusCode).toBe(200);
+      await b.drain();
+      const request = await changeRequestFor(b, MEMBER);
+      await click(b, request, 'U0APPROVER1');
+      await b.drain();
+      await minuteTicks(b, 46); // the notice before the end (15 minutes before)
+      await minuteTicks(b, 15); // the end
+      return request.id;
+    },
+  },
+];
+
+/** Filled from the baseline's kill points (CRASH_DEBUG=1): each DM between its post and its step's checkpoint. */
+const MAY_DOUBLE: Record<string, string[]> = {
+  'temporary-membership (1 hour: added, notice, removed)': [
+    // the request's post in the approval channel, recorded where it is (setMessage)
+    'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
+    'before publish-request#1/1.2 dynamodb:UpdateItem requests',
+    // the change run's DMs: the start (requester), after the commit the requester's and the owner's ("until when")
+    'after provision#1/1.3 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.13 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.14 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.15 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
+    // the notices before the end (owner, requester), each a step recorded by its checkpoint
+    'after run-part#1/1.3 slack:chat.postMessage U0OWNER',
+    'before run-part#1/1.4 dynamodb:TransactWriteItems requests+audit',
+    'after run-part#1/1.5 slack:chat.postMessage U0REQUESTER',
+    'before run-part#1/1.6 dynamodb:TransactWriteItems requests+audit',
+    // the DMs at the end (owner, requester)
+    'after run-part#2/1.9 slack:chat.postMessage U0OWNER',
+    'before run-part#2/1.10 dynamodb:TransactWriteItems requests+audit',
+    'after run-part#2/1.11 slack:chat.postMessage U0REQUESTER',
+    'before run-part#2/1.12 dynamodb:TransactWriteItems requests+audit',
+  ],
+};
+
+const KNOWN: Record<string, Record<string, string>> = {};
+
+// 70 kill points, each killed before and after: about 30 minutes on a loaded machine, more than the default
+crashSweep({
+  bot: () => bot,
+  kills,
+  scenarios: SCENARIOS,
+  start: START,
+  mayDouble: MAY_DOUBLE,
+  known: KNOWN,
+  timeout: 90 * 60_000,
+});
