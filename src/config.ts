@@ -299,6 +299,8 @@ export const envSchema = z.object({
   SLACK_API_URL: optionalUrl,
   SLACK_BOT_ID: optionalString,
   SLACK_BOT_USER_ID: optionalString,
+  /** The workspace the app is installed in (auth.test's team_id): approvers must be its full members. */
+  SLACK_TEAM_ID: optionalString,
   POLICY_FILE: z._default(z.string(), 'policy.yml'),
   PORT: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(65535))), 3000),
   AWS_REGION: z._default(z.string(), 'us-east-1'),

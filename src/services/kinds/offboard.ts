@@ -47,7 +47,7 @@ import {
 } from '../requests.js';
 import { extendRun, isIdle, RUN_LEASE_MS, type RunOutcome, resumeRun, runAttempt } from '../runner/engine.js';
 import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
-import { memberStates } from '../slack-members.js';
+import { memberStates, requireFullMember } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
 import { isManagedPath, managedUserPaths, ownerFromTags } from '../user-projection.js';
 
@@ -751,6 +751,11 @@ export async function clickOffboardReactivate(deps: RequestDeps, requestId: stri
   };
   if (user === off.member || !(await isOffboardApprover(deps, user)))
     return refuse(new NotAuthorizedError('Only an approver (not the person offboarded) can reactivate.'));
+  try {
+    await requireFullMember(deps, user, 'reactivate');
+  } catch (error) {
+    return refuse(error as Error);
+  }
   if (request.status !== 'done' || off.action !== 'disable')
     return refuse(new ConflictError('This offboarding disabled nothing that could be reactivated.'));
   if (off.reactivation)
