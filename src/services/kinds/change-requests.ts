@@ -10,6 +10,7 @@ import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { PlanStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
+import { reasonProblem } from '../reason-rules.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
 import { newRequest, submitNew } from '../requests/submit.js';
 import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions } from '../requests.js';
@@ -70,6 +71,10 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
   if (!justification) problems.justification = 'Say why (`--reason "..."`): the approvers and the audit trail read it.';
   else if (justification.length > MAX_JUSTIFICATION)
     problems.justification = `Keep the reason within ${MAX_JUSTIFICATION} characters.`;
+  else if (draft.kind === 'add-to-group') {
+    const unmet = reasonProblem(policy, groups, justification);
+    if (unmet) problems.justification = unmet;
+  }
   if (rules.names === 'new-owner') {
     if (!draft.newOwner || !SLACK_USER.test(draft.newOwner))
       problems.newOwner = 'Name the new owner as a Slack @mention.';
