@@ -5,12 +5,21 @@
  * not allowed to approve). Signed clicks through the real Slack handler; users.info answered by the fake Slack as
  * Slack answers it (`is_ultra_restricted`, `is_restricted`, another `team_id`, `is_bot`, `deleted`).
  */
+
+import { CreateGroupCommand, DeleteGroupCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DENY_REASON_BLOCK, DENY_REASON_MODAL, FORM_INPUT, REQUEST_DENY } from '../../src/blocks/ids.js';
+import {
+  DENY_REASON_BLOCK,
+  DENY_REASON_MODAL,
+  FORM_INPUT,
+  REQUEST_ABANDON,
+  REQUEST_DENY,
+  REQUEST_RETRY,
+} from '../../src/blocks/ids.js';
 import { STANDING_CACHE_MS } from '../../src/services/slack-members.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
-import { auditActions, click, iamUserNames, repliesTo, requestUser } from '../support/create-user.js';
+import { auditActions, click, iamUserNames, repliesTo, requestUser, shownText } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
 
 const GUEST = 'U0GUESTAPPR';
@@ -165,11 +174,63 @@ describe('when Slack cannot say who clicks', () => {
 
     // Act
     const replies = await clickAndSettle(request, GUEST);
+    bot.slack.members.recover(GUEST);
 
     // Assess
     expect(replies).toEqual([
       'Only full members of this workspace can approve requests, and Slack does not know you as a member of this workspace, whatever the policy lists. Nothing was changed.',
     ]);
     expect((await stored(request)).status).toBe('pending');
+  });
+});
+
+/** A request whose provisioning failed (its group vanished between the form and the approval). */
+async function failedRequest(): Promise<AccessRequest> {
+  const request = await requestUser(bot, nextName(), { groups: ['read-only'] });
+  const iam = bot.deps.aws.account().iam;
+  await iam.send(new DeleteGroupCommand({ GroupName: 'read-only' }));
+  try {
+    await clickAndSettle(request, FULL);
+  } finally {
+    await iam.send(new CreateGroupCommand({ GroupName: 'read-only' }));
+  }
+  const failed = await stored(request);
+  expect(failed.status).toBe('failed');
+  return failed;
+}
+
+describe('the other approver-only actions refuse who is not a full member too', () => {
+  it.each([
+    ['Retry', REQUEST_RETRY, 'retry'],
+    ['Abandon', REQUEST_ABANDON, 'abandon'],
+  ])('%s on a failed request, from a single-channel guest, changes nothing', async (_name, actionId, verb) => {
+    // Prepare
+    const request = await failedRequest();
+
+    // Act
+    const replies = await clickAndSettle(request, GUEST, actionId);
+
+    // Assess
+    expect(replies).toEqual([
+      `Only full members of this workspace can ${verb} requests, and you are a single-channel guest of this workspace, whatever the policy lists. Nothing was changed.`,
+    ]);
+    const after = await stored(request);
+    expect(after.status).toBe('failed');
+    expect(after.version).toBe(request.version);
+  });
+
+  it('/iam audit and /iam jobs, from a member of another organisation', async () => {
+    // Act
+    const audit = await bot.command('audit U0FULLAPPR', EXTERNAL);
+    const jobs = await bot.command('jobs', EXTERNAL);
+    await bot.drain();
+
+    // Assess
+    expect(shownText(bot, audit.responseId)).toBe(
+      'Only full members of this workspace can read the audit trail, and you are a member of another organisation (a shared channel), whatever the policy lists. Nothing was changed.',
+    );
+    expect(shownText(bot, jobs.responseId)).toBe(
+      'Only full members of this workspace can see failed jobs, and you are a member of another organisation (a shared channel), whatever the policy lists. Nothing was changed.',
+    );
   });
 });
