@@ -219,6 +219,22 @@ describe('the other approver-only actions refuse who is not a full member too', 
     expect(after.version).toBe(request.version);
   });
 
+  it('/iam report from a bot and /iam offboard from a multi-channel guest', async () => {
+    // Act
+    const report = await bot.command('report', BOT_USER);
+    const offboard = await bot.command('offboard <@U0OWNER> --reason "left the company"', MULTI_GUEST);
+    await bot.drain();
+
+    // Assess
+    expect(shownText(bot, report.responseId)).toBe(
+      'Only full members of this workspace can see the compliance report, and you are a bot, whatever the policy lists. Nothing was changed.',
+    );
+    expect(shownText(bot, offboard.responseId)).toContain(
+      'Only full members of this workspace can ask to offboard someone, and you are a multi-channel guest of this workspace',
+    );
+    expect((await bot.deps.store.requests.model.scan().exec()).filter((r) => r.kind === 'offboard')).toEqual([]);
+  });
+
   it('/iam audit and /iam jobs, from a member of another organisation', async () => {
     // Act
     const audit = await bot.command('audit U0FULLAPPR', EXTERNAL);

@@ -218,6 +218,7 @@ export async function submitOffboardRequest(
 ): Promise<AccessRequest> {
   if (!(await isOffboardApprover(deps, requester)))
     throw new NotAuthorizedError('Only approvers can ask to offboard someone.');
+  await requireFullMember(deps, requester, 'ask to offboard someone');
   if (member === requester) throw new NotAuthorizedError('You cannot offboard yourself: ask another approver.');
   const owned = await deps.store.users.ownedBy(member);
   if (!owned.users.length) throw new ConflictError(`<@${member}> owns no IAM user I know of: nothing to offboard.`);
