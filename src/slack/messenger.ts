@@ -18,25 +18,31 @@ export class ResponseUrlError extends Error {
 /** Messenger over the Slack Web API. */
 export class SlackMessenger implements Messenger {
   readonly #groupCache = new Map<string, { at: number; members: string[] }>();
-  #homeTeam: Promise<string> | undefined;
+  /**
+   * Not a #private field: tests wrap the messenger in a Proxy (test/support/kill-points.ts), and a method called
+   * through one cannot read a #private field.
+   */
+  private homeTeamAnswer: Promise<string> | undefined;
   /** `teamId`: the workspace the app is installed in (SLACK_TEAM_ID); without it, auth.test tells, once per process. */
   constructor(
     private readonly client: WebClient,
     options: { teamId?: string } = {},
   ) {
-    if (options.teamId) this.#homeTeam = Promise.resolve(options.teamId);
+    if (options.teamId) this.homeTeamAnswer = Promise.resolve(options.teamId);
   }
 
   /** The app's own workspace: given, or auth.test's `team_id` (asked once; a failure is asked again next time). */
   homeTeam(): Promise<string> {
-    this.#homeTeam ??= this.client.auth.test().then((res) => {
+    if (this.homeTeamAnswer) return this.homeTeamAnswer;
+    const answer = this.client.auth.test().then((res) => {
       if (!res.team_id) throw new Error('auth.test answered no team_id');
       return res.team_id;
     });
-    this.#homeTeam.catch(() => {
-      this.#homeTeam = undefined;
+    this.homeTeamAnswer = answer;
+    answer.catch(() => {
+      if (this.homeTeamAnswer === answer) this.homeTeamAnswer = undefined;
     });
-    return this.#homeTeam;
+    return answer;
   }
 
   async post(channel: string, message: OutgoingMessage): Promise<{ channel: string; ts: string }> {

@@ -71,7 +71,8 @@ export async function checkChangeDraft(deps: Pick<Deps, 'config' | 'aws'>, draft
   if (!justification) problems.justification = 'Say why (`--reason "..."`): the approvers and the audit trail read it.';
   else if (justification.length > MAX_JUSTIFICATION)
     problems.justification = `Keep the reason within ${MAX_JUSTIFICATION} characters.`;
-  else if (draft.kind === 'add-to-group') {
+  else if (rules.membership === 'absent') {
+    // a change that grants groups: each granted group's reason pattern applies
     const unmet = reasonProblem(policy, groups, justification);
     if (unmet) problems.justification = unmet;
   }
