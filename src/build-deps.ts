@@ -43,7 +43,10 @@ export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
     clock,
     aws: new AwsAccounts({ region: env.AWS_REGION, endpoint, accounts: policy.accounts, clock }),
     store: store.store,
-    messenger: new SlackMessenger(slackWebClient(env, { answering: options.answeringSlack ?? false })),
+    messenger: new SlackMessenger(
+      slackWebClient(env, { answering: options.answeringSlack ?? false }),
+      env.SLACK_TEAM_ID ? { teamId: env.SLACK_TEAM_ID } : {},
+    ),
     dispatcher,
     randomToken: () => randomBytes(32).toString('base64url'),
     preload: async () => {

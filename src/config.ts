@@ -35,6 +35,50 @@ const duration = z
   .check(z.refine((v) => durationMs(v) !== undefined, 'must be a duration like 90m, 4h or 2d, at most 30 days'));
 const approvalCount = z.int().check(z.minimum(1), z.maximum(5));
 
+// --- Reasons that say something (issue 21): a group may require its reason to match a pattern. ---
+/**
+ * `reasonPattern`: a JavaScript regular expression (Unicode mode) the reason of a request for the group must match
+ * (anywhere, unless anchored with ^ and $), e.g. a ticket id; `reasonHint`: what the refusal asks for instead.
+ * A pattern that is not a valid regular expression fails the build and the start (checkReasonPatterns).
+ */
+const groupReasonFields = {
+  reasonPattern: z.optional(z.string().check(z.minLength(1), z.maxLength(500))),
+  reasonHint: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+};
+
+/** The RegExp of a policy group's reasonPattern (Unicode mode). Throws SyntaxError when it is not one. */
+export const reasonRegExp = (pattern: string): RegExp => new RegExp(pattern, 'u');
+
+/** Every group whose reasonPattern does not compile, named, with JavaScript's own words. */
+function checkReasonPatterns(
+  policy: { groups: { name: string; reasonPattern?: string | undefined; reasonHint?: string | undefined }[] },
+  ctx: { issues: z.core.$ZodRawIssue[] },
+): void {
+  for (const [i, g] of policy.groups.entries()) {
+    if (g.reasonPattern === undefined) {
+      if (g.reasonHint !== undefined)
+        ctx.issues.push({
+          code: 'custom',
+          input: g.reasonHint,
+          path: ['groups', i, 'reasonHint'],
+          message: `group ${g.name}: reasonHint needs a reasonPattern to explain`,
+        });
+      continue;
+    }
+    try {
+      reasonRegExp(g.reasonPattern);
+    } catch (error) {
+      ctx.issues.push({
+        code: 'custom',
+        input: g.reasonPattern,
+        path: ['groups', i, 'reasonPattern'],
+        message: `group ${g.name}: reasonPattern ${JSON.stringify(g.reasonPattern)} is not a valid regular expression (${(error as Error).message})`,
+      });
+    }
+  }
+}
+// --- end of reasons ---
+
 const principals = z.strictObject({
   users: z._default(z.array(slackUserId), []),
   usergroups: z._default(z.array(slackUsergroupId), []),
@@ -92,6 +136,7 @@ export const policySchema = z
             maxExtensions: z._default(z.int().check(z.minimum(0), z.maximum(20)), 2),
             /** Whether an extension goes through approval again (else the owner or requester extends it at once). */
             extensionNeedsApproval: z._default(z.boolean(), false),
+            ...groupReasonFields,
           }),
         )
         .check(z.maxLength(1000, 'must list at most 1,000 groups: the request form lists them in 10 parts of 100')),
@@ -294,7 +339,8 @@ export const policySchema = z
         names.add(a.name);
       }
     }),
-  );
+  )
+  .check(z.superRefine((policy, ctx) => checkReasonPatterns(policy, ctx)));
 
 export type Policy = z.infer<typeof policySchema>;
 
@@ -330,6 +376,8 @@ export const envSchema = z.object({
   SLACK_API_URL: optionalUrl,
   SLACK_BOT_ID: optionalString,
   SLACK_BOT_USER_ID: optionalString,
+  /** The workspace the app is installed in (auth.test's team_id): approvers must be its full members. */
+  SLACK_TEAM_ID: optionalString,
   POLICY_FILE: z._default(z.string(), 'policy.yml'),
   PORT: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(65535))), 3000),
   AWS_REGION: z._default(z.string(), 'us-east-1'),

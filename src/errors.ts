@@ -34,8 +34,8 @@ export class ValidationError extends BotError {
 
 /** The person is not allowed to do this (not an approver, approving their own request, ...). */
 export class NotAuthorizedError extends BotError {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'NotAuthorizedError';
   }
 }

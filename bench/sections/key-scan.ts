@@ -64,6 +64,9 @@ function countingMessenger(): Messenger & { posts: number } {
     async memberStatus() {
       return 'active' as const;
     },
+    async memberStanding() {
+      return 'member' as const;
+    },
     async listMembers() {
       return { members: [] };
     },

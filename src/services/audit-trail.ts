@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { NotAuthorizedError } from '../errors.js';
 import type { AuditEvent } from '../store/audit.js';
 import { auditSubject, isAmong } from './requests.js';
+import { requireFullMember } from './slack-members.js';
 
 /** What `/iam audit` looks at: one request, what one person did, or the requests that changed one IAM user. */
 export type AuditTarget =
@@ -27,6 +28,7 @@ export async function auditTrail(
 ): Promise<{ events: AuditEvent[]; more: boolean; known: boolean }> {
   if (!(await isAmong(deps, deps.config.policy.approvals.approvers, viewer)))
     throw new NotAuthorizedError('Only approvers can read the audit trail.');
+  await requireFullMember(deps, viewer, 'read the audit trail');
   const skip = (page - 1) * AUDIT_PAGE;
   if (target.kind === 'request') {
     const found = await deps.store.audit.newest({ subject: auditSubject(target.requestId) }, skip, AUDIT_PAGE);

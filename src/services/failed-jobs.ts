@@ -5,6 +5,7 @@ import type { Job, LambdaFailureRecord } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import type { FailedJob } from '../store/jobs.js';
 import { isAmong, kindOf } from './requests.js';
+import { requireFullMember } from './slack-members.js';
 
 export type { LambdaFailureRecord } from '../jobs/types.js';
 
@@ -99,6 +100,7 @@ export async function recordFailedJobs(deps: Deps, event: SqsEvent): Promise<{ r
 async function mustBeApprover(deps: Deps, user: string, what: string) {
   if (!(await isAmong(deps, deps.config.policy.approvals.approvers, user)))
     throw new NotAuthorizedError(`Only approvers can ${what}.`);
+  await requireFullMember(deps, user, what);
 }
 
 export const FAILED_JOBS_PAGE = 10;

@@ -29,12 +29,32 @@ export interface Messenger {
    */
   memberStatus(userId: string): Promise<'active' | 'deleted' | 'not-found' | 'bot'>;
   /**
+   * What a member is to this workspace, from one users.info call (see MemberStanding); `not-found` when Slack answers
+   * user_not_found. Any other failure throws.
+   */
+  memberStanding(userId: string): Promise<MemberStanding>;
+  /**
    * One page of the workspace's members (users.list, which includes deactivated members but not members of other
    * organisations): each with its status as memberStatus gives it, and the cursor of the next page (none at the end).
    * Any failure throws.
    */
   listMembers(page: { cursor?: string; limit: number }): Promise<MemberPage>;
 }
+
+/**
+ * member: a full member of the app's own workspace (an admin or owner included); single-channel-guest
+ * (`is_ultra_restricted`), multi-channel-guest (`is_restricted`); external: a member of another organisation met in a
+ * shared channel (another `team_id` that is not one of the member's Enterprise Grid workspaces, or `is_stranger`);
+ * bot: `is_bot`, or Slackbot; deactivated: `deleted`; not-found: Slack does not know the id.
+ */
+export type MemberStanding =
+  | 'member'
+  | 'single-channel-guest'
+  | 'multi-channel-guest'
+  | 'external'
+  | 'bot'
+  | 'deactivated'
+  | 'not-found';
 
 /** A page of users.list. */
 export interface MemberPage {

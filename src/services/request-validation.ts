@@ -5,6 +5,7 @@ import type { Deps } from '../deps.js';
 import { BotError, ValidationError } from '../errors.js';
 import type { AccessType, UserTag } from '../store/requests.js';
 import { closestName } from './closest.js';
+import { reasonProblem } from './reason-rules.js';
 import { nameConflict } from './request-names.js';
 
 /** A create-user request as typed in the form or on the command line; anything may be missing or wrong. */
@@ -136,6 +137,10 @@ function checkLocally(policy: Policy, requester: string, draft: CreateUserDraft)
   if (!justification) problems.justification = 'Say why this user is needed; approvers read it.';
   else if (justification.length > MAX_JUSTIFICATION)
     problems.justification = `Keep the justification under ${MAX_JUSTIFICATION} characters.`;
+  else {
+    const unmet = reasonProblem(policy, groups, justification);
+    if (unmet) problems.justification = unmet;
+  }
 
   return {
     problems,

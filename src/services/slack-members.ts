@@ -4,8 +4,9 @@
  * 429 after Slack's Retry-After).
  */
 import type { Deps } from '../deps.js';
+import { NotAuthorizedError } from '../errors.js';
 import { logger } from '../logger.js';
-import type { Messenger } from './ports.js';
+import type { MemberStanding, Messenger } from './ports.js';
 
 /**
  * active: in the workspace; deactivated: users.info says `deleted` (the only state that means the member left);
@@ -60,4 +61,71 @@ export async function memberStates(
     }
   }
   return states;
+}
+
+/**
+ * How long a member's standing (full member, guest, external, bot, deactivated) is reused within one warm process:
+ * as long as the user group members (src/slack/messenger.ts). A change in Slack (a member deactivated or made a
+ * guest) counts at the latest a minute later; Slack itself signs a deactivated member out at once, so their clicks
+ * stop before that. The cache spares the Slack function a users.info call on every click of a busy approver.
+ */
+export const STANDING_CACHE_MS = 60_000;
+
+const standingCaches = new WeakMap<Messenger, Map<string, { standing: MemberStanding; at: number }>>();
+
+/**
+ * A member's standing in this workspace: at most one users.info call (none within STANDING_CACHE_MS of the last
+ * answer about them in this process). Throws Slack's failure (nothing cached): callers must refuse.
+ */
+export async function standingOf(deps: Pick<Deps, 'messenger' | 'clock'>, userId: string): Promise<MemberStanding> {
+  let cache = standingCaches.get(deps.messenger);
+  if (!cache) {
+    cache = new Map();
+    standingCaches.set(deps.messenger, cache);
+  }
+  const now = deps.clock.now().getTime();
+  const cached = cache.get(userId);
+  if (cached && now - cached.at >= 0 && now - cached.at < STANDING_CACHE_MS) return cached.standing;
+  const standing = await deps.messenger.memberStanding(userId);
+  cache.set(userId, { standing, at: now });
+  return standing;
+}
+
+/** Why a standing other than `member` may not decide anything, as the clicker reads it. */
+export const STANDING_REASONS: Record<Exclude<MemberStanding, 'member'>, string> = {
+  'single-channel-guest': 'you are a single-channel guest of this workspace',
+  'multi-channel-guest': 'you are a multi-channel guest of this workspace',
+  external: 'you are a member of another organisation (a shared channel)',
+  bot: 'you are a bot',
+  deactivated: 'your account is deactivated',
+  'not-found': 'Slack does not know you as a member of this workspace',
+};
+
+/**
+ * Throws NotAuthorizedError unless `user` is a full member of this workspace (not a guest, a member of another
+ * organisation, a bot or deactivated), whatever the policy lists; also when Slack cannot say (fail closed). Makes at
+ * most one users.info call (see standingOf). Changes nothing.
+ */
+export async function requireFullMember(
+  deps: Pick<Deps, 'messenger' | 'clock'>,
+  user: string,
+  verb: string,
+): Promise<void> {
+  let standing: MemberStanding;
+  try {
+    standing = await standingOf(deps, user);
+  } catch (error) {
+    logger.warn('users.info failed; the approver-only action is refused', {
+      member: user,
+      errorName: (error as Error)?.name,
+    });
+    throw new NotAuthorizedError(
+      `I could not check with Slack that you are a full member of this workspace, so I cannot let you ${verb} now. Nothing was changed; try again in a minute.`,
+      { cause: error },
+    );
+  }
+  if (standing === 'member') return;
+  throw new NotAuthorizedError(
+    `Only full members of this workspace can ${verb}, and ${STANDING_REASONS[standing]}, whatever the policy lists. Nothing was changed.`,
+  );
 }

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { MemberPage, Messenger, OutgoingMessage } from '../services/ports.js';
+import type { MemberPage, MemberStanding, Messenger, OutgoingMessage } from '../services/ports.js';
 
 /** A post to a response_url that Slack refused: its HTTP status and Slack's error (`used_url`, `expired_url`...). */
 export class ResponseUrlError extends Error {
@@ -18,7 +18,32 @@ export class ResponseUrlError extends Error {
 /** Messenger over the Slack Web API. */
 export class SlackMessenger implements Messenger {
   readonly #groupCache = new Map<string, { at: number; members: string[] }>();
-  constructor(private readonly client: WebClient) {}
+  /**
+   * Not a #private field: tests wrap the messenger in a Proxy (test/support/kill-points.ts), and a method called
+   * through one cannot read a #private field.
+   */
+  private homeTeamAnswer: Promise<string> | undefined;
+  /** `teamId`: the workspace the app is installed in (SLACK_TEAM_ID); without it, auth.test tells, once per process. */
+  constructor(
+    private readonly client: WebClient,
+    options: { teamId?: string } = {},
+  ) {
+    if (options.teamId) this.homeTeamAnswer = Promise.resolve(options.teamId);
+  }
+
+  /** The app's own workspace: given, or auth.test's `team_id` (asked once; a failure is asked again next time). */
+  homeTeam(): Promise<string> {
+    if (this.homeTeamAnswer) return this.homeTeamAnswer;
+    const answer = this.client.auth.test().then((res) => {
+      if (!res.team_id) throw new Error('auth.test answered no team_id');
+      return res.team_id;
+    });
+    this.homeTeamAnswer = answer;
+    answer.catch(() => {
+      if (this.homeTeamAnswer === answer) this.homeTeamAnswer = undefined;
+    });
+    return answer;
+  }
 
   async post(channel: string, message: OutgoingMessage): Promise<{ channel: string; ts: string }> {
     const res = await this.client.chat.postMessage({
@@ -118,5 +143,28 @@ export class SlackMessenger implements Messenger {
       if ((error as { data?: { error?: string } })?.data?.error === 'user_not_found') return 'not-found';
       throw error;
     }
+  }
+
+  async memberStanding(userId: string): Promise<MemberStanding> {
+    let user: NonNullable<Awaited<ReturnType<WebClient['users']['info']>>['user']>;
+    try {
+      const res = await this.client.users.info({ user: userId });
+      if (!res.user) throw new Error('users.info answered no user');
+      user = res.user;
+    } catch (error) {
+      if ((error as { data?: { error?: string } })?.data?.error === 'user_not_found') return 'not-found';
+      throw error;
+    }
+    if (user.deleted) return 'deactivated';
+    // Slackbot (USLACKBOT) is no bot user by its flags, and no person either
+    if (user.is_bot || userId === 'USLACKBOT') return 'bot';
+    const home = await this.homeTeam();
+    // Enterprise Grid: team_id may be another workspace of the organisation; enterprise_user.teams lists the
+    // member's workspaces. A member of another organisation (Slack Connect) has neither.
+    const ours = user.team_id === home || (user.enterprise_user?.teams ?? []).includes(home);
+    if (user.is_stranger || !ours) return 'external';
+    if (user.is_ultra_restricted) return 'single-channel-guest';
+    if (user.is_restricted) return 'multi-channel-guest';
+    return 'member';
   }
 }

@@ -12,7 +12,11 @@
  * adds one usergroups.users.list per group checked, cached for a minute per process (not counted here: the test
  * approvers are named directly); without SLACK_BOT_ID and SLACK_BOT_USER_ID, Bolt adds an auth.test to every
  * event (see beforeAll). Form and command submissions also check IAM (the user must not exist, the groups
- * must) and the account (STS), in parallel, before their one write.
+ * must) and the account (STS), in parallel, before their one write. An approver-only click (Approve, Deny, Retry,
+ * Abandon) by a listed approver adds one users.info (is the clicker a full member of this workspace?), cached for
+ * a minute per process: counted here, each measured click asking afresh (the worst case); a click by someone not
+ * listed is refused before it. SLACK_TEAM_ID is set, as deployed: without it the first such check of a process adds
+ * one auth.test (the workspace's own team id), kept for the life of the process.
  */
 import { CreateGroupCommand, DeleteGroupCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +28,8 @@ import {
   REQUEST_DENY,
   REQUEST_RETRY,
 } from '../../src/blocks/ids.js';
+import { FAKE_TEAM_ID } from '../../src/local/fake-slack.js';
+import { STANDING_CACHE_MS } from '../../src/services/slack-members.js';
 import type { SlackMessenger } from '../../src/slack/messenger.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -36,12 +42,14 @@ beforeAll(async () => {
   // As deployed with SLACK_BOT_ID and SLACK_BOT_USER_ID set (serverless.yml passes them). Without them Bolt 5.1 calls
   // auth.test before EVERY event, not only the first (its deferred singleAuthorization does not keep the result:
   // @slack/bolt dist/App.js, singleAuthorization), which would add one Slack call to each count below.
-  bot = await startTestBot({ env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT' } });
+  bot = await startTestBot({ env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT', SLACK_TEAM_ID: FAKE_TEAM_ID } });
 });
 afterAll(async () => {
   await bot.stop();
 });
 
+/** Past the users.info answers this process keeps (STANDING_CACHE_MS): the next approver-only click asks Slack. */
+const coldStanding = () => bot.clock.advance(STANDING_CACHE_MS);
 const stored = async (r: AccessRequest) => (await bot.deps.store.requests.get(r.id)) as AccessRequest;
 const sorted = (calls: string[]) => [...calls].sort();
 
@@ -71,25 +79,27 @@ describe('network calls before the answer', () => {
 
   it('Approve that completes the approvals: one read, one transactional write, the provisioning hand-off', async () => {
     const request = await requestUser(bot, 'calls-approve-bot');
+    coldStanding();
 
     const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER1'));
 
     expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
-    expect(calls.slack).toEqual([]);
+    expect(calls.slack).toEqual(['users.info']);
     expect(calls.handOffs).toEqual(['provision']);
-    expect(calls.total).toBeLessThanOrEqual(3);
+    expect(calls.total).toBeLessThanOrEqual(4);
     expect((await stored(request)).status).toBe('done'); // the worker did the rest after the answer
   });
 
   it('Approve that records a first of two approvals: read, write, hand-off (the worker answers the clicker)', async () => {
     const request = await requestUser(bot, 'calls-first-of-two-bot', { groups: ['production-admins'] });
+    coldStanding();
 
     const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER1'));
 
     expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
-    expect(calls.slack).toEqual([]);
+    expect(calls.slack).toEqual(['users.info']);
     expect(calls.handOffs).toEqual(['request-update']);
-    expect(calls.total).toBeLessThanOrEqual(3);
+    expect(calls.total).toBeLessThanOrEqual(4);
   });
 
   it('Approve refused (not an approver): read, the user group lookup, the refusal’s audit record, the answer', async () => {
@@ -107,16 +117,18 @@ describe('network calls before the answer', () => {
 
   it('Deny: one read, then views.open for the reason form (within the trigger’s 3 seconds)', async () => {
     const request = await requestUser(bot, 'calls-deny-bot');
+    coldStanding();
 
     const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER1', REQUEST_DENY));
 
     expect(calls.aws).toEqual(['dynamodb:GetItem']);
-    expect(calls.slack).toEqual(['views.open']);
-    expect(calls.total).toBeLessThanOrEqual(2);
+    expect(calls.slack).toEqual(['users.info', 'views.open']);
+    expect(calls.total).toBeLessThanOrEqual(3);
   });
 
   it('the deny reason submission: read, transactional write, hand-off', async () => {
     const request = await requestUser(bot, 'calls-deny-reason-bot');
+    coldStanding();
 
     const calls = await callsBeforeAnswer(bot, () =>
       bot.submitView({
@@ -128,29 +140,31 @@ describe('network calls before the answer', () => {
     );
 
     expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
-    expect(calls.slack).toEqual([]);
+    expect(calls.slack).toEqual(['users.info']);
     expect(calls.handOffs).toEqual(['request-update']);
     expect((await stored(request)).status).toBe('denied');
   });
 
   it('Retry: read, transactional write, the provisioning hand-off', async () => {
     const request = await failedRequest('calls-retry-bot');
+    coldStanding();
 
     const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER2', REQUEST_RETRY));
 
     expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
-    expect(calls.slack).toEqual([]);
+    expect(calls.slack).toEqual(['users.info']);
     expect(calls.handOffs).toEqual(['provision']);
     expect((await stored(request)).status).toBe('done');
   });
 
   it('Abandon: read, transactional write, hand-off', async () => {
     const request = await failedRequest('calls-abandon-bot');
+    coldStanding();
 
     const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER2', REQUEST_ABANDON));
 
     expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
-    expect(calls.slack).toEqual([]);
+    expect(calls.slack).toEqual(['users.info']);
     expect(calls.handOffs).toEqual(['request-update']);
   });
 

@@ -143,6 +143,7 @@ const SLACK_CALLS = new Set<keyof Messenger>([
   'uploadFile',
   'usergroupMembers',
   'memberStatus',
+  'memberStanding',
 ]);
 
 /** A recipient as the label shows it: users and channels by id, a response_url as such. */

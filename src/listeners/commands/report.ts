@@ -1,6 +1,7 @@
 import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
 import { isApprover } from '../../services/requests.js';
+import { requireFullMember } from '../../services/slack-members.js';
 import { tokenize } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
 
@@ -31,6 +32,12 @@ export const report: Subcommand = {
         response_type: 'ephemeral',
         text: 'Only approvers can see the compliance report. `/iam users` shows the IAM users you own and their keys.',
       });
+      return;
+    }
+    try {
+      await requireFullMember(deps, command.user_id, 'see the compliance report');
+    } catch (error) {
+      await ack({ response_type: 'ephemeral', text: (error as Error).message });
       return;
     }
     await ack({

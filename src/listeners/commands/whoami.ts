@@ -10,7 +10,7 @@ export const whoami: Subcommand = {
     await deps.dispatcher.dispatch({
       id: `whoami:${command.trigger_id}`,
       type: 'whoami',
-      payload: { responseUrl: command.response_url },
+      payload: { responseUrl: command.response_url, user: command.user_id },
     });
   },
 };

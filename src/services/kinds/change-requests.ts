@@ -12,6 +12,7 @@ import { temporaryGroupsOf } from '../../kinds/temporary-membership/active.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { PlanStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
+import { reasonProblem } from '../reason-rules.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
 import { newRequest, submitNew } from '../requests/submit.js';
 import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions } from '../requests.js';
@@ -79,6 +80,11 @@ export async function checkChangeDraft(
   if (!justification) problems.justification = 'Say why (`--reason "..."`): the approvers and the audit trail read it.';
   else if (justification.length > MAX_JUSTIFICATION)
     problems.justification = `Keep the reason within ${MAX_JUSTIFICATION} characters.`;
+  else if (rules.membership === 'absent') {
+    // a change that grants groups: each granted group's reason pattern applies
+    const unmet = reasonProblem(policy, groups, justification);
+    if (unmet) problems.justification = unmet;
+  }
   if (rules.names === 'new-owner') {
     if (!draft.newOwner || !SLACK_USER.test(draft.newOwner))
       problems.newOwner = 'Name the new owner as a Slack @mention.';

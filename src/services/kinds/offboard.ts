@@ -47,7 +47,7 @@ import {
 } from '../requests.js';
 import { isIdle, RUN_LEASE_MS, type RunOutcome, resumeRun, runAttempt, runNext } from '../runner/engine.js';
 import type { RunKind, RunState, RunStep, StepOutcome } from '../runner/types.js';
-import { memberStates } from '../slack-members.js';
+import { memberStates, requireFullMember } from '../slack-members.js';
 import { userChanged } from '../user-changes.js';
 import { isManagedPath, managedUserPaths, ownerFromTags } from '../user-projection.js';
 
@@ -218,6 +218,7 @@ export async function submitOffboardRequest(
 ): Promise<AccessRequest> {
   if (!(await isOffboardApprover(deps, requester)))
     throw new NotAuthorizedError('Only approvers can ask to offboard someone.');
+  await requireFullMember(deps, requester, 'ask to offboard someone');
   if (member === requester) throw new NotAuthorizedError('You cannot offboard yourself: ask another approver.');
   const owned = await deps.store.users.ownedBy(member);
   if (!owned.users.length) throw new ConflictError(`<@${member}> owns no IAM user I know of: nothing to offboard.`);
@@ -751,6 +752,11 @@ export async function clickOffboardReactivate(deps: RequestDeps, requestId: stri
   };
   if (user === off.member || !(await isOffboardApprover(deps, user)))
     return refuse(new NotAuthorizedError('Only an approver (not the person offboarded) can reactivate.'));
+  try {
+    await requireFullMember(deps, user, 'reactivate');
+  } catch (error) {
+    return refuse(error as Error);
+  }
   if (request.status !== 'done' || off.action !== 'disable')
     return refuse(new ConflictError('This offboarding disabled nothing that could be reactivated.'));
   if (off.reactivation)

@@ -9,6 +9,7 @@ import { kindOf } from '../../kinds/registry.js';
 import type { AccessRequest, RunStep } from '../../store/requests.js';
 import { auditEvent, isAmong, ruleOf } from '../requests.js';
 import { runNext } from '../runner/engine.js';
+import { requireFullMember } from '../slack-members.js';
 
 /** The steps of a reissue on the request's run (see reissueSteps), run by reissueStep (reissue-run.ts). */
 export const REISSUE_OPS = { deliver: 'reissue', tell: 'reissue-tell', answer: 'reissue-answer' } as const;
@@ -55,6 +56,7 @@ export async function requestReissue(
       throw new NotAuthorizedError('Only an approver of this request can send a new link for it.');
   if (user === request.recipient)
     throw new NotAuthorizedError('The credentials go to you, so another approver must send the new link.');
+  await requireFullMember(deps, user, 'send a new link');
   const hook = kindOf(request).reissue;
   if (!hook || request.status !== 'done' || !request.linkId || request.accessType === 'console')
     throw new ConflictError(`Request \`${request.id}\` has no delivered access key to reissue (${request.status}).`);

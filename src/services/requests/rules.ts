@@ -6,6 +6,7 @@ import type { Deps } from '../../deps.js';
 import { NotAuthorizedError } from '../../errors.js';
 import { kindOf as kindModuleOf } from '../../kinds/registry.js';
 import type { AccessRequest } from '../../store/requests.js';
+import { requireFullMember } from '../slack-members.js';
 import type { ApprovalRule } from './approval-rule.js';
 
 export type { ApprovalRule } from './approval-rule.js';
@@ -43,13 +44,25 @@ export function refuseSelf(request: AccessRequest, user: string, verb: string): 
 
 /**
  * Throws NotAuthorizedError unless `user` may approve the request: an approver of every requested group (user ids
- * or Slack user group members), neither its requester nor its recipient.
+ * or Slack user group members), neither its requester nor its recipient, and a full member of this workspace (not a
+ * guest, a member of another organisation, a bot or deactivated: one users.info call at most, see requireFullMember).
  */
 export async function authorizeApprover(
-  deps: Pick<Deps, 'config' | 'messenger'>,
+  deps: Pick<Deps, 'config' | 'messenger' | 'clock'>,
   request: AccessRequest,
   user: string,
   verb = 'approve',
+): Promise<void> {
+  await authorizeListedApprover(deps, request, user, verb);
+  await requireFullMember(deps, user, `${verb} requests`);
+}
+
+/** authorizeApprover's policy half: listed (or in a listed user group), neither requester nor recipient. */
+async function authorizeListedApprover(
+  deps: Pick<Deps, 'config' | 'messenger'>,
+  request: AccessRequest,
+  user: string,
+  verb: string,
 ): Promise<void> {
   refuseSelf(request, user, verb);
   const rule = ruleOf(deps.config.policy, request);
@@ -65,8 +78,20 @@ export async function authorizeApprover(
   }
 }
 
-/** Throws NotAuthorizedError unless `user` may deny: an approver of at least one requested group, not requester or recipient. */
-export async function authorizeDenier(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest, user: string) {
+/**
+ * Throws NotAuthorizedError unless `user` may deny: an approver of at least one requested group, not requester or
+ * recipient, and a full member of this workspace (see authorizeApprover).
+ */
+export async function authorizeDenier(
+  deps: Pick<Deps, 'config' | 'messenger' | 'clock'>,
+  request: AccessRequest,
+  user: string,
+) {
+  await authorizeListedDenier(deps, request, user);
+  await requireFullMember(deps, user, 'deny requests');
+}
+
+async function authorizeListedDenier(deps: Pick<Deps, 'config' | 'messenger'>, request: AccessRequest, user: string) {
   refuseSelf(request, user, 'deny');
   const rule = ruleOf(deps.config.policy, request);
   for (const g of rule.groups) if (await isAmong(deps, g.approvers, user)) return;
@@ -74,8 +99,9 @@ export async function authorizeDenier(deps: Pick<Deps, 'config' | 'messenger'>, 
 }
 
 /**
- * What `user` may do with a pending request now, decided as Approve and Deny decide it (same rules, read-only): for
- * showing the buttons only; every click is authorized again from the stored request.
+ * What `user` may do with a pending request now, decided as Approve and Deny decide it from the policy (read-only,
+ * without asking Slack whether `user` is a full member): for showing the buttons only; every click is authorized
+ * again from the stored request, the membership included.
  */
 export async function mayDecide(
   deps: Pick<Deps, 'config' | 'messenger'>,
@@ -92,8 +118,8 @@ export async function mayDecide(
     }
   };
   return {
-    approve: await allowed(() => authorizeApprover(deps, request, user)),
-    deny: await allowed(() => authorizeDenier(deps, request, user)),
+    approve: await allowed(() => authorizeListedApprover(deps, request, user, 'approve')),
+    deny: await allowed(() => authorizeListedDenier(deps, request, user)),
   };
 }
 
