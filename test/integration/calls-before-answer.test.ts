@@ -10,8 +10,8 @@
  * Documented exceptions: Deny opens its reason form with views.open before the answer (the trigger_id expires in
  * 3 s, so it cannot wait for the worker); an approver who is named in the policy only through a Slack user group
  * adds one usergroups.users.list per group checked, cached for a minute per process (not counted here: the test
- * approvers are named directly); without SLACK_BOT_ID and SLACK_BOT_USER_ID, Bolt adds an auth.test to every
- * event (see beforeAll). The form's submission also checks IAM (the user must not exist, the groups must) and the
+ * approvers are named directly); without SLACK_BOT_ID and SLACK_BOT_USER_ID, a container's first event adds
+ * one auth.test (see beforeAll). The form's submission also checks IAM (the user must not exist, the groups must) and the
  * account (STS), in parallel, before its one write: a refusal shows on the form's field, with nothing typed lost.
  * The inline create-user leaves those checks to the worker, which gives the command its one answer.
  */
@@ -34,9 +34,9 @@ import { callsBeforeAnswer } from '../support/network-calls.js';
 
 let bot: TestBot;
 beforeAll(async () => {
-  // As deployed with SLACK_BOT_ID and SLACK_BOT_USER_ID set (serverless.yml passes them). Without them Bolt 5.1 calls
-  // auth.test before EVERY event, not only the first (its deferred singleAuthorization does not keep the result:
-  // @slack/bolt dist/App.js, singleAuthorization), which would add one Slack call to each count below.
+  // As deployed with SLACK_BOT_ID and SLACK_BOT_USER_ID set (serverless.yml passes them). Without them the Slack
+  // function asks auth.test once per warm container (src/app.ts onceAuthorize), which would add one Slack call to
+  // the first count below.
   bot = await startTestBot({ env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT' } });
 });
 afterAll(async () => {
