@@ -140,12 +140,12 @@ export async function runOwnerCheckPart(deps: Deps, payload: OwnerCheckPayload):
  */
 export async function reconcileOwners(deps: Deps): Promise<Record<string, number>> {
   const owners = await ownersOf(deps);
-  const stuck: string[] = [];
   const now = deps.clock.now();
-  for (const owner of owners) {
-    const request = await deps.store.requests.get(leaverRequestId(owner));
-    if (request && isStuck(request, now)) stuck.push(owner);
-  }
+  // Every owner's offboarding, if any, in BatchGetItem calls of 100 (consistent: a stuck one is resumed), not one
+  // GetItem per owner (about 84 s on moto at 2,000 owners).
+  const ownerOf = new Map(owners.map((owner) => [leaverRequestId(owner), owner]));
+  const offboardings = await deps.store.requests.getManyConsistent([...ownerOf.keys()]);
+  const stuck = offboardings.filter((r) => isStuck(r, now)).flatMap((r) => ownerOf.get(r.id) ?? []);
   const day = now.toISOString().slice(0, 10);
   // An offboarding that stopped midway (no part holds it): the leaver job resumes it from its checkpoint.
   for (const owner of stuck) await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));

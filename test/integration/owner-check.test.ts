@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, ManualClock } from '../../src/clock.js';
 import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
 import { leaverRequestId } from '../../src/services/kinds/offboard.js';
+import { ownersOf, reconcileOwners } from '../../src/services/owner-check.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { APPROVALS } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
@@ -85,5 +86,26 @@ describe('the daily check of every owner, in parts', () => {
       .callsOf('chat.postMessage')
       .filter((c) => c.args.channel === APPROVALS && String(c.args.text).includes(`<@${TYPO}>`));
     expect(notices).toHaveLength(1);
+  });
+});
+
+describe('the daily resume of stopped offboardings', () => {
+  it('reads every owner’s offboarding in one batched read, not one read per owner, and resumes none when none stopped', async () => {
+    // Prepare: the projection's 11 owners; one of them has an offboarding already (the walk above offboarded GONE)
+    const owners = await ownersOf(bot.deps);
+    expect(owners.length).toBeGreaterThan(10);
+    expect(await bot.deps.store.requests.get(leaverRequestId(GONE))).toBeDefined();
+    const from = bot.awsCalls.length;
+
+    // Act
+    const done = await bot.as('schedule', () => reconcileOwners(bot.deps));
+
+    // Assess: the projection's Query per account, then one BatchGetItem for all 11 offboarding ids (at most 100 a
+    // call); before, one GetItem per owner (about 84 s on moto at 2,000 owners)
+    const reads = bot.awsCalls.slice(from).filter((c) => c.startsWith('dynamodb:'));
+    expect(reads.filter((c) => c === 'dynamodb:GetItem')).toEqual([]);
+    expect(reads.filter((c) => c === 'dynamodb:BatchGetItem')).toHaveLength(1);
+    expect(done).toMatchObject({ owners: owners.length, resumed: 0, checkStarted: 1 });
+    await bot.drain();
   });
 });
