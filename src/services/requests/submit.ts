@@ -288,8 +288,10 @@ async function storeReservingName(
 }
 
 /**
- * Worker side of submitNew: checks that the people the request's kind names (RequestKindModule.people: a new IAM
- * user's recipient, a new owner) are persons in the workspace (a bot, a deactivated member or an unknown id ends the
+ * Worker side of submitNew: first runs the kind's check of what submission left to the worker
+ * (RequestKindModule.verify: an inline create-user's IAM user and groups; a refusal ends the request unposted, as
+ * below, and what it learned is recorded on the request), then checks that the people the request's kind names
+ * (RequestKindModule.people: a new IAM user's recipient, a new owner) are persons in the workspace (a bot, a deactivated member or an unknown id ends the
  * request before approvers are asked), then posts the pending request to the approval channel with Approve / Deny,
  * records where, answers the requester's command (`responseUrl`, acked with no message) that it is waiting, and with
  * `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
