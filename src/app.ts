@@ -1,32 +1,63 @@
-import { App, AwsLambdaReceiver, type Receiver } from '@slack/bolt';
+import { App, type Authorize, AwsLambdaReceiver, type Receiver } from '@slack/bolt';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Deps } from './deps.js';
 import { bodyText, type HttpHandler, type HttpResult, header } from './http/types.js';
 import { registerListeners } from './listeners/index.js';
 import { boltLogger, currentLogKeys, type LogKeys, logger, withLogKeys } from './logger.js';
 
 /**
+ * Bolt's `authorize` for the one workspace the bot serves: the bot token with its bot and user ids, from SLACK_BOT_ID
+ * and SLACK_BOT_USER_ID when set, else from ONE `auth.test` per warm container, kept (a failed call is not kept: the
+ * next request asks again). Bolt 5.1's own single-workspace authorize (singleAuthorization, with `token` given and
+ * no ids) calls auth.test before every request, and with the Slack function's client failing a 429 at once, a
+ * rate-limited auth.test lost the request (issue 19).
+ */
+export function onceAuthorize(
+  env: Pick<Deps['config']['env'], 'SLACK_BOT_TOKEN' | 'SLACK_BOT_ID' | 'SLACK_BOT_USER_ID'>,
+  clientOptions: WebClientOptions,
+): Authorize<boolean> {
+  const botToken = env.SLACK_BOT_TOKEN;
+  let ids: Promise<{ botId?: string; botUserId?: string }> | undefined =
+    env.SLACK_BOT_ID && env.SLACK_BOT_USER_ID
+      ? Promise.resolve({ botId: env.SLACK_BOT_ID, botUserId: env.SLACK_BOT_USER_ID })
+      : undefined;
+  return async () => {
+    ids ??= new WebClient(botToken, clientOptions).auth.test().then(
+      (answer) => ({
+        ...(answer.bot_id ? { botId: answer.bot_id } : {}),
+        ...(answer.user_id ? { botUserId: answer.user_id } : {}),
+      }),
+      (error: unknown) => {
+        ids = undefined;
+        throw new Error('auth.test failed; the next request asks again', { cause: error });
+      },
+    );
+    return { botToken, ...(await ids) };
+  };
+}
+
+/**
  * Builds the Bolt app from injected dependencies and registers the listeners; no logic lives here.
- * Makes no Slack call at construction: `auth.test` runs lazily, and not at all when SLACK_BOT_ID and
- * SLACK_BOT_USER_ID are set.
+ * Makes no Slack call at construction: `auth.test` runs on the first request of a container, once (onceAuthorize),
+ * and not at all when SLACK_BOT_ID and SLACK_BOT_USER_ID are set.
  */
 export function createSlackApp(deps: Deps, receiver?: Receiver): { app: App; receiver: Receiver } {
   const { env } = deps.config;
   const log = boltLogger();
   const rec = receiver ?? new AwsLambdaReceiver({ signingSecret: env.SLACK_SIGNING_SECRET, logger: log });
+  // Bolt's own client (auth.test, the listeners' `client`): its calls are inside Slack's 3 seconds (Bolt on Lambda
+  // answers once the listener ends), so it never sleeps out a 429 and retries once, quickly (src/slack/client.ts,
+  // `answering`); the default (ten retries over about 30 minutes) would outlive both.
+  const clientOptions = {
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 1, factor: 1, minTimeout: 100, maxTimeout: 100 },
+    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+  };
   const app = new App({
-    token: env.SLACK_BOT_TOKEN,
     receiver: rec,
     logger: log,
-    tokenVerificationEnabled: false,
-    ...(env.SLACK_BOT_ID && env.SLACK_BOT_USER_ID ? { botId: env.SLACK_BOT_ID, botUserId: env.SLACK_BOT_USER_ID } : {}),
-    // Bolt's own client (auth.test, the listeners' `client`): its calls are inside Slack's 3 seconds (Bolt on Lambda
-    // answers once the listener ends), so it never sleeps out a 429 and retries once, quickly (src/slack/client.ts,
-    // `answering`); the default (ten retries over about 30 minutes) would outlive both.
-    clientOptions: {
-      rejectRateLimitedCalls: true,
-      retryConfig: { retries: 1, factor: 1, minTimeout: 100, maxTimeout: 100 },
-      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
-    },
+    authorize: onceAuthorize(env, clientOptions),
+    clientOptions,
   });
   // The last resort for a listener that throws (every listener acks first and answers its own errors; what reaches
   // here is e.g. a response_url that refused the answer). Logged by name only, never the payload. Not rethrown: the

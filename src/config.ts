@@ -394,6 +394,14 @@ export const envSchema = z.object({
   OWNER_CHECK_PAGES_PER_PART: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1))), 10),
   /** The daily owner check: users.info calls (tier 4) one part makes for owners users.list did not list. */
   OWNER_CHECK_LOOKUPS_PER_PART: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1))), 100),
+  /**
+   * The daily owner check: owners not yet seen kept per DynamoDB item between parts (about 14 bytes each; 5,000 is
+   * some 70 KB, well within an item's 400 KB).
+   */
+  OWNER_CHECK_UNSEEN_PER_ITEM: z._default(
+    z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(20_000))),
+    5000,
+  ),
 });
 
 export type Env = z.infer<typeof envSchema>;

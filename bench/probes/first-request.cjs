@@ -2,8 +2,9 @@
 // module initialisation then the first request, each timed. `help` sends `/iam help` (needs no AWS); `click` sends
 // an Approve click for a request that does not exist, which loads the store (dynamoose, the DynamoDB client, the
 // models) and reads DynamoDB once (AWS_ENDPOINT_URL: the section's moto server); `approve` the same click by
-// BENCH_USER_ID on the existing request BENCH_REQUEST_ID (bench/sections/calls-before-answer.ts counts its calls).
-// Usage: node first-request.cjs <bundle.cjs> help|click|approve
+// BENCH_USER_ID on the existing request BENCH_REQUEST_ID; `create-user` the inline `/iam create-user` given in
+// BENCH_COMMAND_TEXT by BENCH_USER_ID (bench/sections/calls-before-answer.ts counts the calls of those two).
+// Usage: node first-request.cjs <bundle.cjs> help|click|approve|create-user
 //   ->   prints `BENCH_RESULT {"initMs": ..., "firstMs": ...}`.
 'use strict';
 
@@ -15,11 +16,11 @@ const secret = process.env.SLACK_SIGNING_SECRET ?? '';
 const responseUrl = process.env.BENCH_RESPONSE_URL ?? 'http://127.0.0.1:9/response/x';
 
 function body() {
-  if (kind === 'help') {
+  if (kind === 'help' || kind === 'create-user') {
     return new URLSearchParams({
       command: '/iam',
-      text: 'help',
-      user_id: 'U0REQUESTER',
+      text: kind === 'help' ? 'help' : (process.env.BENCH_COMMAND_TEXT ?? ''),
+      user_id: kind === 'help' ? 'U0REQUESTER' : (process.env.BENCH_USER_ID ?? 'U0REQUESTER'),
       channel_id: 'C0APPROVALS',
       team_id: 'T0TEAM',
       trigger_id: '1.2.abc',

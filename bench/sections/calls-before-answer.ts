@@ -113,20 +113,51 @@ async function warmRows(): Promise<Row[]> {
   }
 }
 
-/** The first Approve of a fresh Slack function process (bundled, as on Lambda). */
-async function coldApproveRow(): Promise<Row> {
+/**
+ * A fresh bundled Slack function process (as on Lambda) answering its first request, with every AWS call counted by
+ * the proxy and every Slack call by the stand-in; the tables are created (and `seed` run) straight on moto first.
+ */
+async function coldFirst(
+  mode: 'approve' | 'create-user',
+  seed: (deps: ReturnType<typeof buildDeps>) => Promise<Record<string, string>>,
+): Promise<{ calls: string[]; deps: ReturnType<typeof buildDeps>; stop: () => Promise<void> }> {
   const bundle = path.join(root, 'dist', 'slack', 'index.cjs');
   const [moto, slack] = await Promise.all([startMoto(), new FakeSlack().start()]);
   const proxy = await countingProxy(moto.url);
+  const stop = async () => {
+    await new Promise<void>((resolve) => proxy.server.close(() => resolve()));
+    await Promise.all([moto.stop(), slack.stop()]);
+  };
   try {
     const base: NodeJS.ProcessEnv = { ...bundleEnv(), TABLE_PREFIX: 'bench-calls-', SLACK_API_URL: slack.url };
     process.env.AWS_ACCESS_KEY_ID ??= base.AWS_ACCESS_KEY_ID;
     process.env.AWS_SECRET_ACCESS_KEY ??= base.AWS_SECRET_ACCESS_KEY;
-    // The tables and a pending request, written straight to moto (not counted).
+    // The tables (and what `seed` writes), straight to moto (not counted).
     const deps = buildDeps(loadConfig({ ...base, AWS_ENDPOINT_URL: moto.url }), { createTables: true });
+    const extra = await seed(deps);
+    await Promise.all([deps.store.requests.get('none'), deps.store.audit.list('none'), deps.store.jobs.get('none')]);
+    const slackFrom = slack.calls.length;
+    await probe('first-request.cjs', [bundle, mode], {
+      ...base,
+      ...extra,
+      AWS_ENDPOINT_URL: proxy.url,
+      BENCH_RESPONSE_URL: slack.responseUrl(`cold-${mode}`),
+    });
+    const calls = [...proxy.calls, ...slack.calls.slice(slackFrom).map((c) => `slack:${c.method}`)];
+    return { calls, deps, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The first Approve of a fresh Slack function process (bundled, as on Lambda). */
+async function coldApproveRow(): Promise<Row> {
+  const requestId = 'req-benchcold01';
+  const { calls, deps, stop } = await coldFirst('approve', async (deps) => {
     const now = new Date();
     const request: AccessRequest = {
-      id: 'req-benchcold01',
+      id: requestId,
       status: 'pending',
       requester: 'U0REQUESTER',
       recipient: 'U0RECIPIENT',
@@ -148,18 +179,11 @@ async function coldApproveRow(): Promise<Row> {
       message: { channel: deps.config.policy.approvals.channel, ts: '1700000000.000100' },
     };
     await deps.store.requests.createReserving(request);
-    await Promise.all([deps.store.audit.list('none'), deps.store.jobs.get('none')]); // creates those tables too
     const approver = deps.config.policy.approvals.approvers.users[0] ?? 'U0APPROVER';
-    const slackFrom = slack.calls.length;
-    await probe('first-request.cjs', [bundle, 'approve'], {
-      ...base,
-      AWS_ENDPOINT_URL: proxy.url,
-      BENCH_RESPONSE_URL: slack.responseUrl('cold-approve'),
-      BENCH_REQUEST_ID: request.id,
-      BENCH_USER_ID: approver,
-    });
-    const calls = [...proxy.calls, ...slack.calls.slice(slackFrom).map((c) => `slack:${c.method}`)];
-    const approved = (await deps.store.requests.get(request.id))?.status === 'approved';
+    return { BENCH_REQUEST_ID: requestId, BENCH_USER_ID: approver };
+  });
+  try {
+    const approved = (await deps.store.requests.get(requestId))?.status === 'approved';
     return {
       metric: `Approve, cold first request of a fresh bundled Slack function${approved ? '' : ' (**did not approve**)'}`,
       value: describeCalls(calls),
@@ -167,8 +191,30 @@ async function coldApproveRow(): Promise<Row> {
       met: approved && calls.length <= CLICK_TARGET,
     };
   } finally {
-    await new Promise<void>((resolve) => proxy.server.close(() => resolve()));
-    await Promise.all([moto.stop(), slack.stop()]);
+    await stop();
+  }
+}
+
+/**
+ * The inline `/iam create-user` (access key) as the first request of a fresh bundled Slack function: checked without
+ * the network, stored with its name reserved, handed to the worker; IAM is asked by the worker, after the answer.
+ */
+async function coldInlineCreateUserRow(): Promise<Row> {
+  const userName = 'bench-cold-inline';
+  const { calls, deps, stop } = await coldFirst('create-user', async (deps) => ({
+    BENCH_USER_ID: 'U0REQUESTER',
+    BENCH_COMMAND_TEXT: `create-user ${userName} --groups ${deps.config.policy.groups[0]?.name ?? 'ci-deployers'} --account home --keys --reason "Benchmark"`,
+  }));
+  try {
+    const stored = (await deps.store.requests.nameHolder('home', userName)) !== undefined;
+    return {
+      metric: `calls before the answer of the inline create-user on a cold container${stored ? '' : ' (**stored nothing**)'}`,
+      value: describeCalls(calls),
+      target: `≤ ${CLICK_TARGET}`,
+      met: stored && calls.length <= CLICK_TARGET,
+    };
+  } finally {
+    await stop();
   }
 }
 
@@ -180,7 +226,7 @@ export const callsBeforeAnswerSection: Section = {
     const level = logger.getLevelName();
     logger.setLogLevel('SILENT');
     try {
-      return [...(await warmRows()), await coldApproveRow()];
+      return [...(await warmRows()), await coldApproveRow(), await coldInlineCreateUserRow()];
     } finally {
       logger.setLogLevel(level);
     }

@@ -172,7 +172,8 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
     // as the user_change event does; App Home refreshes after a rotation step or an expiry (publish-home jobs)
     invokeWorker: true,
     tables: {
-      requests: ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'],
+      // BatchGetItem: the daily check reads every owner's offboarding, 100 a call (services/owner-check.ts)
+      requests: ['GetItem', 'BatchGetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
       audit: ['PutItem'],
       users: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'],

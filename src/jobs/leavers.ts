@@ -62,6 +62,7 @@ const ownerCheckSchema = z.object({
   day: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)),
   part: z.int().check(z.minimum(1)),
   cursor: z.optional(z.string()),
+  unseenItems: z.optional(z.int().check(z.minimum(0))),
   unseen: z.optional(z.array(z.string())),
 });
 

@@ -1,6 +1,7 @@
 /** create-user: a new IAM user, its credentials delivered to the recipient by one-time link. */
 import { approvalMessage, approverFailureMessage, requesterUpdateMessage } from '../blocks/request.js';
 import { esc } from '../blocks/text.js';
+import { checkInAccount } from '../services/request-validation.js';
 import { approvalRule } from '../services/requests/approval-rule.js';
 import { KIND_FACTS } from './facts.js';
 import type { RequestKindModule } from './types.js';
@@ -22,6 +23,15 @@ export const createUser: RequestKindModule = {
         `${who}: only a person in the workspace can receive the credentials of a new IAM user, so I did not ask the approvers. Nothing was created; ask again for a person.`,
     },
   ],
+  // A request typed inline is stored before IAM is asked (no account id yet): the worker asks now, and refuses an
+  // existing user or a missing group as the command's one answer. The form asked IAM before it closed.
+  verify: async (deps, request) => {
+    if (request.accountId) return {};
+    const { accountId, problems } = await checkInAccount(deps, request);
+    if (!problems.length) return { fields: { accountId } };
+    const text = `I can't ask for that user yet:\n${problems.map((p) => `• ${p}`).join('\n')}\nNothing was created.`;
+    return { refusal: { code: 'refused by IAM', text } };
+  },
   approvalRule: (policy, request) => approvalRule(policy, request.groups, 'create-user'),
   render: {
     approvalMessage: (request, ctx) => approvalMessage(request, ctx),

@@ -3,6 +3,7 @@
  * src/kinds/rotate-key/ (worker only, not imported here).
  */
 import { rotationStartedMessage } from '../blocks/rotation.js';
+import { esc } from '../blocks/text.js';
 import type { AccessRequest, RotationState } from '../store/requests.js';
 import { changeKind } from './change.js';
 import type { ReissueHook } from './types.js';
@@ -45,4 +46,13 @@ const reissue: ReissueHook = {
   told: (request: AccessRequest) => [{ to: request.recipient, message: rotationStartedMessage(request) }],
 };
 
-export const rotateKey = { ...changeKind('rotate-key'), reissue };
+export const rotateKey = {
+  ...changeKind('rotate-key', {
+    render: {
+      // The command's one answer once the rotation is posted for approval (`/iam rotate-key` is acked with no message).
+      waiting: (request, channel) =>
+        `Your rotation \`${request.id}\` of access key \`${request.rotation?.oldKeyId ?? ''}\` of \`${esc(request.userName)}\` is waiting for approval in <#${channel}>. The new key goes to <@${request.recipient}>.`,
+    },
+  }),
+  reissue,
+};

@@ -13,10 +13,20 @@
  * parts of src/services/kinds/); those stay in files the worker imports.
  */
 import type { Policy } from '../config.js';
+import type { Deps } from '../deps.js';
 import type { RequestKind } from '../services/plans/types.js';
 import type { OutgoingMessage } from '../services/ports.js';
 import type { ApprovalRule } from '../services/requests/approval-rule.js';
 import type { AccessRequest } from '../store/requests.js';
+
+/** What a kind's `verify` may call: the AWS clients of the accounts. */
+export type VerifyDeps = Pick<Deps, 'aws'>;
+
+/**
+ * The worker's check of a new request before it is posted (RequestKindModule.verify): fields to record on the request
+ * (e.g. the account id the check learned), or a refusal that ends it unposted with its requester told why.
+ */
+export type Verified = { fields?: Partial<AccessRequest> } | { refusal: { code: string; text: string } };
 
 /** Someone who may not decide a request (besides its requester, whom no kind lets decide), and what they are told. */
 export interface Exclusion {
@@ -94,6 +104,13 @@ export interface RequestKindModule {
    * checked against Slack by the one submit path before the approvers are asked; none when omitted.
    */
   people?(request: AccessRequest): PersonCheck[];
+  /**
+   * What the worker checks with AWS before the request is posted, for what submission left to it (an inline command
+   * answers before asking IAM, to stay within Slack's 3 seconds on a cold container): the one submit path calls it
+   * first, ends the request with the refusal, or records the fields. A transient failure throws (the job is retried).
+   * None when omitted.
+   */
+  verify?(deps: VerifyDeps, request: AccessRequest): Promise<Verified>;
   /** How its undelivered credentials are sent again; undefined: the kind delivers none that can be reissued. */
   reissue?: ReissueHook;
   /** Status words. */

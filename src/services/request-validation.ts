@@ -166,6 +166,87 @@ async function activeRequestFor(
   return held ? nameConflict(held) : undefined;
 }
 
+/** What the target account says about a new user's name and groups (see accountFacts). */
+interface AccountFacts {
+  accountId: string;
+  userTaken: boolean;
+  missingGroups: string[];
+}
+
+/**
+ * Asks the target account, in parallel, for its id (STS), whether `userName` exists and which of `groups` do not.
+ * Throws BotError when the account cannot be reached or IAM cannot be read.
+ */
+async function accountFacts(
+  deps: Pick<Deps, 'aws'>,
+  account: string,
+  userName: string | undefined,
+  groups: string[],
+): Promise<AccountFacts> {
+  const { iam } = deps.aws.account(account);
+  const where = `account ${account}`;
+  const [identity, userTaken, missingGroups] = await Promise.all([
+    deps.aws.callerIdentity(account).catch((error: unknown) => {
+      throw new BotError(`I cannot act in ${where} (${(error as Error)?.name ?? 'error'}).`, { cause: error });
+    }),
+    userName === undefined
+      ? false
+      : iam.send(new GetUserCommand({ UserName: userName })).then(
+          () => true,
+          (error: unknown) => {
+            if (isNoSuchEntity(error)) return false;
+            throw new BotError(`I cannot check IAM users in ${where} (${(error as Error)?.name}).`, { cause: error });
+          },
+        ),
+    Promise.all(
+      groups.map((g) =>
+        iam.send(new GetGroupCommand({ GroupName: g, MaxItems: 1 })).then(
+          () => undefined,
+          (error: unknown) => {
+            if (isNoSuchEntity(error)) return g;
+            throw new BotError(`I cannot check IAM groups in ${where} (${(error as Error)?.name}).`, { cause: error });
+          },
+        ),
+      ),
+    ).then((names) => names.filter((n): n is string => n !== undefined)),
+  ]);
+  return { accountId: identity.Account ?? '', userTaken, missingGroups };
+}
+
+const userExists = (account: string, accountId: string, userName: string) =>
+  `An IAM user named \`${userName}\` already exists in ${account} (${accountId}).`;
+const noGroups = (account: string, accountId: string, missing: string[]) =>
+  `IAM in ${account} (${accountId}) has no group ${missing.map((g) => `\`${g}\``).join(', ')}.`;
+
+/**
+ * Checks a draft with no network call: IAM's naming rules, the policy (groups, accounts), tags and justification.
+ * Returns it with an empty `accountId`: the target account is not asked yet (the user must not exist, every group
+ * must), which the worker does before the request is posted (checkInAccount). Throws ValidationError with a message
+ * per field (keys: DraftField).
+ */
+export function checkCreateUserDraftLocally(policy: Policy, requester: string, draft: CreateUserDraft): CheckedDraft {
+  const { problems, value } = checkLocally(policy, requester, draft);
+  if (Object.keys(problems).length) throw validationError(problems);
+  return { ...value, accountId: '' };
+}
+
+/**
+ * The target account's answer to a create-user request checked only locally (checkCreateUserDraftLocally): its
+ * account id, or the problems that refuse it (the user exists, a group does not). Changes nothing. Throws BotError
+ * when the account cannot be reached or IAM cannot be read (the caller retries).
+ */
+export async function checkInAccount(
+  deps: Pick<Deps, 'aws'>,
+  request: { account: string; userName: string; groups: string[] },
+): Promise<{ accountId: string; problems: string[] }> {
+  const facts = await accountFacts(deps, request.account, request.userName, request.groups);
+  const problems = [
+    ...(facts.userTaken ? [userExists(request.account, facts.accountId, request.userName)] : []),
+    ...(facts.missingGroups.length ? [noGroups(request.account, facts.accountId, facts.missingGroups)] : []),
+  ];
+  return { accountId: facts.accountId, problems };
+}
+
 /**
  * Checks a draft against IAM's naming rules, the policy, and the target account (the user must not exist, every
  * group must), in parallel. Changes nothing. Throws ValidationError with a message per field (keys: DraftField),
@@ -178,47 +259,21 @@ export async function checkCreateUserDraft(
 ): Promise<CheckedDraft> {
   const { problems, value } = checkLocally(deps.config.policy, requester, draft);
   if (problems.account) throw validationError(problems);
-
-  const { iam } = deps.aws.account(value.account);
-  const where = `account ${value.account}`;
-  const [identity, userTaken, missingGroups, requestedBy] = await Promise.all([
-    deps.aws.callerIdentity(value.account).catch((error: unknown) => {
-      throw new BotError(`I cannot act in ${where} (${(error as Error)?.name ?? 'error'}).`, { cause: error });
-    }),
-    problems.userName
-      ? false
-      : iam.send(new GetUserCommand({ UserName: value.userName })).then(
-          () => true,
-          (error: unknown) => {
-            if (isNoSuchEntity(error)) return false;
-            throw new BotError(`I cannot check IAM users in ${where} (${(error as Error)?.name}).`, { cause: error });
-          },
-        ),
-    problems.groups
-      ? []
-      : Promise.all(
-          value.groups.map((g) =>
-            iam.send(new GetGroupCommand({ GroupName: g, MaxItems: 1 })).then(
-              () => undefined,
-              (error: unknown) => {
-                if (isNoSuchEntity(error)) return g;
-                throw new BotError(`I cannot check IAM groups in ${where} (${(error as Error)?.name}).`, {
-                  cause: error,
-                });
-              },
-            ),
-          ),
-        ).then((names) => names.filter((n): n is string => n !== undefined)),
+  const [facts, requestedBy] = await Promise.all([
+    accountFacts(
+      deps,
+      value.account,
+      problems.userName ? undefined : value.userName,
+      problems.groups ? [] : value.groups,
+    ),
     // Another request for the same name still under way (submission reserves the name race-free; this says it
     // early, on the form).
     problems.userName ? undefined : activeRequestFor(deps, value.account, value.userName),
   ]);
-  const accountId = identity.Account ?? '';
-  if (userTaken)
-    problems.userName = `An IAM user named \`${value.userName}\` already exists in ${value.account} (${accountId}).`;
+  const { accountId } = facts;
+  if (facts.userTaken) problems.userName = userExists(value.account, accountId, value.userName);
   else if (requestedBy) problems.userName = requestedBy;
-  if (missingGroups.length)
-    problems.groups = `IAM in ${value.account} (${accountId}) has no group ${missingGroups.map((g) => `\`${g}\``).join(', ')}.`;
+  if (facts.missingGroups.length) problems.groups = noGroups(value.account, accountId, facts.missingGroups);
   if (Object.keys(problems).length) throw validationError(problems);
   return { ...value, accountId };
 }

@@ -232,6 +232,31 @@ export class JobStore {
     await this.model.update({ id }, { status: 'failed', leaseUntil: 0, updatedAt: now.toISOString(), error });
   }
 
+  /**
+   * Keeps a list of ids under `key` (not a job id: e.g. the owners a day's owner check has not seen yet, for its next
+   * part) for 7 days, as one string. Overwrites: a retried part writes the same list again.
+   */
+  async putIds(key: string, ids: readonly string[], now: Date): Promise<void> {
+    await this.model.update({ id: key }, {
+      $SET: {
+        type: 'ids',
+        status: 'done',
+        leaseUntil: DONE_FOREVER,
+        updatedAt: now.toISOString(),
+        ttl: epochSeconds(now) + 7 * 86_400,
+        payload: { ids: ids.join(',') },
+      },
+    } as never);
+  }
+
+  /** The ids kept under `key` (putIds), read consistently; undefined when there is no such list (or it expired). */
+  async getIds(key: string): Promise<string[] | undefined> {
+    const item = await this.model.get({ id: key }, { consistent: true });
+    const ids = item?.payload?.ids;
+    if (typeof ids !== 'string') return undefined;
+    return ids ? ids.split(',') : [];
+  }
+
   /** The job's claim, read consistently (a stale read could show a claim that was since released or completed). */
   async get(id: string): Promise<JobItem | undefined> {
     return (await this.model.get({ id }, { consistent: true })) ?? undefined;

@@ -797,6 +797,27 @@ export class RequestStore {
     return items.map(toRequest);
   }
 
+  /**
+   * Requests by id, read consistently (for reads that decide a change): BatchGetItem of 100 ids a call, with
+   * ConsistentRead; keys DynamoDB leaves unprocessed are asked again. Ids with no request are left out.
+   */
+  async getManyConsistent(ids: readonly string[]): Promise<AccessRequest[]> {
+    const out: AccessRequest[] = [];
+    let left = [...new Set(ids)].filter((id) => !id.startsWith('name#'));
+    for (let calls = 0; left.length && calls < 10 * Math.ceil(left.length / 100) + 10; calls++) {
+      const batch = left.slice(0, 100);
+      const items = await this.model.batchGet(
+        batch.map((id) => ({ id })),
+        { consistent: true },
+      );
+      out.push(...items.map(toRequest));
+      const unprocessed = new Set(items.unprocessedKeys.map((k) => String((k as { id?: unknown }).id)));
+      left = [...batch.filter((id) => unprocessed.has(id)), ...left.slice(100)];
+    }
+    if (left.length) throw new Error(`DynamoDB left ${left.length} requests unread after repeated BatchGetItem`);
+    return out;
+  }
+
   /** Approved or provisioning requests unchanged for STALLED_AFTER_MS at `now` (their worker stopped, or never ran). */
   async stalledAt(now: Date): Promise<AccessRequest[]> {
     const cutoff = new Date(now.getTime() - STALLED_AFTER_MS).toISOString();

@@ -212,9 +212,10 @@ const SCENARIOS: CrashScenario[] = [
 const MAY_DOUBLE: Record<string, string[]> = {
   // On the runner: each DM is the last call of its step, recorded by that step's checkpoint (requests+audit).
   'create-user (keys and console)': [
-    // the request's post in the approval channel, recorded where it is (setMessage)
-    'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
-    'before publish-request#1/1.2 dynamodb:UpdateItem requests',
+    // the request's post in the approval channel, recorded where it is (setMessage); before it, the worker records
+    // the account id its IAM check learned (the inline command leaves that check to the worker)
+    'after publish-request#1/1.2 slack:chat.postMessage C0APPROVALS',
+    'before publish-request#1/1.3 dynamodb:UpdateItem requests',
     // the one-time link's DM (the fast path: the first post of the run), recorded on the link (its DM channel and
     // ts): the retry retires that link and sends another, so one stays live; once the DM is recorded, the retry
     // completes that delivery instead

@@ -293,16 +293,51 @@ describe('the inline form', () => {
     expect(element(CREATE_USER_BLOCKS.accessType)?.initial_option).toMatchObject({ value: 'console' });
   });
 
-  it('answers ephemerally with every problem of a complete but invalid command, posting nothing', async () => {
-    const posts = postsTo(APPROVALS).length;
+  it('answers at once with every problem it can see without asking IAM, storing and posting nothing', async () => {
+    const before = { requests: await storedRequests(), posts: postsTo(APPROVALS).length };
 
-    const { result } = await bot.command('create-user taken-user --groups AdministratorAccess --keys --reason "x"');
+    const { result, responseId } = await bot.command(
+      'create-user taken-user --groups AdministratorAccess --keys --reason "x"',
+    );
+    await bot.drain();
 
     expect(body(result).response_type).toBe('ephemeral');
-    expect(body(result).text).toContain('already exists in home');
     expect(body(result).text).toContain('`AdministratorAccess` is not a group the policy lets me grant');
-    expect(postsTo(APPROVALS)).toHaveLength(posts);
+    expect(repliesTo(bot, responseId)).toEqual([]);
+    expect(await storedRequests()).toBe(before.requests);
+    expect(postsTo(APPROVALS)).toHaveLength(before.posts);
   });
+
+  // IAM is asked by the worker, after the empty ack (issue 19: on a cold container STS and IAM before the answer
+  // outlived Slack's 3 seconds). The user sees one message under the command: the refusal.
+  const refusedByIam: [string, string, RegExp][] = [
+    ['an existing user', 'create-user taken-user --groups ci-deployers --keys --reason "x"', /already exists in home/],
+    [
+      'a group IAM does not have',
+      'create-user no-group-bot --groups billing-viewers --keys --reason "x"',
+      /has no group `billing-viewers`/,
+    ],
+  ];
+  for (const [name, text, refusal] of refusedByIam) {
+    it(`refuses ${name} as the command's one answer, from the worker, posting nothing and keeping no name`, async () => {
+      const posts = postsTo(APPROVALS).length;
+      const userName = text.split(' ')[1] ?? '';
+
+      const { result, responseId } = await bot.command(text);
+      await bot.drain();
+
+      expect(result.body ?? '').toBe('');
+      const replies = repliesTo(bot, responseId);
+      expect(replies).toHaveLength(1);
+      expect(replies[0]).toMatch(/^I can't ask for that user yet:/);
+      expect(replies[0]).toMatch(refusal);
+      expect(replies[0]).toContain('Nothing was created.');
+      expect(postsTo(APPROVALS)).toHaveLength(posts);
+      const stored = await requestFor(bot, userName);
+      expect(stored.status).toBe('expired');
+      expect(await bot.deps.store.requests.nameHolder('home', userName)).toBeUndefined();
+    });
+  }
 
   it('says so when the bot cannot post to the approval channel', async () => {
     bot.slack.answers.set('chat.postMessage', () => ({ ok: false, error: 'not_in_channel' }));

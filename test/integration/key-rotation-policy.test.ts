@@ -35,9 +35,10 @@ it("sends the owner's own rotation through approval, and escalates a key still i
       ]),
     );
 
-  const { result } = await bot.command('rotate-key strict-bot', 'U0OWNER');
+  const { result, responseId } = await bot.command('rotate-key strict-bot', 'U0OWNER');
   await bot.drain();
-  expect(JSON.parse(result.body ?? '{}').text).toContain('waiting for approval');
+  expect(result.body ?? '').toBe(''); // the worker answers under the command once the rotation is posted
+  expect(bot.slack.shown(responseId).map((m) => m.text)).toEqual([expect.stringContaining('waiting for approval')]);
   const id = (await rotationStateOf(bot.deps, 'home', 'strict-bot'))?.requestId ?? '';
   await click(bot, (await bot.deps.store.requests.get(id)) as AccessRequest, 'U0APPROVER1');
   await bot.drain();

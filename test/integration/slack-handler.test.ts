@@ -15,6 +15,19 @@ describe('the Slack Lambda handler', () => {
     expect(bot.slack.calls).toHaveLength(0);
   });
 
+  it('asks Slack auth.test once per warm container, not once per request, when the bot ids are not configured', async () => {
+    // This bot has no SLACK_BOT_ID / SLACK_BOT_USER_ID: Bolt 5.1's own authorize called auth.test before every
+    // request, and a rate-limited one (the Slack function fails a 429 at once) lost that request (issue 19).
+    const requests = 8;
+
+    for (let i = 0; i < requests; i++) {
+      const { result } = await bot.command(i % 2 ? 'help' : 'whomai');
+      expect(result.statusCode).toBe(200);
+    }
+
+    expect(bot.slack.callsOf('auth.test')).toHaveLength(1);
+  });
+
   it('answers a signed /iam help with 200 and every subcommand, ephemerally', async () => {
     const { result } = await bot.command('help');
 

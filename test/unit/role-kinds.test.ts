@@ -140,7 +140,14 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     AssumeAccountRoles: ['sts:AssumeRole'],
     CredentialSecrets: ['secretsmanager:DeleteSecret'],
     ListCredentialSecrets: ['secretsmanager:ListSecrets'],
-    TableRequests: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    // BatchGetItem: the daily check reads every owner's offboarding 100 a call (issue 19), not one GetItem each
+    TableRequests: [
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ],
     TableLinks: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     TableAudit: ['dynamodb:PutItem'],
     TableUsers: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],

@@ -3,7 +3,8 @@ import type { KindPermissions } from './types.js';
 
 export const createUserPermissions: KindPermissions = {
   // the form's checks: is the name free (GetUser of a name with no path yet), do the groups exist, can a new console
-  // user change their password (the form warns) (services/request-validation.ts, services/console-password.ts)
+  // user change their password (the form and the command warn) (services/request-validation.ts,
+  // services/console-password.ts); the inline command leaves the first two to the worker
   // /iam reissue reads the request's link (services/kinds/reissue.ts)
   slack: {
     anyUser: ['GetUser'],
@@ -11,7 +12,8 @@ export const createUserPermissions: KindPermissions = {
     iamAccount: ['GetAccountPasswordPolicy'],
     tables: { links: ['GetItem'] },
   },
-  // provisioning and its undo (kinds/create-user-run.ts, services/provisioning.ts), and Reissue of its key (services/kinds/reissue-run.ts)
+  // provisioning and its undo (kinds/create-user-run.ts, services/provisioning.ts), and Reissue of its key (services/kinds/reissue-run.ts);
+  // GetUser and GetGroup also check an inline command's request before it is posted (kinds/create-user.ts verify)
   worker: {
     managedUsers: [
       'CreateUser',

@@ -3,7 +3,7 @@ import { createUserModal } from '../../blocks/create-user-modal.js';
 import { esc } from '../../blocks/text.js';
 import { ValidationError } from '../../errors.js';
 import { consolePasswordWarning } from '../../services/console-password.js';
-import { checkCreateUserDraft, isDraftComplete } from '../../services/request-validation.js';
+import { type CheckedDraft, checkCreateUserDraftLocally, isDraftComplete } from '../../services/request-validation.js';
 import { submitRequest } from '../../services/requests.js';
 import { missingOptions, parseCreateUserArgs } from './create-user-args.js';
 import type { Subcommand } from './subcommand.js';
@@ -11,8 +11,9 @@ import type { Subcommand } from './subcommand.js';
 const USAGE = helpOf('create-user').usage;
 
 /**
- * `/iam create-user`: with everything given inline, checks and stores the request at once and acks with no message
- * (the worker posts it to the approval channel, then gives the command its one answer); otherwise opens the form,
+ * `/iam create-user`: with everything given inline, checks it without the network, stores it and acks with no message
+ * (the worker asks IAM, posts it to the approval channel, then gives the command its one answer: waiting, or why
+ * not); otherwise opens the form,
  * pre-filled with what was given (ack first, then views.open, nothing slow in between: trigger_id lasts 3 s).
  */
 export const createUser: Subcommand = {
@@ -43,11 +44,14 @@ export const createUser: Subcommand = {
       });
       return;
     }
-    // Read in parallel with the checks, for console access only; never throws.
+    // Read for console access only (one IAM call), never throws.
     const warning = anyway || draft.accessType === 'keys' ? undefined : consolePasswordWarning(deps, draft);
-    let checked: Awaited<ReturnType<typeof checkCreateUserDraft>>;
+    // Checked here without the network: the worker asks IAM (the user must not exist, the groups must) before it
+    // posts the request, and gives the refusal as the command's one answer. On a cold container the answer then
+    // waits for one write and the hand-off, not for STS and IAM too (issue 19).
+    let checked: CheckedDraft;
     try {
-      checked = await checkCreateUserDraft(deps, command.user_id, draft);
+      checked = checkCreateUserDraftLocally(policy, command.user_id, draft);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       const lines = Object.values(error.fields).map((m) => `• ${esc(m)}`);

@@ -37,7 +37,10 @@ export const rotateKey: Subcommand = {
       await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(USAGE)}\`` });
       return;
     }
-    const answer = await answerRotation(deps, command.user_id, draft, command.channel_id);
-    await ack({ response_type: 'ephemeral', ...answer });
+    // One answer under the command: a refusal, the offer to delete an inactive key first, or "it runs now" in the
+    // ack; a rotation posted for approval is acked with no message and answered by the worker ("waiting", or why it
+    // could not be posted), since a slash command's response_url cannot replace an ack's message (bolt-js#2287).
+    const answer = await answerRotation(deps, command.user_id, draft, command.channel_id, command.response_url);
+    await ack(answer ? { response_type: 'ephemeral', ...answer } : undefined);
   },
 };

@@ -4,10 +4,10 @@
  * for approval (after the people it names are checked against Slack) or, when allowed, run at once (submitNew).
  */
 import { requestPostedMessage } from '../../blocks/request.js';
-import { ConflictError, ValidationError } from '../../errors.js';
+import { BotError, ConflictError, ValidationError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
 import { kindOf } from '../../kinds/registry.js';
-import type { PersonCheck } from '../../kinds/types.js';
+import type { PersonCheck, Verified, VerifyDeps } from '../../kinds/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { nameConflict } from '../request-names.js';
@@ -17,6 +17,12 @@ import { audit, auditEvent } from './audit.js';
 import { MAX_TRIES, newRequestId, type RequestDeps } from './common.js';
 import { refreshApproverHomes } from './follow-up.js';
 import { renderApprovalMessage, syncApprovalMessage, tell } from './tell.js';
+
+/**
+ * What posting a request needs: a kind's check asks AWS (RequestKindModule.verify; the kinds that have one are
+ * submitted by callers that pass it).
+ */
+type PublishDeps = RequestDeps & Partial<VerifyDeps>;
 
 export interface SubmitOptions {
   /** Also DM the requester that the request is waiting (the form closes without a word otherwise). */
@@ -54,6 +60,25 @@ async function cannotAct(deps: RequestDeps, user: string, options: SubmitOptions
       : status === 'not-found'
         ? 'unknown'
         : undefined;
+}
+
+/**
+ * The kind's check before posting (RequestKindModule.verify). A transient failure throws (the job is retried), except
+ * on the last chance, where the request ends: nothing can be posted that was never checked.
+ */
+async function verify(deps: PublishDeps, request: AccessRequest, options: SubmitOptions): Promise<Verified> {
+  const check = kindOf(request).verify;
+  if (!check) return {};
+  try {
+    if (!deps.aws) throw new Error(`A ${request.kind} request is checked with AWS; no AWS clients were given`);
+    return await check({ aws: deps.aws }, request);
+  } catch (error) {
+    if (!options.lastChance)
+      throw new Error(`Could not check request ${request.id} with AWS; retried`, { cause: error });
+    const why =
+      error instanceof BotError ? error.message : `I could not check it with AWS (${(error as Error)?.name}).`;
+    return { refusal: { code: 'unchecked', text: `${why} Nothing was created; try again.` } };
+  }
 }
 
 /** Who someone is, for a refusal (see PersonCheck.refusal). */
@@ -176,7 +201,7 @@ export function newRequest(
  * name; nothing is stored then.
  */
 export async function submitNew(
-  deps: RequestDeps,
+  deps: PublishDeps,
   request: AccessRequest,
   requested: ReturnType<typeof auditEvent>,
   options: SubmitOptions = {},
@@ -204,7 +229,7 @@ export async function submitNew(
  * worker. Throws ValidationError when another active request holds the name.
  */
 export async function submitRequest(
-  deps: RequestDeps,
+  deps: PublishDeps,
   requester: string,
   draft: CheckedDraft,
   options: SubmitOptions = {},
@@ -263,8 +288,10 @@ async function storeReservingName(
 }
 
 /**
- * Worker side of submitNew: checks that the people the request's kind names (RequestKindModule.people: a new IAM
- * user's recipient, a new owner) are persons in the workspace (a bot, a deactivated member or an unknown id ends the
+ * Worker side of submitNew: first runs the kind's check of what submission left to the worker
+ * (RequestKindModule.verify: an inline create-user's IAM user and groups; a refusal ends the request unposted, as
+ * below, and what it learned is recorded on the request), then checks that the people the request's kind names
+ * (RequestKindModule.people: a new IAM user's recipient, a new owner) are persons in the workspace (a bot, a deactivated member or an unknown id ends the
  * request before approvers are asked), then posts the pending request to the approval channel with Approve / Deny,
  * records where, answers the requester's command (`responseUrl`, acked with no message) that it is waiting, and with
  * `confirmToRequester` DMs the requester that it is waiting. Posts once (a request that has its message is
@@ -272,7 +299,7 @@ async function storeReservingName(
  * released, audited) and the requester is told why, through `responseUrl` or a DM; any other failure is rethrown,
  * so that the job is retried with the request still pending (with `lastChance`, it ends the request too).
  */
-export async function publishRequest(deps: RequestDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
+export async function publishRequest(deps: PublishDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   const channel = deps.config.policy.approvals.channel;
   if (request?.status !== 'pending') return;
@@ -282,6 +309,18 @@ export async function publishRequest(deps: RequestDeps, requestId: string, optio
     if (options.responseUrl)
       await answerCommand(deps, request, options.responseUrl, kindOf(request).render.waiting(request, channel));
     return;
+  }
+  // What submission left to the worker (an inline create-user: IAM's user and groups, the account id).
+  const verified = await verify(deps, request, options);
+  if ('refusal' in verified) {
+    await endUnposted(deps, request, verified.refusal.code, verified.refusal.text, options);
+    return;
+  }
+  if (verified.fields && Object.keys(verified.fields).length) {
+    const recorded = await deps.store.requests.update(request, verified.fields, deps.clock.now());
+    // Changed meanwhile (cancelled, or another try recorded it): the retry decides again from what is stored.
+    if (!recorded) throw new Error(`Request ${requestId} changed while it was checked; retried`);
+    request = recorded;
   }
   // The people the kind names (a new user's recipient, a new owner) must be persons in the workspace.
   const cannot = await firstWhoCannotAct(deps, request, options);
