@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ConfigError } from './errors.js';
+import { REQUEST_KINDS } from './services/plans/types.js';
 
 // zod/mini, not classic zod: the same validation as functions instead of methods, so that esbuild keeps only what
 // is used. In the Slack bundle that is ~150 KB less to load and compile at every cold start. Unlike classic zod,
@@ -98,15 +99,7 @@ export const policySchema = z
        */
       kinds: z._default(
         z.partialRecord(
-          z.enum([
-            'create-user',
-            'add-to-group',
-            'remove-from-group',
-            'set-owner',
-            'rotate-key',
-            'offboard',
-            'temporary-membership',
-          ]),
+          z.enum(REQUEST_KINDS),
           z.strictObject({ approvers: z.optional(principals), requiredApprovals: z.optional(approvalCount) }),
         ),
         {},
