@@ -11,6 +11,7 @@
  */
 import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { scheduledTasks } from '../../src/jobs/schedule.js';
 import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor, existingUser } from '../support/changes.js';
@@ -183,9 +184,14 @@ const SCENARIOS: CrashScenario[] = [
     },
     async act(b) {
       const { keys } = b.deps.config.policy;
+      // The killed schedule runs every task but the projection refresh: the refresh races the run part the sweep
+      // hands off (in-process jobs start on the next turn), and writes a user only when it reads the old key after
+      // the part changed it, so its kill points come and go from run to run. The refresh is a cache of IAM, rebuilt
+      // whole by its next run; the retry below runs it.
+      const killable = scheduledTasks.filter((t) => t.name !== 'refresh-user-projection');
       const scheduled = async (days: number) => {
         b.clock.advance(days * DAY + 60_000);
-        await kills.invoke('schedule', () => b.schedule());
+        await kills.invoke('schedule', () => b.schedule(killable));
         await b.drain();
         b.clock.advance(16 * 60_000); // the next run of the schedule: a killed one's retry
         await b.schedule();

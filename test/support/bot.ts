@@ -63,8 +63,8 @@ export interface TestBot {
    */
   failedJobsQueue?: TestQueue;
   deliverFailedJobs(): Promise<number>;
-  /** Runs the scheduled tasks as the schedule function does (its AWS calls checked against its role). */
-  schedule(): ReturnType<typeof runScheduledTasks>;
+  /** Runs the scheduled tasks (or the ones given) as the schedule function does (its AWS calls checked against its role). */
+  schedule(tasks?: Parameters<typeof runScheduledTasks>[1]): ReturnType<typeof runScheduledTasks>;
   /** Runs a job as the worker function does (a repeated delivery, say), its AWS calls checked against its role. */
   runJob(job: unknown): ReturnType<typeof runJob>;
   /** Runs `fn` as one of the Lambda functions: what it calls is checked against that function's role. */
@@ -406,7 +406,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       for (const m of messages) await failedJobsQueue.delete(m);
       return messages.length;
     },
-    schedule: () => asFunction('schedule', () => runScheduledTasks(deps)),
+    schedule: (tasks) => asFunction('schedule', () => runScheduledTasks(deps, tasks)),
     runJob: (job) => asFunction('worker', () => runJob(deps, job)),
     as: (fn, run) => asFunction(fn, run),
     renewAwsClients() {
