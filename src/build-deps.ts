@@ -4,7 +4,7 @@ import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { BuildOptions, Deps } from './deps.js';
 import { InProcessJobDispatcher, LambdaJobDispatcher } from './jobs/dispatchers.js';
-import { reservesName } from './kinds/facts.js';
+import { itemFieldsOf, reservesName } from './kinds/facts.js';
 import { slackWebClient } from './slack/client.js';
 import { SlackMessenger } from './slack/messenger.js';
 import { lazyStore } from './store/lazy.js';
@@ -29,7 +29,7 @@ export function buildDeps(config: Config, options: BuildOptions = {}): Deps {
           create: options.createTables ?? false,
           decorate: options.decorateDynamo,
         },
-        { reservesName },
+        { reservesName, itemFields: itemFieldsOf() },
       ),
     ),
   );

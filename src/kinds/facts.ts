@@ -2,14 +2,19 @@
  * Plain facts about each kind of request, as data: what the store and other small parts need without loading the kind
  * modules (which render messages). `src/build-deps.ts` gives the store `reservesName` from here, so the web and
  * schedule bundles never carry the kinds' rendering. The kind modules read their facts from this table too, so the two
- * cannot disagree. Type imports only.
+ * cannot disagree. Data only: besides type imports, it imports each kind's data-only item fields (<kind>/item.ts).
  */
 import type { RequestKind } from '../services/plans/types.js';
-import type { AccessRequest } from '../store/requests.js';
+import type { AccessRequest, KindItemFields } from '../store/requests.js';
+import { grantItemFields } from './temporary-membership/item.js';
+
+export type { KindItemFields } from '../store/requests.js';
 
 export interface KindFacts {
   /** Whether a request of this kind holds its IAM user name (a `name#` item) until it ends. */
   reservesName: boolean;
+  /** The attributes its request item holds besides the shared ones (see KindItemFields). */
+  itemFields?: KindItemFields;
 }
 
 export const KIND_FACTS: Readonly<Record<RequestKind, KindFacts>> = {
@@ -19,7 +24,7 @@ export const KIND_FACTS: Readonly<Record<RequestKind, KindFacts>> = {
   'set-owner': { reservesName: false },
   'rotate-key': { reservesName: false },
   offboard: { reservesName: false },
-  'temporary-membership': { reservesName: false },
+  'temporary-membership': { reservesName: false, itemFields: grantItemFields },
 };
 
 /** The kind a request was stored with before kinds existed: they were all requests for a new user. */
@@ -41,3 +46,18 @@ export function kindIdOf(request: Pick<AccessRequest, 'kind'>): RequestKind {
 /** Whether a request holds its IAM user name until it ends (see KindFacts.reservesName). */
 export const reservesName = (request: Pick<AccessRequest, 'kind'>): boolean =>
   KIND_FACTS[kindIdOf(request)].reservesName;
+
+/**
+ * Every kind's request item attributes, merged (what the store adds to the item's schema). Throws when two kinds
+ * declare the same attribute differently (the item has one schema for all kinds).
+ */
+export function itemFieldsOf(facts: Readonly<Record<string, KindFacts>> = KIND_FACTS): KindItemFields {
+  const merged: Record<string, unknown> = {};
+  for (const [kind, f] of Object.entries(facts))
+    for (const [name, definition] of Object.entries(f.itemFields ?? {})) {
+      if (Object.hasOwn(merged, name) && merged[name] !== definition)
+        throw new Error(`Request item field ${name} is declared twice, differently (the second by ${kind})`);
+      merged[name] = definition;
+    }
+  return merged;
+}

@@ -204,27 +204,6 @@ export interface RunState {
   wakeAt?: string;
 }
 
-/**
- * temporary-membership: how long the groups are granted for and where the grant stands (src/kinds/temporary-membership).
- * Times are ISO strings; ids only.
- */
-export interface GrantState {
-  /** How long the membership lasts from its addition (ms), as asked. */
-  durationMs: number;
-  /** When the memberships were added (the run's commit). */
-  startedAt?: string;
-  /** When the bot removes them: the commit sets it, Extend moves it. */
-  endsAt?: string;
-  /** The end time the pre-expiry notice was sent for (a new end after an extension gets its own notice). */
-  noticeFor?: string;
-  /** Extensions granted so far. */
-  extensions: number;
-  /** "Done, remove now" (or another early end): who asked, when. */
-  endNow?: { by: string; at: string };
-  /** When the end step ran (the memberships were removed or found gone). */
-  endedAt?: string;
-}
-
 export interface UserTag {
   key: string;
   value: string;
@@ -293,8 +272,6 @@ export interface AccessRequest {
   run?: RunState;
   /** The last `/iam reissue` of its credentials (see ReissueState). */
   reissue?: ReissueState;
-  /** temporary-membership: its duration and end (see GrantState). */
-  grant?: GrantState;
   /** Optimistic concurrency: every write requires the version it read and increments it. */
   version: number;
 }
@@ -379,7 +356,6 @@ const FIELDS = [
   'offboard',
   'run',
   'reissue',
-  'grant',
   'createdAt',
   'expiresAt',
   'updatedAt',
@@ -391,166 +367,186 @@ type Changes = Partial<Omit<AccessRequest, 'id' | 'version' | 'updatedAt' | 'cre
 const stringList = { type: Array, schema: [String] };
 
 /** Requests for new IAM users, with a conditional write for every transition. */
+/**
+ * Attributes a kind adds to the request item, as dynamoose schema definitions by attribute name (`{ grant: { type:
+ * Object, schema: {...} } }`). The store merges them into the item's schema; the kind declares their TypeScript type
+ * by augmenting AccessRequest (`declare module '.../store/requests.js'`) beside them.
+ */
+export type KindItemFields = Readonly<Record<string, unknown>>;
+
 /** What the store needs to know of request kinds, given by whoever builds it (src/deps.ts: the kinds registry). */
 export interface StoreKinds {
   /** Whether a request holds its IAM user name (a `name#` item) until it ends. */
   reservesName(request: Pick<AccessRequest, 'kind'>): boolean;
+  /**
+   * The attributes the kinds add to the request item (each kind's `itemFields`, src/kinds/facts.ts), as dynamoose
+   * schema definitions by attribute name: merged into the item's schema, read back and written like the shared ones.
+   */
+  itemFields?: KindItemFields;
 }
 
-export class RequestStore {
-  readonly model;
-  readonly #kinds: StoreKinds;
-  constructor(options: StoreOptions, kinds: StoreKinds) {
-    this.#kinds = kinds;
-    this.model = dynamoose.model<RequestItem>(
-      'requests',
-      new dynamoose.Schema({
-        id: { type: String, hashKey: true },
-        kind: String,
-        plan: {
+/** The request item's shared attributes, as the dynamoose schema declares them. */
+function sharedSchema(): Record<string, unknown> {
+  return {
+    id: { type: String, hashKey: true },
+    kind: String,
+    plan: {
+      type: Array,
+      schema: [
+        {
+          type: Object,
+          schema: {
+            op: String,
+            userName: String,
+            path: String,
+            group: String,
+            key: String,
+            value: String,
+            previous: String,
+            accessKeyId: String,
+            account: String,
+          },
+        },
+      ],
+    },
+    owner: String,
+    status: String,
+    requester: String,
+    recipient: String,
+    account: String,
+    accountId: String,
+    userName: String,
+    path: String,
+    groups: stringList,
+    accessType: String,
+    tags: { type: Array, schema: [{ type: Object, schema: { key: String, value: String } }] },
+    justification: String,
+    approvals: { type: Array, schema: [{ type: Object, schema: { user: String, at: String } }] },
+    decision: { type: Object, schema: { by: String, at: String, reason: String } },
+    message: { type: Object, schema: { channel: String, ts: String } },
+    attempt: Number,
+    credentialIssue: Number,
+    created: {
+      type: Object,
+      schema: { user: Boolean, groups: stringList, loginProfile: Boolean, accessKey: Boolean },
+    },
+    error: String,
+    remaining: stringList,
+    linkId: String,
+    linkOpened: { type: Object, schema: { linkId: String, at: String, revokedAt: String } },
+    abandonAt: String,
+    rotation: {
+      type: Object,
+      schema: {
+        oldKeyId: String,
+        deleteFirst: String,
+        newKeyId: String,
+        phase: String,
+        phaseAt: String,
+        deliveredAt: String,
+        graceEndsAt: String,
+        lastUse: { type: Object, schema: { at: String, service: String, region: String } },
+        deactivatedAt: String,
+        deleteAt: String,
+        reactivated: Boolean,
+        nextAt: String,
+        linkExpiresAt: String,
+        keysBefore: stringList,
+        gone: String,
+      },
+    },
+    offboard: {
+      type: Object,
+      schema: {
+        member: String,
+        trigger: String,
+        action: String,
+        users: {
           type: Array,
           schema: [
             {
               type: Object,
               schema: {
-                op: String,
+                account: String,
                 userName: String,
                 path: String,
-                group: String,
-                key: String,
-                value: String,
-                previous: String,
-                accessKeyId: String,
-                account: String,
+                outcome: String,
+                keys: stringList,
+                console: Boolean,
+                error: String,
+                restoredKeys: stringList,
               },
             },
           ],
         },
-        owner: String,
-        status: String,
-        requester: String,
-        recipient: String,
-        account: String,
-        accountId: String,
-        userName: String,
-        path: String,
-        groups: stringList,
-        accessType: String,
-        tags: { type: Array, schema: [{ type: Object, schema: { key: String, value: String } }] },
-        justification: String,
-        approvals: { type: Array, schema: [{ type: Object, schema: { user: String, at: String } }] },
-        decision: { type: Object, schema: { by: String, at: String, reason: String } },
-        message: { type: Object, schema: { channel: String, ts: String } },
+        cancelled: stringList,
+        doneAt: String,
+        reactivation: { type: Object, schema: { by: String, at: String, phase: String } },
+        returnedAt: String,
+      },
+    },
+    run: {
+      type: Object,
+      schema: {
         attempt: Number,
-        credentialIssue: Number,
-        created: {
-          type: Object,
-          schema: { user: Boolean, groups: stringList, loginProfile: Boolean, accessKey: Boolean },
-        },
-        error: String,
-        remaining: stringList,
-        linkId: String,
-        linkOpened: { type: Object, schema: { linkId: String, at: String, revokedAt: String } },
-        abandonAt: String,
-        rotation: {
-          type: Object,
-          schema: {
-            oldKeyId: String,
-            deleteFirst: String,
-            newKeyId: String,
-            phase: String,
-            phaseAt: String,
-            deliveredAt: String,
-            graceEndsAt: String,
-            lastUse: { type: Object, schema: { at: String, service: String, region: String } },
-            deactivatedAt: String,
-            deleteAt: String,
-            reactivated: Boolean,
-            nextAt: String,
-            linkExpiresAt: String,
-            keysBefore: stringList,
-            gone: String,
-          },
-        },
-        offboard: {
-          type: Object,
-          schema: {
-            member: String,
-            trigger: String,
-            action: String,
-            users: {
-              type: Array,
-              schema: [
-                {
-                  type: Object,
-                  schema: {
-                    account: String,
-                    userName: String,
-                    path: String,
-                    outcome: String,
-                    keys: stringList,
-                    console: Boolean,
-                    error: String,
-                    restoredKeys: stringList,
-                  },
-                },
-              ],
-            },
-            cancelled: stringList,
-            doneAt: String,
-            reactivation: { type: Object, schema: { by: String, at: String, phase: String } },
-            returnedAt: String,
-          },
-        },
-        run: {
-          type: Object,
-          schema: {
-            attempt: Number,
-            steps: String, // JSON (see storedRun)
-            cursor: Number,
-            part: Number,
-            leaseUntil: Number,
-            seq: Number,
-            stalls: Number,
-            stalledAt: Number,
-            wakeAt: String,
-          },
-        },
-        grant: {
-          type: Object,
-          schema: {
-            durationMs: Number,
-            startedAt: String,
-            endsAt: String,
-            noticeFor: String,
-            extensions: Number,
-            endNow: { type: Object, schema: { by: String, at: String } },
-            endedAt: String,
-          },
-        },
-        reissue: {
-          type: Object,
-          schema: {
-            issue: Number,
-            undelivered: String,
-            keysBefore: stringList,
-            newKeyId: String,
-            delivered: Boolean,
-            told: Boolean,
-          },
-        },
-        createdAt: String,
-        expiresAt: String,
-        updatedAt: String,
-        version: Number,
-        ttl: Number,
-        sweepDue: {
-          type: String,
-          index: { name: SWEEP_INDEX, type: 'global', rangeKey: 'sweepAt', project: false },
-        },
-        sweepAt: Number,
-        holder: String,
-      }),
+        steps: String, // JSON (see storedRun)
+        cursor: Number,
+        part: Number,
+        leaseUntil: Number,
+        seq: Number,
+        stalls: Number,
+        stalledAt: Number,
+        wakeAt: String,
+      },
+    },
+    reissue: {
+      type: Object,
+      schema: {
+        issue: Number,
+        undelivered: String,
+        keysBefore: stringList,
+        newKeyId: String,
+        delivered: Boolean,
+        told: Boolean,
+      },
+    },
+    createdAt: String,
+    expiresAt: String,
+    updatedAt: String,
+    version: Number,
+    ttl: Number,
+    sweepDue: {
+      type: String,
+      index: { name: SWEEP_INDEX, type: 'global', rangeKey: 'sweepAt', project: false },
+    },
+    sweepAt: Number,
+    holder: String,
+  };
+}
+
+/**
+ * The request item's schema: the shared attributes and the kinds' (`kindFields`). A kind's attribute that has a
+ * shared attribute's name is refused (it would silently replace it).
+ */
+function requestSchema(kindFields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const shared = sharedSchema();
+  const clash = Object.keys(kindFields).filter((name) => Object.hasOwn(shared, name));
+  if (clash.length) throw new Error(`A kind declares request item fields the store already has: ${clash.join(', ')}`);
+  return { ...shared, ...kindFields };
+}
+
+export class RequestStore {
+  readonly model;
+  readonly #kinds: StoreKinds;
+  /** Every attribute a request is read back with: the shared ones and the kinds'. */
+  readonly #fields: readonly string[];
+  readonly #toRequest = (item: RequestItem): AccessRequest => toRequest(item, this.#fields);
+  constructor(options: StoreOptions, kinds: StoreKinds) {
+    this.#kinds = kinds;
+    this.#fields = [...FIELDS, ...Object.keys(kinds.itemFields ?? {})];
+    this.model = dynamoose.model<RequestItem>(
+      'requests',
+      new dynamoose.Schema(requestSchema(kinds.itemFields ?? {}) as never),
       tableOptions(options),
     );
   }
@@ -633,7 +629,7 @@ export class RequestStore {
    */
   async get(id: string): Promise<AccessRequest | undefined> {
     const item = await this.model.get({ id }, { consistent: true });
-    return item ? toRequest(item) : undefined;
+    return item ? this.#toRequest(item) : undefined;
   }
 
   /**
@@ -682,11 +678,11 @@ export class RequestStore {
           updatedAt: $SET.updatedAt,
         };
         for (const field of remove) delete merged[field];
-        const next = toRequest(merged as unknown as RequestItem);
+        const next = this.#toRequest(merged as unknown as RequestItem);
         await transact([this.model.transaction.update({ id: current.id }, update, { condition }), ...alsoWrite(next)]);
         return next;
       }
-      const next = toRequest(await this.model.update({ id: current.id }, update, { condition }));
+      const next = this.#toRequest(await this.model.update({ id: current.id }, update, { condition }));
       // An ended request gives its IAM user name back (a missed release heals: see createReserving's takeOverFrom).
       if (ENDED.includes(next.status) && this.#kinds.reservesName(next))
         await this.releaseName(next.account, next.userName, next.id);
@@ -704,7 +700,7 @@ export class RequestStore {
    */
   async setMessage(id: string, message: { channel: string; ts: string }): Promise<AccessRequest | undefined> {
     try {
-      return toRequest(
+      return this.#toRequest(
         await this.model.update({ id }, { $SET: { message } } as never, {
           condition: new dynamoose.Condition('id').exists(),
         }),
@@ -745,7 +741,7 @@ export class RequestStore {
       .all()
       .exec();
     const requests = await Promise.all(keys.map((k) => this.model.get({ id: k.id }, { consistent: true })));
-    return requests.filter((r): r is NonNullable<typeof r> => r !== undefined).map(toRequest);
+    return requests.filter((r): r is NonNullable<typeof r> => r !== undefined).map(this.#toRequest);
   }
 
   /**
@@ -767,7 +763,7 @@ export class RequestStore {
     const out: AccessRequest[] = [];
     for (let i = 0; i < ids.length; i += 100) {
       const items = await this.model.batchGet(ids.slice(i, i + 100).map((id) => ({ id })));
-      out.push(...items.map(toRequest));
+      out.push(...items.map(this.#toRequest));
     }
     const at = now.toISOString();
     return out
@@ -794,7 +790,7 @@ export class RequestStore {
     const wanted = [...new Set(ids)].filter((id) => !id.startsWith('name#')).slice(0, 100);
     if (!wanted.length) return [];
     const items = await this.model.batchGet(wanted.map((id) => ({ id })));
-    return items.map(toRequest);
+    return items.map(this.#toRequest);
   }
 
   /**
@@ -810,7 +806,7 @@ export class RequestStore {
         batch.map((id) => ({ id })),
         { consistent: true },
       );
-      out.push(...items.map(toRequest));
+      out.push(...items.map(this.#toRequest));
       const unprocessed = new Set(items.unprocessedKeys.map((k) => String((k as { id?: unknown }).id)));
       left = [...batch.filter((id) => unprocessed.has(id)), ...left.slice(100)];
     }
@@ -845,9 +841,10 @@ function loadedRun(run: RunState): RunState {
 /** A request as written: its run's args as JSON. */
 const toItem = <T extends Partial<AccessRequest>>(r: T) => (r.run ? { ...r, run: storedRun(r.run) } : r);
 
-function toRequest(item: RequestItem): AccessRequest {
+function toRequest(item: RequestItem, fields: readonly string[]): AccessRequest {
   const out: Record<string, unknown> = {};
-  for (const key of FIELDS) if (item[key] !== undefined) out[key] = structuredClone(item[key]);
+  const source = item as unknown as Record<string, unknown>;
+  for (const key of fields) if (source[key] !== undefined) out[key] = structuredClone(source[key]);
   if (out.run) out.run = loadedRun(out.run as RunState);
   const request = out as unknown as AccessRequest;
   request.groups ??= [];

@@ -10,7 +10,8 @@ import { ConflictError, NotAuthorizedError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
 import { auditEvent } from '../../services/requests/audit.js';
 import { signalRun } from '../../services/runner/engine.js';
-import type { AccessRequest, GrantState } from '../../store/requests.js';
+import type { AccessRequest } from '../../store/requests.js';
+import type { GrantState } from './item.js';
 
 export type GrantClick = 'extend' | 'done';
 
