@@ -35,8 +35,8 @@ export interface HomeInput {
   keys: Policy['keys'];
   /** Lines on the key rotations under way. */
   rotations: readonly string[];
-  /** Blocks of the temporary memberships under way on the viewer's users (src/kinds/temporary-membership/home.ts). */
-  grants?: readonly unknown[];
+  /** The kinds' sections (RequestKindModule.home), in the registry's order: shown after the rotations. */
+  kindSections?: readonly unknown[];
   /** Present for approvers: the requests they may decide now. */
   approver?: { waiting: readonly WaitingRequest[]; channel: string; unreadable?: boolean };
   /** How to use the bot (the help's blocks). */
@@ -194,7 +194,7 @@ export function homeView(input: HomeInput): unknown[] {
     ...sections([`*Your IAM users*, ${user(input.viewer)}`]),
     ...ownedBlocks(input),
     ...(input.rotations.length ? sections(['*Key rotations under way*', ...input.rotations]) : []),
-    ...(input.grants ?? []),
+    ...(input.kindSections ?? []),
     ...(input.approver ? [divider(), ...approverBlocks(input.approver)] : []),
     divider(),
     section(

@@ -41,8 +41,6 @@ export const GROUP_MEMBERSHIP_BLOCKS = {
   userName: 'membership_user',
   groups: 'membership_groups',
   justification: 'membership_justification',
-  /** add-to-group: for how long (empty: for good); src/kinds/temporary-membership */
-  duration: 'membership_duration',
 } as const;
 /** Key rotation: the requester's reply offering to delete the user's inactive key first (value: the rotation asked). */
 export const ROTATION_DELETE_FIRST = 'rotation_delete_first';

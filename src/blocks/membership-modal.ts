@@ -1,8 +1,8 @@
-import { durationMs, type Policy } from '../config.js';
-import { CHANGE_RULES } from '../kinds/change-rules.js';
+import type { Policy } from '../config.js';
+import { type ChangeDraft, patchDraft } from '../kinds/change-draft.js';
 import { isMembershipKind, MEMBERSHIP_FORMS, type MembershipKind } from '../kinds/forms.js';
-import { durationText } from '../kinds/summaries.js';
-import type { ChangeDraft } from '../services/kinds/change-requests.js';
+import { allKindFormFields, kindFormFields } from '../kinds/registry.js';
+import type { FormField } from '../kinds/types.js';
 import { MAX_JUSTIFICATION } from '../services/request-validation.js';
 import { type FormValues, groupMenu, option } from './create-user-modal.js';
 import { FORM_INPUT, GROUP_MEMBERSHIP_BLOCKS, GROUP_MEMBERSHIP_MODAL } from './ids.js';
@@ -17,10 +17,16 @@ export interface MembershipFormContext {
   account?: string;
 }
 
-const input = (field: Field, label: string, element: Record<string, unknown>, hint?: string, optional = false) => ({
+const input = (
+  field: Field | { blockId: string },
+  label: string,
+  element: Record<string, unknown>,
+  hint?: string,
+  optional = false,
+) => ({
   type: 'input',
   ...(optional ? { optional: true } : {}),
-  block_id: GROUP_MEMBERSHIP_BLOCKS[field],
+  block_id: typeof field === 'string' ? GROUP_MEMBERSHIP_BLOCKS[field] : field.blockId,
   label: plain(label),
   element: { action_id: FORM_INPUT, ...element },
   ...(hint ? { hint: plain(hint) } : {}),
@@ -28,9 +34,15 @@ const input = (field: Field, label: string, element: Record<string, unknown>, hi
 
 /**
  * The `/iam add-to-group` / `/iam remove-from-group` form, pre-filled from the command: the IAM user (checked
- * against IAM on submission), the groups (exactly the policy's), and the reason.
+ * against IAM on submission), the groups (exactly the policy's), the inputs the kinds add to this form (e.g. a
+ * duration: RequestKindModule.draft.formFields), and the reason.
  */
-export function membershipModal(policy: Policy, context: MembershipFormContext, prefill: Partial<ChangeDraft> = {}) {
+export function membershipModal(
+  policy: Policy,
+  context: MembershipFormContext,
+  prefill: Partial<ChangeDraft> = {},
+  kindsFields: readonly FormField[] = kindFormFields(context.kind),
+) {
   const form = MEMBERSHIP_FORMS[context.kind];
   const groupOptions = policy.groups.map((g) => option(g.name, g.name, g.description || undefined));
   const chosen = groupOptions.filter((o) => prefill.groups?.includes(o.value)).slice(0, 10);
@@ -65,22 +77,10 @@ export function membershipModal(policy: Policy, context: MembershipFormContext, 
         },
         'Only the groups the access policy lists.',
       ),
-      ...(CHANGE_RULES[context.kind].timed
-        ? [
-            input(
-              'duration',
-              'For how long',
-              {
-                type: 'plain_text_input',
-                max_length: 8,
-                placeholder: plain('e.g. 4h (empty: for good)'),
-                ...(prefill.durationMs ? { initial_value: durationText(prefill.durationMs) } : {}),
-              },
-              'A temporary membership (90m, 4h, 2d): the bot removes it at the end. Empty: for good.',
-              true,
-            ),
-          ]
-        : []),
+      ...kindsFields.map((f) => {
+        const { label, element, hint, optional } = f.input(prefill);
+        return input(f, label, element, hint, optional);
+      }),
       input('justification', 'Why', {
         type: 'plain_text_input',
         multiline: true,
@@ -92,21 +92,25 @@ export function membershipModal(policy: Policy, context: MembershipFormContext, 
 }
 
 /** The change a submitted membership form holds. */
-export function readMembershipForm(values: FormValues, context: MembershipFormContext): ChangeDraft {
+export function readMembershipForm(
+  values: FormValues,
+  context: MembershipFormContext,
+  kindsFields: readonly FormField[] = kindFormFields(context.kind),
+): ChangeDraft {
   const get = (field: Field) => values[GROUP_MEMBERSHIP_BLOCKS[field]]?.[FORM_INPUT];
   const groups = get('groups')?.selected_options?.map((o) => o.value) ?? [];
-  const time = get('duration')?.value?.trim();
-  const timed = CHANGE_RULES[context.kind].timed;
-  // a duration that is none (`-1`) is refused by the checks, on this field
-  const duration = time && timed ? { kind: timed, durationMs: durationMs(time) ?? -1 } : {};
-  return {
+  let draft: ChangeDraft = {
     kind: context.kind,
-    ...duration,
     groups,
     ...(context.account ? { account: context.account } : {}),
     ...(get('userName')?.value ? { userName: get('userName')?.value ?? '' } : {}),
     ...(get('justification')?.value ? { justification: get('justification')?.value ?? '' } : {}),
   };
+  for (const f of kindsFields) {
+    const value = values[f.blockId]?.[FORM_INPUT]?.value?.trim();
+    draft = patchDraft(draft, f.read(value || undefined, draft));
+  }
+  return draft;
 }
 
 /** The form's context from its private_metadata (add-to-group when unreadable). */
@@ -124,11 +128,17 @@ export function readMembershipFormContext(privateMetadata: string): MembershipFo
 }
 
 /** Problems by block id, for `response_action: 'errors'`; anything else shows on the user name. */
-export function membershipFormErrors(fields: Record<string, string>): Record<string, string> {
+export function membershipFormErrors(
+  fields: Record<string, string>,
+  kindsFields: readonly FormField[] = allKindFormFields(),
+): Record<string, string> {
   const errors: Record<string, string> = {};
+  const kindBlocks = new Map(kindsFields.map((f) => [f.name, f.blockId]));
   for (const [field, message] of Object.entries(fields)) {
     const block =
-      field in GROUP_MEMBERSHIP_BLOCKS ? GROUP_MEMBERSHIP_BLOCKS[field as Field] : GROUP_MEMBERSHIP_BLOCKS.userName;
+      field in GROUP_MEMBERSHIP_BLOCKS
+        ? GROUP_MEMBERSHIP_BLOCKS[field as Field]
+        : (kindBlocks.get(field) ?? GROUP_MEMBERSHIP_BLOCKS.userName);
     errors[block] = errors[block] ? `${errors[block]} ${message}` : message;
   }
   return errors;

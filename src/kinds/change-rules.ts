@@ -13,13 +13,6 @@ export interface ChangeRules {
   names: 'groups' | 'new-owner';
   /** For a change of groups: whether the user must be in each group now (`present`) or not yet (`absent`). */
   membership?: 'present' | 'absent';
-  /**
-   * Time: `for` a membership for a time (it needs a duration within each group's `maxDuration`); `permanent` a
-   * membership for good (refused for a group granted only for a time). Undefined: no membership is granted.
-   */
-  time?: 'for' | 'permanent';
-  /** The kind the same command asks for when given a duration (`--for 4h`), if it takes one. */
-  timed?: ChangeKind;
   /** Whether the user's owner, or an approver of every one of its groups, may have it done at once. */
   atOnce: boolean;
   /** The IAM writes it makes, in order: what the approvers see and the worker runs. */
@@ -30,8 +23,6 @@ export const CHANGE_RULES: Readonly<Record<ChangeKind, ChangeRules>> = {
   'add-to-group': {
     names: 'groups',
     membership: 'absent',
-    time: 'permanent',
-    timed: 'temporary-membership',
     atOnce: false,
     plan: ({ userName, groups }) => groups.map((group) => ({ op: 'AddUserToGroup', userName, group })),
   },
@@ -39,8 +30,6 @@ export const CHANGE_RULES: Readonly<Record<ChangeKind, ChangeRules>> = {
   'temporary-membership': {
     names: 'groups',
     membership: 'absent',
-    time: 'for',
-    timed: 'temporary-membership',
     atOnce: false,
     plan: ({ userName, groups }) => groups.map((group) => ({ op: 'AddUserToGroup', userName, group })),
   },

@@ -28,6 +28,8 @@ export function changeKind(
     excluded?: RequestKindModule['excluded'];
     people?: RequestKindModule['people'];
     render?: Partial<RequestKindModule['render']>;
+    draft?: RequestKindModule['draft'];
+    home?: RequestKindModule['home'];
   } = {},
 ): RequestKindModule {
   return {
@@ -41,6 +43,8 @@ export function changeKind(
     },
     ...(overrides.excluded ? { excluded: overrides.excluded } : {}),
     ...(overrides.people ? { people: overrides.people } : {}),
+    ...(overrides.draft ? { draft: overrides.draft } : {}),
+    ...(overrides.home ? { home: overrides.home } : {}),
     render: {
       approvalMessage: (request, ctx) => changeApprovalMessage(request, ctx),
       requesterUpdate: (request) => changeRequesterUpdateMessage(request),

@@ -18,6 +18,9 @@ import type { RequestKind } from '../services/plans/types.js';
 import type { OutgoingMessage } from '../services/ports.js';
 import type { ApprovalRule } from '../services/requests/approval-rule.js';
 import type { AccessRequest } from '../store/requests.js';
+import type { ProjectedUser } from '../store/users.js';
+import type { ChangeDraft, CheckedChange, DraftPatch } from './change-draft.js';
+import type { ChangeKind } from './change-rules.js';
 
 /** What a kind's `verify` may call: the AWS clients of the accounts. */
 export type VerifyDeps = Pick<Deps, 'aws'>;
@@ -76,6 +79,89 @@ export interface PersonCheck {
   refusal(who: string): string;
 }
 
+/** A group as the access policy lists it. */
+export type PolicyGroup = Policy['groups'][number];
+
+/**
+ * A flag a kind adds to the change commands' parser (src/listeners/commands/change-args.ts): the parser knows it,
+ * suggests it for a mistyped flag, and hands its value to `read`.
+ */
+export interface CommandFlag {
+  /** The option as typed, lower case: `--for`. */
+  name: `--${string}`;
+  /** What its value makes of the draft (read so far: its kind is the command's), or the problem to answer. */
+  read(value: string, draft: ChangeDraft): DraftPatch | { problem: string };
+}
+
+/** An input a kind adds to a change form (the group membership form, src/blocks/membership-modal.ts). */
+export interface FormField {
+  /** Its name: what its problems are keyed by (ValidationError fields), as the shared fields' `groups`. */
+  name: string;
+  /** Its block id in the form. */
+  blockId: string;
+  /** The forms (by the kind they open for) that show it, after the shared fields but before the reason. */
+  forms: readonly ChangeKind[];
+  /** The input, pre-filled from the draft the command typed: its label, element, hint and whether it is optional. */
+  input(prefill: Partial<ChangeDraft>): {
+    label: string;
+    element: Record<string, unknown>;
+    hint?: string;
+    optional?: boolean;
+  };
+  /** What its submitted value (trimmed; undefined when empty) makes of the draft. */
+  read(value: string | undefined, draft: ChangeDraft): DraftPatch;
+}
+
+/**
+ * A check a kind makes on change drafts (src/services/kinds/change-requests.ts checkChangeDraft): on its own kind's
+ * drafts, or on another kind's that its own changes (a membership for a time refuses a permanent add of a group the
+ * policy grants only for a time).
+ */
+export interface DraftCheck {
+  /** The kinds whose drafts it checks. */
+  kinds: readonly ChangeKind[];
+  /**
+   * Against the policy, before IAM is asked, once the groups are known to be the policy's (`chosen`: their policy
+   * entries): problems by field, none when it passes.
+   */
+  local?(
+    policy: Policy,
+    draft: ChangeDraft & { userName: string },
+    chosen: readonly PolicyGroup[],
+  ): Record<string, string>;
+  /**
+   * Of the user's groups now, those that do not count as held when the draft adds groups (a membership for a time:
+   * asking for it for good is not "already in"). Asked only when the user is in one of the draft's groups. Reads only.
+   */
+  notHeld?(deps: Pick<Deps, 'store'>, account: string, userName: string): Promise<ReadonlySet<string>>;
+}
+
+/**
+ * How a kind's changes are typed and checked beyond the shared fields: the flags it adds to the change commands, the
+ * inputs it adds to the forms, its checks, and what its checked fields store on the request.
+ */
+export interface KindDraftExtension {
+  flags?: readonly CommandFlag[];
+  formFields?: readonly FormField[];
+  checks?: readonly DraftCheck[];
+  /**
+   * What a checked change of this kind stores besides the shared fields (its `itemFields`, src/kinds/facts.ts) and
+   * adds to its `requested` audit event. Pure.
+   */
+  submitted?(change: CheckedChange): { item?: Partial<AccessRequest>; audit?: Record<string, unknown> };
+}
+
+/** A kind's part of the App Home (src/services/home.ts): blocks shown after the rotations, before the approvals. */
+export interface HomeSection {
+  /** What it shows, for the log line when it cannot be read (`temporary memberships`). */
+  name: string;
+  /**
+   * Its blocks for the viewer who owns `users` (none: nothing shown). Reads only; a failure is logged and the rest of
+   * the tab still shows.
+   */
+  blocks(deps: Pick<Deps, 'store'>, users: readonly ProjectedUser[], now: Date): Promise<unknown[]>;
+}
+
 export interface RequestKindModule {
   /** `request.kind`, `/iam <id>`, `approvals.kinds.<id>`. */
   id: RequestKind;
@@ -113,6 +199,10 @@ export interface RequestKindModule {
   verify?(deps: VerifyDeps, request: AccessRequest): Promise<Verified>;
   /** How its undelivered credentials are sent again; undefined: the kind delivers none that can be reissued. */
   reissue?: ReissueHook;
+  /** How its changes are typed and checked beyond the shared fields (flags, form inputs, checks); none when omitted. */
+  draft?: KindDraftExtension;
+  /** Its section of the App Home; none when omitted. */
+  home?: HomeSection;
   /** Status words. */
   words: {
     /** What a request found stalled midway may have left, listed as `remaining` on the failed request. */

@@ -3,8 +3,8 @@ import { type HomeInput, homeView, type WaitingRequest } from '../blocks/home.js
 import { esc } from '../blocks/text.js';
 import { maskKeyId } from '../blocks/users.js';
 import type { Deps } from '../deps.js';
+import { homeSections } from '../kinds/registry.js';
 import { type RotationView, rotationStateOf } from '../kinds/rotate-key/rotation.js';
-import { grantHomeBlocks, grantsOn } from '../kinds/temporary-membership/home.js';
 import { logger } from '../logger.js';
 import type { AccessRequest } from '../store/requests.js';
 import { isApprover, mayDecide, ruleOf } from './requests.js';
@@ -98,19 +98,26 @@ export async function publishHome(
       }),
     )
   ).filter((line): line is string => Boolean(line));
-  let grants: unknown[] = [];
-  try {
-    grants = grantHomeBlocks(await grantsOn(deps, users), now);
-  } catch (error) {
-    logger.error("Could not read the App Home viewer's temporary memberships", { errorName: (error as Error)?.name });
-  }
+  // the kinds' sections (e.g. the memberships for a time under way), each on its own: one that fails is left out
+  const kindSections = (
+    await Promise.all(
+      homeSections().map(async (section) => {
+        try {
+          return await section.blocks(deps, users, now);
+        } catch (error) {
+          logger.error(`Could not read the App Home viewer's ${section.name}`, { errorName: (error as Error)?.name });
+          return [];
+        }
+      }),
+    )
+  ).flat();
   const blocks = homeView({
     viewer,
     owned,
     now,
     keys: deps.config.policy.keys,
     rotations,
-    grants,
+    kindSections,
     ...(approver ? { approver } : {}),
     help: helpMessage(commands).blocks,
   });

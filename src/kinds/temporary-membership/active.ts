@@ -10,6 +10,10 @@ import { CHANGE_RULES, type ChangeKind } from '../change-rules.js';
 
 const isChangeKind = (kind: string | undefined): kind is ChangeKind => kind !== undefined && kind in CHANGE_RULES;
 
+/** Whether a kind adds groups for good (add-to-group): what a duration turns into a membership for a time. */
+export const addsForGood = (kind: ChangeKind): boolean =>
+  kind !== 'temporary-membership' && CHANGE_RULES[kind].membership === 'absent';
+
 /** The requests that changed the user, as stored now (its projection lists them), read consistently. */
 async function requestsOf(deps: Pick<Deps, 'store'>, account: string, userName: string): Promise<AccessRequest[]> {
   const projected = await deps.store.users.get(account, userName, { consistent: true });
@@ -22,8 +26,7 @@ async function requestsOf(deps: Pick<Deps, 'store'>, account: string, userName: 
 }
 
 /** Whether a request is a membership for a time that is added and not ended. */
-const activeGrant = (r: AccessRequest) =>
-  isChangeKind(r.kind) && CHANGE_RULES[r.kind].time === 'for' && r.status === 'done' && !r.grant?.endedAt;
+const activeGrant = (r: AccessRequest) => r.kind === 'temporary-membership' && r.status === 'done' && !r.grant?.endedAt;
 
 /** The groups of the user that a temporary membership holds now (added, not ended). */
 export async function temporaryGroupsOf(
@@ -51,7 +54,7 @@ export async function madePermanentSince(
     (r) =>
       r.id !== request.id &&
       isChangeKind(r.kind) &&
-      CHANGE_RULES[r.kind].time === 'permanent' &&
+      addsForGood(r.kind) &&
       r.status === 'done' &&
       r.groups.includes(group) &&
       r.updatedAt >= since,

@@ -3,16 +3,24 @@
  * <group...> --for 4h`), removed by the bot at the end. Its request is a change request (the owner may not decide
  * it; the groups' approvers do); its run (./run.ts, worker only) adds, then sleeps in a `wait` step that wakes for
  * the notice before the end and for the end, then removes exactly what it added. Its buttons (./signals.ts) are
- * signals to that run. This module is the Slack function's part: rendering and who decides.
+ * signals to that run. This module is the Slack function's part: rendering, who decides, how it is typed and checked
+ * (./draft.ts: `--for`, the form's duration), its App Home section (./home.ts); its item fields are ./item.ts.
  */
 import { changeRequesterUpdateMessage } from '../../blocks/change-request.js';
 import { context, section } from '../../blocks/text.js';
 import { addToGroup } from '../add-to-group.js';
 import { changeKind } from '../change.js';
+import { temporaryMembershipDraft } from './draft.js';
+import { grantHomeBlocks, grantsOn } from './home.js';
 import { grantRequesterLine, grantSummary } from './messages.js';
 
 export const temporaryMembership = changeKind('temporary-membership', {
   ...(addToGroup.people ? { people: addToGroup.people } : {}),
+  draft: temporaryMembershipDraft,
+  home: {
+    name: 'temporary memberships',
+    blocks: async (deps, users, now) => grantHomeBlocks(await grantsOn(deps, users), now),
+  },
   render: {
     requesterUpdate: (request) => {
       const line = grantRequesterLine(request);

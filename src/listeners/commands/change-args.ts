@@ -1,19 +1,27 @@
-import { durationMs } from '../../config.js';
-import { CHANGE_RULES } from '../../kinds/change-rules.js';
+import { patchDraft } from '../../kinds/change-draft.js';
 import { CHANGE_ARGUMENTS } from '../../kinds/forms.js';
+import { kindFlags } from '../../kinds/registry.js';
+import type { CommandFlag } from '../../kinds/types.js';
 import { closestName } from '../../services/closest.js';
 import type { ChangeDraft, ChangeKind } from '../../services/kinds/change-requests.js';
 import { tokenizeCommand, unescapeSlack, userId } from './create-user-args.js';
 
-const FLAGS = ['--reason', '--justification', '--account', '--for'] as const;
+/** The flags every change command reads; the kinds add theirs (RequestKindModule.draft.flags). */
+const SHARED_FLAGS = ['--reason', '--justification', '--account'] as const;
 
 /**
  * Reads `/iam add-to-group build-bot ci-deployers read-only --reason "..."` (groups also comma-separated), the same
- * for remove-from-group, and `/iam set-owner build-bot @alice --reason "..."`. Flags may be written `--flag=value`.
- * Checks nothing against the policy or IAM.
+ * for remove-from-group, and `/iam set-owner build-bot @alice --reason "..."`. Flags may be written `--flag=value`;
+ * besides the shared ones, each kind's flags (e.g. `--for 4h`) are read by their kind. Checks nothing against the
+ * policy or IAM.
  */
-export function parseChangeArgs(kind: ChangeKind, text: string): { draft: ChangeDraft; problems: string[] } {
-  const draft: ChangeDraft = { kind };
+export function parseChangeArgs(
+  kind: ChangeKind,
+  text: string,
+  kindsFlags: readonly CommandFlag[] = kindFlags(),
+): { draft: ChangeDraft; problems: string[] } {
+  let draft: ChangeDraft = { kind };
+  const FLAGS = [...SHARED_FLAGS, ...kindsFlags.map((f) => f.name)];
   const problems: string[] = [];
   const { words, problem } = tokenizeCommand(text.trim());
   if (problem) problems.push(problem);
@@ -59,18 +67,13 @@ export function parseChangeArgs(kind: ChangeKind, text: string): { draft: Change
       value = next;
       i++;
     }
-    if (flag === '--account') draft.account = unescapeSlack(value);
-    else if (flag === '--for') {
-      // a temporary membership (src/kinds/temporary-membership): add-to-group for a time
-      const ms = durationMs(value);
-      const timed = CHANGE_RULES[draft.kind].timed;
-      if (!timed) problems.push('`--for` is for `add-to-group` only: a membership for a time.');
-      else if (ms === undefined) problems.push('`--for` takes a duration like `90m`, `4h` or `2d` (at most 30 days).');
-      else {
-        draft.kind = timed;
-        draft.durationMs = ms;
-      }
-    } else draft.justification = unescapeSlack(value);
+    const own = kindsFlags.find((f) => f.name === flag);
+    if (own) {
+      const read = own.read(value, draft);
+      if ('problem' in read) problems.push(read.problem);
+      else draft = patchDraft(draft, read);
+    } else if (flag === '--account') draft.account = unescapeSlack(value);
+    else draft.justification = unescapeSlack(value);
   }
   return { draft, problems };
 }

@@ -4,13 +4,12 @@
  */
 import { GetGroupCommand, GetUserCommand } from '@aws-sdk/client-iam';
 import { HOME } from '../../aws/accounts.js';
-import { durationMs } from '../../config.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ValidationError } from '../../errors.js';
-import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
-import { temporaryGroupsOf } from '../../kinds/temporary-membership/active.js';
+import type { ChangeDraft, CheckedChange } from '../../kinds/change-draft.js';
+import { CHANGE_RULES } from '../../kinds/change-rules.js';
+import { kindChecks, kindOf } from '../../kinds/registry.js';
 import type { AccessRequest } from '../../store/requests.js';
-import type { PlanStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
 import { reasonProblem } from '../reason-rules.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
@@ -19,37 +18,8 @@ import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions
 import { isManagedUserPath, managedPaths } from './run-change.js';
 import { ownerIn, readUserState } from './user-state.js';
 
+export type { ChangeDraft, CheckedChange } from '../../kinds/change-draft.js';
 export type { ChangeKind } from '../../kinds/change-rules.js';
-
-/** A change as typed on the command line or in the form. */
-export interface ChangeDraft {
-  kind: ChangeKind;
-  userName?: string;
-  groups?: string[];
-  /** set-owner: the Slack user id of the new owner. */
-  newOwner?: string;
-  account?: string;
-  justification?: string;
-  /** temporary-membership: how long (ms). */
-  durationMs?: number;
-}
-
-/** A change that passed every check, with what IAM said of the user. */
-export interface CheckedChange {
-  kind: ChangeKind;
-  userName: string;
-  groups: string[];
-  account: string;
-  accountId: string;
-  path: string;
-  /** The user's owner now (its `slack-user-id` tag), if any. */
-  owner?: string;
-  newOwner?: string;
-  justification: string;
-  plan: PlanStep[];
-  /** temporary-membership: how long (ms), within every group's `maxDuration`. */
-  durationMs?: number;
-}
 
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
@@ -95,20 +65,12 @@ export async function checkChangeDraft(
     else if (unknown.length)
       problems.groups = `The policy does not list ${unknown.map(code).join(', ')}: the bot manages only ${[...listed].map(code).join(', ')}.`;
   }
+  const checks = kindChecks(draft.kind);
   if (!problems.groups) {
+    // the kinds' own checks against the policy (e.g. a membership for a time: its duration)
     const policyOf = new Map(policy.groups.map((g) => [g.name, g]));
     const chosen = groups.map((g) => policyOf.get(g)).filter((g) => g !== undefined);
-    if (rules.time === 'for') {
-      const ms = draft.durationMs ?? 0;
-      const tooLong = chosen.filter((g) => ms > (durationMs(g.maxDuration) ?? 0));
-      if (ms <= 0) problems.duration = 'Say for how long: `90m`, `4h` or `2d` (at most 30 days).';
-      else if (tooLong.length)
-        problems.duration = `${tooLong.map((g) => `${code(g.name)} is granted for at most ${g.maxDuration}`).join('; ')}: ask for less.`;
-    } else if (rules.time === 'permanent') {
-      const only = chosen.filter((g) => g.temporaryOnly);
-      if (only.length)
-        problems.groups = `${only.map((g) => code(g.name)).join(', ')} ${only.length > 1 ? 'are' : 'is'} granted only for a time: ask \`/iam add-to-group ${userName || '<user>'} ${only.map((g) => g.name).join(' ')} --for ${only[0]?.maxDuration ?? '4h'} --reason "..."\` instead.`;
-    }
+    for (const check of checks) Object.assign(problems, check.local?.(policy, { ...draft, userName }, chosen));
   }
   if (Object.keys(problems).length) throw invalid(problems);
 
@@ -144,12 +106,12 @@ export async function checkChangeDraft(
   const state = await readUserState(iam, userName).catch(cannot(`read IAM user ${userName}`));
   const owner = ownerIn(state);
   if (rules.membership === 'absent' && !problems.groups) {
-    // a membership held for a time only may be asked for good (the grant's end then keeps it)
-    const temporary =
-      rules.time === 'permanent' && groups.some((g) => state.groups.includes(g))
-        ? await temporaryGroupsOf(deps, account, userName)
-        : new Set<string>();
-    const already = groups.filter((g) => state.groups.includes(g) && !temporary.has(g));
+    // a kind may say which memberships do not count as held (one held for a time may be asked for good)
+    const notHeld = new Set<string>();
+    if (groups.some((g) => state.groups.includes(g)))
+      for (const check of checks)
+        if (check.notHeld) for (const g of await check.notHeld(deps, account, userName)) notHeld.add(g);
+    const already = groups.filter((g) => state.groups.includes(g) && !notHeld.has(g));
     const total = state.groups.length + groups.filter((g) => !state.groups.includes(g)).length;
     if (already.length)
       problems.groups = `${code(userName)} is already in ${already.map(code).join(', ')}: nothing to add there.`;
@@ -174,7 +136,7 @@ export async function checkChangeDraft(
     ...(owner ? { owner } : {}),
     ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
     justification,
-    ...(rules.time === 'for' && draft.durationMs ? { durationMs: draft.durationMs } : {}),
+    ...(draft.fields ? { fields: draft.fields } : {}),
     plan: rules.plan({
       userName,
       groups,
@@ -217,6 +179,8 @@ export async function submitChangeRequest(
   options: SubmitOptions = {},
 ): Promise<ChangeOutcome> {
   const atOnce = CHANGE_RULES[change.kind].atOnce ? await doneAtOnceFor(deps, change, requester) : undefined;
+  // what the kind stores besides the shared fields (e.g. a membership for a time: its grant)
+  const own = kindOf(change).draft?.submitted?.(change) ?? {};
   const request = newRequest(
     deps,
     requester,
@@ -233,7 +197,7 @@ export async function submitChangeRequest(
       accessType: 'keys', // create-user's field; a change mints no credentials
       tags: [],
       justification: change.justification,
-      ...(change.durationMs ? { grant: { durationMs: change.durationMs, extensions: 0 } } : {}),
+      ...own.item,
     },
     atOnce ? 'approved' : 'pending',
   );
@@ -245,7 +209,7 @@ export async function submitChangeRequest(
     owner: change.owner ?? null,
     newOwner: change.newOwner ?? null,
     plan: change.plan.map((s) => JSON.stringify(s)),
-    ...(change.durationMs ? { durationMs: change.durationMs } : {}),
+    ...own.audit,
     channel: options.channel ?? null,
     ...(atOnce ? { allowedAtOnce: atOnce } : {}),
   });
