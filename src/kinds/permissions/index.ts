@@ -5,13 +5,13 @@
  * does not compile).
  */
 import type { RequestKind } from '../../services/plans/types.js';
+import { temporaryMembershipPermissions } from '../temporary-membership/permissions.js';
 import { addToGroupPermissions } from './add-to-group.js';
 import { createUserPermissions } from './create-user.js';
 import { offboardPermissions } from './offboard.js';
 import { removeFromGroupPermissions } from './remove-from-group.js';
 import { rotateKeyPermissions } from './rotate-key.js';
 import { setOwnerPermissions } from './set-owner.js';
-import { temporaryMembershipPermissions } from './temporary-membership.js';
 import type { KindPermissions } from './types.js';
 
 export const KIND_PERMISSIONS: Readonly<Record<RequestKind, KindPermissions>> = {

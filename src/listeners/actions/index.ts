@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
+import { registerTemporaryMembershipActions } from '../../kinds/temporary-membership/listener.js';
 import { registerAuditMoreAction } from './audit-more.js';
 import { registerCredentialLinkActions } from './credential-link.js';
 import { registerJobRerunAction } from './job-rerun.js';
@@ -10,7 +11,6 @@ import { registerApproveAction } from './request-approve.js';
 import { registerDenyAction } from './request-deny.js';
 import { registerRetryAction } from './request-retry.js';
 import { registerRotationActions } from './rotation.js';
-import { registerTemporaryMembershipActions } from './temporary-membership.js';
 
 /** Registers every button listener; one file per feature, one line here each. */
 export function registerActions(app: App, deps: Deps): void {

@@ -1,8 +1,8 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
-import { GRANT_DONE, GRANT_EXTEND } from '../../kinds/temporary-membership/messages.js';
-import { clickGrant, type GrantClick } from '../../kinds/temporary-membership/signals.js';
-import { answerRefusal } from './request-errors.js';
+import { answerRefusal } from '../../listeners/actions/request-errors.js';
+import { GRANT_DONE, GRANT_EXTEND } from './messages.js';
+import { clickGrant, type GrantClick } from './signals.js';
 
 /**
  * A temporary membership's buttons (the DM before its end, the App Home): Extend and "Done, remove now", signals to
