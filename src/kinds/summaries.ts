@@ -1,28 +1,20 @@
 /**
  * What each change kind asks, as one line ("add IAM user `build-bot` in *home* (`1234…`) to `ci-deployers`"): the
  * change messages' first line and DMs (src/blocks/change-request.ts) and the command replies read it here, by the
- * request's kind, instead of switching on its name. Imports only text helpers, so the blocks that render a change can
- * import it without a cycle through the kind modules (which import those blocks).
+ * request's kind, instead of switching on its name. Imports only text helpers (./titles.ts) and the kinds' own lines
+ * that import no more, so the blocks that render a change can import it without a cycle through the kind modules
+ * (which import those blocks).
  */
 import { esc, user } from '../blocks/text.js';
 import type { RequestKind } from '../services/plans/types.js';
 import type { AccessRequest } from '../store/requests.js';
 import { kindIdOf } from './facts.js';
+import { temporaryMembershipSummary } from './temporary-membership/summary.js';
+import { changeTitle, groupsOf } from './titles.js';
+
+export { changeTitle, durationText } from './titles.js';
 
 const code = (s: string) => `\`${esc(s)}\``;
-
-/** "IAM user `build-bot` in home": how messages name the user a change request is about. */
-export const changeTitle = (r: AccessRequest): string =>
-  `IAM user ${code(r.userName)} in *${esc(r.account)}* (${code(r.accountId)})`;
-
-/** `4h`, `90m`, `2d`: a duration as the commands write it. */
-export function durationText(ms: number): string {
-  if (ms > 0 && ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  return `${Math.round(ms / 60_000)}m`;
-}
-
-const groupsOf = (r: AccessRequest) => r.groups.map(code).join(', ');
 
 /** Each change kind's line; a kind without one is named by its user alone. */
 export const KIND_SUMMARIES: Readonly<Partial<Record<RequestKind, (r: AccessRequest) => string>>> = {
@@ -31,8 +23,7 @@ export const KIND_SUMMARIES: Readonly<Partial<Record<RequestKind, (r: AccessRequ
   'set-owner': (r) => `make ${user(r.recipient)} the owner of ${changeTitle(r)}`,
   'rotate-key': (r) =>
     `rotate access key ${code(r.rotation?.oldKeyId ?? '?')} of ${changeTitle(r)} (new key to ${user(r.recipient)})`,
-  'temporary-membership': (r) =>
-    `add ${changeTitle(r)} to ${groupsOf(r)} for ${durationText(r.grant?.durationMs ?? 0)}`,
+  'temporary-membership': temporaryMembershipSummary,
   offboard: (r) => `offboard ${user(r.offboard?.member ?? r.recipient)} (disable the IAM users they own)`,
 };
 
