@@ -29,14 +29,13 @@ import { refreshHomes } from '../home-refresh.js';
 import type { PlanStep } from '../plans/types.js';
 import { describeStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
+import { submitNew } from '../requests/submit.js';
 import {
   abandonAtFrom,
   approvalRule,
   auditEvent,
   isAmong,
   newRequestId,
-  publishRequest,
-  publishRequestJob,
   type RequestDeps,
   recordSystemAudit,
   renderApprovalMessage,
@@ -206,8 +205,8 @@ export async function isOffboardApprover(deps: Pick<Deps, 'config' | 'messenger'
 
 /**
  * Slack function: `/iam offboard @someone --reason` by an approver. Stores a pending `offboard` request listing what
- * the projection says the member owns (the worker reads IAM again once it is approved) and hands its posting to the
- * worker. Throws NotAuthorizedError for a non-approver, ConflictError for someone who owns no IAM user.
+ * the projection says the member owns (the worker reads IAM again once it is approved) through the one submit path
+ * (submitNew: stored with its audit event, its posting handed to the worker). Throws NotAuthorizedError for a non-approver, ConflictError for someone who owns no IAM user.
  */
 export async function submitOffboardRequest(
   deps: RequestDeps,
@@ -233,25 +232,13 @@ export async function submitOffboardRequest(
     plan: offboardPlan(users),
     offboard: { member, trigger: 'command', users, cancelled: [] },
   };
-  await deps.store.requests.create(request, [
-    deps.store.audit.transactionItem(
-      auditEvent(deps, request, requester, 'requested', {
-        kind: 'offboard',
-        member,
-        trigger: 'command',
-        channel: options.channel ?? null,
-      }),
-    ),
-  ]);
-  try {
-    await deps.dispatcher.dispatch(publishRequestJob(request, options));
-  } catch (error) {
-    logger.error('Could not hand the posting of an offboarding to the worker; posting it here', {
-      requestId: request.id,
-      errorName: errorName(error),
-    });
-    await publishRequest(deps, request.id, options);
-  }
+  const requested = auditEvent(deps, request, requester, 'requested', {
+    kind: 'offboard',
+    member,
+    trigger: 'command',
+    channel: options.channel ?? null,
+  });
+  await submitNew(deps, request, requested, options);
   return request;
 }
 
