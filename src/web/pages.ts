@@ -1,4 +1,4 @@
-import type { CredentialBundle } from '../services/credential-types.js';
+import { type CredentialBundle, mfaConsoleUrl } from '../services/credential-types.js';
 import type { LinkRecord } from '../store/links.js';
 import { SCRIPT, STYLE } from './assets.js';
 
@@ -140,7 +140,8 @@ ${copyBlock('config-file', `[profile ${profile}]\nregion = ${bundle.region}\nout
 ${copyField('sign-in-url', 'Sign-in URL', bundle.console.signInUrl)}
 ${copyField('console-user-name', 'User name', bundle.userName)}
 ${copyField('password', 'One-time password', bundle.console.password)}
-<div class="notice warn">You must choose a new password the first time you sign in; this one then stops working.</div>`);
+<div class="notice warn">You must choose a new password the first time you sign in; this one then stops working.</div>
+<p id="mfa">Then add an MFA device: once signed in, open <a href="${html(mfaConsoleUrl(bundle.userName))}" target="_blank" rel="noopener noreferrer">your security credentials</a> and choose <strong>Assign MFA device</strong>. Until you do, your owner is reminded that this user signs in with a password alone.</p>`);
   }
   parts.push(
     '<p class="muted small">Close this tab when you are done. Never paste these credentials into Slack, email or a ticket.</p>',
