@@ -201,6 +201,22 @@ export const policySchema = z
       },
     ),
     /**
+     * Console users without MFA (CIS 1.10, Security Hub IAM.5): the daily scan reminds their owners on the same ladder
+     * as key age, counted in days since the console password was set: reminders on `reminderDays`, an overdue DM from
+     * `maxDays` repeated every `overdueRepeatDays`, one post in the approval channel `escalateAfterDays` after that.
+     * `remind: false` lists them in `/iam report` only.
+     */
+    mfa: z._default(
+      z.strictObject({
+        remind: z._default(z.boolean(), true),
+        reminderDays: z._default(z.array(z.int().check(z.minimum(0))).check(z.minLength(1), z.maxLength(10)), [1]),
+        maxDays: z._default(z.int().check(z.minimum(1)), 7),
+        overdueRepeatDays: z._default(z.int().check(z.minimum(1)), 7),
+        escalateAfterDays: z._default(z.int().check(z.minimum(0)), 7),
+      }),
+      { remind: true, reminderDays: [1], maxDays: 7, overdueRepeatDays: 7, escalateAfterDays: 7 },
+    ),
+    /**
      * Leavers: what the bot does to the IAM users of someone deactivated in Slack (the `user_change` event, the daily
      * check of every owner with users.info, `/iam offboard`). `disable`: deactivate every access key and delete the
      * console password; `report`: only post what it would do. `exclude`: IAM user names or paths (ending in /)

@@ -259,6 +259,9 @@ export class SimulatedIam {
         if (!u.login) throw new IamError('NoSuchEntity', `Login Profile for User ${u.name} cannot be found.`, 404);
         return `<LoginProfile><UserName>${esc(u.name)}</UserName><CreateDate>${iso(u.created)}</CreateDate><PasswordResetRequired>false</PasswordResetRequired></LoginProfile>`;
       }
+      case 'ListMFADevices':
+        user();
+        return '<MFADevices/><IsTruncated>false</IsTruncated>'; // the simulated company's users have no MFA device
       case 'DeleteLoginProfile': {
         const u = user();
         if (!u.login) throw new IamError('NoSuchEntity', `Login Profile for User ${u.name} cannot be found.`, 404);

@@ -5,7 +5,7 @@ import type { AccessRequest } from '../store/requests.js';
 import type { ProjectedKey, ProjectedUser } from '../store/users.js';
 import { KEY_ROTATE_NOW, KEY_SNOOZE, REQUEST_APPROVE, REQUEST_DENY } from './ids.js';
 import { context, divider, esc, section, sections, slackDate, user } from './text.js';
-import { maskKeyId, sortUsers, worstBand } from './users.js';
+import { consoleText, maskKeyId, sortUsers, worstBand } from './users.js';
 
 /** IAM users the App Home shows in full (fewer when their keys need more than HOME_USERS_BLOCKS); the rest are counted by their keys' state. */
 export const HOME_USERS_SHOWN = 20;
@@ -81,7 +81,7 @@ function button(text: string, actionId: string, value: string, style?: 'primary'
 function userBlocks(u: ProjectedUser, index: number, now: Date, keys: Policy['keys']): unknown[] {
   const groups = u.groups.length ? u.groups.map((g) => `\`${esc(g)}\``).join(', ') : 'no group';
   const lines = [
-    `*\`${esc(u.userName)}\`* in *${esc(u.account)}* · ${groups} · console: ${u.console ? 'yes' : 'no'}`,
+    `*\`${esc(u.userName)}\`* in *${esc(u.account)}* · ${groups} · ${consoleText(u)}`,
     ...(u.keys.length ? u.keys.map((k) => keyLine(k, now, keys)) : ['      • no access key']),
   ];
   const active = u.keys.filter((k) => k.status === 'Active');

@@ -2,6 +2,7 @@
  * What the daily key-age scan says: the owner's reminder DM (one per owner per run, every due key with "Rotate now"
  * and "Snooze"), the escalation post and the list of unowned keys in the approval channel. Pure functions.
  */
+import { mfaConsoleUrl } from '../services/credential-types.js';
 import { KEY_ROTATE_NOW, KEY_SNOOZE } from './ids.js';
 import { context, esc, sections, slackDate, user } from './text.js';
 import { maskKeyId } from './users.js';
@@ -153,4 +154,53 @@ export function unownedKeysMessage(input: { account: string; keys: readonly Unow
       context('Give each an owner: `/iam set-owner <user> @someone --reason "..."`; its reminders then go to them.'),
     ],
   };
+}
+
+/** A console user without MFA due for a reminder (the daily scan's MFA ladder). */
+export interface NoMfaDue {
+  account: string;
+  userName: string;
+  /** Days since its console password was set. */
+  days: number;
+  /** `reminder`, or `overdue` (past the policy's `mfa.maxDays`). */
+  note: 'reminder' | 'overdue';
+  owner?: string;
+}
+
+/**
+ * The owner's DM about console users of theirs without MFA (CIS 1.10, Security Hub IAM.5): each with its age and where
+ * to add a device. At most 40 listed (Slack's 50 blocks), the rest counted.
+ */
+export function mfaReminderMessage(input: { users: readonly NoMfaDue[]; maxDays: number }) {
+  const { users, maxDays } = input;
+  const n = users.length;
+  const intro = `${n === 1 ? 'An IAM user' : `${n} IAM users`} you own ${n === 1 ? 'has' : 'have'} a console password but no MFA device (policy: add one within ${days(maxDays)}).`;
+  const lines = users.map(
+    (u) =>
+      `• *\`${esc(u.userName)}\`* in *${esc(u.account)}*: console password ${days(u.days)} old, ${u.note === 'overdue' ? ':rotating_light: overdue' : ':warning: no MFA yet'}. <${mfaConsoleUrl(u.userName)}|Add an MFA device> (signed in as that user or an administrator of *${esc(u.account)}*).`,
+  );
+  const packed = sections(lines);
+  return {
+    text: intro,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: intro } },
+      ...packed.slice(0, 40),
+      ...(packed.length > 40 ? [context('…and more: `/iam users` lists them all.')] : []),
+      context(
+        'A console user without MFA signs in with a password alone. No console needed? Ask an approver to remove the password.',
+      ),
+    ],
+  };
+}
+
+/** The approval channel's post of console users still without MFA past the policy's limit and its escalation delay. */
+export function mfaEscalationMessage(input: { account: string; users: readonly NoMfaDue[]; maxDays: number }) {
+  const { account, users, maxDays } = input;
+  const text = `Console users in *${esc(account)}* without MFA for more than ${days(maxDays)}:`;
+  const lines = users.map(
+    (u) =>
+      `• ${u.owner ? user(u.owner) : 'no owner'}: *\`${esc(u.userName)}\`*, console password ${days(u.days)} old, no MFA device`,
+  );
+  const packed = sections([text, ...lines]);
+  return { text, blocks: packed.length > 45 ? [...packed.slice(0, 45), context('…and more.')] : packed };
 }

@@ -1,14 +1,16 @@
 import type { Policy } from '../config.js';
-import type { AccountReport, ReportKey } from '../services/report-types.js';
+import type { AccountReport, NoMfaUser, ReportKey } from '../services/report-types.js';
 import { context, esc, sections, slackDate, user } from './text.js';
 
 /** Slack's limit on a message's blocks. */
 const MESSAGE_BLOCKS_MAX = 50;
 
 const keyRef = (k: ReportKey) => `\`${esc(k.userName)}\` \`${esc(k.key)}\``;
-const owner = (k: ReportKey) => (k.owner ? user(k.owner) : 'no owner');
+const owner = (k: { owner?: string }) => (k.owner ? user(k.owner) : 'no owner');
+const noMfaLine = (u: NoMfaUser) =>
+  `\`${esc(u.userName)}\`${u.consoleDays === undefined ? '' : ` console password ${u.consoleDays} d old`}, owner ${owner(u)}`;
 
-function listed(title: string, keys: readonly ReportKey[], line: (k: ReportKey) => string, max: number): string[] {
+function listed<T>(title: string, keys: readonly T[], line: (k: T) => string, max: number): string[] {
   if (!keys.length) return [];
   const rest = keys.length - max;
   return [
@@ -20,7 +22,7 @@ function listed(title: string, keys: readonly ReportKey[], line: (k: ReportKey) 
 
 function headline(a: AccountReport): string {
   const b = a.bands;
-  return `*${esc(a.account)}*: ${a.users} IAM user${a.users === 1 ? '' : 's'}, ${a.keys} access key${a.keys === 1 ? '' : 's'}: ${b.overdue} overdue, ${b['due-soon']} due soon, ${b.fine} fine, ${b.inactive} inactive · ${a.unowned.length} unowned · ${a.neverUsed.length} never used`;
+  return `*${esc(a.account)}*: ${a.users} IAM user${a.users === 1 ? '' : 's'}, ${a.keys} access key${a.keys === 1 ? '' : 's'}: ${b.overdue} overdue, ${b['due-soon']} due soon, ${b.fine} fine, ${b.inactive} inactive · ${a.unowned.length} unowned · ${a.neverUsed.length} never used · ${a.noMfa.length} console user${a.noMfa.length === 1 ? '' : 's'} without MFA`;
 }
 
 function accountLines(a: AccountReport, max: number): string[] {
@@ -29,6 +31,7 @@ function accountLines(a: AccountReport, max: number): string[] {
     ...listed('Overdue', a.overdue, (k) => `${keyRef(k)} ${k.ageDays} d old, owner ${owner(k)}`, max),
     ...listed('Unowned', a.unowned, (k) => `${keyRef(k)} ${k.status.toLowerCase()}, ${k.ageDays} d old`, max),
     ...listed('Never used', a.neverUsed, (k) => `${keyRef(k)} ${k.status.toLowerCase()}, owner ${owner(k)}`, max),
+    ...listed('Console users without MFA (CIS 1.10)', a.noMfa, noMfaLine, max),
   ];
 }
 

@@ -46,10 +46,20 @@ function keyLine(k: ProjectedKey, now: Date, keys: Policy['keys']): string {
   return `      • \`${esc(maskKeyId(k.id))}\` ${k.status.toLowerCase()}, ${days} day${days === 1 ? '' : 's'} old: ${BAND_TEXT[keyAgeBand(k, now, keys)]} · ${used}`;
 }
 
+/**
+ * A user's console access in a line: `console: no`, `console: yes, MFA` or `console: yes, :warning: no MFA` (CIS 1.10,
+ * Security Hub IAM.5 ask MFA of every console user); `MFA unknown` until the bot has read it.
+ */
+export function consoleText(u: Pick<ProjectedUser, 'console' | 'mfa'>): string {
+  if (!u.console) return 'console: no';
+  if (u.mfa === undefined) return 'console: yes, MFA unknown';
+  return u.mfa ? 'console: yes, MFA' : 'console: yes, :warning: no MFA';
+}
+
 function userLines(u: ProjectedUser, now: Date, keys: Policy['keys']): string[] {
   const groups = u.groups.length ? u.groups.map((g) => `\`${esc(g)}\``).join(', ') : 'no group';
   return [
-    `*\`${esc(u.userName)}\`* in *${esc(u.account)}* · ${groups} · console: ${u.console ? 'yes' : 'no'}`,
+    `*\`${esc(u.userName)}\`* in *${esc(u.account)}* · ${groups} · ${consoleText(u)}`,
     ...(u.keys.length ? u.keys.map((k) => keyLine(k, now, keys)) : ['      • no access key']),
   ];
 }
@@ -154,7 +164,15 @@ export function userMessage(input: {
     `*\`${esc(u.userName)}\`* in *${esc(u.account)}*, path \`${esc(u.path)}\``,
     `Owner: ${owner}`,
     `Groups: ${u.groups.length ? u.groups.map((g) => `\`${esc(g)}\``).join(', ') : 'none'}`,
-    `Console access: ${u.console ? 'yes (a password)' : 'no'}`,
+    `Console access: ${
+      !u.console
+        ? 'no'
+        : u.mfa === undefined
+          ? 'yes (a password); MFA not known yet'
+          : u.mfa
+            ? 'yes (a password), with MFA'
+            : `yes (a password), :warning: *no MFA*${u.consoleSince ? ` for ${Math.floor((now.getTime() - Date.parse(u.consoleSince)) / 86_400_000)} days` : ''}: the owner should add an MFA device`
+    }`,
     u.keys.length ? 'Access keys:' : 'Access keys: none',
     ...u.keys.map((k) => keyLine(k, now, keys)),
     ...(rotationLine(input.requests) ? [rotationLine(input.requests) as string] : []),

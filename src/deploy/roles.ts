@@ -117,6 +117,7 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       'ListAccessKeys',
       'GetAccessKeyLastUsed',
       'GetLoginProfile',
+      'ListMFADevices', // a console user's MFA (only when it has a console password)
       // the key scan deactivates an overdue key; "This wasn't me" deactivates the key and removes the password
       'UpdateAccessKey',
       'DeleteLoginProfile',
@@ -163,6 +164,7 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       'ListAccessKeys',
       'GetAccessKeyLastUsed',
       'GetLoginProfile',
+      'ListMFADevices',
     ],
     iamAccount: ['GetAccountAuthorizationDetails', 'GenerateCredentialReport', 'GetCredentialReport'],
     assumeRoles: true,

@@ -37,3 +37,7 @@ export interface DeliveryResult {
   /** false when an earlier call with the same deliveryKey had delivered already. */
   created: boolean;
 }
+
+/** Where a console user adds an MFA device itself: its security credentials tab in the IAM console. */
+export const mfaConsoleUrl = (userName: string) =>
+  `https://console.aws.amazon.com/iam/home#/users/details/${encodeURIComponent(userName)}?section=security_credentials`;

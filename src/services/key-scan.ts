@@ -16,6 +16,9 @@ import {
   type EscalatedKey,
   keyEscalationMessage,
   keyReminderMessage,
+  mfaEscalationMessage,
+  mfaReminderMessage,
+  type NoMfaDue,
   type UnownedKey,
   unownedKeysMessage,
 } from '../blocks/key-reminders.js';
@@ -77,6 +80,39 @@ export function ladderSteps(
   return steps;
 }
 
+/**
+ * The MFA ladder's steps for a console user without MFA whose password was set `since` (pure): the key-age ladder
+ * (latest reminder, current overdue repeat, one escalation) on the policy's `mfa` days, without the idle and
+ * deactivation steps. Step names start with `mfa-`.
+ */
+export function mfaLadderSteps(since: string, now: Date, mfa: Policy['mfa']): LadderStep[] {
+  const age = wholeDays(now.getTime() - Date.parse(since));
+  const steps: LadderStep[] = [];
+  if (age >= mfa.maxDays) {
+    const repeat = Math.floor((age - mfa.maxDays) / mfa.overdueRepeatDays);
+    steps.push({ name: `mfa-overdue-${repeat}`, note: 'overdue', dm: true });
+  } else {
+    const reminder = [...mfa.reminderDays]
+      .sort((a, b) => a - b)
+      .filter((d) => d <= age && d < mfa.maxDays)
+      .at(-1);
+    if (reminder !== undefined) steps.push({ name: `mfa-remind-${reminder}`, note: 'reminder', dm: true });
+  }
+  if (age >= mfa.maxDays + mfa.escalateAfterDays) steps.push({ name: 'mfa-escalate', dm: false, channel: 'escalate' });
+  return steps;
+}
+
+/** A console user without MFA with ladder steps due. */
+interface MfaEntry {
+  user: ProjectedUser;
+  days: number;
+  steps: LadderStep[];
+}
+
+/** The claim of an MFA step: per user (lower-case, as IAM names are unique regardless of case). */
+const mfaStepId = (account: string, userName: string, step: string) =>
+  stepId(account, `mfa:${userName.toLowerCase()}`, step);
+
 /** A due key of a projected user, with what the report says of its use. */
 interface DueEntry {
   user: ProjectedUser;
@@ -133,6 +169,8 @@ export interface KeyScanResult {
   /** Active keys of projected users the report lists, and those with a step due. */
   activeKeys: number;
   dueKeys: number;
+  /** Console users without MFA with a step due. */
+  noMfaDue?: number;
   /** Owners of due keys (for the leavers check: see OwnersWhoLeft) and how many this part handled. */
   owners: string[];
   ownersHandled: number;
@@ -214,12 +252,30 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
     }
   }
   result.dueKeys = due.length;
-  const owners = [...new Set(due.map((d) => d.user.owner).filter((o): o is string => Boolean(o)))].sort();
+  // Console users without MFA (the report's mfa_active), on the MFA ladder from when the password was set.
+  const mfaDue: MfaEntry[] = [];
+  if (policy.mfa.remind)
+    for (const user of projected) {
+      const row = report.rows.get(user.userName);
+      if (!row?.console || row.mfa) continue;
+      const since = (user.console ? user.consoleSince : undefined) ?? row.consoleSince;
+      if (!since) continue;
+      const steps = mfaLadderSteps(since, now, policy.mfa);
+      if (steps.length) mfaDue.push({ user, days: wholeDays(now.getTime() - Date.parse(since)), steps });
+    }
+  result.noMfaDue = mfaDue.length;
+  const owners = [
+    ...new Set([...due, ...mfaDue].map((d) => d.user.owner).filter((o): o is string => Boolean(o))),
+  ].sort();
   result.owners = owners;
-  const groupOf = (d: DueEntry) => d.user.owner ?? NOBODY;
+  const groupOf = (d: { user: ProjectedUser }) => d.user.owner ?? NOBODY;
   const groups = new Map<string, DueEntry[]>();
   for (const d of due) groups.set(groupOf(d), [...(groups.get(groupOf(d)) ?? []), d]);
-  const order = [...groups.keys()].sort().filter((g) => options.after === undefined || g > options.after);
+  const mfaGroups = new Map<string, MfaEntry[]>();
+  for (const d of mfaDue) mfaGroups.set(groupOf(d), [...(mfaGroups.get(groupOf(d)) ?? []), d]);
+  const order = [...new Set([...groups.keys(), ...mfaGroups.keys()])]
+    .sort()
+    .filter((g) => options.after === undefined || g > options.after);
   const perPart = options.maxOwners ?? OWNERS_PER_PART;
   // Slack is asked only about the owners this part can reach (the next part asks about its own)
   const left =
@@ -243,6 +299,42 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
     return won ? id : undefined;
   };
   const channelItems: { id: string; key: EscalatedKey }[] = [];
+  const mfaChannelItems: { id: string; user: NoMfaDue }[] = [];
+  /** One owner's console users without MFA: their DM steps claimed and sent in one DM (none for nobody), escalations queued. */
+  const remindMfa = async (entries: readonly MfaEntry[], owner: string | undefined) => {
+    const dm: { id: string; user: NoMfaDue }[] = [];
+    for (const d of entries) {
+      const shown: NoMfaDue = {
+        account,
+        userName: d.user.userName,
+        days: d.days,
+        note: d.steps.some((s) => s.note === 'overdue') ? 'overdue' : 'reminder',
+        ...(d.user.owner ? { owner: d.user.owner } : {}),
+      };
+      for (const step of d.steps) {
+        if (!owner && !step.channel) continue; // nobody to DM: the report lists them, the escalation names them
+        const id = mfaStepId(account, d.user.userName, step.name);
+        if (!(await deps.store.reminders.claim(id, options.runId, deps.clock.now()))) {
+          result.skipped++;
+          continue;
+        }
+        (step.channel ? mfaChannelItems : dm).push({ id, user: shown });
+      }
+    }
+    if (!owner || !dm.length) return;
+    const ids = dm.map((x) => x.id);
+    try {
+      await paced(() =>
+        deps.messenger.post(owner, mfaReminderMessage({ users: dm.map((x) => x.user), maxDays: policy.mfa.maxDays })),
+      );
+      await deps.store.reminders.markSent(ids, options.runId, deps.clock.now());
+      result.sent++;
+    } catch (error) {
+      logger.warn('MFA reminder DM failed; deferred to the next run', { account, owner, errorName: errorName(error) });
+      await deps.store.reminders.defer(ids, options.runId, deps.clock.now());
+      result.deferred += ids.length;
+    }
+  };
 
   for (const [i, group] of order.entries()) {
     if (i > 0 && (i >= perPart || options.outOfTime?.())) {
@@ -253,6 +345,8 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
     const entries = groups.get(group) ?? [];
     // nobody to DM: no owner, or one Slack says left or does not know (listed in the approval channel, with why)
     const nobody = group === NOBODY || left.has(group);
+    await remindMfa(mfaGroups.get(group) ?? [], nobody ? undefined : group);
+    if (!entries.length) continue;
     // the keys of one owner at once (their claims are independent); the DM lists them in the order found
     const perKey = await Promise.all(
       entries.map(async (d): Promise<{ ids: string[]; key: DueKey } | undefined> => {
@@ -336,6 +430,24 @@ export async function scanAccountKeys(deps: Deps, account: string, options: KeyS
       result.escalated += channelItems.filter((c) => c.key.what === 'escalate').length;
     } catch (error) {
       logger.warn('Key escalation post failed; deferred to the next run', { account, errorName: errorName(error) });
+      await deps.store.reminders.defer(ids, options.runId, deps.clock.now());
+      result.deferred += ids.length;
+    }
+  }
+  if (mfaChannelItems.length) {
+    const ids = mfaChannelItems.map((c) => c.id);
+    try {
+      await paced(() =>
+        deps.messenger.post(
+          policy.approvals.channel,
+          mfaEscalationMessage({ account, users: mfaChannelItems.map((c) => c.user), maxDays: policy.mfa.maxDays }),
+        ),
+      );
+      await deps.store.reminders.markSent(ids, options.runId, deps.clock.now());
+      result.posted++;
+      result.escalated += ids.length;
+    } catch (error) {
+      logger.warn('MFA escalation post failed; deferred to the next run', { account, errorName: errorName(error) });
       await deps.store.reminders.defer(ids, options.runId, deps.clock.now());
       result.deferred += ids.length;
     }

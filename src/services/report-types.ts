@@ -15,6 +15,15 @@ export interface ReportKey {
   createdAt: string;
 }
 
+/** A console user without MFA in the report (CIS 1.10, Security Hub IAM.5). */
+export interface NoMfaUser {
+  account: string;
+  userName: string;
+  owner?: string;
+  /** Days since the console password was set, when known. */
+  consoleDays?: number;
+}
+
 /** One account's keys by age band, and the keys that need someone's attention. */
 export interface AccountReport {
   account: string;
@@ -24,4 +33,6 @@ export interface AccountReport {
   overdue: ReportKey[];
   unowned: ReportKey[];
   neverUsed: ReportKey[];
+  /** Console users without an MFA device. */
+  noMfa: NoMfaUser[];
 }

@@ -5,9 +5,27 @@ import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
 import type { ProjectedUser } from '../store/users.js';
 import { type KeyAgeBand, keyAgeBand, keyAgeDays } from './key-age.js';
-import type { AccountReport, ReportKey } from './report-types.js';
+import type { AccountReport, NoMfaUser, ReportKey } from './report-types.js';
 
-export type { AccountReport, ReportKey } from './report-types.js';
+export type { AccountReport, NoMfaUser, ReportKey } from './report-types.js';
+
+/** The console users without MFA among these, longest without first (a user whose MFA is not known yet is not listed). */
+export function noMfaUsers(users: readonly ProjectedUser[], now: Date): NoMfaUser[] {
+  return users
+    .filter((u) => u.console && u.mfa === false)
+    .map((u) => ({
+      account: u.account,
+      userName: u.userName,
+      ...(u.owner ? { owner: u.owner } : {}),
+      ...(u.consoleSince ? { consoleDays: Math.floor((now.getTime() - Date.parse(u.consoleSince)) / 86_400_000) } : {}),
+    }))
+    .sort(
+      (a, b) =>
+        a.account.localeCompare(b.account) ||
+        (b.consoleDays ?? 0) - (a.consoleDays ?? 0) ||
+        a.userName.localeCompare(b.userName),
+    );
+}
 
 /** Every key of these users as report rows, worst first within each account (overdue, due soon, fine, inactive). */
 export function reportKeys(users: readonly ProjectedUser[], now: Date, keys: Policy['keys']): ReportKey[] {
@@ -38,7 +56,12 @@ export function reportKeys(users: readonly ProjectedUser[], now: Date, keys: Pol
 }
 
 /** An account's summary from its report rows. */
-export function accountReport(account: string, users: number, rows: readonly ReportKey[]): AccountReport {
+export function accountReport(
+  account: string,
+  users: number,
+  rows: readonly ReportKey[],
+  noMfa: readonly NoMfaUser[] = [],
+): AccountReport {
   const bands: Record<KeyAgeBand, number> = { fine: 0, 'due-soon': 0, overdue: 0, inactive: 0 };
   for (const r of rows) bands[r.band]++;
   return {
@@ -49,6 +72,7 @@ export function accountReport(account: string, users: number, rows: readonly Rep
     overdue: rows.filter((r) => r.band === 'overdue'),
     unowned: rows.filter((r) => !r.owner),
     neverUsed: rows.filter((r) => !r.lastUsedAt),
+    noMfa: [...noMfa],
   };
 }
 
@@ -62,25 +86,41 @@ export const CSV_COLUMNS = [
   'band',
   'last_used',
   'created',
+  'console',
+  'mfa',
 ] as const;
 
 /**
- * The report as CSV (RFC 4180, a header row, one row per key), written by csv-stringify: key ids masked, cells that
- * a spreadsheet would take for a formula escaped.
+ * The report as CSV (RFC 4180, a header row), written by csv-stringify: one row per key, then one row per console user
+ * without MFA who has no key (their key cells empty); every row says whether its user has a console password and MFA
+ * (`yes`, `no`, or empty when not known), so a filter on `console=yes, mfa=no` lists every console user without MFA.
+ * Key ids masked, cells that a spreadsheet would take for a formula escaped.
  */
-export function reportCsv(rows: readonly ReportKey[]): string {
+export function reportCsv(rows: readonly ReportKey[], users: readonly ProjectedUser[] = []): string {
+  const byUser = new Map(users.map((u) => [`${u.account}#${u.userName}`, u]));
+  const yesNo = (v: boolean | undefined) => (v === undefined ? '' : v ? 'yes' : 'no');
+  const access = (account: string, userName: string) => {
+    const u = byUser.get(`${account}#${userName}`);
+    return u ? [yesNo(u.console), u.console ? yesNo(u.mfa) : ''] : ['', ''];
+  };
+  const withKeys = new Set(rows.map((r) => `${r.account}#${r.userName}`));
+  const keyless = users.filter((u) => u.console && u.mfa === false && !withKeys.has(`${u.account}#${u.userName}`));
   return stringify(
-    rows.map((r) => [
-      r.account,
-      r.userName,
-      r.owner ?? '',
-      r.key,
-      r.status,
-      r.ageDays,
-      r.band,
-      r.lastUsedAt ?? 'never',
-      r.createdAt,
-    ]),
+    [
+      ...rows.map((r) => [
+        r.account,
+        r.userName,
+        r.owner ?? '',
+        r.key,
+        r.status,
+        r.ageDays,
+        r.band,
+        r.lastUsedAt ?? 'never',
+        r.createdAt,
+        ...access(r.account, r.userName),
+      ]),
+      ...keyless.map((u) => [u.account, u.userName, u.owner ?? '', '', '', '', '', '', '', 'yes', 'no']),
+    ],
     // IAM user names may start with = + - @: escaped so a spreadsheet shows them instead of evaluating a formula.
     { header: true, columns: [...CSV_COLUMNS], escape_formulas: true },
   );
@@ -100,14 +140,16 @@ export async function sendComplianceReport(
   const now = deps.clock.now();
   const names = account ? [account] : deps.aws.names;
   const rows: ReportKey[] = [];
+  const all: ProjectedUser[] = [];
   const accounts: AccountReport[] = [];
   for (const name of names) {
     const users = await deps.store.users.ofAccount(name);
     const mine = reportKeys(users, now, deps.config.policy.keys);
     rows.push(...mine);
-    accounts.push(accountReport(name, users.length, mine));
+    all.push(...users);
+    accounts.push(accountReport(name, users.length, mine, noMfaUsers(users, now)));
   }
-  const csv = reportCsv(rows);
+  const csv = reportCsv(rows, all);
   const day = now.toISOString().slice(0, 10);
   const dm = await deps.messenger.post(
     requester,

@@ -27,6 +27,7 @@ import {
   type IAMClient,
   ListAccessKeysCommand,
   ListGroupsForUserCommand,
+  ListMFADevicesCommand,
   type Tag,
 } from '@aws-sdk/client-iam';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -71,13 +72,24 @@ export function counting(iam: IAMClient): CountingIam {
 const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
 const isNoSuchEntity = (error: unknown) => (error as { name?: string })?.name === 'NoSuchEntityException';
 
-/** Keys and console access of one user, read live: ListAccessKeys, GetAccessKeyLastUsed per key, GetLoginProfile. */
+/** Console access of one user, read live: its console password, and (only for a console user) its MFA devices. */
+export interface LiveConsole {
+  console: boolean;
+  /** Set when the user has a console password: whether an MFA device is in use. */
+  mfa?: boolean;
+  consoleSince?: string;
+}
+
+/**
+ * Keys and console access of one user, read live: ListAccessKeys, GetAccessKeyLastUsed per key, GetLoginProfile, and
+ * ListMFADevices only when there is a console password (MFA is asked of console users: CIS 1.10, Security Hub IAM.5).
+ */
 async function readKeysAndConsole(
   iam: CountingIam,
   userName: string,
   listed?: ProjectedKey[],
-): Promise<{ keys: ProjectedKey[]; console: boolean }> {
-  const [keys, console] = await Promise.all([
+): Promise<{ keys: ProjectedKey[] } & LiveConsole> {
+  const [keys, consoleState] = await Promise.all([
     (async () => {
       const base = listed ?? (await listKeys(iam, userName));
       return Promise.all(
@@ -94,15 +106,22 @@ async function readKeysAndConsole(
         }),
       );
     })(),
-    iam.send(new GetLoginProfileCommand({ UserName: userName })).then(
-      () => true,
-      (error: unknown) => {
-        if (isNoSuchEntity(error)) return false;
-        throw error;
-      },
-    ),
+    readConsole(iam, userName),
   ]);
-  return { keys: sortKeys(keys), console };
+  return { keys: sortKeys(keys), ...consoleState };
+}
+
+async function readConsole(iam: CountingIam, userName: string): Promise<LiveConsole> {
+  let since: string | undefined;
+  try {
+    const profile = await iam.send(new GetLoginProfileCommand({ UserName: userName }));
+    since = iso(profile.LoginProfile?.CreateDate);
+  } catch (error) {
+    if (isNoSuchEntity(error)) return { console: false };
+    throw error;
+  }
+  const devices = await iam.send(new ListMFADevicesCommand({ UserName: userName, MaxItems: 10 }));
+  return withoutUndefined({ console: true, mfa: (devices.MFADevices ?? []).length > 0, consoleSince: since });
 }
 
 export async function listKeys(iam: CountingIam, userName: string): Promise<ProjectedKey[]> {
@@ -164,6 +183,8 @@ export async function readUser(
       ...(owner ? { owner } : {}),
       groups: (groups.Groups ?? []).map((g) => g.GroupName ?? '').sort(),
       console: access.console,
+      ...(access.mfa === undefined ? {} : { mfa: access.mfa }),
+      ...(access.consoleSince ? { consoleSince: access.consoleSince } : {}),
       keys: access.keys,
       keysObservedAt: now.toISOString(),
       refreshedAt: now.toISOString(),
@@ -175,6 +196,10 @@ export async function readUser(
 /** One user's row of the credential report. */
 export interface ReportRow {
   console: boolean;
+  /** `mfa_active`: whether the user has an MFA device in use. */
+  mfa: boolean;
+  /** When the console password was set (`password_last_changed`, else the user's creation), for a console user. */
+  consoleSince?: string;
   keys: {
     active: boolean;
     createdAt: string;
@@ -233,7 +258,16 @@ export function parseCredentialReport(csv: string, generatedAt: string): Credent
         }),
       );
     }
-    rows.set(userName, { console: at('password_enabled') === 'true', keys });
+    const console = at('password_enabled') === 'true';
+    rows.set(
+      userName,
+      withoutUndefined({
+        console,
+        mfa: at('mfa_active') === 'true',
+        consoleSince: console ? (date(at('password_last_changed')) ?? date(at('user_creation_time'))) : undefined,
+        keys,
+      }),
+    );
   }
   return { generatedAt, rows };
 }
@@ -326,6 +360,8 @@ const content = (u: Omit<ProjectedState, 'refreshedAt'>) =>
     u.owner ?? null,
     u.groups,
     u.console,
+    u.mfa ?? null,
+    u.consoleSince ?? null,
     u.keys.map((k) => [
       k.id,
       k.status,
@@ -385,7 +421,7 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     const userName = u.UserName as string;
     const item = byName.get(userName.toLowerCase());
     const row = report?.rows.get(userName);
-    let access: Pick<ProjectedState, 'keys' | 'console' | 'keysObservedAt'> | undefined;
+    let access: Pick<ProjectedState, 'keys' | 'console' | 'mfa' | 'consoleSince' | 'keysObservedAt'> | undefined;
     // A report no newer than what is known still counts when it disagrees: its time has a resolution of seconds and
     // is not the projection's clock, so "older" is not certain; ListAccessKeys then settles which is current.
     if (row && report && (!item || report.generatedAt >= item.keysObservedAt || !sameKeys(item.keys, row.keys))) {
@@ -405,7 +441,7 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
           // every four hours, and the bot's own changes since are projected at once): keep what is known, which
           // is no change, so no write, and no further call until IAM's next report (issue 20: each such user cost
           // a live read and a rewrite at every refresh).
-          access = { keys: item.keys, console: item.console, keysObservedAt: item.keysObservedAt };
+          access = { ...knownAccess(item), mfa: item.mfa ?? row.mfa };
         } else {
           // The keys changed since the report was generated: read them live.
           result.liveReads++;
@@ -415,10 +451,18 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
           };
         }
       }
-      access ??= { keys: withReportUse(keys ?? [], row), console: row.console, keysObservedAt: report.generatedAt };
+      access ??= withoutUndefined({
+        keys: withReportUse(keys ?? [], row),
+        console: row.console,
+        mfa: row.mfa,
+        // The password's own creation time (a live read's) stays while the password does: the report's time is when
+        // it was last changed, which a first sign-in's reset moves.
+        consoleSince: row.console ? ((item?.console ? item.consoleSince : undefined) ?? row.consoleSince) : undefined,
+        keysObservedAt: report.generatedAt,
+      });
     } else if (item) {
       // What is known is newer than the report (the bot's own change), or there is no report: keep it.
-      access = { keys: item.keys, console: item.console, keysObservedAt: item.keysObservedAt };
+      access = knownAccess(item);
     } else {
       // Not projected yet and not in the report (created after it, or no report): read live.
       result.liveReads++;
@@ -449,6 +493,16 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
   result.iamCalls = iam.calls;
   return result;
 }
+
+/** The keys and console access a projected user holds, to keep as they are. */
+const knownAccess = (item: ProjectedState) =>
+  withoutUndefined({
+    keys: item.keys,
+    console: item.console,
+    mfa: item.mfa,
+    consoleSince: item.consoleSince,
+    keysObservedAt: item.keysObservedAt,
+  });
 
 /** An unchanged user is written again after this long all the same (see UserStore.put). */
 const REWRITE_AFTER_MS = 24 * 3_600_000;

@@ -26,6 +26,13 @@ export interface ProjectedUser {
   groups: string[];
   /** Whether the user has a console password (a login profile). */
   console: boolean;
+  /**
+   * Whether the user has an MFA device in use (the credential report's `mfa_active`, or ListMFADevices on a live
+   * read). Absent: not known yet (projected before the bot read it).
+   */
+  mfa?: boolean;
+  /** ISO time the console password was set (GetLoginProfile's CreateDate, or the report's `password_last_changed`). */
+  consoleSince?: string;
   keys: ProjectedKey[];
   /**
    * When the keys and console access were observed in IAM: the time of a live read, or the generation time of the
@@ -60,6 +67,8 @@ interface UserItem extends Item {
   owner?: string;
   groups?: string[];
   console: boolean;
+  mfa?: boolean;
+  consoleSince?: string;
   keys?: ProjectedKey[];
   keysObservedAt: string;
   refreshedAt: string;
@@ -106,6 +115,8 @@ export class UserStore {
         owner: String,
         groups: { type: Array, schema: [String] },
         console: Boolean,
+        mfa: Boolean,
+        consoleSince: String,
         keys: {
           type: Array,
           schema: [
@@ -148,10 +159,13 @@ export class UserStore {
     options: { requestIds?: string[]; ifRefreshedAt?: string | null; previousOwner?: string | null } = {},
   ): Promise<boolean> {
     const { account, userName, owner } = state;
-    const fields: Record<string, unknown> = { ...state };
-    if (!owner) delete fields.owner;
+    const fields: Record<string, unknown> = Object.fromEntries(
+      Object.entries(state).filter(([, v]) => v !== undefined),
+    );
     const update: Record<string, unknown> = { $SET: fields };
-    if (!owner) update.$REMOVE = ['owner'];
+    // What the state does not hold any more: no owner tag, no console password (so no date for it).
+    const removed = [...(owner ? [] : ['owner']), ...(state.consoleSince ? [] : ['consoleSince'])];
+    if (removed.length) update.$REMOVE = removed;
     if (options.requestIds?.length) update.$ADD = { requestIds: new Set(options.requestIds) };
     const condition =
       options.ifRefreshedAt === undefined
@@ -267,6 +281,8 @@ function toUser(item: UserItem): ProjectedUser {
     ...(item.owner ? { owner: item.owner } : {}),
     groups: [...(item.groups ?? [])],
     console: Boolean(item.console),
+    ...(item.mfa === undefined ? {} : { mfa: Boolean(item.mfa) }),
+    ...(item.consoleSince ? { consoleSince: item.consoleSince } : {}),
     keys: (item.keys ?? []).map((k) => ({ ...k })),
     keysObservedAt: item.keysObservedAt,
     refreshedAt: item.refreshedAt,

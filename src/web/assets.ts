@@ -54,8 +54,8 @@ form{margin:0 0 16px}
 `;
 
 /**
- * The page's only script, inline; allowed by its hash. Copy buttons, local times, and a Reveal button that
- * disables itself once pressed (a second submission would replace the credentials with "already opened").
+ * The page's only script, inline; allowed by its hash. Copy buttons, Download .csv (the console's file, from what the
+ * page shows), local times, and a Reveal button that disables itself once pressed (a second submission would replace the credentials with "already opened").
  */
 export const SCRIPT = `
 (function () {
@@ -84,6 +84,26 @@ export const SCRIPT = `
       select(el);
       shown('Press Ctrl+C');
     }
+  });
+  // Download .csv: built here from the fields this page shows (nothing is fetched again: the stored secret is gone),
+  // in the IAM console's own columns. A cell with a comma, a quote or a line break is quoted (RFC 4180).
+  function cell(v) { return /[",\\r\\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; }
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest ? event.target.closest('button[data-download]') : null;
+    if (!button) return;
+    var values = button.getAttribute('data-fields').split(',').map(function (id) {
+      var el = document.getElementById(id);
+      return el ? el.textContent : '';
+    });
+    var csv = button.getAttribute('data-header') + '\\r\\n' + values.map(cell).join(',') + '\\r\\n';
+    var url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+    var a = document.createElement('a');
+    a.href = url;
+    a.download = button.getAttribute('data-download');
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
   });
   document.querySelectorAll('time[data-local]').forEach(function (t) {
     var d = new Date(t.getAttribute('datetime'));

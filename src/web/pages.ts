@@ -1,4 +1,4 @@
-import type { CredentialBundle } from '../services/credential-types.js';
+import { type CredentialBundle, mfaConsoleUrl } from '../services/credential-types.js';
 import type { LinkRecord } from '../store/links.js';
 import { SCRIPT, STYLE } from './assets.js';
 
@@ -106,6 +106,14 @@ function copyField(id: string, label: string, value: string): string {
   return `<div class="field"><span class="label">${html(label)}</span><div class="row"><div class="value" id="${id}" data-testid="${id}">${html(value)}</div><button type="button" class="copy" data-copy="${id}">Copy</button></div></div>`;
 }
 
+/**
+ * A Download .csv button: the page's script writes the file from the fields `ids` show, under `header` (the IAM
+ * console's columns for the same download).
+ */
+function downloadButton(fileName: string, header: string, ids: readonly string[]): string {
+  return `<p><button type="button" class="copy" data-download="${html(fileName)}" data-header="${html(header)}" data-fields="${ids.join(',')}">Download .csv</button> <span class="muted small">the IAM console's file, made in this page from what it shows</span></p>`;
+}
+
 function copyBlock(id: string, text: string): string {
   return `<div class="block"><pre id="${id}" data-testid="${id}">${html(text)}</pre><button type="button" class="copy" data-copy="${id}">Copy</button></div>`;
 }
@@ -123,6 +131,7 @@ export function revealedPage(link: LinkRecord, bundle: CredentialBundle): Page {
     parts.push(`<h2>Access key</h2>
 ${copyField('access-key-id', 'Access key ID', accessKeyId)}
 ${copyField('secret-access-key', 'Secret access key', secretAccessKey)}
+${downloadButton(`${profile}_accessKeys.csv`, 'Access key ID,Secret access key', ['access-key-id', 'secret-access-key'])}
 <h3>Paste into ~/.aws/credentials</h3>
 ${copyBlock('credentials-file', `[${profile}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secretAccessKey}`)}
 <h3>and into ~/.aws/config</h3>
@@ -140,7 +149,9 @@ ${copyBlock('config-file', `[profile ${profile}]\nregion = ${bundle.region}\nout
 ${copyField('sign-in-url', 'Sign-in URL', bundle.console.signInUrl)}
 ${copyField('console-user-name', 'User name', bundle.userName)}
 ${copyField('password', 'One-time password', bundle.console.password)}
-<div class="notice warn">You must choose a new password the first time you sign in; this one then stops working.</div>`);
+${downloadButton(`${profile}_credentials.csv`, 'User name,Password,Console sign-in URL', ['console-user-name', 'password', 'sign-in-url'])}
+<div class="notice warn">You must choose a new password the first time you sign in; this one then stops working.</div>
+<p id="mfa">Then add an MFA device: once signed in, open <a href="${html(mfaConsoleUrl(bundle.userName))}" target="_blank" rel="noopener noreferrer">your security credentials</a> and choose <strong>Assign MFA device</strong>. Until you do, your owner is reminded that this user signs in with a password alone.</p>`);
   }
   parts.push(
     '<p class="muted small">Close this tab when you are done. Never paste these credentials into Slack, email or a ticket.</p>',

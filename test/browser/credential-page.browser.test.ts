@@ -94,4 +94,49 @@ describe('the credential page in Chromium', () => {
     await page.screenshot({ path: '/tmp/credential-page-console.png', fullPage: true });
     await page.close();
   });
+
+  it("downloads each credential as the IAM console's .csv, made in the page from what it revealed: nothing fetched again", async () => {
+    const bundle = await createUserWithCredentials(bot, { console: true });
+    await bot.as('worker', () => deliverCredentials(bot.deps, deliveryOf(bundle)));
+    const { url } = linkSentTo(bot);
+    const page = await openPage();
+    await page.goto(url);
+    await page.getByRole('button', { name: /Reveal/ }).click();
+    await page.waitForURL(url);
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+
+    const download = async (file: RegExp) => {
+      const [d] = await Promise.all([
+        page.waitForEvent('download'),
+        page
+          .locator(
+            `button[data-download$="${file.source.includes('access') ? '_accessKeys.csv' : '_credentials.csv'}"]`,
+          )
+          .click(),
+      ]);
+      expect(d.suggestedFilename()).toMatch(file);
+      const stream = await d.createReadStream();
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    const keys = await download(/_accessKeys\.csv$/);
+    const login = await download(/_credentials\.csv$/);
+
+    expect(keys).toBe(
+      `Access key ID,Secret access key\r\n${bundle.accessKey?.accessKeyId},${bundle.accessKey?.secretAccessKey}\r\n`,
+    );
+    const cell = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    expect(login).toBe(
+      `User name,Password,Console sign-in URL\r\n${bundle.userName},${cell(bundle.console?.password ?? '')},${bundle.console?.signInUrl}\r\n`,
+    );
+    expect(requests.filter((r) => r.startsWith('http'))).toEqual([]); // built in the page: no request
+    // a new console user is pointed to where it adds an MFA device (issue 22)
+    expect(await page.locator('#mfa a').getAttribute('href')).toBe(
+      `https://console.aws.amazon.com/iam/home#/users/details/${bundle.userName}?section=security_credentials`,
+    );
+    expect(cspViolations).toEqual([]);
+    await page.close();
+  });
 });

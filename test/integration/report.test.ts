@@ -112,6 +112,8 @@ describe('/iam report', () => {
       'band',
       'last_used',
       'created',
+      'console',
+      'mfa',
     ]);
     const byKey = (id: string) => rows.find((r) => r.key === masked(id));
     expect(rows).toHaveLength(4);

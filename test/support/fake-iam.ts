@@ -120,6 +120,9 @@ export class FakeIam {
         };
         return {};
       }
+      case 'ListMFADevices':
+        this.#user(input.UserName);
+        return { MFADevices: [], IsTruncated: false }; // its users have no MFA device
       case 'DeleteLoginProfile': {
         const user = this.#user(input.UserName);
         if (!user.loginProfile) throw awsError('NoSuchEntityException');

@@ -95,6 +95,7 @@ const USER_ACTIONS = new Set([
   'UpdateAccessKey',
   'DeleteAccessKey',
   'ListAccessKeys',
+  'ListMFADevices',
   'PutUserPolicy',
   'DeleteUserPolicy',
   'AttachUserPolicy',

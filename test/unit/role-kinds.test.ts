@@ -86,6 +86,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
       'iam:GetLoginProfile',
       'iam:ListAccessKeys',
       'iam:ListGroupsForUser',
+      'iam:ListMFADevices', // issue 22: a console user's MFA, on a live read of the user
       'iam:ListUserTags',
       'iam:TagUser',
       'iam:UpdateAccessKey',
@@ -134,6 +135,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
       'iam:GetAccessKeyLastUsed',
       'iam:GetLoginProfile',
       'iam:ListAccessKeys',
+      'iam:ListMFADevices', // issue 22: a console user's MFA, on a live read of the user
       'iam:UpdateAccessKey',
     ],
     AccountReads: ['iam:GenerateCredentialReport', 'iam:GetAccountAuthorizationDetails', 'iam:GetCredentialReport'],

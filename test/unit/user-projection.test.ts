@@ -75,6 +75,7 @@ describe("IAM's credential report", () => {
     expect([...report.rows.keys()]).toEqual(['ci', 'web']);
     expect(report.rows.get('ci')).toEqual({
       console: false,
+      mfa: false,
       keys: [
         {
           active: true,
@@ -86,7 +87,13 @@ describe("IAM's credential report", () => {
         { active: false, createdAt: '2026-02-01T00:00:00.000Z' },
       ],
     });
-    expect(report.rows.get('web')).toEqual({ console: true, keys: [] });
+    // a console user: MFA (mfa_active) and when its password was set (password_last_changed)
+    expect(report.rows.get('web')).toEqual({
+      console: true,
+      mfa: false,
+      consoleSince: '2026-01-01T00:00:00.000Z',
+      keys: [],
+    });
   });
 
   it('reads a row whose user name holds commas (IAM allows them; the report does not quote)', () => {
@@ -95,7 +102,12 @@ describe("IAM's credential report", () => {
 
     const report = parseCredentialReport(`${header}\n${row}`, '2026-11-23T00:00:00.000Z');
 
-    expect(report.rows.get('a,b')).toEqual({ console: true, keys: [] });
+    expect(report.rows.get('a,b')).toEqual({
+      console: true,
+      mfa: false,
+      consoleSince: '2026-01-01T00:00:00.000Z',
+      keys: [],
+    });
   });
 });
 
