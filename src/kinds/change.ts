@@ -27,6 +27,7 @@ export function changeKind(
   overrides: {
     excluded?: RequestKindModule['excluded'];
     people?: RequestKindModule['people'];
+    verify?: RequestKindModule['verify'];
     render?: Partial<RequestKindModule['render']>;
   } = {},
 ): RequestKindModule {
@@ -41,6 +42,7 @@ export function changeKind(
     },
     ...(overrides.excluded ? { excluded: overrides.excluded } : {}),
     ...(overrides.people ? { people: overrides.people } : {}),
+    ...(overrides.verify ? { verify: overrides.verify } : {}),
     render: {
       approvalMessage: (request, ctx) => changeApprovalMessage(request, ctx),
       requesterUpdate: (request) => changeRequesterUpdateMessage(request),

@@ -19,8 +19,8 @@ import type { OutgoingMessage } from '../services/ports.js';
 import type { ApprovalRule } from '../services/requests/approval-rule.js';
 import type { AccessRequest } from '../store/requests.js';
 
-/** What a kind's `verify` may call: the AWS clients of the accounts. */
-export type VerifyDeps = Pick<Deps, 'aws'>;
+/** What a kind's `verify` may call: the AWS clients of the accounts, the policy, the state tables (reads). */
+export type VerifyDeps = Pick<Deps, 'aws' | 'config' | 'store'>;
 
 /**
  * The worker's check of a new request before it is posted (RequestKindModule.verify): fields to record on the request

@@ -13,6 +13,7 @@ import { grantRequesterLine, grantSummary } from './messages.js';
 
 export const temporaryMembership = changeKind('temporary-membership', {
   ...(addToGroup.people ? { people: addToGroup.people } : {}),
+  ...(addToGroup.verify ? { verify: addToGroup.verify } : {}),
   render: {
     requesterUpdate: (request) => {
       const line = grantRequesterLine(request);
