@@ -7,8 +7,9 @@
  * posts (the recording fake Slack), and hand-offs to the worker (one Lambda Invoke each on AWS), with the worker's
  * jobs held until the answer.
  *
- * Documented exceptions: Deny opens its reason form with views.open before the answer (the trigger_id expires in
- * 3 s, so it cannot wait for the worker); an approver who is named in the policy only through a Slack user group
+ * Documented exceptions: Deny opens its reason form with views.open before the answer, and before anything else (the
+ * trigger_id expires in 3 s, so it can wait neither for the worker nor for the read and the check of who clicks,
+ * after which a clicker who may not deny sees the form turn into the refusal); an approver who is named in the policy only through a Slack user group
  * adds one usergroups.users.list per group checked, cached for a minute per process (not counted here: the test
  * approvers are named directly); without SLACK_BOT_ID and SLACK_BOT_USER_ID, a container's first event adds
  * one auth.test (see beforeAll). The form's submission also checks IAM (the user must not exist, the groups must) and the
@@ -118,14 +119,29 @@ describe('network calls before the answer', () => {
     expect(calls.total - 1).toBeLessThanOrEqual(3);
   });
 
-  it('Deny: one read, then views.open for the reason form (within the trigger’s 3 seconds)', async () => {
+  it('Deny: views.open for the reason form first (within the trigger’s 3 seconds), then the read and who clicks', async () => {
     const request = await requestUser(bot, 'calls-deny-bot');
     coldStanding();
+    const before: string[] = [];
+    const awsFrom = bot.awsCalls.length;
+    const slackFrom = bot.slack.calls.length;
+    const watch = (call: { method: string }) => {
+      if (call.method === 'views.open')
+        before.push(...bot.awsCalls.slice(awsFrom), ...bot.slack.calls.slice(slackFrom).map((c) => c.method));
+    };
+    bot.slack.observers.push(watch);
 
-    const calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER1', REQUEST_DENY));
+    let calls: Awaited<ReturnType<typeof callsBeforeAnswer>>;
+    try {
+      calls = await callsBeforeAnswer(bot, () => click(bot, request, 'U0APPROVER1', REQUEST_DENY));
+    } finally {
+      bot.slack.observers.splice(bot.slack.observers.indexOf(watch), 1);
+    }
 
+    expect(calls.slack[0]).toBe('views.open');
+    expect(before.filter((c) => c !== 'views.open')).toEqual([]); // nothing before it: not a read, not users.info
     expect(calls.aws).toEqual(['dynamodb:GetItem']);
-    expect(calls.slack).toEqual(['users.info', 'views.open']);
+    expect(calls.slack).toEqual(['views.open', 'users.info']);
     expect(calls.total).toBeLessThanOrEqual(3);
   });
 
