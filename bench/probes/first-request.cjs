@@ -3,8 +3,9 @@
 // an Approve click for a request that does not exist, which loads the store (dynamoose, the DynamoDB client, the
 // models) and reads DynamoDB once (AWS_ENDPOINT_URL: the section's moto server); `approve` the same click by
 // BENCH_USER_ID on the existing request BENCH_REQUEST_ID; `create-user` the inline `/iam create-user` given in
-// BENCH_COMMAND_TEXT by BENCH_USER_ID (bench/sections/calls-before-answer.ts counts the calls of those two).
-// Usage: node first-request.cjs <bundle.cjs> help|click|approve|create-user
+// BENCH_COMMAND_TEXT by BENCH_USER_ID, `command` any `/iam` command so given (bench/sections/calls-before-answer.ts
+// counts the calls of those).
+// Usage: node first-request.cjs <bundle.cjs> help|click|approve|create-user|command
 //   ->   prints `BENCH_RESULT {"initMs": ..., "firstMs": ...}`.
 'use strict';
 
@@ -16,7 +17,7 @@ const secret = process.env.SLACK_SIGNING_SECRET ?? '';
 const responseUrl = process.env.BENCH_RESPONSE_URL ?? 'http://127.0.0.1:9/response/x';
 
 function body() {
-  if (kind === 'help' || kind === 'create-user') {
+  if (kind === 'help' || kind === 'create-user' || kind === 'command') {
     return new URLSearchParams({
       command: '/iam',
       text: kind === 'help' ? 'help' : (process.env.BENCH_COMMAND_TEXT ?? ''),

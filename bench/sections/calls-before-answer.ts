@@ -118,7 +118,7 @@ async function warmRows(): Promise<Row[]> {
  * the proxy and every Slack call by the stand-in; the tables are created (and `seed` run) straight on moto first.
  */
 async function coldFirst(
-  mode: 'approve' | 'create-user',
+  mode: 'approve' | 'create-user' | 'command',
   seed: (deps: ReturnType<typeof buildDeps>) => Promise<Record<string, string>>,
 ): Promise<{ calls: string[]; deps: ReturnType<typeof buildDeps>; stop: () => Promise<void> }> {
   const bundle = path.join(root, 'dist', 'slack', 'index.cjs');
@@ -218,6 +218,32 @@ async function coldInlineCreateUserRow(): Promise<Row> {
   }
 }
 
+/**
+ * The inline `/iam add-to-group` as the first request of a fresh bundled Slack function: checked without the
+ * network, stored, handed to the worker; IAM and STS (the user, its owner and groups, the groups) are asked by the
+ * worker, after the answer (the change kinds' verify step).
+ */
+async function coldInlineAddToGroupRow(): Promise<Row> {
+  const userName = 'bench-cold-member';
+  const { calls, deps, stop } = await coldFirst('command', async (deps) => ({
+    BENCH_USER_ID: 'U0REQUESTER',
+    BENCH_COMMAND_TEXT: `add-to-group ${userName} ${deps.config.policy.groups[0]?.name ?? 'ci-deployers'} --reason "Benchmark"`,
+  }));
+  try {
+    const stored = (await deps.store.requests.model.scan().exec()).some(
+      (r) => r.userName === userName && r.kind === 'add-to-group',
+    );
+    return {
+      metric: `calls before the answer of the inline add-to-group on a cold container${stored ? '' : ' (**stored nothing**)'}`,
+      value: describeCalls(calls),
+      target: `≤ ${CLICK_TARGET}`,
+      met: stored && calls.length <= CLICK_TARGET,
+    };
+  } finally {
+    await stop();
+  }
+}
+
 export const callsBeforeAnswerSection: Section = {
   title: 'Network calls before the answer to Slack',
   async run(): Promise<Row[]> {
@@ -226,7 +252,12 @@ export const callsBeforeAnswerSection: Section = {
     const level = logger.getLevelName();
     logger.setLogLevel('SILENT');
     try {
-      return [...(await warmRows()), await coldApproveRow(), await coldInlineCreateUserRow()];
+      return [
+        ...(await warmRows()),
+        await coldApproveRow(),
+        await coldInlineCreateUserRow(),
+        await coldInlineAddToGroupRow(),
+      ];
     } finally {
       logger.setLogLevel(level);
     }

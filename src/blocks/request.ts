@@ -220,8 +220,12 @@ export interface DenyFormContext {
   requestId: string;
 }
 
-/** The form Deny opens: a required reason, which the requester will read. */
-export function denyReasonModal(r: AccessRequest) {
+/**
+ * The form Deny opens: a required reason, which the requester will read. Opened before the request is read (its
+ * trigger_id lasts 3 s), so it names the request by its id only; a clicker who may not deny sees it turn into
+ * denyRefusedView.
+ */
+export function denyReasonModal(r: Pick<AccessRequest, 'id'>) {
   const metadata: DenyFormContext = { requestId: r.id };
   return {
     type: 'modal' as const,
@@ -231,7 +235,7 @@ export function denyReasonModal(r: AccessRequest) {
     submit: { type: 'plain_text' as const, text: 'Deny' },
     close: { type: 'plain_text' as const, text: 'Cancel' },
     blocks: [
-      section(`Deny ${requestTitle(r)}, asked by ${user(r.requester)}?`),
+      section(`Deny request ${code(r.id)}?`),
       {
         type: 'input',
         block_id: DENY_REASON_BLOCK,
@@ -239,6 +243,16 @@ export function denyReasonModal(r: AccessRequest) {
         element: { type: 'plain_text_input', action_id: FORM_INPUT, multiline: true, max_length: 500 },
       },
     ],
+  };
+}
+
+/** What the deny form becomes when its clicker may not deny the request (`text`: why, as mrkdwn): nothing to submit. */
+export function denyRefusedView(text: string) {
+  return {
+    type: 'modal' as const,
+    title: { type: 'plain_text' as const, text: 'Deny request' },
+    close: { type: 'plain_text' as const, text: 'Close' },
+    blocks: [section(text)],
   };
 }
 

@@ -27,6 +27,7 @@ export function changeKind(
   overrides: {
     excluded?: RequestKindModule['excluded'];
     people?: RequestKindModule['people'];
+    verify?: RequestKindModule['verify'];
     render?: Partial<RequestKindModule['render']>;
     draft?: RequestKindModule['draft'];
     home?: RequestKindModule['home'];
@@ -45,6 +46,7 @@ export function changeKind(
     ...(overrides.people ? { people: overrides.people } : {}),
     ...(overrides.draft ? { draft: overrides.draft } : {}),
     ...(overrides.home ? { home: overrides.home } : {}),
+    ...(overrides.verify ? { verify: overrides.verify } : {}),
     render: {
       approvalMessage: (request, ctx) => changeApprovalMessage(request, ctx),
       requesterUpdate: (request) => changeRequesterUpdateMessage(request),

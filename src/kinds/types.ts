@@ -22,8 +22,11 @@ import type { ProjectedUser } from '../store/users.js';
 import type { ChangeDraft, CheckedChange, DraftPatch } from './change-draft.js';
 import type { ChangeKind } from './change-rules.js';
 
-/** What a kind's `verify` may call: the AWS clients of the accounts. */
-export type VerifyDeps = Pick<Deps, 'aws'>;
+/** What a kind's `verify` may call: the AWS clients of the accounts, the policy, the state tables (reads). */
+export type VerifyDeps = Pick<Deps, 'aws' | 'config' | 'store'> & {
+  /** The kinds' checks of the request's kind, for a change kind (registry kindChecks; the runner passes them). */
+  draftChecks?: readonly DraftCheck[];
+};
 
 /**
  * The worker's check of a new request before it is posted (RequestKindModule.verify): fields to record on the request

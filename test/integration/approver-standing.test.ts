@@ -120,10 +120,11 @@ describe('a full member', () => {
 });
 
 describe('a Deny click', () => {
-  it('from a guest listed as approver is refused before the reason form opens, and a submitted form denies nothing', async () => {
+  it('from a guest listed as approver opens the reason form, which turns into the refusal, and a submitted form denies nothing', async () => {
     // Prepare
     const request = await requestUser(bot, nextName());
     const formsBefore = bot.slack.callsOf('views.open').length;
+    const updatesBefore = bot.slack.callsOf('views.update').length;
 
     // Act
     const replies = await clickAndSettle(request, MULTI_GUEST, REQUEST_DENY);
@@ -136,10 +137,18 @@ describe('a Deny click', () => {
     await bot.drain();
 
     // Assess
-    expect(replies).toEqual([
-      'Only full members of this workspace can deny requests, and you are a multi-channel guest of this workspace, whatever the policy lists. Nothing was changed.',
-    ]);
-    expect(bot.slack.callsOf('views.open').length).toBe(formsBefore);
+    const refusal =
+      'Only full members of this workspace can deny requests, and you are a multi-channel guest of this workspace, whatever the policy lists. Nothing was changed.';
+    expect(bot.slack.callsOf('views.open').length).toBe(formsBefore + 1); // opened first: its trigger lasts 3 s
+    const [update, ...more] = bot.slack.callsOf('views.update').slice(updatesBefore);
+    expect(more).toEqual([]);
+    const opened = bot.slack.callsOf('views.open').at(-1)?.answer as { view?: { id?: string } } | undefined;
+    expect(update?.args.view_id).toBe(opened?.view?.id);
+    const view = update?.args.view;
+    const shown = (typeof view === 'string' ? JSON.parse(view) : view) as { submit?: unknown; blocks?: unknown[] };
+    expect(JSON.stringify(shown.blocks)).toContain(refusal);
+    expect(shown.submit).toBeUndefined(); // nothing to submit
+    expect(replies).toEqual([]); // the form is the one answer
     expect(String(submitted.body)).toContain('Only full members of this workspace can deny requests');
     const after = await stored(request);
     expect(after.status).toBe('pending');

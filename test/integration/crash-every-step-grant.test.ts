@@ -67,9 +67,10 @@ const SCENARIOS: CrashScenario[] = [
 /** Filled from the baseline's kill points (CRASH_DEBUG=1): each DM between its post and its step's checkpoint. */
 const MAY_DOUBLE: Record<string, string[]> = {
   'temporary-membership (1 hour: added, notice, removed)': [
-    // the request's post in the approval channel, recorded where it is (setMessage)
-    'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
-    'before publish-request#1/1.2 dynamodb:UpdateItem requests',
+    // the request's post in the approval channel, recorded where it is (setMessage); before it, the worker records
+    // what its IAM check learned (account id, path, owner, plan: the inline command leaves that check to the worker)
+    'after publish-request#1/1.2 slack:chat.postMessage C0APPROVALS',
+    'before publish-request#1/1.3 dynamodb:UpdateItem requests',
     // the change run's DMs: the start (requester), after the commit the requester's and the owner's ("until when")
     'after provision#1/1.3 slack:chat.postMessage U0REQUESTER',
     'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',

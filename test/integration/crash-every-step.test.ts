@@ -238,8 +238,10 @@ const MAY_DOUBLE: Record<string, string[]> = {
   // (the TransactWriteItems right after the post), so a DM is doubled only when the kill falls between the two:
   // the start's DM to the requester ("running"), then after the commit the requester's and the owners' DMs.
   'add-to-group (3 groups)': [
-    'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
-    'before publish-request#1/1.2 dynamodb:UpdateItem requests',
+    // the request's post in the approval channel, recorded where it is (setMessage); before it, the worker records
+    // what its IAM check learned (account id, path, owner, plan: the inline command leaves that check to the worker)
+    'after publish-request#1/1.2 slack:chat.postMessage C0APPROVALS',
+    'before publish-request#1/1.3 dynamodb:UpdateItem requests',
     'after provision#1/1.3 slack:chat.postMessage U0REQUESTER',
     'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
     'after provision#1/1.17 slack:chat.postMessage U0REQUESTER',
@@ -258,8 +260,10 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
   ],
   'set-owner': [
-    'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
-    'before publish-request#1/1.2 dynamodb:UpdateItem requests',
+    // the request's post in the approval channel, recorded where it is (setMessage); before it, the worker records
+    // what its IAM check learned (account id, path, owner, plan: the inline command leaves that check to the worker)
+    'after publish-request#1/1.2 slack:chat.postMessage C0APPROVALS',
+    'before publish-request#1/1.3 dynamodb:UpdateItem requests',
     'after provision#1/1.3 slack:chat.postMessage U0REQUESTER',
     'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
     'after provision#1/1.13 slack:chat.postMessage U0REQUESTER',

@@ -245,11 +245,18 @@ describe('ten concurrent Approve clicks and a duplicated worker delivery', () =>
 });
 
 describe('Deny', () => {
+  /** Deny clicked: the ephemeral replies, the form opened, and what it was changed into (a refusal), if anything. */
   async function openDenyForm(request: AccessRequest, userId: string) {
     const opens = bot.slack.callsOf('views.open').length;
+    const updates = bot.slack.callsOf('views.update').length;
     const replies = await clickAndSettle(request, userId, REQUEST_DENY);
     const opened = bot.slack.callsOf('views.open').slice(opens);
-    return { replies, view: opened[0]?.args.view as { callback_id: string; private_metadata: string } | undefined };
+    const updated = bot.slack.callsOf('views.update').slice(updates)[0]?.args.view;
+    return {
+      replies,
+      view: opened[0]?.args.view as { callback_id: string; private_metadata: string } | undefined,
+      updated: (typeof updated === 'string' ? JSON.parse(updated) : updated) as { submit?: unknown } | undefined,
+    };
   }
   const submitReason = (userId: string, privateMetadata: string, reason: string) =>
     bot.submitView({
@@ -298,13 +305,17 @@ describe('Deny', () => {
     expect(dmsTo(bot, 'U0REQUESTER').some((d) => d.includes('was denied by <@U0APPROVER1>'))).toBe(true);
   });
 
-  it('is refused to the requester before any form opens', async () => {
+  it('is refused to the requester in the form it opens (opened first: its trigger lasts 3 seconds)', async () => {
     const request = await requestUser(bot, nextName(), {}, 'U0APPROVER2');
 
-    const { replies, view } = await openDenyForm(request, 'U0APPROVER2');
+    const { replies, view, updated } = await openDenyForm(request, 'U0APPROVER2');
 
-    expect(view).toBeUndefined();
-    expect(replies).toEqual(['You asked for this request, so you cannot deny it: another approver must.']);
+    expect(view?.callback_id).toBe(DENY_REASON_MODAL);
+    expect(JSON.stringify(updated)).toContain(
+      'You asked for this request, so you cannot deny it: another approver must.',
+    );
+    expect(updated?.submit).toBeUndefined();
+    expect(replies).toEqual([]); // the form is the one answer
     await expectUnchanged(request);
   });
 

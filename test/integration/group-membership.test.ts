@@ -27,6 +27,8 @@ beforeAll(async () => {
       ...policy,
       groups: [...policy.groups, { name: 'log-readers', description: 'Read the logs' }],
       users: { path: '/iam-slack-bot/', managedPaths: ['/legacy/'] },
+      // an account whose role the bot cannot assume (moto answers AccessDenied: the role does not exist)
+      accounts: [{ name: 'locked', roleArn: 'arn:aws:iam::123456789012:role/iam-slack-bot-missing' }],
     },
   });
 });
@@ -189,6 +191,48 @@ describe('add-to-group through approval', () => {
     expect(await command(`add-to-group nobody-at-all read-only --reason "x"`)).toContain(
       'There is no IAM user `nobody-at-all`',
     );
+  });
+
+  it('gives an inline request IAM refuses one answer, from the worker, and posts nothing to the approvers: no such user, no such group, an account the bot cannot act in', async () => {
+    const member = nextName('checked-later');
+    await existingUser(bot, member, { owner: 'U0OWNER' });
+    const approvalPosts = () =>
+      bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === bot.deps.config.policy.approvals.channel);
+    const postsBefore = approvalPosts().length;
+    /** `/iam <text>`: what the ack said, and every message shown under the command once the worker is done. */
+    const ask = async (text: string) => {
+      const { result, responseId } = await bot.command(text, 'U0REQUESTER');
+      await bot.drain();
+      return { ack: result.body ?? '', shown: bot.slack.shown(responseId).map((m) => m.text ?? '') };
+    };
+
+    const noUser = await ask('add-to-group nobody-at-all-2 read-only --reason "x"');
+    const noOwnerUser = await ask('set-owner nobody-at-all-3 <@U0ALICE|alice> --reason "x"');
+    await deleteGroup(bot, 'log-readers');
+    let noGroup: Awaited<ReturnType<typeof ask>>;
+    try {
+      noGroup = await ask(`add-to-group ${member} log-readers --reason "x"`);
+    } finally {
+      await ensureGroup(bot, 'log-readers');
+    }
+    const locked = await ask(`add-to-group ${member} read-only --account locked --reason "x"`);
+
+    for (const answer of [noUser, noOwnerUser, noGroup, locked]) {
+      expect(answer.ack).toBe(''); // acked with no message: the worker's answer is the only one
+      expect(answer.shown).toHaveLength(1);
+      expect(answer.shown[0]).toContain('Nothing was changed.');
+    }
+    expect(noUser.shown[0]).toContain("I can't ask for that yet:\n• There is no IAM user `nobody-at-all-2`");
+    expect(noOwnerUser.shown[0]).toContain('There is no IAM user `nobody-at-all-3`');
+    expect(noGroup.shown[0]).toContain('has no group `log-readers`');
+    // STS and IAM are asked in parallel: whichever is refused first names what it could not do
+    expect(locked.shown[0]).toMatch(/^I cannot (act|read IAM users) in account locked \(AccessDenied\)\. Nothing/);
+    expect(approvalPosts()).toHaveLength(postsBefore);
+    const refused = (await bot.deps.store.requests.model.scan().exec()).filter((r) =>
+      ['nobody-at-all-2', 'nobody-at-all-3', member].includes(r.userName),
+    );
+    expect(refused.map((r) => r.status)).toEqual(['expired', 'expired', 'expired', 'expired']);
+    expect(await groupsOf(bot, member)).toEqual([]);
   });
 
   it('acts on users under users.managedPaths too (users that existed before the bot)', async () => {

@@ -5,10 +5,13 @@ export const addToGroupPermissions: KindPermissions = {
   // the request's checks: the user exists under a managed path, its owner and groups, the groups exist
   // (services/kinds/change-requests.ts, services/kinds/user-state.ts)
   slack: { anyUser: ['GetUser'], managedUsers: ['ListUserTags', 'ListGroupsForUser'], policyGroups: ['GetGroup'] },
-  // its run: the user's state read again, then one AddUserToGroup per group, and on a failure the runner's undo of those
-  // it did (RemoveUserFromGroup; a removal IAM says is gone is checked with ListGroupsForUser) (kinds/change/run.ts)
+  // the same checks of a request typed inline, made by the worker before it posts (verifyChange in
+  // services/kinds/change-checks.ts); its run: the user's state read again, then one AddUserToGroup per group, and on
+  // a failure the runner's undo of those it did (RemoveUserFromGroup; a removal IAM says is gone is checked with
+  // ListGroupsForUser) (kinds/change/run.ts)
   worker: {
+    anyUser: ['GetUser'],
     managedUsers: ['ListUserTags', 'ListGroupsForUser'],
-    policyGroups: ['AddUserToGroup', 'RemoveUserFromGroup'],
+    policyGroups: ['GetGroup', 'AddUserToGroup', 'RemoveUserFromGroup'],
   },
 };

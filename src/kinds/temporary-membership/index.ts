@@ -21,6 +21,7 @@ export const temporaryMembership = changeKind('temporary-membership', {
     name: 'temporary memberships',
     blocks: async (deps, users, now) => grantHomeBlocks(await grantsOn(deps, users), now),
   },
+  ...(addToGroup.verify ? { verify: addToGroup.verify } : {}),
   render: {
     requesterUpdate: (request) => {
       const line = grantRequesterLine(request);

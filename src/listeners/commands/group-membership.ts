@@ -7,8 +7,9 @@ import type { Subcommand } from './subcommand.js';
 
 /**
  * `/iam add-to-group` and `/iam remove-from-group`: with the user, groups and reason given inline, checks the change
- * against the policy and IAM (reads only) and stores it as a request (one write, one hand-off); otherwise opens the
- * form pre-filled with what was given (ack first, then views.open).
+ * against the policy (and, for a removal, which its owner may have done at once, IAM) and stores it as a request
+ * (one write, one hand-off; the worker asks IAM before posting an addition and gives the command its one answer);
+ * otherwise opens the form pre-filled with what was given (ack first, then views.open).
  */
 function membershipCommand(kind: 'add-to-group' | 'remove-from-group'): Subcommand {
   const usage = helpOf(kind).usage;

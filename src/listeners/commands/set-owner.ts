@@ -6,7 +6,10 @@ import type { Subcommand } from './subcommand.js';
 
 const USAGE = helpOf('set-owner').usage;
 
-/** `/iam set-owner`: asks to make someone the owner of an IAM user (its `slack-user-id` tag), through approval. */
+/**
+ * `/iam set-owner`: asks to make someone the owner of an IAM user (its `slack-user-id` tag), through approval:
+ * checked without the network and stored; the worker asks IAM before posting and gives the command its one answer.
+ */
 export const setOwner: Subcommand = {
   ...helpOf('set-owner'),
   async run({ deps, args, command, ack }) {

@@ -1,152 +1,27 @@
 /**
- * Asking for a change to an existing IAM user (add-to-group, remove-from-group, set-owner): the checks before
- * approval, with a clear answer for each problem, and the stored request with its plan.
+ * Asking for a change to an existing IAM user (add-to-group, remove-from-group, set-owner, temporary-membership):
+ * the stored request with its plan (the checks are in change-checks.ts).
  */
-import { GetGroupCommand, GetUserCommand } from '@aws-sdk/client-iam';
-import { HOME } from '../../aws/accounts.js';
+
+import type { Policy } from '../../config.js';
 import type { Deps } from '../../deps.js';
-import { BotError, ValidationError } from '../../errors.js';
-import type { ChangeDraft, CheckedChange } from '../../kinds/change-draft.js';
 import { CHANGE_RULES } from '../../kinds/change-rules.js';
 import { kindChecks, kindOf } from '../../kinds/registry.js';
 import type { AccessRequest } from '../../store/requests.js';
-import { errorName } from '../provisioning.js';
-import { reasonProblem } from '../reason-rules.js';
-import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
 import { newRequest, submitNew } from '../requests/submit.js';
 import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions } from '../requests.js';
-import { isManagedUserPath, managedPaths } from './run-change.js';
-import { ownerIn, readUserState } from './user-state.js';
+import type { ChangeDraft, CheckedChange } from './change-checks.js';
+import * as checks from './change-checks.js';
 
-export type { ChangeDraft, CheckedChange } from '../../kinds/change-draft.js';
-export type { ChangeKind } from '../../kinds/change-rules.js';
+export type { ChangeDraft, ChangeKind, CheckedChange } from './change-checks.js';
 
-const USER_NAME = /^[\w+=,.@-]{1,64}$/;
-const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
-const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity';
-const code = (s: string) => `\`${s}\``;
+/** checkChangeDraft of change-checks.ts with the kinds' checks of the draft's kind: the form's check. */
+export const checkChangeDraft = (deps: Pick<Deps, 'config' | 'aws' | 'store'>, draft: ChangeDraft) =>
+  checks.checkChangeDraft(deps, draft, kindChecks(draft.kind));
 
-/**
- * Checks a change against the policy and IAM before anyone approves it: the user exists under a managed path, each
- * group is one the policy lists and exists in the account, a membership to add is not there yet (and the user stays
- * within IAM's 10 groups), one to remove is there, a new owner is not the owner already. Reads only. Throws
- * ValidationError with one line per problem (keys: userName, groups, newOwner, justification), or BotError when
- * the account cannot be reached.
- */
-export async function checkChangeDraft(
-  deps: Pick<Deps, 'config' | 'aws' | 'store'>,
-  draft: ChangeDraft,
-): Promise<CheckedChange> {
-  const { policy } = deps.config;
-  const rules = CHANGE_RULES[draft.kind];
-  const problems: Record<string, string> = {};
-  const account = draft.account ?? HOME;
-  const userName = draft.userName?.trim() ?? '';
-  const groups = [...new Set(draft.groups ?? [])];
-  const justification = draft.justification?.trim() ?? '';
-  if (account !== HOME && !policy.accounts.some((a) => a.name === account))
-    throw new ValidationError(`There is no account ${code(account)} in the policy.`, { account: 'unknown account' });
-  if (!USER_NAME.test(userName)) problems.userName = 'Give the IAM user name (letters, digits and +=,.@_-).';
-  if (!justification) problems.justification = 'Say why (`--reason "..."`): the approvers and the audit trail read it.';
-  else if (justification.length > MAX_JUSTIFICATION)
-    problems.justification = `Keep the reason within ${MAX_JUSTIFICATION} characters.`;
-  else if (rules.membership === 'absent') {
-    // a change that grants groups: each granted group's reason pattern applies
-    const unmet = reasonProblem(policy, groups, justification);
-    if (unmet) problems.justification = unmet;
-  }
-  if (rules.names === 'new-owner') {
-    if (!draft.newOwner || !SLACK_USER.test(draft.newOwner))
-      problems.newOwner = 'Name the new owner as a Slack @mention.';
-  } else {
-    const listed = new Set(policy.groups.map((g) => g.name));
-    const unknown = groups.filter((g) => !listed.has(g));
-    if (!groups.length) problems.groups = 'Name at least one group.';
-    else if (unknown.length)
-      problems.groups = `The policy does not list ${unknown.map(code).join(', ')}: the bot manages only ${[...listed].map(code).join(', ')}.`;
-  }
-  const checks = kindChecks(draft.kind);
-  if (!problems.groups) {
-    // the kinds' own checks against the policy (e.g. a membership for a time: its duration)
-    const policyOf = new Map(policy.groups.map((g) => [g.name, g]));
-    const chosen = groups.map((g) => policyOf.get(g)).filter((g) => g !== undefined);
-    for (const check of checks) Object.assign(problems, check.local?.(policy, { ...draft, userName }, chosen));
-  }
-  if (Object.keys(problems).length) throw invalid(problems);
-
-  const { iam } = deps.aws.account(account);
-  const cannot = (what: string) => (error: unknown) => {
-    throw new BotError(`I cannot ${what} in account ${account} (${errorName(error)}).`, { cause: error });
-  };
-  const [identity, user, missing] = await Promise.all([
-    deps.aws.callerIdentity(account).catch(cannot('act')),
-    iam.send(new GetUserCommand({ UserName: userName })).then(
-      (out) => out.User,
-      (error: unknown) => (isNoSuchEntity(error) ? undefined : cannot('read IAM users')(error)),
-    ),
-    Promise.all(
-      groups.map((g) =>
-        iam.send(new GetGroupCommand({ GroupName: g, MaxItems: 1 })).then(
-          () => undefined,
-          (error: unknown) => (isNoSuchEntity(error) ? g : cannot('read IAM groups')(error)),
-        ),
-      ),
-    ),
-  ]);
-  const accountId = identity.Account ?? '';
-  if (!user) throw invalid({ userName: `There is no IAM user ${code(userName)} in ${account} (${accountId}).` });
-  const path = user.Path ?? '/';
-  if (!isManagedUserPath(policy, path))
-    throw invalid({
-      userName: `IAM user ${code(userName)} is at path ${code(path)}, outside the paths the bot manages (${managedPaths(policy).map(code).join(', ')}).`,
-    });
-  const absent = missing.filter((g): g is string => g !== undefined);
-  if (absent.length) problems.groups = `IAM in ${account} (${accountId}) has no group ${absent.map(code).join(', ')}.`;
-
-  const state = await readUserState(iam, userName).catch(cannot(`read IAM user ${userName}`));
-  const owner = ownerIn(state);
-  if (rules.membership === 'absent' && !problems.groups) {
-    // a kind may say which memberships do not count as held (one held for a time may be asked for good)
-    const notHeld = new Set<string>();
-    if (groups.some((g) => state.groups.includes(g)))
-      for (const check of checks)
-        if (check.notHeld) for (const g of await check.notHeld(deps, account, userName)) notHeld.add(g);
-    const already = groups.filter((g) => state.groups.includes(g) && !notHeld.has(g));
-    const total = state.groups.length + groups.filter((g) => !state.groups.includes(g)).length;
-    if (already.length)
-      problems.groups = `${code(userName)} is already in ${already.map(code).join(', ')}: nothing to add there.`;
-    else if (total > MAX_GROUPS_PER_USER)
-      problems.groups = `IAM allows at most ${MAX_GROUPS_PER_USER} groups per user: ${code(userName)} is in ${state.groups.length} already, and this would make ${total}.`;
-  }
-  if (rules.membership === 'present' && !problems.groups) {
-    const gone = groups.filter((g) => !state.groups.includes(g));
-    if (gone.length)
-      problems.groups = `${code(userName)} is not in ${gone.map(code).join(', ')}: nothing to remove there.`;
-  }
-  if (rules.names === 'new-owner' && draft.newOwner === owner)
-    problems.newOwner = `<@${owner}> owns ${code(userName)} already.`;
-  if (Object.keys(problems).length) throw invalid(problems);
-  return {
-    kind: draft.kind,
-    userName,
-    groups: rules.names === 'groups' ? groups : [],
-    account,
-    accountId,
-    path,
-    ...(owner ? { owner } : {}),
-    ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
-    justification,
-    ...(draft.fields ? { fields: draft.fields } : {}),
-    plan: rules.plan({
-      userName,
-      groups,
-      ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
-      ...(owner ? { owner } : {}),
-    }),
-  };
-}
-
-const invalid = (problems: Record<string, string>) => new ValidationError(Object.values(problems).join('\n'), problems);
+/** checkChangeLocally of change-checks.ts with the kinds' checks of the draft's kind: the inline command's check. */
+export const checkChangeLocally = (policy: Policy, draft: ChangeDraft) =>
+  checks.checkChangeLocally(policy, draft, kindChecks(draft.kind));
 
 /**
  * Who may have a change its kind allows at once (a removal: CHANGE_RULES `atOnce`) done without approval: the user's

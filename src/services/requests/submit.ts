@@ -6,7 +6,8 @@
 import { requestPostedMessage } from '../../blocks/request.js';
 import { BotError, ConflictError, ValidationError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
-import { kindOf } from '../../kinds/registry.js';
+import type { ChangeKind } from '../../kinds/change-rules.js';
+import { kindChecks, kindOf } from '../../kinds/registry.js';
 import type { PersonCheck, Verified, VerifyDeps } from '../../kinds/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
@@ -22,7 +23,7 @@ import { renderApprovalMessage, syncApprovalMessage, tell } from './tell.js';
  * What posting a request needs: a kind's check asks AWS (RequestKindModule.verify; the kinds that have one are
  * submitted by callers that pass it).
  */
-type PublishDeps = RequestDeps & Partial<VerifyDeps>;
+type PublishDeps = RequestDeps & Partial<Pick<VerifyDeps, 'aws'>>;
 
 export interface SubmitOptions {
   /** Also DM the requester that the request is waiting (the form closes without a word otherwise). */
@@ -71,7 +72,8 @@ async function verify(deps: PublishDeps, request: AccessRequest, options: Submit
   if (!check) return {};
   try {
     if (!deps.aws) throw new Error(`A ${request.kind} request is checked with AWS; no AWS clients were given`);
-    return await check({ aws: deps.aws }, request);
+    const draftChecks = kindChecks(request.kind as ChangeKind);
+    return await check({ aws: deps.aws, config: deps.config, store: deps.store, draftChecks }, request);
   } catch (error) {
     if (!options.lastChance)
       throw new Error(`Could not check request ${request.id} with AWS; retried`, { cause: error });
