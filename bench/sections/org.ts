@@ -88,7 +88,8 @@ function realFetchHandler(vt: VirtualTime) {
       headers: Record<string, string>;
       body?: unknown;
     }) {
-      const { host: _host, ...headers } = request.headers;
+      // fetch sets content-length from the body itself (undici refuses one given alongside: 'invalid content-length header')
+      const { host: _host, 'content-length': _length, ...headers } = request.headers;
       // the request itself, and only it, is real I/O: the SDK's retry backoff around it passes in virtual time
       const res = await vt.real(() =>
         fetch(`${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ''}${request.path}`, {
