@@ -94,9 +94,7 @@ describe('the daily owner check’s budget per part', () => {
     expect(parts.length).toBeGreaterThan(1);
     for (const part of parts) expect(part.ms, part.id).toBeLessThanOrEqual(BUDGET_MS);
     const listed = new Set(
-      bot.slack
-        .callsOf('users.list')
-        .flatMap((c) => ((c.answer?.members ?? []) as { id: string }[]).map((m) => m.id)),
+      bot.slack.callsOf('users.list').flatMap((c) => ((c.answer?.members ?? []) as { id: string }[]).map((m) => m.id)),
     );
     const asked = bot.slack.callsOf('users.info').map((c) => String(c.args.user));
     for (const owner of [...OWNERS, GONE]) expect(listed.has(owner), owner).toBe(true);
