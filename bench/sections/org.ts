@@ -139,6 +139,8 @@ interface TaskCount {
   wcu: number;
   invocations: number;
   longest: number;
+  /** The longest invocation's label (its job type and id). */
+  longestLabel?: string;
   chain: number;
 }
 
@@ -399,7 +401,16 @@ async function day(vt: VirtualTime, dynamoUrl: string): Promise<Row[]> {
   const dayStart = performance.now();
   for (let t = T0; t < END; t += 15 * MIN)
     vt.timer(
-      () => lambda.invoke('schedule', {}, { task: 'schedule (every 15 min)', depth: 0, label: 'frequent' }),
+      () =>
+        lambda.invoke(
+          'schedule',
+          {},
+          {
+            task: 'schedule (every 15 min)',
+            depth: 0,
+            label: `frequent of ${new Date(t).toISOString().slice(11, 16)}`,
+          },
+        ),
       t - vt.ms(),
     );
   for (const at of [T0 + DAILY_AT, T0 + DAY + DAILY_AT])
@@ -437,7 +448,9 @@ async function day(vt: VirtualTime, dynamoUrl: string): Promise<Row[]> {
     if (inv.task === 'setup') continue;
     const c = of(inv.fn === 'schedule' ? inv.task : inv.task);
     c.invocations++;
-    c.longest = Math.max(c.longest, ((inv.end ?? END) - inv.start) / 1000);
+    const took = ((inv.end ?? END) - inv.start) / 1000;
+    if (took > c.longest) c.longestLabel = inv.label;
+    c.longest = Math.max(c.longest, took);
     c.chain = Math.max(c.chain, inv.depth);
   }
   const dayInvocations = lambda.invocations.filter((i) => i.task !== 'setup');
@@ -513,7 +526,7 @@ async function day(vt: VirtualTime, dynamoUrl: string): Promise<Row[]> {
   for (const [task, c] of tasks.sort(([a], [b]) => a.localeCompare(b)))
     rows.push({
       metric: `task ${task}: IAM / DynamoDB / Slack calls; invocations, longest, longest chain`,
-      value: `${n(c.iam)} / ${n(c.dynamo)} / ${n(c.slack)}; ${n(c.invocations)}, ${c.longest.toFixed(1)} s, ${c.chain} hops`,
+      value: `${n(c.iam)} / ${n(c.dynamo)} / ${n(c.slack)}; ${n(c.invocations)}, ${c.longest.toFixed(1)} s${c.longestLabel ? ` (${c.longestLabel})` : ''}, ${c.chain} hops`,
     });
   rows.push(
     {
