@@ -375,6 +375,10 @@ async function day(vt: VirtualTime, dynamoUrl: string): Promise<Row[]> {
     return out.v;
   };
   await background(() => deps.preload());
+  // The Secrets Manager client is imported on its first use (src/aws/accounts.ts), which takes real time the virtual
+  // clock does not see: time jumped over it, and the first schedule (its orphaned-secrets sweep) was killed at 300 s.
+  // On Lambda that import takes a fraction of a second of the invocation; here it is done before the day, as real I/O.
+  await background(() => vt.real(() => deps.aws.secrets()));
   const realStart = performance.now();
   vt.timer(() => {}, 0);
   const seeded = await background(() => refreshUserProjection(deps));
