@@ -404,6 +404,25 @@ export const envSchema = z.object({
   /** The daily owner check: users.info calls (tier 4) one part makes for owners users.list did not list. */
   OWNER_CHECK_LOOKUPS_PER_PART: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1))), 100),
   /**
+   * The daily owner check: how long one worker part may take (ms, within the worker's 60 s); a part starts no page or
+   * lookup that the slowest one so far says could not finish within it.
+   */
+  OWNER_CHECK_PART_MS: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(55_000))), 40_000),
+  /**
+   * The projection refresh (one worker part per account, src/jobs/projection-refresh.ts): how long one part may take
+   * (ms, within the worker's 60 s); a part starts no user that the slowest one so far says could not finish within
+   * it, and hands the rest of the account to a continuation part.
+   */
+  PROJECTION_PART_MS: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(55_000))), 40_000),
+  /** The projection refresh: users one part refreshes at most (0: no limit but PROJECTION_PART_MS). */
+  PROJECTION_USERS_PER_PART: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(0))), 0),
+  /**
+   * The projection refresh: parts of one account's refresh at most, the first included (a chain of at most this many
+   * hops; Lambda's loop detection stops a chain at about 16). What is left after the last part waits for the next
+   * refresh, 15 minutes later, which goes on faster: the users refreshed already cost no IAM call then.
+   */
+  PROJECTION_MAX_PARTS: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(8))), 8),
+  /**
    * The daily owner check: owners not yet seen kept per DynamoDB item between parts (about 14 bytes each; 5,000 is
    * some 70 KB, well within an item's 400 KB).
    */

@@ -112,7 +112,8 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
   worker: {
     ...none,
     managedUsers: [
-      // the ownership projection after a change (userChanged: services/user-projection.ts readUser)
+      // the ownership projection after a change (userChanged: services/user-projection.ts readUser), and its
+      // refresh (refresh-projection parts): key ids where they changed, a user the report does not know yet
       'ListGroupsForUser',
       'ListAccessKeys',
       'GetAccessKeyLastUsed',
@@ -127,9 +128,11 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       // whoami: each account's alias and password policy
       'GetAccountPasswordPolicy',
       'ListAccountAliases',
-      // the daily key-age scan (key-scan jobs) reads every key from the credential report
+      // the daily key-age scan (key-scan jobs) and the projection refresh read every key from the credential report
       'GenerateCredentialReport',
       'GetCredentialReport',
+      // the projection refresh (refresh-projection parts): every user with its tags and groups
+      'GetAccountAuthorizationDetails',
     ],
     assumeRoles: true,
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource
@@ -151,26 +154,20 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
     invokeWorker: true,
   },
   // Expiry of requests and links: deletes unopened secrets and orphaned ones, disables undelivered keys and passwords.
-  // The refresh of the ownership projection: every user with its tags and groups (GetAccountAuthorizationDetails),
-  // console access and keys from the credential report, key ids (ListAccessKeys) where they changed, a live read of
-  // a user the report does not know yet.
+  // The refresh of the ownership projection is the worker's (one refresh-projection part per account): the schedule
+  // only dispatches it.
   schedule: {
     ...none,
     managedUsers: [
       // credential expiry: an undelivered key deactivated, an undelivered console password removed
       'UpdateAccessKey',
       'DeleteLoginProfile',
-      // the projection refresh: key ids where they changed, a user the report does not know yet (readKeysAndConsole)
-      'ListAccessKeys',
-      'GetAccessKeyLastUsed',
-      'GetLoginProfile',
-      'ListMFADevices',
     ],
-    iamAccount: ['GetAccountAuthorizationDetails', 'GenerateCredentialReport', 'GetCredentialReport'],
     assumeRoles: true,
     secrets: ['DeleteSecret'],
     secretsAccount: ['ListSecrets'],
-    // the daily key scan: one key-scan job per account; the daily check of owners hands each leaver to the worker,
+    // the projection refresh: one refresh-projection part per account; the daily key scan: one key-scan job per
+    // account; the daily check of owners hands each leaver to the worker,
     // as the user_change event does; App Home refreshes after a rotation step or an expiry (publish-home jobs)
     invokeWorker: true,
     tables: {
@@ -178,7 +175,7 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       requests: ['GetItem', 'BatchGetItem', 'UpdateItem', 'DeleteItem', 'Query'],
       links: ['GetItem', 'UpdateItem', 'Query'],
       audit: ['PutItem'],
-      users: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      users: ['Query'], // the daily check of owners: every owner in the projection
     },
   },
 };

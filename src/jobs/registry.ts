@@ -3,6 +3,7 @@ import { credentialNotMeJob } from './credential-not-me.js';
 import { keyRotateNowJob, keySnoozedJob } from './key-reminders.js';
 import { keyScanJobHandler } from './key-scan.js';
 import { leaverBackJob, leaverJob, offboardReactivateJob, ownerCheckJobHandler, ownerUnknownJob } from './leavers.js';
+import { projectionRefreshJobHandler } from './projection-refresh.js';
 import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
 import { publishRequestJob } from './publish-request.js';
@@ -29,6 +30,8 @@ export const jobHandlers: Record<string, JobHandler> = {
   /** A continuation of a request's run on the resumable runner (src/services/runner). */
   'run-part': runPartJob,
   'key-scan': keyScanJobHandler,
+  /** One part of one account's projection refresh, dispatched by the frequent schedule (fan-out). */
+  'refresh-projection': projectionRefreshJobHandler,
   'key-rotate-now': keyRotateNowJob,
   'key-snoozed': keySnoozedJob,
   report: reportJob,

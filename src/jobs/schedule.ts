@@ -5,8 +5,8 @@ import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-
 import { reconcileOwners } from '../services/owner-check.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 import { resumeStalledRuns, wakeDueRuns } from '../services/runner/sweep.js';
-import { refreshUserProjection } from '../services/user-projection.js';
 import { dispatchKeyScans } from './key-scan.js';
+import { dispatchProjectionRefreshes } from './projection-refresh.js';
 
 /** A task the scheduled function runs (every 15 minutes on Lambda). Each must be safe to run again. */
 export interface ScheduledTask {
@@ -27,7 +27,8 @@ export const scheduledTasks: ScheduledTask[] = [
   { name: 'resume-stalled-runs', run: resumeStalledRuns },
   { name: 'fail-stalled-provisioning', run: failStalledProvisioning },
   { name: 'abandon-failed-requests', run: abandonExpiredFailures },
-  { name: 'refresh-user-projection', run: (deps) => refreshUserProjection(deps) },
+  // one worker part per account (fan-out): the schedule itself refreshes no account
+  { name: 'refresh-user-projection', run: dispatchProjectionRefreshes },
 ];
 
 /**

@@ -8,7 +8,8 @@ import { type Clock, DAY } from '../clock.js';
 const HOUR = 3_600_000;
 
 import type { Deps } from '../deps.js';
-import { dailyTasks, minuteTasks, runScheduledTasks, scheduledTasks } from '../jobs/schedule.js';
+import { dailyTasks, minuteTasks, runScheduledTasks, type ScheduledTask, scheduledTasks } from '../jobs/schedule.js';
+import { refreshUserProjection } from '../services/user-projection.js';
 
 /**
  * The dev bot's clock: the system clock plus an offset that only moves forward when asked (`--days-ahead`), so keys
@@ -78,6 +79,15 @@ export interface DevScheduler {
  * Starts the background run of the frequent tasks every `everyMs` (none when undefined). A run never overlaps the
  * previous one, and its failures are logged, never thrown: the dev server keeps running.
  */
+/**
+ * The frequent tasks as dev runs them: the projection refresh in the tick itself, every account in this process (on
+ * Lambda the schedule hands one worker part per account to the worker). Handed off at a tick a second, refreshes
+ * would keep the in-process worker busy without end, and a command waiting for its jobs (`--daily`) would wait on.
+ */
+const devFrequentTasks: ScheduledTask[] = scheduledTasks.map((task) =>
+  task.name === 'refresh-user-projection' ? { name: task.name, run: (deps) => refreshUserProjection(deps) } : task,
+);
+
 export function startDevScheduler(options: {
   deps: Deps;
   clock: OffsetClock;
@@ -93,7 +103,7 @@ export function startDevScheduler(options: {
     running = true;
     try {
       // the one-minute tasks too: dev runs every schedule at its own pace, one tick
-      last = await runScheduledTasks(deps, [...minuteTasks, ...scheduledTasks]);
+      last = await runScheduledTasks(deps, [...minuteTasks, ...devFrequentTasks]);
       // Only failures: a line a minute of bookkeeping counts would bury the log (what the tasks post shows anyway).
       const failed = Object.fromEntries(Object.entries(last).filter(([, r]) => 'error' in r));
       if (Object.keys(failed).length) say(`[schedule] ${summarize(failed)}`);

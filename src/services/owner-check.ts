@@ -12,7 +12,7 @@ import type { Deps } from '../deps.js';
 import type { Job } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import { isStuck, leaverJob, leaverRequestId, ownerUnknown } from './kinds/offboard.js';
-import { memberStates } from './slack-members.js';
+import { type MemberState, memberStates } from './slack-members.js';
 
 /** Where a day's owner check is: the users.list cursor to go on from, and where the owners not listed so far are. */
 export interface OwnerCheckPayload {
@@ -77,35 +77,45 @@ export interface OwnerCheckPart {
 
 const DONE = 'done';
 
-/** A part stops taking pages or lookups after this long, well within the worker's 60 s. */
-export const OWNER_CHECK_PART_MS = 40_000;
-
 /**
  * Runs one part of a day's owner check. Guarantees: every owner in the projection at the first part is answered
  * for by the day's parts (listed by users.list, else asked with users.info); only an owner Slack says is
  * deactivated (`deleted: true`) is handed to the leaver job, and only when no offboarding of theirs exists; an id
  * Slack does not know is handed to the owner-unknown notice; an owner users.info could not answer about is left to
  * the next day. Each part makes at most OWNER_CHECK_PAGES_PER_PART users.list calls and OWNER_CHECK_LOOKUPS_PER_PART
- * users.info calls (and stops taking more after OWNER_CHECK_PART_MS), then returns its continuation in `next`, whose
- * unseen owners it has written to DynamoDB items (OWNER_CHECK_UNSEEN_PER_ITEM each, read back consistently): the
- * payload stays a few bytes at any number of owners.
+ * users.info calls, and starts none that the slowest one so far says would end past its budget (`outOfTime`, given
+ * that reserve), then returns its continuation in `next`, whose unseen owners it has written to DynamoDB items
+ * (OWNER_CHECK_UNSEEN_PER_ITEM each, read back consistently): the payload stays a few bytes at any number of owners.
  */
 export async function checkOwnersPart(
   deps: Deps,
   payload: OwnerCheckPayload,
-  options: { outOfTime?: () => boolean } = {},
+  options: { outOfTime?: (reserveMs: number) => boolean } = {},
 ): Promise<OwnerCheckPart> {
   const env = deps.config.env;
   const outOfTime = options.outOfTime ?? (() => false);
+  // The slowest users.list page and users.info lookup so far: a part starts no call it could not finish in time.
+  let slowestPageMs = 0;
+  let slowestLookupMs = 0;
+  const timed = async <T>(call: () => Promise<T>, took: (ms: number) => void): Promise<T> => {
+    const at = deps.clock.now().getTime();
+    try {
+      return await call();
+    } finally {
+      took(deps.clock.now().getTime() - at);
+    }
+  };
   const unseen = new Set(await unseenAtStart(deps, payload));
   const result: OwnerCheckPart = { pages: 0, lookups: 0, leavers: 0, unknown: 0, unseen: 0 };
   const gone: string[] = [];
   let cursor = payload.cursor;
-  while (cursor !== DONE && result.pages < env.OWNER_CHECK_PAGES_PER_PART && !outOfTime()) {
-    const page = await deps.messenger.listMembers({
-      limit: env.OWNER_CHECK_PAGE_SIZE,
-      ...(cursor ? { cursor } : {}),
-    });
+  while (cursor !== DONE && result.pages < env.OWNER_CHECK_PAGES_PER_PART && !outOfTime(slowestPageMs)) {
+    const page = await timed(
+      () => deps.messenger.listMembers({ limit: env.OWNER_CHECK_PAGE_SIZE, ...(cursor ? { cursor } : {}) }),
+      (ms) => {
+        slowestPageMs = Math.max(slowestPageMs, ms);
+      },
+    );
     result.pages++;
     for (const m of page.members) {
       // each member is listed once in a walk: one still unseen is an owner not yet answered for
@@ -116,10 +126,24 @@ export async function checkOwnersPart(
   }
   if (cursor === DONE) {
     // the walk is over: the owners it did not list are asked one by one (another organisation's member, a typo)
-    const ask = [...unseen].slice(0, outOfTime() ? 0 : env.OWNER_CHECK_LOOKUPS_PER_PART);
-    const states = await memberStates(deps, ask, { fresh: true });
-    result.lookups = ask.length;
+    // one at a time, each only if the slowest so far could still finish in time (the rest go to the next part)
+    const ask = [...unseen].slice(0, env.OWNER_CHECK_LOOKUPS_PER_PART);
+    const states = new Map<string, MemberState>();
+    const asked: string[] = [];
     for (const id of ask) {
+      if (outOfTime(Math.max(slowestLookupMs, asked.length === 0 ? slowestPageMs : 0))) break;
+      const answer = await timed(
+        () => memberStates(deps, [id], { fresh: true }),
+        (ms) => {
+          slowestLookupMs = Math.max(slowestLookupMs, ms);
+        },
+      );
+      asked.push(id);
+      const state = answer.get(id);
+      if (state) states.set(id, state);
+    }
+    result.lookups = asked.length;
+    for (const id of asked) {
       unseen.delete(id); // asked: answered, or (Slack failed to answer) left to the next day
       const state = states.get(id);
       if (state === 'deactivated') gone.push(id);
@@ -155,8 +179,13 @@ export async function ownersOf(deps: Deps): Promise<string[]> {
 
 /** The worker's handler of `owner-check` jobs: runs a part, hands the rest to its continuation, logs what it did. */
 export async function runOwnerCheckPart(deps: Deps, payload: OwnerCheckPayload): Promise<OwnerCheckPart> {
-  const started = Date.now();
-  const result = await checkOwnersPart(deps, payload, { outOfTime: () => Date.now() - started > OWNER_CHECK_PART_MS });
+  // The part's budget (OWNER_CHECK_PART_MS, from the part's start): no page or lookup is started whose slowest
+  // like so far would end past it (issue 20: a slow page started at 39 s ended a part at 47 s).
+  const budget = deps.config.env.OWNER_CHECK_PART_MS;
+  const started = deps.clock.now().getTime();
+  const result = await checkOwnersPart(deps, payload, {
+    outOfTime: (reserveMs) => deps.clock.now().getTime() - started + reserveMs > budget,
+  });
   const { next, ...counts } = result;
   logger.info('Owner check part', { ...counts, part: payload.part, more: next !== undefined });
   if (next) await deps.dispatcher.dispatch(ownerCheckJob(next));

@@ -279,6 +279,18 @@ export interface RefreshOptions {
   /** Users refreshed at once. */
   concurrency?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Refresh only the users whose name sorts after this one (a continuation part: the ones before are done). */
+  after?: string;
+  /**
+   * Stop after this many users that cost an IAM call or a write (`next` says where to go on from); an unchanged user
+   * costs neither and is not counted, so a refresh cut short goes further the next time.
+   */
+  maxUsers?: number;
+  /**
+   * Asked before each user is started, with the longest time one user has taken so far in this refresh: true stops
+   * the refresh there (`next` says where to go on from), so that no user is started that could not finish in time.
+   */
+  outOfTime?: (reserveMs: number) => boolean;
 }
 
 export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -349,7 +361,9 @@ function withReportUse(keys: readonly ProjectedKey[], row: ReportRow): Projected
 }
 
 /**
- * What a write would change: the IAM state without the write's own time. Each key's fields are listed in one order:
+ * What a write would change: the IAM state without the write's own time, and without when the keys were observed
+ * (`keysObservedAt`): a new credential report that says what is projected already changes nothing (issue 20: with
+ * the report's time compared, every user with a key was rewritten each time IAM generated a report). Each key's fields are listed in one order:
  * a key read back from DynamoDB holds them in the order DynamoDB returned its map, which is not the order they were
  * written in, so comparing the objects as they come made a key with a last use look changed at every refresh.
  */
@@ -370,7 +384,6 @@ const content = (u: Omit<ProjectedState, 'refreshedAt'>) =>
       k.lastUsedService ?? null,
       k.lastUsedRegion ?? null,
     ]),
-    u.keysObservedAt,
   ]);
 
 export interface RefreshResult {
@@ -385,6 +398,8 @@ export interface RefreshResult {
   iamCalls: number;
   /** Whether the credential report was used. */
   report: number;
+  /** Users left for a continuation: the refresh stopped (options.outOfTime, maxUsers) after this user's name. */
+  next?: string;
 }
 
 /**
@@ -398,7 +413,7 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
   const iam = counting(deps.aws.account(account).iam);
   const paths = managedUserPaths(policy);
   const started = deps.clock.now();
-  const [users, report, stored] = await Promise.all([
+  const [listed, report, stored] = await Promise.all([
     managedUsers(iam, paths),
     credentialReport(iam, options.reportWaitMs ?? 60_000, options.sleep ?? realSleep).catch((error: unknown) => {
       logger.warn('Credential report unavailable; refreshing keys live', { account, errorName: errorName(error) });
@@ -407,17 +422,54 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     deps.store.users.ofAccount(account),
   ]);
   const byName = new Map(stored.map((u) => [u.userName.toLowerCase(), u]));
-  const result: RefreshResult = { users: users.length, written: 0, removed: 0, liveReads: 0, iamCalls: 0, report: 0 };
+  const result: RefreshResult = { users: listed.length, written: 0, removed: 0, liveReads: 0, iamCalls: 0, report: 0 };
   result.report = report ? 1 : 0;
 
-  // Users gone from IAM first: that needs no IAM call, and a refresh cut short still removes them.
-  const present = new Set(users.map((u) => (u.UserName ?? '').toLowerCase()));
-  const gone = stored.filter((u) => !present.has(u.userName.toLowerCase()) && u.refreshedAt <= started.toISOString());
-  await inBatches(gone, options.concurrency ?? 16, async (u) => {
-    if (await deps.store.users.remove(u, { ifRefreshedAt: u.refreshedAt })) result.removed++;
-  });
+  // Users gone from IAM first: that needs no IAM call, and a refresh cut short still removes them. A continuation
+  // (`after`) leaves that to the first part.
+  if (options.after === undefined) {
+    const present = new Set(listed.map((u) => (u.UserName ?? '').toLowerCase()));
+    const gone = stored.filter((u) => !present.has(u.userName.toLowerCase()) && u.refreshedAt <= started.toISOString());
+    await inBatches(gone, options.concurrency ?? 16, async (u) => {
+      if (await deps.store.users.remove(u, { ifRefreshedAt: u.refreshedAt })) result.removed++;
+    });
+  }
 
-  await inBatches(users, options.concurrency ?? 16, async (u) => {
+  // By name, so that a continuation goes on after the last user a part finished.
+  const after = options.after;
+  const users = listed
+    .filter((u) => after === undefined || (u.UserName as string) > after)
+    .sort((a, b) => ((a.UserName as string) < (b.UserName as string) ? -1 : 1));
+  const maxUsers = options.maxUsers ?? Number.POSITIVE_INFINITY;
+  let slowestMs = 0;
+  let worked = 0;
+  let running = 0; // users under way, which may yet cost a call or a write
+  const limits = {
+    stop: () => worked >= maxUsers || (options.outOfTime?.(slowestMs) ?? false),
+    // the users under way may yet use the rest of the count: wait for them before taking another
+    hold: () => worked + running >= maxUsers,
+  };
+
+  const taken = await inBatches(
+    users,
+    options.concurrency ?? 16,
+    async (u) => {
+      const userStarted = deps.clock.now().getTime();
+      const own = counting(iam as unknown as IAMClient); // this user's calls (the lanes share `iam`)
+      running++;
+      const wrote = await refreshOne(u, own).finally(() => running--);
+      if (wrote || own.calls > 0) worked++;
+      slowestMs = Math.max(slowestMs, deps.clock.now().getTime() - userStarted);
+    },
+    limits,
+  );
+  if (taken < users.length && taken > 0) result.next = users[taken - 1]?.UserName as string;
+  else if (taken === 0 && users.length > 0) result.next = after ?? '';
+  result.iamCalls = iam.calls;
+  return result;
+
+  /** Refreshes one user; whether it wrote (tried to). */
+  async function refreshOne(u: DetailUser, iam: CountingIam): Promise<boolean> {
     const userName = u.UserName as string;
     const item = byName.get(userName.toLowerCase());
     const row = report?.rows.get(userName);
@@ -482,16 +534,15 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     const knowsCreator = !createdBy || item?.requestIds.includes(createdBy);
     // Unchanged: no write, unless the item is a day old (which rewrites a stale owner copy, see UserStore.put).
     const recent = item && Date.parse(item.refreshedAt) > deps.clock.now().getTime() - REWRITE_AFTER_MS;
-    if (item && recent && knowsCreator && content(item) === content(next)) return;
+    if (item && recent && knowsCreator && content(item) === content(next)) return false;
     const written = await deps.store.users.put(next, {
       ifRefreshedAt: item ? item.refreshedAt : null,
       ...(item ? { previousOwner: item.owner ?? null } : {}),
       ...(createdBy ? { requestIds: [createdBy] } : {}),
     });
     if (written) result.written++;
-  });
-  result.iamCalls = iam.calls;
-  return result;
+    return true;
+  }
 }
 
 /** The keys and console access a projected user holds, to keep as they are. */
@@ -507,13 +558,40 @@ const knownAccess = (item: ProjectedState) =>
 /** An unchanged user is written again after this long all the same (see UserStore.put). */
 const REWRITE_AFTER_MS = 24 * 3_600_000;
 
-/** Runs `fn` over `items`, at most `size` at a time. */
-async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` over `items` in order, at most `size` at a time. `limits.stop`, asked before each item is taken: once it
+ * says true no more is taken. `limits.hold`, asked before that: while it says true and items are under way, the lane
+ * waits for one of them to end (a budget that those may use up). Returns how many were taken: every one of those,
+ * `items[0..taken)`, has ended when it returns.
+ */
+async function inBatches<T>(
+  items: readonly T[],
+  size: number,
+  fn: (item: T) => Promise<void>,
+  limits: { stop?: () => boolean; hold?: () => boolean } = {},
+): Promise<number> {
   let next = 0;
+  let stopped = false;
+  const running = new Set<Promise<void>>();
   const lanes = Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
+    while (next < items.length && !stopped) {
+      while (running.size > 0 && limits.hold?.()) await Promise.race(running).catch(() => {});
+      if (next >= items.length || stopped) break;
+      if (limits.stop?.()) {
+        stopped = true;
+        break;
+      }
+      const p = fn(items[next++] as T);
+      running.add(p);
+      try {
+        await p;
+      } finally {
+        running.delete(p);
+      }
+    }
   });
   await Promise.all(lanes);
+  return next;
 }
 
 /**

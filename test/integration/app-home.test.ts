@@ -30,6 +30,7 @@ beforeAll(async () => {
   });
   bot.slack.usergroups.set('S0SECURITY', ['U0SECMEMBER']); // an approver user group (testPolicy)
   await bot.schedule(); // a first projection refresh, as the deployed bot has had
+  await bot.drain(); // the projection refresh parts it hands the worker
 });
 afterAll(async () => {
   await bot.stop();
@@ -143,6 +144,7 @@ describe('the App Home of an owner', () => {
     const made = await bot.deps.aws.account().iam.send(new CreateAccessKeyCommand({ UserName: 'home-one' }));
     const keyId = made.AccessKey?.AccessKeyId ?? '';
     await bot.schedule(); // the projection refresh reads it from IAM
+    await bot.drain(); // the projection refresh parts it hands the worker
     const created = (await bot.deps.store.users.get('home', 'home-one'))?.keys[0]?.createdAt ?? '';
     bot.clock.set(new Date(Date.parse(created) + 85 * DAY + HOUR));
 
@@ -168,6 +170,7 @@ describe('the App Home of an owner', () => {
     const made = await bot.deps.aws.account().iam.send(new CreateAccessKeyCommand({ UserName: 'home-clicks' }));
     const keyId = made.AccessKey?.AccessKeyId ?? '';
     await bot.schedule(); // the projection refresh reads it from IAM
+    await bot.drain(); // the projection refresh parts it hands the worker
     const value = JSON.stringify({ a: 'home', u: 'home-clicks', k: keyId });
     const dmsBefore = dmsTo(bot, 'U0OWNERONE').length;
 

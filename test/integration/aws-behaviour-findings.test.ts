@@ -22,7 +22,7 @@ afterAll(async () => {
   await bot.stop();
 });
 
-const refresh = () => bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
+const refresh = () => bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
 const answerOf = (result: { body?: string }) => String(JSON.parse(result.body || '{}').text ?? '');
 
 describe('the request that created a user', () => {

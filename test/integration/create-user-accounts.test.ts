@@ -97,6 +97,7 @@ describe('/iam create-user with named accounts', () => {
 
     bot.clock.advance(25 * 3_600_000); // past the link's 24 hours
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     const after = await bot.deps.aws
       .account('staging')
@@ -107,6 +108,7 @@ describe('/iam create-user with named accounts', () => {
 
   it('scans each account’s keys as a job of its own: the daily run reminds the owner of a key made in staging', async () => {
     await bot.schedule(); // the ownership projection of every account
+    await bot.drain(); // the projection refresh parts it hands the worker
     const created = (await bot.deps.store.users.get('staging', 'staging-bot', { consistent: true }))?.keys[0]
       ?.createdAt;
     expect(created).toBeDefined();

@@ -368,6 +368,7 @@ describe('requests past the policy’s lifetime', () => {
     const request = await requestUser(bot, nextName());
     bot.clock.advance(73 * HOUR);
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     const replies = await clickAndSettle(request, 'U0APPROVER1');
 

@@ -394,6 +394,7 @@ describe('expiry', () => {
   beforeEach(async () => {
     bot.clock.advance(25 * HOUR);
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
   });
 
   it('an expired link and an unknown token get the same "gone" page, and the expired one reveals nothing', async () => {
@@ -455,6 +456,7 @@ describe('expiry', () => {
     const before = { recipient: dmsTo('U0RECIPIENT').length, requester: dmsTo('U0REQUESTER').length };
 
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     const toRecipient = dmsTo('U0RECIPIENT').slice(before.recipient);
     const toRequester = dmsTo('U0REQUESTER').slice(before.requester);
@@ -469,6 +471,7 @@ describe('expiry', () => {
     await delivered();
     bot.clock.advance(24 * HOUR + 1);
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     const callsBefore = bot.slack.calls.length;
 
     const second = await bot.schedule();
@@ -490,6 +493,7 @@ describe('expiry', () => {
     bot.clock.advance(23 * HOUR);
 
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     expect((await bot.deps.store.links.get(link.id))?.status).toBe('pending');
     expect(await keyStatus(bundle)).toBe('Active');

@@ -215,6 +215,7 @@ describe('credentials nobody received', () => {
     bot.clock.advance(24 * HOUR + 1);
 
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     const iam = bot.deps.aws.account().iam;
     const keys = await iam.send(new ListAccessKeysCommand({ UserName: bundle.userName }));
@@ -258,6 +259,7 @@ describe('secrets of deliveries that died', () => {
     bot.clock.advance(ORPHAN_MIN_AGE_MS - 60_000);
 
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     expect((await secretValue(secretName)).SecretString).toBeDefined();
   });
@@ -267,6 +269,7 @@ describe('secrets of deliveries that died', () => {
     bot.clock.advance(2 * HOUR);
 
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     expect((await secretValue(link.secretName)).SecretString).toBeDefined();
     expect((await bot.deps.store.links.get(link.id))?.status).toBe('pending');

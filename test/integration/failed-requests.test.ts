@@ -48,6 +48,7 @@ async function failedRequest(userName: string): Promise<AccessRequest> {
   }
   bot.clock.advance(16 * 60_000);
   await bot.schedule();
+  await bot.drain(); // the projection refresh parts it hands the worker
   const failed = await stored(request);
   expect(failed.status).toBe('failed');
   return failed;

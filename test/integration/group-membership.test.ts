@@ -473,6 +473,7 @@ describe('set-owner', () => {
     const name = nextName('handover');
     await existingUser(bot, name, { owner: 'U0APPROVER3' });
     await bot.schedule(); // the projection knows the user and its owner
+    await bot.drain(); // the projection refresh parts it hands the worker
     const before = await bot.command('users <@U0APPROVER3|carol>', 'U0SOMEONE');
 
     await command(`set-owner ${name} <@U0ALICE|alice> --reason "Alice runs it now"`);

@@ -44,7 +44,7 @@ async function usersWithKeys(owner: string | undefined, users: number, keysEach 
     }
     names.push(name);
   }
-  await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
+  await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
   return { names, created };
 }
 

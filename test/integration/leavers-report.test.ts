@@ -40,6 +40,7 @@ beforeAll(async () => {
   }
   await iam.send(new CreateLoginProfileCommand({ UserName: 'rp-web', Password: 'Seeded-rp-web-pw-1!x' }));
   await bot.schedule(); // the ownership projection
+  await bot.drain(); // the projection refresh parts it hands the worker
   bot.slack.members.deactivate(member);
 });
 afterAll(async () => {

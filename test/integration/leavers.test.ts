@@ -172,6 +172,7 @@ describe('a member deactivated in Slack (the user_change event)', () => {
     await seedUser('lv-outside', { owner: member, keys: 1, path: '/elsewhere/' });
     await seedUser('lv-someone-else', { owner: 'U0BOB', keys: 1 });
     await bot.schedule(); // the ownership projection
+    await bot.drain(); // the projection refresh parts it hands the worker
     // a pending request of theirs
     const { responseId } = await bot.command(
       'set-owner lv-someone-else <@U0CAROL|carol> --reason "Carol runs it"',
@@ -312,6 +313,7 @@ describe('the daily check of owners (no event)', () => {
     await seedUser('gone-ci', { owner: 'U0GONE2', keys: 1, console: true });
     await seedUser('stays-ci', { owner: 'U0STAYS', keys: 1 });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.deactivate('U0GONE2');
 
     await daily();
@@ -332,6 +334,7 @@ describe('the daily check of owners (no event)', () => {
     // Prepare: a user tagged with an id that is no member of the workspace (Slack answers user_not_found)
     await seedUser('unknown-ci', { owner: 'U0UNKNOWN', keys: 1, console: true });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.remove('U0UNKNOWN');
 
     // Act: two daily checks
@@ -355,6 +358,7 @@ describe('the daily check of owners (no event)', () => {
     // Prepare: a user tagged with an id Slack answers user_not_found for; the jobs handed to the worker are noted
     await seedUser('typo-ci', { owner: 'U0TYPO7', keys: 1 });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.remove('U0TYPO7');
     const jobs: { type: string; member: unknown }[] = [];
     const dispatch = bot.deps.dispatcher.dispatch;
@@ -381,6 +385,7 @@ describe('the daily check of owners (no event)', () => {
     // Prepare: a user tagged with an id Slack answers user_not_found for
     await seedUser('typo2-ci', { owner: 'U0TYPO8', keys: 1, console: true });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.remove('U0TYPO8');
 
     // Act: the service asked directly, as any caller would
@@ -397,6 +402,7 @@ describe('the daily check of owners (no event)', () => {
   it('acts on nothing while Slack cannot answer, and handles the owner on a later run', async () => {
     await seedUser('flaky-ci', { owner: 'U0FLAKY', keys: 1 });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.failWith('U0FLAKY');
 
     await daily();
@@ -411,6 +417,7 @@ describe('the daily check of owners (no event)', () => {
   it('never acts on an event alone: a user_change for someone Slack says is active changes nothing', async () => {
     await seedUser('liar-ci', { owner: 'U0ACTIVE9', keys: 1 });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     await userChange('U0ACTIVE9', true);
 
@@ -431,6 +438,7 @@ describe('Reactivate on the report', () => {
       new UpdateAccessKeyCommand({ UserName: 'rv-app', AccessKeyId: keys[1] as string, Status: 'Inactive' }),
     );
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.deactivate(member);
     await userChange(member, true);
   });
@@ -474,6 +482,7 @@ describe('Reactivate on the report', () => {
   it('restores once however many approvers click at once', async () => {
     const keys5 = await seedUser('race-app', { owner: 'U0LEAVER6', keys: 1 });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.deactivate('U0LEAVER6');
     await userChange('U0LEAVER6', true);
     const request = await offboarding(leaverRequestId('U0LEAVER6'));
@@ -494,6 +503,7 @@ describe('Reactivate on the report', () => {
   it('is refused after the recovery period', async () => {
     await seedUser('late-app', { owner: 'U0LEAVER4', keys: 1 });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.deactivate('U0LEAVER4');
     await userChange('U0LEAVER4', true);
     clock.advance(31 * DAY);
@@ -511,6 +521,7 @@ describe('a forged or stale user_change', () => {
   it('is refused (401) and does nothing', async () => {
     await seedUser('forged-ci', { owner: 'U0VICTIM', keys: 1 });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.deactivate('U0VICTIM');
     const body = userChangeBody('U0VICTIM', true);
     const old = Math.floor(Date.now() / 1000) - 10 * 60;
@@ -534,6 +545,7 @@ describe('/iam offboard @someone --reason', () => {
   it('is refused to someone who is not an approver', async () => {
     await seedUser('lastday-ci', { owner: 'U0LASTDAY', keys: 1, console: true });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     const { result } = await bot.command('offboard <@U0LASTDAY|lastday> --reason "Last day"', 'U0REQUESTER');
 
@@ -572,6 +584,7 @@ describe('an offboarding that fails for one user', () => {
   beforeAll(async () => {
     [key] = (await seedUser('fx-ci', { owner: member, keys: 1 })) as [string];
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     // A user the projection still holds in an account the policy no longer names: the bot cannot reach it.
     const at = clock.now().toISOString();
     await bot.deps.store.users.put({

@@ -31,6 +31,7 @@ beforeAll(async () => {
   await iam.send(new CreateAccessKeyCommand({ UserName: 'zz-leaver' }));
   bot.slack.members.add(LEAVER);
   await bot.schedule(); // the projection of the leaver's user
+  await bot.drain(); // the projection refresh parts it hands the worker
   const now = clock.now().toISOString();
   const others = Array.from({ length: OWNERS - 1 }, (_, i) => `U0OWN${String(i).padStart(5, '0')}`);
   bot.slack.members.add(...others);

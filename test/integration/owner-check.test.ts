@@ -44,6 +44,7 @@ beforeAll(async () => {
     await iam.send(new CreateAccessKeyCommand({ UserName: name }));
   }
   await bot.schedule(); // the projection
+  await bot.drain(); // the projection refresh parts it hands the worker
 });
 afterAll(async () => {
   await bot.stop();

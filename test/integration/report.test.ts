@@ -39,6 +39,7 @@ beforeAll(async () => {
   await makeKey('report-orphan');
   await existingUser(bot, 'report-console', { owner: 'U0OWNERA' });
   await bot.schedule(); // the projection refresh reads them from IAM
+  await bot.drain(); // the projection refresh parts it hands the worker
   createdAt = Date.parse((await bot.deps.store.users.get('home', 'report-ci'))?.keys[0]?.createdAt ?? '');
 });
 afterAll(async () => {

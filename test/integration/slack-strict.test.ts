@@ -149,6 +149,7 @@ describe('a link that expires after its requester left Slack', () => {
     bot.clock.advance(24 * HOUR + 1);
     for (let run = 0; run < 3; run++) {
       await bot.schedule();
+      await bot.drain(); // the projection refresh parts it hands the worker
       bot.clock.advance(15 * 60_000);
     }
 
@@ -380,6 +381,7 @@ describe('what the requester sees under a request’s command', () => {
     // Prepare: someone owning an IAM user, in the projection; the bot removed from the approval channel
     await existingUser(bot, 'shown-lastday', { owner: 'U0SHOWNLASTDAY' });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.failNext('chat.postMessage', 'not_in_channel');
 
     // Act
@@ -398,6 +400,7 @@ describe('what the requester sees under a request’s command', () => {
     // Prepare
     await existingUser(bot, 'shown-lastday-2', { owner: 'U0SHOWNLASTDAY2' });
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     // Act
     const { responseId } = await bot.command('offboard <@U0SHOWNLASTDAY2|lastday> --reason "Last day"', 'U0APPROVER1');

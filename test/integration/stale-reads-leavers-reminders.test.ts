@@ -63,6 +63,7 @@ describe('with stale eventually consistent reads', () => {
   it('a leaver’s event repeated at once is handled once: one report, and the keys stay as the first left them', async () => {
     await userWithKey('stale-leaver-app', 'U0STALELEAVER');
     await bot.schedule(); // the ownership projection
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.deactivate('U0STALELEAVER');
 
     await userChange('U0STALELEAVER');
@@ -105,6 +106,7 @@ describe('with stale eventually consistent reads', () => {
   it('a key scan run twice the same day sends its reminder once', async () => {
     await userWithKey('stale-reminder-app', 'U0STALEOWNER');
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     const created = Date.parse(
       (await bot.deps.store.users.get('home', 'stale-reminder-app', { consistent: true }))?.keys[0]?.createdAt ?? '',
     );

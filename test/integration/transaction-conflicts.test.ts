@@ -56,7 +56,7 @@ describe('two Snooze clicks whose transactions collide', () => {
     await existingUser(bot, 'conflict-snooze-1', { owner });
     const key = await bot.deps.aws.account().iam.send(new CreateAccessKeyCommand({ UserName: 'conflict-snooze-1' }));
     const keyId = key.AccessKey?.AccessKeyId ?? '';
-    await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
+    await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
     bot.clock.set(new Date((key.AccessKey?.CreateDate?.getTime() ?? 0) + 80 * DAY + 3_600_000));
     await bot.as('worker', () =>
       runKeyScan(bot.deps, { account: 'home', day: bot.clock.now().toISOString().slice(0, 10) }, { paceMs: 0 }),

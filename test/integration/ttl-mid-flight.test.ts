@@ -62,6 +62,7 @@ describe('a key rotation whose link items TTL deleted mid-flight', () => {
   it('still deactivates the old key after the grace period and deletes it after the recovery period; the new key stays', async () => {
     const [oldKey] = await userWithKeys('ttl-rotated', 'U0TTLOWNER');
     await bot.schedule(); // the ownership projection
+    await bot.drain(); // the projection refresh parts it hands the worker
 
     const { result } = await bot.command('rotate-key ttl-rotated', 'U0TTLOWNER');
     await bot.drain();
@@ -89,6 +90,7 @@ describe('an offboarding whose expired items TTL deleted mid-flight', () => {
     bot.slack.members.add(member);
     const keys = await userWithKeys('ttl-leaver-app', member, 2);
     await bot.schedule();
+    await bot.drain(); // the projection refresh parts it hands the worker
     bot.slack.members.deactivate(member);
 
     await bot.as('schedule', () => runScheduledTasks(bot.deps, dailyTasks)); // the daily check of owners

@@ -17,6 +17,7 @@ import {
 import dynamoose from 'dynamoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, ManualClock } from '../../src/clock.js';
+import { runProjectionRefreshPart } from '../../src/jobs/projection-refresh.js';
 import { userChanged } from '../../src/services/user-changes.js';
 import { refreshAccount } from '../../src/services/user-projection.js';
 import { LEGACY_INDEX_SK } from '../../src/store/users.js';
@@ -49,6 +50,18 @@ async function seedUser(
   }
 }
 
+/** The frequent schedule, and the refresh parts it hands the worker (one per account), run to their end. */
+async function schedule() {
+  const results = await bot.schedule();
+  await bot.drain();
+  return results;
+}
+
+/** One part of the home account's refresh, as the worker runs it (the schedule dispatches it): what it did. */
+let runs = 0;
+const refreshPart = () =>
+  bot.as('worker', () => runProjectionRefreshPart(bot.deps, { account: 'home', run: `test-${++runs}`, part: 1 }));
+
 const answer = (result: { body?: string }) => JSON.stringify(JSON.parse(result.body || '{}'));
 
 beforeAll(async () => {
@@ -58,7 +71,7 @@ beforeAll(async () => {
   await seedUser('legacy-console', { owner: 'U0ALICE', console: true });
   await seedUser('orphan', { groups: ['read-only'], key: true });
   await seedUser('admin-outside', { owner: 'U0ALICE', path: '/admins/', key: true });
-  await bot.schedule();
+  await schedule();
 });
 afterAll(async () => {
   await bot.stop();
@@ -86,7 +99,7 @@ describe('the scheduled refresh', () => {
 
   it('removes a user deleted in IAM and picks up an owner tag and a key status changed in IAM', async () => {
     await seedUser('short-lived', { owner: 'U0ALICE' });
-    await bot.schedule();
+    await schedule();
     expect(await bot.deps.store.users.get('home', 'short-lived')).toBeDefined();
 
     await iam.send(new DeleteUserCommand({ UserName: 'short-lived' }));
@@ -94,23 +107,23 @@ describe('the scheduled refresh', () => {
     await iam.send(
       new UpdateAccessKeyCommand({ UserName: 'legacy-ci', AccessKeyId: keyIds['legacy-ci'], Status: 'Inactive' }),
     );
-    const results = await bot.schedule();
+    const result = await refreshPart();
 
     expect(await bot.deps.store.users.get('home', 'short-lived')).toBeUndefined();
     expect((await bot.deps.store.users.get('home', 'orphan'))?.owner).toBe('U0BOB');
     expect((await bot.deps.store.users.get('home', 'legacy-ci'))?.keys[0]?.status).toBe('Inactive');
-    expect(results['refresh-user-projection']).toMatchObject({ removed: 1, failedAccounts: 0 });
+    expect(result).toMatchObject({ removed: 1 });
     await iam.send(
       new UpdateAccessKeyCommand({ UserName: 'legacy-ci', AccessKeyId: keyIds['legacy-ci'], Status: 'Active' }),
     );
-    await bot.schedule();
+    await schedule();
   });
 
   it('writes nothing and reads no key of anyone when nothing changed in IAM', async () => {
-    const results = await bot.schedule();
+    const result = await refreshPart();
 
     // GetAccountAuthorizationDetails, GenerateCredentialReport, GetCredentialReport: nothing per user.
-    expect(results['refresh-user-projection']).toMatchObject({ written: 0, removed: 0, liveReads: 0, iamCalls: 3 });
+    expect(result).toMatchObject({ written: 0, removed: 0, liveReads: 0, iamCalls: 3 });
   });
 
   it('reads live a user the credential report does not know yet (created after IAM generated it)', async () => {
@@ -135,14 +148,14 @@ describe('the scheduled refresh', () => {
       },
       { step: 'initialize', name },
     );
-    let results: Awaited<ReturnType<TestBot['schedule']>>;
+    let result: Awaited<ReturnType<typeof refreshPart>>;
     try {
-      results = await bot.schedule();
+      result = await refreshPart();
     } finally {
       iam.middlewareStack.remove(name);
     }
 
-    expect(results['refresh-user-projection']).toMatchObject({ liveReads: 1 });
+    expect(result).toMatchObject({ liveReads: 1 });
     expect(await bot.deps.store.users.get('home', 'brand-new')).toMatchObject({
       console: true,
       keys: [{ id: keyIds['brand-new'], status: 'Active' }],
@@ -154,7 +167,7 @@ describe('the scheduled refresh', () => {
     // as after a rotation it delivered).
     const names = Array.from({ length: 6 }, (_, i) => `rotated-after-report-${i}`);
     for (const n of names) await seedUser(n, { owner: 'U0ALICE', key: true });
-    await bot.schedule();
+    await schedule();
     // STUB: moto generates the credential report anew on every request; IAM generates it at most every four hours,
     // so for hours after those changes the report still shows the keys as they were. Serve the report of now.
     const frozen = await iam.send(new GetCredentialReportCommand({}));
@@ -180,7 +193,7 @@ describe('the scheduled refresh', () => {
       for (let i = 0; i < 2; i++) {
         clock.advance(15 * 60_000);
         const from = bot.awsCalls.length;
-        const result = await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+        const result = await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
         refreshes.push({ result, calls: bot.awsCalls.slice(from) });
       }
 
@@ -234,7 +247,7 @@ describe('the scheduled refresh of keys the credential report says were used', (
     );
     try {
       clock.advance(15 * 60_000);
-      const first = await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+      const first = await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
       expect((await bot.deps.store.users.get('home', 'used-key-0'))?.keys[0]).toMatchObject({
         lastUsedAt: '2026-01-02T03:04:05.000Z',
         lastUsedService: 's3',
@@ -245,7 +258,7 @@ describe('the scheduled refresh of keys the credential report says were used', (
       // Act: the next refresh, 15 minutes later, with nothing changed in IAM.
       clock.advance(15 * 60_000);
       const from = bot.awsCalls.length;
-      const second = await bot.as('schedule', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+      const second = await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
 
       // Assess
       expect(second.written).toBe(0);
@@ -313,7 +326,7 @@ describe('a user created through the bot', () => {
   });
 
   it('keeps the request after the scheduled refresh', async () => {
-    await bot.schedule();
+    await schedule();
 
     expect((await bot.deps.store.users.get('home', 'deploy-bot'))?.requestIds).toEqual([requestId]);
   });
@@ -322,7 +335,7 @@ describe('a user created through the bot', () => {
 describe('looking', () => {
   it('says a user has no owner, and lists unowned users with --unowned', async () => {
     await seedUser('nobodys', { key: true });
-    await bot.schedule();
+    await schedule();
 
     const detail = await bot.command('user nobodys', 'U0SOMEONE');
     const unowned = await bot.command('users --unowned', 'U0SOMEONE');
@@ -417,14 +430,14 @@ describe("the owner's partition behind `/iam users`", () => {
   it('moves a user between owners on the scheduled refresh too, and drops a deleted user from its owner', async () => {
     await seedUser('refresh-moved', { owner: 'U0OLDOWNER' });
     await seedUser('refresh-deleted', { owner: 'U0OLDOWNER' });
-    await bot.schedule();
+    await schedule();
     expect((await usersOf('U0OLDOWNER')).text).toContain('refresh-deleted');
 
     await iam.send(
       new TagUserCommand({ UserName: 'refresh-moved', Tags: [{ Key: 'slack-user-id', Value: 'U0NEWOWNER' }] }),
     );
     await iam.send(new DeleteUserCommand({ UserName: 'refresh-deleted' }));
-    await bot.schedule();
+    await schedule();
 
     const old = await usersOf('U0OLDOWNER');
     expect(old.text).not.toContain('refresh-moved');
@@ -496,5 +509,50 @@ describe("the owner's partition behind `/iam users`", () => {
     expect(text).toContain('30 IAM users');
     for (const n of names) expect(text).toContain(n);
     expect(calls).toEqual(['dynamodb:Query']);
+  });
+});
+
+describe('the scheduled refresh after IAM generated a new credential report', () => {
+  it('writes nothing when only the report is newer and nothing else changed in IAM', async () => {
+    // Prepare: two users with a key, projected from the report IAM has now.
+    const names = ['report-only-0', 'report-only-1'];
+    for (const n of names) await seedUser(n, { owner: 'U0ALICE', key: true });
+    clock.advance(15 * 60_000);
+    await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+    const before = await Promise.all(names.map((n) => bot.deps.store.users.get('home', n)));
+    expect(before.map((u) => u?.keys)).toEqual(names.map((n) => [expect.objectContaining({ id: keyIds[n] })]));
+    // STUB: moto keeps the report it generated; IAM generates a new one every four hours at most. Serve the same
+    // content with the time of a report generated four hours later.
+    clock.advance(4 * 3_600_000);
+    const generated = clock.now();
+    const stub = 'aNewReportSayingTheSame';
+    iam.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === GetCredentialReportCommand.name)
+          (out.output as { GeneratedTime?: Date }).GeneratedTime = generated;
+        return out;
+      },
+      { step: 'initialize', name: stub },
+    );
+    try {
+      // Act
+      clock.advance(60_000);
+      const from = bot.awsCalls.length;
+      const result = await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 0 }));
+
+      // Assess: the report was read, no user was written, no key read live.
+      expect(result).toMatchObject({ report: 1, written: 0, liveReads: 0 });
+      expect(result.iamCalls).toBeLessThanOrEqual(10);
+      expect(
+        bot.awsCalls
+          .slice(from)
+          .filter((c) => /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/.test(c)),
+      ).toEqual([]);
+      const after = await Promise.all(names.map((n) => bot.deps.store.users.get('home', n)));
+      expect(after.map((u) => u?.refreshedAt)).toEqual(before.map((u) => u?.refreshedAt));
+    } finally {
+      iam.middlewareStack.remove(stub);
+    }
   });
 });

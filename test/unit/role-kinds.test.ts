@@ -129,16 +129,10 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
   },
   // narrower than main's since a rotation's life runs in the worker (its run's steps, woken by the sweep): no
   // DeleteAccessKey, ListGroupsForUser, GetUser nor audit Query here any more
+  // issue 20: the projection refresh moved to the worker (one part per account): its IAM reads and its writes of the
+  // users table left the schedule's role
   schedule: {
-    ManagedUsers: [
-      'iam:DeleteLoginProfile',
-      'iam:GetAccessKeyLastUsed',
-      'iam:GetLoginProfile',
-      'iam:ListAccessKeys',
-      'iam:ListMFADevices', // issue 22: a console user's MFA, on a live read of the user
-      'iam:UpdateAccessKey',
-    ],
-    AccountReads: ['iam:GenerateCredentialReport', 'iam:GetAccountAuthorizationDetails', 'iam:GetCredentialReport'],
+    ManagedUsers: ['iam:DeleteLoginProfile', 'iam:UpdateAccessKey'],
     AssumeAccountRoles: ['sts:AssumeRole'],
     CredentialSecrets: ['secretsmanager:DeleteSecret'],
     ListCredentialSecrets: ['secretsmanager:ListSecrets'],
@@ -152,7 +146,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     ],
     TableLinks: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     TableAudit: ['dynamodb:PutItem'],
-    TableUsers: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    TableUsers: ['dynamodb:Query'],
     InvokeWorker: ['lambda:InvokeFunction'],
     Logs: ['logs:CreateLogStream', 'logs:PutLogEvents'],
   },
@@ -214,7 +208,8 @@ describe('the roles derived from the kinds’ declarations', () => {
     expect(worker(without('create-user')).ManagedUsers).not.toContain('iam:CreateLoginProfile');
     expect(worker(without('create-user')).ManagedUsers).toContain('iam:CreateAccessKey'); // rotation's too
     expect(slack(without('create-user')).AccountReads).toBeUndefined(); // the form's password warning only
-    expect(worker(without('offboard')).AccountReads).not.toContain('iam:GetAccountAuthorizationDetails');
+    // offboard's account listing is also the projection refresh's, which the worker runs since issue 20's fan-out
+    expect(worker(without('offboard')).AccountReads).toContain('iam:GetAccountAuthorizationDetails');
     expect(schedule(without('rotate-key')).TableAudit).toEqual(['dynamodb:PutItem']);
     expect(schedule(without('rotate-key')).ManagedUsers).not.toContain('iam:DeleteAccessKey');
     expect(schedule(without('rotate-key')).LookUpAnyUserName).toBeUndefined(); // only a rotation step reads a user
