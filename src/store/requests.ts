@@ -223,6 +223,20 @@ export interface GrantState {
   endNow?: { by: string; at: string };
   /** When the end step ran (the memberships were removed or found gone). */
   endedAt?: string;
+  /** Break-glass: added at once by the user's owner, without approval (src/kinds/temporary-membership/break-glass.ts). */
+  breakGlass?: BreakGlassState;
+}
+
+/** A break-glass grant's review: its post in the approval channel, the review it awaits, its escalation. */
+export interface BreakGlassState {
+  /** When an approver should have reviewed it (the commit sets it: added + the groups' shortest `reviewWithin`). */
+  reviewDueAt?: string;
+  /** The loud post in the approval channel (updated once reviewed). */
+  post?: { channel: string; ts: string };
+  /** Who marked it Reviewed, when. */
+  reviewed?: { by: string; at: string };
+  /** When the escalation (not reviewed in time) was posted. */
+  escalatedAt?: string;
 }
 
 export interface UserTag {
@@ -526,6 +540,15 @@ export class RequestStore {
             extensions: Number,
             endNow: { type: Object, schema: { by: String, at: String } },
             endedAt: String,
+            breakGlass: {
+              type: Object,
+              schema: {
+                reviewDueAt: String,
+                post: { type: Object, schema: { channel: String, ts: String } },
+                reviewed: { type: Object, schema: { by: String, at: String } },
+                escalatedAt: String,
+              },
+            },
           },
         },
         reissue: {

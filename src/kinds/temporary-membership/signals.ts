@@ -80,6 +80,10 @@ export async function clickGrant(
     );
   if (seenEnd !== grant.endsAt)
     throw new ConflictError(`Already extended: the membership now ends ${when(grant.endsAt)}.`);
+  if (grant.breakGlass)
+    throw new ConflictError(
+      `A break-glass membership is not extended: it ends ${when(grant.endsAt)}. Ask \`/iam add-to-group ${r.userName} ${r.groups.join(' ')} --for <time> --reason "..."\` for approval, or break glass again once it ends.`,
+    );
   const limits = grantLimits(deps.config.policy, r.groups);
   if (limits.needsApproval)
     throw new ConflictError(

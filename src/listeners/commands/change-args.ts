@@ -40,11 +40,16 @@ export function parseChangeArgs(kind: ChangeKind, text: string): { draft: Change
     }
     const eq = word.indexOf('=');
     const name = (eq < 0 ? word : word.slice(0, eq)).toLowerCase();
+    if (name === '--break-glass' && eq < 0) {
+      // break-glass (src/kinds/temporary-membership/break-glass.ts): a flag without a value, with --for
+      draft.breakGlass = true;
+      continue;
+    }
     const flag = FLAGS.find((f) => f === name);
     if (!flag) {
       const near = closestName(
         name.slice(2),
-        FLAGS.map((f) => f.slice(2)),
+        [...FLAGS, '--break-glass'].map((f) => f.slice(2)),
       );
       problems.push(`Unknown option \`${name}\`.${near ? ` Did you mean \`--${near}\`?` : ''}`);
       continue;
@@ -72,5 +77,9 @@ export function parseChangeArgs(kind: ChangeKind, text: string): { draft: Change
       }
     } else draft.justification = unescapeSlack(value);
   }
+  if (draft.breakGlass && !draft.durationMs && !problems.length)
+    problems.push('`--break-glass` needs `--for <time>`: break-glass is a membership for a time.');
+  if (draft.breakGlass && !draft.justification?.trim() && !problems.length)
+    problems.push('`--break-glass` needs `--reason "..."`: say why, the approvers review it.');
   return { draft, problems };
 }

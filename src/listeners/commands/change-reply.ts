@@ -13,6 +13,8 @@ import {
 export function submittedText(deps: Pick<Deps, 'config'>, outcome: ChangeOutcome): string {
   const { request, atOnce } = outcome;
   const what = changeSummary(request);
+  if (atOnce === 'break-glass')
+    return `:rotating_light: Break-glass \`${request.id}\`: ${what}, at once and without approval. The approval channel <#${deps.config.policy.approvals.channel}> is told, and an approver will review it. I'll DM you once it is added.`;
   if (atOnce)
     return `Request \`${request.id}\`: ${what}. ${atOnce === 'owner' ? 'You own this user' : 'You approve these groups'}, so it needs no approval: I'm doing it now and will DM you when it is done.`;
   return `Your request \`${request.id}\` to ${what} is waiting for approval in <#${deps.config.policy.approvals.channel}>. I'll DM you when it is decided.`;

@@ -9,6 +9,7 @@ import type { Deps } from '../../deps.js';
 import { BotError, ValidationError } from '../../errors.js';
 import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
 import { temporaryGroupsOf } from '../../kinds/temporary-membership/active.js';
+import { breakGlassProblem, checkBreakGlass } from '../../kinds/temporary-membership/break-glass.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { PlanStep } from '../plans/types.js';
 import { errorName } from '../provisioning.js';
@@ -16,6 +17,7 @@ import { reasonProblem } from '../reason-rules.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../request-validation.js';
 import { newRequest, submitNew } from '../requests/submit.js';
 import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions } from '../requests.js';
+import { requireFullMember } from '../slack-members.js';
 import { isManagedUserPath, managedPaths } from './run-change.js';
 import { ownerIn, readUserState } from './user-state.js';
 
@@ -32,6 +34,8 @@ export interface ChangeDraft {
   justification?: string;
   /** temporary-membership: how long (ms). */
   durationMs?: number;
+  /** temporary-membership: break-glass, at once by the user's owner (src/kinds/temporary-membership/break-glass.ts). */
+  breakGlass?: boolean;
 }
 
 /** A change that passed every check, with what IAM said of the user. */
@@ -49,6 +53,8 @@ export interface CheckedChange {
   plan: PlanStep[];
   /** temporary-membership: how long (ms), within every group's `maxDuration`. */
   durationMs?: number;
+  /** Break-glass: the groups allow it for that long (the requester's ownership is checked at submission). */
+  breakGlass?: boolean;
 }
 
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -104,6 +110,10 @@ export async function checkChangeDraft(
       if (ms <= 0) problems.duration = 'Say for how long: `90m`, `4h` or `2d` (at most 30 days).';
       else if (tooLong.length)
         problems.duration = `${tooLong.map((g) => `${code(g.name)} is granted for at most ${g.maxDuration}`).join('; ')}: ask for less.`;
+      else if (draft.breakGlass) {
+        const glass = breakGlassProblem(policy, groups, ms);
+        if (glass) problems.duration = glass;
+      }
     } else if (rules.time === 'permanent') {
       const only = chosen.filter((g) => g.temporaryOnly);
       if (only.length)
@@ -175,6 +185,7 @@ export async function checkChangeDraft(
     ...(draft.newOwner ? { newOwner: draft.newOwner } : {}),
     justification,
     ...(rules.time === 'for' && draft.durationMs ? { durationMs: draft.durationMs } : {}),
+    ...(rules.time === 'for' && draft.breakGlass ? { breakGlass: true } : {}),
     plan: rules.plan({
       userName,
       groups,
@@ -203,7 +214,7 @@ async function doneAtOnceFor(
 
 export type ChangeOutcome =
   | { request: AccessRequest; atOnce: false }
-  | { request: AccessRequest; atOnce: 'owner' | 'group-approver' };
+  | { request: AccessRequest; atOnce: 'owner' | 'group-approver' | 'break-glass' };
 
 /**
  * Submits a checked change through the one submit path (submitNew): stored with its audit event, then handed to
@@ -216,7 +227,15 @@ export async function submitChangeRequest(
   change: CheckedChange,
   options: SubmitOptions = {},
 ): Promise<ChangeOutcome> {
-  const atOnce = CHANGE_RULES[change.kind].atOnce ? await doneAtOnceFor(deps, change, requester) : undefined;
+  if (change.breakGlass) {
+    checkBreakGlass(deps.config.policy, change, requester);
+    await requireFullMember(deps, requester, 'break glass');
+  }
+  const atOnce = change.breakGlass
+    ? 'break-glass'
+    : CHANGE_RULES[change.kind].atOnce
+      ? await doneAtOnceFor(deps, change, requester)
+      : undefined;
   const request = newRequest(
     deps,
     requester,
@@ -233,7 +252,9 @@ export async function submitChangeRequest(
       accessType: 'keys', // create-user's field; a change mints no credentials
       tags: [],
       justification: change.justification,
-      ...(change.durationMs ? { grant: { durationMs: change.durationMs, extensions: 0 } } : {}),
+      ...(change.durationMs
+        ? { grant: { durationMs: change.durationMs, extensions: 0, ...(change.breakGlass ? { breakGlass: {} } : {}) } }
+        : {}),
     },
     atOnce ? 'approved' : 'pending',
   );
@@ -246,6 +267,7 @@ export async function submitChangeRequest(
     newOwner: change.newOwner ?? null,
     plan: change.plan.map((s) => JSON.stringify(s)),
     ...(change.durationMs ? { durationMs: change.durationMs } : {}),
+    ...(change.breakGlass ? { breakGlass: true } : {}),
     channel: options.channel ?? null,
     ...(atOnce ? { allowedAtOnce: atOnce } : {}),
   });
