@@ -225,6 +225,19 @@ export interface GrantState {
   endedAt?: string;
   /** Break-glass: added at once by the user's owner, without approval (src/kinds/temporary-membership/break-glass.ts). */
   breakGlass?: BreakGlassState;
+  /** An extension waiting for approval (src/kinds/temporary-membership/extension.ts); removed once decided. */
+  extensionAsk?: ExtensionAsk;
+}
+
+/** An extension asked where a group wants it approved: who asked, from which end to which, approvals so far. */
+export interface ExtensionAsk {
+  by: string;
+  at: string;
+  from: string;
+  to: string;
+  approvals?: string[];
+  /** Its post in the approval channel. */
+  post?: { channel: string; ts: string };
 }
 
 /** A break-glass grant's review: its post in the approval channel, the review it awaits, its escalation. */
@@ -547,6 +560,17 @@ export class RequestStore {
                 post: { type: Object, schema: { channel: String, ts: String } },
                 reviewed: { type: Object, schema: { by: String, at: String } },
                 escalatedAt: String,
+              },
+            },
+            extensionAsk: {
+              type: Object,
+              schema: {
+                by: String,
+                at: String,
+                from: String,
+                to: String,
+                approvals: stringList,
+                post: { type: Object, schema: { channel: String, ts: String } },
               },
             },
           },
