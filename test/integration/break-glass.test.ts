@@ -39,6 +39,11 @@ beforeAll(async () => {
           approvers: { users: ['U0APPROVER1', 'U0APPROVER2'] },
           breakGlass: { maxDuration: '1h', reviewWithin: '2h' },
         },
+        {
+          name: 'fast-review',
+          description: 'Reviewed within 30 minutes',
+          breakGlass: { maxDuration: '1h', reviewWithin: '30m' },
+        },
         { name: 'read-only', description: 'Read-only' },
       ],
     },
@@ -250,6 +255,30 @@ describe('a break-glass grant', () => {
     expect(beforeDue).toBe(1);
     expect(channelPosts(request)).toHaveLength(2);
     expect(channelPosts(request)[1]).toContain('Break-glass not reviewed');
+  });
+
+  it('escalates during the grant when reviewWithin is shorter than the grant, and still removes it at the end', async () => {
+    // Prepare
+    const name = nextName('fast');
+    const { request } = await brokeGlass(name, 'fast-review');
+    const addedAt = bot.clock.now().getTime();
+
+    // Act
+    await tickAt(addedAt + 29 * MINUTE);
+    const beforeDue = channelPosts(request).length;
+    await tickAt(addedAt + 31 * MINUTE);
+    const inAfterEscalation = await groupsOf(bot, name);
+    await tickAt(addedAt + 61 * MINUTE);
+
+    // Assess
+    expect(beforeDue).toBe(1);
+    expect(channelPosts(request)).toHaveLength(2);
+    expect(channelPosts(request)[1]).toContain('Break-glass not reviewed');
+    expect(inAfterEscalation).toEqual(['fast-review']);
+    expect(await groupsOf(bot, name)).toEqual([]);
+    const stored = (await bot.deps.store.requests.get(request.id)) as AccessRequest;
+    expect(stored.run?.cursor).toBe(stored.run?.steps.length); // nothing left to wait for
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'break-glass-escalated')).toHaveLength(1);
   });
 
   it('cannot be extended', async () => {
