@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { breakGlassProblem, reviewWithinMs } from '../../src/kinds/temporary-membership/break-glass.js';
+import { parseChangeArgs } from '../../src/listeners/commands/change-args.js';
 import { testPolicy } from '../support/policy.js';
 
 const goodEnv = { SLACK_SIGNING_SECRET: 'test-signing-secret-not-real', SLACK_BOT_TOKEN: 'xoxb-test-token' };
@@ -45,5 +46,30 @@ describe('a group breakGlass in the policy', () => {
 
     // Assess
     expect(problems.join('\n')).toContain(field);
+  });
+});
+
+describe('the --break-glass flag of /iam add-to-group', () => {
+  it('makes a break-glass temporary membership with --for and a reason', () => {
+    // Act
+    const { draft, problems } = parseChangeArgs(
+      'add-to-group',
+      'build-bot emergency --for 1h --break-glass --reason "INC-42"',
+    );
+
+    // Assess
+    expect(problems).toEqual([]);
+    expect(draft).toMatchObject({ kind: 'temporary-membership', breakGlass: true, durationMs: 3_600_000 });
+  });
+
+  it.each([
+    ['without --for', 'build-bot emergency --break-glass --reason "INC-42"', '`--break-glass` needs `--for <time>`'],
+    ['without a reason', 'build-bot emergency --for 1h --break-glass', '`--break-glass` needs `--reason'],
+  ])('is refused %s', (_what, text, problem) => {
+    // Act
+    const { problems } = parseChangeArgs('add-to-group', text);
+
+    // Assess
+    expect(problems.join('\n')).toContain(problem);
   });
 });
