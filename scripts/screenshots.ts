@@ -81,6 +81,34 @@ try {
   await page.getByRole('button', { name: /App Home/ }).click();
   await page.getByTestId('home').waitFor();
   await shot(page, 'app-home');
+
+  // a temporary membership of the new user, asked by its owner and approved; then the dev clock moves to the DM
+  // before its end (the one-minute tasks, as `npm run slack -- --hours-ahead 0.8`), and a request left waiting
+  await page.getByTestId('conv-dm').click();
+  await type("/iam add-to-group build-bot read-only --for 1h --reason 'A look at the staging logs'");
+  await settle();
+  await be('U0PLATFORM1');
+  await page.getByTestId('conv-approvals').click();
+  const grant = page.getByTestId('message').filter({ hasText: 'for 1h' });
+  await grant.getByRole('button', { name: 'Approve' }).click();
+  await grant.getByText('Approved by').first().waitFor();
+  await settle();
+  await fetch(new URL('/stand-in/minute', bot.standIn?.pageUrl).href, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ hoursAhead: 0.8 }),
+  });
+  await settle();
+  await be('U0RECIPIENT');
+  await page.getByTestId('conv-dm').click();
+  await type("/iam add-to-group build-bot billing-viewers --reason 'Read the invoices for the cost review'");
+  await settle();
+  await page.getByTestId('conv-dm').click();
+  await page
+    .getByRole('button', { name: /Extend by/ })
+    .first()
+    .waitFor();
+  await shot(page, 'grant-ending-dm');
 } finally {
   await browser.close();
   await bot.stop();

@@ -129,6 +129,15 @@ export const policySchema = z
             maxExtensions: z._default(z.int().check(z.minimum(0), z.maximum(20)), 2),
             /** Whether an extension goes through approval again (else the owner or requester extends it at once). */
             extensionNeedsApproval: z._default(z.boolean(), false),
+            /**
+             * Break-glass (`/iam add-to-group <user> <group> --for 1h --break-glass --reason "..."`): the owner of an
+             * IAM user may add it at once, without approval, for at most `maxDuration`; the approval channel is told
+             * and an approver must mark it Reviewed within `reviewWithin` (else the approvers are named in an
+             * escalation). Absent: no break-glass for the group.
+             */
+            breakGlass: z.optional(
+              z.strictObject({ maxDuration: duration, reviewWithin: z._default(duration, '24h') }),
+            ),
             ...groupReasonFields,
           }),
         )

@@ -94,6 +94,10 @@ export interface CommandFlag {
   name: `--${string}`;
   /** What its value makes of the draft (read so far: its kind is the command's), or the problem to answer. */
   read(value: string, draft: ChangeDraft): DraftPatch | { problem: string };
+  /** A flag without a value (`--break-glass`): `read` gets ''. */
+  bare?: boolean;
+  /** Once the whole command is read: the problem with it as this flag sees it (e.g. another flag it needs), if any. */
+  complete?(draft: ChangeDraft): string | undefined;
 }
 
 /** An input a kind adds to a change form (the group membership form, src/blocks/membership-modal.ts). */
@@ -152,6 +156,18 @@ export interface KindDraftExtension {
    * adds to its `requested` audit event. Pure.
    */
   submitted?(change: CheckedChange): { item?: Partial<AccessRequest>; audit?: Record<string, unknown> };
+  /** Whether this draft may be done at once by `atOnce` (so an inline command checks it with IAM before answering). */
+  mayBeAtOnce?(draft: ChangeDraft): boolean;
+  /**
+   * Whether the checked change is done at once, without approval, by this kind's own rule (break-glass): what the
+   * request records as `allowedAtOnce`, or undefined for the usual rules. Throws ValidationError or NotAuthorizedError
+   * to refuse it. May read Slack (the requester's standing).
+   */
+  atOnce?(
+    deps: Pick<Deps, 'config' | 'messenger' | 'clock'>,
+    change: CheckedChange,
+    requester: string,
+  ): Promise<string | undefined>;
 }
 
 /** A kind's part of the App Home (src/services/home.ts): blocks shown after the rotations, before the approvals. */

@@ -21,7 +21,18 @@ const MINUTE = 60_000;
 let bot: TestBot;
 const kills = new KillSwitch();
 beforeAll(async () => {
-  bot = await startTestBot({ policy: testPolicy(), decorateClient: kills.awsMiddleware, members: ['U0OWNER'] });
+  const policy = testPolicy();
+  bot = await startTestBot({
+    policy: {
+      ...policy,
+      groups: [
+        ...policy.groups,
+        { name: 'emergency', description: 'Break-glass', breakGlass: { maxDuration: '1h', reviewWithin: '2h' } },
+      ],
+    },
+    decorateClient: kills.awsMiddleware,
+    members: ['U0OWNER'],
+  });
   kills.attach(bot);
 });
 afterAll(async () => {
@@ -29,6 +40,7 @@ afterAll(async () => {
 });
 
 const MEMBER = 'crash-granted';
+const GLASS = 'crash-glass';
 
 /** The one-minute schedule, `minutes` after now: once as an invocation the harness numbers, then a minute later. */
 async function minuteTicks(b: TestBot, minutes: number): Promise<void> {
@@ -62,6 +74,26 @@ const SCENARIOS: CrashScenario[] = [
       return request.id;
     },
   },
+  {
+    kind: 'temporary-membership break-glass (1 hour: added at once, posted, notice, removed, escalated)',
+    async setup(b) {
+      await existingUser(b, GLASS, { owner: 'U0OWNER' });
+      return { userNames: [GLASS], approver: 'U0APPROVER1' };
+    },
+    async act(b) {
+      const { result } = await b.command(
+        `add-to-group ${GLASS} emergency --for 1h --break-glass --reason "Prod down"`,
+        'U0OWNER',
+      );
+      expect(result.statusCode).toBe(200);
+      await b.drain();
+      const request = await changeRequestFor(b, GLASS);
+      await minuteTicks(b, 46); // the notice before the end
+      await minuteTicks(b, 15); // the end
+      await minuteTicks(b, 60); // not reviewed within 2 hours: the escalation
+      return request.id;
+    },
+  },
 ];
 
 /** Filled from the baseline's kill points (CRASH_DEBUG=1): each DM between its post and its step's checkpoint. */
@@ -89,11 +121,28 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'after run-part#2/1.11 slack:chat.postMessage U0REQUESTER',
     'before run-part#2/1.12 dynamodb:TransactWriteItems requests+audit',
   ],
+  'temporary-membership break-glass (1 hour: added at once, posted, notice, removed, escalated)': [
+    // the start DM, then the owner's (requester's) DM once added, and the loud post in the approval channel
+    'after provision#1/1.2 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.3 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.11 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.12 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.13 slack:chat.postMessage C0APPROVALS',
+    'before provision#1/1.14 dynamodb:TransactWriteItems requests+audit',
+    // the notice before the end, the DM at the end (the owner is the requester: one each)
+    'after run-part#1/1.3 slack:chat.postMessage U0OWNER',
+    'before run-part#1/1.4 dynamodb:TransactWriteItems requests+audit',
+    'after run-part#2/1.9 slack:chat.postMessage U0OWNER',
+    'before run-part#2/1.10 dynamodb:TransactWriteItems requests+audit',
+    // the escalation, not reviewed within 2 hours
+    'after run-part#3/1.3 slack:chat.postMessage C0APPROVALS',
+    'before run-part#3/1.4 dynamodb:TransactWriteItems requests+audit',
+  ],
 };
 
 const KNOWN: Record<string, Record<string, string>> = {};
 
-// 70 kill points, each killed before and after: about 30 minutes on a loaded machine, more than the default
+// 70 and 61 kill points, each killed before and after: about 30 minutes each on a loaded machine, more than the default
 crashSweep({
   bot: () => bot,
   kills,

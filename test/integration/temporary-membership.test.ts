@@ -7,6 +7,7 @@
 import { RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { minuteTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
+import { GRANT_EXTENSION_APPROVE, GRANT_EXTENSION_DENY } from '../../src/kinds/temporary-membership/extension.js';
 import { GRANT_DONE, GRANT_EXTEND } from '../../src/kinds/temporary-membership/messages.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -27,7 +28,7 @@ beforeAll(async () => {
         { name: 'ci-deployers', description: 'Deploy through CI', maxDuration: '8h', maxExtensions: 1 },
         { name: 'read-only', description: 'Read-only' },
         { name: 'break-admins', description: 'Admin for a time', temporaryOnly: true, maxDuration: '2h' },
-        { name: 'audited', description: 'Extensions approved', extensionNeedsApproval: true },
+        { name: 'audited', description: 'Extensions approved', extensionNeedsApproval: true, maxExtensions: 1 },
       ],
     },
     members: ['U0OWNER', 'U0STRANGER'],
@@ -392,13 +393,87 @@ describe('the policy of a temporary membership', () => {
     expect(answer).toContain('`break-admins` is granted for at most 2h');
   });
 
-  it('refuses an Extend click where the group wants extensions approved', async () => {
+  it('asks in the approval channel where the group wants extensions approved, and moves the end once an approver approves, within maxExtensions', async () => {
+    // Prepare
     const name = nextName('approved-ext');
     const request = await granted(name, 'audited');
+    const addedAt = bot.clock.now().getTime();
+    const value = `${request.id}|${request.grant?.endsAt}`;
 
-    const answer = await press('U0OWNER', GRANT_EXTEND, `${request.id}|${request.grant?.endsAt}`);
+    // Act
+    const asked = await press('U0OWNER', GRANT_EXTEND, value);
+    const askedTwice = await press('U0REQUESTER', GRANT_EXTEND, value);
+    const whileAsked = await stored(request);
+    const askValue = extensionAskValue(request);
+    const byAsker = await press('U0OWNER', GRANT_EXTENSION_APPROVE, askValue);
+    const byRequester = await press('U0REQUESTER', GRANT_EXTENSION_APPROVE, askValue);
+    const byStranger = await press('U0STRANGER', GRANT_EXTENSION_APPROVE, askValue);
+    const unchanged = await stored(request);
+    const approved = await press('U0APPROVER1', GRANT_EXTENSION_APPROVE, askValue);
+    const again = await press('U0APPROVER2', GRANT_EXTENSION_APPROVE, askValue);
+    const extended = await stored(request);
+    const beyond = await press('U0OWNER', GRANT_EXTEND, `${request.id}|${extended.grant?.endsAt}`);
+    bot.clock.set(new Date(addedAt + 61 * MINUTE));
+    await minuteTick();
+    const at61 = await groupsOf(bot, name);
+    bot.clock.set(new Date(addedAt + 121 * MINUTE));
+    await minuteTick();
 
-    expect(answer.join()).toContain('needs approval');
-    expect((await stored(request)).grant?.endsAt).toBe(request.grant?.endsAt);
+    // Assess
+    expect(asked.join()).toContain('needs approval: I asked in <#C0APPROVALS>');
+    expect(askedTwice.join()).toContain('already waiting for approval');
+    expect(whileAsked.grant?.endsAt).toBe(request.grant?.endsAt);
+    expect(whileAsked.grant?.extensionAsk?.by).toBe('U0OWNER');
+    expect(extensionAsks(request)).toHaveLength(1);
+    expect(byAsker.join()).toContain('You asked for this extension');
+    expect(byRequester.join()).toContain('You asked for this request');
+    expect(byStranger.join()).toContain('not an approver');
+    expect(unchanged.version).toBe(whileAsked.version);
+    expect(approved.join()).toContain('Extended');
+    expect(again.join()).toContain('already decided');
+    expect(extended.grant?.endsAt).toBe(new Date(addedAt + 120 * MINUTE).toISOString());
+    expect(extended.grant?.extensions).toBe(1);
+    expect(extended.grant?.extensionAsk).toBeUndefined();
+    expect(beyond.join()).toContain('the most its groups allow');
+    expect(at61).toEqual(['audited']);
+    expect(await groupsOf(bot, name)).toEqual([]);
+    expect(dmsTo(bot, 'U0OWNER').join()).toContain('Your extension was approved');
+    const actions = await auditActions(bot, request.id);
+    expect(actions.filter((a) => a === 'grant.extension-asked')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'grant.extended')).toHaveLength(1);
+  });
+
+  it('keeps the end when an approver denies the extension, tells the asker, and a later Extend asks again', async () => {
+    // Prepare
+    const name = nextName('denied-ext');
+    const request = await granted(name, 'audited');
+    const value = `${request.id}|${request.grant?.endsAt}`;
+    await press('U0REQUESTER', GRANT_EXTEND, value);
+
+    // Act
+    const denied = await press('U0APPROVER2', GRANT_EXTENSION_DENY, extensionAskValue(request));
+    const afterDeny = await stored(request);
+    const askedAgain = await press('U0REQUESTER', GRANT_EXTEND, value);
+
+    // Assess
+    expect(denied.join()).toContain('Denied');
+    expect(afterDeny.grant?.endsAt).toBe(request.grant?.endsAt);
+    expect(afterDeny.grant?.extensions).toBe(0);
+    expect(afterDeny.grant?.extensionAsk).toBeUndefined();
+    expect(dmsTo(bot, 'U0REQUESTER').join()).toContain('was denied by <@U0APPROVER2>');
+    expect(askedAgain.join()).toContain('needs approval');
+    expect(extensionAsks(request)).toHaveLength(2);
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'grant.extension-denied')).toHaveLength(1);
   });
 });
+
+/** The extension asks posted in the approval channel for `request`. */
+const extensionAsks = (request: AccessRequest) =>
+  bot.slack
+    .callsOf('chat.postMessage')
+    .filter((c) => c.args.channel === 'C0APPROVALS' && JSON.stringify(c.args).includes(GRANT_EXTENSION_APPROVE))
+    .filter((c) => JSON.stringify(c.args).includes(request.id));
+
+/** The Approve/Deny value of the newest extension ask of `request`. */
+const extensionAskValue = (request: AccessRequest) =>
+  /"value":"([^"]+)"/.exec(JSON.stringify(extensionAsks(request).at(-1)?.args ?? {}))?.[1] ?? '';

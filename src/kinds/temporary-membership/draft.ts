@@ -5,12 +5,14 @@
  * the Slack function loads it.
  */
 import { durationMs } from '../../config.js';
+import { requireFullMember } from '../../services/slack-members.js';
 import type { AccessRequest } from '../../store/requests.js';
 import type { ChangeDraft, DraftPatch } from '../change-draft.js';
 import { CHANGE_RULES, type ChangeKind } from '../change-rules.js';
 import { durationText } from '../summaries.js';
 import type { KindDraftExtension } from '../types.js';
 import { addsForGood, temporaryGroupsOf } from './active.js';
+import { breakGlassProblem, checkBreakGlass } from './break-glass.js';
 
 const KIND: ChangeKind = 'temporary-membership';
 
@@ -22,6 +24,9 @@ export const draftDurationMs = (draft: Pick<ChangeDraft, 'fields'>): number | un
   const ms = draft.fields?.durationMs;
   return typeof ms === 'number' ? ms : undefined;
 };
+
+/** Whether a draft asks for break-glass (`--break-glass`: at once, by the user's owner, src/kinds/temporary-membership/break-glass.ts). */
+export const draftBreakGlass = (draft: Pick<ChangeDraft, 'fields'>): boolean => draft.fields?.breakGlass === true;
 
 /** The problem key of the duration, and the form input's name. */
 const DURATION = 'duration';
@@ -41,6 +46,23 @@ export const temporaryMembershipDraft: KindDraftExtension = {
         if (ms === undefined)
           return { problem: '`--for` takes a duration like `90m`, `4h` or `2d` (at most 30 days).' };
         return { kind: timed, fields: { durationMs: ms } };
+      },
+    },
+    {
+      // break-glass: a flag without a value, with --for and --reason
+      name: '--break-glass',
+      bare: true,
+      read: (_value, draft): DraftPatch | { problem: string } =>
+        timedOf(draft.kind) || addsForGood(draft.kind)
+          ? { fields: { breakGlass: true } }
+          : { problem: '`--break-glass` is for `add-to-group` only: a membership for a time.' },
+      complete: (draft) => {
+        if (!draftBreakGlass(draft)) return undefined;
+        if (!draftDurationMs(draft))
+          return '`--break-glass` needs `--for <time>`: break-glass is a membership for a time.';
+        if (!draft.justification?.trim())
+          return '`--break-glass` needs `--reason "..."`: say why, the approvers review it.';
+        return undefined;
       },
     },
   ],
@@ -81,7 +103,14 @@ export const temporaryMembershipDraft: KindDraftExtension = {
           return {
             [DURATION]: `${tooLong.map((g) => `${code(g.name)} is granted for at most ${g.maxDuration}`).join('; ')}: ask for less.`,
           };
-        return {};
+        const glass = draftBreakGlass(draft)
+          ? breakGlassProblem(
+              _policy,
+              chosen.map((g) => g.name),
+              ms,
+            )
+          : undefined;
+        return glass ? { [DURATION]: glass } : {};
       },
     },
     {
@@ -101,7 +130,18 @@ export const temporaryMembershipDraft: KindDraftExtension = {
   submitted: (change) => {
     const ms = draftDurationMs(change);
     if (!ms) return {};
-    const item: Partial<AccessRequest> = { grant: { durationMs: ms, extensions: 0 } };
-    return { item, audit: { durationMs: ms } };
+    const glass = draftBreakGlass(change);
+    const item: Partial<AccessRequest> = {
+      grant: { durationMs: ms, extensions: 0, ...(glass ? { breakGlass: {} } : {}) },
+    };
+    return { item, audit: { durationMs: ms, ...(glass ? { breakGlass: true } : {}) } };
+  },
+  mayBeAtOnce: draftBreakGlass,
+  // break-glass: at once, without approval, by the user's owner who is a full member, within the groups' limits
+  atOnce: async (deps, change, requester) => {
+    if (!draftBreakGlass(change)) return undefined;
+    checkBreakGlass(deps.config.policy, { ...change, durationMs: draftDurationMs(change) ?? 0 }, requester);
+    await requireFullMember(deps, requester, 'break glass');
+    return 'break-glass';
   },
 };

@@ -24,6 +24,33 @@ export interface GrantState {
   endNow?: { by: string; at: string };
   /** When the end step ran (the memberships were removed or found gone). */
   endedAt?: string;
+  /** Break-glass: added at once by the user's owner, without approval (src/kinds/temporary-membership/break-glass.ts). */
+  breakGlass?: BreakGlassState;
+  /** An extension waiting for approval (src/kinds/temporary-membership/extension.ts); removed once decided. */
+  extensionAsk?: ExtensionAsk;
+}
+
+/** An extension asked where a group wants it approved: who asked, from which end to which, approvals so far. */
+export interface ExtensionAsk {
+  by: string;
+  at: string;
+  from: string;
+  to: string;
+  approvals?: string[];
+  /** Its post in the approval channel. */
+  post?: { channel: string; ts: string };
+}
+
+/** A break-glass grant's review: its post in the approval channel, the review it awaits, its escalation. */
+export interface BreakGlassState {
+  /** When an approver should have reviewed it (the commit sets it: added + the groups' shortest `reviewWithin`). */
+  reviewDueAt?: string;
+  /** The loud post in the approval channel (updated once reviewed). */
+  post?: { channel: string; ts: string };
+  /** Who marked it Reviewed, when. */
+  reviewed?: { by: string; at: string };
+  /** When the escalation (not reviewed in time) was posted. */
+  escalatedAt?: string;
 }
 
 declare module '../../store/requests.js' {
@@ -45,6 +72,26 @@ export const grantItemFields: KindItemFields = {
       extensions: Number,
       endNow: { type: Object, schema: { by: String, at: String } },
       endedAt: String,
+      breakGlass: {
+        type: Object,
+        schema: {
+          reviewDueAt: String,
+          post: { type: Object, schema: { channel: String, ts: String } },
+          reviewed: { type: Object, schema: { by: String, at: String } },
+          escalatedAt: String,
+        },
+      },
+      extensionAsk: {
+        type: Object,
+        schema: {
+          by: String,
+          at: String,
+          from: String,
+          to: String,
+          approvals: { type: Array, schema: [String] },
+          post: { type: Object, schema: { channel: String, ts: String } },
+        },
+      },
     },
   },
 };

@@ -14,12 +14,14 @@ import { RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
 import type { Deps } from '../../deps.js';
 import { logger } from '../../logger.js';
 import { errorName } from '../../services/provisioning.js';
+import { approversOf } from '../../services/requests/rules.js';
 import { tell } from '../../services/requests.js';
 import type { RunKind, RunStep, StepOutcome } from '../../services/runner/types.js';
 import { userChanged } from '../../services/user-changes.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { changeRun } from '../change/run.js';
 import { madePermanentSince } from './active.js';
+import { breakGlassEscalation, breakGlassPost, reviewWithinMs } from './break-glass.js';
 import { grantAddedMessage, grantEndedMessage, grantEndingMessage } from './messages.js';
 
 /** How long before the end the owner and requester are told (with Extend and Done). */
@@ -50,6 +52,26 @@ function waitStep(deps: Deps, request: AccessRequest): StepOutcome {
   const now = deps.clock.now().getTime();
   const ends = Date.parse(grant.endsAt);
   const told = toldOf(request);
+  // break-glass: an approver has until reviewDueAt to mark it Reviewed, during the grant or after its end
+  const glass = grant.breakGlass;
+  const reviewDue = glass && !glass.reviewed && !glass.escalatedAt ? Date.parse(glass.reviewDueAt ?? '') : undefined;
+  if (reviewDue !== undefined && now >= reviewDue) {
+    const then: RunStep[] = [{ t: 'notify', op: 'break-glass-escalate', args: {} }, ...(grant.endedAt ? [] : [WAIT])];
+    return {
+      result: 'done',
+      detail: 'break-glass not reviewed in time',
+      then,
+      changes: (r) => {
+        const g = r.grant ?? grant;
+        return { grant: { ...g, breakGlass: { ...g.breakGlass, escalatedAt: new Date(now).toISOString() } } };
+      },
+      audit: { action: 'break-glass-escalated', detail: { reviewDueAt: glass?.reviewDueAt ?? null } },
+    };
+  }
+  if (grant.endedAt)
+    return reviewDue === undefined
+      ? { result: 'done', detail: 'reviewed' }
+      : { result: 'done', waitUntil: new Date(reviewDue) };
   if (grant.endNow || now >= ends) {
     const removals: RunStep[] = addedBy(request).map((s) => ({
       t: 'op',
@@ -60,6 +82,8 @@ function waitStep(deps: Deps, request: AccessRequest): StepOutcome {
       ...removals,
       { t: 'notify', op: 'grant-refresh', args: {} },
       ...told.map((who): RunStep => ({ t: 'notify', op: 'grant-ended', args: { who } })),
+      // a break-glass grant not yet reviewed: the run waits on for its review (or escalates it)
+      ...(reviewDue !== undefined ? [WAIT] : []),
     ];
     return {
       result: 'done',
@@ -87,7 +111,37 @@ function waitStep(deps: Deps, request: AccessRequest): StepOutcome {
       audit: { action: 'grant-notice', detail: { endsAt: grant.endsAt, to: told } },
     };
   }
-  return { result: 'done', waitUntil: new Date(grant.noticeFor === grant.endsAt ? ends : notice) };
+  const next = grant.noticeFor === grant.endsAt ? ends : notice;
+  return { result: 'done', waitUntil: new Date(reviewDue === undefined ? next : Math.min(next, reviewDue)) };
+}
+
+/**
+ * The loud post of a break-glass grant in the approval channel, once added, recorded on the grant (so that Reviewed
+ * updates it). A part killed between the post and its checkpoint posts it again (as any DM step).
+ */
+async function breakGlassPostStep(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
+  if (request.status !== 'done' || !request.grant?.breakGlass)
+    return { result: 'skipped', detail: 'nothing was added' };
+  const posted = await deps.messenger.post(deps.config.policy.approvals.channel, breakGlassPost(request));
+  const post = { channel: posted.channel, ts: posted.ts };
+  return {
+    result: 'done',
+    changes: (r) => {
+      const g = r.grant ?? (request.grant as NonNullable<AccessRequest['grant']>);
+      return { grant: { ...g, breakGlass: { ...g.breakGlass, post } } };
+    },
+    audit: {
+      action: 'break-glass',
+      detail: {
+        requester: request.requester,
+        userName: request.userName,
+        account: request.account,
+        groups: request.groups,
+        until: request.grant.endsAt ?? null,
+        reviewDueAt: request.grant.breakGlass.reviewDueAt ?? null,
+      },
+    },
+  };
 }
 
 /**
@@ -129,7 +183,8 @@ export const temporaryMembershipRun: RunKind = {
   ...changeRun,
   async plan(deps, request, options) {
     const planned = await changeRun.plan(deps, request, options);
-    return { ...planned, steps: [...planned.steps, WAIT] };
+    const post: RunStep[] = request.grant?.breakGlass ? [{ t: 'notify', op: 'break-glass-post', args: {} }] : [];
+    return { ...planned, steps: [...planned.steps, ...post, WAIT] };
   },
   async step(deps, request, step) {
     switch (step.op) {
@@ -151,6 +206,14 @@ export const temporaryMembershipRun: RunKind = {
       case 'tell-owner':
         await tell(deps, step.args.who ?? '', request, grantAddedMessage(request));
         return done;
+      case 'break-glass-post':
+        return breakGlassPostStep(deps, request);
+      case 'break-glass-escalate':
+        await deps.messenger.post(
+          deps.config.policy.approvals.channel,
+          breakGlassEscalation(request, await approversOf(deps, request)),
+        );
+        return done;
       default:
         return changeRun.step(deps, request, step);
     }
@@ -162,6 +225,8 @@ export const temporaryMembershipRun: RunKind = {
     if (step.op === 'grant-refresh') return 'the end: user projection';
     if (step.op === 'grant-notice') return `DM before the end to ${step.args.who ?? 'nobody'}`;
     if (step.op === 'grant-ended') return `DM at the end to ${step.args.who ?? 'nobody'}`;
+    if (step.op === 'break-glass-post') return 'break-glass: the post in the approval channel';
+    if (step.op === 'break-glass-escalate') return 'break-glass: the escalation (not reviewed in time)';
     return changeRun.describe(step);
   },
   commit(deps, request, failed) {
@@ -169,9 +234,20 @@ export const temporaryMembershipRun: RunKind = {
     if (failed.length || !request.grant) return committed;
     const now = deps.clock.now();
     const endsAt = new Date(now.getTime() + request.grant.durationMs).toISOString();
+    const glass = request.grant.breakGlass;
+    const breakGlass = glass && {
+      ...glass,
+      reviewDueAt: new Date(now.getTime() + reviewWithinMs(deps.config.policy, request.groups)).toISOString(),
+    };
     return {
-      changes: { ...committed.changes, grant: { ...request.grant, startedAt: now.toISOString(), endsAt } },
-      audit: { action: committed.audit.action, detail: { ...committed.audit.detail, until: endsAt } },
+      changes: {
+        ...committed.changes,
+        grant: { ...request.grant, startedAt: now.toISOString(), endsAt, ...(breakGlass ? { breakGlass } : {}) },
+      },
+      audit: {
+        action: committed.audit.action,
+        detail: { ...committed.audit.detail, until: endsAt, ...(glass ? { breakGlass: true } : {}) },
+      },
     };
   },
 };

@@ -11,6 +11,7 @@ import type { Job } from '../../jobs/types.js';
 import { auditEvent } from '../../services/requests/audit.js';
 import { signalRun } from '../../services/runner/engine.js';
 import type { AccessRequest } from '../../store/requests.js';
+import { askExtension } from './extension.js';
 import type { GrantState } from './item.js';
 
 export type GrantClick = 'extend' | 'done';
@@ -40,14 +41,14 @@ export function grantLimits(policy: Deps['config']['policy'], groups: string[]) 
 /**
  * Extend or "Done, remove now", by `user`, on the button value `id|endsAt` (the end the reader saw). Only the user's
  * owner or the requester may click; only while the membership is added and not ending. Extend moves the end by the
- * grant's duration (at most the groups' shortest `maxDuration`), within the groups' `maxExtensions`, and is refused
- * where a group's `extensionNeedsApproval` says so; a click on an end that has moved since (a double click, a second
+ * grant's duration (at most the groups' shortest `maxDuration`), within the groups' `maxExtensions`, or, where a
+ * group's `extensionNeedsApproval` says so, asks for that in the approval channel (./extension.ts); a click on an end that has moved since (a double click, a second
  * reader) changes nothing. Done asks the run to remove now; a second Done changes nothing. One conditional write each,
  * with its audit event, which wakes the run (see signalRun). Throws NotAuthorizedError or ConflictError with the
  * clicker's answer.
  */
 export async function clickGrant(
-  deps: Pick<Deps, 'store' | 'clock' | 'config'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'config' | 'messenger'>,
   value: string,
   user: string,
   click: GrantClick,
@@ -81,16 +82,18 @@ export async function clickGrant(
     );
   if (seenEnd !== grant.endsAt)
     throw new ConflictError(`Already extended: the membership now ends ${when(grant.endsAt)}.`);
-  const limits = grantLimits(deps.config.policy, r.groups);
-  if (limits.needsApproval)
+  if (grant.breakGlass)
     throw new ConflictError(
-      `An extension of ${r.groups.join(', ')} needs approval: ask again with \`/iam add-to-group ${r.userName} ${r.groups.join(' ')} --for <time> --reason "..."\` once this one ends, or ask an approver.`,
+      `A break-glass membership is not extended: it ends ${when(grant.endsAt)}. Ask \`/iam add-to-group ${r.userName} ${r.groups.join(' ')} --for <time> --reason "..."\` for approval, or break glass again once it ends.`,
     );
+  const limits = grantLimits(deps.config.policy, r.groups);
   if (grant.extensions >= limits.maxExtensions)
     throw new ConflictError(
       `This membership was extended ${grant.extensions} time${grant.extensions === 1 ? '' : 's'}: the most its groups allow. It ends ${when(grant.endsAt)}.`,
     );
   const endsAt = new Date(Date.parse(grant.endsAt) + Math.min(grant.durationMs, limits.maxDurationMs)).toISOString();
+  // a group wants it approved: an ask in the approval channel (./extension.ts), decided by its approvers
+  if (limits.needsApproval) return askExtension(deps, r, { ...grant, endsAt: grant.endsAt }, user, endsAt);
   return signal(
     { ...grant, endsAt, extensions: grant.extensions + 1 },
     'grant.extended',

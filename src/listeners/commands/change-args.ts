@@ -57,6 +57,17 @@ export function parseChangeArgs(
       problems.push(`Unknown option \`${name}\`.${near ? ` Did you mean \`--${near}\`?` : ''}`);
       continue;
     }
+    const own = kindsFlags.find((f) => f.name === flag);
+    if (own?.bare) {
+      // a flag without a value (`--break-glass`)
+      if (eq >= 0) problems.push(`\`${flag}\` takes no value.`);
+      else {
+        const read = own.read('', draft);
+        if ('problem' in read) problems.push(read.problem);
+        else draft = patchDraft(draft, read);
+      }
+      continue;
+    }
     let value = eq < 0 ? undefined : word.slice(eq + 1);
     if (value === undefined) {
       const next = words[i + 1];
@@ -67,7 +78,6 @@ export function parseChangeArgs(
       value = next;
       i++;
     }
-    const own = kindsFlags.find((f) => f.name === flag);
     if (own) {
       const read = own.read(value, draft);
       if ('problem' in read) problems.push(read.problem);
@@ -75,5 +85,14 @@ export function parseChangeArgs(
     } else if (flag === '--account') draft.account = unescapeSlack(value);
     else draft.justification = unescapeSlack(value);
   }
+  // what a kind asks of the whole command once it is read (`--break-glass` needs `--for` and `--reason`)
+  if (!problems.length)
+    for (const f of kindsFlags) {
+      const problem = f.complete?.(draft);
+      if (problem) {
+        problems.push(problem);
+        break;
+      }
+    }
   return { draft, problems };
 }

@@ -3,6 +3,7 @@ import { esc } from '../../blocks/text.js';
 import type { Deps } from '../../deps.js';
 import { ValidationError } from '../../errors.js';
 import { CHANGE_RULES } from '../../kinds/change-rules.js';
+import { kindOf } from '../../kinds/registry.js';
 import {
   type ChangeDraft,
   type ChangeOutcome,
@@ -15,6 +16,8 @@ import {
 export function submittedText(deps: Pick<Deps, 'config'>, outcome: ChangeOutcome): string {
   const { request, atOnce } = outcome;
   const what = changeSummary(request);
+  if (atOnce === 'break-glass')
+    return `:rotating_light: Break-glass \`${request.id}\`: ${what}, at once and without approval. The approval channel <#${deps.config.policy.approvals.channel}> is told, and an approver will review it. I'll DM you once it is added.`;
   if (atOnce)
     return `Request \`${request.id}\`: ${what}. ${atOnce === 'owner' ? 'You own this user' : 'You approve these groups'}, so it needs no approval: I'm doing it now and will DM you when it is done.`;
   return `Your request \`${request.id}\` to ${what} is waiting for approval in <#${deps.config.policy.approvals.channel}>. I'll DM you when it is decided.`;
@@ -37,9 +40,10 @@ export async function submitInline(
   where: { channel: string; responseUrl: string },
 ): Promise<string | undefined> {
   try {
-    const checked = CHANGE_RULES[draft.kind].atOnce
-      ? await checkChangeDraft(deps, draft)
-      : checkChangeLocally(deps.config.policy, draft);
+    const checked =
+      CHANGE_RULES[draft.kind].atOnce || kindOf({ kind: draft.kind }).draft?.mayBeAtOnce?.(draft)
+        ? await checkChangeDraft(deps, draft)
+        : checkChangeLocally(deps.config.policy, draft);
     const outcome = await submitChangeRequest(deps, requester, checked, {
       channel: where.channel,
       responseUrl: where.responseUrl,

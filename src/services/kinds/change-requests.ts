@@ -40,7 +40,7 @@ async function doneAtOnceFor(
 
 export type ChangeOutcome =
   | { request: AccessRequest; atOnce: false }
-  | { request: AccessRequest; atOnce: 'owner' | 'group-approver' };
+  | { request: AccessRequest; atOnce: 'owner' | 'group-approver' | 'break-glass' | (string & {}) };
 
 /**
  * Submits a checked change through the one submit path (submitNew): stored with its audit event, then handed to
@@ -53,7 +53,10 @@ export async function submitChangeRequest(
   change: CheckedChange,
   options: SubmitOptions = {},
 ): Promise<ChangeOutcome> {
-  const atOnce = CHANGE_RULES[change.kind].atOnce ? await doneAtOnceFor(deps, change, requester) : undefined;
+  // a kind's own rule first (break-glass), then the kind's usual one (a removal by the owner or a group's approver)
+  const kindAtOnce = await kindOf(change).draft?.atOnce?.(deps, change, requester);
+  const atOnce =
+    kindAtOnce ?? (CHANGE_RULES[change.kind].atOnce ? await doneAtOnceFor(deps, change, requester) : undefined);
   // what the kind stores besides the shared fields (e.g. a membership for a time: its grant)
   const own = kindOf(change).draft?.submitted?.(change) ?? {};
   const request = newRequest(

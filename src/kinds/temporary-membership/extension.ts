@@ -1,0 +1,233 @@
+/**
+ * An extension through approval (issue 21): where a group of the grant sets `extensionNeedsApproval`, Extend (by the
+ * owner or the requester, see ./signals.ts) asks instead of extending: the ask is recorded on the grant
+ * (`grant.extensionAsk`, one conditional write with its audit event) and posted in the approval channel with Approve
+ * and Deny. The usual rules decide it (authorizeApprover and authorizeDenier: listed approvers of the groups, full
+ * members, never the request's requester nor the user's owner) and nobody approves their own ask. Once the groups'
+ * required approvals are in, the end moves by the grant's duration (within the groups' `maxDuration`), counted
+ * against `maxExtensions`, and the run is woken (signalRun) so that its wait step sees the new end. Store and Slack
+ * port only.
+ */
+import { context, esc, section, slackDate, user } from '../../blocks/text.js';
+import type { Deps } from '../../deps.js';
+import { ConflictError, NotAuthorizedError } from '../../errors.js';
+import type { Job } from '../../jobs/types.js';
+import { logger } from '../../logger.js';
+import { auditEvent } from '../../services/requests/audit.js';
+import { authorizeApprover, authorizeDenier, ruleOf } from '../../services/requests/rules.js';
+import { signalRun } from '../../services/runner/engine.js';
+import type { AccessRequest } from '../../store/requests.js';
+import { changeTitle } from '../summaries.js';
+import type { ExtensionAsk, GrantState } from './item.js';
+
+/** Action ids of an extension ask's buttons in the approval channel. */
+export const GRANT_EXTENSION_APPROVE = 'grant_extension_approve';
+export const GRANT_EXTENSION_DENY = 'grant_extension_deny';
+
+type Grant = GrantState & { endsAt: string };
+type ExtensionDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'messenger'>;
+
+const code = (s: string) => `\`${esc(s)}\``;
+const at = (iso: string | undefined) => (iso ? slackDate(new Date(iso)) : 'an unknown time');
+const when = (iso: string) => `${iso.replace('T', ' ').slice(0, 16)} UTC`;
+
+/** The ask's post in the approval channel, as it stands (pending: Approve and Deny; decided: who decided). */
+export function extensionAskMessage(r: AccessRequest, ask: ExtensionAsk, decided?: string) {
+  const lines = [
+    `:hourglass: ${user(ask.by)} asks to extend the temporary membership of ${changeTitle(r)} in ${r.groups.map(code).join(', ')}: from ${at(ask.from)} to ${at(ask.to)} (extension ${(r.grant?.extensions ?? 0) + 1}).`,
+    `*Reason of the grant:* ${esc(r.justification)}`,
+    ...(ask.approvals?.length ? [`Approved so far by ${ask.approvals.map(user).join(', ')}.`] : []),
+    ...(decided ? [decided] : []),
+  ];
+  const value = `${r.id}|${ask.from}`;
+  const buttons = {
+    type: 'actions',
+    elements: [
+      {
+        type: 'button',
+        text: { type: 'plain_text', text: 'Approve' },
+        action_id: GRANT_EXTENSION_APPROVE,
+        value,
+        style: 'primary',
+      },
+      {
+        type: 'button',
+        text: { type: 'plain_text', text: 'Deny' },
+        action_id: GRANT_EXTENSION_DENY,
+        value,
+        style: 'danger',
+      },
+    ],
+  };
+  return {
+    text: `Extension of ${r.userName} in ${r.groups.join(', ')} asked by ${ask.by}${decided ? `: ${decided}` : ''}`,
+    blocks: [section(lines.join('\n')), ...(decided ? [] : [buttons]), context(`Request ${code(r.id)}`)],
+  };
+}
+
+/**
+ * Records an extension ask by `by` for `grant` (the end it saw, `endsAt`, moved to `to`) and posts it for approval.
+ * A second ask while one is pending changes nothing (its post is made again if the first post was lost). Throws
+ * ConflictError when the request changed meanwhile.
+ */
+export async function askExtension(
+  deps: ExtensionDeps,
+  r: AccessRequest,
+  grant: Grant,
+  by: string,
+  to: string,
+): Promise<{ request: AccessRequest; text: string }> {
+  const channel = deps.config.policy.approvals.channel;
+  const pending = grant.extensionAsk;
+  if (pending?.post)
+    throw new ConflictError(
+      `An extension to ${when(pending.to)} is already waiting for approval in <#${pending.post.channel}>.`,
+    );
+  let current = r;
+  if (!pending) {
+    const ask: ExtensionAsk = { by, at: deps.clock.now().toISOString(), from: grant.endsAt, to, approvals: [] };
+    const next = await deps.store.requests.update(
+      r,
+      { grant: { ...grant, extensionAsk: ask } },
+      deps.clock.now(),
+      [],
+      (n) => [
+        deps.store.audit.transactionItem(
+          auditEvent(deps, n, by, 'grant.extension-asked', { groups: r.groups, from: grant.endsAt, endsAt: to }),
+        ),
+      ],
+    );
+    if (!next) throw new ConflictError('The membership changed just now; look at your latest DM.');
+    current = next;
+  }
+  const ask = current.grant?.extensionAsk as ExtensionAsk;
+  const posted = await deps.messenger.post(channel, extensionAskMessage(current, ask));
+  // where the post is, so that a decision updates it (a lost write only means a second ask posts again)
+  const recorded = await deps.store.requests.update(
+    current,
+    {
+      grant: {
+        ...(current.grant as Grant),
+        extensionAsk: { ...ask, post: { channel: posted.channel, ts: posted.ts } },
+      },
+    },
+    deps.clock.now(),
+  );
+  if (!recorded) logger.warn('The post of an extension ask was not recorded', { requestId: r.id });
+  return {
+    request: recorded ?? current,
+    text: `An extension of ${r.groups.join(', ')} to ${when(to)} needs approval: I asked in <#${channel}>, and I'll DM you once it is decided.`,
+  };
+}
+
+/** Reads the request of a button value `id|from` with its pending ask for that end, or throws the clicker's answer. */
+async function pendingAsk(deps: ExtensionDeps, value: string) {
+  const [id = '', from = ''] = value.split('|');
+  const r = await deps.store.requests.get(id);
+  const grant = r?.grant;
+  if (r?.kind !== 'temporary-membership' || !grant?.endsAt) throw new NotAuthorizedError('There is no such extension.');
+  const ask = grant.extensionAsk;
+  if (!ask || ask.from !== from) throw new ConflictError('This extension was already decided.');
+  if (r.status !== 'done' || grant.endedAt || grant.endNow)
+    throw new ConflictError('The membership has ended, or is being removed now: nothing to extend.');
+  return { r, grant: grant as Grant, ask };
+}
+
+/** Updates the ask's post and DMs its asker (best effort: the decision stands). */
+async function tellDecision(deps: ExtensionDeps, r: AccessRequest, ask: ExtensionAsk, decided: string, dm: string) {
+  try {
+    if (ask.post) await deps.messenger.update(ask.post.channel, ask.post.ts, extensionAskMessage(r, ask, decided));
+    await deps.messenger.post(ask.by, { text: dm });
+  } catch (error) {
+    logger.error('Could not tell of an extension decision', { requestId: r.id, errorName: (error as Error)?.name });
+  }
+}
+
+/**
+ * Approve on an extension ask, by `who`: an approver of every group (authorizeApprover), not its asker. Once the
+ * approvals reach the groups' required count, the end moves to the ask's `to` and the extensions count grows, in one
+ * conditional write with its audit event, which wakes the run. A double click, or one after the decision, changes
+ * nothing. Throws NotAuthorizedError or ConflictError with the clicker's answer.
+ */
+export async function approveExtension(
+  deps: ExtensionDeps,
+  value: string,
+  who: string,
+  maxExtensions: (r: AccessRequest) => number,
+): Promise<{ request: AccessRequest; job?: Job; text: string }> {
+  const { r, grant, ask } = await pendingAsk(deps, value);
+  if (who === ask.by)
+    throw new NotAuthorizedError('You asked for this extension, so you cannot approve it: another approver must.');
+  await authorizeApprover(deps, r, who, 'approve');
+  const approvals = ask.approvals ?? [];
+  if (approvals.includes(who)) throw new ConflictError('You approved this extension already.');
+  const all = [...approvals, who];
+  const needed = ruleOf(deps.config.policy, r).requiredApprovals;
+  if (all.length < needed) {
+    const out = await signalRun(deps, r, { grant: { ...grant, extensionAsk: { ...ask, approvals: all } } }, (n) => [
+      deps.store.audit.transactionItem(auditEvent(deps, n, who, 'grant.extension-approval', { groups: r.groups })),
+    ]);
+    if (!out) throw new ConflictError('The extension changed just now; look again.');
+    if (ask.post)
+      await deps.messenger
+        .update(ask.post.channel, ask.post.ts, extensionAskMessage(out.request, { ...ask, approvals: all }))
+        .catch(() => undefined);
+    return { ...out, text: `Approved (${all.length} of ${needed}): it needs another approver.` };
+  }
+  if (grant.extensions >= maxExtensions(r))
+    throw new ConflictError(
+      `This membership was extended ${grant.extensions} times already: the most its groups allow.`,
+    );
+  const { extensionAsk: _, ...rest } = grant;
+  const next: GrantState = { ...rest, endsAt: ask.to, extensions: grant.extensions + 1 };
+  const out = await signalRun(deps, r, { grant: next }, (n) => [
+    deps.store.audit.transactionItem(
+      auditEvent(deps, n, who, 'grant.extended', {
+        groups: r.groups,
+        from: ask.from,
+        endsAt: ask.to,
+        extensions: next.extensions,
+        askedBy: ask.by,
+        approvals: all,
+      }),
+    ),
+  ]);
+  if (!out) throw new ConflictError('The extension changed just now; look again.');
+  await tellDecision(
+    deps,
+    out.request,
+    { ...ask, approvals: all },
+    `:white_check_mark: Approved by ${all.map(user).join(', ')}: it now ends ${at(ask.to)}.`,
+    `Your extension was approved: IAM user ${r.userName} stays in ${r.groups.join(', ')} until ${when(ask.to)}.`,
+  );
+  return { ...out, text: `Extended: IAM user ${r.userName} stays in ${r.groups.join(', ')} until ${when(ask.to)}.` };
+}
+
+/**
+ * Deny on an extension ask, by `who`: an approver of one of the groups (authorizeDenier), not its asker. The ask is
+ * removed (the end stays), in one conditional write with its audit event; the asker is told.
+ */
+export async function denyExtension(
+  deps: ExtensionDeps,
+  value: string,
+  who: string,
+): Promise<{ request: AccessRequest; text: string }> {
+  const { r, grant, ask } = await pendingAsk(deps, value);
+  if (who === ask.by) throw new NotAuthorizedError('You asked for this extension, so you cannot deny it.');
+  await authorizeDenier(deps, r, who);
+  const { extensionAsk: _, ...rest } = grant;
+  const next = await deps.store.requests.update(r, { grant: rest }, deps.clock.now(), [], (n) => [
+    deps.store.audit.transactionItem(
+      auditEvent(deps, n, who, 'grant.extension-denied', { groups: r.groups, from: ask.from, endsAt: ask.to }),
+    ),
+  ]);
+  if (!next) throw new ConflictError('The extension changed just now; look again.');
+  await tellDecision(
+    deps,
+    next,
+    ask,
+    `:no_entry: Denied by ${user(who)}: it still ends ${at(ask.from)}.`,
+    `Your extension of ${r.groups.join(', ')} was denied by <@${who}>: IAM user ${r.userName} is removed ${when(ask.from)}.`,
+  );
+  return { request: next, text: `Denied: the membership still ends ${when(ask.from)}.` };
+}
