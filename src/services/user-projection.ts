@@ -493,7 +493,7 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
           // every four hours, and the bot's own changes since are projected at once): keep what is known, which
           // is no change, so no write, and no further call until IAM's next report (issue 20: each such user cost
           // a live read and a rewrite at every refresh).
-          access = { ...knownAccess(item), mfa: item.mfa ?? row.mfa };
+          access = withoutUndefined({ ...knownAccess(item), mfa: item.mfa ?? (row.console ? row.mfa : undefined) });
         } else {
           // The keys changed since the report was generated: read them live.
           result.liveReads++;
@@ -506,7 +506,9 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
       access ??= withoutUndefined({
         keys: withReportUse(keys ?? [], row),
         console: row.console,
-        mfa: row.mfa,
+        // MFA is a console user's (as a live read knows it): a user without a password holds none, so the two
+        // sources never disagree on it and a newer report alone writes nothing
+        mfa: row.console ? row.mfa : undefined,
         // The password's own creation time (a live read's) stays while the password does: the report's time is when
         // it was last changed, which a first sign-in's reset moves.
         consoleSince: row.console ? ((item?.console ? item.consoleSince : undefined) ?? row.consoleSince) : undefined,

@@ -59,7 +59,7 @@ describe('the --break-glass flag of /iam add-to-group', () => {
 
     // Assess
     expect(problems).toEqual([]);
-    expect(draft).toMatchObject({ kind: 'temporary-membership', breakGlass: true, durationMs: 3_600_000 });
+    expect(draft).toMatchObject({ kind: 'temporary-membership', fields: { breakGlass: true, durationMs: 3_600_000 } });
   });
 
   it.each([

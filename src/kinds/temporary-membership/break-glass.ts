@@ -10,7 +10,7 @@
 import { context, esc, section, slackDate, user } from '../../blocks/text.js';
 import { durationMs, type Policy } from '../../config.js';
 import type { Deps } from '../../deps.js';
-import { ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
+import { ConflictError, NotAuthorizedError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
 import { auditEvent } from '../../services/requests/audit.js';
@@ -18,47 +18,15 @@ import { authorizeApprover } from '../../services/requests/rules.js';
 import { signalRun } from '../../services/runner/engine.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { changeTitle, durationText } from '../summaries.js';
+import { DEFAULT_REVIEW_WITHIN } from './break-glass-rules.js';
 
 /** Action id of the Reviewed button (the break-glass post and its escalation). */
 export const GRANT_REVIEWED = 'grant_break_glass_reviewed';
 
-/** The default time an approver has to mark a break-glass grant Reviewed. */
-export const DEFAULT_REVIEW_WITHIN = '24h';
+export { breakGlassProblem, checkBreakGlass, DEFAULT_REVIEW_WITHIN } from './break-glass-rules.js';
 
 const code = (s: string) => `\`${esc(s)}\``;
 const at = (iso: string | undefined) => (iso ? slackDate(new Date(iso)) : 'an unknown time');
-
-/**
- * What forbids a break-glass grant of `groups` for `ms` under the policy (one line), or undefined: every group must
- * allow break-glass, and `ms` be within each group's break-glass `maxDuration`.
- */
-export function breakGlassProblem(policy: Policy, groups: readonly string[], ms: number): string | undefined {
-  const listed = policy.groups.filter((g) => groups.includes(g.name));
-  const closed = listed.filter((g) => !g.breakGlass);
-  if (closed.length)
-    return `${closed.map((g) => code(g.name)).join(', ')} ${closed.length > 1 ? 'do' : 'does'} not allow break-glass: ask without \`--break-glass\`, for approval.`;
-  const tooLong = listed.filter((g) => ms > (durationMs(g.breakGlass?.maxDuration ?? '') ?? 0));
-  if (tooLong.length)
-    return `${tooLong.map((g) => `${code(g.name)} allows break-glass for at most ${g.breakGlass?.maxDuration}`).join('; ')}: ask for less.`;
-  return undefined;
-}
-
-/**
- * Throws ValidationError unless `requester` may break glass on the checked change: they own its IAM user (its
- * `slack-user-id` tag, as IAM says now), and the groups allow it for that long (see breakGlassProblem).
- */
-export function checkBreakGlass(
-  policy: Policy,
-  change: { userName: string; groups: string[]; owner?: string; durationMs?: number },
-  requester: string,
-): void {
-  const problems: Record<string, string> = {};
-  if (change.owner !== requester)
-    problems.userName = `Break-glass is for an IAM user you own: ${code(change.userName)} is not yours (its owner tag names ${change.owner ? 'someone else' : 'nobody'}). Ask without \`--break-glass\`, for approval.`;
-  const problem = breakGlassProblem(policy, change.groups, change.durationMs ?? 0);
-  if (problem) problems.duration = problem;
-  if (Object.keys(problems).length) throw new ValidationError(Object.values(problems).join('\n'), problems);
-}
 
 /** How long after the addition an approver should review a break-glass grant of `groups`: the shortest `reviewWithin`. */
 export function reviewWithinMs(policy: Policy, groups: readonly string[]): number {

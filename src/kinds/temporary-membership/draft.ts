@@ -12,7 +12,7 @@ import { CHANGE_RULES, type ChangeKind } from '../change-rules.js';
 import { durationText } from '../summaries.js';
 import type { KindDraftExtension } from '../types.js';
 import { addsForGood, temporaryGroupsOf } from './active.js';
-import { breakGlassProblem, checkBreakGlass } from './break-glass.js';
+import { breakGlassProblem, checkBreakGlass } from './break-glass-rules.js';
 
 const KIND: ChangeKind = 'temporary-membership';
 
