@@ -20,6 +20,7 @@ export const KIND_FACTS: Readonly<Record<RequestKind, KindFacts>> = {
   'rotate-key': { reservesName: false },
   offboard: { reservesName: false },
   'temporary-membership': { reservesName: false },
+  'delete-user': { reservesName: false },
 };
 
 /** The kind a request was stored with before kinds existed: they were all requests for a new user. */

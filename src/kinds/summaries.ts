@@ -33,6 +33,7 @@ export const KIND_SUMMARIES: Readonly<Partial<Record<RequestKind, (r: AccessRequ
     `rotate access key ${code(r.rotation?.oldKeyId ?? '?')} of ${changeTitle(r)} (new key to ${user(r.recipient)})`,
   'temporary-membership': (r) =>
     `add ${changeTitle(r)} to ${groupsOf(r)} for ${durationText(r.grant?.durationMs ?? 0)}`,
+  'delete-user': (r) => `delete ${changeTitle(r)} (disabled at once, deleted after a safety window)`,
   offboard: (r) => `offboard ${user(r.offboard?.member ?? r.recipient)} (disable the IAM users they own)`,
 };
 

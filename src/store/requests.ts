@@ -225,6 +225,20 @@ export interface GrantState {
   endedAt?: string;
 }
 
+/**
+ * delete-user: where a deletion stands (src/kinds/delete-user). Times are ISO strings; who clicked is a Slack id.
+ */
+export interface DeletionState {
+  /** When the user is deleted unless cancelled: the run's commit (the disabling) sets it. */
+  deleteAt?: string;
+  /** Cancel, within the window: who, when (the run's wait step then restores what was disabled). */
+  cancel?: { by: string; at: string };
+  /** When the wait step ended the window: cancelled (restoring) or deleting. */
+  endedAt?: string;
+  /** When DeleteUser succeeded (or found the user gone). */
+  deletedAt?: string;
+}
+
 export interface UserTag {
   key: string;
   value: string;
@@ -295,6 +309,8 @@ export interface AccessRequest {
   reissue?: ReissueState;
   /** temporary-membership: its duration and end (see GrantState). */
   grant?: GrantState;
+  /** delete-user: its window and where it stands (see DeletionState). */
+  deletion?: DeletionState;
   /** Optimistic concurrency: every write requires the version it read and increments it. */
   version: number;
 }
@@ -380,6 +396,7 @@ const FIELDS = [
   'run',
   'reissue',
   'grant',
+  'deletion',
   'createdAt',
   'expiresAt',
   'updatedAt',
@@ -526,6 +543,15 @@ export class RequestStore {
             extensions: Number,
             endNow: { type: Object, schema: { by: String, at: String } },
             endedAt: String,
+          },
+        },
+        deletion: {
+          type: Object,
+          schema: {
+            deleteAt: String,
+            cancel: { type: Object, schema: { by: String, at: String } },
+            endedAt: String,
+            deletedAt: String,
           },
         },
         reissue: {
