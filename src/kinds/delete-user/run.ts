@@ -221,19 +221,6 @@ async function purge(iam: Iam, userName: string, what: Purge, policyGroups: Set<
       );
       break;
     }
-    case 'mfa-devices': {
-      const out = await gone(iam.send(new ListMFADevicesCommand(U)));
-      await each(
-        (out?.MFADevices ?? []).map((d) => d.SerialNumber),
-        async (serial) => {
-          await gone(iam.send(new DeactivateMFADeviceCommand({ ...U, SerialNumber: serial })));
-          // a virtual device (an ARN `…:mfa/…`) is IAM's to delete; a hardware or FIDO one is only deactivated
-          if (/^arn:[^:]+:iam::\d+:mfa\//.test(serial))
-            await iam.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: serial }));
-        },
-      );
-      break;
-    }
     case 'groups': {
       const out = await gone(iam.send(new ListGroupsForUserCommand(U)));
       const names = (out?.Groups ?? []).map((g) => g.GroupName ?? '');
@@ -265,6 +252,7 @@ async function purge(iam: Iam, userName: string, what: Purge, policyGroups: Set<
 async function purgeStep(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const what = step.args.what as Purge;
   const iam = deps.aws.account(request.account).iam;
+  if (what === 'mfa-devices') return mfaGate(deps, request, step);
   const policyGroups = new Set(deps.config.policy.groups.map((g) => g.name));
   try {
     const removed = await purge(iam, step.args.userName ?? request.userName, what, policyGroups);
@@ -274,6 +262,51 @@ async function purgeStep(deps: Deps, request: AccessRequest, step: RunStep): Pro
   } catch (error) {
     logger.error('A user to delete could not be cleared', { requestId: request.id, what, errorName: errorName(error) });
     throw new Error(`Clearing ${what} of IAM user ${request.userName} failed`, { cause: error });
+  }
+}
+
+/**
+ * The MFA devices: listed, then one checkpointed step per device to deactivate it and, for a virtual one, one to
+ * delete it (a deactivated device is no longer listed for the user: a kill between the two must not lose it).
+ */
+async function mfaGate(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
+  const userName = step.args.userName ?? request.userName;
+  try {
+    const out = await gone(
+      deps.aws.account(request.account).iam.send(new ListMFADevicesCommand({ UserName: userName })),
+    );
+    const serials = (out?.MFADevices ?? []).map((d) => d.SerialNumber ?? '').filter(Boolean);
+    if (!serials.length) return { result: 'skipped', detail: 'none' };
+    const then = serials.flatMap((serial): RunStep[] => [
+      { t: 'op', op: 'mfa-deactivate', args: { userName, serial } },
+      // a virtual device (an ARN `…:mfa/…`) is IAM's to delete; a hardware or FIDO one is only deactivated
+      ...(VIRTUAL_MFA.test(serial) ? [{ t: 'op' as const, op: 'mfa-delete', args: { serial } }] : []),
+    ]);
+    return { result: 'done', data: { removed: serials.join(', ') }, then };
+  } catch (error) {
+    throw new Error(`Listing the MFA devices of IAM user ${userName} failed`, { cause: error });
+  }
+}
+
+const VIRTUAL_MFA = /^arn:[^:]+:iam::\d+:mfa\//;
+
+/** One MFA device deactivated, or a virtual one deleted; already so (NoSuchEntity) is done. */
+async function mfaStep(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
+  const { userName = request.userName, serial = '' } = step.args;
+  const iam = deps.aws.account(request.account).iam;
+  try {
+    const out =
+      step.op === 'mfa-deactivate'
+        ? await gone(iam.send(new DeactivateMFADeviceCommand({ UserName: userName, SerialNumber: serial })))
+        : await gone(iam.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: serial })));
+    return out ? done : { result: 'skipped', detail: 'gone' };
+  } catch (error) {
+    logger.error('An MFA device of a user to delete could not be removed', {
+      requestId: request.id,
+      op: step.op,
+      errorName: errorName(error),
+    });
+    throw new Error(`${step.op} ${serial} failed`, { cause: error });
   }
 }
 
@@ -383,6 +416,9 @@ export const deleteUserRun: RunKind = {
         return waitStep(deps, request);
       case 'delete-user':
         return deleteStep(deps, request, step);
+      case 'mfa-deactivate':
+      case 'mfa-delete':
+        return mfaStep(deps, request, step);
       case 'deletion-end':
         return endStep(deps, request);
       case 'deletion-refresh':
@@ -413,6 +449,8 @@ export const deleteUserRun: RunKind = {
     if (step.op === 'deletion-wait') return 'the deletion window: wait for Cancel or the end';
     if (step.op.startsWith('purge-')) return `remove ${what} of ${userName}`;
     if (step.op === 'delete-user') return `DeleteUser ${userName}`;
+    if (step.op === 'mfa-deactivate') return `DeactivateMFADevice ${userName} ${step.args.serial ?? ''}`;
+    if (step.op === 'mfa-delete') return `DeleteVirtualMFADevice ${step.args.serial ?? ''}`;
     if (step.op === 'deletion-end') return 'the end: user projection, approval message';
     if (step.op === 'deletion-refresh') return 'user projection';
     if (step.op === 'tell-disabled') return `DM with Cancel to ${step.args.who ?? 'nobody'}`;
