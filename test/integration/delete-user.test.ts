@@ -308,6 +308,16 @@ describe('/iam delete-user', () => {
     expect(await isAllowed(worker, 'iam:DeleteUser', managed)).toBe(true);
   });
 
+  it('refuses a user in a group the policy does not list, which the role could not take it out of', async () => {
+    const name = nextName('foreign-group');
+    await existingUser(bot, name, { owner: 'U0OWNER', groups: ['not-in-policy'] });
+
+    const answer = await command(`delete-user ${name} --reason "Cleanup"`, 'U0OWNER');
+
+    expect(answer).toContain('`not-in-policy`, which the policy does not list');
+    expect((await bot.deps.store.requests.model.scan().exec()).filter((r) => r.userName === name)).toHaveLength(0);
+  });
+
   it('refuses a requester who neither owns the user nor approves', async () => {
     const name = nextName('stranger');
     await existingUser(bot, name, { owner: 'U0OWNER' });

@@ -26,7 +26,8 @@ const code = (s: string) => `\`${s}\``;
 
 /**
  * Checks and stores a request to delete an IAM user, then hands it to the worker to be posted for approval. Refuses
- * (ValidationError) a user that does not exist or is outside the managed paths, a missing reason; refuses
+ * (ValidationError) a user that does not exist, is outside the managed paths or is in a group the policy does not
+ * list (the roles cannot take it out), a missing reason; refuses
  * (NotAuthorizedError) a requester who neither owns the user nor is among the kind's approvers. Never changes IAM.
  */
 export async function submitDeleteUser(
@@ -72,6 +73,14 @@ export async function submitDeleteUser(
       { userName: 'unmanaged' },
     );
   const state = await readUserState(iam, userName).catch(cannot(`read IAM user ${userName}`));
+  const listed = new Set(policy.groups.map((g) => g.name));
+  const outside = state.groups.filter((g) => !listed.has(g));
+  // the roles let the bot remove members only from the policy's groups: a person removes it from the others first
+  if (outside.length)
+    throw new ValidationError(
+      `IAM user ${code(userName)} is in ${outside.map(code).join(', ')}, which the policy does not list: I can only take it out of the policy's groups. Remove it from those first.`,
+      { userName: 'groups outside the policy' },
+    );
   const owner = ownerIn(state);
   const rule = approvalRule(policy, [], 'delete-user');
   if (owner !== requester && !(await isAmong(deps, rule.groups[0]?.approvers, requester)))
