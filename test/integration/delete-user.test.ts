@@ -318,6 +318,23 @@ describe('/iam delete-user', () => {
     expect((await bot.deps.store.requests.model.scan().exec()).filter((r) => r.userName === name)).toHaveLength(0);
   });
 
+  it('is not approved by the owner of the user when an approver asked, nor by the approver who asked', async () => {
+    const name = nextName('own-approval');
+    const { active } = await usableUser(name);
+    await command(`delete-user ${name} --reason "Cleanup"`, 'U0APPROVER2');
+    const request = await changeRequestFor(bot, name);
+
+    const byOwner = await click(bot, request, 'U0OWNER');
+    await bot.drain();
+    const byRequester = await click(bot, request, 'U0APPROVER2');
+    await bot.drain();
+
+    expect(repliesTo(bot, byOwner.responseId).join()).toContain(`You own IAM user ${name}`);
+    expect(repliesTo(bot, byRequester.responseId).join()).toContain('You asked for this request');
+    expect((await stored(request)).status).toBe('pending');
+    expect(await keysOf(name)).toMatchObject({ [active]: 'Active' });
+  });
+
   it('refuses a requester who neither owns the user nor approves', async () => {
     const name = nextName('stranger');
     await existingUser(bot, name, { owner: 'U0OWNER' });
