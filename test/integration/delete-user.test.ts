@@ -29,7 +29,7 @@ import { DELETE_USER_CANCEL } from '../../src/kinds/delete-user/messages.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor, existingUser } from '../support/changes.js';
-import { auditActions, click, dmsTo, repliesTo, shownText } from '../support/create-user.js';
+import { approvalMessageNow, auditActions, click, dmsTo, repliesTo, shownText } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
 import { HOME_ACCOUNT_ID, isAllowed } from '../support/role-checker.js';
 import { ServiceCredentialStandIn } from '../support/service-credentials.js';
@@ -167,6 +167,7 @@ describe('/iam delete-user', () => {
     expect(ownerDm).toContain(active);
     expect(ownerDm).not.toContain(inactive);
     expect(await auditActions(bot, request.id)).toContain('user-disabled');
+    expect(JSON.stringify(approvalMessageNow(bot, request))).toContain('*Disabled.* Deleted');
   });
 
   it('restores exactly what was disabled on Cancel within the window: the keys it deactivated active again, a key already inactive still inactive, and the user never deleted', async () => {

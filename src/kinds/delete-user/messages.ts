@@ -27,6 +27,16 @@ export function deleteApprovalMessage(r: AccessRequest, ctx: RenderContext) {
     const text = (b as { text?: { text?: string } }).text?.text ?? '';
     return text.startsWith('*The plan*') ? section(deletionPlanLines(ctx.policy.users.deleteAfterDays).join('\n')) : b;
   });
+  const d = r.deletion;
+  const where = !d?.deleteAt
+    ? undefined
+    : d.deletedAt
+      ? `:wastebasket: *Deleted* ${at(d.deletedAt)}.`
+      : d.cancel
+        ? `:leftwards_arrow_with_hook: *Cancelled* by ${user(d.cancel.by)}: the user stays.`
+        : `:lock: *Disabled.* Deleted ${at(d.deleteAt)} unless its owner or an approver cancels.`;
+  // where the deletion stands, before the request's id (the last block)
+  if (where && r.status === 'done') blocks.splice(blocks.length - 1, 0, section(where));
   return { ...message, blocks };
 }
 
