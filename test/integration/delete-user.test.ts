@@ -68,9 +68,11 @@ const serviceCredentials = new ServiceCredentialStandIn();
 beforeAll(async () => {
   bot = await startTestBot({
     policy: testPolicy(),
-    members: ['U0OWNER', 'U0STRANGER'],
+    members: ['U0OWNER', 'U0STRANGER', { id: 'U0GUESTAPPROVER', guest: 'single' }],
     decorateClient: serviceCredentials.decorate,
   });
+  // an approvers' user group lists a single-channel guest (before any look-up: its members are cached)
+  bot.slack.usergroups.set('S0SECURITY', ['U0GUESTAPPROVER']);
 });
 afterAll(async () => {
   await bot.stop();
@@ -344,6 +346,18 @@ describe('/iam delete-user', () => {
 
     expect(answer).toContain('Only the owner');
     expect(await exists(name)).toBe(true);
+  });
+
+  it('does not let a guest Cancel, even one a user group of approvers lists', async () => {
+    const name = nextName('guest');
+    const { active } = await usableUser(name);
+    const request = await approvedDeletion(name, 'U0APPROVER2');
+
+    const answer = await pressCancel('U0GUESTAPPROVER', request);
+
+    expect(answer.join()).toContain('full member');
+    expect((await stored(request)).deletion?.cancel).toBeUndefined();
+    expect(await keysOf(name)).toMatchObject({ [active]: 'Inactive' });
   });
 
   it('lets only the owner or an approver Cancel, and a second Cancel or Approve changes nothing', async () => {

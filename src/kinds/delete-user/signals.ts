@@ -9,6 +9,7 @@ import type { Job } from '../../jobs/types.js';
 import { auditEvent } from '../../services/requests/audit.js';
 import { approvalRule, isAmong } from '../../services/requests.js';
 import { signalRun } from '../../services/runner/engine.js';
+import { requireFullMember } from '../../services/slack-members.js';
 import type { AccessRequest } from '../../store/requests.js';
 
 /** What a Cancel did: the request as stored, the worker job that wakes its run (if asleep), the clicker's answer. */
@@ -32,10 +33,14 @@ export async function cancelDeletion(
   const r = await deps.store.requests.get(requestId);
   if (r?.kind !== 'delete-user') throw new NotAuthorizedError('There is no such deletion.');
   const approvers = approvalRule(deps.config.policy, [], 'delete-user').groups[0]?.approvers;
-  if (user !== r.owner && !(await isAmong(deps, approvers, user)))
-    throw new NotAuthorizedError(
-      `Only ${r.owner ? `<@${r.owner}>, who owns IAM user ${r.userName}, or ` : ''}an approver can cancel its deletion.`,
-    );
+  if (user !== r.owner) {
+    if (!(await isAmong(deps, approvers, user)))
+      throw new NotAuthorizedError(
+        `Only ${r.owner ? `<@${r.owner}>, who owns IAM user ${r.userName}, or ` : ''}an approver can cancel its deletion.`,
+      );
+    // an approver counts only as a full member of this workspace, whatever the policy lists
+    await requireFullMember(deps, user, 'cancel a deletion');
+  }
   const deletion = r.deletion;
   if (r.status !== 'done' || !deletion?.deleteAt)
     throw new ConflictError(`IAM user ${r.userName} is not disabled (yet): there is nothing to cancel.`);

@@ -12,6 +12,7 @@ import { errorName } from '../../services/provisioning.js';
 import { MAX_JUSTIFICATION } from '../../services/request-validation.js';
 import { newRequest, submitNew } from '../../services/requests/submit.js';
 import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions } from '../../services/requests.js';
+import { requireFullMember } from '../../services/slack-members.js';
 import type { AccessRequest } from '../../store/requests.js';
 
 /** A deletion as typed on the command line. */
@@ -83,10 +84,14 @@ export async function submitDeleteUser(
     );
   const owner = ownerIn(state);
   const rule = approvalRule(policy, [], 'delete-user');
-  if (owner !== requester && !(await isAmong(deps, rule.groups[0]?.approvers, requester)))
-    throw new NotAuthorizedError(
-      `Only the owner of IAM user ${code(userName)}${owner ? ` (<@${owner}>)` : ''} or an approver can ask to delete it.`,
-    );
+  if (owner !== requester) {
+    if (!(await isAmong(deps, rule.groups[0]?.approvers, requester)))
+      throw new NotAuthorizedError(
+        `Only the owner of IAM user ${code(userName)}${owner ? ` (<@${owner}>)` : ''} or an approver can ask to delete it.`,
+      );
+    // an approver counts only as a full member of this workspace, whatever the policy lists
+    await requireFullMember(deps, requester, 'ask to delete an IAM user');
+  }
   const request = newRequest(deps, requester, {
     kind: 'delete-user',
     plan: [],
