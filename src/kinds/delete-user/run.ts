@@ -68,6 +68,15 @@ async function gone<T>(call: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/**
+ * Whether the user is gone (GetUser, granted on any user): IAM authorizes a call on a user that does not exist
+ * against `user/<name>`, without its path, so the managed-path role would be denied (AccessDenied, not NoSuchEntity)
+ * where a killed part's successor repeats a step after DeleteUser, or a second deletion of the same user runs.
+ */
+async function userGone(iam: Iam, userName: string): Promise<boolean> {
+  return !(await gone(iam.send(new GetUserCommand({ UserName: userName }))));
+}
+
 /** Whom the deletion's DMs go to: the owner, the requester and whoever cancelled (once each). */
 const toldOf = (request: AccessRequest): string[] => [
   ...new Set([request.owner, request.requester, request.deletion?.cancel?.by].filter((w): w is string => !!w)),
@@ -252,9 +261,10 @@ async function purge(iam: Iam, userName: string, what: Purge, policyGroups: Set<
 async function purgeStep(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const what = step.args.what as Purge;
   const iam = deps.aws.account(request.account).iam;
-  if (what === 'mfa-devices') return mfaGate(deps, request, step);
   const policyGroups = new Set(deps.config.policy.groups.map((g) => g.name));
   try {
+    if (await userGone(iam, step.args.userName ?? request.userName)) return { result: 'skipped', detail: 'user gone' };
+    if (what === 'mfa-devices') return await mfaGate(deps, request, step);
     const removed = await purge(iam, step.args.userName ?? request.userName, what, policyGroups);
     return removed.length
       ? { result: 'done', data: { removed: removed.join(', ') } }
@@ -318,7 +328,9 @@ async function deleteStep(deps: Deps, request: AccessRequest, step: RunStep): Pr
   const userName = step.args.userName ?? request.userName;
   const changes = (r: AccessRequest) => ({ deletion: { ...r.deletion, deletedAt: deps.clock.now().toISOString() } });
   try {
-    const out = await gone(deps.aws.account(request.account).iam.send(new DeleteUserCommand({ UserName: userName })));
+    const iam = deps.aws.account(request.account).iam;
+    if (await userGone(iam, userName)) return { result: 'skipped', detail: 'gone', changes };
+    const out = await gone(iam.send(new DeleteUserCommand({ UserName: userName })));
     return out ? { result: 'done', changes } : { result: 'skipped', detail: 'gone', changes };
   } catch (error) {
     if (errorName(error) === 'DeleteConflict' && !step.args.again) {
