@@ -150,8 +150,10 @@ export const policySchema = z
         path: z._default(iamPath, '/iam-slack-bot/'),
         /** More paths whose users the bot manages (e.g. users made before it); its role covers only these. */
         managedPaths: z._default(z.array(iamPath), []),
+        /** delete-user: days between a user's disabling (at approval) and its deletion; Cancel restores meanwhile. */
+        deleteAfterDays: z._default(z.int().check(z.minimum(1), z.maximum(365)), 7),
       }),
-      { path: '/iam-slack-bot/', managedPaths: [] },
+      { path: '/iam-slack-bot/', managedPaths: [], deleteAfterDays: 7 },
     ),
     keys: z._default(
       z.strictObject({

@@ -55,6 +55,13 @@ export const COMMAND_HELP = [
     example: '/iam rotate-key build-bot',
   },
   {
+    name: 'delete-user',
+    summary:
+      'asks to delete an IAM user under the managed paths (its owner or an approver asks; approved like a change, not by its owner). At approval it is disabled (active keys deactivated, console password deleted) and its owner can Cancel for `users.deleteAfterDays` days; then everything attached to it is removed and the user deleted.',
+    usage: '/iam delete-user <iam-user> --reason "..." [--account name]',
+    example: '/iam delete-user build-bot --reason "The CI moved to OIDC roles"',
+  },
+  {
     name: 'reissue',
     summary:
       'approvers: replaces an access key whose one-time link was never opened (lost or expired) with a fresh key and a new link; the undelivered key is deleted.',

@@ -1,4 +1,4 @@
-import { context, esc, section } from './text.js';
+import { context, esc, section, sections } from './text.js';
 
 export interface CommandHelp {
   name: string;
@@ -16,7 +16,8 @@ export function helpMessage(commands: CommandHelp[]) {
       section(
         '*Manage AWS IAM users from Slack.* Every change is approved in the approval channel; credentials arrive as one-time links, never in chat.',
       ),
-      section(lines.join('\n')),
+      // packed into as many sections as Slack's 3,000 characters a section need (the list outgrew one)
+      ...sections(lines),
       context('Usage: `/iam <command> [arguments]`'),
     ],
   };

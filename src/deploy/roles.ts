@@ -51,6 +51,8 @@ export interface FunctionNeeds {
   policyGroups: string[];
   /** IAM actions without a resource type (IAM accepts only `*`). */
   iamAccount: string[];
+  /** IAM actions on virtual MFA devices (`mfa/*`: a device's name and path are its user's choice, not the bot's). */
+  virtualMfa: string[];
   /** Whether it assumes the named accounts' roles. */
   assumeRoles: boolean;
   /** Secrets Manager actions on the bot's one-time credential secrets (SECRET_PREFIX). */
@@ -68,6 +70,7 @@ const none: FunctionNeeds = {
   anyUser: [],
   policyGroups: [],
   iamAccount: [],
+  virtualMfa: [],
   assumeRoles: false,
   secrets: [],
   secretsAccount: [],
@@ -196,6 +199,7 @@ function withKind(needs: FunctionNeeds, declared: Permissions | undefined): Func
     anyUser: union(needs.anyUser, declared.anyUser),
     policyGroups: union(needs.policyGroups, declared.policyGroups),
     iamAccount: union(needs.iamAccount, declared.iamAccount),
+    virtualMfa: union(needs.virtualMfa, declared.virtualMfa),
     tables,
   };
 }
@@ -299,6 +303,13 @@ function iamStatements(policy: Policy, needs: FunctionNeeds, partition: string, 
     });
   if (needs.iamAccount.length)
     statements.push({ Sid: 'AccountReads', Effect: 'Allow', Action: iam(needs.iamAccount), Resource: ['*'] });
+  if (needs.virtualMfa.length)
+    statements.push({
+      Sid: 'VirtualMfaDevices',
+      Effect: 'Allow',
+      Action: iam(needs.virtualMfa),
+      Resource: [iamArn({ partition }, accountId, 'mfa/*')],
+    });
   return statements;
 }
 
@@ -390,6 +401,7 @@ export function accountRolePolicy(policy: Policy, accountName: string, partition
     merged.anyUser = [...new Set([...merged.anyUser, ...n.anyUser])];
     merged.policyGroups = [...new Set([...merged.policyGroups, ...n.policyGroups])];
     merged.iamAccount = [...new Set([...merged.iamAccount, ...n.iamAccount])];
+    merged.virtualMfa = [...new Set([...merged.virtualMfa, ...n.virtualMfa])];
   }
   return { Version: '2012-10-17', Statement: iamStatements(policy, merged, partition, accountId) };
 }

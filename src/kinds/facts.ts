@@ -6,6 +6,7 @@
  */
 import type { RequestKind } from '../services/plans/types.js';
 import type { AccessRequest, KindItemFields } from '../store/requests.js';
+import { deletionItemFields } from './delete-user/item.js';
 import { grantItemFields } from './temporary-membership/item.js';
 
 export type { KindItemFields } from '../store/requests.js';
@@ -25,6 +26,7 @@ export const KIND_FACTS: Readonly<Record<RequestKind, KindFacts>> = {
   'rotate-key': { reservesName: false },
   offboard: { reservesName: false },
   'temporary-membership': { reservesName: false, itemFields: grantItemFields },
+  'delete-user': { reservesName: false, itemFields: deletionItemFields },
 };
 
 /** The kind a request was stored with before kinds existed: they were all requests for a new user. */

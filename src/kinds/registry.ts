@@ -4,6 +4,7 @@ import type { AccessRequest } from '../store/requests.js';
 import { addToGroup } from './add-to-group.js';
 import type { ChangeKind } from './change-rules.js';
 import { createUser } from './create-user.js';
+import { deleteUser } from './delete-user/index.js';
 import { reservesName as factsReservesName, kindIdOf } from './facts.js';
 import { offboard } from './offboard.js';
 import { removeFromGroup } from './remove-from-group.js';
@@ -20,6 +21,7 @@ export const KINDS: Readonly<Record<RequestKind, RequestKindModule>> = {
   'rotate-key': rotateKey,
   offboard,
   'temporary-membership': temporaryMembership,
+  'delete-user': deleteUser,
 };
 
 /** The module of a request's kind (a request stored before kinds existed has no `kind`: create-user). */

@@ -24,6 +24,7 @@ export const KIND_SUMMARIES: Readonly<Partial<Record<RequestKind, (r: AccessRequ
   'rotate-key': (r) =>
     `rotate access key ${code(r.rotation?.oldKeyId ?? '?')} of ${changeTitle(r)} (new key to ${user(r.recipient)})`,
   'temporary-membership': temporaryMembershipSummary,
+  'delete-user': (r) => `delete ${changeTitle(r)} (disabled at once, deleted after a safety window)`,
   offboard: (r) => `offboard ${user(r.offboard?.member ?? r.recipient)} (disable the IAM users they own)`,
 };
 

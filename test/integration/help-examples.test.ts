@@ -22,9 +22,13 @@ const asSlackSends = (example: string) =>
   example.replace(/^\/iam /, '').replace(/@(\w+)/g, (_, name: string) => `<@${PEOPLE[name] ?? 'U0SOMEONE'}|${name}>`);
 
 it('runs every example that asks for a change, in the order help lists them, each approved and done', async () => {
-  // offboard: approvers only, and about a person (test/integration/leavers.test.ts runs it through approval)
+  // offboard: approvers only, and about a person (test/integration/leavers.test.ts runs it through approval);
+  // delete-user: asked by the user's owner, and last (the looking examples read the user it disables: see the end)
   const changing = subcommands.filter(
-    (s) => !['help', 'whoami', 'reissue', 'users', 'user', 'offboard', 'jobs', 'audit', 'report'].includes(s.name),
+    (s) =>
+      !['help', 'whoami', 'reissue', 'users', 'user', 'offboard', 'jobs', 'audit', 'report', 'delete-user'].includes(
+        s.name,
+      ),
   );
   expect(changing.map((s) => s.name)).toEqual([
     'create-user',
@@ -88,4 +92,21 @@ it('answers the report example for an approver the policy names, with a DM and i
 
   expect(String(JSON.parse(result.body || '{}').text ?? ''), sub.example).toContain("I'll send it to you by DM");
   expect([...bot.slack.files.values()].at(-1)?.content, sub.example).toContain('build-bot');
+});
+
+it('runs the delete-user example last, asked by the owner the set-owner example made, approved and the user disabled', async () => {
+  const sub = subcommands.find((s) => s.name === 'delete-user');
+  if (!sub) throw new Error('no subcommand delete-user');
+  const { responseId } = await bot.command(asSlackSends(sub.example), PEOPLE.bob);
+  await bot.drain();
+  const answer = shownText(bot, responseId);
+  const request = (await bot.deps.store.requests.model.scan().exec()).find((r) => r.kind === 'delete-user');
+  if (!request) throw new Error(`no request: ${answer}`);
+  await click(bot, await bot.deps.store.requests.get(request.id).then((r) => r ?? request), 'U0PLATFORM1');
+  await bot.drain();
+
+  expect(answer, sub.example).toContain('is waiting for approval');
+  const done = await bot.deps.store.requests.get(request.id);
+  expect(done?.status, sub.example).toBe('done');
+  expect(done?.deletion?.deleteAt, sub.example).toBeDefined();
 });

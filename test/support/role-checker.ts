@@ -102,6 +102,14 @@ const USER_ACTIONS = new Set([
   'DetachUserPolicy',
   'ListUserPolicies',
   'ListAttachedUserPolicies',
+  'ListSigningCertificates',
+  'DeleteSigningCertificate',
+  'ListSSHPublicKeys',
+  'DeleteSSHPublicKey',
+  'ListServiceSpecificCredentials',
+  'DeleteServiceSpecificCredential',
+  'ListMFADevices',
+  'DeactivateMFADevice',
 ]);
 const GROUP_ACTIONS = new Set(['AddUserToGroup', 'RemoveUserFromGroup', 'GetGroup', 'CreateGroup', 'DeleteGroup']);
 
@@ -233,6 +241,9 @@ export class RoleChecker {
             .send(new GetAccessKeyLastUsedCommand({ AccessKeyId: String(input.AccessKeyId) }))
             .catch(() => undefined);
           resources = [await this.#userArn(account, c, out?.UserName ?? 'unknown-key-owner')];
+        } else if (action === 'DeleteVirtualMFADevice') {
+          // a virtual MFA device's resource is its own ARN, its serial number
+          resources = [String(input.SerialNumber)];
         } else if (GROUP_ACTIONS.has(action)) {
           resources = [await this.#groupArn(account, c, String(input.GroupName))];
         } else {

@@ -52,7 +52,7 @@ describe('approvalRule', () => {
   it('refuses a kind approvals.kinds does not know', () => {
     expect(() =>
       loadConfig(env, () =>
-        stringify(testPolicy({ approvals: { ...testPolicy().approvals, kinds: { 'delete-user': {} } } })),
+        stringify(testPolicy({ approvals: { ...testPolicy().approvals, kinds: { 'access-review': {} } } })),
       ),
     ).toThrow(/approvals\.kinds/);
   });

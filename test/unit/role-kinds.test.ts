@@ -79,14 +79,25 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
       'iam:CreateAccessKey',
       'iam:CreateLoginProfile',
       'iam:CreateUser',
+      'iam:DeactivateMFADevice', // delete-user (issue 22), from here …
       'iam:DeleteAccessKey',
       'iam:DeleteLoginProfile',
+      'iam:DeleteSSHPublicKey',
+      'iam:DeleteServiceSpecificCredential',
+      'iam:DeleteSigningCertificate',
       'iam:DeleteUser',
+      'iam:DeleteUserPolicy',
+      'iam:DetachUserPolicy',
       'iam:GetAccessKeyLastUsed',
       'iam:GetLoginProfile',
       'iam:ListAccessKeys',
+      'iam:ListAttachedUserPolicies',
       'iam:ListGroupsForUser',
-      'iam:ListMFADevices', // issue 22: a console user's MFA, on a live read of the user
+      'iam:ListMFADevices', // issue 22: a console user's MFA (live read), and delete-user's MFA step
+      'iam:ListSSHPublicKeys',
+      'iam:ListServiceSpecificCredentials',
+      'iam:ListSigningCertificates',
+      'iam:ListUserPolicies',
       'iam:ListUserTags',
       'iam:TagUser',
       'iam:UpdateAccessKey',
@@ -101,6 +112,8 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
       'iam:GetCredentialReport',
       'iam:ListAccountAliases',
     ],
+    // delete-user (issue 22): a virtual MFA device is deleted once deactivated (its ARN is mfa/<name>, no user path)
+    VirtualMfaDevices: ['iam:DeleteVirtualMFADevice'],
     AssumeAccountRoles: ['sts:AssumeRole'],
     CredentialSecrets: ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:TagResource'],
     TableRequests: [
@@ -155,7 +168,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
 /** Every action a function's needs grant, as `<list>:<action>` (tables as `table.<name>:<action>`). */
 const grants = (needs: FunctionNeeds): Set<string> =>
   new Set([
-    ...(['managedUsers', 'anyUser', 'policyGroups', 'iamAccount'] as const).flatMap((list) =>
+    ...(['managedUsers', 'anyUser', 'policyGroups', 'iamAccount', 'virtualMfa'] as const).flatMap((list) =>
       needs[list].map((a) => `${list}:${a}`),
     ),
     ...Object.entries(needs.tables).flatMap(([table, actions]) => (actions ?? []).map((a) => `table.${table}:${a}`)),
@@ -165,7 +178,7 @@ const grants = (needs: FunctionNeeds): Set<string> =>
 const declared = (kind: (typeof REQUEST_KINDS)[number], fn: FunctionName): Set<string> => {
   const p = KIND_PERMISSIONS[kind][fn] ?? {};
   return new Set([
-    ...(['managedUsers', 'anyUser', 'policyGroups', 'iamAccount'] as const).flatMap((list) =>
+    ...(['managedUsers', 'anyUser', 'policyGroups', 'iamAccount', 'virtualMfa'] as const).flatMap((list) =>
       (p[list] ?? []).map((a) => `${list}:${a}`),
     ),
     ...Object.entries(p.tables ?? {}).flatMap(([table, actions]) => (actions ?? []).map((a) => `table.${table}:${a}`)),

@@ -8,6 +8,7 @@ import type { RequestKind } from '../../services/plans/types.js';
 import { temporaryMembershipPermissions } from '../temporary-membership/permissions.js';
 import { addToGroupPermissions } from './add-to-group.js';
 import { createUserPermissions } from './create-user.js';
+import { deleteUserPermissions } from './delete-user.js';
 import { offboardPermissions } from './offboard.js';
 import { removeFromGroupPermissions } from './remove-from-group.js';
 import { rotateKeyPermissions } from './rotate-key.js';
@@ -22,4 +23,5 @@ export const KIND_PERMISSIONS: Readonly<Record<RequestKind, KindPermissions>> = 
   'rotate-key': rotateKeyPermissions,
   offboard: offboardPermissions,
   'temporary-membership': temporaryMembershipPermissions,
+  'delete-user': deleteUserPermissions,
 };

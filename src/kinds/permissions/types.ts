@@ -19,6 +19,8 @@ export interface Permissions {
   policyGroups?: readonly string[];
   /** IAM actions without a resource type (IAM accepts only `*`). */
   iamAccount?: readonly string[];
+  /** IAM actions on virtual MFA devices (any: `mfa/*`; IAM refuses to delete one still assigned to a user). */
+  virtualMfa?: readonly string[];
   /** DynamoDB actions per table. */
   tables?: Partial<Record<TableName, readonly string[]>>;
 }

@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.js';
 import { registerTemporaryMembershipActions } from '../../kinds/temporary-membership/listener.js';
 import { registerAuditMoreAction } from './audit-more.js';
 import { registerCredentialLinkActions } from './credential-link.js';
+import { registerDeleteUserActions } from './delete-user.js';
 import { registerJobRerunAction } from './job-rerun.js';
 import { registerKeyReminderActions } from './key-reminders.js';
 import { registerOffboardActions } from './offboard.js';
@@ -25,4 +26,5 @@ export function registerActions(app: App, deps: Deps): void {
   registerJobRerunAction(app, deps);
   registerAuditMoreAction(app, deps);
   registerTemporaryMembershipActions(app, deps);
+  registerDeleteUserActions(app, deps);
 }

@@ -6,6 +6,7 @@ import { logger } from '../../logger.js';
 import { closestName } from '../../services/closest.js';
 import { audit } from './audit.js';
 import { createUser } from './create-user.js';
+import { deleteUser } from './delete-user.js';
 import { addToGroup, removeFromGroup } from './group-membership.js';
 import { help } from './help.js';
 import { jobs } from './jobs.js';
@@ -27,6 +28,7 @@ export const subcommands: readonly Subcommand[] = [
   removeFromGroup,
   setOwner,
   rotateKey,
+  deleteUser,
   reissue,
   users,
   user,

@@ -12,6 +12,7 @@ export const REQUEST_KINDS = [
   'rotate-key',
   'offboard',
   'temporary-membership',
+  'delete-user',
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 

@@ -6,6 +6,7 @@
 import type { Deps } from '../../deps.js';
 import { changeRun } from '../../kinds/change/run.js';
 import { createUserRun } from '../../kinds/create-user-run.js';
+import { deleteUserRun } from '../../kinds/delete-user/run.js';
 import { KIND_BEFORE_KINDS } from '../../kinds/facts.js';
 import { rotationDeliveryRun } from '../../kinds/rotate-key/rotation-delivery.js';
 import { temporaryMembershipRun } from '../../kinds/temporary-membership/run.js';
@@ -34,6 +35,7 @@ export const runKinds: Readonly<Record<RequestKind, RunKind>> = {
   'rotate-key': withSignals(rotationDeliveryRun),
   offboard: withSignals(offboardRun),
   'temporary-membership': withSignals(temporaryMembershipRun),
+  'delete-user': withSignals(deleteUserRun),
 };
 
 /** The run kind of a request (a request stored before kinds existed: create-user). */

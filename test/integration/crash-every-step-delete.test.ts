@@ -1,0 +1,159 @@
+/**
+ * Crash at every step (issue 18), for delete-user (issue 22): a deletion runs once uninterrupted, from the command and
+ * the approval (the user disabled: its active key deactivated, its console password deleted) to the end of the
+ * window, woken by the one-minute task (`wake-due-runs`), where everything attached is removed and the user deleted;
+ * then, for every call of the worker that changes something, again with the worker killed before and after that call,
+ * and the end state must be the same: the user and its virtual MFA device gone, each DM once except between its post
+ * and the checkpoint that records it (MAY_DOUBLE). See crash-every-step.test.ts and test/support/kill-points.ts.
+ * `npm run test:long` runs every kill point (CRASH_SWEEP=full).
+ */
+import {
+  AddUserToGroupCommand,
+  CreateAccessKeyCommand,
+  CreateLoginProfileCommand,
+  CreateVirtualMFADeviceCommand,
+  EnableMFADeviceCommand,
+  ListVirtualMFADevicesCommand,
+  PutUserPolicyCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { minuteTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { changeRequestFor, ensureGroup, existingUser } from '../support/changes.js';
+import { crashSweep } from '../support/crash-sweep.js';
+import { click } from '../support/create-user.js';
+import { type CrashScenario, KillSwitch, snapshotRequest } from '../support/kill-points.js';
+import { testPolicy } from '../support/policy.js';
+import { ServiceCredentialStandIn } from '../support/service-credentials.js';
+
+const START = new Date('2026-11-25T09:00:00Z');
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+let bot: TestBot;
+const kills = new KillSwitch();
+// moto does not implement service-specific credentials: stood in for (see the file)
+const serviceCredentials = new ServiceCredentialStandIn();
+beforeAll(async () => {
+  bot = await startTestBot({
+    policy: testPolicy(),
+    decorateClient: (client) => {
+      kills.awsMiddleware(client);
+      serviceCredentials.decorate(client);
+    },
+    members: ['U0OWNER'],
+  });
+  kills.attach(bot);
+});
+afterAll(async () => {
+  await bot?.stop();
+});
+
+const LEAVING = 'crash-deleted';
+
+/** The one-minute schedule, `ms` after now: once as an invocation the harness numbers, then a minute later. */
+async function minuteTicks(b: TestBot, ms: number): Promise<void> {
+  b.clock.advance(ms);
+  await kills.invoke('schedule', () => b.as('schedule', () => runScheduledTasks(b.deps, minuteTasks)));
+  await b.drain();
+  b.clock.advance(MINUTE); // the next minute's run: what a killed part left, it wakes again
+  await b.as('schedule', () => runScheduledTasks(b.deps, minuteTasks));
+  await b.drain();
+}
+
+const SCENARIOS: CrashScenario[] = [
+  {
+    kind: 'delete-user (disabled, then deleted after the window)',
+    async setup(b) {
+      const iam = b.deps.aws.account().iam;
+      serviceCredentials.byUser.clear();
+      await existingUser(b, LEAVING, { owner: 'U0OWNER' });
+      await iam.send(new CreateAccessKeyCommand({ UserName: LEAVING }));
+      const idle = await iam.send(new CreateAccessKeyCommand({ UserName: LEAVING }));
+      await iam.send(
+        new UpdateAccessKeyCommand({
+          UserName: LEAVING,
+          AccessKeyId: idle.AccessKey?.AccessKeyId ?? '',
+          Status: 'Inactive',
+        }),
+      );
+      await iam.send(new CreateLoginProfileCommand({ UserName: LEAVING, Password: 'Test-Passw0rd-not-secret!' }));
+      await ensureGroup(b, 'read-only');
+      await iam.send(new AddUserToGroupCommand({ UserName: LEAVING, GroupName: 'read-only' }));
+      await iam.send(
+        new PutUserPolicyCommand({
+          UserName: LEAVING,
+          PolicyName: 'inline',
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+          }),
+        }),
+      );
+      const device = await iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: LEAVING }));
+      await iam.send(
+        new EnableMFADeviceCommand({
+          UserName: LEAVING,
+          SerialNumber: device.VirtualMFADevice?.SerialNumber ?? '',
+          AuthenticationCode1: '123456',
+          AuthenticationCode2: '654321',
+        }),
+      );
+      serviceCredentials.create(LEAVING);
+      return { userNames: [LEAVING], approver: 'U0APPROVER1' };
+    },
+    async act(b) {
+      const { result } = await b.command(`delete-user ${LEAVING} --reason "Moved to OIDC"`, 'U0APPROVER2');
+      expect(result.statusCode).toBe(200);
+      await b.drain();
+      const request = await changeRequestFor(b, LEAVING);
+      await click(b, request, 'U0APPROVER1');
+      await b.drain();
+      await minuteTicks(b, 7 * DAY); // the window's end
+      return request.id;
+    },
+    async snapshot(b, context, requestId, from, k) {
+      const state = await snapshotRequest(b, context, requestId, from, k.minted, k.passwords);
+      const devices = await b.deps.aws.account().iam.send(new ListVirtualMFADevicesCommand({}));
+      state.iam['virtual MFA devices'] = (devices.VirtualMFADevices ?? []).length;
+      state.iam['service-specific credentials'] = serviceCredentials.byUser.get(LEAVING)?.length ?? 0;
+      // each run makes its own access key: its id, in the disabling step's audit line, differs from run to run
+      state.audit = state.audit.map((a) => a.replace(/AKIA[0-9A-Z]{16}/g, 'AKIA…'));
+      return state;
+    },
+  },
+];
+
+/** Filled from the baseline's kill points (CRASH_DEBUG=1): each DM between its post and its step's checkpoint. */
+const MAY_DOUBLE: Record<string, string[]> = {
+  'delete-user (disabled, then deleted after the window)': [
+    // the request's post in the approval channel, recorded where it is (setMessage)
+    'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
+    'before publish-request#1/1.2 dynamodb:UpdateItem requests',
+    // the start (requester told), after the commit the requester's DM and the owner's (with Cancel)
+    'after provision#1/1.3 slack:chat.postMessage U0APPROVER2',
+    'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.15 slack:chat.postMessage U0APPROVER2',
+    'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.17 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.18 dynamodb:TransactWriteItems requests+audit',
+    // the DMs once deleted (owner, requester)
+    'after run-part#1/1.28 slack:chat.postMessage U0OWNER',
+    'before run-part#1/1.29 dynamodb:TransactWriteItems requests+audit',
+    'after run-part#1/1.30 slack:chat.postMessage U0APPROVER2',
+    'before run-part#1/1.31 dynamodb:TransactWriteItems requests+audit',
+  ],
+};
+
+const KNOWN: Record<string, Record<string, string>> = {};
+
+crashSweep({
+  bot: () => bot,
+  kills,
+  scenarios: SCENARIOS,
+  start: START,
+  mayDouble: MAY_DOUBLE,
+  known: KNOWN,
+  timeout: 120 * 60_000,
+});
