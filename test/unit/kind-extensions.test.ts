@@ -91,7 +91,7 @@ describe("a kind's extension points", () => {
     const dropped = dynamoose.aws.converter().unmarshall((await new without.model(request).toDynamo()) as never);
 
     // Assess
-    expect(Object.keys(itemFields).sort()).toEqual(['grant', 'probe']); // temporary-membership's, and the probe's
+    expect(Object.keys(itemFields).sort()).toEqual(['deletion', 'grant', 'probe']); // temporary-membership's, and the probe's
     expect(written.probe).toEqual({ level: 3 });
     expect(dropped.probe).toBeUndefined();
   });
