@@ -22,7 +22,7 @@ export const COMMAND_HELP = [
     summary:
       'asks for a new IAM user (access key and/or console password, in the groups you choose); approvers decide in the approval channel, and the credentials arrive as a one-time link.',
     usage:
-      '/iam create-user [name] [--for @user] [--groups g1,g2] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."] [--anyway]',
+      '/iam create-user [name] [--for @user] [--groups g1,g2 | --like iam-user] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."] [--anyway]',
     example:
       '/iam create-user build-bot --for @alice --groups ci-deployers --keys --account home --reason "CI deploys for the web app"',
   },
@@ -30,7 +30,8 @@ export const COMMAND_HELP = [
     name: 'add-to-group',
     summary:
       'asks to add an IAM user to groups the policy lists; approved like a new user (no approval by its owner or by whoever asked).',
-    usage: '/iam add-to-group <iam-user> <group> [group...] --reason "..." [--for 4h] [--account name]',
+    usage:
+      '/iam add-to-group <iam-user> <group> [group...] [--like iam-user] --reason "..." [--for 4h [--break-glass]] [--account name]',
     example: '/iam add-to-group build-bot read-only --reason "Needs to read the staging logs"',
   },
   {

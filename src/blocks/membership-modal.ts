@@ -76,6 +76,8 @@ export function membershipModal(
           ...(chosen.length ? { initial_options: chosen } : {}),
         },
         'Only the groups the access policy lists.',
+        // with "Same groups as" (add-to-group), the groups may come from there alone
+        kindsFields.some((f) => f.name === 'like'),
       ),
       ...kindsFields.map((f) => {
         const { label, element, hint, optional } = f.input(prefill);

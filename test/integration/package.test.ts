@@ -4,6 +4,7 @@
  * what the bot needs. Slow (esbuild, osls, cfn-lint: about 10 s), hence one packaging run for the whole file.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -386,11 +387,17 @@ describe('npm run package (no AWS credentials)', () => {
     expect(slack).toContain('scripts/lambda-stubs/no-secrets-manager.mjs');
     expect(worker.filter((f) => f.includes('@aws-sdk/client-secrets-manager/')).length).toBeGreaterThan(0);
     expect(web.filter((f) => f.includes('@aws-sdk/client-secrets-manager/')).length).toBeGreaterThan(0);
-    // the store's name reservation comes from data (src/kinds/facts.ts), not the kinds registry and its rendering
+    // the store's name reservation and the kinds' item fields come from data (src/kinds/facts.ts and each kind's
+    // item.ts, the attributes it adds to the request item's schema), not the kinds registry and its rendering
     expect(web).toContain('src/kinds/facts.ts');
     expect(
-      web.filter((f) => /^src\/kinds\/(?!facts\.ts$)|^src\/blocks\/(request|change-request)\.ts$/.test(f)),
+      web.filter((f) =>
+        /^src\/kinds\/(?!facts\.ts$|[\w-]+\/item\.ts$)|^src\/blocks\/(request|change-request)\.ts$/.test(f),
+      ),
     ).toEqual([]);
+    // and those item.ts files hold data only: no import but types and the store's
+    for (const f of web.filter((f) => /^src\/kinds\/[\w-]+\/item\.ts$/.test(f)))
+      expect(readFileSync(f, 'utf8').match(/^import (?!type ).*$/gm) ?? []).toEqual([]);
   });
 
   it('bundles nothing of npm run dev (src/local: moto, the Slack stand-in and its page) into any function', async () => {

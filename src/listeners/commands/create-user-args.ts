@@ -8,6 +8,8 @@ export interface ParsedCreateUser {
   problems: string[];
   /** `--anyway`: send the request despite a warning (e.g. a console password its user could not change). */
   anyway: boolean;
+  /** `--like <user>`: copy the groups of an existing managed user (services/like-user.ts). */
+  like?: string;
 }
 
 /** Opening quotes and the quotes that may close them: Slack clients send straight or typographic ones. */
@@ -103,6 +105,7 @@ const FLAGS = [
   '--reason',
   '--justification',
   '--anyway',
+  '--like',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 const SWITCHES: Flag[] = ['--keys', '--key', '--access-key', '--console', '--anyway'];
@@ -130,6 +133,7 @@ export function parseCreateUserArgs(text: string): ParsedCreateUser {
   let keys = false;
   let wantsConsole = false;
   let anyway = false;
+  let like: string | undefined;
   const tags: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as string;
@@ -205,13 +209,16 @@ export function parseCreateUserArgs(text: string): ParsedCreateUser {
       case '--justification':
         draft.justification = unescapeSlack(value);
         break;
+      case '--like':
+        like = unescapeSlack(value);
+        break;
     }
   }
   const access: AccessType | undefined =
     keys && wantsConsole ? 'both' : keys ? 'keys' : wantsConsole ? 'console' : undefined;
   if (access) draft.accessType = access;
   if (tags.length) draft.tags = tags.join('\n');
-  return { draft, problems, anyway };
+  return { draft, problems, anyway, ...(like ? { like } : {}) };
 }
 
 /**

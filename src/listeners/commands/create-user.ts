@@ -3,6 +3,7 @@ import { createUserModal } from '../../blocks/create-user-modal.js';
 import { esc } from '../../blocks/text.js';
 import { ValidationError } from '../../errors.js';
 import { consolePasswordWarning } from '../../services/console-password.js';
+import { groupsLike, likeNote } from '../../services/like-user.js';
 import { type CheckedDraft, checkCreateUserDraftLocally, isDraftComplete } from '../../services/request-validation.js';
 import { submitRequest } from '../../services/requests.js';
 import { missingOptions, parseCreateUserArgs } from './create-user-args.js';
@@ -20,17 +21,33 @@ export const createUser: Subcommand = {
   ...helpOf('create-user'),
   async run({ deps, args, command, ack, client }) {
     const { policy } = deps.config;
-    const { draft, problems, anyway } = parseCreateUserArgs(args);
+    const { draft, problems, anyway, like } = parseCreateUserArgs(args);
     if (problems.length) {
       await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(USAGE)}\`` });
       return;
+    }
+    // `--like <user>`: the groups of an existing managed user the policy allows (the others named as skipped)
+    let likeText: string | undefined;
+    if (like) {
+      try {
+        const copied = await groupsLike(deps, draft.account, like);
+        draft.groups = [...new Set([...(draft.groups ?? []), ...copied.groups])];
+        likeText = likeNote(copied);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        await ack({ response_type: 'ephemeral', text: esc(error.message) });
+        return;
+      }
     }
     if (!isDraftComplete(policy, draft)) {
       const missing = missingOptions(policy, draft);
       // Typed with options but not all of them: say what was missing, or the form seems to come from nowhere.
       await ack(
         args.trim()
-          ? { response_type: 'ephemeral', text: `Opening the form: the command did not give ${missing.join(', ')}.` }
+          ? {
+              response_type: 'ephemeral',
+              text: `${likeText ? `${esc(likeText)}\n` : ''}Opening the form: the command did not give ${missing.join(', ')}.`,
+            }
           : undefined,
       );
       await client.views.open({
@@ -79,6 +96,6 @@ export const createUser: Subcommand = {
     // An empty ack: the worker answers once the request is posted ("waiting for approval") or refused (a recipient
     // who cannot receive it). A slash command's response_url cannot replace an ack's message (replace_original adds
     // one, bolt-js#2287), so a "waiting" ack would stay above a refusal.
-    await ack();
+    await ack(likeText ? { response_type: 'ephemeral', text: esc(likeText) } : undefined);
   },
 };

@@ -1,6 +1,9 @@
 import { helpOf } from '../../blocks/command-help.js';
 import { membershipModal } from '../../blocks/membership-modal.js';
 import { esc } from '../../blocks/text.js';
+import { ValidationError } from '../../errors.js';
+import { draftLike } from '../../kinds/like.js';
+import { groupsLike, likeNote } from '../../services/like-user.js';
 import { parseChangeArgs } from './change-args.js';
 import { submitInline } from './change-reply.js';
 import type { Subcommand } from './subcommand.js';
@@ -21,8 +24,26 @@ function membershipCommand(kind: 'add-to-group' | 'remove-from-group'): Subcomma
         await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(usage)}\`` });
         return;
       }
+      // `--like <user>`: the groups of an existing managed user the policy allows, that this user lacks
+      const like = draftLike(draft);
+      let likeText: string | undefined;
+      if (like) {
+        try {
+          const copied = await groupsLike(deps, draft.account, like, draft.userName);
+          draft.groups = [...new Set([...(draft.groups ?? []), ...copied.groups])];
+          likeText = likeNote(copied);
+        } catch (error) {
+          if (!(error instanceof ValidationError)) throw error;
+          await ack({ response_type: 'ephemeral', text: esc(error.message) });
+          return;
+        }
+        if (!draft.groups.length) {
+          await ack({ response_type: 'ephemeral', text: `${esc(likeText)}\nNothing to ask for.` });
+          return;
+        }
+      }
       if (!draft.userName || !draft.groups?.length || !draft.justification?.trim()) {
-        await ack();
+        await ack(likeText ? { response_type: 'ephemeral', text: esc(likeText) } : undefined);
         await client.views.open({
           trigger_id: command.trigger_id,
           view: membershipModal(
@@ -37,7 +58,8 @@ function membershipCommand(kind: 'add-to-group' | 'remove-from-group'): Subcomma
         channel: command.channel_id,
         responseUrl: command.response_url,
       });
-      await ack(text === undefined ? undefined : { response_type: 'ephemeral', text });
+      const answer = [likeText && esc(likeText), text].filter(Boolean).join('\n');
+      await ack(answer ? { response_type: 'ephemeral', text: answer } : undefined);
     },
   };
 }

@@ -1,0 +1,138 @@
+/**
+ * `--like <existing-user>` (issue 22: the IAM console's "copy permissions from an existing user"): create-user and
+ * add-to-group copy the groups of an existing managed user, only those the policy allows; the others are named as
+ * skipped. From the ownership projection (no IAM call before the answer). Signed requests, moto, the recording Slack
+ * API and the role checker.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshAccount } from '../../src/services/user-projection.js';
+import type { AccessRequest } from '../../src/store/requests.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { changeRequestFor, ensureGroup, existingUser } from '../support/changes.js';
+
+let bot: TestBot;
+beforeAll(async () => {
+  bot = await startTestBot({ members: ['U0LIKEOWNER'] });
+  // the model user: two groups the policy lists and one it does not (the bot never grants it)
+  await ensureGroup(bot, 'unlisted-admins');
+  await existingUser(bot, 'like-model', {
+    owner: 'U0LIKEOWNER',
+    groups: ['ci-deployers', 'read-only', 'unlisted-admins'],
+  });
+  await existingUser(bot, 'like-target', { owner: 'U0LIKEOWNER', groups: ['read-only'] });
+  await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
+});
+afterAll(async () => {
+  await bot.stop();
+});
+
+const ackText = (result: { body?: string }) => String(JSON.parse(result.body || '{}').text ?? '');
+const requestsNamed = async (userName: string) =>
+  (await bot.deps.store.requests.model.scan().exec()).filter(
+    (r) => r.userName === userName,
+  ) as unknown as AccessRequest[];
+
+describe('--like on add-to-group', () => {
+  it('asks for the model’s groups the policy allows that the user lacks, and names the skipped and the held ones', async () => {
+    const { result } = await bot.command(
+      'add-to-group like-target --like like-model --reason "Same access as the model"',
+      'U0LIKEOWNER',
+    );
+    await bot.drain();
+    const request = await changeRequestFor(bot, 'like-target');
+
+    const said = ackText(result);
+    expect(said).toContain('Copying the groups of `like-model`: `ci-deployers`.');
+    expect(said).toContain('Skipped (the policy does not let me grant it): `unlisted-admins`.');
+    expect(said).toContain('Already held: `read-only`.');
+    expect(request.kind).toBe('add-to-group');
+    expect(request.groups).toEqual(['ci-deployers']);
+  });
+
+  it('refuses a model the bot does not manage, and stores nothing', async () => {
+    const before = (await requestsNamed('like-target')).length;
+
+    const { result } = await bot.command(
+      'add-to-group like-target --like nobody-like-this --reason "Copy"',
+      'U0LIKEOWNER',
+    );
+    await bot.drain();
+
+    expect(ackText(result)).toContain('I know no IAM user `nobody-like-this` under the managed paths in home');
+    expect((await requestsNamed('like-target')).length).toBe(before);
+  });
+
+  it('is refused on remove-from-group', async () => {
+    const { result } = await bot.command('remove-from-group like-target --like like-model --reason "x"', 'U0LIKEOWNER');
+
+    expect(ackText(result)).toContain('`--like` is for `add-to-group`');
+  });
+});
+
+describe('--like on create-user', () => {
+  it('gives the new user the model’s groups the policy allows, and names the skipped one', async () => {
+    const { result } = await bot.command(
+      'create-user like-new --for @U0LIKEOWNER --like like-model --keys --reason "A second CI user like the model"',
+      'U0LIKEOWNER',
+    );
+    await bot.drain();
+    const [request] = await requestsNamed('like-new');
+
+    expect(ackText(result)).toContain('Copying the groups of `like-model`: `ci-deployers`, `read-only`.');
+    expect(ackText(result)).toContain('`unlisted-admins`');
+    expect(request?.groups).toEqual(['ci-deployers', 'read-only']);
+  });
+});
+
+describe('"Same groups as" in the add-to-group form', () => {
+  it('offers the field, lets the groups come from it alone, and asks for the model’s allowed groups the user lacks', async () => {
+    await existingUser(bot, 'like-form-target', { owner: 'U0LIKEOWNER' });
+    await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
+    await bot.command('add-to-group like-form-target', 'U0LIKEOWNER');
+    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as {
+      callback_id: string;
+      private_metadata: string;
+      blocks: { block_id: string; optional?: boolean; label?: { text: string } }[];
+    };
+
+    const result = await bot.submitView({
+      userId: 'U0LIKEOWNER',
+      callbackId: view.callback_id,
+      privateMetadata: view.private_metadata,
+      values: {
+        membership_user: { value: { type: 'plain_text_input', value: 'like-form-target' } },
+        membership_groups: { value: { type: 'multi_static_select', selected_options: [] } },
+        membership_like: { value: { type: 'plain_text_input', value: 'like-model' } },
+        membership_justification: { value: { type: 'plain_text_input', value: 'Same as the model' } },
+      },
+    });
+    await bot.drain();
+
+    expect(view.blocks.find((b) => b.block_id === 'membership_like')?.label?.text).toBe('Same groups as');
+    expect(view.blocks.find((b) => b.block_id === 'membership_groups')?.optional).toBe(true);
+    expect(result.body ?? '').toBe('');
+    expect((await changeRequestFor(bot, 'like-form-target')).groups).toEqual(['ci-deployers', 'read-only']);
+  });
+
+  it('shows an unknown model on its own field', async () => {
+    await bot.command('add-to-group like-target', 'U0LIKEOWNER');
+    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as { callback_id: string; private_metadata: string };
+
+    const result = await bot.submitView({
+      userId: 'U0LIKEOWNER',
+      callbackId: view.callback_id,
+      privateMetadata: view.private_metadata,
+      values: {
+        membership_user: { value: { type: 'plain_text_input', value: 'like-target' } },
+        membership_groups: { value: { type: 'multi_static_select', selected_options: [] } },
+        membership_like: { value: { type: 'plain_text_input', value: 'nobody-like-this' } },
+        membership_justification: { value: { type: 'plain_text_input', value: 'Copy' } },
+      },
+    });
+
+    expect(JSON.parse(result.body || '{}')).toMatchObject({
+      response_action: 'errors',
+      errors: { membership_like: expect.stringContaining('I know no IAM user `nobody-like-this`') },
+    });
+  });
+});
