@@ -36,7 +36,7 @@ beforeAll(async () => {
   const others = Array.from({ length: OWNERS - 1 }, (_, i) => `U0OWN${String(i).padStart(5, '0')}`);
   bot.slack.members.add(...others);
   let next = 0;
-  await bot.as('schedule', () =>
+  await bot.as('worker', () =>
     Promise.all(
       Array.from({ length: 8 }, async () => {
         while (next < others.length) {

@@ -94,7 +94,7 @@ beforeAll(async () => {
     },
   });
   const users = Array.from({ length: UNOWNED_USERS }, (_, i) => state(i));
-  await bot.as('schedule', () => inBatches(users, 16, (u) => bot.deps.store.users.put(u, { ifRefreshedAt: null })));
+  await bot.as('worker', () => inBatches(users, 16, (u) => bot.deps.store.users.put(u, { ifRefreshedAt: null })));
 }, 1_200_000);
 
 afterAll(async () => {
@@ -113,7 +113,7 @@ describe(`the projection with ${UNOWNED_USERS.toLocaleString('en-US')} users nob
   it('writes one more unowned user with two small writes, neither refused', async () => {
     const from = sent.length;
 
-    const written = await bot.as('schedule', () =>
+    const written = await bot.as('worker', () =>
       bot.deps.store.users.put(state(UNOWNED_USERS), { ifRefreshedAt: null }),
     );
 
