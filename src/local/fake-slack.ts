@@ -428,6 +428,35 @@ export class FakeSlack {
     { filename: string; length: number; content?: string; channel?: string; title?: string }
   >();
 
+  /** Calls held before their answer (`hold`): the first matching call waits for its release. */
+  readonly #holds: {
+    method: string;
+    matches: (args: Record<string, unknown>) => boolean;
+    reached: () => void;
+    released: Promise<void>;
+  }[] = [];
+
+  /**
+   * Holds the next call of `method` whose arguments match, before it is answered or recorded, until `release()`:
+   * a test uses it to let other work run while the bot waits on Slack (two clicks interleaved at one point).
+   * `reached` resolves once such a call arrived.
+   */
+  hold(
+    method: string,
+    matches: (args: Record<string, unknown>) => boolean = () => true,
+  ): { reached: Promise<void>; release: () => void } {
+    let reached = () => {};
+    let release = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#holds.push({ method, matches, reached, released });
+    return { reached: arrived, release };
+  }
+
   /** Members returned by usergroups.users.list, by user group id. */
   readonly usergroups = new Map<string, string[]>();
 
@@ -560,6 +589,12 @@ export class FakeSlack {
         const { status, answer } = this.#respond(String(call.args.response_id), args);
         record(answer, status);
         return;
+      }
+      const held = this.#holds.findIndex((h) => h.method === method && h.matches(args));
+      if (held >= 0) {
+        const [hold] = this.#holds.splice(held, 1);
+        hold?.reached();
+        await hold?.released;
       }
       const wait = this.limits.check(method, args, this.#rateNow());
       if (wait !== undefined) {

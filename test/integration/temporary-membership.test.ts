@@ -443,6 +443,54 @@ describe('the policy of a temporary membership', () => {
     expect(actions.filter((a) => a === 'grant.extended')).toHaveLength(1);
   });
 
+  it('posts the extension ask once for two Extend clicks at once, the second answered that it is being asked', async () => {
+    // Prepare: the first click's post of the ask is held in the fake Slack until the second click is answered
+    const name = nextName('double-ext');
+    const request = await granted(name, 'audited');
+    const value = `${request.id}|${request.grant?.endsAt}`;
+    const held = bot.slack.hold(
+      'chat.postMessage',
+      (args) => args.channel === 'C0APPROVALS' && JSON.stringify(args).includes(GRANT_EXTENSION_APPROVE),
+    );
+
+    // Act
+    const first = press('U0OWNER', GRANT_EXTEND, value);
+    await held.reached;
+    const second = await press('U0REQUESTER', GRANT_EXTEND, value);
+    held.release();
+    const asked = await first;
+    const after = await stored(request);
+
+    // Assess
+    expect(extensionAsks(request)).toHaveLength(1);
+    expect(asked.join()).toContain('needs approval: I asked in <#C0APPROVALS>');
+    expect(second.join()).toContain('is being asked for approval');
+    expect(after.grant?.extensionAsk?.post?.channel).toBe('C0APPROVALS');
+    expect(after.grant?.extensionAsk?.by).toBe('U0OWNER');
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'grant.extension-asked')).toHaveLength(1);
+  });
+
+  it('posts the extension ask again on a later Extend when its post was lost, not while it may still be under way', async () => {
+    // Prepare: Slack refuses the first post of the ask
+    const name = nextName('lost-ext');
+    const request = await granted(name, 'audited');
+    const value = `${request.id}|${request.grant?.endsAt}`;
+    bot.slack.failNext('chat.postMessage', 'fatal_error');
+
+    // Act
+    await press('U0OWNER', GRANT_EXTEND, value);
+    const soon = await press('U0OWNER', GRANT_EXTEND, value);
+    bot.clock.advance(3 * MINUTE);
+    const later = await press('U0OWNER', GRANT_EXTEND, value);
+
+    // Assess
+    expect(soon.join()).toContain('is being asked for approval');
+    expect(later.join()).toContain('needs approval: I asked in <#C0APPROVALS>');
+    expect(extensionAsks(request).filter((c) => c.answer?.ok)).toHaveLength(1);
+    expect((await stored(request)).grant?.extensionAsk?.post?.channel).toBe('C0APPROVALS');
+    expect((await auditActions(bot, request.id)).filter((a) => a === 'grant.extension-asked')).toHaveLength(1);
+  });
+
   it('keeps the end when an approver denies the extension, tells the asker, and a later Extend asks again', async () => {
     // Prepare
     const name = nextName('denied-ext');

@@ -65,10 +65,15 @@ export function extensionAskMessage(r: AccessRequest, ask: ExtensionAsk, decided
   };
 }
 
+/** How long a claimed post of an extension ask may stay unrecorded before another click posts it again (a lost post). */
+export const EXTENSION_POST_CLAIM_MS = 2 * 60_000;
+
 /**
- * Records an extension ask by `by` for `grant` (the end it saw, `endsAt`, moved to `to`) and posts it for approval.
- * A second ask while one is pending changes nothing (its post is made again if the first post was lost). Throws
- * ConflictError when the request changed meanwhile.
+ * Records an extension ask by `by` for `grant` (the end it saw, `endsAt`, moved to `to`) and posts it for approval,
+ * once: the post is claimed in the same conditional write that records the ask (or, when an earlier post was lost, in
+ * one that claims it again after EXTENSION_POST_CLAIM_MS), and only the click whose claim was written posts. A second
+ * ask while one is pending changes nothing. Throws ConflictError when the request changed meanwhile or the ask is
+ * being posted by another click.
  */
 export async function askExtension(
   deps: ExtensionDeps,
@@ -83,26 +88,32 @@ export async function askExtension(
     throw new ConflictError(
       `An extension to ${when(pending.to)} is already waiting for approval in <#${pending.post.channel}>.`,
     );
-  let current = r;
-  if (!pending) {
-    const ask: ExtensionAsk = { by, at: deps.clock.now().toISOString(), from: grant.endsAt, to, approvals: [] };
-    const next = await deps.store.requests.update(
-      r,
-      { grant: { ...grant, extensionAsk: ask } },
-      deps.clock.now(),
-      [],
-      (n) => [
-        deps.store.audit.transactionItem(
-          auditEvent(deps, n, by, 'grant.extension-asked', { groups: r.groups, from: grant.endsAt, endsAt: to }),
-        ),
-      ],
+  const now = deps.clock.now();
+  const claimedAt = pending?.postClaimedAt ? Date.parse(pending.postClaimedAt) : Number.NaN;
+  if (pending && now.getTime() - claimedAt < EXTENSION_POST_CLAIM_MS)
+    throw new ConflictError(
+      `An extension to ${when(pending.to)} is being asked for approval in <#${channel}> just now.`,
     );
-    if (!next) throw new ConflictError('The membership changed just now; look at your latest DM.');
-    current = next;
-  }
+  const claimed: ExtensionAsk = pending
+    ? { ...pending, postClaimedAt: now.toISOString() }
+    : { by, at: now.toISOString(), from: grant.endsAt, to, approvals: [], postClaimedAt: now.toISOString() };
+  const current = await deps.store.requests.update(
+    r,
+    { grant: { ...grant, extensionAsk: claimed } },
+    now,
+    [],
+    pending
+      ? undefined
+      : (n) => [
+          deps.store.audit.transactionItem(
+            auditEvent(deps, n, by, 'grant.extension-asked', { groups: r.groups, from: grant.endsAt, endsAt: to }),
+          ),
+        ],
+  );
+  if (!current) throw new ConflictError('The membership changed just now; look at your latest DM.');
   const ask = current.grant?.extensionAsk as ExtensionAsk;
   const posted = await deps.messenger.post(channel, extensionAskMessage(current, ask));
-  // where the post is, so that a decision updates it (a lost write only means a second ask posts again)
+  // where the post is, so that a decision updates it (a lost write only means a later ask posts again once the claim is old)
   const recorded = await deps.store.requests.update(
     current,
     {

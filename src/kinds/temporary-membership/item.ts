@@ -39,6 +39,11 @@ export interface ExtensionAsk {
   approvals?: string[];
   /** Its post in the approval channel. */
   post?: { channel: string; ts: string };
+  /**
+   * When a click claimed the post (a conditional write, before posting): only the claimer posts, so that two Extend
+   * clicks at once post the ask once; a claim older than EXTENSION_POST_CLAIM_MS without a post is taken as lost.
+   */
+  postClaimedAt?: string;
 }
 
 /** A break-glass grant's review: its post in the approval channel, the review it awaits, its escalation. */
@@ -90,6 +95,7 @@ export const grantItemFields: KindItemFields = {
           to: String,
           approvals: { type: Array, schema: [String] },
           post: { type: Object, schema: { channel: String, ts: String } },
+          postClaimedAt: String,
         },
       },
     },
