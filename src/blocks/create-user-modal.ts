@@ -1,9 +1,10 @@
 import { HOME } from '../aws/accounts.js';
 import type { Policy } from '../config.js';
+import { likeInput } from '../kinds/like.js';
 import type { CreateUserDraft, DraftField } from '../services/request-validation.js';
 import { MAX_GROUPS_PER_USER, MAX_JUSTIFICATION } from '../services/request-validation.js';
 import type { AccessType } from '../store/requests.js';
-import { CREATE_USER_BLOCKS, CREATE_USER_MODAL, CREATE_USER_WARNING, FORM_INPUT } from './ids.js';
+import { CREATE_USER_BLOCKS, CREATE_USER_LIKE, CREATE_USER_MODAL, CREATE_USER_WARNING, FORM_INPUT } from './ids.js';
 import { section } from './text.js';
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text });
@@ -64,6 +65,19 @@ function input(
   };
 }
 
+/** "Same groups as" (the command's `--like`): the input add-to-group's form shows too (src/kinds/like.ts). */
+function likeBlock(like?: string) {
+  const { label, element, hint, optional } = likeInput(like);
+  return {
+    type: 'input',
+    block_id: CREATE_USER_LIKE,
+    label: plain(label),
+    element: { action_id: FORM_INPUT, ...element },
+    optional,
+    hint: plain(hint),
+  };
+}
+
 /**
  * The `/iam create-user` form, pre-filled from what the inline command already said. The account field appears
  * only when the policy names accounts; groups offer exactly the policy's groups.
@@ -75,6 +89,8 @@ export function createUserModal(options: {
   context?: CreateUserFormContext;
   /** Shown above the access type; the form can then be sent anyway ("Request anyway"). */
   warning?: string;
+  /** "Same groups as", as submitted (a form shown again keeps it). */
+  like?: string;
 }) {
   const { policy, requester } = options;
   const prefill = options.prefill ?? {};
@@ -116,8 +132,13 @@ export function createUserModal(options: {
         max_selected_items: MAX_GROUPS_PER_USER,
         ...(chosenGroups.length ? { initial_options: chosenGroups } : {}),
       },
-      { hint: `Only the groups the access policy lets the bot grant; at most ${MAX_GROUPS_PER_USER} (IAM's limit).` },
+      {
+        hint: `Only the groups the access policy lets the bot grant; at most ${MAX_GROUPS_PER_USER} (IAM's limit).`,
+        // the groups may come from "Same groups as" alone
+        optional: true,
+      },
     ),
+    likeBlock(options.like),
     ...(policy.accounts.length
       ? [
           input('account', 'AWS account', {
@@ -192,15 +213,25 @@ export function readCreateUserForm(values: FormValues): CreateUserDraft {
   return draft;
 }
 
+/** The existing user a submitted create-user form's "Same groups as" names, if any. */
+export function readCreateUserFormLike(values: FormValues): string | undefined {
+  return values[CREATE_USER_LIKE]?.[FORM_INPUT]?.value?.trim() || undefined;
+}
+
 /**
- * Validation problems as Slack's `response_action: 'errors'` wants them: by block id. A problem about a field the
- * form does not show (the account, when the policy names none) goes to the user name.
+ * Validation problems as Slack's `response_action: 'errors'` wants them: by block id (`like`: "Same groups as"). A
+ * problem about a field the form does not show (the account, when the policy names none) goes to the user name.
  */
 export function formErrors(policy: Policy, fields: Record<string, string>): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const [field, message] of Object.entries(fields)) {
     const shown = field in CREATE_USER_BLOCKS && (field !== 'account' || policy.accounts.length > 0);
-    const block = shown ? CREATE_USER_BLOCKS[field as DraftField] : CREATE_USER_BLOCKS.userName;
+    const block =
+      field === 'like'
+        ? CREATE_USER_LIKE
+        : shown
+          ? CREATE_USER_BLOCKS[field as DraftField]
+          : CREATE_USER_BLOCKS.userName;
     errors[block] = errors[block] ? `${errors[block]} ${message}` : message;
   }
   return errors;

@@ -27,6 +27,8 @@ export const CREATE_USER_BLOCKS = {
   tags: 'create_user_tags',
   justification: 'create_user_justification',
 } as const;
+/** Block id of the create-user form's "Same groups as" (the command's `--like`). */
+export const CREATE_USER_LIKE = 'create_user_like';
 /** Block id of the warning the create-user form shows before a request that can be sent anyway. */
 export const CREATE_USER_WARNING = 'create_user_warning';
 /** The form Deny opens, asking for a reason. */

@@ -1,14 +1,16 @@
 /**
  * `--like <existing-user>` (issue 22: the IAM console's "copy permissions from an existing user"): create-user and
  * add-to-group copy the groups of an existing managed user, only those the policy allows; the others are named as
- * skipped. From the ownership projection (no IAM call before the answer). Signed requests, moto, the recording Slack
+ * skipped; both forms have it as "Same groups as". From the ownership projection (no IAM call before the answer). Signed requests, moto, the recording Slack
  * API and the role checker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREATE_USER_BLOCKS, CREATE_USER_LIKE, FORM_INPUT } from '../../src/blocks/ids.js';
 import { refreshAccount } from '../../src/services/user-projection.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor, ensureGroup, existingUser } from '../support/changes.js';
+import { dmsTo, formValues, validForm } from '../support/create-user.js';
 
 let bot: TestBot;
 beforeAll(async () => {
@@ -134,5 +136,64 @@ describe('"Same groups as" in the add-to-group form', () => {
       response_action: 'errors',
       errors: { membership_like: expect.stringContaining('I know no IAM user `nobody-like-this`') },
     });
+  });
+});
+
+describe('"Same groups as" in the create-user form', () => {
+  it('offers the field, asks for the model’s groups the policy allows, and DMs the requester the skipped one', async () => {
+    // Prepare
+    await bot.command('create-user', 'U0LIKEOWNER');
+    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as {
+      callback_id: string;
+      private_metadata: string;
+      blocks: { block_id: string; optional?: boolean; label?: { text: string } }[];
+    };
+
+    // Act
+    const result = await bot.submitView({
+      userId: 'U0LIKEOWNER',
+      callbackId: view.callback_id,
+      privateMetadata: view.private_metadata,
+      values: {
+        ...formValues(validForm('like-form-new', { recipient: 'U0LIKEOWNER', groups: [] })),
+        [CREATE_USER_LIKE]: { [FORM_INPUT]: { type: 'plain_text_input', value: 'like-model' } },
+      },
+    });
+    await bot.drain();
+    const [request] = await requestsNamed('like-form-new');
+
+    // Assess
+    expect(view.blocks.find((b) => b.block_id === CREATE_USER_LIKE)?.label?.text).toBe('Same groups as');
+    expect(view.blocks.find((b) => b.block_id === CREATE_USER_BLOCKS.groups)?.optional).toBe(true);
+    expect(result.body ?? '').toBe('');
+    expect(request?.groups).toEqual(['ci-deployers', 'read-only']);
+    const told = dmsTo(bot, 'U0LIKEOWNER').join('\n');
+    expect(told).toContain('Copying the groups of `like-model`: `ci-deployers`, `read-only`.');
+    expect(told).toContain('Skipped (the policy does not let me grant it): `unlisted-admins`.');
+  });
+
+  it('shows an unknown model on its own field, and stores nothing', async () => {
+    // Prepare
+    await bot.command('create-user', 'U0LIKEOWNER');
+    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as { callback_id: string; private_metadata: string };
+
+    // Act
+    const result = await bot.submitView({
+      userId: 'U0LIKEOWNER',
+      callbackId: view.callback_id,
+      privateMetadata: view.private_metadata,
+      values: {
+        ...formValues(validForm('like-form-none', { recipient: 'U0LIKEOWNER', groups: [] })),
+        [CREATE_USER_LIKE]: { [FORM_INPUT]: { type: 'plain_text_input', value: 'nobody-like-this' } },
+      },
+    });
+    await bot.drain();
+
+    // Assess
+    expect(JSON.parse(result.body || '{}')).toMatchObject({
+      response_action: 'errors',
+      errors: { [CREATE_USER_LIKE]: expect.stringContaining('I know no IAM user `nobody-like-this`') },
+    });
+    expect(await requestsNamed('like-form-none')).toEqual([]);
   });
 });
