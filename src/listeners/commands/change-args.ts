@@ -7,7 +7,64 @@ import type { ChangeDraft, ChangeKind } from '../../services/kinds/change-reques
 import { tokenizeCommand, unescapeSlack, userId } from './create-user-args.js';
 
 /** The flags every change command reads; the kinds add theirs (RequestKindModule.draft.flags). */
-const SHARED_FLAGS = ['--reason', '--justification', '--account'] as const;
+export const SHARED_FLAGS = ['--reason', '--justification', '--account'] as const;
+
+/** A command's words as read in order: a word that is no flag, a known flag with its value, or a problem. */
+export type CommandToken =
+  | { type: 'word'; text: string }
+  | { type: 'flag'; name: string; value: string }
+  | { type: 'problem'; text: string };
+
+/**
+ * Reads a command's words in order, knowing `flags` (`bare` ones take no value, '' is given): a flag's value is
+ * `--flag=value` or the next word that is no flag. An unknown flag (with the closest known one), a flag without its
+ * value and a bare flag given one are problems in their place. Checks nothing else.
+ */
+export function commandTokens(text: string, flags: readonly string[], bare: readonly string[] = []): CommandToken[] {
+  const tokens: CommandToken[] = [];
+  const { words, problem } = tokenizeCommand(text.trim());
+  if (problem) tokens.push({ type: 'problem', text: problem });
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string;
+    if (!word.startsWith('--')) {
+      tokens.push({ type: 'word', text: word });
+      continue;
+    }
+    const eq = word.indexOf('=');
+    const name = (eq < 0 ? word : word.slice(0, eq)).toLowerCase();
+    const flag = flags.find((f) => f === name);
+    if (!flag) {
+      const near = closestName(
+        name.slice(2),
+        flags.map((f) => f.slice(2)),
+      );
+      tokens.push({
+        type: 'problem',
+        text: `Unknown option \`${name}\`.${near ? ` Did you mean \`--${near}\`?` : ''}`,
+      });
+      continue;
+    }
+    if (bare.includes(flag)) {
+      // a flag without a value (`--break-glass`)
+      tokens.push(
+        eq >= 0 ? { type: 'problem', text: `\`${flag}\` takes no value.` } : { type: 'flag', name: flag, value: '' },
+      );
+      continue;
+    }
+    let value = eq < 0 ? undefined : word.slice(eq + 1);
+    if (value === undefined) {
+      const next = words[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        tokens.push({ type: 'problem', text: `\`${flag}\` needs a value.` });
+        continue;
+      }
+      value = next;
+      i++;
+    }
+    tokens.push({ type: 'flag', name: flag, value });
+  }
+  return tokens;
+}
 
 /**
  * Reads `/iam add-to-group build-bot ci-deployers read-only --reason "..."` (groups also comma-separated), the same
@@ -22,12 +79,15 @@ export function parseChangeArgs(
 ): { draft: ChangeDraft; problems: string[] } {
   let draft: ChangeDraft = { kind };
   const FLAGS = [...SHARED_FLAGS, ...kindsFlags.map((f) => f.name)];
+  const bare = kindsFlags.filter((f) => f.bare).map((f) => f.name);
   const problems: string[] = [];
-  const { words, problem } = tokenizeCommand(text.trim());
-  if (problem) problems.push(problem);
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i] as string;
-    if (!word.startsWith('--')) {
+  for (const token of commandTokens(text, FLAGS, bare)) {
+    if (token.type === 'problem') {
+      problems.push(token.text);
+      continue;
+    }
+    if (token.type === 'word') {
+      const word = token.text;
       if (draft.userName === undefined) draft.userName = unescapeSlack(word);
       else if (CHANGE_ARGUMENTS[kind] === 'new-owner') {
         const id = userId(word);
@@ -46,44 +106,13 @@ export function parseChangeArgs(
         ];
       continue;
     }
-    const eq = word.indexOf('=');
-    const name = (eq < 0 ? word : word.slice(0, eq)).toLowerCase();
-    const flag = FLAGS.find((f) => f === name);
-    if (!flag) {
-      const near = closestName(
-        name.slice(2),
-        FLAGS.map((f) => f.slice(2)),
-      );
-      problems.push(`Unknown option \`${name}\`.${near ? ` Did you mean \`--${near}\`?` : ''}`);
-      continue;
-    }
-    const own = kindsFlags.find((f) => f.name === flag);
-    if (own?.bare) {
-      // a flag without a value (`--break-glass`)
-      if (eq >= 0) problems.push(`\`${flag}\` takes no value.`);
-      else {
-        const read = own.read('', draft);
-        if ('problem' in read) problems.push(read.problem);
-        else draft = patchDraft(draft, read);
-      }
-      continue;
-    }
-    let value = eq < 0 ? undefined : word.slice(eq + 1);
-    if (value === undefined) {
-      const next = words[i + 1];
-      if (next === undefined || next.startsWith('--')) {
-        problems.push(`\`${flag}\` needs a value.`);
-        continue;
-      }
-      value = next;
-      i++;
-    }
+    const own = kindsFlags.find((f) => f.name === token.name);
     if (own) {
-      const read = own.read(value, draft);
+      const read = own.read(token.value, draft);
       if ('problem' in read) problems.push(read.problem);
       else draft = patchDraft(draft, read);
-    } else if (flag === '--account') draft.account = unescapeSlack(value);
-    else draft.justification = unescapeSlack(value);
+    } else if (token.name === '--account') draft.account = unescapeSlack(token.value);
+    else draft.justification = unescapeSlack(token.value);
   }
   // what a kind asks of the whole command once it is read (`--break-glass` needs `--for` and `--reason`)
   if (!problems.length)
