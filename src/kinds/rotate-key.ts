@@ -6,6 +6,7 @@ import { rotationStartedMessage } from '../blocks/rotation.js';
 import { esc } from '../blocks/text.js';
 import type { AccessRequest, RotationState } from '../store/requests.js';
 import { changeKind } from './change.js';
+import { storeRotation } from './rotate-key/reserve.js';
 import type { ReissueHook } from './types.js';
 
 const DAY = 86_400_000;
@@ -48,6 +49,8 @@ const reissue: ReissueHook = {
 
 export const rotateKey = {
   ...changeKind('rotate-key', {
+    // one rotation of a user at a time: its `rotation#` pointer, stored with the request
+    store: storeRotation,
     render: {
       // The command's one answer once the rotation is posted for approval (`/iam rotate-key` is acked with no message).
       waiting: (request, channel) =>

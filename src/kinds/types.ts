@@ -17,7 +17,7 @@ import type { Deps } from '../deps.js';
 import type { RequestKind } from '../services/plans/types.js';
 import type { OutgoingMessage } from '../services/ports.js';
 import type { ApprovalRule } from '../services/requests/approval-rule.js';
-import type { AccessRequest } from '../store/requests.js';
+import type { AccessRequest, TransactionItem } from '../store/requests.js';
 import type { ProjectedUser } from '../store/users.js';
 import type { ChangeDraft, CheckedChange, DraftPatch } from './change-draft.js';
 import type { ChangeKind } from './change-rules.js';
@@ -216,6 +216,13 @@ export interface RequestKindModule {
    * None when omitted.
    */
   verify?(deps: VerifyDeps, request: AccessRequest): Promise<Verified>;
+  /**
+   * How a new request of this kind is stored with `alsoWrite` (its audit event) in one transaction, when it reserves
+   * something of its own (rotate-key: one rotation of a user at a time); the one submit path calls it instead of its
+   * plain write. Throws (ConflictError, ValidationError) when the reservation is held; nothing is stored then. When
+   * omitted: the IAM user name is reserved (`reservesName`), or nothing.
+   */
+  store?(deps: Pick<Deps, 'store'>, request: AccessRequest, alsoWrite: TransactionItem[]): Promise<void>;
   /** How its undelivered credentials are sent again; undefined: the kind delivers none that can be reissued. */
   reissue?: ReissueHook;
   /** How its changes are typed and checked beyond the shared fields (flags, form inputs, checks); none when omitted. */

@@ -14,18 +14,10 @@ import { HOME } from '../../aws/accounts.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
-import { logger } from '../../logger.js';
 import { OWNER_TAG, type PlanStep } from '../../services/plans/types.js';
 import { errorName, type IamSender } from '../../services/provisioning.js';
-import {
-  auditEvent,
-  newRequestId,
-  publishRequest,
-  publishRequestJob,
-  type RequestDeps,
-  type SubmitOptions,
-  startProvisioning,
-} from '../../services/requests.js';
+import { newRequest, submitNew } from '../../services/requests/submit.js';
+import { auditEvent, type RequestDeps, type SubmitOptions } from '../../services/requests.js';
 import { signalRun } from '../../services/runner/engine.js';
 import { isManagedPath, managedUserPaths } from '../../services/user-projection.js';
 import type { AccessRequest, RotationState } from '../../store/requests.js';
@@ -37,7 +29,9 @@ const KEY_ID = /^[A-Z0-9]{16,128}$/;
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 
 /** The id of the item pointing at a user's latest key rotation: one rotation of a user at a time. */
-export const rotationKey = (account: string, userName: string) => `rotation#${account}#${userName.toLowerCase()}`;
+import { rotationKey } from './reserve.js';
+
+export { rotationKey };
 
 /** A rotation as typed: `/iam rotate-key <user> [key-id] [--account name]`, and the inactive key chosen for deletion. */
 export interface RotationDraft {
@@ -169,17 +163,11 @@ export async function checkRotation(deps: Pick<Deps, 'config' | 'aws'>, draft: R
   };
 }
 
-/** Whether a rotation has ended (a new one of the same user may start). */
-const rotationEnded = (r: AccessRequest | undefined) =>
-  !r ||
-  ['denied', 'expired', 'abandoned'].includes(r.status) ||
-  (r.status === 'done' && ['deleted', 'cancelled', 'escalated'].includes(r.rotation?.phase ?? ''));
-
 /**
- * Stores a checked rotation as a `rotate-key` request (one transaction with its audit event and the user's rotation
- * pointer: one rotation of a user at a time), then runs it at once when the requester owns the user and the policy
- * does not ask for approval, else posts it for approval. Throws ConflictError when another rotation of the user is
- * under way.
+ * Submits a checked rotation through the one submit path (submitNew) as a `rotate-key` request, stored in one
+ * transaction with its audit event and the user's rotation pointer (one rotation of a user at a time: the kind's
+ * `store`, ./reserve.ts), then run at once when the requester owns the user and the policy does not ask for approval,
+ * else posted for approval. Throws ConflictError when another rotation of the user is under way.
  */
 export async function submitRotation(
   deps: RequestDeps,
@@ -187,68 +175,37 @@ export async function submitRotation(
   checked: CheckedRotation,
   options: SubmitOptions = {},
 ): Promise<{ request: AccessRequest; atOnce: boolean }> {
-  const { policy } = deps.config;
-  const now = deps.clock.now();
-  const atOnce = checked.owner === requester && !policy.keys.rotationNeedsApproval;
-  const request: AccessRequest = {
-    id: newRequestId(deps),
-    kind: 'rotate-key',
-    plan: checked.plan,
-    ...(checked.owner ? { owner: checked.owner } : {}),
-    status: atOnce ? 'approved' : 'pending',
+  const atOnce = checked.owner === requester && !deps.config.policy.keys.rotationNeedsApproval;
+  const request = newRequest(
+    deps,
     requester,
-    recipient: checked.owner ?? requester,
-    account: checked.account,
-    accountId: checked.accountId,
-    userName: checked.userName,
-    path: checked.path,
-    groups: [],
-    accessType: 'keys',
-    tags: [],
-    justification: `Rotate access key ${checked.oldKeyId}`,
-    approvals: [],
-    attempt: 1,
-    credentialIssue: 0,
-    rotation: { oldKeyId: checked.oldKeyId, ...(checked.deleteFirst ? { deleteFirst: checked.deleteFirst } : {}) },
-    createdAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + policy.requests.lifetimeHours * 3_600_000).toISOString(),
-    updatedAt: now.toISOString(),
-    version: 0,
-  };
-  const audited = deps.store.audit.transactionItem(
-    auditEvent(deps, request, requester, 'requested', {
+    {
       kind: 'rotate-key',
-      userName: checked.userName,
+      plan: checked.plan,
+      ...(checked.owner ? { owner: checked.owner } : {}),
+      recipient: checked.owner ?? requester,
       account: checked.account,
-      oldKeyId: checked.oldKeyId,
-      deleteFirst: checked.deleteFirst ?? null,
-      owner: checked.owner ?? null,
-      ...(atOnce ? { allowedAtOnce: 'owner' } : {}),
-    }),
+      accountId: checked.accountId,
+      userName: checked.userName,
+      path: checked.path,
+      groups: [],
+      accessType: 'keys',
+      tags: [],
+      justification: `Rotate access key ${checked.oldKeyId}`,
+      rotation: { oldKeyId: checked.oldKeyId, ...(checked.deleteFirst ? { deleteFirst: checked.deleteFirst } : {}) },
+    },
+    atOnce ? 'approved' : 'pending',
   );
-  const pointer = rotationKey(checked.account, checked.userName);
-  const holder = await deps.store.requests.holderOf(pointer);
-  const previous = holder ? await deps.store.requests.get(holder) : undefined;
-  if (holder && !rotationEnded(previous))
-    throw new ConflictError(
-      `A rotation of IAM user ${code(checked.userName)} is under way (\`${holder}\`): it must end before another starts.`,
-    );
-  const stored = await deps.store.requests.createReserving(request, [audited], holder, pointer);
-  if (!stored.reserved)
-    throw new ConflictError(`Another rotation of IAM user ${code(checked.userName)} started just now.`);
-  if (atOnce) {
-    await startProvisioning(deps, request, requester, true);
-    return { request, atOnce };
-  }
-  try {
-    await deps.dispatcher.dispatch(publishRequestJob(request, options));
-  } catch (error) {
-    logger.error('Could not hand the posting of a rotation to the worker; posting it here', {
-      requestId: request.id,
-      errorName: errorName(error),
-    });
-    await publishRequest(deps, request.id, options);
-  }
+  const requested = auditEvent(deps, request, requester, 'requested', {
+    kind: 'rotate-key',
+    userName: checked.userName,
+    account: checked.account,
+    oldKeyId: checked.oldKeyId,
+    deleteFirst: checked.deleteFirst ?? null,
+    owner: checked.owner ?? null,
+    ...(atOnce ? { allowedAtOnce: 'owner' } : {}),
+  });
+  await submitNew(deps, request, requested, options);
   return { request, atOnce };
 }
 

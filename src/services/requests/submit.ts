@@ -197,7 +197,8 @@ export function newRequest(
 
 /**
  * The one submit path of every kind: stores a new request (see newRequest) with its `requested` audit event and
- * what its kind reserves (its IAM user name: see storeReservingName), in one transaction, then hands it to the
+ * what its kind reserves (its IAM user name: see storeReservingName; or the kind's own, RequestKindModule.store),
+ * in one transaction, then hands it to the
  * worker: a pending request to be posted for approval (publishRequest, run here when the worker cannot be reached),
  * an approved one (a change allowed at once) to run. Throws ValidationError when another active request holds the
  * name; nothing is stored then.
@@ -208,7 +209,9 @@ export async function submitNew(
   requested: ReturnType<typeof auditEvent>,
   options: SubmitOptions = {},
 ): Promise<AccessRequest> {
-  if (kindOf(request).reservesName) await storeReservingName(deps, request, requested);
+  const kind = kindOf(request);
+  if (kind.store) await kind.store(deps, request, [deps.store.audit.transactionItem(requested)]);
+  else if (kind.reservesName) await storeReservingName(deps, request, requested);
   else await deps.store.requests.create(request, [deps.store.audit.transactionItem(requested)]);
   if (request.status === 'approved') {
     await startProvisioning(deps, request, request.requester, true); // the worker tells the requester it runs
