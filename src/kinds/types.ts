@@ -32,7 +32,10 @@ export type VerifyDeps = Pick<Deps, 'aws' | 'config' | 'store'> & {
  * The worker's check of a new request before it is posted (RequestKindModule.verify): fields to record on the request
  * (e.g. the account id the check learned), or a refusal that ends it unposted with its requester told why.
  */
-export type Verified = { fields?: Partial<AccessRequest> } | { refusal: { code: string; text: string } };
+export type Verified =
+  | { fields?: Partial<AccessRequest> }
+  /** `blocks`: the answer has buttons (rotate-key's offer to delete an inactive key first). */
+  | { refusal: { code: string; text: string; blocks?: OutgoingMessage['blocks'] } };
 
 /** Someone who may not decide a request (besides its requester, whom no kind lets decide), and what they are told. */
 export interface Exclusion {
@@ -203,6 +206,11 @@ export interface RequestKindModule {
      * command's response_url cannot replace its ack: bolt-js#2287).
      */
     waiting(request: AccessRequest, channel: string): string;
+    /**
+     * The command's one answer when the worker's check (verify) found the request may run at once (it recorded it
+     * `approved`); undefined: the kind's verify never does so.
+     */
+    atOnce?(request: AccessRequest, policy: Policy): string;
   };
   /**
    * Who the request names that must be a person in the workspace (not a bot, not deactivated, an id Slack knows),

@@ -11,6 +11,7 @@ import { kindChecks, kindOf } from '../../kinds/registry.js';
 import type { PersonCheck, Verified, VerifyDeps } from '../../kinds/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
+import type { OutgoingMessage } from '../ports.js';
 import { nameConflict } from '../request-names.js';
 import type { CheckedDraft } from '../request-validation.js';
 import { startProvisioning } from './approve.js';
@@ -114,6 +115,7 @@ async function endUnposted(
   code: string,
   text: string,
   options: SubmitOptions,
+  blocks?: OutgoingMessage['blocks'],
 ): Promise<void> {
   const channel = deps.config.policy.approvals.channel;
   const now = deps.clock.now();
@@ -123,17 +125,23 @@ async function endUnposted(
     now,
   );
   if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
-  if (options.responseUrl) await answerCommand(deps, request, options.responseUrl, text);
-  else await tell(deps, request.requester, request, { text });
+  const message = { text, ...(blocks ? { blocks } : {}) };
+  if (options.responseUrl) await answerCommand(deps, request, options.responseUrl, message);
+  else await tell(deps, request.requester, request, message);
 }
 
 /**
  * Posts the one answer under the requester's command (acked with no message: a slash command's response_url adds a
  * message, replace_original or not, bolt-js#2287). A failure is logged: the request stands as it is.
  */
-async function answerCommand(deps: RequestDeps, request: AccessRequest, responseUrl: string, text: string) {
+async function answerCommand(
+  deps: RequestDeps,
+  request: AccessRequest,
+  responseUrl: string,
+  message: string | OutgoingMessage,
+) {
   await deps.messenger
-    .respond(responseUrl, { text })
+    .respond(responseUrl, typeof message === 'string' ? { text: message } : message)
     .catch((e) => logger.error('Could not answer a command', { requestId: request.id, errorName: (e as Error)?.name }));
 }
 
@@ -318,7 +326,8 @@ export async function publishRequest(deps: PublishDeps, requestId: string, optio
   // What submission left to the worker (an inline create-user: IAM's user and groups, the account id).
   const verified = await verify(deps, request, options);
   if ('refusal' in verified) {
-    await endUnposted(deps, request, verified.refusal.code, verified.refusal.text, options);
+    const { code, text, blocks } = verified.refusal;
+    await endUnposted(deps, request, code, text, options, blocks);
     return;
   }
   if (verified.fields && Object.keys(verified.fields).length) {
@@ -326,6 +335,15 @@ export async function publishRequest(deps: PublishDeps, requestId: string, optio
     // Changed meanwhile (cancelled, or another try recorded it): the retry decides again from what is stored.
     if (!recorded) throw new Error(`Request ${requestId} changed while it was checked; retried`);
     request = recorded;
+  }
+  if (request.status === 'approved') {
+    // The check found it may run at once (a rotation of a user its requester owns). Recorded `approved` with what
+    // the check learned, in one write: a kill after it leaves it to the stall sweep, as any approved request.
+    await audit(deps, request, 'system', 'allowed-at-once', { by: 'owner', owner: request.owner ?? null });
+    await startProvisioning(deps, request, request.requester, true);
+    const atOnce = kindOf(request).render.atOnce?.(request, deps.config.policy);
+    if (options.responseUrl && atOnce) await answerCommand(deps, request, options.responseUrl, { text: atOnce });
+    return;
   }
   // The people the kind names (a new user's recipient, a new owner) must be persons in the workspace.
   const cannot = await firstWhoCannotAct(deps, request, options);
