@@ -146,6 +146,16 @@ async function answerCommand(
 }
 
 /**
+ * Starts a request its kind's check recorded approved to run at once (the worker tells the requester it runs), and
+ * gives the command its one answer (the kind's `render.atOnce`).
+ */
+async function startAtOnce(deps: PublishDeps, request: AccessRequest, options: SubmitOptions): Promise<void> {
+  await startProvisioning(deps, request, request.requester, true);
+  const text = kindOf(request).render.atOnce?.(request, deps.config.policy);
+  if (options.responseUrl && text) await answerCommand(deps, request, options.responseUrl, text);
+}
+
+/**
  * Slack's answers to chat.postMessage that mean the bot cannot post in the approval channel at all. Anything else
  * (a 429 past the client's retries, a 5xx, `fatal_error`, a network failure) is transient: the job fails and is
  * retried, and the request keeps its user name meanwhile.
@@ -315,6 +325,12 @@ async function storeReservingName(
 export async function publishRequest(deps: PublishDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   const channel = deps.config.policy.approvals.channel;
+  // A retry of a job killed after its check recorded the request approved to run at once: start it (the same job id:
+  // started once) and answer again, since the kill may have fallen before either.
+  if (request?.status === 'approved' && !request.approvals.length && !request.run) {
+    await startAtOnce(deps, request, options);
+    return;
+  }
   if (request?.status !== 'pending') return;
   if (request.message) {
     // A retry of a job killed after the post was recorded: its answer may not have gone out (the command was acked
@@ -331,18 +347,28 @@ export async function publishRequest(deps: PublishDeps, requestId: string, optio
     return;
   }
   if (verified.fields && Object.keys(verified.fields).length) {
-    const recorded = await deps.store.requests.update(request, verified.fields, deps.clock.now());
+    const atOnce = verified.fields.status === 'approved';
+    // The check found it may run at once (a rotation of a user its requester owns): recorded `approved` with what the
+    // check learned and its audit event, in one transaction; a retry after it starts it (see above).
+    const recorded = await deps.store.requests.update(
+      request,
+      verified.fields,
+      deps.clock.now(),
+      [],
+      atOnce
+        ? (next) => [
+            deps.store.audit.transactionItem(
+              auditEvent(deps, next, 'system', 'allowed-at-once', { by: 'owner', owner: next.owner ?? null }),
+            ),
+          ]
+        : undefined,
+    );
     // Changed meanwhile (cancelled, or another try recorded it): the retry decides again from what is stored.
     if (!recorded) throw new Error(`Request ${requestId} changed while it was checked; retried`);
     request = recorded;
   }
   if (request.status === 'approved') {
-    // The check found it may run at once (a rotation of a user its requester owns). Recorded `approved` with what
-    // the check learned, in one write: a kill after it leaves it to the stall sweep, as any approved request.
-    await audit(deps, request, 'system', 'allowed-at-once', { by: 'owner', owner: request.owner ?? null });
-    await startProvisioning(deps, request, request.requester, true);
-    const atOnce = kindOf(request).render.atOnce?.(request, deps.config.policy);
-    if (options.responseUrl && atOnce) await answerCommand(deps, request, options.responseUrl, { text: atOnce });
+    await startAtOnce(deps, request, options);
     return;
   }
   // The people the kind names (a new user's recipient, a new owner) must be persons in the workspace.
