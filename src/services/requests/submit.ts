@@ -325,9 +325,10 @@ async function storeReservingName(
 export async function publishRequest(deps: PublishDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   const channel = deps.config.policy.approvals.channel;
-  // A retry of a job killed after its check recorded the request approved to run at once: start it (the same job id:
-  // started once) and answer again, since the kill may have fallen before either.
-  if (request?.status === 'approved' && !request.approvals.length && !request.run) {
+  // A retry of a job killed after its check recorded the request approved to run at once (a kind whose check may
+  // decide so: `render.atOnce`): start it (the same job id: started once) and answer again, since the kill may have
+  // fallen before either.
+  if (request?.status === 'approved' && kindOf(request).render.atOnce && !request.approvals.length && !request.run) {
     await startAtOnce(deps, request, options);
     return;
   }
