@@ -31,6 +31,7 @@ export function changeKind(
     render?: Partial<RequestKindModule['render']>;
     draft?: RequestKindModule['draft'];
     home?: RequestKindModule['home'];
+    store?: RequestKindModule['store'];
   } = {},
 ): RequestKindModule {
   return {
@@ -47,6 +48,7 @@ export function changeKind(
     ...(overrides.draft ? { draft: overrides.draft } : {}),
     ...(overrides.home ? { home: overrides.home } : {}),
     ...(overrides.verify ? { verify: overrides.verify } : {}),
+    ...(overrides.store ? { store: overrides.store } : {}),
     render: {
       approvalMessage: (request, ctx) => changeApprovalMessage(request, ctx),
       requesterUpdate: (request) => changeRequesterUpdateMessage(request),

@@ -17,7 +17,7 @@ import type { Deps } from '../deps.js';
 import type { RequestKind } from '../services/plans/types.js';
 import type { OutgoingMessage } from '../services/ports.js';
 import type { ApprovalRule } from '../services/requests/approval-rule.js';
-import type { AccessRequest } from '../store/requests.js';
+import type { AccessRequest, TransactionItem } from '../store/requests.js';
 import type { ProjectedUser } from '../store/users.js';
 import type { ChangeDraft, CheckedChange, DraftPatch } from './change-draft.js';
 import type { ChangeKind } from './change-rules.js';
@@ -32,7 +32,10 @@ export type VerifyDeps = Pick<Deps, 'aws' | 'config' | 'store'> & {
  * The worker's check of a new request before it is posted (RequestKindModule.verify): fields to record on the request
  * (e.g. the account id the check learned), or a refusal that ends it unposted with its requester told why.
  */
-export type Verified = { fields?: Partial<AccessRequest> } | { refusal: { code: string; text: string } };
+export type Verified =
+  | { fields?: Partial<AccessRequest> }
+  /** `blocks`: the answer has buttons (rotate-key's offer to delete an inactive key first). */
+  | { refusal: { code: string; text: string; blocks?: OutgoingMessage['blocks'] } };
 
 /** Someone who may not decide a request (besides its requester, whom no kind lets decide), and what they are told. */
 export interface Exclusion {
@@ -203,6 +206,11 @@ export interface RequestKindModule {
      * command's response_url cannot replace its ack: bolt-js#2287).
      */
     waiting(request: AccessRequest, channel: string): string;
+    /**
+     * The command's one answer when the worker's check (verify) found the request may run at once (it recorded it
+     * `approved`); undefined: the kind's verify never does so.
+     */
+    atOnce?(request: AccessRequest, policy: Policy): string;
   };
   /**
    * Who the request names that must be a person in the workspace (not a bot, not deactivated, an id Slack knows),
@@ -216,6 +224,13 @@ export interface RequestKindModule {
    * None when omitted.
    */
   verify?(deps: VerifyDeps, request: AccessRequest): Promise<Verified>;
+  /**
+   * How a new request of this kind is stored with `alsoWrite` (its audit event) in one transaction, when it reserves
+   * something of its own (rotate-key: one rotation of a user at a time); the one submit path calls it instead of its
+   * plain write. Throws (ConflictError, ValidationError) when the reservation is held; nothing is stored then. When
+   * omitted: the IAM user name is reserved (`reservesName`), or nothing.
+   */
+  store?(deps: Pick<Deps, 'store'>, request: AccessRequest, alsoWrite: TransactionItem[]): Promise<void>;
   /** How its undelivered credentials are sent again; undefined: the kind delivers none that can be reissued. */
   reissue?: ReissueHook;
   /** How its changes are typed and checked beyond the shared fields (flags, form inputs, checks); none when omitted. */

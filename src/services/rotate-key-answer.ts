@@ -1,8 +1,14 @@
 import { offerDeleteFirstMessage } from '../blocks/rotation.js';
 import { esc } from '../blocks/text.js';
 import type { Deps } from '../deps.js';
-import { BotError, ValidationError } from '../errors.js';
-import { checkRotation, type RotationDraft, submitRotation } from '../kinds/rotate-key/rotation.js';
+import { BotError, ConflictError, ValidationError } from '../errors.js';
+import { rotationRefusal } from '../kinds/rotate-key/check.js';
+import {
+  checkRotation,
+  type RotationDraft,
+  submitRotation,
+  submitTypedRotation,
+} from '../kinds/rotate-key/rotation.js';
 import type { OutgoingMessage } from './ports.js';
 
 /**
@@ -47,8 +53,30 @@ export async function answerRotation(
       : `Your rotation \`${request.id}\` of access key \`${check.rotation.oldKeyId}\` of \`${esc(request.userName)}\` is waiting for approval in <#${deps.config.policy.approvals.channel}>. The new key goes to <@${request.recipient}>.`;
     return { text };
   } catch (error) {
-    if (error instanceof ValidationError) return { text: `I can't rotate that key:\n• ${esc(error.message)}` };
+    if (error instanceof ValidationError) return { text: rotationRefusal(error.message) };
     if (error instanceof BotError) return { text: error.message };
+    throw error;
+  }
+}
+
+/**
+ * `/iam rotate-key` as typed: stores the rotation checked without the network and hands it to the worker, which asks
+ * IAM and gives the command its one answer through `responseUrl` (see submitTypedRotation). Returns the answer to
+ * give at once instead: a malformed command, or a rotation of the user under way; undefined otherwise.
+ */
+export async function submitRotationCommand(
+  deps: Deps,
+  requester: string,
+  draft: RotationDraft,
+  channel: string,
+  responseUrl: string,
+): Promise<OutgoingMessage | undefined> {
+  try {
+    await submitTypedRotation(deps, requester, draft, { channel, responseUrl });
+    return undefined;
+  } catch (error) {
+    if (error instanceof ValidationError) return { text: rotationRefusal(error.message) };
+    if (error instanceof ConflictError || error instanceof BotError) return { text: error.message };
     throw error;
   }
 }

@@ -226,10 +226,12 @@ describe('the shipped bundles, through their handlers', () => {
   });
 
   it('rotate the key: the owner’s /iam rotate-key, the new key delivered by the worker bundle', async () => {
-    const { ack } = await command('rotate-key e2e-bot', 'U0RECIPIENT');
+    const { ack, responseId } = await command('rotate-key e2e-bot', 'U0RECIPIENT');
     await drain();
 
-    expect(ack.text).toBeDefined();
+    // acked with no message; the worker bundle asks IAM and answers under the command (issue 19)
+    expect(ack.text).toBeUndefined();
+    expect(bot.slack.shown(responseId).at(-1)?.text).toContain('needs no approval');
     expect(workerErrors).toEqual([]);
     const keys = await keysOf('e2e-bot');
     expect(keys.map((k) => k.Status)).toEqual(['Active', 'Active']); // the old one until the grace period ends

@@ -14,15 +14,16 @@
  * approvers are named directly); without SLACK_BOT_ID and SLACK_BOT_USER_ID, a container's first event adds
  * one auth.test (see beforeAll). The form's submission also checks IAM (the user must not exist, the groups must) and the
  * account (STS), in parallel, before its one write: a refusal shows on the form's field, with nothing typed lost.
- * The inline create-user, add-to-group and set-owner leave those checks to the worker, which gives the command its
- * one answer. The inline remove-from-group keeps its IAM reads before the answer: its user's owner (an IAM tag) may
+ * The inline create-user, add-to-group and set-owner, and /iam rotate-key, leave those checks to the worker, which
+ * gives the command its one answer (rotate-key first reads its user's rotation pointer: one rotation of a user at a
+ * time; when an earlier rotation holds it, one more read of that rotation, 4 calls in all). The inline remove-from-group keeps its IAM reads before the answer: its user's owner (an IAM tag) may
  * have it done at once, which the ack says. An approver-only
  * click (Approve, Deny, Retry, Abandon) by a listed approver adds one users.info (is the clicker a full member of this
  * workspace?), cached for a minute per process: counted here, each measured click asking afresh (the worst case); a
  * click by someone not listed is refused before it. SLACK_TEAM_ID is set, as deployed: without it the first such
  * check of a process adds one auth.test (the workspace's own team id), kept for the life of the process.
  */
-import { CreateGroupCommand, DeleteGroupCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateGroupCommand, DeleteGroupCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DENY_REASON_BLOCK,
@@ -250,6 +251,26 @@ describe('network calls before the answer', () => {
     expect(calls.slack).toEqual([]);
     expect(calls.handOffs).toEqual(['publish-request']);
     expect(calls.total).toBeLessThanOrEqual(3);
+  });
+
+  it('/iam rotate-key: the rotation pointer, one transactional write and the posting hand-off (the worker asks IAM)', async () => {
+    await existingUser(bot, 'calls-rotated', { owner: 'U0OWNER' });
+    const iam = bot.deps.aws.account().iam;
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'calls-rotated' }))).AccessKey?.AccessKeyId;
+
+    const calls = await callsBeforeAnswer(bot, () => bot.command('rotate-key calls-rotated', 'U0REQUESTER'));
+
+    // Not STS, GetUser, ListUserTags, ListAccessKeys (the worker's verify step), nor a users.info
+    expect(calls.result.body ?? '').toBe('');
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['publish-request']);
+    expect(calls.total).toBeLessThanOrEqual(3);
+    const [request] = (await bot.deps.store.requests.model.scan().exec()).filter((r) => r.userName === 'calls-rotated');
+    expect(request?.message).toBeDefined(); // checked with IAM and posted by the worker
+    expect(request?.rotation?.oldKeyId).toBe(key);
+    expect(request?.owner).toBe('U0OWNER');
+    expect(request?.recipient).toBe('U0OWNER');
   });
 
   it("the owner's remove-from-group: the same reads, one transactional write, the hand-off that runs it", async () => {

@@ -52,11 +52,16 @@ async function userWithKey(userName: string, owner: string, path?: string): Prom
   return out.AccessKey?.AccessKeyId ?? '';
 }
 
+/**
+ * A command and its answer once the worker is done: the ack's, or (`/iam rotate-key`, acked with no message and
+ * answered by the worker after it asked IAM, issue 19) the last one shown under it.
+ */
 async function command(text: string, userId: string): Promise<string> {
-  const { result } = await bot.command(text, userId);
+  const { result, responseId } = await bot.command(text, userId);
   expect(result.statusCode).toBe(200);
   await bot.drain();
-  return String((JSON.parse(result.body || '{}') as { text?: string }).text ?? '');
+  if (result.body) return String((JSON.parse(result.body) as { text?: string }).text ?? '');
+  return bot.slack.shown(responseId).at(-1)?.text ?? '';
 }
 
 async function rotationOf(userName: string): Promise<AccessRequest> {

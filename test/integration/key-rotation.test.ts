@@ -57,11 +57,17 @@ async function userWithKeys(userName: string, owner: string, active: boolean[]):
   return ids;
 }
 
+/**
+ * A command and the last answer shown under it once the worker is done: `/iam rotate-key` is acked with no message
+ * and answered by the worker through its response_url, after it asked IAM (issue 19): its answer is the last one shown;
+ * a command answered in its ack (a refusal, `/iam reissue`) returns the ack's.
+ */
 async function command(text: string, userId: string) {
-  const { result } = await bot.command(text, userId);
+  const { result, responseId } = await bot.command(text, userId);
   expect(result.statusCode).toBe(200);
   await bot.drain();
-  return JSON.parse(result.body || '{}') as {
+  const answer = result.body ? JSON.parse(result.body) : bot.slack.shown(responseId).at(-1);
+  return (answer ?? {}) as {
     text?: string;
     blocks?: { elements?: { value?: string; action_id?: string }[] }[];
   };
@@ -194,6 +200,7 @@ describe('a full rotation by the owner, walked through with the clock', () => {
     expect((await rotationStateOf(bot.deps, 'home', name))?.phase).toBe('deleted');
     expect(await auditActions(bot, rotation.id)).toEqual([
       'requested',
+      'allowed-at-once', // the worker's check found the requester owns the user (issue 19: checked after the answer)
       // The delivery on the resumable runner: each step audited with its checkpoint.
       'provisioning-started',
       'notified', // tell-start: the approval message
@@ -335,6 +342,49 @@ describe('which key, and room for the new one', () => {
     expect(done.status).toBe('done');
     expect(Object.keys(await keysOf(name))).toHaveLength(2);
     expect(() => linkSentTo(bot, 'U0OWNER3')).not.toThrow();
+  });
+});
+
+describe('the checks after the answer (issue 19)', () => {
+  it('tells the requester, under the command, that a user outside the managed paths is refused, and ends the rotation unposted', async () => {
+    // Prepare: a user with a key, under a path the bot does not manage
+    const name = nextName('unmanaged');
+    await existingUser(bot, name, { owner: 'U0OWNER', path: '/someone-else/' });
+    const key = (await iam().send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey?.AccessKeyId ?? '';
+    const posts = bot.slack.callsOf('chat.postMessage').length;
+
+    // Act
+    const { result, responseId } = await bot.command(`rotate-key ${name}`, 'U0OWNER');
+    await bot.drain();
+
+    // Assess: acked with no message, the worker's one answer is the refusal; nothing posted or changed
+    expect(result.body ?? '').toBe('');
+    expect(repliesTo(bot, responseId)).toEqual([
+      `I can't rotate that key:\n• IAM user \`${name}\` is at path \`/someone-else/\`, outside the paths the bot manages.`,
+    ]);
+    expect(bot.slack.callsOf('chat.postMessage').slice(posts)).toEqual([]);
+    expect(await keysOf(name)).toEqual({ [key]: 'Active' });
+    const [ended] = (await bot.deps.store.requests.model.scan().exec()).filter((r) => r.userName === name);
+    expect(ended?.status).toBe('expired');
+    expect(await auditActions(bot, ended?.id ?? '')).toEqual(['requested', 'not-posted']);
+    expect(await rotationStateOf(bot.deps, 'home', name)).toBeUndefined();
+  });
+
+  it('tells the requester when there is no such user, and a later rotation of that name is not held up by it', async () => {
+    // Prepare
+    const name = nextName('not-yet');
+
+    // Act: rotate before the user exists, then create it with a key and rotate again
+    const refused = await command(`rotate-key ${name}`, 'U0OWNER');
+    const [key] = await userWithKeys(name, 'U0OWNER', [true]);
+    const started = await command(`rotate-key ${name}`, 'U0OWNER');
+
+    // Assess
+    expect(refused.text).toBe(`I can't rotate that key:\n• There is no IAM user \`${name}\` in home (123456789012).`);
+    expect(started.text).toContain('needs no approval');
+    const rotation = await rotationOf(name);
+    expect(rotation.rotation?.oldKeyId).toBe(key);
+    expect(Object.keys(await keysOf(name))).toHaveLength(2);
   });
 });
 

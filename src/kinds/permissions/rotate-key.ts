@@ -10,13 +10,15 @@ const rotationSteps = {
 } as const;
 
 export const rotateKeyPermissions: KindPermissions = {
-  // /iam rotate-key's checks: the user, its owner, its keys (kinds/rotate-key/rotation.ts); "I've switched" and
-  // /iam reissue read the new key's link
+  // the checks of "Delete <key> and rotate" (the offer's button, after its ack): the user, its owner, its keys
+  // (kinds/rotate-key/check.ts; /iam rotate-key itself leaves them to the worker); "I've switched" and /iam reissue
+  // read the new key's link
   slack: { anyUser: ['GetUser'], managedUsers: ['ListUserTags', 'ListAccessKeys'], tables: { links: ['GetItem'] } },
   // the run: delivery, then the life's steps (grace, deactivation, reactivation, deletion, cancellation), each key
   // change followed by a refresh of the user in the projection (userChanged: GetUser, ListGroupsForUser, its keys
-  // and console); Reissue of the new key (services/kinds/reissue-run.ts); "Rotate now" from a key reminder runs
-  // /iam rotate-key's checks (checkRotation: GetUser, ListUserTags, ListAccessKeys) and stores the rotation (PutItem)
+  // and console); Reissue of the new key (services/kinds/reissue-run.ts); /iam rotate-key's checks of the rotation
+  // the command stored (verifyRotation) and "Rotate now" from a key reminder (checkRotation, then it stores the
+  // rotation: PutItem): GetUser, ListUserTags, ListAccessKeys
   worker: {
     managedUsers: [...rotationSteps.managedUsers, 'ListUserTags', 'ListGroupsForUser', 'GetLoginProfile'],
     anyUser: rotationSteps.anyUser,

@@ -9,177 +9,31 @@
  * rotation-life.ts), and the owner's clicks are signals to that run (clickRotation). `rotation#<account>#<user>`
  * points at the user's latest rotation (one at a time).
  */
-import { GetUserCommand, ListAccessKeysCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
-import { HOME } from '../../aws/accounts.js';
 import type { Deps } from '../../deps.js';
-import { BotError, ConflictError, NotAuthorizedError, ValidationError } from '../../errors.js';
+import { ConflictError, NotAuthorizedError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
-import { logger } from '../../logger.js';
-import { OWNER_TAG, type PlanStep } from '../../services/plans/types.js';
-import { errorName, type IamSender } from '../../services/provisioning.js';
-import {
-  auditEvent,
-  newRequestId,
-  publishRequest,
-  publishRequestJob,
-  type RequestDeps,
-  type SubmitOptions,
-  startProvisioning,
-} from '../../services/requests.js';
+import { newRequest, submitNew } from '../../services/requests/submit.js';
+import { auditEvent, type RequestDeps, type SubmitOptions } from '../../services/requests.js';
 import { signalRun } from '../../services/runner/engine.js';
-import { isManagedPath, managedUserPaths } from '../../services/user-projection.js';
 import type { AccessRequest, RotationState } from '../../store/requests.js';
+import { type CheckedRotation, checkRotationLocally, type RotationDraft } from './check.js';
 
 /** How long a reissue holds a rotation's life while the worker replaces its key (the worker stops after 60 s). */
 export const STEP_LEASE_MS = 5 * 60_000;
 const code = (s: string) => `\`${s}\``;
-const KEY_ID = /^[A-Z0-9]{16,128}$/;
-const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 
 /** The id of the item pointing at a user's latest key rotation: one rotation of a user at a time. */
-export const rotationKey = (account: string, userName: string) => `rotation#${account}#${userName.toLowerCase()}`;
+import { rotationKey } from './reserve.js';
 
-/** A rotation as typed: `/iam rotate-key <user> [key-id] [--account name]`, and the inactive key chosen for deletion. */
-export interface RotationDraft {
-  userName?: string;
-  keyId?: string;
-  account?: string;
-  /** The inactive key the requester chose to delete first (the button). */
-  deleteFirst?: string;
-}
-
-interface KeyInfo {
-  id: string;
-  active: boolean;
-}
-
-/** A rotation that passed every check. */
-export interface CheckedRotation {
-  userName: string;
-  account: string;
-  accountId: string;
-  path: string;
-  owner?: string;
-  oldKeyId: string;
-  deleteFirst?: string;
-  plan: PlanStep[];
-}
-
-export type RotationCheck =
-  | { kind: 'ok'; rotation: CheckedRotation }
-  /** The user's other key is inactive: offer to delete it first (never without a click). */
-  | { kind: 'offer-delete'; userName: string; account: string; keyId: string; inactiveKeyId: string };
-
-const refuse = (message: string) => new ValidationError(message, { rotation: message });
-
-async function listKeys(iam: IamSender, userName: string): Promise<KeyInfo[]> {
-  const out = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
-  return (out.AccessKeyMetadata ?? []).map((k: { AccessKeyId?: string; Status?: string }) => ({
-    id: k.AccessKeyId ?? '',
-    active: k.Status === 'Active',
-  }));
-}
+export type { CheckedRotation, RotationCheck, RotationDraft } from './check.js';
+export { checkRotation } from './check.js';
+export { rotationKey };
 
 /**
- * Checks a rotation before anything is stored: the user exists under a managed path, the key (named, or implied
- * when the user has one) is one of the user's and active, and there is room for a new key (IAM allows two): a second
- * key that is inactive is offered for deletion first, two active keys are refused naming the one to retire. Reads
- * only (GetUser, ListUserTags, ListAccessKeys). Throws ValidationError with the reason.
- */
-export async function checkRotation(deps: Pick<Deps, 'config' | 'aws'>, draft: RotationDraft): Promise<RotationCheck> {
-  const { policy } = deps.config;
-  const account = draft.account ?? HOME;
-  const userName = draft.userName?.trim() ?? '';
-  if (account !== HOME && !policy.accounts.some((a) => a.name === account))
-    throw refuse(`There is no account ${code(account)} in the policy.`);
-  if (!USER_NAME.test(userName)) throw refuse('Name the IAM user whose key to rotate.');
-  if (draft.keyId !== undefined && !KEY_ID.test(draft.keyId))
-    throw refuse(`${code(draft.keyId)} is not an access key id (like \`AKIA...\`).`);
-  const { iam } = deps.aws.account(account);
-  const cannot = (what: string) => (error: unknown) => {
-    throw new BotError(`I cannot ${what} in account ${account} (${errorName(error)}).`, { cause: error });
-  };
-  const [identity, user] = await Promise.all([
-    deps.aws.callerIdentity(account).catch(cannot('act')),
-    iam.send(new GetUserCommand({ UserName: userName })).then(
-      (out) => out.User,
-      (error: unknown) => (errorName(error) === 'NoSuchEntity' ? undefined : cannot('read IAM users')(error)),
-    ),
-  ]);
-  const accountId = identity.Account ?? '';
-  if (!user) throw refuse(`There is no IAM user ${code(userName)} in ${account} (${accountId}).`);
-  const path = user.Path ?? '/';
-  if (!isManagedPath(managedUserPaths(policy), path))
-    throw refuse(`IAM user ${code(userName)} is at path ${code(path)}, outside the paths the bot manages.`);
-  const [keys, tags] = await Promise.all([
-    listKeys(iam, userName).catch(cannot(`list the keys of ${userName}`)),
-    iam.send(new ListUserTagsCommand({ UserName: userName })).catch(cannot(`read IAM user ${userName}`)),
-  ]);
-  const ownerTag = (tags.Tags ?? []).find((t: { Key?: string }) => t.Key === OWNER_TAG)?.Value;
-  const owner = ownerTag && /^[UW][A-Z0-9]{2,}$/.test(ownerTag) ? ownerTag : undefined;
-  const listing = keys.map((k) => `${code(k.id)} (${k.active ? 'active' : 'inactive'})`).join(' and ');
-  if (draft.keyId && !keys.some((k) => k.id === draft.keyId))
-    throw refuse(
-      `${code(draft.keyId)} is not an access key of IAM user ${code(userName)}: I rotate only a key of the user named.`,
-    );
-  if (!keys.length) throw refuse(`IAM user ${code(userName)} has no access key to rotate.`);
-  // No key named: the only key, or of two the only active one (the inactive one is then offered for deletion).
-  const active = keys.filter((k) => k.active);
-  const target = draft.keyId
-    ? keys.find((k) => k.id === draft.keyId)
-    : keys.length === 1
-      ? keys[0]
-      : active.length === 1
-        ? active[0]
-        : undefined;
-  if (!target)
-    throw refuse(
-      `IAM user ${code(userName)} has two access keys, ${listing}: name the one to rotate (\`/iam rotate-key ${userName} <key-id>\`).`,
-    );
-  if (!target.active)
-    throw refuse(`Access key ${code(target.id)} is inactive: there is nothing to rotate. Delete it instead.`);
-  const other = keys.find((k) => k.id !== target.id);
-  let deleteFirst: string | undefined;
-  if (other?.active)
-    throw refuse(
-      `IAM user ${code(userName)} has two active access keys, ${listing}, and IAM allows no third. Retire ${code(other.id)} first (deactivate it, then delete it), then rotate ${code(target.id)}. Nothing was changed.`,
-    );
-  if (other) {
-    if (draft.deleteFirst !== other.id)
-      return { kind: 'offer-delete', userName, account, keyId: target.id, inactiveKeyId: other.id };
-    deleteFirst = other.id;
-  }
-  const plan: PlanStep[] = [
-    ...(deleteFirst ? [{ op: 'DeleteAccessKey' as const, userName, accessKeyId: deleteFirst }] : []),
-    { op: 'CreateAccessKey', userName },
-    { op: 'RotateOutAccessKey', userName, accessKeyId: target.id },
-  ];
-  return {
-    kind: 'ok',
-    rotation: {
-      userName,
-      account,
-      accountId,
-      path,
-      ...(owner ? { owner } : {}),
-      oldKeyId: target.id,
-      ...(deleteFirst ? { deleteFirst } : {}),
-      plan,
-    },
-  };
-}
-
-/** Whether a rotation has ended (a new one of the same user may start). */
-const rotationEnded = (r: AccessRequest | undefined) =>
-  !r ||
-  ['denied', 'expired', 'abandoned'].includes(r.status) ||
-  (r.status === 'done' && ['deleted', 'cancelled', 'escalated'].includes(r.rotation?.phase ?? ''));
-
-/**
- * Stores a checked rotation as a `rotate-key` request (one transaction with its audit event and the user's rotation
- * pointer: one rotation of a user at a time), then runs it at once when the requester owns the user and the policy
- * does not ask for approval, else posts it for approval. Throws ConflictError when another rotation of the user is
- * under way.
+ * Submits a checked rotation through the one submit path (submitNew) as a `rotate-key` request, stored in one
+ * transaction with its audit event and the user's rotation pointer (one rotation of a user at a time: the kind's
+ * `store`, ./reserve.ts), then run at once when the requester owns the user and the policy does not ask for approval,
+ * else posted for approval. Throws ConflictError when another rotation of the user is under way.
  */
 export async function submitRotation(
   deps: RequestDeps,
@@ -187,69 +41,79 @@ export async function submitRotation(
   checked: CheckedRotation,
   options: SubmitOptions = {},
 ): Promise<{ request: AccessRequest; atOnce: boolean }> {
-  const { policy } = deps.config;
-  const now = deps.clock.now();
-  const atOnce = checked.owner === requester && !policy.keys.rotationNeedsApproval;
-  const request: AccessRequest = {
-    id: newRequestId(deps),
-    kind: 'rotate-key',
-    plan: checked.plan,
-    ...(checked.owner ? { owner: checked.owner } : {}),
-    status: atOnce ? 'approved' : 'pending',
+  const atOnce = checked.owner === requester && !deps.config.policy.keys.rotationNeedsApproval;
+  const request = newRequest(
+    deps,
     requester,
-    recipient: checked.owner ?? requester,
-    account: checked.account,
-    accountId: checked.accountId,
+    {
+      kind: 'rotate-key',
+      plan: checked.plan,
+      ...(checked.owner ? { owner: checked.owner } : {}),
+      recipient: checked.owner ?? requester,
+      account: checked.account,
+      accountId: checked.accountId,
+      userName: checked.userName,
+      path: checked.path,
+      groups: [],
+      accessType: 'keys',
+      tags: [],
+      justification: `Rotate access key ${checked.oldKeyId}`,
+      rotation: { oldKeyId: checked.oldKeyId, ...(checked.deleteFirst ? { deleteFirst: checked.deleteFirst } : {}) },
+    },
+    atOnce ? 'approved' : 'pending',
+  );
+  const requested = auditEvent(deps, request, requester, 'requested', {
+    kind: 'rotate-key',
     userName: checked.userName,
-    path: checked.path,
+    account: checked.account,
+    oldKeyId: checked.oldKeyId,
+    deleteFirst: checked.deleteFirst ?? null,
+    owner: checked.owner ?? null,
+    ...(atOnce ? { allowedAtOnce: 'owner' } : {}),
+  });
+  await submitNew(deps, request, requested, options);
+  return { request, atOnce };
+}
+
+/**
+ * Submits a rotation as typed (`/iam rotate-key`), checked without the network (checkRotationLocally), through the
+ * one submit path (submitNew): a pending `rotate-key` request stored with its audit event and the user's rotation
+ * pointer (one rotation of a user at a time), handed to the worker, which asks IAM (the kind's verify step,
+ * verifyRotation) and then posts it for approval, runs it at once (the requester owns the user and the policy allows
+ * it), or ends it with the refusal or the offer to delete an inactive key first; each is the command's one answer
+ * (`responseUrl`). So the command answers after the pointer's read, one transactional write and the hand-off.
+ * Throws ValidationError (a malformed draft) or ConflictError (another rotation of the user is under way); nothing is
+ * stored then.
+ */
+export async function submitTypedRotation(
+  deps: RequestDeps,
+  requester: string,
+  draft: RotationDraft,
+  options: SubmitOptions = {},
+): Promise<AccessRequest> {
+  const { account, userName } = checkRotationLocally(deps.config.policy, draft);
+  const request = newRequest(deps, requester, {
+    kind: 'rotate-key',
+    plan: [],
+    recipient: requester,
+    account,
+    accountId: '', // asked by the worker (verifyRotation), with the path, the owner, the key and the plan
+    userName,
+    path: '',
     groups: [],
     accessType: 'keys',
     tags: [],
-    justification: `Rotate access key ${checked.oldKeyId}`,
-    approvals: [],
-    attempt: 1,
-    credentialIssue: 0,
-    rotation: { oldKeyId: checked.oldKeyId, ...(checked.deleteFirst ? { deleteFirst: checked.deleteFirst } : {}) },
-    createdAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + policy.requests.lifetimeHours * 3_600_000).toISOString(),
-    updatedAt: now.toISOString(),
-    version: 0,
-  };
-  const audited = deps.store.audit.transactionItem(
-    auditEvent(deps, request, requester, 'requested', {
-      kind: 'rotate-key',
-      userName: checked.userName,
-      account: checked.account,
-      oldKeyId: checked.oldKeyId,
-      deleteFirst: checked.deleteFirst ?? null,
-      owner: checked.owner ?? null,
-      ...(atOnce ? { allowedAtOnce: 'owner' } : {}),
-    }),
-  );
-  const pointer = rotationKey(checked.account, checked.userName);
-  const holder = await deps.store.requests.holderOf(pointer);
-  const previous = holder ? await deps.store.requests.get(holder) : undefined;
-  if (holder && !rotationEnded(previous))
-    throw new ConflictError(
-      `A rotation of IAM user ${code(checked.userName)} is under way (\`${holder}\`): it must end before another starts.`,
-    );
-  const stored = await deps.store.requests.createReserving(request, [audited], holder, pointer);
-  if (!stored.reserved)
-    throw new ConflictError(`Another rotation of IAM user ${code(checked.userName)} started just now.`);
-  if (atOnce) {
-    await startProvisioning(deps, request, requester, true);
-    return { request, atOnce };
-  }
-  try {
-    await deps.dispatcher.dispatch(publishRequestJob(request, options));
-  } catch (error) {
-    logger.error('Could not hand the posting of a rotation to the worker; posting it here', {
-      requestId: request.id,
-      errorName: errorName(error),
-    });
-    await publishRequest(deps, request.id, options);
-  }
-  return { request, atOnce };
+    justification: draft.keyId ? `Rotate access key ${draft.keyId}` : 'Rotate the access key',
+    rotation: { oldKeyId: draft.keyId ?? '' },
+  });
+  const requested = auditEvent(deps, request, requester, 'requested', {
+    kind: 'rotate-key',
+    userName,
+    account,
+    oldKeyId: draft.keyId ?? null,
+    checkedBy: 'worker',
+  });
+  return submitNew(deps, request, requested, options);
 }
 
 /** The rotation state with `changes` applied and `drop` removed. */
@@ -378,7 +242,10 @@ export interface RotationView {
   lastUse?: RotationState['lastUse'];
 }
 
-/** The latest key rotation of an IAM user (two consistent reads), or undefined if it was never rotated by the bot. */
+/**
+ * The latest key rotation of an IAM user (two consistent reads), or undefined if it was never rotated by the bot (a
+ * rotation refused by IAM's check, or not checked yet, does not count).
+ */
 export async function rotationStateOf(
   deps: Pick<Deps, 'store'>,
   account: string,
@@ -386,7 +253,8 @@ export async function rotationStateOf(
 ): Promise<RotationView | undefined> {
   const id = await deps.store.requests.holderOf(rotationKey(account, userName));
   const r = id ? await deps.store.requests.get(id) : undefined;
-  if (!r?.rotation) return undefined;
+  // a rotation IAM never confirmed (stored by the command, then refused by the worker's check) is no rotation of it
+  if (!r?.rotation || !r.accountId) return undefined;
   const { phase, oldKeyId, newKeyId, graceEndsAt, deleteAt, nextAt, lastUse } = r.rotation;
   return {
     requestId: r.id,

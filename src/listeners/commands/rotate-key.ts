@@ -1,7 +1,7 @@
 import { helpOf } from '../../blocks/command-help.js';
 import { esc } from '../../blocks/text.js';
 import type { RotationDraft } from '../../kinds/rotate-key/rotation.js';
-import { answerRotation } from '../../services/rotate-key-answer.js';
+import { submitRotationCommand } from '../../services/rotate-key-answer.js';
 import type { Subcommand } from './subcommand.js';
 
 const USAGE = helpOf('rotate-key').usage;
@@ -37,10 +37,12 @@ export const rotateKey: Subcommand = {
       await ack({ response_type: 'ephemeral', text: `${problems.join('\n')}\nUsage: \`${esc(USAGE)}\`` });
       return;
     }
-    // One answer under the command: a refusal, the offer to delete an inactive key first, or "it runs now" in the
-    // ack; a rotation posted for approval is acked with no message and answered by the worker ("waiting", or why it
-    // could not be posted), since a slash command's response_url cannot replace an ack's message (bolt-js#2287).
-    const answer = await answerRotation(deps, command.user_id, draft, command.channel_id, command.response_url);
+    // One answer under the command, given by the worker once it has asked IAM (the kind's verify step): the refusal,
+    // the offer to delete an inactive key first, "it runs now", or "waiting for approval". The command is acked with
+    // no message (a slash command's response_url cannot replace an ack's message, bolt-js#2287); only a malformed
+    // command or a rotation of the user under way is answered here. Before the answer: the user's rotation pointer,
+    // one transactional write and the hand-off (issue 19: no STS or IAM call on a cold container before Slack's 3 s).
+    const answer = await submitRotationCommand(deps, command.user_id, draft, command.channel_id, command.response_url);
     await ack(answer ? { response_type: 'ephemeral', ...answer } : undefined);
   },
 };

@@ -11,6 +11,7 @@ import { kindChecks, kindOf } from '../../kinds/registry.js';
 import type { PersonCheck, Verified, VerifyDeps } from '../../kinds/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest } from '../../store/requests.js';
+import type { OutgoingMessage } from '../ports.js';
 import { nameConflict } from '../request-names.js';
 import type { CheckedDraft } from '../request-validation.js';
 import { startProvisioning } from './approve.js';
@@ -114,6 +115,7 @@ async function endUnposted(
   code: string,
   text: string,
   options: SubmitOptions,
+  blocks?: OutgoingMessage['blocks'],
 ): Promise<void> {
   const channel = deps.config.policy.approvals.channel;
   const now = deps.clock.now();
@@ -123,18 +125,34 @@ async function endUnposted(
     now,
   );
   if (ended) await audit(deps, ended, 'system', 'not-posted', { channel, error: code });
-  if (options.responseUrl) await answerCommand(deps, request, options.responseUrl, text);
-  else await tell(deps, request.requester, request, { text });
+  const message = { text, ...(blocks ? { blocks } : {}) };
+  if (options.responseUrl) await answerCommand(deps, request, options.responseUrl, message);
+  else await tell(deps, request.requester, request, message);
 }
 
 /**
  * Posts the one answer under the requester's command (acked with no message: a slash command's response_url adds a
  * message, replace_original or not, bolt-js#2287). A failure is logged: the request stands as it is.
  */
-async function answerCommand(deps: RequestDeps, request: AccessRequest, responseUrl: string, text: string) {
+async function answerCommand(
+  deps: RequestDeps,
+  request: AccessRequest,
+  responseUrl: string,
+  message: string | OutgoingMessage,
+) {
   await deps.messenger
-    .respond(responseUrl, { text })
+    .respond(responseUrl, typeof message === 'string' ? { text: message } : message)
     .catch((e) => logger.error('Could not answer a command', { requestId: request.id, errorName: (e as Error)?.name }));
+}
+
+/**
+ * Starts a request its kind's check recorded approved to run at once (the worker tells the requester it runs), and
+ * gives the command its one answer (the kind's `render.atOnce`).
+ */
+async function startAtOnce(deps: PublishDeps, request: AccessRequest, options: SubmitOptions): Promise<void> {
+  await startProvisioning(deps, request, request.requester, true);
+  const text = kindOf(request).render.atOnce?.(request, deps.config.policy);
+  if (options.responseUrl && text) await answerCommand(deps, request, options.responseUrl, text);
 }
 
 /**
@@ -197,7 +215,8 @@ export function newRequest(
 
 /**
  * The one submit path of every kind: stores a new request (see newRequest) with its `requested` audit event and
- * what its kind reserves (its IAM user name: see storeReservingName), in one transaction, then hands it to the
+ * what its kind reserves (its IAM user name: see storeReservingName; or the kind's own, RequestKindModule.store),
+ * in one transaction, then hands it to the
  * worker: a pending request to be posted for approval (publishRequest, run here when the worker cannot be reached),
  * an approved one (a change allowed at once) to run. Throws ValidationError when another active request holds the
  * name; nothing is stored then.
@@ -208,7 +227,9 @@ export async function submitNew(
   requested: ReturnType<typeof auditEvent>,
   options: SubmitOptions = {},
 ): Promise<AccessRequest> {
-  if (kindOf(request).reservesName) await storeReservingName(deps, request, requested);
+  const kind = kindOf(request);
+  if (kind.store) await kind.store(deps, request, [deps.store.audit.transactionItem(requested)]);
+  else if (kind.reservesName) await storeReservingName(deps, request, requested);
   else await deps.store.requests.create(request, [deps.store.audit.transactionItem(requested)]);
   if (request.status === 'approved') {
     await startProvisioning(deps, request, request.requester, true); // the worker tells the requester it runs
@@ -304,6 +325,13 @@ async function storeReservingName(
 export async function publishRequest(deps: PublishDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   const channel = deps.config.policy.approvals.channel;
+  // A retry of a job killed after its check recorded the request approved to run at once (a kind whose check may
+  // decide so: `render.atOnce`): start it (the same job id: started once) and answer again, since the kill may have
+  // fallen before either.
+  if (request?.status === 'approved' && kindOf(request).render.atOnce && !request.approvals.length && !request.run) {
+    await startAtOnce(deps, request, options);
+    return;
+  }
   if (request?.status !== 'pending') return;
   if (request.message) {
     // A retry of a job killed after the post was recorded: its answer may not have gone out (the command was acked
@@ -315,14 +343,34 @@ export async function publishRequest(deps: PublishDeps, requestId: string, optio
   // What submission left to the worker (an inline create-user: IAM's user and groups, the account id).
   const verified = await verify(deps, request, options);
   if ('refusal' in verified) {
-    await endUnposted(deps, request, verified.refusal.code, verified.refusal.text, options);
+    const { code, text, blocks } = verified.refusal;
+    await endUnposted(deps, request, code, text, options, blocks);
     return;
   }
   if (verified.fields && Object.keys(verified.fields).length) {
-    const recorded = await deps.store.requests.update(request, verified.fields, deps.clock.now());
+    const atOnce = verified.fields.status === 'approved';
+    // The check found it may run at once (a rotation of a user its requester owns): recorded `approved` with what the
+    // check learned and its audit event, in one transaction; a retry after it starts it (see above).
+    const recorded = await deps.store.requests.update(
+      request,
+      verified.fields,
+      deps.clock.now(),
+      [],
+      atOnce
+        ? (next) => [
+            deps.store.audit.transactionItem(
+              auditEvent(deps, next, 'system', 'allowed-at-once', { by: 'owner', owner: next.owner ?? null }),
+            ),
+          ]
+        : undefined,
+    );
     // Changed meanwhile (cancelled, or another try recorded it): the retry decides again from what is stored.
     if (!recorded) throw new Error(`Request ${requestId} changed while it was checked; retried`);
     request = recorded;
+  }
+  if (request.status === 'approved') {
+    await startAtOnce(deps, request, options);
+    return;
   }
   // The people the kind names (a new user's recipient, a new owner) must be persons in the workspace.
   const cannot = await firstWhoCannotAct(deps, request, options);
