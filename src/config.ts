@@ -435,6 +435,14 @@ export const envSchema = z.object({
    */
   PROJECTION_MAX_PARTS: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(8))), 8),
   /**
+   * The projection refresh: accounts one part takes in turn (the schedule dispatches one part per this many
+   * accounts); a part hands an account it cut short, and the accounts it did not start, to parts of their own.
+   */
+  PROJECTION_ACCOUNTS_PER_PART: z._default(
+    z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(1_000))),
+    10,
+  ),
+  /**
    * The daily owner check: owners not yet seen kept per DynamoDB item between parts (about 14 bytes each; 5,000 is
    * some 70 KB, well within an item's 400 KB).
    */
