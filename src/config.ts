@@ -252,8 +252,9 @@ export const policySchema = z
     ),
     /**
      * The resumable runner (long requests, e.g. an offboarding of many IAM users): the worker runs a request in parts
-     * and hands the rest to a new part before its 60-second timeout. `partBudgetSeconds`: how long one part may start
-     * new steps (elapsed real time); `maxStepsPerPart`: at most this many steps per part (0: no limit).
+     * and hands the rest to a new part before its 60-second timeout. `partBudgetSeconds`: how long one part may take,
+     * counted from the worker invocation's start (the injected clock); it starts no step that the slowest one so far
+     * says would end past it; `maxStepsPerPart`: at most this many steps per part (0: no limit).
      */
     runner: z._default(
       z.strictObject({
@@ -433,6 +434,14 @@ export const envSchema = z.object({
    * refresh, 15 minutes later, which goes on faster: the users refreshed already cost no IAM call then.
    */
   PROJECTION_MAX_PARTS: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(8))), 8),
+  /**
+   * The projection refresh: accounts one part takes in turn (the schedule dispatches one part per this many
+   * accounts); a part hands an account it cut short, and the accounts it did not start, to parts of their own.
+   */
+  PROJECTION_ACCOUNTS_PER_PART: z._default(
+    z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(1_000))),
+    10,
+  ),
   /**
    * The daily owner check: owners not yet seen kept per DynamoDB item between parts (about 14 bytes each; 5,000 is
    * some 70 KB, well within an item's 400 KB).

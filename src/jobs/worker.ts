@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
+import { inInvocation } from '../invocation.js';
 import { logger, withLogKeys } from '../logger.js';
 import { isSqsEvent, recordFailedJobs } from '../services/failed-jobs.js';
 import { jobHandlers } from './registry.js';
@@ -27,10 +28,11 @@ export type JobOutcome = 'done' | 'skipped';
  * is skipped. A job that throws is marked failed and rethrown, which lets Lambda's retry run it again.
  */
 export async function runJob(deps: Deps, input: unknown): Promise<JobOutcome> {
+  const startedAt = deps.clock.now().getTime(); // a part's budget counts from here (see invocation.ts)
   const job: Job = jobSchema.parse(input);
   const requestId = typeof job.payload.requestId === 'string' ? job.payload.requestId : undefined;
   return withLogKeys({ jobId: job.id, jobType: job.type, action: `job:${job.type}`, requestId }, () =>
-    runClaimed(deps, job),
+    inInvocation(startedAt, () => runClaimed(deps, job)),
   );
 }
 

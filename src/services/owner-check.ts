@@ -9,6 +9,7 @@
  * `npm run bench -- users.list` measures both.
  */
 import type { Deps } from '../deps.js';
+import { invocationStartedAt } from '../invocation.js';
 import type { Job } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import { isStuck, leaverJob, leaverRequestId, ownerUnknown } from './kinds/offboard.js';
@@ -179,10 +180,10 @@ export async function ownersOf(deps: Deps): Promise<string[]> {
 
 /** The worker's handler of `owner-check` jobs: runs a part, hands the rest to its continuation, logs what it did. */
 export async function runOwnerCheckPart(deps: Deps, payload: OwnerCheckPayload): Promise<OwnerCheckPart> {
-  // The part's budget (OWNER_CHECK_PART_MS, from the part's start): no page or lookup is started whose slowest
+  // The part's budget (OWNER_CHECK_PART_MS, from its invocation's start): no page or lookup is started whose slowest
   // like so far would end past it (issue 20: a slow page started at 39 s ended a part at 47 s).
   const budget = deps.config.env.OWNER_CHECK_PART_MS;
-  const started = deps.clock.now().getTime();
+  const started = invocationStartedAt(deps.clock.now().getTime());
   const result = await checkOwnersPart(deps, payload, {
     outOfTime: (reserveMs) => deps.clock.now().getTime() - started + reserveMs > budget,
   });

@@ -398,6 +398,8 @@ export interface RefreshResult {
   iamCalls: number;
   /** Whether the credential report was used. */
   report: number;
+  /** Users that cost an IAM call or a write (what options.maxUsers counts). */
+  worked: number;
   /** Users left for a continuation: the refresh stopped (options.outOfTime, maxUsers) after this user's name. */
   next?: string;
 }
@@ -422,7 +424,15 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
     deps.store.users.ofAccount(account),
   ]);
   const byName = new Map(stored.map((u) => [u.userName.toLowerCase(), u]));
-  const result: RefreshResult = { users: listed.length, written: 0, removed: 0, liveReads: 0, iamCalls: 0, report: 0 };
+  const result: RefreshResult = {
+    users: listed.length,
+    written: 0,
+    removed: 0,
+    liveReads: 0,
+    iamCalls: 0,
+    report: 0,
+    worked: 0,
+  };
   result.report = report ? 1 : 0;
 
   // Users gone from IAM first: that needs no IAM call, and a refresh cut short still removes them. A continuation
@@ -466,6 +476,7 @@ export async function refreshAccount(deps: Deps, account: string, options: Refre
   if (taken < users.length && taken > 0) result.next = users[taken - 1]?.UserName as string;
   else if (taken === 0 && users.length > 0) result.next = after ?? '';
   result.iamCalls = iam.calls;
+  result.worked = worked;
   return result;
 
   /** Refreshes one user; whether it wrote (tried to). */

@@ -44,7 +44,10 @@ import { testPolicy } from '../support/policy.js';
 
 const START = new Date('2026-11-23T09:00:00Z');
 const MEMBER = 'U0CRASHLEAVER';
-/** Four steps per part: the run (16 steps) takes four parts: the `leaver` job and three `run-part` continuations. */
+/**
+ * Four steps per part: the run (18 steps: one per account lists the users outside the managed paths) takes five
+ * parts: the `leaver` job and four `run-part` continuations.
+ */
 const MAX_STEPS_PER_PART = 4;
 
 let bot: TestBot;
@@ -212,7 +215,7 @@ async function reactivate(b: TestBot, requestId: string): Promise<void> {
 
 const SCENARIOS: CrashScenario[] = [
   {
-    kind: 'offboard (owner with users in two accounts, 4 parts)',
+    kind: 'offboard (owner with users in two accounts, 5 parts)',
     setup: seedLeaver,
     async act(b) {
       const { statusCode } = await userDeactivated(b, MEMBER);
@@ -257,9 +260,9 @@ const SCENARIOS: CrashScenario[] = [
  *   between Slack's answer and that write posts it again (the retry's post is the one kept up to date).
  */
 const MAY_DOUBLE: Record<string, string[]> = {
-  'offboard (owner with users in two accounts, 4 parts)': [
-    'after run-part#3/1.4 slack:chat.postMessage C0APPROVALS',
-    'before run-part#3/1.5 dynamodb:UpdateItem requests',
+  'offboard (owner with users in two accounts, 5 parts)': [
+    'after run-part#4/1.2 slack:chat.postMessage C0APPROVALS',
+    'before run-part#4/1.3 dynamodb:UpdateItem requests',
   ],
 };
 

@@ -1,8 +1,10 @@
 /**
  * The projection refresh as fan-out (issue 20): the frequent schedule refreshes no account itself, it hands one
- * `refresh-projection` part per account to the worker; a part that reaches its budget (here a small one by
- * configuration: PROJECTION_USERS_PER_PART users that cost a call or a write) hands the rest of its account to a
- * continuation, at most PROJECTION_MAX_PARTS parts in all; a part killed midway is retried by Lambda to the same end.
+ * `refresh-projection` part per group of accounts (PROJECTION_ACCOUNTS_PER_PART, 10 by default: here home and
+ * staging in one) to the worker, which takes them in turn; a part that reaches its budget (here a small one by
+ * configuration: PROJECTION_USERS_PER_PART users that cost a call or a write, in the whole part) hands the rest of
+ * the account it was in to a continuation of its own and the accounts it did not start to another, at most
+ * PROJECTION_MAX_PARTS hops in all; a part killed midway is retried by Lambda to the same end.
  * Real moto (home and a named account), the real worker and its job claims, Lambda's two retries modelled by the
  * in-process dispatcher with the failed-jobs queue.
  */
@@ -41,12 +43,12 @@ async function seed(account: string, names: string[]) {
   }
 }
 
-/** The refresh parts handed to the worker since `from`, as `account#part`. */
+/** The refresh parts handed to the worker since `from`, as `account+account…#part`. */
 const partsSince = (from: number) =>
   dispatched
     .slice(from)
     .filter((j) => j.type === 'refresh-projection')
-    .map((j) => `${j.payload.account}#${j.payload.part}`)
+    .map((j) => `${(j.payload.accounts as string[] | undefined)?.join('+') ?? j.payload.account}#${j.payload.part}`)
     .sort();
 
 beforeAll(async () => {
@@ -102,7 +104,7 @@ const writesOf = (from: number, names: string[]) =>
   Object.fromEntries(names.map((n) => [n, writes.slice(from).filter((w) => w.includes(n)).length]));
 
 describe('the frequent schedule’s projection refresh', () => {
-  it('hands one part per account to the worker, which splits an account at its budget, and writes each user once', async () => {
+  it('hands one part per group of accounts to the worker, which splits an account at its budget, and writes each user once', async () => {
     // Prepare: 5 users in home, 3 in staging; a part's budget is 2 users that cost a call or a write.
     const home = ['fan-h0', 'fan-h1', 'fan-h2', 'fan-h3', 'fan-h4'];
     const staging = ['fan-s0', 'fan-s1', 'fan-s2'];
@@ -117,10 +119,11 @@ describe('the frequent schedule’s projection refresh', () => {
     const scheduleCalls = bot.awsCalls.slice(fromCalls);
     await bot.drain();
 
-    // Assess: the schedule itself made no IAM call; home in 3 parts (2, 2, 1 users), staging in 2 (2, 1).
-    expect(results['refresh-user-projection']).toEqual({ dispatched: 2 });
+    // Assess: the schedule itself made no IAM call; home in 3 parts (2, 2, 1 users); staging, not started by the
+    // first part (its 2 users were home's), in 2 more of its own (2, 1).
+    expect(results['refresh-user-projection']).toEqual({ dispatched: 1 });
     expect(scheduleCalls.filter((c) => c.startsWith('iam:'))).toEqual([]);
-    expect(partsSince(fromJobs)).toEqual(['home#1', 'home#2', 'home#3', 'staging#1', 'staging#2']);
+    expect(partsSince(fromJobs)).toEqual(['home#2', 'home#3', 'home+staging#1', 'staging#2', 'staging#3']);
     expect(writesOf(fromWrites, [...home, ...staging])).toEqual(
       Object.fromEntries([...home, ...staging].map((n) => [n, 1])),
     );
@@ -153,9 +156,10 @@ describe('the frequent schedule’s projection refresh', () => {
     await bot.drain();
 
     // Assess
-    expect(firstParts).toEqual(['home#1', 'home#2', 'home#3', 'staging#1']);
+    expect(firstParts).toEqual(['home#2', 'home#3', 'home+staging#1', 'staging#2']);
     expect(projected.filter((u) => u === undefined)).toHaveLength(2);
-    expect(partsSince(fromNext)).toEqual(['home#1', 'staging#1']);
+    // home's last 2 users use the first part's count: staging (nothing changed) goes on in a part of its own
+    expect(partsSince(fromNext)).toEqual(['home+staging#1', 'staging#2']);
     expect(writesOf(fromWrites, fresh)).toEqual(Object.fromEntries(fresh.map((n) => [n, 1])));
     for (const n of fresh) expect((await bot.deps.store.users.get('home', n))?.keys[0]?.id).toBe(keyIds[n]);
   });
@@ -178,8 +182,8 @@ describe('the frequent schedule’s projection refresh', () => {
     // queue.
     expect(killAfterWrites).toBeUndefined();
     const parts = partsSince(fromJobs);
-    expect(parts.filter((p) => p.startsWith('staging#'))).toEqual(['staging#1', 'staging#2']);
-    const first = dispatched.slice(fromJobs).find((j) => j.payload.account === 'staging' && j.payload.part === 1);
+    expect(parts.filter((p) => p.includes('staging'))).toEqual(['home+staging#1', 'staging#2']);
+    const first = dispatched.slice(fromJobs).find((j) => j.type === 'refresh-projection' && j.payload.part === 1);
     expect(await bot.deps.store.jobs.model.get({ id: first?.id ?? '' })).toMatchObject({
       status: 'done',
       attempts: 2,
@@ -187,5 +191,25 @@ describe('the frequent schedule’s projection refresh', () => {
     expect(writesOf(fromWrites, fresh)).toEqual(Object.fromEntries(fresh.map((n) => [n, 1])));
     for (const n of fresh) expect((await bot.deps.store.users.get('staging', n))?.keys[0]?.id).toBe(keyIds[n]);
     expect(await bot.deliverFailedJobs()).toBe(0);
+  });
+
+  it('takes several small accounts in turn in one part: one invocation refreshes them all', async () => {
+    // Prepare: one new user in each account, within one part's budget (2 users that cost a call or a write)
+    await seed('home', ['fan-small-h']);
+    await seed('staging', ['fan-small-s']);
+    bot.clock.advance(15 * 60_000);
+    const fromJobs = dispatched.length;
+    const fromWrites = writes.length;
+
+    // Act
+    const results = await bot.schedule(refreshTask);
+    await bot.drain();
+
+    // Assess: one part for both accounts, each new user written once with its key
+    expect(results['refresh-user-projection']).toEqual({ dispatched: 1 });
+    expect(partsSince(fromJobs)).toEqual(['home+staging#1']);
+    expect(writesOf(fromWrites, ['fan-small-h', 'fan-small-s'])).toEqual({ 'fan-small-h': 1, 'fan-small-s': 1 });
+    expect((await bot.deps.store.users.get('home', 'fan-small-h'))?.keys[0]?.id).toBe(keyIds['fan-small-h']);
+    expect((await bot.deps.store.users.get('staging', 'fan-small-s'))?.keys[0]?.id).toBe(keyIds['fan-small-s']);
   });
 });

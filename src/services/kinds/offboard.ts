@@ -372,11 +372,15 @@ async function planOffboard(deps: Deps, request: AccessRequest) {
       const { error: _error, ...rest } = u;
       return { ...rest, outcome: 'owner-changed' };
     });
-  for (const u of [...carried, ...(await unmanagedOwned(deps, off.member))]) {
+  for (const u of carried) {
     if (seen.has(userKey(u))) continue;
     seen.add(userKey(u));
     listed.push(u);
   }
+  // The users owned outside the managed paths are listed by one step per account (a part's budget counts each: issue
+  // 20, a plan that listed 100 accounts took 40 s of a part before its first step).
+  for (const account of [HOME, ...policy.accounts.map((a) => a.name)])
+    steps.push({ t: 'gate', op: 'list-unmanaged', args: { account } });
   if (action === 'disable') steps.push({ t: 'gate', op: 'cancel-pending', args: { member: off.member } });
   steps.push({ t: 'commit', op: 'commit', args: {} }, { t: 'notify', op: 'report', args: {} });
   // The preview's plan goes: the commit writes what was done.
@@ -512,6 +516,8 @@ export const offboardRun: RunKind = {
     switch (step.op) {
       case 'inspect-user':
         return inspectUser(deps, request, step);
+      case 'list-unmanaged':
+        return listUnmanaged(deps, request, step);
       case 'deactivate-key':
       case 'delete-login-profile':
         return userWrite(deps, request, step);
@@ -546,6 +552,7 @@ export const offboardRun: RunKind = {
     const planStep = planStepOf(step);
     if (planStep) return describeStep(planStep);
     if (step.op === 'inspect-user') return `inspect ${step.args.userName} (${step.args.account})`;
+    if (step.op === 'list-unmanaged') return `list the users outside the managed paths (${step.args.account})`;
     if (step.op === 'cancel-pending') return `cancel the pending requests of ${step.args.member}`;
     if (step.op === 'cancel-request') return `cancel request ${step.args.requestId} of ${step.args.member}`;
     if (step.op === 'restore-key')
@@ -607,39 +614,57 @@ export const offboardRun: RunKind = {
 };
 
 /**
- * IAM users the member owns outside the managed paths (their `slack-user-id` tag names the member), per account: the
- * report lists them; the bot never touches them. One GetAccountAuthorizationDetails page per 1,000 users. A read
- * that fails is logged and lists nothing for that account.
+ * The gate listing the IAM users the member owns outside the managed paths in one account (see unmanagedOwned): they
+ * are added to the offboarding's records (those it has already are kept), in the step's checkpoint. Never throws.
  */
-async function unmanagedOwned(deps: Deps, member: string): Promise<OffboardedUser[]> {
+async function listUnmanaged(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
+  const { account = '' } = step.args;
+  const found = await unmanagedOwned(deps, request.offboard?.member ?? '', account);
+  if (!found) return { result: 'done', detail: 'could not list the account' };
+  return {
+    result: 'done',
+    detail: `${found.length} user${found.length === 1 ? '' : 's'} outside the managed paths`,
+    changes: (current) => {
+      const off = current.offboard as Offboarding;
+      const known = new Set(off.users.map(userKey));
+      return { offboard: { ...off, users: [...off.users, ...found.filter((u) => !known.has(userKey(u)))] } };
+    },
+  };
+}
+
+/**
+ * IAM users the member owns outside the managed paths (their `slack-user-id` tag names the member) in one account:
+ * the report lists them; the bot never touches them. One GetAccountAuthorizationDetails page per 1,000 users. A read
+ * that fails is logged and lists nothing (undefined).
+ */
+async function unmanagedOwned(deps: Deps, member: string, account: string): Promise<OffboardedUser[] | undefined> {
   const paths = managedUserPaths(deps.config.policy);
   const found: OffboardedUser[] = [];
-  for (const account of [HOME, ...deps.config.policy.accounts.map((a) => a.name)]) {
-    try {
-      const iam = deps.aws.account(account).iam;
-      let marker: string | undefined;
-      do {
-        const page = await iam.send(
-          new GetAccountAuthorizationDetailsCommand({ Filter: ['User'], ...(marker ? { Marker: marker } : {}) }),
-        );
-        for (const u of page.UserDetailList ?? [])
-          if (u.UserName && !isManagedPath(paths, u.Path ?? '/') && ownerFromTags(u.Tags) === member)
-            found.push({
-              account,
-              userName: u.UserName,
-              path: u.Path ?? '/',
-              outcome: 'unmanaged',
-              keys: [],
-              console: false,
-            });
-        marker = page.IsTruncated ? page.Marker : undefined;
-      } while (marker);
-    } catch (error) {
-      logger.error('Could not list the IAM users a leaver owns outside the managed paths', {
-        account,
-        errorName: errorName(error),
-      });
-    }
+  try {
+    const iam = deps.aws.account(account).iam;
+    let marker: string | undefined;
+    do {
+      const page = await iam.send(
+        new GetAccountAuthorizationDetailsCommand({ Filter: ['User'], ...(marker ? { Marker: marker } : {}) }),
+      );
+      for (const u of page.UserDetailList ?? [])
+        if (u.UserName && !isManagedPath(paths, u.Path ?? '/') && ownerFromTags(u.Tags) === member)
+          found.push({
+            account,
+            userName: u.UserName,
+            path: u.Path ?? '/',
+            outcome: 'unmanaged',
+            keys: [],
+            console: false,
+          });
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+  } catch (error) {
+    logger.error('Could not list the IAM users a leaver owns outside the managed paths', {
+      account,
+      errorName: errorName(error),
+    });
+    return undefined;
   }
   return found;
 }

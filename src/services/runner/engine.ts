@@ -2,14 +2,16 @@
  * The resumable runner: runs a request's plan of steps in parts of the worker. A part leases the request (a
  * conditional write), runs steps from the cursor and, after each one, writes a checkpoint (the cursor, the step's
  * result and the kind's record of it) in one DynamoDB transaction with the step's audit event. Before the part's
- * budget (`runner.partBudgetSeconds` of real time, `runner.maxStepsPerPart` steps) runs out it hands the rest to the
- * next part: a job whose id is derived from the request, its attempt and the part number, so a repeated delivery is
- * skipped by the worker's claim. A killed part resumes from its checkpoint when Lambda retries it (the lease has run
+ * budget runs out (`runner.partBudgetSeconds` counted from the worker invocation's start on the injected clock: no
+ * step is started that the slowest one so far says would end past it; or `runner.maxStepsPerPart` steps) it hands the
+ * rest to the next part: a job whose id is derived from the request, its attempt and the part number, so a repeated
+ * delivery is skipped by the worker's claim. A killed part resumes from its checkpoint when Lambda retries it (the lease has run
  * out by then) or when the stall sweep starts the next part (see sweep.ts). For a kind that says how to undo a step
  * (RunKind.undo), a failed step before the commit makes it undo, newest first, exactly the steps its run did (the
  * recorded results say which), in that step's checkpoint. Kind-agnostic: what a step does is the kind's (see RunKind).
  */
 import type { Deps } from '../../deps.js';
+import { invocationStartedAt } from '../../invocation.js';
 import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
 import type { AccessRequest, RunState, RunStep, TransactionItem } from '../../store/requests.js';
@@ -232,15 +234,23 @@ async function runFrom(
   part: number,
   leaseUntil: number,
 ): Promise<PartOutcome> {
-  const started = Date.now(); // real elapsed time: the worker's timeout does not follow the injected clock
   const { partBudgetSeconds, maxStepsPerPart } = deps.config.policy.runner;
+  const budgetMs = partBudgetSeconds * 1000;
+  const now = () => deps.clock.now().getTime();
+  // The budget counts from the invocation's start (the job's claim, a leaver's Slack check and the plan spent the
+  // same worker time), and a step is started only when the slowest step so far (with its checkpoint) would still end
+  // within it (issue 20: a part that started a step at 39 s of its loop ended its invocation at 47 s).
+  const started = invocationStartedAt(now());
+  let slowest = 0;
   let current = leased;
   for (let ran = 0; ; ran++) {
     const run = current.run as RunState;
     const step = run.steps[run.cursor];
     if (!step) return 'finished';
-    const spent = (maxStepsPerPart > 0 && ran >= maxStepsPerPart) || Date.now() - started >= partBudgetSeconds * 1000;
-    if (ran > 0 && spent) return handOff(deps, current, part, leaseUntil);
+    const stepStarted = now();
+    const tooMany = ran > 0 && maxStepsPerPart > 0 && ran >= maxStepsPerPart;
+    // with no step timed yet, only a part whose invocation already spent its budget hands off before its first step
+    if (tooMany || stepStarted - started + slowest > budgetMs) return handOff(deps, current, part, leaseUntil);
     let outcome: StepOutcome;
     try {
       outcome = step.t === 'commit' ? { result: 'done' } : await kind.step(deps, current, step);
@@ -255,6 +265,7 @@ async function runFrom(
       continue;
     }
     const next = await checkpoint(deps, kind, current, step, outcome, part, leaseUntil);
+    slowest = Math.max(slowest, now() - stepStarted);
     if (next === 'again') {
       const fresh = await deps.store.requests.get(current.id);
       if (!fresh) return 'lost';
