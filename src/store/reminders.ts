@@ -8,7 +8,11 @@ import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions, trans
  *   the deactivation, an idle suggestion), claimed before it is sent: `claimed` (with a lease), then `sent`, or
  *   `deferred` when the send failed (the next run claims it again);
  * - `snooze#<account>#<key id>`: the key's snooze (until when, and the days snoozed in all);
- * - `unowned#<account>#<day>`: the day's list of unowned keys was claimed (posted once a day per account).
+ * - `unowned#<account>#<day>`: the day's list of unowned keys was claimed (posted once a day per account);
+ * - access reviews (src/services/access-review.ts): `review-round#<account>` (the current round: the day it started,
+ *   `collecting` or `sent`), `review-job#<account>#<round>#<user|group>#<name>` (a service last accessed job: its id,
+ *   `started` or `done`, and what it found), `review-answer#<account>#<round>#<user>#<group, or * for the user>`
+ *   (Keep, Remove or Delete, once), and the owners' DMs as claimed steps (`review-dm#<account>#<round>#<owner>`).
  */
 interface ReminderItem extends Item {
   id: string;
@@ -20,7 +24,23 @@ interface ReminderItem extends Item {
   until?: string;
   days?: number;
   by?: string;
+  /** Access reviews: the round (day it started), the item's state, a job's id and what it found (JSON). */
+  round?: string;
+  state?: string;
+  jobId?: string;
+  data?: string;
   ttl: number;
+}
+
+/** An access review's stored item (see ReminderStore). */
+export interface ReviewItem {
+  id: string;
+  round?: string;
+  state?: string;
+  jobId?: string;
+  data?: string;
+  by?: string;
+  at: string;
 }
 
 /** The id of a step's claim. */
@@ -58,6 +78,10 @@ export class ReminderStore {
         until: String,
         days: Number,
         by: String,
+        round: String,
+        state: String,
+        jobId: String,
+        data: String,
         ttl: Number,
       }),
       tableOptions(options),
@@ -159,6 +183,52 @@ export class ReminderStore {
     );
     try {
       await transact([item, audit]);
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** An access review's item, read consistently (it decides what is called, sent or changed). */
+  async review(id: string): Promise<ReviewItem | undefined> {
+    const item = await this.model.get({ id }, { consistent: true });
+    if (!item) return undefined;
+    const { round, state, jobId, data, by, at } = item;
+    return {
+      id,
+      at,
+      ...(round ? { round } : {}),
+      ...(state ? { state } : {}),
+      ...(jobId ? { jobId } : {}),
+      ...(data ? { data } : {}),
+      ...(by ? { by } : {}),
+    };
+  }
+
+  /** Sets an access review item's fields (a round started or sent, a job started or done). */
+  async setReview(
+    id: string,
+    fields: { round?: string; state?: string; jobId?: string; data?: string },
+    now: Date,
+  ): Promise<void> {
+    await this.model.update(
+      { id },
+      { $SET: { ...fields, at: now.toISOString(), ttl: epochSeconds(now) + KEEP_DAYS * 86_400 } },
+    );
+  }
+
+  /**
+   * Records an answer to an access review (Keep, Remove, Delete) once: false when the item was answered already
+   * (a double click, or another owner's click), nothing written then.
+   */
+  async answerReview(id: string, state: string, by: string, now: Date): Promise<boolean> {
+    try {
+      await this.model.update(
+        { id },
+        { $SET: { state, by, at: now.toISOString(), ttl: epochSeconds(now) + KEEP_DAYS * 86_400 } },
+        { condition: new dynamoose.Condition('id').not().exists() },
+      );
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;

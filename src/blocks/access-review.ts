@@ -1,0 +1,118 @@
+/**
+ * The access review's DM to one owner (src/services/access-review.ts): per user, each group membership with the
+ * services it grants that the user used in the period, and those with nothing used, with Keep and Remove; Delete for a
+ * user with no activity at all. Pure functions.
+ */
+import * as z from 'zod/mini';
+import { parseButtonValue } from './button-value.js';
+import { REVIEW_DELETE, REVIEW_KEEP, REVIEW_REMOVE } from './ids.js';
+import { esc } from './text.js';
+
+/** One group membership of a reviewed user: the services the group grants that the user used in the period. */
+export interface ReviewedMembership {
+  group: string;
+  used: string[];
+}
+
+/** One reviewed user of an owner. */
+export interface ReviewedUser {
+  account: string;
+  userName: string;
+  memberships: ReviewedMembership[];
+  /** Services the user used in the period, through any of its policies. */
+  usedAny: string[];
+}
+
+/** What a review button names (the decision is made from stored state, never from this). */
+const refSchema = z.object({
+  a: z.string(),
+  r: z.string(),
+  u: z.string(),
+  g: z.optional(z.string()),
+});
+export type ReviewRef = z.infer<typeof refSchema>;
+
+export const reviewButtonValue = (ref: ReviewRef): string => JSON.stringify(ref);
+export const parseReviewRef = (raw: string | undefined): ReviewRef | undefined => parseButtonValue(refSchema, raw);
+
+const code = (s: string) => `\`${esc(s)}\``;
+
+/** The review DM (at most 45 blocks: users beyond are counted, they come again in the next review). */
+export function accessReviewMessage(round: string, periodDays: number, users: ReviewedUser[]) {
+  const blocks: unknown[] = [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `*Access review* of the IAM users you own: what each group membership was used for in the last ${periodDays} days. Keep what is needed, remove the rest.`,
+      },
+    },
+  ];
+  let shown = 0;
+  for (const u of users) {
+    if (blocks.length > 40) break;
+    shown++;
+    const where = u.account === 'home' ? '' : ` (${esc(u.account)})`;
+    if (!u.usedAny.length) {
+      blocks.push({
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `${code(u.userName)}${where}: *no activity* in ${periodDays} days.`,
+        },
+        accessory: {
+          type: 'button',
+          action_id: REVIEW_DELETE,
+          style: 'danger',
+          text: { type: 'plain_text', text: 'Delete' },
+          value: reviewButtonValue({ a: u.account, r: round, u: u.userName }),
+        },
+      });
+    } else {
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${code(u.userName)}${where}` } });
+    }
+    for (const m of u.memberships) {
+      const ref = { a: u.account, r: round, u: u.userName, g: m.group };
+      blocks.push({
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: m.used.length
+            ? `• ${code(m.group)}: used ${m.used.map(code).join(', ')}`
+            : `• ${code(m.group)}: *nothing used*`,
+        },
+      });
+      blocks.push({
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            action_id: REVIEW_KEEP,
+            text: { type: 'plain_text', text: 'Keep' },
+            value: reviewButtonValue(ref),
+          },
+          ...(m.used.length
+            ? []
+            : [
+                {
+                  type: 'button',
+                  action_id: REVIEW_REMOVE,
+                  text: { type: 'plain_text', text: 'Remove' },
+                  value: reviewButtonValue(ref),
+                },
+              ]),
+        ],
+      });
+    }
+  }
+  if (shown < users.length)
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `And ${users.length - shown} more users, in the next review.` }],
+    });
+  const unused = users.reduce((n, u) => n + u.memberships.filter((m) => !m.used.length).length, 0);
+  return {
+    text: `Access review: ${users.length} IAM user${users.length === 1 ? '' : 's'} you own, ${unused} group membership${unused === 1 ? '' : 's'} with nothing used.`,
+    blocks,
+  };
+}
