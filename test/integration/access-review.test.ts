@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REVIEW_DELETE, REVIEW_KEEP, REVIEW_REMOVE } from '../../src/blocks/ids.js';
 import { DAY, HOUR } from '../../src/clock.js';
 import { reviewTasks } from '../../src/jobs/schedule.js';
+import { answerItemId } from '../../src/services/access-review.js';
 import { refreshAccount } from '../../src/services/user-projection.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { existingUser } from '../support/changes.js';
@@ -182,6 +183,10 @@ describe('the access review', () => {
     // Assess: recorded once; no run before the next review asks again
     expect(answerTo(kept.responseId).join()).toContain('Kept: `review-idle` stays in `billing-viewers`');
     expect(answerTo(again.responseId).join()).toContain('Already answered: kept');
+    const round = JSON.parse(keep).r as string;
+    expect(
+      await bot.deps.store.reminders.review(answerItemId('home', round, 'review-idle', 'billing-viewers')),
+    ).toMatchObject({ state: 'kept', by: OWNER });
     expect(quietDays).toEqual([0, 0]);
     expect(reviewDms()).toHaveLength(1);
 
