@@ -3,7 +3,7 @@ import { esc } from '../blocks/text.js';
 import type { Deps } from '../deps.js';
 import { BotError, ValidationError } from '../errors.js';
 import { submitDeleteUser } from '../kinds/delete-user/submit.js';
-import { runAccessReview } from '../services/access-review.js';
+import { REVIEW_PART_MS, runAccessReview } from '../services/access-review.js';
 import { checkChangeDraft, submitChangeRequest } from '../services/kinds/change-requests.js';
 import type { Job } from './types.js';
 
@@ -18,7 +18,10 @@ export const accessReviewJob = (account: string, day: string): Job => ({
 
 /** The worker's handler of `access-review` jobs (see runAccessReview). */
 export async function accessReviewJobHandler(deps: Deps, payload: Record<string, unknown>): Promise<void> {
-  await runAccessReview(deps, runSchema.parse(payload).account);
+  const started = Date.now();
+  await runAccessReview(deps, runSchema.parse(payload).account, {
+    outOfTime: () => Date.now() - started > REVIEW_PART_MS,
+  });
 }
 
 /** The daily scheduled task: one `access-review` job per account (home and every named account). */

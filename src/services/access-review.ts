@@ -9,7 +9,8 @@
  * (src/blocks/access-review.ts): Keep / Remove per membership of a policy group, Delete for a user with no activity.
  *
  * State lives in the reminders table (src/store/reminders.ts): the round, each job (id, state, result) and each answer,
- * read consistently. A run makes at most `reviews.callsPerRun` IAM calls; the rest waits for the next run. Groups
+ * read consistently. A run makes at most `reviews.callsPerRun` IAM calls, and starts none after REVIEW_PART_MS of
+ * real time (the worker's timeout is 60 s); the rest waits for the next day's run. Groups
  * outside the policy are not reviewed (the bot cannot remove a user from them).
  */
 import {
@@ -32,6 +33,9 @@ export const jobItemId = (account: string, round: string, kind: 'user' | 'group'
 export const answerItemId = (account: string, round: string, userName: string, group?: string) =>
   `review-answer#${account}#${round}#${userName}#${group ?? '*'}`;
 const dmItemId = (account: string, round: string, owner: string) => `review-dm#${account}#${round}#${owner}`;
+
+/** A run starts no IAM call after this long (real time), well within the worker's 60 s (WORKER_TIMEOUT_MS). */
+export const REVIEW_PART_MS = 40_000;
 
 /** Results per page of GetServiceLastAccessedDetails (IAM allows 1 to 1,000). */
 export const REVIEW_PAGE_SIZE = 200;
@@ -74,12 +78,15 @@ const policyGroups = (deps: Pick<Deps, 'config'>, user: Pick<ProjectedUser, 'gro
 export async function runAccessReview(
   deps: Deps,
   account: string,
-  options: { maxCalls?: number } = {},
+  options: { maxCalls?: number; outOfTime?: () => boolean } = {},
 ): Promise<AccessReviewResult> {
   const { policy } = deps.config;
   const store = deps.store.reminders;
   const now = deps.clock.now();
-  const budget = options.maxCalls ?? policy.reviews.callsPerRun;
+  const callBudget = options.maxCalls ?? policy.reviews.callsPerRun;
+  const outOfTime = options.outOfTime ?? (() => false);
+  // out of calls, or of time (the worker's 60 s): what is left waits for the next run
+  const spent = () => result.calls >= callBudget || outOfTime();
   const period = policy.reviews.everyDays * DAY;
   const current = await store.review(roundItemId(account));
   let round = current?.round;
@@ -120,13 +127,13 @@ export async function runAccessReview(
       found[t.kind].set(t.name, JSON.parse(item.data ?? '[]') as string[]);
       continue;
     }
-    if (result.calls >= budget) {
+    if (spent()) {
       result.pending++;
       continue;
     }
     if (!item?.jobId || item.state === 'failed') {
       const arn = await arnOf(t.kind, t.name, t.path);
-      if (result.calls >= budget) {
+      if (spent()) {
         result.pending++;
         continue;
       }
@@ -137,7 +144,7 @@ export async function runAccessReview(
       result.pending++; // IAM makes the report in the background: collected by a later run
       continue;
     }
-    const services = await collect(deps, account, item.jobId, budget, result);
+    const services = await collect(deps, account, item.jobId, spent, result);
     if (services === 'failed') {
       await store.setReview(id, { state: 'failed' }, now);
       result.pending++;
@@ -204,14 +211,14 @@ async function collect(
   deps: Deps,
   account: string,
   jobId: string,
-  budget: number,
+  spent: () => boolean,
   result: AccessReviewResult,
 ): Promise<{ namespace: string; last?: Date }[] | 'failed' | undefined> {
   const { iam } = deps.aws.account(account);
   const services: { namespace: string; last?: Date }[] = [];
   let marker: string | undefined;
   do {
-    if (result.calls >= budget) return undefined;
+    if (spent()) return undefined;
     result.calls++;
     const page = await iam.send(
       new GetServiceLastAccessedDetailsCommand({

@@ -167,6 +167,32 @@ describe('the access review', () => {
     expect(requests.length).toBeLessThanOrEqual(1);
   });
 
+  it('Delete asks to delete the idle user through approval, as /iam delete-user by its owner would, once', async () => {
+    // Prepare
+    const dm = reviewDms()[0];
+    if (!dm) throw new Error('no review DM');
+    const del = String(button(dm, REVIEW_DELETE, 'review-idle')?.value);
+    // a Delete the DM did not offer (review-used used s3)
+    const forged = JSON.stringify({ ...JSON.parse(del), u: 'review-used' });
+
+    // Act
+    const refused = await bot.clickButton({ userId: OWNER, actionId: REVIEW_DELETE, value: forged });
+    const first = await bot.clickButton({ userId: OWNER, actionId: REVIEW_DELETE, value: del });
+    const second = await bot.clickButton({ userId: OWNER, actionId: REVIEW_DELETE, value: del });
+    await bot.drain();
+
+    // Assess: one deletion request, waiting for an approver; the user untouched until then
+    expect(answerTo(refused.responseId).join()).toContain('was used in the period');
+    expect(answerTo(first.responseId).join()).toMatch(/Your request `[^`]+` to delete `review-idle` is waiting/);
+    expect(answerTo(second.responseId).join()).toContain('Already answered: deleted');
+    const asks = bot.slack
+      .callsOf('chat.postMessage')
+      .filter((c) => c.args.channel === 'C0APPROVALS' && JSON.stringify(c.args).includes('review-idle'));
+    expect(asks).toHaveLength(1);
+    expect(JSON.stringify(asks[0]?.args)).toContain('no activity in 30 days');
+    expect(await groupsOf('review-idle')).toEqual(['billing-viewers']);
+  });
+
   it('Keep is recorded and not asked again in this review; the next review asks again', async () => {
     // Prepare
     const dm = reviewDms()[0];
