@@ -21,6 +21,8 @@ export interface ReviewedUser {
   memberships: ReviewedMembership[];
   /** Services the user used in the period, through any of its policies. */
   usedAny: string[];
+  /** Whether to offer Delete (no activity at all, and not answered yet). */
+  deleteOffered: boolean;
 }
 
 /** What a review button names (the decision is made from stored state, never from this). */
@@ -53,7 +55,7 @@ export function accessReviewMessage(round: string, periodDays: number, users: Re
     if (blocks.length > 40) break;
     shown++;
     const where = u.account === 'home' ? '' : ` (${esc(u.account)})`;
-    if (!u.usedAny.length) {
+    if (u.deleteOffered) {
       blocks.push({
         type: 'section',
         text: {

@@ -180,8 +180,9 @@ export async function runAccessReview(
         const granted = new Set(found.group.get(group) ?? []);
         memberships.push({ group, used: usedAny.filter((s) => granted.has(s)) });
       }
-      const offerDelete = !usedAny.length && !(await store.review(answerItemId(account, round, u.userName)));
-      if (memberships.length || offerDelete) reviewed.push({ account, userName: u.userName, memberships, usedAny });
+      const deleteOffered = !usedAny.length && !(await store.review(answerItemId(account, round, u.userName)));
+      if (memberships.length || deleteOffered)
+        reviewed.push({ account, userName: u.userName, memberships, usedAny, deleteOffered });
     }
     if (!reviewed.length) continue;
     const runId = `review:${account}:${round}:${deps.randomToken().slice(0, 8)}`;
@@ -191,6 +192,8 @@ export async function runAccessReview(
       await deps.messenger.post(owner, accessReviewMessage(round, policy.reviews.everyDays, reviewed) as never);
       await store.markSent([step], runId, deps.clock.now());
       result.dms++;
+      const asked = reviewed.reduce((n, u) => n + u.memberships.length + (u.deleteOffered ? 1 : 0), 0);
+      await store.countAsked(roundItemId(account), asked, deps.clock.now());
     } catch (error) {
       failedSends++;
       logger.warn('Access review DM failed', { account, errorName: (error as Error)?.name });
@@ -271,7 +274,8 @@ export async function answerReview(
   } else if (answer !== 'deleted' || userJob?.state !== 'done' || usedAny.length)
     throw new ValidationError(`\`${ref.u}\` was used in the period: the review offers no Delete for it.`);
   const id = answerItemId(ref.a, ref.r, ref.u, ref.g);
-  if (!(await store.answerReview(id, answer, clicker, deps.clock.now()))) {
+  const answered = { roundId: roundItemId(ref.a), round: ref.r, state: answer, by: clicker, now: deps.clock.now() };
+  if (!(await store.answerReview(id, answered))) {
     const was = await store.review(id);
     throw new ValidationError(
       `Already answered: ${was?.state ?? 'answered'}${was?.by ? ` by <@${was.by}>` : ''}. Nothing was changed.`,

@@ -29,6 +29,11 @@ interface ReminderItem extends Item {
   state?: string;
   jobId?: string;
   data?: string;
+  /** A review round's counts: memberships and users asked about in the DMs sent, and the answers. */
+  asked?: number;
+  kept?: number;
+  removed?: number;
+  deleted?: number;
   ttl: number;
 }
 
@@ -41,6 +46,10 @@ export interface ReviewItem {
   data?: string;
   by?: string;
   at: string;
+  asked?: number;
+  kept?: number;
+  removed?: number;
+  deleted?: number;
 }
 
 /** The id of a step's claim. */
@@ -82,6 +91,10 @@ export class ReminderStore {
         state: String,
         jobId: String,
         data: String,
+        asked: Number,
+        kept: Number,
+        removed: Number,
+        deleted: Number,
         ttl: Number,
       }),
       tableOptions(options),
@@ -194,16 +207,15 @@ export class ReminderStore {
   async review(id: string): Promise<ReviewItem | undefined> {
     const item = await this.model.get({ id }, { consistent: true });
     if (!item) return undefined;
-    const { round, state, jobId, data, by, at } = item;
-    return {
-      id,
-      at,
-      ...(round ? { round } : {}),
-      ...(state ? { state } : {}),
-      ...(jobId ? { jobId } : {}),
-      ...(data ? { data } : {}),
-      ...(by ? { by } : {}),
-    };
+    const out: ReviewItem = { id, at: item.at };
+    for (const k of ['round', 'state', 'jobId', 'data', 'by'] as const) if (item[k]) out[k] = item[k];
+    for (const k of ['asked', 'kept', 'removed', 'deleted'] as const) if (item[k] !== undefined) out[k] = item[k];
+    return out;
+  }
+
+  /** Adds to a review round's count of what its DMs asked about. */
+  async countAsked(roundId: string, asked: number, now: Date): Promise<void> {
+    await this.model.update({ id: roundId }, { $ADD: { asked }, $SET: { at: now.toISOString() } });
   }
 
   /** Sets an access review item's fields (a round started or sent, a job started or done). */
@@ -219,16 +231,28 @@ export class ReminderStore {
   }
 
   /**
-   * Records an answer to an access review (Keep, Remove, Delete) once: false when the item was answered already
-   * (a double click, or another owner's click), nothing written then.
+   * Records an answer to an access review (Keep, Remove, Delete) once, and counts it on its round (one transaction):
+   * false when the item was answered already (a double click, or another owner's click) or the round is no longer
+   * `round`; nothing written then.
    */
-  async answerReview(id: string, state: string, by: string, now: Date): Promise<boolean> {
+  async answerReview(
+    id: string,
+    answer: { roundId: string; round: string; state: 'kept' | 'removed' | 'deleted'; by: string; now: Date },
+  ): Promise<boolean> {
+    const { roundId, round, state, by, now } = answer;
     try {
-      await this.model.update(
-        { id },
-        { $SET: { state, by, at: now.toISOString(), ttl: epochSeconds(now) + KEEP_DAYS * 86_400 } },
-        { condition: new dynamoose.Condition('id').not().exists() },
-      );
+      await transact([
+        this.model.transaction.update(
+          { id },
+          { $SET: { state, by, at: now.toISOString(), ttl: epochSeconds(now) + KEEP_DAYS * 86_400 } },
+          { condition: new dynamoose.Condition('id').not().exists() },
+        ),
+        this.model.transaction.update(
+          { id: roundId },
+          { $ADD: { [state]: 1 } },
+          { condition: new dynamoose.Condition('round').eq(round) },
+        ),
+      ]);
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;

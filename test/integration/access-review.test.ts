@@ -216,6 +216,18 @@ describe('the access review', () => {
     expect(quietDays).toEqual([0, 0]);
     expect(reviewDms()).toHaveLength(1);
 
+    // Act: `/iam report` shows the review's state
+    await bot.command('report', 'U0APPROVER1');
+    await bot.drain();
+
+    // Assess: 4 asked (review-used's 2 memberships, review-idle's membership and its Delete), 1 left unanswered
+    const report = bot.slack
+      .callsOf('chat.postMessage')
+      .filter((c) => c.args.channel === 'U0APPROVER1' && String(c.args.text).includes('report'))
+      .map((c) => JSON.stringify(c.args.blocks))
+      .at(-1);
+    expect(report).toContain(`Access review of ${round}: 4 reviewed · 1 kept · 1 removed · 1 deleted · 1 unanswered`);
+
     // Act: the next review (everyDays after the first one started), collected over the following runs
     day = EVERY_DAYS;
     while (reviewDms().length < 2 && day < EVERY_DAYS + 20) await reviewOnDay(day++);
