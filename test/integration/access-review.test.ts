@@ -110,6 +110,8 @@ describe('the access review', () => {
     expect(callsPerRun.length).toBeGreaterThan(2);
     for (const calls of callsPerRun) expect(calls).toBeLessThanOrEqual(CALLS_PER_RUN);
     expect(usage.calls.get('GenerateServiceLastAccessedDetailsCommand')).toBe(5);
+    // the round's cost: 3 IAM calls per user (start, one read while in progress, one page), 4 per group (GetGroup too)
+    expect(callsPerRun.reduce((a, b) => a + b, 0)).toBe(2 * 3 + 3 * 4);
     expect([...usage.jobs.values()].map((j) => j.arn.split(':')[5]).sort()).toEqual([
       'group/billing-viewers',
       'group/ci-deployers',
