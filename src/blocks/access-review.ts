@@ -38,8 +38,16 @@ export const reviewButtonValue = (ref: ReviewRef): string => JSON.stringify(ref)
 export const parseReviewRef = (raw: string | undefined): ReviewRef | undefined => parseButtonValue(refSchema, raw);
 
 const code = (s: string) => `\`${esc(s)}\``;
+/** Slack's limit on a message's blocks. */
+const MAX_BLOCKS = 50;
+/** Services named per membership (a section holds 3,000 characters): the rest are counted. */
+const MAX_SERVICES = 25;
+const serviceList = (used: string[]) =>
+  used.length > MAX_SERVICES
+    ? `${used.slice(0, MAX_SERVICES).map(code).join(', ')} and ${used.length - MAX_SERVICES} more`
+    : used.map(code).join(', ');
 
-/** The review DM (at most 45 blocks: users beyond are counted, they come again in the next review). */
+/** The review DM, within Slack's 50 blocks: the users beyond are counted (they come again in the next review). */
 export function accessReviewMessage(round: string, periodDays: number, users: ReviewedUser[]) {
   const blocks: unknown[] = [
     {
@@ -52,7 +60,9 @@ export function accessReviewMessage(round: string, periodDays: number, users: Re
   ];
   let shown = 0;
   for (const u of users) {
-    if (blocks.length > 40) break;
+    // a user's blocks: its line, and two per membership (IAM allows 10 groups a user: at most 21); one left for the
+    // count of those beyond, within Slack's 50
+    if (blocks.length + 1 + 2 * u.memberships.length > MAX_BLOCKS - 1) break;
     shown++;
     const where = u.account === 'home' ? '' : ` (${esc(u.account)})`;
     if (u.deleteOffered) {
@@ -80,7 +90,7 @@ export function accessReviewMessage(round: string, periodDays: number, users: Re
         text: {
           type: 'mrkdwn',
           text: m.used.length
-            ? `• ${code(m.group)}: used ${m.used.map(code).join(', ')}`
+            ? `• ${code(m.group)}: used ${serviceList(m.used)}`
             : `• ${code(m.group)}: *nothing used*`,
         },
       });
