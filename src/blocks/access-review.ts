@@ -120,11 +120,34 @@ export function accessReviewMessage(round: string, periodDays: number, users: Re
   if (shown < users.length)
     blocks.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `And ${users.length - shown} more users, in the next review.` }],
+      elements: [{ type: 'mrkdwn', text: `And ${users.length - shown} more users: in the next message.` }],
     });
   const unused = users.reduce((n, u) => n + u.memberships.filter((m) => !m.used.length).length, 0);
   return {
     text: `Access review: ${users.length} IAM user${users.length === 1 ? '' : 's'} you own, ${unused} group membership${unused === 1 ? '' : 's'} with nothing used.`,
     blocks,
+    shown,
   };
+}
+
+/** Messages sent to one owner at most: the users beyond are counted in the last (they come in the next review). */
+export const MAX_REVIEW_MESSAGES = 10;
+
+/** The owner's review as successive messages, each within Slack's limits (one unless the owner has many users). */
+export function accessReviewMessages(round: string, periodDays: number, users: ReviewedUser[]) {
+  const messages: { text: string; blocks: unknown[] }[] = [];
+  let rest = users;
+  while (rest.length) {
+    const { shown, ...message } = accessReviewMessage(round, periodDays, rest);
+    messages.push(message);
+    rest = rest.slice(Math.max(1, shown));
+    if (messages.length === MAX_REVIEW_MESSAGES && rest.length) {
+      message.blocks.splice(-1, 1, {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `And ${rest.length} more users, in the next review.` }],
+      });
+      break;
+    }
+  }
+  return messages;
 }

@@ -18,7 +18,7 @@ import {
   GetGroupCommand,
   GetServiceLastAccessedDetailsCommand,
 } from '@aws-sdk/client-iam';
-import { accessReviewMessage, type ReviewedUser, type ReviewRef } from '../blocks/access-review.js';
+import { accessReviewMessages, type ReviewedUser, type ReviewRef } from '../blocks/access-review.js';
 import { DAY } from '../clock.js';
 import type { Deps } from '../deps.js';
 import { NotAuthorizedError, ValidationError } from '../errors.js';
@@ -189,7 +189,9 @@ export async function runAccessReview(
     const step = dmItemId(account, round, owner);
     if (!(await store.claim(step, runId, now))) continue; // sent already (or being sent)
     try {
-      await deps.messenger.post(owner, accessReviewMessage(round, policy.reviews.everyDays, reviewed) as never);
+      // every message of the owner's review, then marked sent: a failure sends them all again on the next run
+      for (const message of accessReviewMessages(round, policy.reviews.everyDays, reviewed))
+        await deps.messenger.post(owner, message as never);
       await store.markSent([step], runId, deps.clock.now());
       result.dms++;
       const asked = reviewed.reduce((n, u) => n + u.memberships.length + (u.deleteOffered ? 1 : 0), 0);
