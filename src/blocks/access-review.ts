@@ -151,3 +151,20 @@ export function accessReviewMessages(round: string, periodDays: number, users: R
   }
   return messages;
 }
+
+/**
+ * The review message's blocks once one of its questions is answered: the buttons of that membership (`value`: the
+ * clicked button's) give way to what was decided, so the DM shows what is left to answer. Other blocks unchanged.
+ */
+export function answeredReviewBlocks(blocks: readonly unknown[], value: string, note: string): unknown[] {
+  const context = { type: 'context', elements: [{ type: 'mrkdwn', text: note }] };
+  return blocks.flatMap((b) => {
+    const block = b as { type?: string; elements?: { value?: string }[]; accessory?: { value?: string } };
+    if (block.type === 'actions' && block.elements?.some((e) => e.value === value)) return [context];
+    if (block.accessory?.value === value) {
+      const { accessory: _, ...rest } = block;
+      return [rest, context];
+    }
+    return [b];
+  });
+}

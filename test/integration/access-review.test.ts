@@ -69,6 +69,7 @@ const buttonsOf = (dm: { args: Record<string, unknown> }): Button[] =>
   ]);
 const button = (dm: { args: Record<string, unknown> }, actionId: string, user: string, group?: string) =>
   buttonsOf(dm).find((b) => {
+    if (!b.value) return false;
     const v = JSON.parse(b.value) as { u: string; g?: string };
     return b.action_id === actionId && v.u === user && v.g === group;
   });
@@ -202,7 +203,12 @@ describe('the access review', () => {
     const keep = String(button(dm, REVIEW_KEEP, 'review-idle', 'billing-viewers')?.value);
 
     // Act
-    const kept = await bot.clickButton({ userId: OWNER, actionId: REVIEW_KEEP, value: keep });
+    const kept = await bot.clickButton({
+      userId: OWNER,
+      actionId: REVIEW_KEEP,
+      value: keep,
+      message: { channel: OWNER, ts: '1700000000.000200', blocks: dm.args.blocks },
+    });
     const again = await bot.clickButton({ userId: OWNER, actionId: REVIEW_KEEP, value: keep });
     await bot.drain();
     const quietDays = [];
@@ -210,6 +216,14 @@ describe('the access review', () => {
 
     // Assess: recorded once; no run before the next review asks again
     expect(answerTo(kept.responseId).join()).toContain('Kept: `review-idle` stays in `billing-viewers`');
+    // the DM now says so in place of that membership's buttons; the others are still there
+    const replaced = bot.slack
+      .callsOf('response_url')
+      .find((c) => c.args.response_id === kept.responseId && c.args.replace_original === true);
+    const shown = { args: { blocks: replaced?.args.blocks } };
+    expect(JSON.stringify(shown.args.blocks)).toContain(`Kept by <@${OWNER}>`);
+    expect(button(shown, REVIEW_KEEP, 'review-idle', 'billing-viewers')).toBeUndefined();
+    expect(button(shown, REVIEW_KEEP, 'review-used', 'ci-deployers')).toBeDefined();
     expect(answerTo(again.responseId).join()).toContain('Already answered: kept');
     const round = JSON.parse(keep).r as string;
     expect(

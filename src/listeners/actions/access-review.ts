@@ -1,9 +1,15 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
-import { parseReviewRef } from '../../blocks/access-review.js';
+import { answeredReviewBlocks, parseReviewRef } from '../../blocks/access-review.js';
 import { REVIEW_DELETE, REVIEW_KEEP, REVIEW_REMOVE } from '../../blocks/ids.js';
 import type { Deps } from '../../deps.js';
 import { answerReview, type ReviewAnswer } from '../../services/access-review.js';
 import { answerRefusal } from './request-errors.js';
+
+const NOTES: Record<ReviewAnswer, (user: string) => string> = {
+  kept: (user) => `:white_check_mark: Kept by <@${user}>.`,
+  removed: (user) => `:heavy_minus_sign: Removal asked by <@${user}>.`,
+  deleted: (user) => `:wastebasket: Deletion asked by <@${user}> (through approval).`,
+};
 
 /**
  * The buttons of an access review's DM: Keep, Remove, Delete. Each click is re-authorized from stored state (the
@@ -22,6 +28,14 @@ export function registerAccessReviewActions(app: App, deps: Deps): void {
         body.response_url ? respond({ response_type: 'ephemeral', replace_original: false, text }) : dm(text);
       try {
         await answerReview(deps, body.user.id, ref, answer);
+        // the DM shows the answer in place of that membership's buttons
+        const blocks = body.message?.blocks as unknown[] | undefined;
+        if (body.response_url && blocks?.length)
+          await respond({
+            replace_original: true,
+            text: String(body.message?.text ?? 'Access review'),
+            blocks: answeredReviewBlocks(blocks, action.value ?? '', NOTES[answer](body.user.id)) as never,
+          });
         if (answer === 'kept') {
           await say(`Kept: \`${ref.u}\` stays in \`${ref.g}\`. I won't ask about it again until the next review.`);
           return;
