@@ -251,6 +251,19 @@ export const policySchema = z
       { action: 'disable', exclude: [], recoveryDays: 30 },
     ),
     /**
+     * Access reviews from real use (IAM's service last accessed data): every `everyDays` days the worker asks IAM which
+     * services each owned managed user and each policy group it belongs to used, then DMs each owner one review with
+     * Keep / Remove per group membership (Delete for a user with no activity at all). `callsPerRun`: at most this many
+     * IAM calls (job starts and result pages) per account per daily run; what is left waits for the next run.
+     */
+    reviews: z._default(
+      z.strictObject({
+        everyDays: z._default(z.int().check(z.minimum(1), z.maximum(365)), 90),
+        callsPerRun: z._default(z.int().check(z.minimum(1), z.maximum(100_000)), 500),
+      }),
+      { everyDays: 90, callsPerRun: 500 },
+    ),
+    /**
      * The resumable runner (long requests, e.g. an offboarding of many IAM users): the worker runs a request in parts
      * and hands the rest to a new part before its 60-second timeout. `partBudgetSeconds`: how long one part may take,
      * counted from the worker invocation's start (the injected clock); it starts no step that the slowest one so far

@@ -104,7 +104,7 @@ export const COMMAND_HELP = [
   {
     name: 'report',
     summary:
-      'approvers: access keys by age band per account (fine, due soon, overdue, inactive), overdue keys with their owners, unowned and never-used keys, console users without MFA, by DM with the same as a CSV file for auditors.',
+      'approvers: access keys by age band per account (fine, due soon, overdue, inactive), overdue keys with their owners, unowned and never-used keys, console users without MFA, the state of the access review, by DM with the same as a CSV file for auditors.',
     usage: '/iam report [account]',
     example: '/iam report home',
   },

@@ -67,3 +67,8 @@ export const KEY_SNOOZE = 'key-snooze';
 export const JOB_RERUN = 'job_rerun';
 /** `/iam audit`: the next page (value: the audit command's arguments with `--page <n>`). */
 export const AUDIT_MORE = 'audit_more';
+
+/** An access review's DM: keep a group membership (recorded), remove it (remove-from-group), delete an idle user. */
+export const REVIEW_KEEP = 'review_keep';
+export const REVIEW_REMOVE = 'review_remove';
+export const REVIEW_DELETE = 'review_delete';

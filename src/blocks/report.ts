@@ -25,9 +25,21 @@ function headline(a: AccountReport): string {
   return `*${esc(a.account)}*: ${a.users} IAM user${a.users === 1 ? '' : 's'}, ${a.keys} access key${a.keys === 1 ? '' : 's'}: ${b.overdue} overdue, ${b['due-soon']} due soon, ${b.fine} fine, ${b.inactive} inactive · ${a.unowned.length} unowned · ${a.neverUsed.length} never used · ${a.noMfa.length} console user${a.noMfa.length === 1 ? '' : 's'} without MFA`;
 }
 
+/** The account's access review: reviewed (asked in the owners' DMs), kept, removed, deleted, unanswered. */
+function reviewLine(a: AccountReport): string[] {
+  const r = a.review;
+  if (!r) return [];
+  if (r.state !== 'sent') return [`Access review of ${esc(r.round)}: collecting what IAM says was used.`];
+  const unanswered = Math.max(0, r.asked - r.kept - r.removed - r.deleted);
+  return [
+    `Access review of ${esc(r.round)}: ${r.asked} reviewed · ${r.kept} kept · ${r.removed} removed · ${r.deleted} deleted · ${unanswered} unanswered`,
+  ];
+}
+
 function accountLines(a: AccountReport, max: number): string[] {
   return [
     headline(a),
+    ...reviewLine(a),
     ...listed('Overdue', a.overdue, (k) => `${keyRef(k)} ${k.ageDays} d old, owner ${owner(k)}`, max),
     ...listed('Unowned', a.unowned, (k) => `${keyRef(k)} ${k.status.toLowerCase()}, ${k.ageDays} d old`, max),
     ...listed('Never used', a.neverUsed, (k) => `${keyRef(k)} ${k.status.toLowerCase()}, owner ${owner(k)}`, max),

@@ -125,8 +125,12 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       // the key scan deactivates an overdue key; "This wasn't me" deactivates the key and removes the password
       'UpdateAccessKey',
       'DeleteLoginProfile',
+      // the access review: which services each owned user used (a job on the user's ARN; services/access-review.ts)
+      'GenerateServiceLastAccessedDetails',
     ],
     anyUser: ['GetUser'], // userChanged reads the user (a deleted user's ARN has no path)
+    // the access review: which services each policy group grants (a job on the group's ARN, from GetGroup)
+    policyGroups: ['GetGroup', 'GenerateServiceLastAccessedDetails'],
     iamAccount: [
       // whoami: each account's alias and password policy
       'GetAccountPasswordPolicy',
@@ -136,6 +140,8 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       'GetCredentialReport',
       // the projection refresh (refresh-projection parts): every user with its tags and groups
       'GetAccountAuthorizationDetails',
+      // the access review collects its jobs (IAM allows no resource but `*` for it)
+      'GetServiceLastAccessedDetails',
     ],
     assumeRoles: true,
     secrets: ['CreateSecret', 'TagResource', 'DeleteSecret'], // CreateSecret with tags needs TagResource

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import { accessReviewJobHandler, reviewAnswerJob } from './access-review.js';
 import { credentialNotMeJob } from './credential-not-me.js';
 import { keyRotateNowJob, keySnoozedJob } from './key-reminders.js';
 import { keyScanJobHandler } from './key-scan.js';
@@ -35,4 +36,7 @@ export const jobHandlers: Record<string, JobHandler> = {
   'key-rotate-now': keyRotateNowJob,
   'key-snoozed': keySnoozedJob,
   report: reportJob,
+  /** One account's access review run (daily), and a review's Remove or Delete started as the clicker. */
+  'access-review': accessReviewJobHandler,
+  'review-answer': reviewAnswerJob,
 };

@@ -5,6 +5,7 @@ import { sweepExpiredLinks, sweepOrphanedSecrets } from '../services/credential-
 import { reconcileOwners } from '../services/owner-check.js';
 import { abandonExpiredFailures, expireDueRequests, failStalledProvisioning } from '../services/requests.js';
 import { resumeStalledRuns, wakeDueRuns } from '../services/runner/sweep.js';
+import { dispatchAccessReviews } from './access-review.js';
 import { dispatchKeyScans } from './key-scan.js';
 import { dispatchProjectionRefreshes } from './projection-refresh.js';
 
@@ -48,13 +49,21 @@ export const dailyTasks: ScheduledTask[] = [
 ];
 
 /**
+ * The access review's daily run (serverless.yml: `{"tasks": ["access-review"]}`, its own event): one access-review job
+ * per account, which starts a round every `reviews.everyDays` days, collects IAM's service last accessed jobs and DMs
+ * the owners (src/services/access-review.ts). Apart from dailyTasks: the local dev schedule does not run it (moto has
+ * no service last accessed data).
+ */
+export const reviewTasks: ScheduledTask[] = [{ name: 'access-review', run: dispatchAccessReviews }];
+
+/**
  * The tasks a schedule event names (`{"tasks": ["key-scan"]}`, from serverless.yml), or the frequent ones when it
  * names none. A name that is no task is an error (a typo in serverless.yml must not silently run nothing).
  */
 export function tasksFor(event: unknown): ScheduledTask[] {
   const names = (event as { tasks?: unknown } | null | undefined)?.tasks;
   if (!Array.isArray(names) || names.length === 0) return scheduledTasks;
-  const all = [...scheduledTasks, ...minuteTasks, ...dailyTasks];
+  const all = [...scheduledTasks, ...minuteTasks, ...dailyTasks, ...reviewTasks];
   return names.map((name) => {
     const task = all.find((t) => t.name === name);
     if (!task) throw new Error(`No scheduled task is named ${String(name)}`);

@@ -35,4 +35,18 @@ export interface AccountReport {
   neverUsed: ReportKey[];
   /** Console users without an MFA device. */
   noMfa: NoMfaUser[];
+  /** The account's latest access review (src/services/access-review.ts), when one was started. */
+  review?: ReviewState;
+}
+
+/** An access review round's state: what its DMs asked about (memberships, idle users) and the answers so far. */
+export interface ReviewState {
+  /** The day the round started. */
+  round: string;
+  /** `collecting`: IAM's jobs are being collected, no DM sent yet; `sent`: every owner has their DM. */
+  state: string;
+  asked: number;
+  kept: number;
+  removed: number;
+  deleted: number;
 }

@@ -4,10 +4,11 @@ import { maskKeyId } from '../blocks/users.js';
 import type { Policy } from '../config.js';
 import type { Deps } from '../deps.js';
 import type { ProjectedUser } from '../store/users.js';
+import { roundItemId } from './access-review.js';
 import { type KeyAgeBand, keyAgeBand, keyAgeDays } from './key-age.js';
-import type { AccountReport, NoMfaUser, ReportKey } from './report-types.js';
+import type { AccountReport, NoMfaUser, ReportKey, ReviewState } from './report-types.js';
 
-export type { AccountReport, NoMfaUser, ReportKey } from './report-types.js';
+export type { AccountReport, NoMfaUser, ReportKey, ReviewState } from './report-types.js';
 
 /** The console users without MFA among these, longest without first (a user whose MFA is not known yet is not listed). */
 export function noMfaUsers(users: readonly ProjectedUser[], now: Date): NoMfaUser[] {
@@ -126,6 +127,14 @@ export function reportCsv(rows: readonly ReportKey[], users: readonly ProjectedU
   );
 }
 
+/** An account's latest access review round, as the report shows it (one read). */
+async function reviewState(deps: Pick<Deps, 'store'>, account: string): Promise<ReviewState | undefined> {
+  const item = await deps.store.reminders.review(roundItemId(account));
+  if (!item?.round) return undefined;
+  const { round, state = 'collecting', asked = 0, kept = 0, removed = 0, deleted = 0 } = item;
+  return { round, state, asked, kept, removed, deleted };
+}
+
 /**
  * The compliance report (`/iam report`) of one account or of every account, for `requester`: keys by age band, overdue
  * keys with their owners, unowned keys, never-used keys, from the ownership projection only (one query per account,
@@ -147,7 +156,9 @@ export async function sendComplianceReport(
     const mine = reportKeys(users, now, deps.config.policy.keys);
     rows.push(...mine);
     all.push(...users);
-    accounts.push(accountReport(name, users.length, mine, noMfaUsers(users, now)));
+    const report = accountReport(name, users.length, mine, noMfaUsers(users, now));
+    const review = await reviewState(deps, name);
+    accounts.push(review ? { ...report, review } : report);
   }
   const csv = reportCsv(rows, all);
   const day = now.toISOString().slice(0, 10);

@@ -8,7 +8,11 @@ import { epochSeconds, isConditionFailed, type StoreOptions, tableOptions, trans
  *   the deactivation, an idle suggestion), claimed before it is sent: `claimed` (with a lease), then `sent`, or
  *   `deferred` when the send failed (the next run claims it again);
  * - `snooze#<account>#<key id>`: the key's snooze (until when, and the days snoozed in all);
- * - `unowned#<account>#<day>`: the day's list of unowned keys was claimed (posted once a day per account).
+ * - `unowned#<account>#<day>`: the day's list of unowned keys was claimed (posted once a day per account);
+ * - access reviews (src/services/access-review.ts): `review-round#<account>` (the current round: the day it started,
+ *   `collecting` or `sent`), `review-job#<account>#<round>#<user|group>#<name>` (a service last accessed job: its id,
+ *   `started` or `done`, and what it found), `review-answer#<account>#<round>#<user>#<group, or * for the user>`
+ *   (Keep, Remove or Delete, once), and the owners' DMs as claimed steps (`review-dm#<account>#<round>#<owner>`).
  */
 interface ReminderItem extends Item {
   id: string;
@@ -20,7 +24,32 @@ interface ReminderItem extends Item {
   until?: string;
   days?: number;
   by?: string;
+  /** Access reviews: the round (day it started), the item's state, a job's id and what it found (JSON). */
+  round?: string;
+  state?: string;
+  jobId?: string;
+  data?: string;
+  /** A review round's counts: memberships and users asked about in the DMs sent, and the answers. */
+  asked?: number;
+  kept?: number;
+  removed?: number;
+  deleted?: number;
   ttl: number;
+}
+
+/** An access review's stored item (see ReminderStore). */
+export interface ReviewItem {
+  id: string;
+  round?: string;
+  state?: string;
+  jobId?: string;
+  data?: string;
+  by?: string;
+  at: string;
+  asked?: number;
+  kept?: number;
+  removed?: number;
+  deleted?: number;
 }
 
 /** The id of a step's claim. */
@@ -58,6 +87,14 @@ export class ReminderStore {
         until: String,
         days: Number,
         by: String,
+        round: String,
+        state: String,
+        jobId: String,
+        data: String,
+        asked: Number,
+        kept: Number,
+        removed: Number,
+        deleted: Number,
         ttl: Number,
       }),
       tableOptions(options),
@@ -159,6 +196,63 @@ export class ReminderStore {
     );
     try {
       await transact([item, audit]);
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** An access review's item, read consistently (it decides what is called, sent or changed). */
+  async review(id: string): Promise<ReviewItem | undefined> {
+    const item = await this.model.get({ id }, { consistent: true });
+    if (!item) return undefined;
+    const out: ReviewItem = { id, at: item.at };
+    for (const k of ['round', 'state', 'jobId', 'data', 'by'] as const) if (item[k]) out[k] = item[k];
+    for (const k of ['asked', 'kept', 'removed', 'deleted'] as const) if (item[k] !== undefined) out[k] = item[k];
+    return out;
+  }
+
+  /** Adds to a review round's count of what its DMs asked about. */
+  async countAsked(roundId: string, asked: number, now: Date): Promise<void> {
+    await this.model.update({ id: roundId }, { $ADD: { asked }, $SET: { at: now.toISOString() } });
+  }
+
+  /** Sets an access review item's fields (a round started or sent, a job started or done). */
+  async setReview(
+    id: string,
+    fields: { round?: string; state?: string; jobId?: string; data?: string },
+    now: Date,
+  ): Promise<void> {
+    await this.model.update(
+      { id },
+      { $SET: { ...fields, at: now.toISOString(), ttl: epochSeconds(now) + KEEP_DAYS * 86_400 } },
+    );
+  }
+
+  /**
+   * Records an answer to an access review (Keep, Remove, Delete) once, and counts it on its round (one transaction):
+   * false when the item was answered already (a double click, or another owner's click) or the round is no longer
+   * `round`; nothing written then.
+   */
+  async answerReview(
+    id: string,
+    answer: { roundId: string; round: string; state: 'kept' | 'removed' | 'deleted'; by: string; now: Date },
+  ): Promise<boolean> {
+    const { roundId, round, state, by, now } = answer;
+    try {
+      await transact([
+        this.model.transaction.update(
+          { id },
+          { $SET: { state, by, at: now.toISOString(), ttl: epochSeconds(now) + KEEP_DAYS * 86_400 } },
+          { condition: new dynamoose.Condition('id').not().exists() },
+        ),
+        this.model.transaction.update(
+          { id: roundId },
+          { $ADD: { [state]: 1 } },
+          { condition: new dynamoose.Condition('round').eq(round) },
+        ),
+      ]);
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;

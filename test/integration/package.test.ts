@@ -158,7 +158,7 @@ describe('npm run package (no AWS credentials)', () => {
     ]);
   });
 
-  it('runs the worker asynchronously with two retries, the schedule every 15 minutes, the due waits every minute, the owners reconcile and the key scan daily', () => {
+  it('runs the worker asynchronously with two retries, the schedule every 15 minutes, the due waits every minute, the owners reconcile and the key scan daily, the access review daily', () => {
     const invokeConfig = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
     const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
     const inputs = ofType('AWS::Events::Rule').map(
@@ -168,12 +168,13 @@ describe('npm run package (no AWS credentials)', () => {
     expect(invokeConfig).toEqual([
       expect.objectContaining({ FunctionName: { Ref: 'WorkerLambdaFunction' }, MaximumRetryAttempts: 2 }),
     ]);
-    expect(rules).toEqual(['rate(15 minutes)', 'rate(1 minute)', 'cron(0 8 * * ? *)']);
+    expect(rules).toEqual(['rate(15 minutes)', 'rate(1 minute)', 'cron(0 8 * * ? *)', 'cron(0 9 * * ? *)']);
     // the daily event names its tasks: the schedule function runs only those (tasksFor)
     expect(inputs.map((i) => (i ? JSON.parse(i) : undefined))).toEqual([
       undefined,
       { tasks: ['wake-due-runs'] },
       { tasks: ['reconcile-owners', 'key-scan'] },
+      { tasks: ['access-review'] },
     ]);
   });
 

@@ -235,6 +235,9 @@ export class RoleChecker {
             await this.#evaluate(fn, account, 'iam:TagUser', resources);
         } else if (USER_ACTIONS.has(action)) {
           resources = [await this.#userArn(account, c, String(input.UserName))];
+        } else if (action === 'GenerateServiceLastAccessedDetails') {
+          // authorized against the entity the job is about (a user, group, role or policy): its ARN is the input
+          resources = [String(input.Arn)];
         } else if (action === 'GetAccessKeyLastUsed') {
           const lookup = await this.#lookup(account, c);
           const out = await lookup.iam

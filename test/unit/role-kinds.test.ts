@@ -88,6 +88,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
       'iam:DeleteUser',
       'iam:DeleteUserPolicy',
       'iam:DetachUserPolicy',
+      'iam:GenerateServiceLastAccessedDetails', // the access review (issue 22): a user's job
       'iam:GetAccessKeyLastUsed',
       'iam:GetLoginProfile',
       'iam:ListAccessKeys',
@@ -104,12 +105,19 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
       'iam:UpdateLoginProfile',
     ],
     LookUpAnyUserName: ['iam:GetUser'],
-    PolicyGroups: ['iam:AddUserToGroup', 'iam:GetGroup', 'iam:RemoveUserFromGroup'],
+    // the access review (issue 22): a group's job
+    PolicyGroups: [
+      'iam:AddUserToGroup',
+      'iam:GenerateServiceLastAccessedDetails',
+      'iam:GetGroup',
+      'iam:RemoveUserFromGroup',
+    ],
     AccountReads: [
       'iam:GenerateCredentialReport',
       'iam:GetAccountAuthorizationDetails',
       'iam:GetAccountPasswordPolicy',
       'iam:GetCredentialReport',
+      'iam:GetServiceLastAccessedDetails', // the access review collects its jobs (no resource type)
       'iam:ListAccountAliases',
     ],
     // delete-user (issue 22): a virtual MFA device is deleted once deactivated (its ARN is mfa/<name>, no user path)

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
 import { registerTemporaryMembershipActions } from '../../kinds/temporary-membership/listener.js';
+import { registerAccessReviewActions } from './access-review.js';
 import { registerAuditMoreAction } from './audit-more.js';
 import { registerCredentialLinkActions } from './credential-link.js';
 import { registerDeleteUserActions } from './delete-user.js';
@@ -27,4 +28,5 @@ export function registerActions(app: App, deps: Deps): void {
   registerAuditMoreAction(app, deps);
   registerTemporaryMembershipActions(app, deps);
   registerDeleteUserActions(app, deps);
+  registerAccessReviewActions(app, deps);
 }
