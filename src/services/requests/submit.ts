@@ -73,7 +73,8 @@ async function verify(deps: PublishDeps, request: AccessRequest, options: Submit
   try {
     if (!deps.aws) throw new Error(`A ${request.kind} request is checked with AWS; no AWS clients were given`);
     const draftChecks = kindChecks(request.kind as ChangeKind);
-    return await check({ aws: deps.aws, config: deps.config, store: deps.store, draftChecks }, request);
+    const { aws, config, store, messenger, clock } = deps;
+    return await check({ aws, config, store, messenger, clock, draftChecks }, request);
   } catch (error) {
     if (!options.lastChance)
       throw new Error(`Could not check request ${request.id} with AWS; retried`, { cause: error });
@@ -290,6 +291,36 @@ async function storeReservingName(
 }
 
 /**
+ * A request stored before its checks that the worker's check found needs no approval (Verified `atOnce`: the owner's
+ * removal, break-glass): approved with what the check learned and why, in one conditional write with its audit event,
+ * then the requester's answer and its run started, as submitNew starts one decided at submission. A request changed
+ * meanwhile (cancelled) throws: the retry decides from what is stored.
+ */
+async function runAtOnce(
+  deps: PublishDeps,
+  request: AccessRequest,
+  fields: Partial<AccessRequest>,
+  atOnce: { allowed: string; answer: string },
+  options: SubmitOptions,
+): Promise<void> {
+  const approved = await deps.store.requests.update(
+    request,
+    { ...fields, status: 'approved', allowedAtOnce: atOnce.allowed },
+    deps.clock.now(),
+    [],
+    (next) => [
+      deps.store.audit.transactionItem(
+        auditEvent(deps, next, 'system', 'allowed-at-once', { allowedAtOnce: atOnce.allowed }),
+      ),
+    ],
+  );
+  if (!approved) throw new Error(`Request ${request.id} changed while it was checked; retried`);
+  if (options.responseUrl) await answerCommand(deps, approved, options.responseUrl, atOnce.answer);
+  else await tell(deps, approved.requester, approved, { text: atOnce.answer });
+  await startProvisioning(deps, approved, approved.requester, true);
+}
+
+/**
  * Worker side of submitNew: first runs the kind's check of what submission left to the worker
  * (RequestKindModule.verify: an inline create-user's IAM user and groups; a refusal ends the request unposted, as
  * below, and what it learned is recorded on the request), then checks that the people the request's kind names
@@ -304,6 +335,11 @@ async function storeReservingName(
 export async function publishRequest(deps: PublishDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   const channel = deps.config.policy.approvals.channel;
+  // Decided at once by a try killed before its run began (see runAtOnce): started again (the job is one per attempt).
+  if (request?.status === 'approved' && request.allowedAtOnce && !request.message && !request.run) {
+    await startProvisioning(deps, request, request.requester, true);
+    return;
+  }
   if (request?.status !== 'pending') return;
   if (request.message) {
     // A retry of a job killed after the post was recorded: its answer may not have gone out (the command was acked
@@ -316,6 +352,10 @@ export async function publishRequest(deps: PublishDeps, requestId: string, optio
   const verified = await verify(deps, request, options);
   if ('refusal' in verified) {
     await endUnposted(deps, request, verified.refusal.code, verified.refusal.text, options);
+    return;
+  }
+  if (verified.atOnce) {
+    await runAtOnce(deps, request, verified.fields ?? {}, verified.atOnce, options);
     return;
   }
   if (verified.fields && Object.keys(verified.fields).length) {
