@@ -135,6 +135,19 @@ const SCENARIOS: CrashScenario[] = [
     },
   },
   {
+    // decided at once by the worker once IAM says who owns the user (the inline command answers first): the one
+    // write that approves it and records why, the answer, the run's hand-off
+    kind: 'owner removes at once (remove-from-group)',
+    async setup(b) {
+      await existingUser(b, MEMBER, { owner: 'U0OWNER', groups: ['ci-deployers', 'read-only'] });
+      return { userNames: [MEMBER], approver: 'U0APPROVER1' };
+    },
+    async act(b) {
+      await command(`remove-from-group ${MEMBER} read-only --reason "Done with it"`, 'U0OWNER');
+      return (await changeRequestFor(b, MEMBER)).id;
+    },
+  },
+  {
     kind: 'set-owner',
     async setup(b) {
       await existingUser(b, MEMBER, { owner: 'U0APPROVER3' });

@@ -6,6 +6,7 @@
 import { requestPostedMessage } from '../../blocks/request.js';
 import { BotError, ConflictError, ValidationError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
+import { atOnceAnswer } from '../../kinds/change.js';
 import type { ChangeKind } from '../../kinds/change-rules.js';
 import { kindChecks, kindOf } from '../../kinds/registry.js';
 import type { PersonCheck, Verified, VerifyDeps } from '../../kinds/types.js';
@@ -335,8 +336,11 @@ async function runAtOnce(
 export async function publishRequest(deps: PublishDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   const channel = deps.config.policy.approvals.channel;
-  // Decided at once by a try killed before its run began (see runAtOnce): started again (the job is one per attempt).
+  // Decided at once by a try killed before its run began (see runAtOnce): answered (again: the kill may have come
+  // after the answer) and started again (the job is one per attempt).
   if (request?.status === 'approved' && request.allowedAtOnce && !request.message && !request.run) {
+    if (options.responseUrl)
+      await answerCommand(deps, request, options.responseUrl, atOnceAnswer(request, request.allowedAtOnce, channel));
     await startProvisioning(deps, request, request.requester, true);
     return;
   }
