@@ -52,8 +52,9 @@ export function verifyChangeAtOnce(draft?: KindDraftExtension): NonNullable<Requ
   return (deps: VerifyDeps, request: AccessRequest): Promise<Verified> =>
     verifyChange(deps, request, async (change) => {
       const allowed = await changeAtOnce(deps, draft, change, request.requester);
-      return allowed
-        ? { allowed, answer: atOnceAnswer(request, allowed, deps.config.policy.approvals.channel) }
-        : undefined;
+      if (!allowed) return undefined;
+      // the answer names the account as checked (its id), as a retry's answer from the stored request does
+      const checked = { ...request, accountId: change.accountId, path: change.path };
+      return { allowed, answer: atOnceAnswer(checked, allowed, deps.config.policy.approvals.channel) };
     });
 }
