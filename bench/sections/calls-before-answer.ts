@@ -244,6 +244,32 @@ async function coldInlineAddToGroupRow(): Promise<Row> {
   }
 }
 
+/**
+ * The inline `/iam remove-from-group` as the first request of a fresh bundled Slack function: checked without the
+ * network, stored, handed to the worker, which asks IAM who owns the user and only then decides whether it needs
+ * approval (an owner's removal runs at once), after the answer.
+ */
+async function coldInlineRemoveFromGroupRow(): Promise<Row> {
+  const userName = 'bench-cold-removed';
+  const { calls, deps, stop } = await coldFirst('command', async (deps) => ({
+    BENCH_USER_ID: 'U0OWNER',
+    BENCH_COMMAND_TEXT: `remove-from-group ${userName} ${deps.config.policy.groups[0]?.name ?? 'ci-deployers'} --reason "Benchmark"`,
+  }));
+  try {
+    const stored = (await deps.store.requests.model.scan().exec()).some(
+      (r) => r.userName === userName && r.kind === 'remove-from-group',
+    );
+    return {
+      metric: `calls before the answer of the inline remove-from-group on a cold container${stored ? '' : ' (**stored nothing**)'}`,
+      value: describeCalls(calls),
+      target: `≤ ${CLICK_TARGET}`,
+      met: stored && calls.length <= CLICK_TARGET,
+    };
+  } finally {
+    await stop();
+  }
+}
+
 export const callsBeforeAnswerSection: Section = {
   title: 'Network calls before the answer to Slack',
   async run(): Promise<Row[]> {
@@ -257,6 +283,7 @@ export const callsBeforeAnswerSection: Section = {
         await coldApproveRow(),
         await coldInlineCreateUserRow(),
         await coldInlineAddToGroupRow(),
+        await coldInlineRemoveFromGroupRow(),
       ];
     } finally {
       logger.setLogLevel(level);

@@ -1,11 +1,12 @@
 /** add-to-group: an existing IAM user added to groups the policy lists. */
-import { verifyChange } from '../services/kinds/change-checks.js';
+import { verifyChangeAtOnce } from '../services/kinds/change-at-once.js';
 import { changeKind } from './change.js';
 import { LIKE_FLAG, LIKE_FORM_FIELD } from './like.js';
 
 export const addToGroup = changeKind('add-to-group', {
-  // An inline command stores the request before asking IAM: the worker asks it before posting (verifyChange).
-  verify: verifyChange,
+  // An inline command stores the request before asking IAM: the worker asks it before posting (verifyChangeAtOnce:
+  // an addition is never done at once, but one for a time may be, as break-glass: see temporary-membership).
+  verify: verifyChangeAtOnce(),
   // `--like <user>`: the groups of an existing managed user (the command copies those the policy allows)
   draft: { flags: [LIKE_FLAG], formFields: [LIKE_FORM_FIELD] },
   // More access for a user whose owner (who is told, and answers for it) is no person in the workspace waits for a

@@ -14,6 +14,17 @@ import { KIND_FACTS } from './facts.js';
 import { changeSummary } from './summaries.js';
 import type { Exclusion, RequestKindModule } from './types.js';
 
+/**
+ * The requester's answer for a change done at once, without approval; `allowed` is why (`owner`, `group-approver`,
+ * `break-glass`: KindDraftExtension.atOnce), `channel` the approval channel.
+ */
+export function atOnceAnswer(request: AccessRequest, allowed: string, channel: string): string {
+  const what = changeSummary(request);
+  if (allowed === 'break-glass')
+    return `:rotating_light: Break-glass \`${request.id}\`: ${what}, at once and without approval. The approval channel <#${channel}> is told, and an approver will review it. I'll DM you once it is added.`;
+  return `Request \`${request.id}\`: ${what}. ${allowed === 'owner' ? 'You own this user' : 'You approve these groups'}, so it needs no approval: I'm doing it now and will DM you when it is done.`;
+}
+
 /** The owner of the IAM user a change is about may not decide it. */
 export const ownerExcluded = (request: AccessRequest): Exclusion => ({
   user: request.owner,

@@ -6,7 +6,7 @@ import { rotationStartedMessage } from '../blocks/rotation.js';
 import { esc } from '../blocks/text.js';
 import type { AccessRequest, RotationState } from '../store/requests.js';
 import { changeKind } from './change.js';
-import { verifyRotation } from './rotate-key/check.js';
+import { rotationAtOnceAnswer, verifyRotation } from './rotate-key/check.js';
 import { storeRotation } from './rotate-key/reserve.js';
 import type { ReissueHook } from './types.js';
 
@@ -55,9 +55,8 @@ export const rotateKey = {
     // `/iam rotate-key` stores the rotation before asking IAM: the worker asks it before posting (verifyRotation)
     verify: verifyRotation,
     render: {
-      // The command's one answer when the worker found that the requester owns the user (no approval needed).
-      atOnce: (request, policy) =>
-        `Rotation \`${request.id}\` of access key \`${request.rotation?.oldKeyId ?? ''}\` of \`${esc(request.userName)}\`: you own this user, so it needs no approval. The new key comes by one-time link in a DM; the old key stays active for ${policy.keys.rotationGraceDays} days.`,
+      // The command's one answer when the worker found that the requester owns the user (a retry gives it again).
+      atOnce: rotationAtOnceAnswer,
       // The command's one answer once the rotation is posted for approval (`/iam rotate-key` is acked with no message).
       waiting: (request, channel) =>
         `Your rotation \`${request.id}\` of access key \`${request.rotation?.oldKeyId ?? ''}\` of \`${esc(request.userName)}\` is waiting for approval in <#${channel}>. The new key goes to <@${request.recipient}>.`,

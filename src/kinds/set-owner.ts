@@ -1,10 +1,11 @@
 /** set-owner: someone made the owner of an IAM user (its slack-user-id tag). */
-import { verifyChange } from '../services/kinds/change-checks.js';
+import { verifyChangeAtOnce } from '../services/kinds/change-at-once.js';
 import { changeKind, ownerExcluded } from './change.js';
 
 export const setOwner = changeKind('set-owner', {
-  // An inline command stores the request before asking IAM: the worker asks it before posting (verifyChange).
-  verify: verifyChange,
+  // An inline command stores the request before asking IAM: the worker asks it before posting (verifyChangeAtOnce;
+  // a new owner always needs approval).
+  verify: verifyChangeAtOnce(),
   // The new owner gets the user's key reminders and rotations, and is the one whose leaving offboards it.
   people: (request) => [
     {

@@ -23,7 +23,7 @@ import type { ChangeDraft, CheckedChange, DraftPatch } from './change-draft.js';
 import type { ChangeKind } from './change-rules.js';
 
 /** What a kind's `verify` may call: the AWS clients of the accounts, the policy, the state tables (reads). */
-export type VerifyDeps = Pick<Deps, 'aws' | 'config' | 'store'> & {
+export type VerifyDeps = Pick<Deps, 'aws' | 'config' | 'store' | 'messenger' | 'clock'> & {
   /** The kinds' checks of the request's kind, for a change kind (registry kindChecks; the runner passes them). */
   draftChecks?: readonly DraftCheck[];
 };
@@ -33,7 +33,14 @@ export type VerifyDeps = Pick<Deps, 'aws' | 'config' | 'store'> & {
  * (e.g. the account id the check learned), or a refusal that ends it unposted with its requester told why.
  */
 export type Verified =
-  | { fields?: Partial<AccessRequest> }
+  | {
+      fields?: Partial<AccessRequest>;
+      /**
+       * The request needs no approval (decided by the worker, for a request stored before its checks): why (recorded
+       * as `allowedAtOnce`), and the requester's answer. The worker runs it at once instead of posting it.
+       */
+      atOnce?: { allowed: string; answer: string };
+    }
   /** `blocks`: the answer has buttons (rotate-key's offer to delete an inactive key first). */
   | { refusal: { code: string; text: string; blocks?: OutgoingMessage['blocks'] } };
 
@@ -159,12 +166,11 @@ export interface KindDraftExtension {
    * adds to its `requested` audit event. Pure.
    */
   submitted?(change: CheckedChange): { item?: Partial<AccessRequest>; audit?: Record<string, unknown> };
-  /** Whether this draft may be done at once by `atOnce` (so an inline command checks it with IAM before answering). */
-  mayBeAtOnce?(draft: ChangeDraft): boolean;
   /**
    * Whether the checked change is done at once, without approval, by this kind's own rule (break-glass): what the
    * request records as `allowedAtOnce`, or undefined for the usual rules. Throws ValidationError or NotAuthorizedError
-   * to refuse it. May read Slack (the requester's standing).
+   * to refuse it. May read Slack (the requester's standing). Asked of a change checked with IAM (its owner known): at
+   * submission of a form, by the worker for an inline command (src/services/kinds/change-at-once.ts).
    */
   atOnce?(
     deps: Pick<Deps, 'config' | 'messenger' | 'clock'>,

@@ -241,6 +241,11 @@ export interface AccessRequest {
   justification: string;
   approvals: Approval[];
   decision?: Decision;
+  /**
+   * Why it needed no approval, when the worker decided so (an inline change checked after its answer: `owner`,
+   * `group-approver`, `break-glass`); a request decided at once at submission records it in its audit event only.
+   */
+  allowedAtOnce?: string;
   /** The approval message in the policy's channel. */
   message?: { channel: string; ts: string };
   /** Provisioning attempt: 1 for the first, +1 for each Retry. The job id of attempt n > 1 is `provision:<id>:<n>`. */
@@ -343,6 +348,7 @@ const FIELDS = [
   'justification',
   'approvals',
   'decision',
+  'allowedAtOnce',
   'message',
   'attempt',
   'credentialIssue',
@@ -423,6 +429,7 @@ function sharedSchema(): Record<string, unknown> {
     justification: String,
     approvals: { type: Array, schema: [{ type: Object, schema: { user: String, at: String } }] },
     decision: { type: Object, schema: { by: String, at: String, reason: String } },
+    allowedAtOnce: String,
     message: { type: Object, schema: { channel: String, ts: String } },
     attempt: Number,
     credentialIssue: Number,

@@ -14,10 +14,11 @@
  * approvers are named directly); without SLACK_BOT_ID and SLACK_BOT_USER_ID, a container's first event adds
  * one auth.test (see beforeAll). The form's submission also checks IAM (the user must not exist, the groups must) and the
  * account (STS), in parallel, before its one write: a refusal shows on the form's field, with nothing typed lost.
- * The inline create-user, add-to-group and set-owner, and /iam rotate-key, leave those checks to the worker, which
- * gives the command its one answer (rotate-key first reads its user's rotation pointer: one rotation of a user at a
- * time; when an earlier rotation holds it, one more read of that rotation, 4 calls in all). The inline remove-from-group keeps its IAM reads before the answer: its user's owner (an IAM tag) may
- * have it done at once, which the ack says. An approver-only
+ * The inline create-user, add-to-group, set-owner and remove-from-group, and /iam rotate-key, leave those checks to
+ * the worker, which gives the command its one answer: whether the inline removal's user's owner (an IAM tag) asked,
+ * which has it done at once without approval, is decided there once IAM has answered (rotate-key first reads its
+ * user's rotation pointer: one rotation of a user at a time; when an earlier rotation holds it, one more read of that
+ * rotation, 4 calls in all). An approver-only
  * click (Approve, Deny, Retry, Abandon) by a listed approver adds one users.info (is the clicker a full member of this
  * workspace?), cached for a minute per process: counted here, each measured click asking afresh (the worst case); a
  * click by someone not listed is refused before it. SLACK_TEAM_ID is set, as deployed: without it the first such
@@ -273,16 +274,21 @@ describe('network calls before the answer', () => {
     expect(request?.recipient).toBe('U0OWNER');
   });
 
-  it("the owner's remove-from-group: the same reads, one transactional write, the hand-off that runs it", async () => {
+  it("the owner's inline remove-from-group: one transactional write and the hand-off; the worker asks IAM who owns the user and runs it at once", async () => {
     await existingUser(bot, 'calls-removed', { owner: 'U0OWNER', groups: ['read-only'] });
+
     const calls = await callsBeforeAnswer(bot, () =>
       bot.command('remove-from-group calls-removed read-only --reason "Done with it"', 'U0OWNER'),
     );
+    await bot.drain();
 
-    expect(calls.aws).toContain('dynamodb:TransactWriteItems');
-    expect(calls.aws.filter((c) => c.startsWith('dynamodb:'))).toEqual(['dynamodb:TransactWriteItems']);
-    expect(calls.writes).toBe(1);
+    expect(calls.result.body ?? '').toBe(''); // acked with no message: the worker's answer is the only one
+    expect(calls.aws).toEqual(['dynamodb:TransactWriteItems']);
     expect(calls.slack).toEqual([]);
-    expect(calls.handOffs).toEqual(['provision']);
+    expect(calls.handOffs).toEqual(['publish-request']);
+    expect(calls.total).toBeLessThanOrEqual(3);
+    const [request] = (await bot.deps.store.requests.model.scan().exec()).filter((r) => r.userName === 'calls-removed');
+    expect(request).toMatchObject({ status: 'done', allowedAtOnce: 'owner', owner: 'U0OWNER' });
+    expect(request?.message).toBeUndefined(); // done at once, never posted for approval
   });
 });

@@ -135,6 +135,19 @@ const SCENARIOS: CrashScenario[] = [
     },
   },
   {
+    // decided at once by the worker once IAM says who owns the user (the inline command answers first): the one
+    // write that approves it and records why, the answer, the run's hand-off
+    kind: 'owner removes at once (remove-from-group)',
+    async setup(b) {
+      await existingUser(b, MEMBER, { owner: 'U0OWNER', groups: ['ci-deployers', 'read-only'] });
+      return { userNames: [MEMBER], approver: 'U0APPROVER1' };
+    },
+    async act(b) {
+      await command(`remove-from-group ${MEMBER} read-only --reason "Done with it"`, 'U0OWNER');
+      return (await changeRequestFor(b, MEMBER)).id;
+    },
+  },
+  {
     kind: 'set-owner',
     async setup(b) {
       await existingUser(b, MEMBER, { owner: 'U0APPROVER3' });
@@ -250,14 +263,22 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'before provision#1/1.20 dynamodb:TransactWriteItems requests+audit',
   ],
   'remove-from-group': [
-    'after publish-request#1/1.1 slack:chat.postMessage C0APPROVALS',
-    'before publish-request#1/1.2 dynamodb:UpdateItem requests',
+    // the request's post, recorded where it is (setMessage); before it the worker records what its IAM check learned
+    'after publish-request#1/1.2 slack:chat.postMessage C0APPROVALS',
+    'before publish-request#1/1.3 dynamodb:UpdateItem requests',
     'after provision#1/1.3 slack:chat.postMessage U0REQUESTER',
     'before provision#1/1.4 dynamodb:TransactWriteItems requests+audit',
     'after provision#1/1.13 slack:chat.postMessage U0REQUESTER',
     'before provision#1/1.14 dynamodb:TransactWriteItems requests+audit',
     'after provision#1/1.15 slack:chat.postMessage U0OWNER',
     'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
+  ],
+  // decided at once by the worker (one write approves it), so no post; the run's DMs to the owner, who asked
+  'owner removes at once (remove-from-group)': [
+    'after provision#1/1.2 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.3 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.11 slack:chat.postMessage U0OWNER',
+    'before provision#1/1.12 dynamodb:TransactWriteItems requests+audit',
   ],
   'set-owner': [
     // the request's post in the approval channel, recorded where it is (setMessage); before it, the worker records

@@ -140,6 +140,15 @@ async function approvedDeletion(name: string, requester = 'U0OWNER'): Promise<Ac
   return stored(request);
 }
 
+/** The last chat.update of the request's approval message (its channel and ts), as the fake Slack recorded it. */
+function lastApprovalUpdate(request: AccessRequest): string {
+  const { channel, ts } = request.message ?? {};
+  const updates = bot.slack.calls.filter(
+    (c) => c.method === 'chat.update' && c.args.channel === channel && c.args.ts === ts,
+  );
+  return JSON.stringify(updates.at(-1)?.args ?? {});
+}
+
 async function pressCancel(who: string, request: AccessRequest): Promise<string[]> {
   const { responseId } = await bot.clickButton({
     userId: who,
@@ -196,6 +205,9 @@ describe('/iam delete-user', () => {
     expect(after.deletion?.cancel?.by).toBe('U0OWNER');
     expect(after.deletion?.deletedAt).toBeUndefined();
     expect((await auditActions(bot, request.id)).filter((a) => a === 'deletion-cancelled')).toHaveLength(1);
+    expect(request.message).toBeDefined();
+    expect(lastApprovalUpdate(request)).toContain('*Cancelled* by <@U0OWNER>');
+    expect(lastApprovalUpdate(request)).not.toContain('*Disabled.*');
   });
 
   it('deletes the user after the window, with its password, keys, signing certificate, SSH key, service credential, virtual MFA device, group membership, inline and attached policies, and forgets it', async () => {
@@ -274,6 +286,9 @@ describe('/iam delete-user', () => {
     expect(steps.find((s) => s.op === 'delete-user')?.result).toBe('done');
     expect(serviceCredentials.byUser.get(name)).not.toContain(credential);
     expect((await stored(request)).deletion?.deletedAt).toBeDefined();
+    expect(request.message).toBeDefined();
+    expect(lastApprovalUpdate(request)).toContain('*Deleted*');
+    expect(lastApprovalUpdate(request)).not.toContain('*Disabled.*');
     expect(await bot.deps.store.users.get('home', name, { consistent: true })).toBeUndefined();
     expect(await command('users', 'U0OWNER')).not.toContain(`${name}\``);
     expect(

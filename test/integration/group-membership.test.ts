@@ -308,8 +308,11 @@ describe('remove-from-group', () => {
     expect(answer).toContain('You own this user, so it needs no approval');
     expect(await groupsOf(bot, name)).toEqual(['ci-deployers']);
     expect(request.status).toBe('done');
+    expect(request.allowedAtOnce).toBe('owner');
+    expect(request.message).toBeUndefined(); // never posted for approval
     expect(await auditActions(bot, request.id)).toEqual([
       'requested',
+      'allowed-at-once', // by the worker, once IAM said who owns the user (the command answered before asking)
       'provisioning-started',
       'notified',
       'step-done',
@@ -320,13 +323,38 @@ describe('remove-from-group', () => {
     expect(dmsTo(bot, 'U0OWNER').join()).toContain(`Done: remove IAM user \`${name}\``);
   });
 
+  it("gives the owner's inline removal IAM refuses one answer, from the worker, changing nothing and posting nothing", async () => {
+    const name = nextName('owner-removes-absent');
+    await existingUser(bot, name, { owner: 'U0OWNER', groups: ['ci-deployers'] });
+    const approvalPosts = () =>
+      bot.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === bot.deps.config.policy.approvals.channel);
+    const postsBefore = approvalPosts().length;
+
+    const { result, responseId } = await bot.command(`remove-from-group ${name} read-only --reason "x"`, 'U0OWNER');
+    await bot.drain();
+    const shown = bot.slack.shown(responseId).map((m) => m.text ?? '');
+
+    expect(result.body ?? '').toBe(''); // acked with no message: the worker's answer is the only one
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toContain("I can't ask for that yet:");
+    expect(shown[0]).toContain('read-only');
+    expect(shown[0]).toContain('Nothing was changed.');
+    expect(shown[0]).not.toContain('needs no approval');
+    expect(approvalPosts()).toHaveLength(postsBefore);
+    const [request] = (await bot.deps.store.requests.model.scan().exec()).filter((r) => r.userName === name);
+    expect(request).toMatchObject({ status: 'expired' });
+    expect(request?.allowedAtOnce).toBeUndefined();
+    expect(await groupsOf(bot, name)).toEqual(['ci-deployers']);
+  });
+
   it('posts a removal run at once that failed to the approval channel, where Retry finishes it', async () => {
     const name = nextName('owner-removal-fails');
     await existingUser(bot, name, { owner: 'U0OWNER', groups: ['read-only'] });
     const policy = bot.deps.config.policy as { groups: { name: string }[] };
     const groups = policy.groups;
-    // The policy stops listing the group between the command and the worker's run: the worker refuses.
+    // The policy stops listing the group between the worker's check and its run: the run refuses.
     bot.dispatcher.setRunner(async (job) => {
+      if (job.type !== 'provision') return bot.runJob(job);
       policy.groups = groups.filter((g) => g.name !== 'read-only');
       try {
         return await bot.runJob(job);

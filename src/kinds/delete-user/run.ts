@@ -44,7 +44,7 @@ import { logger } from '../../logger.js';
 import { isManagedUserPath } from '../../services/kinds/run-change.js';
 import { ownerIn, readUserState } from '../../services/kinds/user-state.js';
 import { errorName } from '../../services/provisioning.js';
-import { abandonAtFrom, tell, tellRequester } from '../../services/requests.js';
+import { abandonAtFrom, syncApprovalMessage, tell, tellRequester } from '../../services/requests.js';
 import type { RunKind, RunStep, StepOutcome } from '../../services/runner/types.js';
 import { userChanged } from '../../services/user-changes.js';
 import type { AccessRequest } from '../../store/requests.js';
@@ -55,6 +55,8 @@ type Iam = ReturnType<Deps['aws']['account']>['iam'];
 
 const DAY = 86_400_000;
 const WAIT: RunStep = { t: 'wait', op: 'deletion-wait', args: {} };
+/** The approval message brought up to where the deletion stands (cancelled, deleted), once that is stored. */
+const MESSAGE: RunStep = { t: 'notify', op: 'deletion-message', args: {} };
 const done: StepOutcome = { result: 'done' };
 const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity';
 
@@ -359,7 +361,12 @@ function waitStep(deps: Deps, request: AccessRequest): StepOutcome {
     const restore = (request.run?.steps ?? [])
       .filter((s) => s.op === 'disable-key' && s.result === 'done')
       .map((s): RunStep => ({ t: 'op', op: 'restore-key', args: { ...s.args } }));
-    const then: RunStep[] = [...restore, { t: 'notify', op: 'deletion-refresh', args: {} }, ...tells('tell-cancelled')];
+    const then: RunStep[] = [
+      ...restore,
+      { t: 'notify', op: 'deletion-refresh', args: {} },
+      MESSAGE,
+      ...tells('tell-cancelled'),
+    ];
     return {
       result: 'done',
       detail: 'cancelled',
@@ -372,7 +379,7 @@ function waitStep(deps: Deps, request: AccessRequest): StepOutcome {
     };
   }
   if (now.getTime() >= Date.parse(deletion.deleteAt)) {
-    const then = [...purgeSteps(request.userName), ...tells('tell-deleted')];
+    const then = [...purgeSteps(request.userName), MESSAGE, ...tells('tell-deleted')];
     return {
       result: 'done',
       detail: 'the window ended',
@@ -436,6 +443,9 @@ export const deleteUserRun: RunKind = {
       case 'deletion-refresh':
         await userChanged(deps, request.account, request.userName, { requestId: request.id });
         return done;
+      case 'deletion-message':
+        if (request.message) await syncApprovalMessage(deps, request);
+        return done;
       case 'tell-requester':
         await tellRequester(deps, request);
         return done;
@@ -465,6 +475,7 @@ export const deleteUserRun: RunKind = {
     if (step.op === 'mfa-delete') return `DeleteVirtualMFADevice ${step.args.serial ?? ''}`;
     if (step.op === 'deletion-end') return 'the end: user projection, approval message';
     if (step.op === 'deletion-refresh') return 'user projection';
+    if (step.op === 'deletion-message') return 'the approval message: cancelled or deleted';
     if (step.op === 'tell-disabled') return `DM with Cancel to ${step.args.who ?? 'nobody'}`;
     if (step.op === 'tell-cancelled') return `DM of the cancellation to ${step.args.who ?? 'nobody'}`;
     if (step.op === 'tell-deleted') return `DM of the deletion to ${step.args.who ?? 'nobody'}`;

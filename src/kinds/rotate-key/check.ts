@@ -201,8 +201,19 @@ export async function verifyRotation(deps: VerifyDeps, request: AccessRequest): 
         plan: r.plan,
         justification: `Rotate access key ${r.oldKeyId}`,
         rotation: { ...request.rotation, oldKeyId: r.oldKeyId },
-        ...(atOnce ? { status: 'approved' as const } : {}),
       },
+      // The requester owns the user: no approval; the worker records it approved and starts it (runAtOnce).
+      ...(atOnce
+        ? {
+            atOnce: {
+              allowed: 'owner',
+              answer: rotationAtOnceAnswer(
+                { ...request, rotation: { ...request.rotation, oldKeyId: r.oldKeyId } },
+                deps.config.policy,
+              ),
+            },
+          }
+        : {}),
     };
   } catch (error) {
     if (error instanceof ValidationError)
@@ -211,4 +222,9 @@ export async function verifyRotation(deps: VerifyDeps, request: AccessRequest): 
       return { refusal: { code: 'cannot act', text: `${esc(error.message)} Nothing was changed.` } };
     throw error;
   }
+}
+
+/** The command's one answer when the worker found that the requester owns the user (no approval needed). */
+export function rotationAtOnceAnswer(request: AccessRequest, policy: Policy): string {
+  return `Rotation \`${request.id}\` of access key \`${request.rotation?.oldKeyId ?? ''}\` of \`${esc(request.userName)}\`: you own this user, so it needs no approval. The new key comes by one-time link in a DM; the old key stays active for ${policy.keys.rotationGraceDays} days.`;
 }

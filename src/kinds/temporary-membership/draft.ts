@@ -136,7 +136,6 @@ export const temporaryMembershipDraft: KindDraftExtension = {
     };
     return { item, audit: { durationMs: ms, ...(glass ? { breakGlass: true } : {}) } };
   },
-  mayBeAtOnce: draftBreakGlass,
   // break-glass: at once, without approval, by the user's owner who is a full member, within the groups' limits
   atOnce: async (deps, change, requester) => {
     if (!draftBreakGlass(change)) return undefined;

@@ -8,6 +8,7 @@
  */
 import { changeRequesterUpdateMessage } from '../../blocks/change-request.js';
 import { context, section } from '../../blocks/text.js';
+import { verifyChangeAtOnce } from '../../services/kinds/change-at-once.js';
 import { addToGroup } from '../add-to-group.js';
 import { changeKind } from '../change.js';
 import { temporaryMembershipDraft } from './draft.js';
@@ -21,7 +22,8 @@ export const temporaryMembership = changeKind('temporary-membership', {
     name: 'temporary memberships',
     blocks: async (deps, users, now) => grantHomeBlocks(await grantsOn(deps, users), now),
   },
-  ...(addToGroup.verify ? { verify: addToGroup.verify } : {}),
+  // the worker's check of an inline command, then its at-once rule (break-glass: the owner, within the limits)
+  verify: verifyChangeAtOnce(temporaryMembershipDraft),
   render: {
     requesterUpdate: (request) => {
       const line = grantRequesterLine(request);

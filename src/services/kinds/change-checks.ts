@@ -9,7 +9,7 @@ import { HOME } from '../../aws/accounts.js';
 import { esc } from '../../blocks/text.js';
 import type { Policy } from '../../config.js';
 import type { Deps } from '../../deps.js';
-import { BotError, ValidationError } from '../../errors.js';
+import { BotError, NotAuthorizedError, ValidationError } from '../../errors.js';
 import type { ChangeDraft, CheckedChange } from '../../kinds/change-draft.js';
 import { CHANGE_RULES, type ChangeKind } from '../../kinds/change-rules.js';
 import type { DraftCheck, Verified, VerifyDeps } from '../../kinds/types.js';
@@ -189,10 +189,16 @@ const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOp
  * of the change kinds; a request that has its account id was checked by the form): the account's answer
  * (checkChangeInAccount) as the fields to record (account id, path, owner, who is told, the plan with the owner it
  * replaces), or the refusal the requester reads as the command's one answer: a missing user or group, a membership
- * there already or not, or an account the bot may not act in. Changes nothing. Throws when IAM or the account cannot
+ * there already or not, or an account the bot may not act in. With `atOnce` (src/services/kinds/change-at-once.ts),
+ * also whether the checked change needs no approval (its refusal, a ValidationError or NotAuthorizedError, is the
+ * requester's answer too). Changes nothing. Throws when IAM or the account cannot
  * be reached for another reason (the job is retried).
  */
-export async function verifyChange(deps: VerifyDeps, request: AccessRequest): Promise<Verified> {
+export async function verifyChange(
+  deps: VerifyDeps,
+  request: AccessRequest,
+  atOnce?: (change: CheckedChange) => Promise<{ allowed: string; answer: string } | undefined>,
+): Promise<Verified> {
   if (request.accountId) return {};
   const kind = request.kind as ChangeKind;
   const rules = CHANGE_RULES[kind];
@@ -203,11 +209,16 @@ export async function verifyChange(deps: VerifyDeps, request: AccessRequest): Pr
     account: request.account,
     justification: request.justification,
     ...(rules.names === 'new-owner' ? { newOwner: request.recipient } : {}),
-    ...(request.grant ? { fields: { durationMs: request.grant.durationMs } } : {}),
+    // a membership for a time: its duration, and break-glass (whose at-once rule the caller's `atOnce` may apply)
+    ...(request.grant
+      ? { fields: { durationMs: request.grant.durationMs, ...(request.grant.breakGlass ? { breakGlass: true } : {}) } }
+      : {}),
   };
   try {
     const checked = await checkChangeDraft(deps, draft, deps.draftChecks ?? []);
+    const allowed = await atOnce?.(checked);
     return {
+      ...(allowed ? { atOnce: allowed } : {}),
       fields: {
         accountId: checked.accountId,
         path: checked.path,
@@ -222,6 +233,8 @@ export async function verifyChange(deps: VerifyDeps, request: AccessRequest): Pr
       const text = `I can't ask for that yet:\n${(lines.length ? lines : [`• ${esc(error.message)}`]).join('\n')}\nNothing was changed.`;
       return { refusal: { code: 'refused by IAM', text } };
     }
+    if (error instanceof NotAuthorizedError)
+      return { refusal: { code: 'not allowed', text: `${esc(error.message)} Nothing was changed.` } };
     if (error instanceof BotError && DENIED.has(errorName(error.cause)))
       return { refusal: { code: 'cannot act', text: `${esc(error.message)} Nothing was changed.` } };
     throw error;

@@ -5,11 +5,11 @@
 
 import type { Policy } from '../../config.js';
 import type { Deps } from '../../deps.js';
-import { CHANGE_RULES } from '../../kinds/change-rules.js';
 import { kindChecks, kindOf } from '../../kinds/registry.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { newRequest, submitNew } from '../requests/submit.js';
-import { approvalRule, auditEvent, isAmong, type RequestDeps, type SubmitOptions } from '../requests.js';
+import { auditEvent, type RequestDeps, type SubmitOptions } from '../requests.js';
+import { changeAtOnce } from './change-at-once.js';
 import type { ChangeDraft, CheckedChange } from './change-checks.js';
 import * as checks from './change-checks.js';
 
@@ -22,21 +22,6 @@ export const checkChangeDraft = (deps: Pick<Deps, 'config' | 'aws' | 'store'>, d
 /** checkChangeLocally of change-checks.ts with the kinds' checks of the draft's kind: the inline command's check. */
 export const checkChangeLocally = (policy: Policy, draft: ChangeDraft) =>
   checks.checkChangeLocally(policy, draft, kindChecks(draft.kind));
-
-/**
- * Who may have a change its kind allows at once (a removal: CHANGE_RULES `atOnce`) done without approval: the user's
- * owner, or an approver of every one of the groups. Returns the reason, or undefined when it needs approval.
- */
-async function doneAtOnceFor(
-  deps: Pick<Deps, 'config' | 'messenger'>,
-  change: CheckedChange,
-  requester: string,
-): Promise<'owner' | 'group-approver' | undefined> {
-  if (change.owner === requester) return 'owner';
-  const rule = approvalRule(deps.config.policy, change.groups, change.kind);
-  for (const g of rule.groups) if (!(await isAmong(deps, g.approvers, requester))) return undefined;
-  return 'group-approver';
-}
 
 export type ChangeOutcome =
   | { request: AccessRequest; atOnce: false }
@@ -53,10 +38,10 @@ export async function submitChangeRequest(
   change: CheckedChange,
   options: SubmitOptions = {},
 ): Promise<ChangeOutcome> {
-  // a kind's own rule first (break-glass), then the kind's usual one (a removal by the owner or a group's approver)
-  const kindAtOnce = await kindOf(change).draft?.atOnce?.(deps, change, requester);
-  const atOnce =
-    kindAtOnce ?? (CHANGE_RULES[change.kind].atOnce ? await doneAtOnceFor(deps, change, requester) : undefined);
+  // Checked with IAM (a form): whether it needs approval is decided now (the kind's own rule, break-glass, then a
+  // removal by the owner or a group's approver). Checked locally (an inline command): the worker decides it once IAM
+  // has said who owns the user (the kinds' verify step, src/services/kinds/change-at-once.ts).
+  const atOnce = change.accountId ? await changeAtOnce(deps, kindOf(change).draft, change, requester) : undefined;
   // what the kind stores besides the shared fields (e.g. a membership for a time: its grant)
   const own = kindOf(change).draft?.submitted?.(change) ?? {};
   const request = newRequest(

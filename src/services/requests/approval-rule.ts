@@ -1,5 +1,6 @@
 /** The approval rule of a request: who approves it and how many approvals it needs, from the policy alone. */
 import type { Policy, Principals } from '../../config.js';
+import type { Deps } from '../../deps.js';
 import type { RequestKind } from '../plans/types.js';
 
 /** Who may approve each requested group, and how many distinct approvals the request needs. */
@@ -32,4 +33,14 @@ export function approvalRule(policy: Policy, groups: string[], kind: RequestKind
   );
   const list = entries.length ? entries : [{ name: '', approvers: fallback }];
   return { requiredApprovals, groups: list.map(({ name, approvers }) => ({ name, approvers })) };
+}
+
+/** Whether `user` is among `principals` (listed, or a member of a listed Slack user group). */
+export async function isAmong(deps: Pick<Deps, 'messenger'>, principals: Principals | undefined, user: string) {
+  if (!principals) return false;
+  if (principals.users.includes(user)) return true;
+  for (const group of principals.usergroups) {
+    if ((await deps.messenger.usergroupMembers(group)).includes(user)) return true;
+  }
+  return false;
 }

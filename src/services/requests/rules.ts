@@ -7,20 +7,10 @@ import { NotAuthorizedError } from '../../errors.js';
 import { kindOf as kindModuleOf } from '../../kinds/registry.js';
 import type { AccessRequest } from '../../store/requests.js';
 import { requireFullMember } from '../slack-members.js';
-import type { ApprovalRule } from './approval-rule.js';
+import { type ApprovalRule, isAmong } from './approval-rule.js';
 
 export type { ApprovalRule } from './approval-rule.js';
-export { approvalRule } from './approval-rule.js';
-
-/** Whether `user` is among `principals` (listed, or a member of a listed Slack user group). */
-export async function isAmong(deps: Pick<Deps, 'messenger'>, principals: Principals | undefined, user: string) {
-  if (!principals) return false;
-  if (principals.users.includes(user)) return true;
-  for (const group of principals.usergroups) {
-    if ((await deps.messenger.usergroupMembers(group)).includes(user)) return true;
-  }
-  return false;
-}
+export { approvalRule, isAmong } from './approval-rule.js';
 
 const describePrincipals = (p: Principals | undefined) =>
   p

@@ -6,6 +6,7 @@
 import { requestPostedMessage } from '../../blocks/request.js';
 import { BotError, ConflictError, ValidationError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
+import { atOnceAnswer } from '../../kinds/change.js';
 import type { ChangeKind } from '../../kinds/change-rules.js';
 import { kindChecks, kindOf } from '../../kinds/registry.js';
 import type { PersonCheck, Verified, VerifyDeps } from '../../kinds/types.js';
@@ -74,7 +75,8 @@ async function verify(deps: PublishDeps, request: AccessRequest, options: Submit
   try {
     if (!deps.aws) throw new Error(`A ${request.kind} request is checked with AWS; no AWS clients were given`);
     const draftChecks = kindChecks(request.kind as ChangeKind);
-    return await check({ aws: deps.aws, config: deps.config, store: deps.store, draftChecks }, request);
+    const { aws, config, store, messenger, clock } = deps;
+    return await check({ aws, config, store, messenger, clock, draftChecks }, request);
   } catch (error) {
     if (!options.lastChance)
       throw new Error(`Could not check request ${request.id} with AWS; retried`, { cause: error });
@@ -149,11 +151,6 @@ async function answerCommand(
  * Starts a request its kind's check recorded approved to run at once (the worker tells the requester it runs), and
  * gives the command its one answer (the kind's `render.atOnce`).
  */
-async function startAtOnce(deps: PublishDeps, request: AccessRequest, options: SubmitOptions): Promise<void> {
-  await startProvisioning(deps, request, request.requester, true);
-  const text = kindOf(request).render.atOnce?.(request, deps.config.policy);
-  if (options.responseUrl && text) await answerCommand(deps, request, options.responseUrl, text);
-}
 
 /**
  * Slack's answers to chat.postMessage that mean the bot cannot post in the approval channel at all. Anything else
@@ -311,6 +308,36 @@ async function storeReservingName(
 }
 
 /**
+ * A request stored before its checks that the worker's check found needs no approval (Verified `atOnce`: the owner's
+ * removal, break-glass): approved with what the check learned and why, in one conditional write with its audit event,
+ * then the requester's answer and its run started, as submitNew starts one decided at submission. A request changed
+ * meanwhile (cancelled) throws: the retry decides from what is stored.
+ */
+async function runAtOnce(
+  deps: PublishDeps,
+  request: AccessRequest,
+  fields: Partial<AccessRequest>,
+  atOnce: { allowed: string; answer: string },
+  options: SubmitOptions,
+): Promise<void> {
+  const approved = await deps.store.requests.update(
+    request,
+    { ...fields, status: 'approved', allowedAtOnce: atOnce.allowed },
+    deps.clock.now(),
+    [],
+    (next) => [
+      deps.store.audit.transactionItem(
+        auditEvent(deps, next, 'system', 'allowed-at-once', { allowedAtOnce: atOnce.allowed }),
+      ),
+    ],
+  );
+  if (!approved) throw new Error(`Request ${request.id} changed while it was checked; retried`);
+  if (options.responseUrl) await answerCommand(deps, approved, options.responseUrl, atOnce.answer);
+  else await tell(deps, approved.requester, approved, { text: atOnce.answer });
+  await startProvisioning(deps, approved, approved.requester, true);
+}
+
+/**
  * Worker side of submitNew: first runs the kind's check of what submission left to the worker
  * (RequestKindModule.verify: an inline create-user's IAM user and groups; a refusal ends the request unposted, as
  * below, and what it learned is recorded on the request), then checks that the people the request's kind names
@@ -325,11 +352,14 @@ async function storeReservingName(
 export async function publishRequest(deps: PublishDeps, requestId: string, options: SubmitOptions = {}): Promise<void> {
   let request = await deps.store.requests.get(requestId);
   const channel = deps.config.policy.approvals.channel;
-  // A retry of a job killed after its check recorded the request approved to run at once (a kind whose check may
-  // decide so: `render.atOnce`): start it (the same job id: started once) and answer again, since the kill may have
-  // fallen before either.
-  if (request?.status === 'approved' && kindOf(request).render.atOnce && !request.approvals.length && !request.run) {
-    await startAtOnce(deps, request, options);
+  // Decided at once by a try killed before its run began (see runAtOnce): answered (again: the kill may have come
+  // after the answer) and started again (the job is one per attempt).
+  if (request?.status === 'approved' && request.allowedAtOnce && !request.message && !request.run) {
+    const answer =
+      kindOf(request).render.atOnce?.(request, deps.config.policy) ??
+      atOnceAnswer(request, request.allowedAtOnce, channel);
+    if (options.responseUrl) await answerCommand(deps, request, options.responseUrl, answer);
+    await startProvisioning(deps, request, request.requester, true);
     return;
   }
   if (request?.status !== 'pending') return;
@@ -347,30 +377,15 @@ export async function publishRequest(deps: PublishDeps, requestId: string, optio
     await endUnposted(deps, request, code, text, options, blocks);
     return;
   }
+  if (verified.atOnce) {
+    await runAtOnce(deps, request, verified.fields ?? {}, verified.atOnce, options);
+    return;
+  }
   if (verified.fields && Object.keys(verified.fields).length) {
-    const atOnce = verified.fields.status === 'approved';
-    // The check found it may run at once (a rotation of a user its requester owns): recorded `approved` with what the
-    // check learned and its audit event, in one transaction; a retry after it starts it (see above).
-    const recorded = await deps.store.requests.update(
-      request,
-      verified.fields,
-      deps.clock.now(),
-      [],
-      atOnce
-        ? (next) => [
-            deps.store.audit.transactionItem(
-              auditEvent(deps, next, 'system', 'allowed-at-once', { by: 'owner', owner: next.owner ?? null }),
-            ),
-          ]
-        : undefined,
-    );
+    const recorded = await deps.store.requests.update(request, verified.fields, deps.clock.now());
     // Changed meanwhile (cancelled, or another try recorded it): the retry decides again from what is stored.
     if (!recorded) throw new Error(`Request ${requestId} changed while it was checked; retried`);
     request = recorded;
-  }
-  if (request.status === 'approved') {
-    await startAtOnce(deps, request, options);
-    return;
   }
   // The people the kind names (a new user's recipient, a new owner) must be persons in the workspace.
   const cannot = await firstWhoCannotAct(deps, request, options);
