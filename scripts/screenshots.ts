@@ -78,10 +78,6 @@ try {
   await shot(credentials, 'credential-page-revealed');
   await credentials.close();
 
-  await page.getByRole('button', { name: /App Home/ }).click();
-  await page.getByTestId('home').waitFor();
-  await shot(page, 'app-home');
-
   // a temporary membership of the new user, asked by its owner and approved; then the dev clock moves to the DM
   // before its end (the one-minute tasks, as `npm run slack -- --hours-ahead 0.8`), and a request left waiting
   await page.getByTestId('conv-dm').click();
@@ -109,6 +105,21 @@ try {
     .first()
     .waitFor();
   await shot(page, 'grant-ending-dm');
+
+  // the owner's App Home once there is something on it: the user it owns, its temporary membership, the request left
+  // waiting
+  await page.getByRole('button', { name: /App Home/ }).click();
+  await page.getByTestId('home').waitFor();
+  await shot(page, 'app-home');
+
+  // an approver's compliance report (the DM; the same as a CSV file)
+  await be('U0PLATFORM1');
+  await page.getByTestId('conv-dm').click();
+  await type('/iam report');
+  await settle();
+  await page.getByTestId('conv-dm').click();
+  await page.getByTestId('message').filter({ hasText: /report/i }).last().waitFor();
+  await shot(page, 'report');
 } finally {
   await browser.close();
   await bot.stop();
