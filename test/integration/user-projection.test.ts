@@ -59,8 +59,14 @@ async function schedule() {
 
 /** One part of the home account's refresh, as the worker runs it (the schedule dispatches it): what it did. */
 let runs = 0;
-const refreshPart = () =>
-  bot.as('worker', () => runProjectionRefreshPart(bot.deps, { account: 'home', run: `test-${++runs}`, part: 1 }));
+const refreshPart = async () => {
+  const part = await bot.as('worker', () =>
+    runProjectionRefreshPart(bot.deps, { accounts: ['home'], run: `test-${++runs}`, part: 1 }),
+  );
+  const home = part.refreshed.home;
+  if (!home) throw new Error(`The part did not refresh home: ${JSON.stringify(part)}`);
+  return home;
+};
 
 const answer = (result: { body?: string }) => JSON.stringify(JSON.parse(result.body || '{}'));
 
