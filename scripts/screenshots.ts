@@ -106,8 +106,7 @@ try {
     .waitFor();
   await shot(page, 'grant-ending-dm');
 
-  // the owner's App Home once there is something on it: the user it owns, its temporary membership, the request left
-  // waiting
+  // the owner's App Home once there is something on it: the user it owns with its key, its temporary membership
   await page.getByRole('button', { name: /App Home/ }).click();
   await page.getByTestId('home').waitFor();
   await shot(page, 'app-home');
