@@ -118,7 +118,11 @@ try {
   await type('/iam report');
   await settle();
   await page.getByTestId('conv-dm').click();
-  await page.getByTestId('message').filter({ hasText: /report/i }).last().waitFor();
+  await page
+    .getByTestId('message')
+    .filter({ hasText: /report/i })
+    .last()
+    .waitFor();
   await shot(page, 'report');
 } finally {
   await browser.close();
