@@ -63,6 +63,9 @@ export function offboardedUserLine(u: OffboardedUser, done: boolean): string {
   }
 }
 
+/** Most users a deletion line names (to be deleted, deleted, kept). */
+const DELETIONS_NAMED = 10;
+
 /**
  * `leavers.deleteAfterDays`: before the day, the users it will delete and when (unless kept); after, what was
  * decided on the day (deleted, kept and why).
@@ -70,13 +73,16 @@ export function offboardedUserLine(u: OffboardedUser, done: boolean): string {
 function deletionLines(r: AccessRequest): string[] {
   const off = r.offboard;
   if (!off?.deleteAt || r.status !== 'done') return [];
+  // the users are listed above one by one: these lines name the first few (a message holds 50 blocks)
   const names = (ns: string[]) =>
-    ns.length > MAX_LISTED ? `${ns.slice(0, MAX_LISTED).join(', ')} and ${ns.length - MAX_LISTED} more` : ns.join(', ');
+    ns.length > DELETIONS_NAMED
+      ? `${ns.slice(0, DELETIONS_NAMED).join(', ')} and ${ns.length - DELETIONS_NAMED} more (the audit trail names each)`
+      : ns.join(', ');
   if (off.deletions) {
     const deleting = off.deletions.users.filter((d) => d.outcome === 'deleting').map((d) => code(d.userName));
     const kept = off.deletions.users
       .filter((d) => d.outcome === 'kept')
-      .map((d) => `${code(d.userName)} (${esc(d.why ?? 'kept')})`);
+      .map((d) => `${code(d.userName)} (${esc((d.why ?? 'kept').slice(0, 200))})`);
     return [
       ...(deleting.length
         ? [`:wastebasket: *Deleted* on ${at(off.deletions.at)} (\`leavers.deleteAfterDays\`): ${names(deleting)}.`]
