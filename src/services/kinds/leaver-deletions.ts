@@ -39,7 +39,7 @@ export const leaverDeletionId = (offboardingId: string, i: number) => `${offboar
 /** The users of an offboarding that its deletions may delete: those it disabled. */
 export const toDelete = (off: Offboarding): OffboardedUser[] => off.users.filter((u) => u.outcome === 'disabled');
 
-const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity';
+const isNoSuchEntity = (e: unknown) => errorName(e) === 'NoSuchEntity' || errorName(e) === 'NoSuchEntityException';
 
 /** Why one disabled user of `member` is kept, read live in IAM; undefined: nobody kept it, it is deleted. */
 async function keptBecause(deps: Deps, member: string, u: OffboardedUser): Promise<string | undefined> {
