@@ -232,6 +232,9 @@ export const policySchema = z
      * check of every owner with users.info, `/iam offboard`). `disable`: deactivate every access key and delete the
      * console password; `report`: only post what it would do. `exclude`: IAM user names or paths (ending in /)
      * never touched (listed in the report). `recoveryDays`: how long approvers can Reactivate what was disabled.
+     * `deleteAfterDays` (optional; unset: never): the users an offboarding disabled are deleted this many days after
+     * it (the report names them and the date) unless Reactivate or a new owner (set-owner) kept them, the way
+     * `/iam delete-user` deletes; decided by the daily owner check.
      */
     leavers: z._default(
       z.strictObject({
@@ -247,6 +250,7 @@ export const policySchema = z
           [],
         ),
         recoveryDays: z._default(z.int().check(z.minimum(1), z.maximum(365)), 30),
+        deleteAfterDays: z.optional(z.int().check(z.minimum(1), z.maximum(365))),
       }),
       { action: 'disable', exclude: [], recoveryDays: 30 },
     ),

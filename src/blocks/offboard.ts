@@ -63,6 +63,41 @@ export function offboardedUserLine(u: OffboardedUser, done: boolean): string {
   }
 }
 
+/** Most users a deletion line names (to be deleted, deleted, kept). */
+const DELETIONS_NAMED = 10;
+
+/**
+ * `leavers.deleteAfterDays`: before the day, the users it will delete and when (unless kept); after, what was
+ * decided on the day (deleted, kept and why).
+ */
+function deletionLines(r: AccessRequest): string[] {
+  const off = r.offboard;
+  if (!off?.deleteAt || r.status !== 'done') return [];
+  // the users are listed above one by one: these lines name the first few (a message holds 50 blocks)
+  const names = (ns: string[]) =>
+    ns.length > DELETIONS_NAMED
+      ? `${ns.slice(0, DELETIONS_NAMED).join(', ')} and ${ns.length - DELETIONS_NAMED} more (the audit trail names each)`
+      : ns.join(', ');
+  if (off.deletions) {
+    const deleting = off.deletions.users.filter((d) => d.outcome === 'deleting').map((d) => code(d.userName));
+    const kept = off.deletions.users
+      .filter((d) => d.outcome === 'kept')
+      .map((d) => `${code(d.userName)} (${esc((d.why ?? 'kept').slice(0, 200))})`);
+    return [
+      ...(deleting.length
+        ? [`:wastebasket: *Deleted* on ${at(off.deletions.at)} (\`leavers.deleteAfterDays\`): ${names(deleting)}.`]
+        : []),
+      ...(kept.length ? [`*Kept:* ${names(kept)}.`] : []),
+    ];
+  }
+  if (off.reactivation) return [];
+  const users = off.users.filter((u) => u.outcome === 'disabled').map((u) => code(u.userName));
+  if (!users.length) return [];
+  return [
+    `:wastebasket: *To be deleted* on ${at(off.deleteAt)} (\`leavers.deleteAfterDays\`), as \`/iam delete-user\` deletes, unless an approver reactivates them or gives them to a new owner: ${names(users)}.`,
+  ];
+}
+
 const button = (text: string, actionId: string, value: string, style?: 'primary' | 'danger') => ({
   type: 'button',
   text: { type: 'plain_text', text: text.slice(0, 75) },
@@ -122,6 +157,7 @@ export function offboardMessage(r: AccessRequest, ctx: RequestContext & { recove
     );
   else if (r.status === 'done' && !reportOnly && recoveryEnds && users.some((u) => u.keys.length))
     lines.push(`Approvers can *Reactivate* the deactivated keys until ${at(recoveryEnds)}.`);
+  lines.push(...deletionLines(r));
   if (off?.returnedAt)
     lines.push(
       `:eyes: ${user(member)} is active in Slack again (since ${at(off.returnedAt)}). Nothing was given back automatically.`,

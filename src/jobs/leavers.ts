@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
+import { runLeaverDeletions } from '../services/kinds/leaver-deletions.js';
 import { handleLeaver, noticeMemberBack, ownerUnknown, runOffboardReactivation } from '../services/kinds/offboard.js';
 import { runOwnerCheckPart } from '../services/owner-check.js';
 
@@ -69,4 +70,10 @@ const ownerCheckSchema = z.object({
 /** One part of the day's check of every owner (see checkOwnersPart). */
 export async function ownerCheckJobHandler(deps: Deps, payload: Record<string, unknown>): Promise<void> {
   await runOwnerCheckPart(deps, ownerCheckSchema.parse(payload));
+}
+
+/** An offboarding's `leavers.deleteAfterDays` day: its unkept users deleted (see runLeaverDeletions). */
+export async function leaverDeletionsJobHandler(deps: Deps, payload: Record<string, unknown>): Promise<void> {
+  const { requestId } = z.object({ requestId: z.string().check(z.minLength(1)) }).parse(payload);
+  await runLeaverDeletions(deps, requestId);
 }

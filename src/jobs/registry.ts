@@ -3,7 +3,14 @@ import { accessReviewJobHandler, reviewAnswerJob } from './access-review.js';
 import { credentialNotMeJob } from './credential-not-me.js';
 import { keyRotateNowJob, keySnoozedJob } from './key-reminders.js';
 import { keyScanJobHandler } from './key-scan.js';
-import { leaverBackJob, leaverJob, offboardReactivateJob, ownerCheckJobHandler, ownerUnknownJob } from './leavers.js';
+import {
+  leaverBackJob,
+  leaverDeletionsJobHandler,
+  leaverJob,
+  offboardReactivateJob,
+  ownerCheckJobHandler,
+  ownerUnknownJob,
+} from './leavers.js';
 import { projectionRefreshJobHandler } from './projection-refresh.js';
 import { provisionJob } from './provision.js';
 import { publishHomeJob } from './publish-home.js';
@@ -28,6 +35,8 @@ export const jobHandlers: Record<string, JobHandler> = {
   'owner-unknown': ownerUnknownJob,
   'owner-check': ownerCheckJobHandler,
   'offboard-reactivate': offboardReactivateJob,
+  /** An offboarding's `leavers.deleteAfterDays` day: the users nobody kept are deleted (delete-user requests). */
+  'leaver-deletions': leaverDeletionsJobHandler,
   /** A continuation of a request's run on the resumable runner (src/services/runner). */
   'run-part': runPartJob,
   'key-scan': keyScanJobHandler,

@@ -12,6 +12,7 @@ import type { Deps } from '../deps.js';
 import { invocationStartedAt } from '../invocation.js';
 import type { Job } from '../jobs/types.js';
 import { logger } from '../logger.js';
+import { deletionsDue, leaverDeletionsJob } from './kinds/leaver-deletions.js';
 import { isStuck, leaverJob, leaverRequestId, ownerUnknown } from './kinds/offboard.js';
 import { type MemberState, memberStates } from './slack-members.js';
 
@@ -196,7 +197,8 @@ export async function runOwnerCheckPart(deps: Deps, payload: OwnerCheckPayload):
 /**
  * Scheduled (daily): an offboarding of an owner that stopped midway is resumed, and the day's check of every owner
  * starts in the worker (see checkOwnersPart: users.list walked in parts, then users.info for the owners it did not
- * list); each deactivated owner is handed to the leaver job (same request id as the event's, so once).
+ * list); each deactivated owner is handed to the leaver job (same request id as the event's, so once). An
+ * offboarding whose `leavers.deleteAfterDays` day came (read consistently) goes to the leaver-deletions job.
  */
 export async function reconcileOwners(deps: Deps): Promise<Record<string, number>> {
   const owners = await ownersOf(deps);
@@ -209,6 +211,9 @@ export async function reconcileOwners(deps: Deps): Promise<Record<string, number
   const day = now.toISOString().slice(0, 10);
   // An offboarding that stopped midway (no part holds it): the leaver job resumes it from its checkpoint.
   for (const owner of stuck) await deps.dispatcher.dispatch(leaverJob(owner, 'scan', `scan-${day}`));
+  // `leavers.deleteAfterDays`: an offboarding whose deletion day came has its users decided (and deleted) once
+  const due = offboardings.filter((r) => deletionsDue(r, now));
+  for (const r of due) await deps.dispatcher.dispatch(leaverDeletionsJob(r.id, day));
   await deps.dispatcher.dispatch(ownerCheckJob({ day, part: 1 }));
-  return { owners: owners.length, resumed: stuck.length, checkStarted: 1 };
+  return { owners: owners.length, resumed: stuck.length, deletionsDue: due.length, checkStarted: 1 };
 }

@@ -157,6 +157,22 @@ export interface Offboarding {
   reactivation?: { by: string; at: string; phase: 'reactivating' | 'reactivated' };
   /** When the approval channel was told the member is active in Slack again. */
   returnedAt?: string;
+  /**
+   * `leavers.deleteAfterDays` set when it ended (disable mode): the day its disabled users are deleted unless
+   * reactivated or taken over (the report names them and this date).
+   */
+  deleteAt?: string;
+  /** What the daily check decided on `deleteAt`, per disabled user (see src/services/kinds/leaver-deletions.ts). */
+  deletions?: { at: string; users: LeaverDeletion[] };
+}
+
+/** A disabled user of a leaver on its deletion day: deleted (by the delete-user request `requestId`) or kept, and why. */
+export interface LeaverDeletion {
+  account: string;
+  userName: string;
+  outcome: 'deleting' | 'kept';
+  why?: string;
+  requestId?: string;
 }
 
 /**
@@ -490,6 +506,22 @@ function sharedSchema(): Record<string, unknown> {
         doneAt: String,
         reactivation: { type: Object, schema: { by: String, at: String, phase: String } },
         returnedAt: String,
+        deleteAt: String,
+        deletions: {
+          type: Object,
+          schema: {
+            at: String,
+            users: {
+              type: Array,
+              schema: [
+                {
+                  type: Object,
+                  schema: { account: String, userName: String, outcome: String, why: String, requestId: String },
+                },
+              ],
+            },
+          },
+        },
       },
     },
     run: {

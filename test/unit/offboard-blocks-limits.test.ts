@@ -66,6 +66,42 @@ describe('the offboarding message', () => {
     expect(JSON.stringify(message)).toContain(`and ${500 - MAX_LISTED} more`);
   });
 
+  it('fits Slack with 500 users to be deleted (leavers.deleteAfterDays), and once the day decided each', () => {
+    const before = request('done', 500);
+    const off = before.offboard as NonNullable<AccessRequest['offboard']>;
+    const announced: AccessRequest = {
+      ...before,
+      offboard: {
+        ...off,
+        users: off.users.map((u) => ({ ...u, outcome: 'disabled' })),
+        deleteAt: '2026-11-29T09:00:00.000Z',
+      },
+    };
+    const decided: AccessRequest = {
+      ...announced,
+      offboard: {
+        ...(announced.offboard as NonNullable<AccessRequest['offboard']>),
+        deletions: {
+          at: '2026-11-29T09:00:00.000Z',
+          users: off.users.map((u, i) => ({
+            account: u.account,
+            userName: u.userName,
+            outcome: i % 2 ? 'kept' : 'deleting',
+            ...(i % 2 ? { why: pad('in groups the policy does not list (', 400, '&') } : { requestId: `r-${i}` }),
+          })),
+        },
+      },
+    };
+    const ctx = { requiredApprovals: 1, groupDescriptions: {}, recoveryDays: 30 };
+
+    for (const r of [announced, decided])
+      expect(slackPayloadProblems('chat.postMessage', { channel: 'C0APPROVALS', ...offboardMessage(r, ctx) })).toEqual(
+        [],
+      );
+    expect(JSON.stringify(offboardMessage(announced, ctx))).toContain('To be deleted');
+    expect(JSON.stringify(offboardMessage(decided, ctx))).toContain('and 240 more');
+  });
+
   it('offers Reactivate and one Give to per user it may give, each with its own action id', () => {
     const message = offboardMessage(request('done', 3), {
       requiredApprovals: 1,

@@ -15,6 +15,11 @@ export interface DeletionState {
   endedAt?: string;
   /** When DeleteUser succeeded (or found the user gone). */
   deletedAt?: string;
+  /**
+   * A leaver's user (`leavers.deleteAfterDays`): the offboarding whose report announced the deletion. Its window
+   * already passed there: the run deletes at once after the disabling, and DMs nobody (the report says it).
+   */
+  offboarding?: string;
 }
 
 declare module '../../store/requests.js' {
@@ -33,6 +38,7 @@ export const deletionItemFields: KindItemFields = {
       cancel: { type: Object, schema: { by: String, at: String } },
       endedAt: String,
       deletedAt: String,
+      offboarding: String,
     },
   },
 };

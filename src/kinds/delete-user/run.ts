@@ -79,10 +79,20 @@ async function userGone(iam: Iam, userName: string): Promise<boolean> {
   return !(await gone(iam.send(new GetUserCommand({ UserName: userName }))));
 }
 
-/** Whom the deletion's DMs go to: the owner, the requester and whoever cancelled (once each). */
-const toldOf = (request: AccessRequest): string[] => [
-  ...new Set([request.owner, request.requester, request.deletion?.cancel?.by].filter((w): w is string => !!w)),
-];
+/**
+ * Whom the deletion's DMs go to: the owner, the requester and whoever cancelled (once each). A leaver's user
+ * (`deletion.offboarding`): nobody (its requester is the system, its owner left; the offboarding's report says it).
+ */
+const toldOf = (request: AccessRequest): string[] =>
+  request.deletion?.offboarding
+    ? []
+    : [
+        ...new Set(
+          [request.owner, request.requester, request.deletion?.cancel?.by].filter(
+            (w): w is string => !!w && w !== 'system',
+          ),
+        ),
+      ];
 
 /**
  * The run: the re-checks (the path still managed, the user still there, its owner today not among the approvers),
@@ -393,9 +403,11 @@ function waitStep(deps: Deps, request: AccessRequest): StepOutcome {
 
 /** The end after the commit: the projection and the approval message, then the DMs (Cancel to the owner). */
 async function endStep(deps: Deps, request: AccessRequest): Promise<StepOutcome> {
-  const then: RunStep[] = [{ t: 'notify', op: 'tell-requester', args: {} }];
+  // a leaver's user: asked for by the system, owned by someone who left (the offboarding's report names it)
+  const leavers = !!request.deletion?.offboarding;
+  const then: RunStep[] = leavers ? [] : [{ t: 'notify', op: 'tell-requester', args: {} }];
   if (request.status === 'done') {
-    if (request.owner && request.owner !== request.requester)
+    if (!leavers && request.owner && request.owner !== request.requester)
       then.push({ t: 'notify', op: 'tell-disabled', args: { who: request.owner } });
   } else for (const a of request.approvals) then.push({ t: 'notify', op: 'tell-approver', args: { who: a.user } });
   const outcome = await changeRun.step(deps, request, { t: 'notify', op: 'end', args: {} });
@@ -489,9 +501,12 @@ export const deleteUserRun: RunKind = {
       (s) => (s.op === 'disable-key' || s.op === 'disable-console') && s.result === 'done',
     );
     if (!failed.length) {
-      const deleteAt = new Date(deps.clock.now().getTime() + deps.config.policy.users.deleteAfterDays * DAY);
+      // a leaver's user: its window was `leavers.deleteAfterDays`, announced in the offboarding's report, and passed
+      const offboarding = request.deletion?.offboarding;
+      const days = offboarding ? 0 : deps.config.policy.users.deleteAfterDays;
+      const deleteAt = new Date(deps.clock.now().getTime() + days * DAY);
       return {
-        changes: { deletion: { deleteAt: deleteAt.toISOString() } },
+        changes: { deletion: { ...(offboarding ? { offboarding } : {}), deleteAt: deleteAt.toISOString() } },
         audit: {
           action: 'user-disabled',
           detail: { steps: disabled.map((s) => deleteUserRun.describe(s)), deleteAt: deleteAt.toISOString() },

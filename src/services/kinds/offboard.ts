@@ -504,6 +504,8 @@ const planStepOf = (step: RunStep): PlanStep | undefined => {
   return undefined;
 };
 
+const disabled = (u: OffboardedUser) => u.outcome === 'disabled';
+
 const remainingOf = (users: OffboardedUser[]) =>
   users
     .filter((u) => u.outcome === 'failed')
@@ -568,9 +570,16 @@ export const offboardRun: RunKind = {
     const off = request.offboard as Offboarding;
     const users = allRecords(request);
     const failed = users.filter((u) => u.outcome === 'failed');
-    const offboard: Offboarding = { ...off, users, doneAt: deps.clock.now().toISOString() };
-    const plan = offboardPlan(users.filter((u) => u.outcome !== 'report'));
+    const now = deps.clock.now();
     const failing = failed.length > 0 || failedSteps.length > 0;
+    // `leavers.deleteAfterDays`: the users it disabled are deleted on this day unless kept (see leaver-deletions.ts)
+    const days = deps.config.policy.leavers.deleteAfterDays;
+    const deleteAt =
+      days && !failing && (off.action ?? deps.config.policy.leavers.action) === 'disable' && users.some(disabled)
+        ? new Date(now.getTime() + days * 86_400_000).toISOString()
+        : undefined;
+    const offboard: Offboarding = { ...off, users, doneAt: now.toISOString(), ...(deleteAt ? { deleteAt } : {}) };
+    const plan = offboardPlan(users.filter((u) => u.outcome !== 'report'));
     return {
       changes: failing
         ? {
@@ -591,6 +600,9 @@ export const offboardRun: RunKind = {
           steps: plan.map(describeStep),
           listedOnly: users.filter((u) => u.outcome !== 'disabled').map((u) => `${u.userName}: ${u.outcome}`),
           cancelled: off.cancelled,
+          ...(deleteAt
+            ? { deleteAt, toDelete: users.filter(disabled).map((u) => `${u.userName} (${u.account})`) }
+            : {}),
         },
       },
     };
