@@ -14,7 +14,7 @@ import path from 'node:path';
 import { DENY_REASON_BLOCK, DENY_REASON_MODAL, FORM_INPUT, REQUEST_DENY } from '../../src/blocks/ids.js';
 import { buildDeps } from '../../src/build-deps.js';
 import { loadConfig } from '../../src/config.js';
-import { FakeSlack } from '../../src/local/fake-slack.js';
+import { FAKE_TEAM_ID, FakeSlack } from '../../src/local/fake-slack.js';
 import { startMoto } from '../../src/local/moto.js';
 import { logger } from '../../src/logger.js';
 import type { AccessRequest } from '../../src/store/requests.js';
@@ -24,6 +24,11 @@ import { type CallsBeforeAnswer, callsBeforeAnswer } from '../../test/support/ne
 import { bundleEnv, probe, type Row, root, type Section } from '../lib.js';
 
 const CLICK_TARGET = 3;
+/**
+ * An approver-only click adds one users.info (issue 19: is the clicker a full member of this workspace, not a guest,
+ * a deactivated member or one of another organisation?), cached for a minute per process, as the test counts it.
+ */
+const APPROVE_TARGET = CLICK_TARGET + 1;
 
 const readBody = (req: IncomingMessage) =>
   new Promise<Buffer>((resolve, reject) => {
@@ -78,7 +83,10 @@ const fromCounts = (c: CallsBeforeAnswer) => [
 
 /** The warm interactions, in-process. */
 async function warmRows(): Promise<Row[]> {
-  const bot = await startTestBot({ env: { SLACK_BOT_ID: 'B0BENCH', SLACK_BOT_USER_ID: 'U0BENCH' } });
+  // SLACK_TEAM_ID as deployed (else the first membership check of a process adds an auth.test), as the test sets it
+  const bot = await startTestBot({
+    env: { SLACK_BOT_ID: 'B0BENCH', SLACK_BOT_USER_ID: 'U0BENCH', SLACK_TEAM_ID: FAKE_TEAM_ID },
+  });
   try {
     const help = await callsBeforeAnswer(bot, () => bot.command('help'));
     await requestUser(bot, 'bench-calls-warmup'); // creates the emulator's tables, which Lambda never does
@@ -104,7 +112,12 @@ async function warmRows(): Promise<Row[]> {
         target: '1 write',
         met: form.writes === 1,
       },
-      { metric: 'Approve, warm', value: describeCalls(fromCounts(approve)), ...click3(approve) },
+      {
+        metric: "Approve, warm (with the clicker's membership check)",
+        value: describeCalls(fromCounts(approve)),
+        target: `≤ ${APPROVE_TARGET}`,
+        met: approve.total <= APPROVE_TARGET,
+      },
       { metric: 'Deny button (opens the reason form)', value: describeCalls(fromCounts(deny)), ...click3(deny) },
       { metric: 'Deny reason submission', value: describeCalls(fromCounts(reason)), ...click3(reason) },
     ];
@@ -119,7 +132,7 @@ async function warmRows(): Promise<Row[]> {
  */
 async function coldFirst(
   mode: 'approve' | 'create-user' | 'command',
-  seed: (deps: ReturnType<typeof buildDeps>) => Promise<Record<string, string>>,
+  seed: (deps: ReturnType<typeof buildDeps>, slack: FakeSlack) => Promise<Record<string, string>>,
 ): Promise<{ calls: string[]; deps: ReturnType<typeof buildDeps>; stop: () => Promise<void> }> {
   const bundle = path.join(root, 'dist', 'slack', 'index.cjs');
   const [moto, slack] = await Promise.all([startMoto(), new FakeSlack().start()]);
@@ -129,12 +142,17 @@ async function coldFirst(
     await Promise.all([moto.stop(), slack.stop()]);
   };
   try {
-    const base: NodeJS.ProcessEnv = { ...bundleEnv(), TABLE_PREFIX: 'bench-calls-', SLACK_API_URL: slack.url };
+    const base: NodeJS.ProcessEnv = {
+      ...bundleEnv(),
+      TABLE_PREFIX: 'bench-calls-',
+      SLACK_API_URL: slack.url,
+      SLACK_TEAM_ID: FAKE_TEAM_ID,
+    };
     process.env.AWS_ACCESS_KEY_ID ??= base.AWS_ACCESS_KEY_ID;
     process.env.AWS_SECRET_ACCESS_KEY ??= base.AWS_SECRET_ACCESS_KEY;
     // The tables (and what `seed` writes), straight to moto (not counted).
     const deps = buildDeps(loadConfig({ ...base, AWS_ENDPOINT_URL: moto.url }), { createTables: true });
-    const extra = await seed(deps);
+    const extra = await seed(deps, slack);
     await Promise.all([deps.store.requests.get('none'), deps.store.audit.list('none'), deps.store.jobs.get('none')]);
     const slackFrom = slack.calls.length;
     await probe('first-request.cjs', [bundle, mode], {
@@ -154,7 +172,7 @@ async function coldFirst(
 /** The first Approve of a fresh Slack function process (bundled, as on Lambda). */
 async function coldApproveRow(): Promise<Row> {
   const requestId = 'req-benchcold01';
-  const { calls, deps, stop } = await coldFirst('approve', async (deps) => {
+  const { calls, deps, stop } = await coldFirst('approve', async (deps, slack) => {
     const now = new Date();
     const request: AccessRequest = {
       id: requestId,
@@ -180,6 +198,9 @@ async function coldApproveRow(): Promise<Row> {
     };
     await deps.store.requests.createReserving(request);
     const approver = deps.config.policy.approvals.approvers.users[0] ?? 'U0APPROVER';
+    // The strict stand-in answers user_not_found for an id it was not told about, as Slack does: the approver is a
+    // member of this workspace (the Approve asks users.info whether the clicker is a full member).
+    slack.members.add(approver);
     return { BENCH_REQUEST_ID: requestId, BENCH_USER_ID: approver };
   });
   try {
@@ -187,8 +208,8 @@ async function coldApproveRow(): Promise<Row> {
     return {
       metric: `Approve, cold first request of a fresh bundled Slack function${approved ? '' : ' (**did not approve**)'}`,
       value: describeCalls(calls),
-      target: `≤ ${CLICK_TARGET}`,
-      met: approved && calls.length <= CLICK_TARGET,
+      target: `≤ ${APPROVE_TARGET}`,
+      met: approved && calls.length <= APPROVE_TARGET,
     };
   } finally {
     await stop();
