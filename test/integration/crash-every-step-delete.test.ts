@@ -138,11 +138,11 @@ const MAY_DOUBLE: Record<string, string[]> = {
     'before provision#1/1.16 dynamodb:TransactWriteItems requests+audit',
     'after provision#1/1.17 slack:chat.postMessage U0OWNER',
     'before provision#1/1.18 dynamodb:TransactWriteItems requests+audit',
-    // the DMs once deleted (owner, requester)
-    'after run-part#1/1.28 slack:chat.postMessage U0OWNER',
-    'before run-part#1/1.29 dynamodb:TransactWriteItems requests+audit',
-    'after run-part#1/1.30 slack:chat.postMessage U0APPROVER2',
+    // the DMs once deleted (owner, requester), after the approval message's update (deletion-message step)
+    'after run-part#1/1.30 slack:chat.postMessage U0OWNER',
     'before run-part#1/1.31 dynamodb:TransactWriteItems requests+audit',
+    'after run-part#1/1.32 slack:chat.postMessage U0APPROVER2',
+    'before run-part#1/1.33 dynamodb:TransactWriteItems requests+audit',
   ],
 };
 
