@@ -2,10 +2,10 @@
  * Asking to delete an IAM user (`/iam delete-user <user> --reason "..."`): the checks before approval and the stored
  * request. Slack function side: reads only (GetUser, the user's tags and groups), then the one submit path.
  */
-import { GetUserCommand } from '@aws-sdk/client-iam';
 import { HOME } from '../../aws/accounts.js';
 import type { Deps } from '../../deps.js';
 import { BotError, NotAuthorizedError, ValidationError } from '../../errors.js';
+import { accountAndUser } from '../../services/account-user.js';
 import { isManagedUserPath, managedPaths } from '../../services/kinds/run-change.js';
 import { ownerIn, readUserState } from '../../services/kinds/user-state.js';
 import { errorName } from '../../services/provisioning.js';
@@ -55,14 +55,7 @@ export async function submitDeleteUser(
   const cannot = (what: string) => (error: unknown) => {
     throw new BotError(`I cannot ${what} in account ${account} (${errorName(error)}).`, { cause: error });
   };
-  const [identity, user] = await Promise.all([
-    deps.aws.callerIdentity(account).catch(cannot('act')),
-    iam.send(new GetUserCommand({ UserName: userName })).then(
-      (out) => out.User,
-      (error: unknown) => (errorName(error) === 'NoSuchEntity' ? undefined : cannot('read IAM users')(error)),
-    ),
-  ]);
-  const accountId = identity.Account ?? '';
+  const { accountId, user } = await accountAndUser(deps, account, userName);
   if (!user)
     throw new ValidationError(`There is no IAM user ${code(userName)} in ${account} (${accountId}).`, {
       userName: 'unknown',

@@ -4,13 +4,14 @@
  * worker's check of a rotation the command stored before asking IAM (verifyRotation, the kind's verify step). Reads
  * only. Imports nothing of the request life cycle (the kind module, loaded by the Slack function, imports it).
  */
-import { GetUserCommand, ListAccessKeysCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
+import { ListAccessKeysCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { HOME } from '../../aws/accounts.js';
 import { offerDeleteFirstMessage } from '../../blocks/rotation.js';
 import { esc } from '../../blocks/text.js';
 import type { Policy } from '../../config.js';
 import type { Deps } from '../../deps.js';
 import { BotError, ValidationError } from '../../errors.js';
+import { accountAndUser } from '../../services/account-user.js';
 import { isManagedUserPath } from '../../services/kinds/run-change.js';
 import { OWNER_TAG, type PlanStep } from '../../services/plans/types.js';
 import { errorName, type IamSender } from '../../services/provisioning.js';
@@ -90,14 +91,7 @@ export async function checkRotation(deps: Pick<Deps, 'config' | 'aws'>, draft: R
   const cannot = (what: string) => (error: unknown) => {
     throw new BotError(`I cannot ${what} in account ${account} (${errorName(error)}).`, { cause: error });
   };
-  const [identity, user] = await Promise.all([
-    deps.aws.callerIdentity(account).catch(cannot('act')),
-    iam.send(new GetUserCommand({ UserName: userName })).then(
-      (out) => out.User,
-      (error: unknown) => (errorName(error) === 'NoSuchEntity' ? undefined : cannot('read IAM users')(error)),
-    ),
-  ]);
-  const accountId = identity.Account ?? '';
+  const { accountId, user } = await accountAndUser(deps, account, userName);
   if (!user) throw refuse(`There is no IAM user ${code(userName)} in ${account} (${accountId}).`);
   const path = user.Path ?? '/';
   if (!isManagedUserPath(policy, path))
