@@ -27,6 +27,8 @@ const shot = async (p: Page, name: string) => {
   await p.screenshot({ path: `docs/${name}.png` });
   process.stdout.write(`docs/${name}.png\n`);
 };
+/** The new user's owner: an approver too, so that its App Home shows a request waiting besides its user and grant. */
+const OWNER = 'U0PLATFORM2';
 const settle = () => fetch(new URL('/local/settle', bot.standIn?.pageUrl).href);
 
 try {
@@ -43,7 +45,7 @@ try {
   const modal = page.getByTestId('modal');
   await modal.waitFor();
   await modal.locator('input[type=text]').first().fill('build-bot');
-  await modal.locator('select[data-kind=users_select]').selectOption('U0RECIPIENT');
+  await modal.locator('select[data-kind=users_select]').selectOption(OWNER);
   await modal.locator('select[data-kind=multi_static_select]').selectOption(['ci-deployers']);
   await modal.locator('select[data-kind=static_select]').selectOption('home');
   await modal.locator('[data-kind=radio_buttons] input[value=keys]').check();
@@ -64,7 +66,7 @@ try {
   await page.getByTestId('conv-approvals').click();
   await shot(page, 'approved');
 
-  await be('U0RECIPIENT');
+  await be(OWNER);
   await page.getByTestId('conv-dm').click();
   const link = page.locator('a[href*="/credentials/"]').first();
   await link.waitFor();
@@ -95,10 +97,11 @@ try {
     body: JSON.stringify({ hoursAhead: 0.8 }),
   });
   await settle();
-  await be('U0RECIPIENT');
+  await be('U0REQUESTER');
   await page.getByTestId('conv-dm').click();
-  await type("/iam add-to-group build-bot billing-viewers --reason 'Read the invoices for the cost review'");
+  await type("/iam create-user deploy-bot --for @U0RECIPIENT --groups ci-deployers --keys --account home --reason 'Deploys of the docs site'");
   await settle();
+  await be(OWNER);
   await page.getByTestId('conv-dm').click();
   await page
     .getByRole('button', { name: /Extend by/ })
@@ -106,7 +109,8 @@ try {
     .waitFor();
   await shot(page, 'grant-ending-dm');
 
-  // the owner's App Home once there is something on it: the user it owns with its key, its temporary membership
+  // the owner's App Home once there is something on it: the user it owns with its key, its temporary membership, and
+  // (the owner is an approver too) the request waiting for them
   await page.getByRole('button', { name: /App Home/ }).click();
   await page.getByTestId('home').waitFor();
   await shot(page, 'app-home');
