@@ -99,7 +99,9 @@ try {
   await settle();
   await be('U0REQUESTER');
   await page.getByTestId('conv-dm').click();
-  await type("/iam create-user deploy-bot --for @U0RECIPIENT --groups ci-deployers --keys --account home --reason 'Deploys of the docs site'");
+  await type(
+    "/iam create-user deploy-bot --for @U0RECIPIENT --groups ci-deployers --keys --account home --reason 'Deploys of the docs site'",
+  );
   await settle();
   await be(OWNER);
   await page.getByTestId('conv-dm').click();
