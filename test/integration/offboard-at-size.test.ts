@@ -12,11 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFBOARD_REACTIVATE } from '../../src/blocks/ids.js';
 import { ManualClock } from '../../src/clock.js';
 import type { Job } from '../../src/jobs/types.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
+import type { TestBot } from '../support/bot.js';
 import { auditActions } from '../support/create-user.js';
 import * as size from '../support/leavers-at-size.js';
-import { expectedRecords, PATH, recordsOf, type Seeded, stagingAccount } from '../support/leavers-at-size.js';
-import { testPolicy } from '../support/policy.js';
+import { expectedRecords, recordsOf, type Seeded } from '../support/leavers-at-size.js';
 
 const USERS_PER_ACCOUNT = 60;
 /** Time for one test at this size on a loaded 2-core machine (the worker does about 300 steps per offboarding). */
@@ -29,16 +28,7 @@ let bot: TestBot;
 const clock = new ManualClock(new Date());
 
 beforeAll(async () => {
-  bot = await startTestBot({
-    clock,
-    policy: testPolicy({
-      users: { path: PATH },
-      leavers: { action: 'disable', exclude: [], recoveryDays: 30 },
-      accounts: [stagingAccount],
-      runner: { maxStepsPerPart: MAX_STEPS_PER_PART },
-    }),
-  });
-  await size.createStagingRole(bot);
+  bot = await size.startLeaversBot({ clock, runner: { maxStepsPerPart: MAX_STEPS_PER_PART } });
 });
 afterAll(async () => {
   await bot.stop();

@@ -14,11 +14,10 @@ import { ManualClock } from '../../src/clock.js';
 import type { Job } from '../../src/jobs/types.js';
 import { runJob } from '../../src/jobs/worker.js';
 import { offboardRun } from '../../src/services/kinds/offboard.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
+import type { TestBot } from '../support/bot.js';
 import { auditActions } from '../support/create-user.js';
 import * as size from '../support/leavers-at-size.js';
-import { ACCOUNTS, expectedRecords, PATH, recordsOf, type Seeded, stagingAccount } from '../support/leavers-at-size.js';
-import { testPolicy } from '../support/policy.js';
+import { ACCOUNTS, expectedRecords, recordsOf, type Seeded } from '../support/leavers-at-size.js';
 
 const BUDGET_S = 10;
 const IAM_CALL_MS = 1_000;
@@ -35,16 +34,7 @@ interface MiddlewareClient {
 }
 
 beforeAll(async () => {
-  bot = await startTestBot({
-    clock,
-    policy: testPolicy({
-      users: { path: PATH },
-      leavers: { action: 'disable', exclude: [], recoveryDays: 30 },
-      accounts: [stagingAccount],
-      runner: { partBudgetSeconds: BUDGET_S },
-    }),
-  });
-  await size.createStagingRole(bot);
+  bot = await size.startLeaversBot({ clock, runner: { partBudgetSeconds: BUDGET_S } });
   // IAM's latency on the test clock, while `slowIam` is on (the bot's clients are made once per account)
   for (const account of ACCOUNTS)
     (bot.deps.aws.account(account).iam as unknown as MiddlewareClient).middlewareStack.add(

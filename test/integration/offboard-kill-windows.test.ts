@@ -12,12 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { dailyTasks, runScheduledTasks } from '../../src/jobs/schedule.js';
 import type { AccessRequest } from '../../src/store/requests.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
+import type { TestBot } from '../support/bot.js';
 import { changeRequestFor } from '../support/changes.js';
 import { auditActions, shownText } from '../support/create-user.js';
 import {
   allKeyStatuses,
-  createStagingRole,
   expectedRecords,
   killWorkerAt,
   killWorkerAtUpdateAccessKey,
@@ -28,10 +27,9 @@ import {
   reportsOf,
   restoreWorker,
   type Seeded,
-  stagingAccount,
+  startLeaversBot,
   userDeactivated,
 } from '../support/leavers-at-size.js';
-import { testPolicy } from '../support/policy.js';
 
 const MINUTE = 60_000;
 /** Time for one test on a loaded 2-core machine (the whole suite runs beside it). */
@@ -41,17 +39,8 @@ let bot: TestBot;
 const clock = new ManualClock(new Date());
 
 beforeAll(async () => {
-  bot = await startTestBot({
-    clock,
-    policy: testPolicy({
-      users: { path: PATH },
-      leavers: { action: 'disable', exclude: [], recoveryDays: 30 },
-      accounts: [stagingAccount],
-      runner: { maxStepsPerPart: 4 },
-    }),
-    members: ['U0CAROL'], // the new owner of the member's pending requests: a person Slack knows
-  });
-  await createStagingRole(bot);
+  // U0CAROL: the new owner of the member's pending requests: a person Slack knows
+  bot = await startLeaversBot({ clock, runner: { maxStepsPerPart: 4 }, members: ['U0CAROL'] });
 });
 afterAll(async () => {
   restoreWorker(bot);

@@ -11,22 +11,19 @@ import { OFFBOARD_REACTIVATE } from '../../src/blocks/ids.js';
 import { ManualClock } from '../../src/clock.js';
 import type { Job } from '../../src/jobs/types.js';
 import type { AccessRequest } from '../../src/store/requests.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
+import type { TestBot } from '../support/bot.js';
 import { auditActions, repliesTo } from '../support/create-user.js';
 import {
   allKeyStatuses,
-  createStagingRole,
   killWorkerAtUpdateAccessKey,
   offboarding,
-  PATH,
   prepareLeaver,
   restoreWorker,
   type Seeded,
-  stagingAccount,
+  startLeaversBot,
   statusesBefore,
   userDeactivated,
 } from '../support/leavers-at-size.js';
-import { testPolicy } from '../support/policy.js';
 
 /** A few steps per part: a Reactivate of 14 keys takes 4 parts. */
 const MAX_STEPS_PER_PART = 4;
@@ -38,16 +35,7 @@ let bot: TestBot;
 const clock = new ManualClock(new Date());
 
 beforeAll(async () => {
-  bot = await startTestBot({
-    clock,
-    policy: testPolicy({
-      users: { path: PATH },
-      leavers: { action: 'disable', exclude: [], recoveryDays: 30 },
-      accounts: [stagingAccount],
-      runner: { maxStepsPerPart: MAX_STEPS_PER_PART },
-    }),
-  });
-  await createStagingRole(bot);
+  bot = await startLeaversBot({ clock, runner: { maxStepsPerPart: MAX_STEPS_PER_PART } });
 });
 afterAll(async () => {
   await bot.stop();

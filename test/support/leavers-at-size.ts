@@ -13,13 +13,15 @@ import {
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
+import type { ManualClock } from '../../src/clock.js';
 import type { Deps } from '../../src/deps.js';
 import type { Job } from '../../src/jobs/types.js';
 import { runJob } from '../../src/jobs/worker.js';
 import { leaverRequestId } from '../../src/services/kinds/offboard.js';
 import type { AccessRequest, OffboardedUser } from '../../src/store/requests.js';
-import type { TestBot } from './bot.js';
+import { startTestBot, type TestBot, type TestBotOptions } from './bot.js';
 import { APPROVALS } from './create-user.js';
+import { testPolicy } from './policy.js';
 
 export const STAGING_ID = '111111111111';
 export const PATH = '/iam-slack-bot/';
@@ -41,6 +43,30 @@ export async function createStagingRole(bot: TestBot): Promise<void> {
       }),
     }),
   );
+}
+
+/**
+ * The bot of the offboarding tests: leavers disabled (30 days to Reactivate), users under PATH in home and the named
+ * account (its role created), and the runner's part budget of the test (`runner`: `maxStepsPerPart` or
+ * `partBudgetSeconds`, configuration values).
+ */
+export async function startLeaversBot(options: {
+  clock: ManualClock;
+  runner: Record<string, number>;
+  members?: TestBotOptions['members'];
+}): Promise<TestBot> {
+  const bot = await startTestBot({
+    clock: options.clock,
+    policy: testPolicy({
+      users: { path: PATH },
+      leavers: { action: 'disable', exclude: [], recoveryDays: 30 },
+      accounts: [stagingAccount],
+      runner: options.runner,
+    }),
+    ...(options.members ? { members: options.members } : {}),
+  });
+  await createStagingRole(bot);
+  return bot;
 }
 
 /** What was seeded for one IAM user: the keys active and inactive before the offboarding, and its password. */
