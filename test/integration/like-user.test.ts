@@ -34,6 +34,37 @@ const requestsNamed = async (userName: string) =>
     (r) => r.userName === userName,
   ) as unknown as AccessRequest[];
 
+interface OpenedForm {
+  callback_id: string;
+  private_metadata: string;
+  blocks: { block_id: string; optional?: boolean; label?: { text: string } }[];
+}
+/** Runs `/iam <command>` (no arguments: the form) as the model's owner and returns the form Slack was asked to open. */
+const openForm = async (command: string) => {
+  await bot.command(command, 'U0LIKEOWNER');
+  return bot.slack.callsOf('views.open').at(-1)?.args.view as OpenedForm;
+};
+/** Submits an opened form as the model's owner with these values. */
+const submitForm = (view: OpenedForm, values: Record<string, Record<string, Record<string, unknown>>>) =>
+  bot.submitView({
+    userId: 'U0LIKEOWNER',
+    callbackId: view.callback_id,
+    privateMetadata: view.private_metadata,
+    values,
+  });
+/** The add-to-group form's values: no group picked, the groups of `like`. */
+const membershipValues = (user: string, like: string, reason: string) => ({
+  membership_user: { value: { type: 'plain_text_input', value: user } },
+  membership_groups: { value: { type: 'multi_static_select', selected_options: [] } },
+  membership_like: { value: { type: 'plain_text_input', value: like } },
+  membership_justification: { value: { type: 'plain_text_input', value: reason } },
+});
+/** The create-user form's values: a valid form with no group picked, the groups of `like`. */
+const createUserValues = (userName: string, like: string) => ({
+  ...formValues(validForm(userName, { recipient: 'U0LIKEOWNER', groups: [] })),
+  [CREATE_USER_LIKE]: { [FORM_INPUT]: { type: 'plain_text_input', value: like } },
+});
+
 describe('--like on add-to-group', () => {
   it('asks for the model’s groups the policy allows that the user lacks, and names the skipped and the held ones', async () => {
     const { result } = await bot.command(
@@ -90,24 +121,9 @@ describe('"Same groups as" in the add-to-group form', () => {
   it('offers the field, lets the groups come from it alone, and asks for the model’s allowed groups the user lacks', async () => {
     await existingUser(bot, 'like-form-target', { owner: 'U0LIKEOWNER' });
     await bot.as('worker', () => refreshAccount(bot.deps, 'home', { reportWaitMs: 60_000 }));
-    await bot.command('add-to-group like-form-target', 'U0LIKEOWNER');
-    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as {
-      callback_id: string;
-      private_metadata: string;
-      blocks: { block_id: string; optional?: boolean; label?: { text: string } }[];
-    };
+    const view = await openForm('add-to-group like-form-target');
 
-    const result = await bot.submitView({
-      userId: 'U0LIKEOWNER',
-      callbackId: view.callback_id,
-      privateMetadata: view.private_metadata,
-      values: {
-        membership_user: { value: { type: 'plain_text_input', value: 'like-form-target' } },
-        membership_groups: { value: { type: 'multi_static_select', selected_options: [] } },
-        membership_like: { value: { type: 'plain_text_input', value: 'like-model' } },
-        membership_justification: { value: { type: 'plain_text_input', value: 'Same as the model' } },
-      },
-    });
+    const result = await submitForm(view, membershipValues('like-form-target', 'like-model', 'Same as the model'));
     await bot.drain();
 
     expect(view.blocks.find((b) => b.block_id === 'membership_like')?.label?.text).toBe('Same groups as');
@@ -117,20 +133,9 @@ describe('"Same groups as" in the add-to-group form', () => {
   });
 
   it('shows an unknown model on its own field', async () => {
-    await bot.command('add-to-group like-target', 'U0LIKEOWNER');
-    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as { callback_id: string; private_metadata: string };
+    const view = await openForm('add-to-group like-target');
 
-    const result = await bot.submitView({
-      userId: 'U0LIKEOWNER',
-      callbackId: view.callback_id,
-      privateMetadata: view.private_metadata,
-      values: {
-        membership_user: { value: { type: 'plain_text_input', value: 'like-target' } },
-        membership_groups: { value: { type: 'multi_static_select', selected_options: [] } },
-        membership_like: { value: { type: 'plain_text_input', value: 'nobody-like-this' } },
-        membership_justification: { value: { type: 'plain_text_input', value: 'Copy' } },
-      },
-    });
+    const result = await submitForm(view, membershipValues('like-target', 'nobody-like-this', 'Copy'));
 
     expect(JSON.parse(result.body || '{}')).toMatchObject({
       response_action: 'errors',
@@ -142,23 +147,10 @@ describe('"Same groups as" in the add-to-group form', () => {
 describe('"Same groups as" in the create-user form', () => {
   it('offers the field, asks for the model’s groups the policy allows, and DMs the requester the skipped one', async () => {
     // Prepare
-    await bot.command('create-user', 'U0LIKEOWNER');
-    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as {
-      callback_id: string;
-      private_metadata: string;
-      blocks: { block_id: string; optional?: boolean; label?: { text: string } }[];
-    };
+    const view = await openForm('create-user');
 
     // Act
-    const result = await bot.submitView({
-      userId: 'U0LIKEOWNER',
-      callbackId: view.callback_id,
-      privateMetadata: view.private_metadata,
-      values: {
-        ...formValues(validForm('like-form-new', { recipient: 'U0LIKEOWNER', groups: [] })),
-        [CREATE_USER_LIKE]: { [FORM_INPUT]: { type: 'plain_text_input', value: 'like-model' } },
-      },
-    });
+    const result = await submitForm(view, createUserValues('like-form-new', 'like-model'));
     await bot.drain();
     const [request] = await requestsNamed('like-form-new');
 
@@ -174,19 +166,10 @@ describe('"Same groups as" in the create-user form', () => {
 
   it('shows an unknown model on its own field, and stores nothing', async () => {
     // Prepare
-    await bot.command('create-user', 'U0LIKEOWNER');
-    const view = bot.slack.callsOf('views.open').at(-1)?.args.view as { callback_id: string; private_metadata: string };
+    const view = await openForm('create-user');
 
     // Act
-    const result = await bot.submitView({
-      userId: 'U0LIKEOWNER',
-      callbackId: view.callback_id,
-      privateMetadata: view.private_metadata,
-      values: {
-        ...formValues(validForm('like-form-none', { recipient: 'U0LIKEOWNER', groups: [] })),
-        [CREATE_USER_LIKE]: { [FORM_INPUT]: { type: 'plain_text_input', value: 'nobody-like-this' } },
-      },
-    });
+    const result = await submitForm(view, createUserValues('like-form-none', 'nobody-like-this'));
     await bot.drain();
 
     // Assess
