@@ -228,9 +228,7 @@ describe('/iam delete-user', () => {
       }),
     );
     await existingUser(bot, `${name}-g`, { groups: ['read-only'] }); // makes sure the group exists
-    await iam().send(
-      new (await import('@aws-sdk/client-iam')).AddUserToGroupCommand({ UserName: name, GroupName: 'read-only' }),
-    );
+    await iam().send(new AddUserToGroupCommand({ UserName: name, GroupName: 'read-only' }));
     await iam().send(
       new PutUserPolicyCommand({
         UserName: name,
