@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ConfigError } from './errors.js';
+import { KIND_GROUP_FIELDS } from './kinds/policy.js';
 import { REQUEST_KINDS } from './services/plans/types.js';
 
 // zod/mini, not classic zod: the same validation as functions instead of methods, so that esbuild keeps only what
@@ -22,18 +23,9 @@ const iamGroupName = z
 const iamPath = z
   .string()
   .check(z.regex(/^\/([\x21-\x7e]+\/)?$/, 'must start and end with / (IAM path)'), z.maxLength(512));
-/** A duration as the policy and the commands write it: `90m`, `4h`, `2d` (at most 30 days). */
-export const DURATION = /^([1-9][0-9]{0,4})([mhd])$/;
-/** Milliseconds of a duration (`4h`), or undefined when it is not one or is longer than 30 days. */
-export function durationMs(text: string): number | undefined {
-  const m = DURATION.exec(text.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
-  return ms <= 30 * 86_400_000 ? ms : undefined;
-}
-const duration = z
-  .string()
-  .check(z.refine((v) => durationMs(v) !== undefined, 'must be a duration like 90m, 4h or 2d, at most 30 days'));
+
+export { DURATION, durationMs } from './duration.js';
+
 const approvalCount = z.int().check(z.minimum(1), z.maximum(5));
 
 // --- Reasons that say something (issue 21): a group may require its reason to match a pattern. ---
@@ -118,26 +110,8 @@ export const policySchema = z
             approvers: z.optional(principals),
             /** Distinct approvals this group needs. Default: approvals.requiredApprovals. */
             requiredApprovals: z.optional(approvalCount),
-            /**
-             * Temporary membership (`/iam add-to-group … --for 4h`): whether the group is granted only for a time (a
-             * permanent request is refused, with the command to use instead).
-             */
-            temporaryOnly: z._default(z.boolean(), false),
-            /** The longest a temporary membership of this group lasts, and the longest one extension adds (`8h`, `2d`, `90m`). */
-            maxDuration: z._default(duration, '8h'),
-            /** How many times a temporary membership of this group may be extended (0: never). */
-            maxExtensions: z._default(z.int().check(z.minimum(0), z.maximum(20)), 2),
-            /** Whether an extension goes through approval again (else the owner or requester extends it at once). */
-            extensionNeedsApproval: z._default(z.boolean(), false),
-            /**
-             * Break-glass (`/iam add-to-group <user> <group> --for 1h --break-glass --reason "..."`): the owner of an
-             * IAM user may add it at once, without approval, for at most `maxDuration`; the approval channel is told
-             * and an approver must mark it Reviewed within `reviewWithin` (else the approvers are named in an
-             * escalation). Absent: no break-glass for the group.
-             */
-            breakGlass: z.optional(
-              z.strictObject({ maxDuration: duration, reviewWithin: z._default(duration, '24h') }),
-            ),
+            /** What the kinds read from a group of their own (temporary membership, break-glass: src/kinds/policy.ts). */
+            ...KIND_GROUP_FIELDS,
             ...groupReasonFields,
           }),
         )

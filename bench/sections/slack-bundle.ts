@@ -67,8 +67,9 @@ export const slackBundle: Section = {
       {
         metric: 'Slack bundle size (dist/slack/index.cjs)',
         value: kb(size),
-        target: '≤ 1,000 KB',
-        met: size <= 1000 * 1024,
+        // issue 18: no bigger than before the kinds became modules (905 KB)
+        target: '≤ 905 KB',
+        met: size <= 905 * 1024,
       },
       ...others.map(({ name, size }) => ({ metric: `${name} bundle size`, value: kb(size) })),
       { metric: 'naive bundle size (bench/naive-entry.ts, esbuild defaults)', value: kb(naiveSize) },

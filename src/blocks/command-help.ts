@@ -1,10 +1,9 @@
+import { KINDS } from '../kinds/registry.js';
+import type { RequestKindModule } from '../kinds/types.js';
 import type { CommandHelp } from './help.js';
 
-/**
- * What each `/iam` subcommand is for, in the order help lists them: read by the listeners (their usage lines) and
- * by the App Home (published by the worker, which never loads the listeners).
- */
-export const COMMAND_HELP = [
+/** The subcommands listed before the kinds' commands: about the bot itself. */
+const BEFORE_KINDS: readonly CommandHelp[] = [
   {
     name: 'help',
     summary: 'lists what I can do.',
@@ -17,51 +16,10 @@ export const COMMAND_HELP = [
     usage: '/iam whoami',
     example: '/iam whoami',
   },
-  {
-    name: 'create-user',
-    summary:
-      'asks for a new IAM user (access key and/or console password, in the groups you choose); approvers decide in the approval channel, and the credentials arrive as a one-time link.',
-    usage:
-      '/iam create-user [name] [--for @user] [--groups g1,g2 | --like iam-user] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."] [--anyway]',
-    example:
-      '/iam create-user build-bot --for @alice --groups ci-deployers --keys --account home --reason "CI deploys for the web app"',
-  },
-  {
-    name: 'add-to-group',
-    summary:
-      'asks to add an IAM user to groups the policy lists; approved like a new user (no approval by its owner or by whoever asked).',
-    usage:
-      '/iam add-to-group <iam-user> <group> [group...] [--like iam-user] --reason "..." [--for 4h [--break-glass]] [--account name]',
-    example: '/iam add-to-group build-bot read-only --reason "Needs to read the staging logs"',
-  },
-  {
-    name: 'remove-from-group',
-    summary:
-      "takes an IAM user out of groups: at once when you own the user or approve those groups, else after approval. The user's owner is told.",
-    usage: '/iam remove-from-group <iam-user> <group> [group...] --reason "..." [--account name]',
-    example: '/iam remove-from-group build-bot read-only --reason "No longer reads the logs"',
-  },
-  {
-    name: 'set-owner',
-    summary:
-      'asks to make someone the owner of an IAM user under the managed paths (its slack-user-id tag); approved by neither the owner, the new owner nor whoever asked.',
-    usage: '/iam set-owner <iam-user> @someone --reason "..." [--account name]',
-    example: '/iam set-owner build-bot @bob --reason "Bob runs the CI now"',
-  },
-  {
-    name: 'rotate-key',
-    summary:
-      "rotates an access key: a new key by one-time link, the old one deactivated after the grace period and deleted after the recovery period; at once for the user's owner, else after approval.",
-    usage: '/iam rotate-key <iam-user> [key-id] [--account name]',
-    example: '/iam rotate-key build-bot',
-  },
-  {
-    name: 'delete-user',
-    summary:
-      'asks to delete an IAM user under the managed paths (its owner or an approver asks; approved like a change, not by its owner). At approval it is disabled (active keys deactivated, console password deleted) and its owner can Cancel for `users.deleteAfterDays` days; then everything attached to it is removed and the user deleted.',
-    usage: '/iam delete-user <iam-user> --reason "..." [--account name]',
-    example: '/iam delete-user build-bot --reason "The CI moved to OIDC roles"',
-  },
+];
+
+/** The subcommands listed after the kinds' commands: verbs over every kind's requests, and reading. */
+const AFTER_KINDS: readonly CommandHelp[] = [
   {
     name: 'reissue',
     summary:
@@ -83,13 +41,6 @@ export const COMMAND_HELP = [
     example: '/iam user build-bot',
   },
   {
-    name: 'offboard',
-    summary:
-      'approvers: asks to disable every IAM user someone owns (keys deactivated, console password deleted, their pending requests cancelled), through approval; what happens on its own when someone leaves Slack.',
-    usage: '/iam offboard @someone --reason "..."',
-    example: '/iam offboard @bob --reason "Last day on Friday"',
-  },
-  {
     name: 'jobs',
     summary: 'approvers: the jobs that failed on every attempt (newest first), what state each left, and Re-run.',
     usage: '/iam jobs [--page n]',
@@ -108,10 +59,26 @@ export const COMMAND_HELP = [
     usage: '/iam report [account]',
     example: '/iam report home',
   },
-] as const satisfies readonly CommandHelp[];
+];
 
-/** The help of one subcommand, by name. */
-export function helpOf(name: (typeof COMMAND_HELP)[number]['name']): CommandHelp {
+/**
+ * What each `/iam` subcommand is for, in the order help lists them: the bot's own commands, then each kind's command
+ * as its module declares it (RequestKindModule.command, in the registry's order), then the verbs and the reading
+ * commands. `kinds`: the registry, or a test's list with a kind of its own.
+ */
+export function commandHelp(kinds: Readonly<Record<string, RequestKindModule>> = KINDS): CommandHelp[] {
+  const ofKinds = Object.values(kinds).flatMap((k) => (k.command ? [{ name: k.id, ...k.command }] : []));
+  return [...BEFORE_KINDS, ...ofKinds, ...AFTER_KINDS];
+}
+
+/**
+ * Every `/iam` subcommand's help, in the order help lists them: read by the listeners (their usage lines) and by the
+ * App Home (published by the worker, which never loads the listeners).
+ */
+export const COMMAND_HELP: readonly CommandHelp[] = commandHelp();
+
+/** The help of one subcommand, by name. Throws when there is none (a kind without `command`, a typo). */
+export function helpOf(name: string): CommandHelp {
   const found = COMMAND_HELP.find((c) => c.name === name);
   if (!found) throw new Error(`No help for /iam ${name}`);
   return found;

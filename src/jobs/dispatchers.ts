@@ -1,33 +1,32 @@
-import type { LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { logger } from '../logger.js';
+import { type LambdaInvokeConfig, LambdaInvoker } from './lambda-invoke.js';
 import type { Job, JobDispatcher, LambdaFailureRecord } from './types.js';
+
+/** What invokes the worker: LambdaInvoker, or a test's stand-in. */
+export interface WorkerInvoker {
+  invokeEvent(functionName: string, payload: string): Promise<void>;
+}
 
 /**
  * On Lambda: invokes the worker function asynchronously (`InvocationType: 'Event'`), so the Slack function can
  * answer within Slack's 3 seconds. Lambda may deliver an event more than once; the worker dedupes by job id.
  *
- * The Lambda client is loaded on the first dispatch, not at cold start: `/iam help` and the other answers that
- * start no job never pay for it (about 70 KB of the Slack bundle, kept out of module initialisation).
+ * The Invoke is one signed HTTPS request (src/jobs/lambda-invoke.ts), not @aws-sdk/client-lambda: that client was
+ * ~100 KB of the Slack bundle for this one call.
  */
 export class LambdaJobDispatcher implements JobDispatcher {
-  #lambda: LambdaClient | undefined;
+  readonly #invoker: WorkerInvoker;
 
-  /** `lambda`: a client, or the configuration to build one with on first use. */
+  /** `lambda`: an invoker, or the configuration to build one with (region, endpoint, credentials). */
   constructor(
-    private readonly lambda: LambdaClient | LambdaClientConfig,
+    lambda: WorkerInvoker | LambdaInvokeConfig,
     private readonly functionName: string,
-  ) {}
+  ) {
+    this.#invoker = 'invokeEvent' in lambda ? lambda : new LambdaInvoker(lambda);
+  }
 
   async dispatch(job: Job): Promise<void> {
-    const sdk = await import('./lambda-sdk.js');
-    this.#lambda ??= 'send' in this.lambda ? (this.lambda as LambdaClient) : new sdk.LambdaClient(this.lambda);
-    await this.#lambda.send(
-      new sdk.InvokeCommand({
-        FunctionName: this.functionName,
-        InvocationType: 'Event',
-        Payload: new TextEncoder().encode(JSON.stringify(job)),
-      }),
-    );
+    await this.#invoker.invokeEvent(this.functionName, JSON.stringify(job));
   }
 }
 

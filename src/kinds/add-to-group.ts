@@ -4,6 +4,13 @@ import { changeKind } from './change.js';
 import { LIKE_FLAG, LIKE_FORM_FIELD } from './like.js';
 
 export const addToGroup = changeKind('add-to-group', {
+  command: {
+    summary:
+      'asks to add an IAM user to groups the policy lists; approved like a new user (no approval by its owner or by whoever asked).',
+    usage:
+      '/iam add-to-group <iam-user> <group> [group...] [--like iam-user] --reason "..." [--for 4h [--break-glass]] [--account name]',
+    example: '/iam add-to-group build-bot read-only --reason "Needs to read the staging logs"',
+  },
   // An inline command stores the request before asking IAM: the worker asks it before posting (verifyChangeAtOnce:
   // an addition is never done at once, but one for a time may be, as break-glass: see temporary-membership).
   verify: verifyChangeAtOnce(),

@@ -36,6 +36,7 @@ export const ownerExcluded = (request: AccessRequest): Exclusion => ({
 export function changeKind(
   id: RequestKindModule['id'],
   overrides: {
+    command?: RequestKindModule['command'];
     excluded?: RequestKindModule['excluded'];
     people?: RequestKindModule['people'];
     verify?: RequestKindModule['verify'];
@@ -54,6 +55,7 @@ export function changeKind(
       stalledRemaining: (request) =>
         `whatever steps of its plan had run on IAM user ${request.userName}; Retry continues from there`,
     },
+    ...(overrides.command ? { command: overrides.command } : {}),
     ...(overrides.excluded ? { excluded: overrides.excluded } : {}),
     ...(overrides.people ? { people: overrides.people } : {}),
     ...(overrides.draft ? { draft: overrides.draft } : {}),

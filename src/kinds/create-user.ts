@@ -8,6 +8,14 @@ import type { RequestKindModule } from './types.js';
 
 export const createUser: RequestKindModule = {
   id: 'create-user',
+  command: {
+    summary:
+      'asks for a new IAM user (access key and/or console password, in the groups you choose); approvers decide in the approval channel, and the credentials arrive as a one-time link.',
+    usage:
+      '/iam create-user [name] [--for @user] [--groups g1,g2 | --like iam-user] [--keys] [--console] [--account name] [--tag key=value] [--reason "..."] [--anyway]',
+    example:
+      '/iam create-user build-bot --for @alice --groups ci-deployers --keys --account home --reason "CI deploys for the web app"',
+  },
   reservesName: KIND_FACTS['create-user'].reservesName,
   excluded: (request) => [
     {

@@ -6,6 +6,12 @@ import { offboardMessage } from '../blocks/offboard.js';
 import { changeKind } from './change.js';
 
 export const offboard = changeKind('offboard', {
+  command: {
+    summary:
+      'approvers: asks to disable every IAM user someone owns (keys deactivated, console password deleted, their pending requests cancelled), through approval; what happens on its own when someone leaves Slack.',
+    usage: '/iam offboard @someone --reason "..."',
+    example: '/iam offboard @bob --reason "Last day on Friday"',
+  },
   render: {
     approvalMessage: (request, ctx) =>
       offboardMessage(request, { ...ctx, recoveryDays: ctx.policy.leavers.recoveryDays }),

@@ -50,6 +50,12 @@ const reissue: ReissueHook = {
 
 export const rotateKey = {
   ...changeKind('rotate-key', {
+    command: {
+      summary:
+        "rotates an access key: a new key by one-time link, the old one deactivated after the grace period and deleted after the recovery period; at once for the user's owner, else after approval.",
+      usage: '/iam rotate-key <iam-user> [key-id] [--account name]',
+      example: '/iam rotate-key build-bot',
+    },
     // one rotation of a user at a time: its `rotation#` pointer, stored with the request
     store: storeRotation,
     // `/iam rotate-key` stores the rotation before asking IAM: the worker asks it before posting (verifyRotation)

@@ -3,6 +3,12 @@ import { verifyChangeAtOnce } from '../services/kinds/change-at-once.js';
 import { changeKind, ownerExcluded } from './change.js';
 
 export const setOwner = changeKind('set-owner', {
+  command: {
+    summary:
+      'asks to make someone the owner of an IAM user under the managed paths (its slack-user-id tag); approved by neither the owner, the new owner nor whoever asked.',
+    usage: '/iam set-owner <iam-user> @someone --reason "..." [--account name]',
+    example: '/iam set-owner build-bot @bob --reason "Bob runs the CI now"',
+  },
   // An inline command stores the request before asking IAM: the worker asks it before posting (verifyChangeAtOnce;
   // a new owner always needs approval).
   verify: verifyChangeAtOnce(),

@@ -190,9 +190,24 @@ export interface HomeSection {
   blocks(deps: Pick<Deps, 'store'>, users: readonly ProjectedUser[], now: Date): Promise<unknown[]>;
 }
 
+/**
+ * How `/iam help` and the App Home describe a kind's command `/iam <id>` (src/blocks/command-help.ts lists it with the
+ * other commands): what it is for, its usage line (every flag the command reads) and an example that works.
+ */
+export interface KindCommandHelp {
+  summary: string;
+  usage: string;
+  example: string;
+}
+
 export interface RequestKindModule {
   /** `request.kind`, `/iam <id>`, `approvals.kinds.<id>`. */
   id: RequestKind;
+  /**
+   * The help of its command `/iam <id>` (its listener in src/listeners/commands/ reads it through helpOf); none when
+   * the kind is asked for by another kind's command (temporary-membership: `/iam add-to-group … --for`).
+   */
+  command?: KindCommandHelp;
   /** Whether a request of this kind holds its IAM user name (a `name#` item) until it ends. */
   reservesName: boolean;
   /** Who, besides the requester, may not approve, deny, retry or abandon the request, checked in this order. */

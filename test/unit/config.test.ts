@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig, reminderDaysOf } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { KIND_GROUP_FIELDS } from '../../src/kinds/policy.js';
 import { testPolicy } from '../support/policy.js';
 
 const goodEnv = { SLACK_SIGNING_SECRET: 'test-signing-secret-not-real', SLACK_BOT_TOKEN: 'xoxb-test-token' };
@@ -142,5 +143,34 @@ describe('loadConfig', () => {
     const policy = stringify({ ...testPolicy(), approval: {} });
 
     expect(problemsOf(() => loadConfig(goodEnv, () => policy)).join('\n')).toMatch(/approval/);
+  });
+});
+
+describe('the fields a kind reads from a policy group', () => {
+  it('come from the kinds\u2019 declarations (src/kinds/policy.ts): each is in the group schema, with its default', () => {
+    // Prepare: a policy with one group that says nothing of the kinds' fields, and the defaults the kinds declare
+    const policy = { ...testPolicy(), groups: [{ name: 'read-only' }] };
+    const declared = Object.keys(KIND_GROUP_FIELDS);
+
+    // Act
+    const config = loadConfig(goodEnv, () => stringify(policy));
+    const group = config.policy.groups[0] as Record<string, unknown>;
+
+    // Assess: temporary membership's fields are its module's, parsed as it declares them
+    expect(declared).toEqual(['temporaryOnly', 'maxDuration', 'maxExtensions', 'extensionNeedsApproval', 'breakGlass']);
+    expect(Object.fromEntries(declared.map((k) => [k, group[k]]))).toEqual({
+      temporaryOnly: false,
+      maxDuration: '8h',
+      maxExtensions: 2,
+      extensionNeedsApproval: false,
+      breakGlass: undefined,
+    });
+    expect(
+      problemsOf(() =>
+        loadConfig(goodEnv, () =>
+          stringify({ ...testPolicy(), groups: [{ name: 'read-only', breakGlass: { maxDuration: '40d' } }] }),
+        ),
+      ).join('\n'),
+    ).toMatch(/breakGlass.*maxDuration.*must be a duration/s);
   });
 });

@@ -40,6 +40,12 @@ const LAYERS: LayerRule[] = [
     from: /^src\/(?!jobs\/|services\/runner\/)/,
     to: /^src\/services\/runner\/kinds\.ts$/,
   },
+  {
+    // ~100 KB of every bundle for one call: the worker is invoked by one signed request (src/jobs/lambda-invoke.ts)
+    name: 'nothing imports the SDK\u2019s Lambda client (the Invoke is src/jobs/lambda-invoke.ts)',
+    from: /^src\//,
+    to: /^@aws-sdk\/client-lambda/,
+  },
 ];
 
 /**

@@ -12,6 +12,12 @@ import { changeSummary } from '../summaries.js';
 import { cancelButton, deleteApprovalMessage } from './messages.js';
 
 export const deleteUser = changeKind('delete-user', {
+  command: {
+    summary:
+      'asks to delete an IAM user under the managed paths (its owner or an approver asks; approved like a change, not by its owner). At approval it is disabled (active keys deactivated, console password deleted) and its owner can Cancel for `users.deleteAfterDays` days; then everything attached to it is removed and the user deleted.',
+    usage: '/iam delete-user <iam-user> --reason "..." [--account name]',
+    example: '/iam delete-user build-bot --reason "The CI moved to OIDC roles"',
+  },
   render: {
     approvalMessage: (request, ctx) => deleteApprovalMessage(request, ctx),
     requesterUpdate: (request) => {

@@ -1,4 +1,5 @@
 import type { App } from '@slack/bolt';
+import { COMMAND_HELP } from '../../blocks/command-help.js';
 import { unknownCommandMessage } from '../../blocks/help.js';
 import type { Deps } from '../../deps.js';
 import { BotError } from '../../errors.js';
@@ -19,8 +20,8 @@ import type { Subcommand } from './subcommand.js';
 import { user, users } from './users.js';
 import { whoami } from './whoami.js';
 
-/** Every `/iam` subcommand, in the order help lists them. New subcommands plug in here. */
-export const subcommands: readonly Subcommand[] = [
+/** Every `/iam` subcommand's listener. New subcommands plug in here (a kind's: its listener, named by its id). */
+const listeners: readonly Subcommand[] = [
   help,
   whoami,
   createUser,
@@ -28,15 +29,20 @@ export const subcommands: readonly Subcommand[] = [
   removeFromGroup,
   setOwner,
   rotateKey,
+  offboard,
   deleteUser,
   reissue,
   users,
   user,
-  offboard,
   jobs,
   audit,
   report,
 ];
+
+/** Every `/iam` subcommand, in the order help lists them (COMMAND_HELP: a kind's command where the registry puts it). */
+export const subcommands: readonly Subcommand[] = COMMAND_HELP.flatMap((h) =>
+  listeners.filter((l) => l.name === h.name),
+);
 
 /** The `/iam` router: picks the subcommand, answers unknown ones with the closest known name. */
 export function registerCommands(app: App, deps: Deps): void {
