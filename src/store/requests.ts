@@ -624,6 +624,49 @@ export class RequestStore {
   }
 
   /**
+   * Stores a new request and takes over the reservation item `id` (`rotation#...`) in one transaction with
+   * `alsoWrite`: the item is created when `from` is undefined (nobody held it), else it is taken over only while it
+   * still names `from` and request `from`, as stored at that instant, meets `fromEnded` (a ConditionCheck in the same
+   * transaction: no read decides, so a request that ends or a rival that takes the item meanwhile is seen as it is
+   * when the transaction commits). Either all of it is written or nothing. Returns `reserved`, or why not: `taken`
+   * (the item names another request now, or was created meanwhile) or `not-ended` (`from` does not meet `fromEnded`),
+   * read from the transaction's cancellation reasons with no further call.
+   */
+  async createTakingOver(
+    request: AccessRequest,
+    alsoWrite: TransactionItem[],
+    reservation: { id: string; from: string | undefined; fromEnded: InstanceType<typeof dynamoose.Condition> },
+  ): Promise<{ reserved: true } | { reserved: false; why: 'taken' | 'not-ended' }> {
+    const { id, from, fromEnded } = reservation;
+    const created = new Date(request.createdAt);
+    const ttl = epochSeconds(created) + KEEP_SECONDS;
+    const sweepAt = sweepAtFor(request, new Date(request.updatedAt));
+    const take = from
+      ? this.model.transaction.update({ id }, { holder: request.id, ttl } as never, {
+          condition: new dynamoose.Condition('holder').eq(from),
+        })
+      : this.model.transaction.create({ id, holder: request.id, ttl } as never, { overwrite: false });
+    const item = this.model.transaction.create(
+      { ...toItem(request), ttl, ...(sweepAt !== undefined ? { sweepDue: SWEEP_DUE, sweepAt } : {}) },
+      { overwrite: false },
+    );
+    const ended = from ? [this.model.transaction.condition({ id: from }, fromEnded)] : [];
+    try {
+      await transact([take, item, ...ended, ...alsoWrite]);
+      return { reserved: true };
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      // the items' order above: [take, item, ended?, ...alsoWrite]
+      const notEnded = from !== undefined && reasons[2]?.Code === 'ConditionalCheckFailed';
+      return {
+        reserved: false,
+        why: notEnded && reasons[0]?.Code !== 'ConditionalCheckFailed' ? 'not-ended' : 'taken',
+      };
+    }
+  }
+
+  /**
    * Stores a new request that reserves no user name (a change to an existing user), in one transaction with
    * `alsoWrite` (its audit event). Throws if a request with its id exists.
    */

@@ -17,8 +17,8 @@
  * The inline create-user, add-to-group, set-owner and remove-from-group, and /iam rotate-key, leave those checks to
  * the worker, which gives the command its one answer: whether the inline removal's user's owner (an IAM tag) asked,
  * which has it done at once without approval, is decided there once IAM has answered (rotate-key first reads its
- * user's rotation pointer: one rotation of a user at a time; when an earlier rotation holds it, one more read of that
- * rotation, 4 calls in all). An approver-only
+ * user's rotation pointer: one rotation of a user at a time; when an earlier rotation holds it, the write's condition
+ * checks that rotation has ended, with no read of it: still 3 calls). An approver-only
  * click (Approve, Deny, Retry, Abandon) by a listed approver adds one users.info (is the clicker a full member of this
  * workspace?), cached for a minute per process: counted here, each measured click asking afresh (the worst case); a
  * click by someone not listed is refused before it. SLACK_TEAM_ID is set, as deployed: without it the first such
@@ -34,6 +34,7 @@ import {
   REQUEST_DENY,
   REQUEST_RETRY,
 } from '../../src/blocks/ids.js';
+import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import { FAKE_TEAM_ID } from '../../src/local/fake-slack.js';
 import { STANDING_CACHE_MS } from '../../src/services/slack-members.js';
 import type { SlackMessenger } from '../../src/slack/messenger.js';
@@ -272,6 +273,52 @@ describe('network calls before the answer', () => {
     expect(request?.rotation?.oldKeyId).toBe(key);
     expect(request?.owner).toBe('U0OWNER');
     expect(request?.recipient).toBe('U0OWNER');
+  });
+
+  it('/iam rotate-key of a user rotated before: the pointer, one transactional write that checks the earlier rotation has ended, the hand-off', async () => {
+    // Prepare: the owner's rotation, run at once, then ended (its new key's link expired unopened: cancelled)
+    await existingUser(bot, 'calls-rerotated', { owner: 'U0OWNER' });
+    const iam = bot.deps.aws.account().iam;
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'calls-rerotated' }))).AccessKey?.AccessKeyId;
+    await bot.command('rotate-key calls-rerotated', 'U0OWNER');
+    await bot.drain();
+    bot.clock.advance(25 * 3_600_000);
+    await bot.schedule();
+    await bot.drain();
+    const first = await rotationStateOf(bot.deps, 'home', 'calls-rerotated');
+    expect(first?.phase).toBe('cancelled');
+
+    // Act
+    const calls = await callsBeforeAnswer(bot, () => bot.command('rotate-key calls-rerotated', 'U0REQUESTER'));
+    await bot.drain();
+
+    // Assess: not a read of the earlier rotation (the transaction's condition checks it has ended)
+    expect(calls.result.body ?? '').toBe('');
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
+    expect(calls.slack).toEqual([]);
+    expect(calls.handOffs).toEqual(['publish-request']);
+    expect(calls.total).toBeLessThanOrEqual(3);
+    const second = await rotationStateOf(bot.deps, 'home', 'calls-rerotated');
+    expect(second?.requestId).not.toBe(first?.requestId);
+    expect(second?.oldKeyId).toBe(key);
+  });
+
+  it('/iam rotate-key of a user whose rotation is under way: refused after the pointer and the refused write, nothing stored', async () => {
+    await existingUser(bot, 'calls-busy', { owner: 'U0OWNER' });
+    await bot.deps.aws.account().iam.send(new CreateAccessKeyCommand({ UserName: 'calls-busy' }));
+    await bot.command('rotate-key calls-busy', 'U0OWNER');
+    await bot.drain();
+    const underWay = await rotationStateOf(bot.deps, 'home', 'calls-busy');
+    expect(underWay?.phase).toBe('grace');
+
+    const calls = await callsBeforeAnswer(bot, () => bot.command('rotate-key calls-busy', 'U0REQUESTER'));
+
+    expect(calls.aws).toEqual(['dynamodb:GetItem', 'dynamodb:TransactWriteItems']);
+    expect(calls.handOffs).toEqual([]);
+    expect(calls.total).toBeLessThanOrEqual(3);
+    expect(calls.result.body ?? '').toContain(`is under way (\`${underWay?.requestId}\`)`);
+    const rotations = (await bot.deps.store.requests.model.scan().exec()).filter((r) => r.userName === 'calls-busy');
+    expect(rotations).toHaveLength(1);
   });
 
   it("the owner's inline remove-from-group: one transactional write and the hand-off; the worker asks IAM who owns the user and runs it at once", async () => {

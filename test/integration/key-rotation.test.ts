@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROTATION_DELETE_FIRST, ROTATION_REACTIVATE, ROTATION_SWITCHED } from '../../src/blocks/ids.js';
+import { keyRotateNowJob } from '../../src/jobs/key-reminders.js';
 import { rotationStateOf } from '../../src/kinds/rotate-key/rotation.js';
 import { provisionJob } from '../../src/services/requests.js';
 import type { AccessRequest } from '../../src/store/requests.js';
@@ -565,5 +566,51 @@ describe('a worker that stopped after delivering the new key', () => {
     expect(resumed.linkId).toBe(delivered.linkId);
     expect(await keysOf(name)).toEqual({ [oldKey as string]: 'Active', [newKey]: 'Active' });
     expect(dmsTo(bot, 'U0OWNER8').filter((m) => m.includes('/credentials/'))).toHaveLength(links);
+  });
+});
+
+describe('one rotation of a user at a time', () => {
+  it('starts a new rotation once the earlier one has ended, by the command or by Rotate now, and makes one of two at once', {
+    timeout: 120_000,
+  }, async () => {
+    // (two rotations run to their cancellation first: longer than the usual 30 s on a loaded machine)
+    // Prepare: two users whose rotations ended (their new keys' links expired unopened: cancelled)
+    const [raced, again] = [nextName('raced'), nextName('again')];
+    const [racedKey] = await userWithKeys(raced, 'U0OWNER6', [true]);
+    const [againKey] = await userWithKeys(again, 'U0OWNER6', [true]);
+    await command(`rotate-key ${raced}`, 'U0OWNER6');
+    await command(`rotate-key ${again}`, 'U0OWNER6');
+    const ended = [await rotationOf(raced), await rotationOf(again)];
+    bot.clock.advance(25 * 3_600_000);
+    await bot.schedule();
+    await bot.drain();
+    for (const name of [raced, again]) expect((await rotationOf(name)).rotation?.phase).toBe('cancelled');
+
+    // Act: two commands at once for one user; the key reminder's Rotate now (the worker) for the other
+    const [one, two] = await Promise.all([
+      bot.command(`rotate-key ${raced}`, 'U0OWNER6'),
+      bot.command(`rotate-key ${raced}`, 'U0SOMEONE'),
+    ]);
+    await bot.drain();
+    const channel = bot.deps.config.policy.approvals.channel;
+    await bot.as('worker', () =>
+      keyRotateNowJob(bot.deps, { account: 'home', userName: again, keyId: againKey, requester: 'U0OWNER6', channel }),
+    );
+    await bot.drain();
+
+    // Assess: one new rotation of each user, the earlier ones left as they ended
+    const rotations = async (name: string) =>
+      (await bot.deps.store.requests.model.scan().exec()).filter((r) => r.userName === name && r.kind === 'rotate-key');
+    expect(await rotations(raced)).toHaveLength(2);
+    expect(await rotations(again)).toHaveLength(2);
+    const [racedNow, againNow] = [await rotationOf(raced), await rotationOf(again)];
+    expect(racedNow.id).not.toBe(ended[0]?.id);
+    expect(racedNow.rotation?.oldKeyId).toBe(racedKey);
+    expect(againNow.id).not.toBe(ended[1]?.id);
+    expect(againNow.rotation?.oldKeyId).toBe(againKey);
+    expect(dmsTo(bot, 'U0OWNER6').at(-1)).toContain(againNow.id);
+    const refused = [one, two].map((c) => c.result.body ?? '').filter((b) => b.includes('rotation'));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/started just now|is under way/);
   });
 });

@@ -52,8 +52,11 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     PolicyGroups: ['iam:GetGroup'],
     AccountReads: ['iam:GetAccountPasswordPolicy'],
     AssumeAccountRoles: ['sts:AssumeRole'],
+    // ConditionCheckItem (issue 19): storing a rotation of a user rotated before checks, in its one transaction, that
+    // the earlier rotation has ended (kinds/rotate-key/reserve.ts), instead of reading it before the answer
     TableRequests: [
       'dynamodb:BatchGetItem',
+      'dynamodb:ConditionCheckItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
@@ -124,8 +127,10 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
     VirtualMfaDevices: ['iam:DeleteVirtualMFADevice'],
     AssumeAccountRoles: ['sts:AssumeRole'],
     CredentialSecrets: ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:TagResource'],
+    // ConditionCheckItem (issue 19): "Rotate now" stores its rotation as the command does (kinds/rotate-key/reserve.ts)
     TableRequests: [
       'dynamodb:BatchGetItem',
+      'dynamodb:ConditionCheckItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',

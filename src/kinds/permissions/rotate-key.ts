@@ -12,16 +12,23 @@ const rotationSteps = {
 export const rotateKeyPermissions: KindPermissions = {
   // the checks of "Delete <key> and rotate" (the offer's button, after its ack): the user, its owner, its keys
   // (kinds/rotate-key/check.ts; /iam rotate-key itself leaves them to the worker); "I've switched" and /iam reissue
-  // read the new key's link
-  slack: { anyUser: ['GetUser'], managedUsers: ['ListUserTags', 'ListAccessKeys'], tables: { links: ['GetItem'] } },
+  // read the new key's link; ConditionCheckItem: storing a rotation of a user rotated before checks, in the
+  // transaction that takes the user's rotation pointer over, that the earlier rotation has ended (kinds/rotate-key/
+  // reserve.ts)
+  slack: {
+    anyUser: ['GetUser'],
+    managedUsers: ['ListUserTags', 'ListAccessKeys'],
+    tables: { links: ['GetItem'], requests: ['ConditionCheckItem'] },
+  },
   // the run: delivery, then the life's steps (grace, deactivation, reactivation, deletion, cancellation), each key
   // change followed by a refresh of the user in the projection (userChanged: GetUser, ListGroupsForUser, its keys
   // and console); Reissue of the new key (services/kinds/reissue-run.ts); /iam rotate-key's checks of the rotation
   // the command stored (verifyRotation) and "Rotate now" from a key reminder (checkRotation, then it stores the
-  // rotation: PutItem): GetUser, ListUserTags, ListAccessKeys
+  // rotation: PutItem, and for a user rotated before ConditionCheckItem, as the command): GetUser, ListUserTags,
+  // ListAccessKeys
   worker: {
     managedUsers: [...rotationSteps.managedUsers, 'ListUserTags', 'ListGroupsForUser', 'GetLoginProfile'],
     anyUser: rotationSteps.anyUser,
-    tables: { requests: ['PutItem'] },
+    tables: { requests: ['PutItem', 'ConditionCheckItem'] },
   },
 };

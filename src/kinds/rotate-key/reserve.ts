@@ -3,25 +3,58 @@
  * held by a `rotation#` pointer item that a new rotation takes over once the previous one has ended. Store only: the
  * kind module (loaded by the Slack function) imports it, and it imports no part of the request life cycle.
  */
+import dynamoose from 'dynamoose';
 import type { Deps } from '../../deps.js';
 import { ConflictError } from '../../errors.js';
-import type { AccessRequest, TransactionItem } from '../../store/requests.js';
+import type { RequestStatus } from '../../services/request-status.js';
+import type { AccessRequest, RotationPhase, TransactionItem } from '../../store/requests.js';
 
 const code = (s: string) => `\`${s}\``;
 
 /** The pointer item naming the rotation of a user under way (or the last one). */
 export const rotationKey = (account: string, userName: string) => `rotation#${account}#${userName.toLowerCase()}`;
 
-/** Whether a rotation has ended (a new one of the same user may start). */
-const rotationEnded = (r: AccessRequest | undefined) =>
-  !r ||
-  ['denied', 'expired', 'abandoned'].includes(r.status) ||
-  (r.status === 'done' && ['deleted', 'cancelled', 'escalated'].includes(r.rotation?.phase ?? ''));
+/**
+ * The statuses in which a rotation has ended whatever its phase: denied (by an approver, or refused by the worker's
+ * check of IAM), expired unapproved (the sweep), abandoned after a failure (Abandon, or the sweep).
+ */
+export const ENDED_STATUSES: readonly RequestStatus[] = ['denied', 'expired', 'abandoned'];
+/**
+ * The phases in which a `done` rotation has ended (its life's last step, rotation-life.ts): the old key deleted (or
+ * found gone), the new key cancelled unopened, or escalated to the approvers with the old key still in use.
+ */
+export const ENDED_PHASES: readonly RotationPhase[] = ['deleted', 'cancelled', 'escalated'];
 
 /**
- * Stores a new rotation with `alsoWrite` (its audit event) and its user's rotation pointer, in one transaction. The
- * pointer's holder is read consistently. Throws ConflictError when another rotation of the user is under way, or
- * started just now; nothing is stored then.
+ * Whether a rotation has ended (a new one of the same user may start), as a condition on its stored request item,
+ * checked inside the transaction that takes the pointer over: no item (gone with its TTL), or an ended status, or
+ * `done` in an ended phase.
+ */
+const rotationEndedCondition = () =>
+  new dynamoose.Condition()
+    .where('id')
+    .not()
+    .exists()
+    .or()
+    .where('status')
+    .in([...ENDED_STATUSES])
+    .or()
+    .parenthesis((c: InstanceType<typeof dynamoose.Condition>) =>
+      c
+        .where('status')
+        .eq('done')
+        .and()
+        .where('rotation.phase')
+        .in([...ENDED_PHASES]),
+    );
+
+/**
+ * Stores a new rotation with `alsoWrite` (its audit event) and its user's rotation pointer, in one transaction, after
+ * one consistent read of the pointer: two calls. Whether the rotation the pointer names has ended is not read but
+ * checked by the transaction itself (a ConditionCheck on that request, rotationEndedCondition), so it is decided by
+ * the request as stored when the pointer changes hands: nothing needs to mark the pointer when a rotation ends, and
+ * no end (whichever path, killed anywhere) can leave the user blocked. Throws ConflictError when another rotation of
+ * the user is under way, or started just now; nothing is stored then.
  */
 export async function storeRotation(
   deps: Pick<Deps, 'store'>,
@@ -30,12 +63,15 @@ export async function storeRotation(
 ): Promise<void> {
   const pointer = rotationKey(request.account, request.userName);
   const holder = await deps.store.requests.holderOf(pointer);
-  const previous = holder ? await deps.store.requests.get(holder) : undefined;
-  if (holder && !rotationEnded(previous))
+  const stored = await deps.store.requests.createTakingOver(request, alsoWrite, {
+    id: pointer,
+    from: holder,
+    fromEnded: rotationEndedCondition(),
+  });
+  if (stored.reserved) return;
+  if (stored.why === 'not-ended')
     throw new ConflictError(
       `A rotation of IAM user ${code(request.userName)} is under way (\`${holder}\`): it must end before another starts.`,
     );
-  const stored = await deps.store.requests.createReserving(request, alsoWrite, holder, pointer);
-  if (!stored.reserved)
-    throw new ConflictError(`Another rotation of IAM user ${code(request.userName)} started just now.`);
+  throw new ConflictError(`Another rotation of IAM user ${code(request.userName)} started just now.`);
 }

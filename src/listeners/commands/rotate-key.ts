@@ -41,7 +41,8 @@ export const rotateKey: Subcommand = {
     // the offer to delete an inactive key first, "it runs now", or "waiting for approval". The command is acked with
     // no message (a slash command's response_url cannot replace an ack's message, bolt-js#2287); only a malformed
     // command or a rotation of the user under way is answered here. Before the answer: the user's rotation pointer,
-    // one transactional write and the hand-off (issue 19: no STS or IAM call on a cold container before Slack's 3 s).
+    // one transactional write (whose condition checks that an earlier rotation of the user has ended: no read of it)
+    // and the hand-off (issue 19: no STS or IAM call on a cold container before Slack's 3 s; 3 calls in every case).
     const answer = await submitRotationCommand(deps, command.user_id, draft, command.channel_id, command.response_url);
     await ack(answer ? { response_type: 'ephemeral', ...answer } : undefined);
   },
