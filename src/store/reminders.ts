@@ -206,8 +206,32 @@ export class ReminderStore {
   /** An access review's item, read consistently (it decides what is called, sent or changed). */
   async review(id: string): Promise<ReviewItem | undefined> {
     const item = await this.model.get({ id }, { consistent: true });
-    if (!item) return undefined;
-    const out: ReviewItem = { id, at: item.at };
+    return item ? this.#toReview(item) : undefined;
+  }
+
+  /**
+   * Access review items, read consistently in BatchGetItem calls of 100 (a round of 5,000 users read one GetItem at a
+   * time took 30 s of a part): those that exist, by id.
+   */
+  async reviews(ids: readonly string[]): Promise<Map<string, ReviewItem>> {
+    const out = new Map<string, ReviewItem>();
+    let left = [...new Set(ids)];
+    for (let calls = 0; left.length && calls < 10 * Math.ceil(left.length / 100) + 10; calls++) {
+      const batch = left.slice(0, 100);
+      const items = await this.model.batchGet(
+        batch.map((id) => ({ id })),
+        { consistent: true },
+      );
+      for (const item of items) out.set(item.id, this.#toReview(item));
+      const unprocessed = new Set(items.unprocessedKeys.map((k) => String((k as { id?: unknown }).id)));
+      left = [...batch.filter((id) => unprocessed.has(id)), ...left.slice(100)];
+    }
+    if (left.length) throw new Error(`DynamoDB left ${left.length} review items unread after repeated BatchGetItem`);
+    return out;
+  }
+
+  #toReview(item: ReminderItem): ReviewItem {
+    const out: ReviewItem = { id: item.id, at: item.at };
     for (const k of ['round', 'state', 'jobId', 'data', 'by'] as const) if (item[k]) out[k] = item[k];
     for (const k of ['asked', 'kept', 'removed', 'deleted'] as const) if (item[k] !== undefined) out[k] = item[k];
     return out;
