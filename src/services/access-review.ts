@@ -294,6 +294,58 @@ async function collect(
   return services;
 }
 
+/** An access review waiting for an owner's answers in one account (the App Home shows it). */
+export interface ReviewToAnswer {
+  account: string;
+  round: string;
+  /** Memberships asked about and not answered yet. */
+  memberships: number;
+  /** Users with no activity whose Delete is offered and not answered yet. */
+  deletions: number;
+}
+
+/**
+ * The access reviews `owner` has to answer: per account of their users, the current round once the owner's review DM
+ * was sent, with the questions left (the memberships of policy groups not answered, Delete for a user with no
+ * activity not answered). Reads only DynamoDB (consistently: what it shows decides nothing), no IAM.
+ */
+export async function reviewsToAnswer(
+  deps: Pick<Deps, 'config' | 'store'>,
+  owner: string,
+  users: readonly ProjectedUser[],
+): Promise<ReviewToAnswer[]> {
+  const store = deps.store.reminders;
+  const mine = users.filter((u) => u.owner === owner && isManagedUserPath(deps.config.policy, u.path));
+  const out: ReviewToAnswer[] = [];
+  for (const account of [...new Set(mine.map((u) => u.account))].sort()) {
+    const round = (await store.review(roundItemId(account)))?.round;
+    if (!round) continue;
+    const dm = await store.review(dmItemId(account, round, owner));
+    if (dm?.status !== 'sent') continue;
+    const theirs = mine.filter((u) => u.account === account);
+    const items = await store.reviews(
+      theirs.flatMap((u) => [
+        jobItemId(account, round, 'user', u.userName),
+        answerItemId(account, round, u.userName),
+        ...policyGroups(deps, u).map((g) => answerItemId(account, round, u.userName, g)),
+      ]),
+    );
+    let memberships = 0;
+    let deletions = 0;
+    for (const u of theirs) {
+      const job = items.get(jobItemId(account, round, 'user', u.userName));
+      if (job?.state !== 'done') continue; // not in this review (it came after the round's jobs)
+      memberships += policyGroups(deps, u).filter(
+        (g) => !items.has(answerItemId(account, round, u.userName, g)),
+      ).length;
+      const usedAny = JSON.parse(job.data ?? '[]') as string[];
+      if (!usedAny.length && !items.has(answerItemId(account, round, u.userName))) deletions++;
+    }
+    if (memberships || deletions) out.push({ account, round, memberships, deletions });
+  }
+  return out;
+}
+
 export type ReviewAnswer = 'kept' | 'removed' | 'deleted';
 
 /**

@@ -40,6 +40,8 @@ interface ReminderItem extends Item {
 /** An access review's stored item (see ReminderStore). */
 export interface ReviewItem {
   id: string;
+  /** A review DM's claim: claimed, sent or deferred (see claim). */
+  status?: string;
   round?: string;
   state?: string;
   jobId?: string;
@@ -232,7 +234,7 @@ export class ReminderStore {
 
   #toReview(item: ReminderItem): ReviewItem {
     const out: ReviewItem = { id: item.id, at: item.at };
-    for (const k of ['round', 'state', 'jobId', 'data', 'by'] as const) if (item[k]) out[k] = item[k];
+    for (const k of ['status', 'round', 'state', 'jobId', 'data', 'by'] as const) if (item[k]) out[k] = item[k];
     for (const k of ['asked', 'kept', 'removed', 'deleted'] as const) if (item[k] !== undefined) out[k] = item[k];
     return out;
   }

@@ -6,6 +6,7 @@
  * service last accessed calls: ServiceLastAccessedStandIn answers those two only, after the role checker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REVIEW_KEEP } from '../../src/blocks/ids.js';
 import { DAY, HOUR, ManualClock } from '../../src/clock.js';
 import { reviewTasks } from '../../src/jobs/schedule.js';
 import { runJob } from '../../src/jobs/worker.js';
@@ -16,6 +17,7 @@ import { testPolicy } from '../support/policy.js';
 import { ServiceLastAccessedStandIn } from '../support/service-last-accessed.js';
 
 const OWNER = 'U0PARTSOWNER';
+const OTHER = 'U0PARTSOTHER';
 const CALLS_PER_RUN = 4;
 const BUDGET_MS = 10_000;
 const CALL_MS = 3_000;
@@ -28,7 +30,7 @@ beforeAll(async () => {
     clock,
     env: { REVIEW_PART_MS: String(BUDGET_MS), REVIEW_MAX_PARTS: '8' },
     policy: { ...testPolicy(), reviews: { everyDays: 30, callsPerRun: CALLS_PER_RUN } },
-    members: [OWNER],
+    members: [OWNER, OTHER],
     decorateClient: usage.decorate,
   });
   clock.set(new Date(Date.now()));
@@ -90,4 +92,52 @@ describe('the access review’s parts', () => {
     expect(dms).toHaveLength(1);
     expect(JSON.stringify(dms[0]?.args.blocks)).toContain('`parts-c`');
   });
+
+  it('shows the owner’s unanswered review in the App Home, with what is left to answer after a Keep', async () => {
+    // Prepare: the DM of the first test, and a Keep button of it
+    const dm = bot.slack
+      .callsOf('chat.postMessage')
+      .find((c) => c.args.channel === OWNER && String(c.args.text).startsWith('Access review'));
+    const keep = ((dm?.args.blocks ?? []) as { elements?: { action_id: string; value: string }[] }[])
+      .flatMap((b) => b.elements ?? [])
+      .find((e) => e.action_id === REVIEW_KEEP && JSON.parse(e.value).g === 'read-only');
+    if (!keep) throw new Error('no Keep button in the review DM');
+
+    // Act
+    const before = await openHome(OWNER, 1);
+    await bot.clickButton({ userId: OWNER, actionId: REVIEW_KEEP, value: keep.value });
+    await bot.drain();
+    const after = await openHome(OWNER, 2);
+    const other = await openHome(OTHER, 3);
+
+    // Assess: 4 memberships (parts-a's two, parts-b's, parts-c's) and 2 idle users; one fewer after the Keep
+    expect(before).toMatch(
+      /Access review of \d{4}-\d{2}-\d{2}: 4 memberships and 2 idle users \(Delete offered\) to answer/,
+    );
+    expect(before).toContain('in the review DM I sent you');
+    expect(after).toMatch(/Access review of \d{4}-\d{2}-\d{2}: 3 memberships and 2 idle users/);
+    expect(other).not.toContain('Access review');
+  });
 });
+
+/** Opens `user`'s App Home (`n`: the opening's number, its event_ts; the same one is published once). */
+async function openHome(user: string, n: number): Promise<string> {
+  const result = await bot.send(
+    JSON.stringify({
+      type: 'event_callback',
+      team_id: 'T0TEAM',
+      api_app_id: 'A0APP',
+      event_id: `Ev0REVIEWHOME${n}`,
+      event_time: 1_700_000_000,
+      event: { type: 'app_home_opened', user, channel: 'D0HOME', tab: 'home', event_ts: `1700000000.${n}` },
+    }),
+    { contentType: 'application/json' },
+  );
+  expect(result.statusCode).toBe(200);
+  await bot.drain();
+  const publish = bot.slack
+    .callsOf('views.publish')
+    .filter((c) => c.args.user_id === user)
+    .at(-1);
+  return JSON.stringify(publish?.args.view ?? {});
+}
