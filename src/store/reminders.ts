@@ -217,18 +217,24 @@ export class ReminderStore {
    */
   async reviews(ids: readonly string[]): Promise<Map<string, ReviewItem>> {
     const out = new Map<string, ReviewItem>();
-    let left = [...new Set(ids)];
-    for (let calls = 0; left.length && calls < 10 * Math.ceil(left.length / 100) + 10; calls++) {
-      const batch = left.slice(0, 100);
-      const items = await this.model.batchGet(
-        batch.map((id) => ({ id })),
-        { consistent: true },
-      );
-      for (const item of items) out.set(item.id, this.#toReview(item));
-      const unprocessed = new Set(items.unprocessedKeys.map((k) => String((k as { id?: unknown }).id)));
-      left = [...batch.filter((id) => unprocessed.has(id)), ...left.slice(100)];
+    const all = [...new Set(ids)];
+    for (let at = 0; at < all.length; at += 100) {
+      let batch = all.slice(at, at + 100);
+      // keys DynamoDB leaves unprocessed are asked again (twice), then read one at a time
+      for (let attempt = 0; batch.length && attempt < 3; attempt++) {
+        const items = await this.model.batchGet(
+          batch.map((id) => ({ id })),
+          { consistent: true },
+        );
+        for (const item of items) out.set(item.id, this.#toReview(item));
+        const unprocessed = new Set(items.unprocessedKeys.map((k) => String((k as { id?: unknown }).id)));
+        batch = batch.filter((id) => unprocessed.has(id) && !out.has(id));
+      }
+      for (const id of batch) {
+        const item = await this.review(id);
+        if (item) out.set(id, item);
+      }
     }
-    if (left.length) throw new Error(`DynamoDB left ${left.length} review items unread after repeated BatchGetItem`);
     return out;
   }
 
