@@ -258,7 +258,8 @@ export const policySchema = z
      * Access reviews from real use (IAM's service last accessed data): every `everyDays` days the worker asks IAM which
      * services each owned managed user and each policy group it belongs to used, then DMs each owner one review with
      * Keep / Remove per group membership (Delete for a user with no activity at all). `callsPerRun`: at most this many
-     * IAM calls (job starts and result pages) per account per daily run; what is left waits for the next run.
+     * IAM calls (job starts and result pages) per worker part of an account's daily run (REVIEW_MAX_PARTS parts a day
+     * at most); what is left waits for the next day's run.
      */
     reviews: z._default(
       z.strictObject({
