@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import { markdownTable, type Section } from './lib.js';
+import { accessReviewSection } from './sections/access-review.js';
 import { approvalSection } from './sections/approval.js';
 import { callsBeforeAnswerSection } from './sections/calls-before-answer.js';
 import { grantsSection } from './sections/grants.js';
@@ -31,6 +32,7 @@ const sections: Section[] = [
   ownerCheckSection,
   grantsSection,
   orgSection,
+  accessReviewSection,
 ];
 
 /** The machine's load average (1, 5, 15 minutes): benchmarks on a shared machine are read against it. */

@@ -232,7 +232,8 @@ export const policySchema = z
      * Access reviews from real use (IAM's service last accessed data): every `everyDays` days the worker asks IAM which
      * services each owned managed user and each policy group it belongs to used, then DMs each owner one review with
      * Keep / Remove per group membership (Delete for a user with no activity at all). `callsPerRun`: at most this many
-     * IAM calls (job starts and result pages) per account per daily run; what is left waits for the next run.
+     * IAM calls (job starts and result pages) per worker part of an account's daily run (REVIEW_MAX_PARTS parts a day
+     * at most); what is left waits for the next day's run.
      */
     reviews: z._default(
       z.strictObject({
@@ -417,6 +418,17 @@ export const envSchema = z.object({
    * it, and hands the rest of the account to a continuation part.
    */
   PROJECTION_PART_MS: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(55_000))), 40_000),
+  /**
+   * The access review (src/services/access-review.ts): how long one worker part of an account's daily run may take
+   * (ms from the invocation's start, within the worker's 60 s); a part starts no IAM call, and no owner's DM, that the
+   * slowest one so far says could not finish within it, and hands the rest to a continuation part.
+   */
+  REVIEW_PART_MS: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(55_000))), 40_000),
+  /**
+   * The access review: parts of an account's daily run at most, the first included (each makes at most the policy's
+   * `reviews.callsPerRun` IAM calls). What is left after the last part waits for the next day's run.
+   */
+  REVIEW_MAX_PARTS: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(8))), 8),
   /** The projection refresh: users one part refreshes at most (0: no limit but PROJECTION_PART_MS). */
   PROJECTION_USERS_PER_PART: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(0))), 0),
   /**

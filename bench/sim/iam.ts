@@ -32,6 +32,12 @@ export const IAM_LATENCY_MS: Record<string, number> = {
 };
 export const REPORT_EVERY_MS = 4 * 3_600_000;
 export const REPORT_MAKING_MS = 10_000;
+/**
+ * Service last accessed data (GenerateServiceLastAccessedDetails, then GetServiceLastAccessedDetails): AWS says the
+ * job runs in the background and gives no duration; assumed here: a job's report is ready this long after its start
+ * (GetServiceLastAccessedDetails answers IN_PROGRESS until then).
+ */
+export const LAST_ACCESSED_MAKING_MS = 20_000;
 
 export interface SimKey {
   id: string;
@@ -51,6 +57,8 @@ export interface SimUser {
   groups: string[];
   keys: SimKey[];
   login: boolean;
+  /** When the user last used each service (namespace → ms), for service last accessed data. */
+  used?: Record<string, number>;
 }
 
 export interface SimAccount {
@@ -61,6 +69,10 @@ export interface SimAccount {
   making?: number;
   tokens: number;
   tokensAt: number;
+  /** Groups: the service namespaces each one's policies grant (service last accessed data). */
+  groups: Map<string, string[]>;
+  /** Service last accessed jobs by id: the entity's ARN and when the job was started. */
+  lastAccessedJobs: Map<string, { arn: string; at: number }>;
 }
 
 const WRITES = new Set(['UpdateAccessKey', 'DeleteLoginProfile', 'DeleteAccessKey', 'TagUser', 'UntagUser']);
@@ -93,7 +105,15 @@ export class SimulatedIam {
   ) {}
 
   addAccount(name: string, id: string): SimAccount {
-    const a: SimAccount = { name, id, users: new Map(), tokens: IAM_BURST, tokensAt: this.vt.ms() };
+    const a: SimAccount = {
+      name,
+      id,
+      users: new Map(),
+      tokens: IAM_BURST,
+      tokensAt: this.vt.ms(),
+      groups: new Map(),
+      lastAccessedJobs: new Map(),
+    };
     this.accounts.set(name, a);
     return a;
   }
@@ -285,6 +305,37 @@ export class SimulatedIam {
       case 'GetCredentialReport': {
         if (!a.report) throw new IamError('ReportNotPresent', 'Credential report not present', 410);
         return `<Content>${Buffer.from(a.report.csv).toString('base64')}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>${iso(a.report.at)}</GeneratedTime>`;
+      }
+      case 'GetGroup': {
+        const name = p.get('GroupName') ?? '';
+        if (!a.groups.has(name))
+          throw new IamError('NoSuchEntity', `The group with name ${name} cannot be found.`, 404);
+        return `<Group><Path>/</Path><GroupName>${esc(name)}</GroupName><GroupId>AGPA${esc(name)}</GroupId><Arn>arn:aws:iam::${a.id}:group/${esc(name)}</Arn><CreateDate>${iso(0)}</CreateDate></Group><Users/><IsTruncated>false</IsTruncated>`;
+      }
+      case 'GenerateServiceLastAccessedDetails': {
+        const jobId = `job-${++this.#seq}`;
+        a.lastAccessedJobs.set(jobId, { arn: p.get('Arn') ?? '', at: this.vt.ms() });
+        return `<JobId>${jobId}</JobId>`;
+      }
+      case 'GetServiceLastAccessedDetails': {
+        const job = a.lastAccessedJobs.get(p.get('JobId') ?? '');
+        if (!job) throw new IamError('NoSuchEntity', 'No such job', 404);
+        const created = `<JobCreationDate>${iso(job.at)}</JobCreationDate><JobType>SERVICE_LEVEL</JobType>`;
+        if (this.vt.ms() < job.at + LAST_ACCESSED_MAKING_MS)
+          return `<JobStatus>IN_PROGRESS</JobStatus>${created}<ServicesLastAccessed/><IsTruncated>false</IsTruncated>`;
+        const [, kind, ...rest] = (job.arn.split(':')[5] ?? '').match(/^(user|group)\/(.*)$/) ?? [];
+        const name = rest.join('/').split('/').at(-1) ?? '';
+        const u = kind === 'user' ? a.users.get(name.toLowerCase()) : undefined;
+        const granted =
+          kind === 'group'
+            ? (a.groups.get(name) ?? [])
+            : [...new Set((u?.groups ?? []).flatMap((g) => a.groups.get(g) ?? []))].sort();
+        const { items, tail } = page(granted, 1000);
+        const entry = (ns: string) => {
+          const last = u?.used?.[ns];
+          return `<ServiceName>Amazon ${esc(ns)}</ServiceName><ServiceNamespace>${esc(ns)}</ServiceNamespace><TotalAuthenticatedEntities>${last ? 1 : 0}</TotalAuthenticatedEntities>${last ? `<LastAuthenticated>${iso(last)}</LastAuthenticated><LastAuthenticatedEntity>${esc(job.arn)}</LastAuthenticatedEntity>` : ''}`;
+        };
+        return `<JobStatus>COMPLETED</JobStatus>${created}<JobCompletionDate>${iso(job.at + LAST_ACCESSED_MAKING_MS)}</JobCompletionDate><ServicesLastAccessed>${members(items.map(entry))}</ServicesLastAccessed>${tail}`;
       }
       case 'ListAccountAliases':
         return '<AccountAliases/><IsTruncated>false</IsTruncated>';

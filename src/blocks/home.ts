@@ -27,6 +27,17 @@ export interface WaitingRequest {
   requiredApprovals: number;
 }
 
+/** An access review waiting for the viewer's answers in one account (services/access-review.ts reviewsToAnswer). */
+export interface HomeReview {
+  account: string;
+  round: string;
+  memberships: number;
+  deletions: number;
+}
+
+/** Accounts whose access review the App Home names (one line each); the rest are counted. */
+export const HOME_REVIEWS_SHOWN = 5;
+
 export interface HomeInput {
   viewer: string;
   /** The viewer's IAM users; undefined when they could not be read. */
@@ -35,6 +46,8 @@ export interface HomeInput {
   keys: Policy['keys'];
   /** Lines on the key rotations under way. */
   rotations: readonly string[];
+  /** The access reviews waiting for the viewer's answers (Keep / Remove / Delete are in the review DM). */
+  reviews?: readonly HomeReview[];
   /** The kinds' sections (RequestKindModule.home), in the registry's order: shown after the rotations. */
   kindSections?: readonly unknown[];
   /** Present for approvers: the requests they may decide now. */
@@ -166,6 +179,25 @@ function requestBlocks(w: WaitingRequest): unknown[] {
   ];
 }
 
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The access reviews to answer: one section (a line per account, HOME_REVIEWS_SHOWN at most), a pointer to the DM. */
+function reviewBlocks(reviews: readonly HomeReview[]): unknown[] {
+  const lines = reviews.slice(0, HOME_REVIEWS_SHOWN).map((r) => {
+    const asked = [
+      ...(r.memberships ? [plural(r.memberships, 'membership', 'memberships')] : []),
+      ...(r.deletions ? [plural(r.deletions, 'idle user (Delete offered)', 'idle users (Delete offered)')] : []),
+    ].join(' and ');
+    return `• Access review of ${esc(r.round)}${r.account === 'home' ? '' : ` in *${esc(r.account)}*`}: ${asked} to answer`;
+  });
+  const rest = reviews.length - HOME_REVIEWS_SHOWN;
+  return sections([
+    '*Access review*: Keep or Remove each membership in the review DM I sent you (the *Messages* tab).',
+    ...lines,
+    ...(rest > 0 ? [`…and ${rest} more accounts.`] : []),
+  ]);
+}
+
 function approverBlocks(approver: NonNullable<HomeInput['approver']>): unknown[] {
   const { waiting, channel } = approver;
   if (approver.unreadable)
@@ -194,6 +226,7 @@ export function homeView(input: HomeInput): unknown[] {
     ...sections([`*Your IAM users*, ${user(input.viewer)}`]),
     ...ownedBlocks(input),
     ...(input.rotations.length ? sections(['*Key rotations under way*', ...input.rotations]) : []),
+    ...(input.reviews?.length ? reviewBlocks(input.reviews) : []),
     ...(input.kindSections ?? []),
     ...(input.approver ? [divider(), ...approverBlocks(input.approver)] : []),
     divider(),

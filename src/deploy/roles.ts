@@ -156,7 +156,8 @@ export const BASE_NEEDS: Record<FunctionName, FunctionNeeds> = {
       audit: ['PutItem', 'Query'],
       // Query: an account's users (key scan, the compliance report), an owner's users (App Home, offboarding)
       users: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
-      reminders: ['GetItem', 'UpdateItem'], // key scan: claims of ladder steps, snoozes
+      // key scan: claims of ladder steps, snoozes; BatchGetItem: the access review's job and answer items, 100 a call
+      reminders: ['GetItem', 'UpdateItem', 'BatchGetItem'],
     },
     // a key scan that runs out of time hands the rest to a continuation job; "Rotate now" may start provisioning;
     // App Home refreshes of the people a change concerns (publish-home jobs)

@@ -2,26 +2,46 @@ import * as z from 'zod/mini';
 import { esc } from '../blocks/text.js';
 import type { Deps } from '../deps.js';
 import { BotError, ValidationError } from '../errors.js';
+import { invocationStartedAt } from '../invocation.js';
 import { submitDeleteUser } from '../kinds/delete-user/submit.js';
-import { REVIEW_PART_MS, runAccessReview } from '../services/access-review.js';
+import { logger } from '../logger.js';
+import { runAccessReview } from '../services/access-review.js';
 import { checkChangeDraft, submitChangeRequest } from '../services/kinds/change-requests.js';
 import type { Job } from './types.js';
 
-const runSchema = z.object({ account: z.string().check(z.minLength(1)), day: z.string() });
-
-/** The job running one account's access review on one day (its id: the day's second dispatch is skipped). */
-export const accessReviewJob = (account: string, day: string): Job => ({
-  id: `access-review:${account}:${day}`,
-  type: 'access-review',
-  payload: { account, day },
+const runSchema = z.object({
+  account: z.string().check(z.minLength(1)),
+  day: z.string(),
+  /** 1 (or absent) for the day's first part: how many parts of the day's run this is. */
+  part: z.optional(z.int().check(z.minimum(1))),
 });
 
-/** The worker's handler of `access-review` jobs (see runAccessReview). */
+/**
+ * The job running one part of one account's access review on one day (its id names the day and the part: the day's
+ * second dispatch is skipped, and each continuation is a job of its own).
+ */
+export const accessReviewJob = (account: string, day: string, part = 1): Job => ({
+  id: `access-review:${account}:${day}${part > 1 ? `:part:${part}` : ''}`,
+  type: 'access-review',
+  payload: { account, day, ...(part > 1 ? { part } : {}) },
+});
+
+/**
+ * The worker's handler of `access-review` jobs: one part of the day's run (see runAccessReview), its time budget
+ * REVIEW_PART_MS counted from the invocation's start on the injected clock; a part that stopped on its budget with
+ * work left that it could do now hands it to the next part, at most REVIEW_MAX_PARTS parts a day (the rest waits for
+ * the next day's run). A part killed before it hands on is retried by Lambda and hands on then.
+ */
 export async function accessReviewJobHandler(deps: Deps, payload: Record<string, unknown>): Promise<void> {
-  const started = Date.now();
-  await runAccessReview(deps, runSchema.parse(payload).account, {
-    outOfTime: () => Date.now() - started > REVIEW_PART_MS,
+  const { account, day, part = 1 } = runSchema.parse(payload);
+  const { REVIEW_PART_MS: budget, REVIEW_MAX_PARTS: maxParts } = deps.config.env;
+  const now = () => deps.clock.now().getTime();
+  const started = invocationStartedAt(now());
+  const result = await runAccessReview(deps, account, {
+    outOfTime: (reserveMs) => now() - started + reserveMs > budget,
   });
+  if (result.more && part < maxParts) await deps.dispatcher.dispatch(accessReviewJob(account, day, part + 1));
+  else if (result.more) logger.info('Access review part', { account, part, outcome: 'left-to-next-day' });
 }
 
 /** The daily scheduled task: one `access-review` job per account (home and every named account). */

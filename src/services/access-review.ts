@@ -9,9 +9,11 @@
  * (src/blocks/access-review.ts): Keep / Remove per membership of a policy group, Delete for a user with no activity.
  *
  * State lives in the reminders table (src/store/reminders.ts): the round, each job (id, state, result) and each answer,
- * read consistently. A run makes at most `reviews.callsPerRun` IAM calls, and starts none after REVIEW_PART_MS of
- * real time (the worker's timeout is 60 s); the rest waits for the next day's run. Groups
- * outside the policy are not reviewed (the bot cannot remove a user from them).
+ * read consistently (in batches of 100). A day's run is one or more worker parts (src/jobs/access-review.ts): each
+ * makes at most `reviews.callsPerRun` IAM calls and starts no IAM call, nor an owner's DM, that the slowest one so far
+ * says would end past REVIEW_PART_MS from its invocation's start; a part that stops on its budget with work it could
+ * do now hands the rest to a continuation part (at most REVIEW_MAX_PARTS a day); jobs IAM has not finished wait for
+ * the next day's run. Groups outside the policy are not reviewed (the bot cannot remove a user from them).
  */
 import {
   GenerateServiceLastAccessedDetailsCommand,
@@ -34,9 +36,6 @@ export const answerItemId = (account: string, round: string, userName: string, g
   `review-answer#${account}#${round}#${userName}#${group ?? '*'}`;
 const dmItemId = (account: string, round: string, owner: string) => `review-dm#${account}#${round}#${owner}`;
 
-/** A run starts no IAM call after this long (real time), well within the worker's 60 s (WORKER_TIMEOUT_MS). */
-export const REVIEW_PART_MS = 40_000;
-
 /** Results per page of GetServiceLastAccessedDetails (IAM allows 1 to 1,000). */
 export const REVIEW_PAGE_SIZE = 200;
 
@@ -51,6 +50,11 @@ export interface AccessReviewResult {
   calls: number;
   /** Owners DMed in this run. */
   dms: number;
+  /**
+   * The part stopped on its budget (calls or time) with work it could do now (a job to start or collect, an owner to
+   * DM), or started jobs the next part may collect: a continuation part goes on with it.
+   */
+  more: boolean;
 }
 
 /** What the review of one user found: the services it used in the period, and each policy group's services. */
@@ -78,19 +82,42 @@ const policyGroups = (deps: Pick<Deps, 'config'>, user: Pick<ProjectedUser, 'gro
 export async function runAccessReview(
   deps: Deps,
   account: string,
-  options: { maxCalls?: number; outOfTime?: () => boolean } = {},
+  options: { maxCalls?: number; outOfTime?: (reserveMs: number) => boolean } = {},
 ): Promise<AccessReviewResult> {
   const { policy } = deps.config;
   const store = deps.store.reminders;
   const now = deps.clock.now();
+  const clockMs = () => deps.clock.now().getTime();
   const callBudget = options.maxCalls ?? policy.reviews.callsPerRun;
   const outOfTime = options.outOfTime ?? (() => false);
-  // out of calls, or of time (the worker's 60 s): what is left waits for the next run
-  const spent = () => result.calls >= callBudget || outOfTime();
+  // the slowest IAM call so far: none is started that could not end within the part's time
+  let slowestCall = 0;
+  const timed = async <T>(call: () => Promise<T>): Promise<T> => {
+    const t = clockMs();
+    try {
+      return await call();
+    } finally {
+      slowestCall = Math.max(slowestCall, clockMs() - t);
+    }
+  };
+  // out of calls, or of time: what is left goes to the next part (or the next day's run)
+  const spent = () => {
+    const out = result.calls >= callBudget || outOfTime(slowestCall);
+    if (out) result.more = true;
+    return out;
+  };
   const period = policy.reviews.everyDays * DAY;
   const current = await store.review(roundItemId(account));
   let round = current?.round;
-  const result: AccessReviewResult = { round: round ?? '', started: 0, collected: 0, pending: 0, calls: 0, dms: 0 };
+  const result: AccessReviewResult = {
+    round: round ?? '',
+    started: 0,
+    collected: 0,
+    pending: 0,
+    calls: 0,
+    dms: 0,
+    more: false,
+  };
   if (current?.state === 'sent' && round && now.getTime() - Date.parse(round) < period) return result;
   if (!round || current?.state === 'sent') {
     round = now.toISOString().slice(0, 10);
@@ -105,7 +132,7 @@ export async function runAccessReview(
   const arnOf = async (kind: 'user' | 'group', name: string, path: string) => {
     if (kind === 'group') {
       result.calls++;
-      const out = await iam.send(new GetGroupCommand({ GroupName: name, MaxItems: 1 }));
+      const out = await timed(() => iam.send(new GetGroupCommand({ GroupName: name, MaxItems: 1 })));
       return out.Group?.Arn ?? '';
     }
     if (!identity) {
@@ -120,9 +147,10 @@ export async function runAccessReview(
     ...groups.map((name) => ({ kind: 'group' as const, name, path: '' })),
     ...users.map((u) => ({ kind: 'user' as const, name: u.userName, path: u.path })),
   ];
+  const items = await store.reviews(targets.map((t) => jobItemId(account, round, t.kind, t.name)));
   for (const t of targets) {
     const id = jobItemId(account, round, t.kind, t.name);
-    const item = await store.review(id);
+    const item = items.get(id);
     if (item?.state === 'done') {
       found[t.kind].set(t.name, JSON.parse(item.data ?? '[]') as string[]);
       continue;
@@ -138,13 +166,13 @@ export async function runAccessReview(
         continue;
       }
       result.calls++;
-      const out = await iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: arn }));
+      const out = await timed(() => iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: arn })));
       await store.setReview(id, { state: 'started', jobId: out.JobId ?? '' }, now);
       result.started++;
       result.pending++; // IAM makes the report in the background: collected by a later run
       continue;
     }
-    const services = await collect(deps, account, item.jobId, spent, result);
+    const services = await collect(deps, account, item.jobId, spent, timed, result);
     if (services === 'failed') {
       await store.setReview(id, { state: 'failed' }, now);
       result.pending++;
@@ -163,6 +191,9 @@ export async function runAccessReview(
     found[t.kind].set(t.name, data);
     result.collected++;
   }
+  // jobs started by this part: the next part collects them (IAM makes a report in seconds, mostly); one that finds
+  // them all still in progress starts nothing, and hands nothing on: they wait for the next day's run
+  if (result.started > 0) result.more = true;
   if (result.pending > 0) {
     logger.info('Access review collecting', { account, ...result });
     return result;
@@ -170,21 +201,34 @@ export async function runAccessReview(
 
   let failedSends = 0;
   const owners = [...new Set(users.map((u) => u.owner as string))].sort();
+  const answers = await store.reviews(
+    users.flatMap((u) => [
+      answerItemId(account, round, u.userName),
+      ...policyGroups(deps, u).map((g) => answerItemId(account, round, u.userName, g)),
+    ]),
+  );
+  // the slowest owner's DM so far: none is started that could not end within the part's time
+  let slowestDm = 0;
   for (const owner of owners) {
+    if (outOfTime(slowestDm)) {
+      result.more = true;
+      break;
+    }
     const reviewed: ReviewedUser[] = [];
     for (const u of users.filter((x) => x.owner === owner)) {
       const usedAny = found.user.get(u.userName) ?? [];
       const memberships = [];
       for (const group of policyGroups(deps, u)) {
-        if (await store.review(answerItemId(account, round, u.userName, group))) continue; // answered
+        if (answers.has(answerItemId(account, round, u.userName, group))) continue; // answered
         const granted = new Set(found.group.get(group) ?? []);
         memberships.push({ group, used: usedAny.filter((s) => granted.has(s)) });
       }
-      const deleteOffered = !usedAny.length && !(await store.review(answerItemId(account, round, u.userName)));
+      const deleteOffered = !usedAny.length && !answers.has(answerItemId(account, round, u.userName));
       if (memberships.length || deleteOffered)
         reviewed.push({ account, userName: u.userName, memberships, usedAny, deleteOffered });
     }
     if (!reviewed.length) continue;
+    const dmStarted = clockMs();
     const runId = `review:${account}:${round}:${deps.randomToken().slice(0, 8)}`;
     const step = dmItemId(account, round, owner);
     if (!(await store.claim(step, runId, now))) continue; // sent already (or being sent)
@@ -201,6 +245,11 @@ export async function runAccessReview(
       logger.warn('Access review DM failed', { account, errorName: (error as Error)?.name });
       await store.defer([step], runId, deps.clock.now());
     }
+    slowestDm = Math.max(slowestDm, clockMs() - dmStarted);
+  }
+  if (result.more) {
+    logger.info('Access review sending', { account, ...result });
+    return result;
   }
   // a DM whose send failed is sent by the next run; the round ends when every owner has theirs
   if (!failedSends) await store.setReview(roundItemId(account), { round, state: 'sent' }, now);
@@ -217,6 +266,7 @@ async function collect(
   account: string,
   jobId: string,
   spent: () => boolean,
+  timed: <T>(call: () => Promise<T>) => Promise<T>,
   result: AccessReviewResult,
 ): Promise<{ namespace: string; last?: Date }[] | 'failed' | undefined> {
   const { iam } = deps.aws.account(account);
@@ -225,12 +275,14 @@ async function collect(
   do {
     if (spent()) return undefined;
     result.calls++;
-    const page = await iam.send(
-      new GetServiceLastAccessedDetailsCommand({
-        JobId: jobId,
-        MaxItems: REVIEW_PAGE_SIZE,
-        ...(marker ? { Marker: marker } : {}),
-      }),
+    const page = await timed(() =>
+      iam.send(
+        new GetServiceLastAccessedDetailsCommand({
+          JobId: jobId,
+          MaxItems: REVIEW_PAGE_SIZE,
+          ...(marker ? { Marker: marker } : {}),
+        }),
+      ),
     );
     if (page.JobStatus === 'IN_PROGRESS') return undefined;
     if (page.JobStatus === 'FAILED') return 'failed';
@@ -240,6 +292,58 @@ async function collect(
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
   return services;
+}
+
+/** An access review waiting for an owner's answers in one account (the App Home shows it). */
+export interface ReviewToAnswer {
+  account: string;
+  round: string;
+  /** Memberships asked about and not answered yet. */
+  memberships: number;
+  /** Users with no activity whose Delete is offered and not answered yet. */
+  deletions: number;
+}
+
+/**
+ * The access reviews `owner` has to answer: per account of their users, the current round once the owner's review DM
+ * was sent, with the questions left (the memberships of policy groups not answered, Delete for a user with no
+ * activity not answered). Reads only DynamoDB (consistently: what it shows decides nothing), no IAM.
+ */
+export async function reviewsToAnswer(
+  deps: Pick<Deps, 'config' | 'store'>,
+  owner: string,
+  users: readonly ProjectedUser[],
+): Promise<ReviewToAnswer[]> {
+  const store = deps.store.reminders;
+  const mine = users.filter((u) => u.owner === owner && isManagedUserPath(deps.config.policy, u.path));
+  const out: ReviewToAnswer[] = [];
+  for (const account of [...new Set(mine.map((u) => u.account))].sort()) {
+    const round = (await store.review(roundItemId(account)))?.round;
+    if (!round) continue;
+    const dm = await store.review(dmItemId(account, round, owner));
+    if (dm?.status !== 'sent') continue;
+    const theirs = mine.filter((u) => u.account === account);
+    const items = await store.reviews(
+      theirs.flatMap((u) => [
+        jobItemId(account, round, 'user', u.userName),
+        answerItemId(account, round, u.userName),
+        ...policyGroups(deps, u).map((g) => answerItemId(account, round, u.userName, g)),
+      ]),
+    );
+    let memberships = 0;
+    let deletions = 0;
+    for (const u of theirs) {
+      const job = items.get(jobItemId(account, round, 'user', u.userName));
+      if (job?.state !== 'done') continue; // not in this review (it came after the round's jobs)
+      memberships += policyGroups(deps, u).filter(
+        (g) => !items.has(answerItemId(account, round, u.userName, g)),
+      ).length;
+      const usedAny = JSON.parse(job.data ?? '[]') as string[];
+      if (!usedAny.length && !items.has(answerItemId(account, round, u.userName))) deletions++;
+    }
+    if (memberships || deletions) out.push({ account, round, memberships, deletions });
+  }
+  return out;
 }
 
 export type ReviewAnswer = 'kept' | 'removed' | 'deleted';

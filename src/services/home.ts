@@ -7,6 +7,7 @@ import { homeSections } from '../kinds/registry.js';
 import { type RotationView, rotationStateOf } from '../kinds/rotate-key/rotation.js';
 import { logger } from '../logger.js';
 import type { AccessRequest } from '../store/requests.js';
+import { reviewsToAnswer } from './access-review.js';
 import { isApprover, mayDecide, ruleOf } from './requests.js';
 import { usersOwnedBy } from './user-lookup.js';
 
@@ -111,12 +112,20 @@ export async function publishHome(
       }),
     )
   ).flat();
+  // the access reviews waiting for the viewer's answers (left out when they cannot be read)
+  let reviews: HomeInput['reviews'];
+  try {
+    reviews = await reviewsToAnswer(deps, viewer, users);
+  } catch (error) {
+    logger.error("Could not read the App Home viewer's access reviews", { errorName: (error as Error)?.name });
+  }
   const blocks = homeView({
     viewer,
     owned,
     now,
     keys: deps.config.policy.keys,
     rotations,
+    ...(reviews?.length ? { reviews } : {}),
     kindSections,
     ...(approver ? { approver } : {}),
     help: helpMessage(commands).blocks,

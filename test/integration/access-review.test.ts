@@ -34,7 +34,8 @@ interface Button {
 
 beforeAll(async () => {
   bot = await startTestBot({
-    env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT' },
+    // one part a day: the round spread over daily runs (access-review-parts.test.ts runs a day's continuation parts)
+    env: { SLACK_BOT_ID: 'B0BOT', SLACK_BOT_USER_ID: 'U0BOT', REVIEW_MAX_PARTS: '1' },
     policy: { ...testPolicy(), reviews: { everyDays: EVERY_DAYS, callsPerRun: CALLS_PER_RUN } },
     members: [OWNER, INTRUDER],
     decorateClient: usage.decorate,

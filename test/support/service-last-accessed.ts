@@ -40,6 +40,8 @@ export class ServiceLastAccessedStandIn {
   readonly jobs = new Map<string, StandInJob>();
   /** How many Get calls of a new job answer IN_PROGRESS before it completes. */
   pollsInProgress = 1;
+  /** Called before each call is answered (a test's IAM latency on its clock). */
+  onCall: () => void = () => {};
   /** Calls answered, by command name (for the tests' budgets). */
   readonly calls = new Map<string, number>();
   #seq = 0;
@@ -72,6 +74,7 @@ export class ServiceLastAccessedStandIn {
         if (name !== 'GenerateServiceLastAccessedDetailsCommand' && name !== 'GetServiceLastAccessedDetailsCommand')
           return next(args);
         this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
+        this.onCall();
         if (name === 'GenerateServiceLastAccessedDetailsCommand') {
           const arn = String(args.input.Arn);
           if (!/^arn:aws:iam::\d{12}:(user|group)\//.test(arn)) throw iamError('InvalidInput', `Bad ARN ${arn}`);

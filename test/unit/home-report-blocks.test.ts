@@ -76,6 +76,12 @@ describe('the App Home', () => {
       now,
       keys,
       rotations: Array.from({ length: 10 }, (_, i) => `• \`${pad(`u${i}`, 64, '&')}\`: ${pad('', 300, '<')}`),
+      reviews: Array.from({ length: 40 }, (_, i) => ({
+        account: pad(`acct-${i}-`, 32, '&'),
+        round: '2026-11-20',
+        memberships: 500,
+        deletions: 500,
+      })),
       approver: {
         waiting: Array.from({ length: 60 }, (_, i) => ({
           request: bigRequest(i),
@@ -92,7 +98,30 @@ describe('the App Home', () => {
     const text = JSON.stringify(blocks);
     expect(text).toContain('more* (');
     expect(text).toContain('…and 50 more in <#C0APPROVALS>.');
+    expect(text).toContain('…and 35 more accounts.');
     expect(text).toContain('/iam report'); // the help is never pushed out
+  });
+
+  it('shows the access reviews waiting for the viewer’s answers and points at the review DM', () => {
+    const blocks = homeView({
+      viewer: 'U0OWNER',
+      owned: { users: [], more: false },
+      now,
+      keys,
+      rotations: [],
+      reviews: [
+        { account: 'home', round: '2026-11-20', memberships: 3, deletions: 0 },
+        { account: 'staging', round: '2026-11-21', memberships: 1, deletions: 2 },
+      ],
+      help: [],
+    });
+
+    const text = JSON.stringify(blocks);
+    expect(text).toContain('Access review of 2026-11-20: 3 memberships to answer');
+    expect(text).toContain(
+      'Access review of 2026-11-21 in *staging*: 1 membership and 2 idle users (Delete offered) to answer',
+    );
+    expect(text).toContain('in the review DM I sent you');
   });
 
   it('says so when the requests waiting could not be read, and points at the approval channel', () => {

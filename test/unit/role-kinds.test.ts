@@ -148,7 +148,7 @@ const TODAY: Record<FunctionName, Record<string, string[]>> = {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ],
-    TableReminders: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    TableReminders: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
     InvokeWorker: ['lambda:InvokeFunction'],
     FailedJobsQueue: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
     Logs: ['logs:CreateLogStream', 'logs:PutLogEvents'],
