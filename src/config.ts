@@ -246,7 +246,8 @@ export const policySchema = z
      * The resumable runner (long requests, e.g. an offboarding of many IAM users): the worker runs a request in parts
      * and hands the rest to a new part before its 60-second timeout. `partBudgetSeconds`: how long one part may take,
      * counted from the worker invocation's start (the injected clock); it starts no step that the slowest one so far
-     * says would end past it; `maxStepsPerPart`: at most this many steps per part (0: no limit).
+     * says would end past it (a part of the key scan takes no new owner past it); `maxStepsPerPart`: at most this
+     * many steps per part (0: no limit).
      */
     runner: z._default(
       z.strictObject({

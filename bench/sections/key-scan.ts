@@ -12,7 +12,7 @@
  *
  * Measured here (2 shared cores, other work running): the scan 2-3 IAM calls per account whatever its size, per-user
  * reads 11,251 (5,626x); with every key due the scan's time is its DynamoDB claims (about 3 per key on moto, one at a
- * time per request: 265 s for 6,250 keys), which the worker spreads over continuation jobs (SCAN_PART_MS).
+ * time per request: 265 s for 6,250 keys), which the worker spreads over continuation jobs (the policy's runner.partBudgetSeconds).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
+import { invocationStartedAt } from '../invocation.js';
 import { logger } from '../logger.js';
 import { type KeyScanResult, scanAccountKeys } from '../services/key-scan.js';
 import { memberStates } from '../services/slack-members.js';
@@ -13,8 +14,6 @@ const payloadSchema = z.object({
 });
 export type KeyScanPayload = z.infer<typeof payloadSchema>;
 
-/** A part of a scan stops taking new owners after this long, well within the worker's 60 s (WORKER_TIMEOUT_MS). */
-export const SCAN_PART_MS = 40_000;
 /** Pause between two Slack posts of a scan. */
 export const SCAN_PACE_MS = 250;
 
@@ -41,13 +40,16 @@ export async function runKeyScan(
   options: { paceMs?: number } = {},
 ): Promise<KeyScanResult> {
   const payload = payloadSchema.parse(input);
-  const started = Date.now();
+  // The policy's part budget (runner.partBudgetSeconds, the runner's too), counted from the worker invocation's start
+  // on the injected clock: the job's claim spent the same 60 s of the worker's timeout (issue 20).
+  const budgetMs = deps.config.policy.runner.partBudgetSeconds * 1000;
+  const started = invocationStartedAt(deps.clock.now().getTime());
   const result = await scanAccountKeys(deps, payload.account, {
     runId: `${keyScanJob(payload).id}#${deps.randomToken().slice(0, 8)}`,
     day: payload.day,
     ...(payload.after !== undefined ? { after: payload.after } : {}),
     ...(payload.maxOwners !== undefined ? { maxOwners: payload.maxOwners } : {}),
-    outOfTime: () => Date.now() - started > SCAN_PART_MS,
+    outOfTime: () => deps.clock.now().getTime() - started > budgetMs,
     // owners Slack says are deactivated or does not know: their keys go to the approval channel, not to a DM nobody
     // reads (the daily owner check offboards a deactivated one and reports an unknown one); an owner Slack could not
     // answer about is DMed as usual. Asked per part, only for the owners that part handles.

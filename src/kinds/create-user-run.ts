@@ -3,7 +3,8 @@
  * never the Slack function). The run of an approved request:
  *
  * 1. `check-policy` (gate): the request as approved must still be allowed by today's policy (its groups listed, its
- *    path the policy's); a refusal ends the request failed before any IAM write.
+ *    path the policy's); a refusal ends the request failed before any IAM write. Its checkpoint and the IAM steps'
+ *    are written with the credentials step's (RunKind.deferCheckpoint), after the link's DM.
  * 2. The request's plan of IAM operations (src/services/kinds/create-user.ts createUserPlan, what the approval
  *    message shows): `CreateUser` (path, tags), `AddUserToGroup` per group, each idempotent (a user tagged with
  *    this request's id is this request's, made by a killed part or an earlier attempt: already there = done).
@@ -48,7 +49,7 @@ import {
 } from '../services/requests.js';
 import type { AuditDetail, RequestChanges, RunKind, StepOutcome } from '../services/runner/types.js';
 import { userChanged } from '../services/user-changes.js';
-import { unfinishedAttempt } from '../store/links.js';
+import { type DeliveryState, unfinishedAttempt } from '../store/links.js';
 import type { AccessRequest, CreatedResources, RunStep } from '../store/requests.js';
 import { kindOf } from './registry.js';
 
@@ -222,6 +223,11 @@ export const createUserRun: RunKind = {
         return step.op;
     }
   },
+  // The fast path first: the policy gate (no call) and the IAM writes (each harmless to run again: a user tagged with
+  // this request's id is its own, a membership added twice is one) are checkpointed with the credentials step, after
+  // the one-time link's DM, in one transaction (each with its own result and audit event): the link waits for no
+  // checkpoint. A kill before it runs them again. A failed step is checkpointed at once (the runner's undo).
+  deferCheckpoint: (step) => step.op === 'check-policy' || step.op === 'CreateUser' || step.op === 'AddUserToGroup',
   // The runner asks for `done` steps only. The credentials step's key and password go with the user: DeleteUser
   // removes what the user holds first.
   undo(step): RunStep | undefined {
@@ -338,7 +344,10 @@ async function iamStep(request: AccessRequest, run: () => Promise<StepOutcome>):
  */
 async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): Promise<StepOutcome> {
   const deliveryKey = deliveryKeyOf(request);
-  const delivered = (await completedDelivery(deps, deliveryKey)) ?? (await deliveredMeanwhile(deps, deliveryKey));
+  // one read of the delivery key's item answers both questions, and the claim's too (see DeliveryRequest.known)
+  const known = await deps.store.links.deliveryState(deliveryKey);
+  const delivered =
+    (await completedDelivery(deps, deliveryKey, known)) ?? (await deliveredMeanwhile(deps, deliveryKey, known));
   if (delivered)
     return {
       result: 'skipped',
@@ -378,6 +387,7 @@ async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): P
         account: request.account,
         purpose: `New IAM user ${request.userName} (${describeAccess(request)})`,
         bundle,
+        known,
       });
       linkId = delivery.linkId;
     } catch (error) {
@@ -405,8 +415,12 @@ async function deliverStep(deps: Deps, request: AccessRequest, step: RunStep): P
  * is completed with that link, and audited as any delivery, instead of minting again and sending a second link. A
  * link whose DM is not recorded (the run died between the post and that write) is retired by the next delivery.
  */
-async function deliveredMeanwhile(deps: Deps, deliveryKey: string): Promise<{ linkId: string } | undefined> {
-  const unfinished = await unfinishedAttempt(deps.store.links, deliveryKey);
+async function deliveredMeanwhile(
+  deps: Deps,
+  deliveryKey: string,
+  known: DeliveryState,
+): Promise<{ linkId: string } | undefined> {
+  const unfinished = await unfinishedAttempt(deps.store.links, deliveryKey, known);
   const link = unfinished && (await deps.store.links.get(unfinished.linkHash));
   if (!unfinished || !link) return undefined;
   const out = link.status === 'opened' || link.status === 'revoked' || (link.status === 'pending' && link.dmTs);

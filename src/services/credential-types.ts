@@ -3,6 +3,8 @@
  * Provisioning hands a bundle over; delivery stores it in Secrets Manager and DMs a one-time link.
  */
 
+import type { DeliveryState } from '../store/links.js';
+
 /** Credentials for one IAM user. Secret fields must never reach Slack, a log line, an error or DynamoDB. */
 export interface CredentialBundle {
   /** 12-digit AWS account id the user lives in. */
@@ -29,6 +31,11 @@ export interface DeliveryRequest {
   /** One line saying what this is, e.g. "New IAM user build-bot (access key)". */
   purpose: string;
   bundle: CredentialBundle;
+  /**
+   * The delivery key's item as the caller read it (consistently) before minting, when it did: the claim decides from
+   * it instead of reading it again (its conditional write checks that it still holds).
+   */
+  known?: DeliveryState;
 }
 
 export interface DeliveryResult {

@@ -4,7 +4,7 @@ import { HOUR } from '../clock.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, ProvisioningError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
-import { type LinkRecord, LinkStore } from '../store/links.js';
+import { type DeliveryState, type LinkRecord, LinkStore } from '../store/links.js';
 import { hashToken, linkUrl, updateDm } from './credential-links.js';
 import {
   createCredentialSecret,
@@ -59,8 +59,9 @@ export function deliveredEvent(link: LinkRecord, deliveryKey: string, at: Date, 
 export async function completedDelivery(
   deps: Pick<Deps, 'store' | 'clock'>,
   deliveryKey: string,
+  known?: DeliveryState,
 ): Promise<{ linkId: string; expiresAt: number } | undefined> {
-  const done = await deps.store.links.deliveredLink(deliveryKey);
+  const done = known !== undefined ? LinkStore.deliveredOf(known) : await deps.store.links.deliveredLink(deliveryKey);
   if (!done) return undefined;
   if (!(await hasDeliveredEvent(deps, done.linkId))) {
     const link = await deps.store.links.get(done.linkHash);
@@ -115,6 +116,7 @@ export async function deliverCredentials(deps: DeliveryDeps, request: DeliveryRe
     { linkId, linkHash, expiresAt },
     now,
     DELIVERY_LEASE_MS,
+    request.known,
   );
   if (claim.state === 'delivered') {
     const done = await completedDelivery(deps, request.deliveryKey); // its audit event, if a kill lost it

@@ -12,7 +12,6 @@ import {
   DeleteLoginProfileCommand,
   DeleteUserCommand,
   GetGroupCommand,
-  GetUserCommand,
   ListAccessKeysCommand,
   ListGroupsForUserCommand,
   ListUserTagsCommand,
@@ -134,21 +133,20 @@ const NOTHING_YET = (): CreatedResources => ({ user: false, groups: [], loginPro
 export async function createIamUser(iam: IamSender, plan: UserPlan): Promise<'created' | 'ours'> {
   const step = 'CreateUser';
   try {
-    if (await userExists(iam, plan.userName)) {
-      if (await taggedWithRequest(iam, plan)) return 'ours';
-      throw new ProvisioningStepError(
-        step,
-        `An IAM user named ${plan.userName} already exists and was not created by this request`,
-        NOTHING_YET(),
-      );
-    }
+    // CreateUser first, not GetUser first: one IAM call fewer on the fast path (the link waits for it). A user of
+    // that name already there is read only then (its tags say whether this request made it).
     try {
       await iam.send(new CreateUserCommand({ UserName: plan.userName, Path: plan.path, Tags: plan.tags }));
       return 'created';
     } catch (error) {
-      if (errorName(error) !== 'EntityAlreadyExists' || !(await taggedWithRequest(iam, plan))) throw error;
-      return 'ours';
+      if (errorName(error) !== 'EntityAlreadyExists') throw error;
     }
+    if (await taggedWithRequest(iam, plan)) return 'ours';
+    throw new ProvisioningStepError(
+      step,
+      `An IAM user named ${plan.userName} already exists and was not created by this request`,
+      NOTHING_YET(),
+    );
   } catch (error) {
     if (error instanceof ProvisioningStepError) throw error;
     throw new ProvisioningStepError(step, `${step} failed (${errorName(error)})`, NOTHING_YET(), error);
@@ -317,16 +315,6 @@ export async function rollbackUser(
     if (!isNoSuchEntity(error)) remaining.push(`IAM user ${userName} (DeleteUser: ${errorName(error)})`);
   }
   return { removed, remaining };
-}
-
-async function userExists(iam: IamSender, userName: string): Promise<boolean> {
-  try {
-    await iam.send(new GetUserCommand({ UserName: userName }));
-    return true;
-  } catch (error) {
-    if (isNoSuchEntity(error)) return false;
-    throw error;
-  }
 }
 
 async function groupExists(iam: IamSender, group: string): Promise<boolean> {

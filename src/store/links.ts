@@ -93,6 +93,15 @@ interface LinkItem extends Item, Partial<Omit<LinkRecord, 'id'>> {
   sweepDue?: string;
 }
 
+/**
+ * A delivery key's item as read once (consistently): what a caller decides from (delivered? an attempt left
+ * unfinished?) and hands to claimDelivery instead of it being read again. `null`: the key was never claimed.
+ */
+export type DeliveryState = Pick<
+  LinkItem,
+  'linkId' | 'linkHash' | 'expiresAt' | 'leaseUntil' | 'deliveredAt' | 'attempt'
+> | null;
+
 /** Constant partition of the sparse sweep index: only links with work left carry it. */
 const SWEEP_DUE = 'due';
 export const SWEEP_INDEX = 'sweep';
@@ -240,9 +249,12 @@ export class LinkStore {
     next: { linkId: string; linkHash: string; expiresAt: number },
     now: Date,
     leaseMs: number,
+    known?: DeliveryState,
   ): Promise<DeliveryClaim> {
     const id = deliveryId(deliveryKey);
-    const existing = await this.model.get({ id }, { consistent: true });
+    // A state read earlier is as good as a read now: the conditional write below checks that it still holds (when it
+    // does not, the item is read again).
+    const existing = known !== undefined ? known : await this.model.get({ id }, { consistent: true });
     const settled = this.#settled(existing);
     if (settled) return settled;
     if (existing && (existing.leaseUntil ?? 0) >= now.getTime()) return { state: 'busy' };
@@ -281,6 +293,20 @@ export class LinkStore {
     return { state: 'claimed', attempt, ...(previous ? { previous } : {}) };
   }
 
+  /** A delivery key's item, read consistently (see DeliveryState). */
+  async deliveryState(deliveryKey: string): Promise<DeliveryState> {
+    const item = await this.model.get({ id: deliveryId(deliveryKey) }, { consistent: true });
+    if (!item) return null;
+    const { linkId, linkHash, expiresAt, leaseUntil, deliveredAt, attempt } = item;
+    return { linkId, linkHash, expiresAt, leaseUntil, deliveredAt, attempt };
+  }
+
+  /** The link of a delivery that completed, from its state; undefined otherwise. */
+  static deliveredOf(state: DeliveryState): { linkId: string; linkHash: string; expiresAt: number } | undefined {
+    if (!state?.deliveredAt || !state.linkId || !state.linkHash || !state.expiresAt) return undefined;
+    return { linkId: state.linkId, linkHash: state.linkHash, expiresAt: state.expiresAt };
+  }
+
   /** The link a delivery key delivered, if it completed (read consistently); undefined otherwise. */
   async deliveredLink(
     deliveryKey: string,
@@ -308,7 +334,7 @@ export class LinkStore {
     };
   }
 
-  #settled(item: LinkItem | undefined): DeliveryClaim | undefined {
+  #settled(item: DeliveryState | undefined): DeliveryClaim | undefined {
     if (!item?.deliveredAt || !item.linkId || !item.linkHash || !item.expiresAt) return undefined;
     return { state: 'delivered', linkId: item.linkId, linkHash: item.linkHash, expiresAt: item.expiresAt };
   }
@@ -447,8 +473,10 @@ export class LinkStore {
 export async function unfinishedAttempt(
   links: Pick<LinkStore, 'model'>,
   deliveryKey: string,
+  known?: DeliveryState,
 ): Promise<{ linkId: string; linkHash: string } | undefined> {
-  const item = await links.model.get({ id: deliveryId(deliveryKey) }, { consistent: true });
+  const item =
+    known !== undefined ? known : await links.model.get({ id: deliveryId(deliveryKey) }, { consistent: true });
   if (!item || item.deliveredAt || !item.linkId || !item.linkHash) return undefined;
   return { linkId: item.linkId, linkHash: item.linkHash };
 }

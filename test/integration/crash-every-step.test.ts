@@ -235,17 +235,18 @@ const MAY_DOUBLE: Record<string, string[]> = {
     // the account id its IAM check learned (the inline command leaves that check to the worker)
     'after publish-request#1/1.2 slack:chat.postMessage C0APPROVALS',
     'before publish-request#1/1.3 dynamodb:UpdateItem requests',
-    // the one-time link's DM (the fast path: the first post of the run), recorded on the link (its DM channel and
+    // the one-time link's DM (the fast path: the first post of the run, before any checkpoint but the run's start:
+    // the policy gate's and the IAM steps' are written with the delivery's), recorded on the link (its DM channel and
     // ts): the retry retires that link and sends another, so one stays live; once the DM is recorded, the retry
     // completes that delivery instead
-    'after provision#1/1.15 slack:chat.postMessage U0RECIPIENT',
-    'before provision#1/1.16 dynamodb:UpdateItem links',
+    'after provision#1/1.11 slack:chat.postMessage U0RECIPIENT',
+    'before provision#1/1.12 dynamodb:UpdateItem links',
     // the `start` step's DM to the requester ("approved"), after the delivery, recorded by the step's checkpoint
-    'after provision#1/1.21 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.22 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.17 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.18 dynamodb:TransactWriteItems requests+audit',
     // the `tell-requester` step's DM ("ready"), recorded by the step's checkpoint
-    'after provision#1/1.30 slack:chat.postMessage U0REQUESTER',
-    'before provision#1/1.31 dynamodb:TransactWriteItems requests+audit',
+    'after provision#1/1.26 slack:chat.postMessage U0REQUESTER',
+    'before provision#1/1.27 dynamodb:TransactWriteItems requests+audit',
   ],
   // The change kinds run on the resumable runner: each DM is a step of its own, recorded by that step's checkpoint
   // (the TransactWriteItems right after the post), so a DM is doubled only when the kill falls between the two:

@@ -1,7 +1,8 @@
 /**
  * The resumable runner: runs a request's plan of steps in parts of the worker. A part leases the request (a
  * conditional write), runs steps from the cursor and, after each one, writes a checkpoint (the cursor, the step's
- * result and the kind's record of it) in one DynamoDB transaction with the step's audit event. Before the part's
+ * result and the kind's record of it) in one DynamoDB transaction with the step's audit event (a step the kind lets
+ * defer it, RunKind.deferCheckpoint, has it written in the next step's transaction, with its own event). Before the part's
  * budget runs out (`runner.partBudgetSeconds` counted from the worker invocation's start on the injected clock: no
  * step is started that the slowest one so far says would end past it; or `runner.maxStepsPerPart` steps) it hands the
  * rest to the next part: a job whose id is derived from the request, its attempt and the part number, so a repeated
@@ -243,42 +244,100 @@ async function runFrom(
   const started = invocationStartedAt(now());
   let slowest = 0;
   let current = leased;
+  // Steps run whose checkpoints wait for the next step's (RunKind.deferCheckpoint), and the request as the next step
+  // sees it: as stored, with their results and changes applied in memory.
+  let deferred: Ran[] = [];
+  let view = leased;
   for (let ran = 0; ; ran++) {
-    const run = current.run as RunState;
+    const run = view.run as RunState;
     const step = run.steps[run.cursor];
     if (!step) return 'finished';
     const stepStarted = now();
     const tooMany = ran > 0 && maxStepsPerPart > 0 && ran >= maxStepsPerPart;
     // with no step timed yet, only a part whose invocation already spent its budget hands off before its first step
-    if (tooMany || stepStarted - started + slowest > budgetMs) return handOff(deps, current, part, leaseUntil);
+    if (tooMany || stepStarted - started + slowest > budgetMs) {
+      if (deferred.length) {
+        const written = await checkpoint(deps, kind, current, deferred, part, leaseUntil);
+        if (!written || written === 'again') return 'lost';
+        current = written;
+      }
+      return handOff(deps, current, part, leaseUntil);
+    }
     let outcome: StepOutcome;
     try {
-      outcome = step.t === 'commit' ? { result: 'done' } : await kind.step(deps, current, step);
+      outcome = step.t === 'commit' ? { result: 'done' } : await kind.step(deps, view, step);
     } catch (error) {
       await release(deps, current.id, part, leaseUntil);
       throw new Error(`Request ${current.id}: step ${run.cursor} (${kind.describe(step)}) threw`, { cause: error });
     }
     if (outcome.waitUntil) {
+      // a deferred step's next is never a `wait` step; should another step wait, what ran before it is written first
+      if (deferred.length) {
+        const written = await checkpoint(deps, kind, current, deferred, part, leaseUntil);
+        deferred = [];
+        if (!written || written === 'again') return 'lost';
+        current = written;
+      }
       const slept = await sleep(deps, current, part, leaseUntil, outcome.waitUntil);
       if (typeof slept === 'string') return slept;
       current = slept; // a signal changed the request first: the wait step decides again from it
+      view = slept;
       continue;
     }
-    const next = await checkpoint(deps, kind, current, step, outcome, part, leaseUntil);
+    const next = run.steps[run.cursor + 1];
+    if (
+      kind.deferCheckpoint?.(step) &&
+      outcome.result !== 'failed' &&
+      !outcome.then?.length &&
+      next !== undefined &&
+      next.t !== 'commit' &&
+      next.t !== 'wait'
+    ) {
+      deferred = [...deferred, { step, outcome }];
+      view = applied(view, step, outcome);
+      slowest = Math.max(slowest, now() - stepStarted);
+      continue;
+    }
+    const written = await checkpoint(deps, kind, current, [...deferred, { step, outcome }], part, leaseUntil);
+    deferred = [];
     slowest = Math.max(slowest, now() - stepStarted);
-    if (next === 'again') {
+    if (written === 'again') {
       const fresh = await deps.store.requests.get(current.id);
       if (!fresh) return 'lost';
       current = fresh;
+      view = fresh;
       continue;
     }
-    if (!next) {
+    if (!written) {
       logger.warn('A part of a run lost its lease; it stops', { requestId: current.id, part });
       return 'lost';
     }
-    current = next;
+    current = written;
+    view = written;
   }
 }
+
+/** A step run by a part, with what it came to, not yet checkpointed. */
+interface Ran {
+  step: RunStep;
+  outcome: StepOutcome;
+}
+
+/** The request with a deferred step's result recorded and its changes made, in memory (its version unchanged). */
+function applied(request: AccessRequest, step: RunStep, outcome: StepOutcome): AccessRequest {
+  const run = request.run as RunState;
+  const steps = [...run.steps];
+  steps[run.cursor] = recorded(step, outcome);
+  return { ...request, ...(outcome.changes?.(request) ?? {}), run: { ...run, steps, cursor: run.cursor + 1 } };
+}
+
+/** A step with its result, as its checkpoint stores it. */
+const recorded = (step: RunStep, outcome: StepOutcome): RunStep => ({
+  ...step,
+  result: outcome.result,
+  ...(outcome.detail ? { detail: outcome.detail } : {}),
+  ...(outcome.data ? { data: outcome.data } : {}),
+});
 
 const audit = (deps: Deps, request: AccessRequest, action: string, detail: AuditDetail) =>
   deps.store.audit.transactionItem(
@@ -322,35 +381,40 @@ function undoAfterFailure(kind: RunKind, steps: RunStep[], at: number): number {
 }
 
 /**
- * Writes the checkpoint after `step`: its result, the steps it added, the cursor past it, the kind's changes (a
- * `commit` step: the request's end, status `failed` when an earlier step failed, else `done`), in one transaction
- * with its audit event. Conditional on the request's version; when someone else wrote first (e.g. a Reactivate, a
- * member noticed back), re-reads and writes again while this part still holds the lease. Returns the new state, or
- * undefined once the lease is lost.
+ * Writes the checkpoint after the last of `ran` (the steps before it deferred theirs: see RunKind.deferCheckpoint):
+ * each step's result, the steps the last one added, the cursor past it, the kind's changes (a `commit` step: the
+ * request's end, status `failed` when an earlier step failed, else `done`), in one transaction with each step's audit
+ * event. Conditional on the request's version; when someone else wrote first (e.g. a Reactivate, a member noticed
+ * back), re-reads and writes again while this part still holds the lease. Returns the new state, or undefined once
+ * the lease is lost.
  */
 async function checkpoint(
   deps: Deps,
   kind: RunKind,
   request: AccessRequest,
-  step: RunStep,
-  outcome: StepOutcome,
+  ran: readonly Ran[],
   part: number,
   leaseUntil: number,
 ): Promise<AccessRequest | undefined | 'again'> {
-  let current = request;
+  const last = ran[ran.length - 1] as Ran;
+  const { step, outcome } = last;
+  let stored = request;
   for (let tries = 0; tries < 5; tries++) {
-    const run = current.run;
-    if (!run || run.part !== part || run.leaseUntil !== leaseUntil) return undefined;
+    if (!stored.run || stored.run.part !== part || stored.run.leaseUntil !== leaseUntil) return undefined;
     // A `wait` step decides from facts a signal may have changed meanwhile: it decides again from the new state.
     if (tries > 0 && step.t === 'wait') return 'again';
+    const events: { action: string; detail: AuditDetail }[] = [];
+    let current = stored;
+    let earlier: RequestChanges = {};
+    for (const before of ran.slice(0, -1)) {
+      earlier = { ...earlier, ...(before.outcome.changes?.(current) ?? {}) };
+      current = applied(current, before.step, before.outcome);
+      events.push(stepAudit(kind, before.step, before.outcome));
+    }
+    const run = current.run as RunState;
     const at = run.cursor;
     const steps = [...run.steps];
-    steps[at] = {
-      ...step,
-      result: outcome.result,
-      ...(outcome.detail ? { detail: outcome.detail } : {}),
-      ...(outcome.data ? { data: outcome.data } : {}),
-    };
+    steps[at] = recorded(step, outcome);
     if (outcome.then?.length) steps.splice(at + 1, 0, ...outcome.then);
     const undoing =
       outcome.result === 'failed' &&
@@ -363,27 +427,30 @@ async function checkpoint(
       ...rest,
       steps,
       cursor,
-      seq: run.seq + 1,
+      seq: (stored.run as RunState).seq + 1,
       ...(cursor >= steps.length ? { leaseUntil: 0 } : {}),
     };
     let changes: RequestChanges;
-    let event: { action: string; detail: AuditDetail };
     if (step.t === 'commit') {
       const failed = steps.slice(0, at).filter((s) => s.result === 'failed');
       const committed = kind.commit(deps, current, failed);
       changes = { ...committed.changes, status: failed.length ? 'failed' : 'done' };
-      event = committed.audit;
+      events.push(committed.audit);
     } else {
       changes = outcome.changes?.(current) ?? {};
-      event = stepAudit(kind, step, outcome);
+      events.push(stepAudit(kind, step, outcome));
     }
-    const next = await deps.store.requests.update(current, { ...changes, run: nextRun }, deps.clock.now(), [], (n) => [
-      audit(deps, n, event.action, event.detail),
-    ]);
+    const next = await deps.store.requests.update(
+      stored,
+      { ...earlier, ...changes, run: nextRun },
+      deps.clock.now(),
+      [],
+      (n) => events.map((event) => audit(deps, n, event.action, event.detail)),
+    );
     if (next) return next;
-    const fresh = await deps.store.requests.get(current.id);
+    const fresh = await deps.store.requests.get(stored.id);
     if (!fresh) return undefined;
-    current = fresh;
+    stored = fresh;
   }
   throw new Error(`Request ${request.id}: too many concurrent changes to write the checkpoint of step ${step.op}`);
 }

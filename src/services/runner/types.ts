@@ -69,6 +69,14 @@ export interface RunKind {
    */
   undo?(step: RunStep): RunStep | undefined;
   /**
+   * Optional: whether `step`'s checkpoint may wait for the next step's, and be written in the same transaction (each
+   * step with its own result and audit event). For a step that is harmless to run again when a kill loses both (as
+   * every step must be) and whose record nothing reads before then: the fast path (e.g. a one-time link) then waits
+   * for one write instead of one per step. The runner defers only an outcome that does not fail, add steps or wait,
+   * and only when the next step runs in the same part and is neither a `commit` nor a `wait`.
+   */
+  deferCheckpoint?(step: RunStep): boolean;
+  /**
    * A `commit` step: what the request records when it ends (`failed`: the steps that failed; the runner sets the
    * status, failed when any did) and the audit event of that write.
    */
