@@ -3,7 +3,7 @@
  * was done per IAM user (and what was only listed), with Reactivate and Give to.
  */
 import { MAX_JUSTIFICATION } from '../services/request-validation.js';
-import type { AccessRequest, OffboardedUser } from '../store/requests.js';
+import { type AccessRequest, deletedOnLeave, type OffboardedUser } from '../store/requests.js';
 import {
   FORM_INPUT,
   GIVE_TO_BLOCKS,
@@ -149,14 +149,18 @@ export function offboardMessage(r: AccessRequest, ctx: RequestContext & { recove
   const recoveryEnds = off?.doneAt
     ? new Date(Date.parse(off.doneAt) + ctx.recoveryDays * 86_400_000).toISOString()
     : undefined;
+  // the users `leavers.deleteAfterDays` deleted: nothing of theirs can be reactivated or given
+  const deleted = (u: OffboardedUser) => !!off && deletedOnLeave(off, u);
+  const reactivable = users.some((u) => u.keys.length && !deleted(u));
+  const butDeleted = users.some((u) => u.keys.length && deleted(u)) ? ' (not those of the deleted users)' : '';
   if (off?.reactivation)
     lines.push(
       off.reactivation.phase === 'reactivated'
-        ? `:leftwards_arrow_with_hook: *Reactivated* by ${user(off.reactivation.by)} on ${at(off.reactivation.at)}: the keys it deactivated are active again.`
+        ? `:leftwards_arrow_with_hook: *Reactivated* by ${user(off.reactivation.by)} on ${at(off.reactivation.at)}: the keys it deactivated are active again${butDeleted}.`
         : `:gear: ${user(off.reactivation.by)} is reactivating the keys…`,
     );
-  else if (r.status === 'done' && !reportOnly && recoveryEnds && users.some((u) => u.keys.length))
-    lines.push(`Approvers can *Reactivate* the deactivated keys until ${at(recoveryEnds)}.`);
+  else if (r.status === 'done' && !reportOnly && recoveryEnds && reactivable)
+    lines.push(`Approvers can *Reactivate* the deactivated keys${butDeleted} until ${at(recoveryEnds)}.`);
   lines.push(...deletionLines(r));
   if (off?.returnedAt)
     lines.push(
@@ -185,11 +189,11 @@ export function offboardMessage(r: AccessRequest, ctx: RequestContext & { recove
       elements: [button('Retry', REQUEST_RETRY, r.id), button('Abandon', REQUEST_ABANDON, r.id, 'danger')],
     });
   else if (r.status === 'done') {
-    const giveable = users.filter((u) => u.outcome !== 'unmanaged' && u.outcome !== 'gone').slice(0, MAX_GIVE_TO);
+    const giveable = users
+      .filter((u) => u.outcome !== 'unmanaged' && u.outcome !== 'gone' && !deleted(u))
+      .slice(0, MAX_GIVE_TO);
     const elements = [
-      ...(!reportOnly && !off?.reactivation && users.some((u) => u.keys.length)
-        ? [button('Reactivate', OFFBOARD_REACTIVATE, r.id)]
-        : []),
+      ...(!reportOnly && !off?.reactivation && reactivable ? [button('Reactivate', OFFBOARD_REACTIVATE, r.id)] : []),
       ...giveable.map((u, i) =>
         button(
           `Give ${u.userName.slice(0, 50)} to…`,

@@ -176,6 +176,15 @@ export interface LeaverDeletion {
 }
 
 /**
+ * Whether `u` is one of the users an offboarding's deletions (`leavers.deleteAfterDays`) decided to delete: gone, or
+ * going, from IAM. Nothing of theirs can be restored (Reactivate, Give to).
+ */
+export const deletedOnLeave = (off: Offboarding, u: { account: string; userName: string }): boolean =>
+  (off.deletions?.users ?? []).some(
+    (d) => d.outcome === 'deleting' && d.account === u.account && d.userName === u.userName,
+  );
+
+/**
  * What a step of a run is (see src/services/runner): the runner treats each type the same for every kind. `undo`:
  * a step the runner added after a failure to reverse an earlier `done` step (its `args.undoes`: that step's index).
  */

@@ -28,7 +28,7 @@ import { leaverRequestId } from '../../src/services/kinds/offboard.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { changeRequestFor, ensureGroup } from '../support/changes.js';
-import { APPROVALS, auditActions, click } from '../support/create-user.js';
+import { APPROVALS, auditActions, click, repliesTo } from '../support/create-user.js';
 import { testPolicy } from '../support/policy.js';
 import { ServiceCredentialStandIn } from '../support/service-credentials.js';
 
@@ -45,7 +45,7 @@ function harness(leavers: Record<string, unknown>) {
       h.bot = await startTestBot({
         clock,
         policy: testPolicy({ users: { path: PATH }, leavers }),
-        members: ['U0BOB', 'U0LEFT1', 'U0LEFT2', 'U0LEFT3'],
+        members: ['U0BOB', 'U0LEFT1', 'U0LEFT2', 'U0LEFT3', 'U0LEFT4'],
         // moto 5.2.1 does not implement service-specific credentials (the purge lists them): this stands in for
         // those calls only, after the role checker checked them (see the file)
         decorateClient: new ServiceCredentialStandIn().decorate,
@@ -124,10 +124,13 @@ describe('leavers.deleteAfterDays: 7', () => {
     await h.seedUser('lvd-nobody', 'U0LEFT1', { keys: 2, console: true, attached: true });
     await h.seedUser('lvd-taken', 'U0LEFT1');
     await h.seedUser('lvd-reactivated', 'U0LEFT2');
+    // U0LEFT4 owns one user, which nobody keeps: after day 7, its offboarding has nothing left to reactivate
+    await h.seedUser('lvd-alone', 'U0LEFT4');
     await h.bot.schedule(); // the ownership projection
     await h.bot.drain();
     h.bot.slack.members.deactivate('U0LEFT1');
     h.bot.slack.members.deactivate('U0LEFT2');
+    h.bot.slack.members.deactivate('U0LEFT4');
     await h.daily(); // day 0: the daily check finds both gone and offboards them
   });
   afterAll(async () => {
@@ -240,6 +243,56 @@ describe('leavers.deleteAfterDays: 7', () => {
     expect(h.iamWrites()).toHaveLength(writes);
     expect((await h.request(left1)).offboard?.deletions).toEqual(decided);
     expect(await h.bot.deps.store.requests.get(leaverDeletionId(left1, 1))).toBeUndefined();
+  });
+
+  it('refuses Reactivate as a whole when every user with keys was deleted, naming them, and changes nothing', async () => {
+    // Prepare: U0LEFT4's only user was deleted on day 7
+    const left4 = leaverRequestId('U0LEFT4');
+    const before = await h.request(left4);
+    const writes = h.iamWrites().length;
+
+    // Act
+    const { responseId } = await h.clickReport(before, 'U0APPROVER1', OFFBOARD_REACTIVATE);
+    await h.bot.drain();
+
+    // Assess
+    const after = await h.request(left4);
+    const answer = repliesTo(h.bot, responseId).join();
+    expect(await h.exists('lvd-alone')).toBe(false);
+    expect(answer).toContain('Nothing to reactivate');
+    expect(answer).toContain('`lvd-alone` was deleted on');
+    expect(answer).toContain('cannot be restored');
+    expect(after.status).toBe('done');
+    expect(after.offboard?.reactivation).toBeUndefined();
+    expect(after.run).toEqual(before.run);
+    expect(h.iamWrites()).toHaveLength(writes);
+    expect(await auditActions(h.bot, left4)).toContain('reactivate-refused');
+    expect(h.reportNow(left4)).not.toContain(OFFBOARD_REACTIVATE);
+    expect(h.reportNow(left4)).not.toContain('Give lvd-alone');
+  });
+
+  it('reactivates only the users it did not delete, and tells the approver which were deleted and cannot be restored', async () => {
+    // Prepare: U0LEFT1's lvd-nobody was deleted on day 7, lvd-taken kept (its key still inactive)
+    const before = await h.request(left1);
+
+    // Act
+    const { responseId } = await h.clickReport(before, 'U0APPROVER1', OFFBOARD_REACTIVATE);
+    await h.bot.drain();
+
+    // Assess
+    const after = await h.request(left1);
+    const restoring = (after.run?.steps ?? []).filter((s) => s.op === 'restore-key');
+    const keys = await h.iam.send(new ListAccessKeysCommand({ UserName: 'lvd-taken' }));
+    const answer = repliesTo(h.bot, responseId).join();
+    expect(answer).toContain('`lvd-nobody`');
+    expect(answer).toContain('cannot be restored');
+    expect(after.status).toBe('done');
+    expect(after.offboard?.reactivation?.phase).toBe('reactivated');
+    expect(restoring.map((s) => s.args.userName)).toEqual(['lvd-taken']);
+    expect(restoring.every((s) => s.result === 'done')).toBe(true);
+    expect(keys.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Active']);
+    expect(await h.exists('lvd-nobody')).toBe(false);
+    expect(h.reportNow(left1)).toContain('not those of the deleted users');
   });
 });
 

@@ -5,8 +5,8 @@
  * and Deny. The usual rules decide it (authorizeApprover and authorizeDenier: listed approvers of the groups, full
  * members, never the request's requester nor the user's owner) and nobody approves their own ask. Once the groups'
  * required approvals are in, the end moves by the grant's duration (within the groups' `maxDuration`), counted
- * against `maxExtensions`, and the run is woken (signalRun) so that its wait step sees the new end. Store and Slack
- * port only.
+ * against `maxExtensions`, and the run is woken (signalRun) so that its wait step sees the new end and tells of the
+ * approval (the ask's post and its asker's DM, steps of the run: tellExtensionApproved). Store and Slack port only.
  */
 import { context, esc, section, slackDate, user } from '../../blocks/text.js';
 import type { Deps } from '../../deps.js';
@@ -72,7 +72,7 @@ export const EXTENSION_POST_CLAIM_MS = 2 * 60_000;
  * Records an extension ask by `by` for `grant` (the end it saw, `endsAt`, moved to `to`) and posts it for approval,
  * once: the post is claimed in the same conditional write that records the ask (or, when an earlier post was lost, in
  * one that claims it again after EXTENSION_POST_CLAIM_MS), and only the click whose claim was written posts. A second
- * ask while one is pending changes nothing. Throws ConflictError when the request changed meanwhile or the ask is
+ * ask while one is pending changes nothing (its asker's own repeated click, once posted, is answered as the first). Throws ConflictError when the request changed meanwhile or the ask is
  * being posted by another click.
  */
 export async function askExtension(
@@ -84,6 +84,9 @@ export async function askExtension(
 ): Promise<{ request: AccessRequest; text: string }> {
   const channel = deps.config.policy.approvals.channel;
   const pending = grant.extensionAsk;
+  const asked = `An extension of ${r.groups.join(', ')} to ${when(to)} needs approval: I asked in <#${channel}>, and I'll DM you once it is decided.`;
+  // its asker's repeated click (the first died before answering, after the post): the same answer, nothing posted
+  if (pending?.post && pending.by === by && pending.to === to) return { request: r, text: asked };
   if (pending?.post)
     throw new ConflictError(
       `An extension to ${when(pending.to)} is already waiting for approval in <#${pending.post.channel}>.`,
@@ -125,23 +128,25 @@ export async function askExtension(
     deps.clock.now(),
   );
   if (!recorded) logger.warn('The post of an extension ask was not recorded', { requestId: r.id });
-  return {
-    request: recorded ?? current,
-    text: `An extension of ${r.groups.join(', ')} to ${when(to)} needs approval: I asked in <#${channel}>, and I'll DM you once it is decided.`,
-  };
+  return { request: recorded ?? current, text: asked };
 }
 
-/** Reads the request of a button value `id|from` with its pending ask for that end, or throws the clicker's answer. */
-async function pendingAsk(deps: ExtensionDeps, value: string) {
+/** Reads the request of a button value `id|from` (the end the ask would move), or throws the clicker's answer. */
+async function readAsk(deps: ExtensionDeps, value: string) {
   const [id = '', from = ''] = value.split('|');
   const r = await deps.store.requests.get(id);
   const grant = r?.grant;
   if (r?.kind !== 'temporary-membership' || !grant?.endsAt) throw new NotAuthorizedError('There is no such extension.');
+  return { r, grant: grant as Grant, from };
+}
+
+/** The request of a button value with its pending ask for that end, or throws the clicker's answer. */
+function pendingAsk({ r, grant, from }: Awaited<ReturnType<typeof readAsk>>) {
   const ask = grant.extensionAsk;
   if (!ask || ask.from !== from) throw new ConflictError('This extension was already decided.');
   if (r.status !== 'done' || grant.endedAt || grant.endNow)
     throw new ConflictError('The membership has ended, or is being removed now: nothing to extend.');
-  return { r, grant: grant as Grant, ask };
+  return { r, grant, ask };
 }
 
 /** Updates the ask's post and DMs its asker (best effort: the decision stands). */
@@ -157,8 +162,9 @@ async function tellDecision(deps: ExtensionDeps, r: AccessRequest, ask: Extensio
 /**
  * Approve on an extension ask, by `who`: an approver of every group (authorizeApprover), not its asker. Once the
  * approvals reach the groups' required count, the end moves to the ask's `to` and the extensions count grows, in one
- * conditional write with its audit event, which wakes the run. A double click, or one after the decision, changes
- * nothing. Throws NotAuthorizedError or ConflictError with the clicker's answer.
+ * conditional write with its audit event and the approved ask (`extensionApproved`), which wakes the run: the run
+ * tells of it. A double click, or one after the decision, changes nothing; the deciding approver's repeated click is
+ * answered as the first was. Throws NotAuthorizedError or ConflictError with the clicker's answer.
  */
 export async function approveExtension(
   deps: ExtensionDeps,
@@ -166,7 +172,12 @@ export async function approveExtension(
   who: string,
   maxExtensions: (r: AccessRequest) => number,
 ): Promise<{ request: AccessRequest; job?: Job; text: string }> {
-  const { r, grant, ask } = await pendingAsk(deps, value);
+  const read = await readAsk(deps, value);
+  const approved = read.grant.extensionApproved;
+  // a repeated click of an approver whose approval decided it (its first click died before answering): the same answer
+  if (approved?.from === read.from && approved.approvals?.includes(who) && read.grant.extensionAsk?.from !== read.from)
+    return { request: read.r, text: extendedText(read.r, approved.to) };
+  const { r, grant, ask } = pendingAsk(read);
   if (who === ask.by)
     throw new NotAuthorizedError('You asked for this extension, so you cannot approve it: another approver must.');
   await authorizeApprover(deps, r, who, 'approve');
@@ -190,7 +201,13 @@ export async function approveExtension(
       `This membership was extended ${grant.extensions} times already: the most its groups allow.`,
     );
   const { extensionAsk: _, ...rest } = grant;
-  const next: GrantState = { ...rest, endsAt: ask.to, extensions: grant.extensions + 1 };
+  // the run, woken by this write, tells of it (extensionApprovedSteps): a click killed after it loses nothing
+  const next: GrantState = {
+    ...rest,
+    endsAt: ask.to,
+    extensions: grant.extensions + 1,
+    extensionApproved: { ...ask, approvals: all },
+  };
   const out = await signalRun(deps, r, { grant: next }, (n) => [
     deps.store.audit.transactionItem(
       auditEvent(deps, n, who, 'grant.extended', {
@@ -204,14 +221,37 @@ export async function approveExtension(
     ),
   ]);
   if (!out) throw new ConflictError('The extension changed just now; look again.');
-  await tellDecision(
-    deps,
-    out.request,
-    { ...ask, approvals: all },
-    `:white_check_mark: Approved by ${all.map(user).join(', ')}: it now ends ${at(ask.to)}.`,
-    `Your extension was approved: IAM user ${r.userName} stays in ${r.groups.join(', ')} until ${when(ask.to)}.`,
-  );
-  return { ...out, text: `Extended: IAM user ${r.userName} stays in ${r.groups.join(', ')} until ${when(ask.to)}.` };
+  return { ...out, text: extendedText(r, ask.to) };
+}
+
+const extendedText = (r: AccessRequest, to: string) =>
+  `Extended: IAM user ${r.userName} stays in ${r.groups.join(', ')} until ${when(to)}.`;
+
+/**
+ * Worker, the run's steps that tell of an approved extension (`grant.extensionApproved`, see the wait step in
+ * ./run.ts): `post` brings the ask's post in the approval channel up to date (Approved by …, buttons gone), `dm` tells
+ * its asker. Each is a step of its own, so a part killed after one does not repeat the other.
+ */
+export async function tellExtensionApproved(deps: ExtensionDeps, r: AccessRequest, part: 'post' | 'dm'): Promise<void> {
+  const ask = r.grant?.extensionApproved;
+  if (!ask) return;
+  const approvals = ask.approvals ?? [];
+  if (part === 'post') {
+    if (ask.post)
+      await deps.messenger.update(
+        ask.post.channel,
+        ask.post.ts,
+        extensionAskMessage(
+          r,
+          ask,
+          `:white_check_mark: Approved by ${approvals.map(user).join(', ')}: it now ends ${at(ask.to)}.`,
+        ),
+      );
+    return;
+  }
+  await deps.messenger.post(ask.by, {
+    text: `Your extension was approved: IAM user ${r.userName} stays in ${r.groups.join(', ')} until ${when(ask.to)}.`,
+  });
 }
 
 /**
@@ -223,7 +263,7 @@ export async function denyExtension(
   value: string,
   who: string,
 ): Promise<{ request: AccessRequest; text: string }> {
-  const { r, grant, ask } = await pendingAsk(deps, value);
+  const { r, grant, ask } = pendingAsk(await readAsk(deps, value));
   if (who === ask.by) throw new NotAuthorizedError('You asked for this extension, so you cannot deny it.');
   await authorizeDenier(deps, r, who);
   const { extensionAsk: _, ...rest } = grant;

@@ -28,6 +28,11 @@ export interface GrantState {
   breakGlass?: BreakGlassState;
   /** An extension waiting for approval (src/kinds/temporary-membership/extension.ts); removed once decided. */
   extensionAsk?: ExtensionAsk;
+  /**
+   * The last extension approved (the ask with its approvals), written with the decision: the run's wait step tells of
+   * it (the ask's post updated, its asker's DM, each a step) and sets `toldAt`; a repeated Approve answers from it.
+   */
+  extensionApproved?: ExtensionAsk & { toldAt?: string };
 }
 
 /** An extension asked where a group wants it approved: who asked, from which end to which, approvals so far. */
@@ -96,6 +101,19 @@ export const grantItemFields: KindItemFields = {
           approvals: { type: Array, schema: [String] },
           post: { type: Object, schema: { channel: String, ts: String } },
           postClaimedAt: String,
+        },
+      },
+      extensionApproved: {
+        type: Object,
+        schema: {
+          by: String,
+          at: String,
+          from: String,
+          to: String,
+          approvals: { type: Array, schema: [String] },
+          post: { type: Object, schema: { channel: String, ts: String } },
+          postClaimedAt: String,
+          toldAt: String,
         },
       },
     },

@@ -7,8 +7,9 @@
  * - at the end, or at once after "Done, remove now", it ends: one removal step per group this run added (a group
  *   the user was already in when the run was planned was not added, so it is never removed), then the DMs.
  * The wait records when to wake (`wakeAt`, the sparse sweep index's `sweepAt`): the one-minute task `wake-due-runs`
- * wakes it (src/services/runner/sweep.ts). Signals (Extend, Done) write the grant's facts and wake the run; the wait
- * step decides again from them. Every step is idempotent; each DM is its own step.
+ * wakes it (src/services/runner/sweep.ts). Signals (Extend, Done, an extension's approval) write the grant's facts and
+ * wake the run; the wait step decides again from them (an approved extension: its post updated and its asker told,
+ * then the new end). Every step is idempotent; each DM is its own step.
  */
 import { RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
 import type { Deps } from '../../deps.js';
@@ -22,6 +23,7 @@ import type { AccessRequest } from '../../store/requests.js';
 import { changeRun } from '../change/run.js';
 import { madePermanentSince } from './active.js';
 import { breakGlassEscalation, breakGlassPost, reviewWithinMs } from './break-glass.js';
+import { tellExtensionApproved } from './extension.js';
 import { grantAddedMessage, grantEndedMessage, grantEndingMessage } from './messages.js';
 
 /** How long before the end the owner and requester are told (with Extend and Done). */
@@ -66,6 +68,29 @@ function waitStep(deps: Deps, request: AccessRequest): StepOutcome {
         return { grant: { ...g, breakGlass: { ...g.breakGlass, escalatedAt: new Date(now).toISOString() } } };
       },
       audit: { action: 'break-glass-escalated', detail: { reviewDueAt: glass?.reviewDueAt ?? null } },
+    };
+  }
+  // an extension approved (./extension.ts): its post brought up to date and its asker told, each a step, once
+  const approved = grant.extensionApproved;
+  if (approved && !approved.toldAt) {
+    const then: RunStep[] = [
+      { t: 'notify', op: 'grant-extension-post', args: {} },
+      { t: 'notify', op: 'grant-extension-dm', args: { who: approved.by } },
+      WAIT,
+    ];
+    return {
+      result: 'done',
+      detail: 'extension approved',
+      then,
+      changes: (r) => {
+        const g = r.grant ?? grant;
+        return {
+          grant: {
+            ...g,
+            extensionApproved: { ...(g.extensionApproved ?? approved), toldAt: new Date(now).toISOString() },
+          },
+        };
+      },
     };
   }
   if (grant.endedAt)
@@ -206,6 +231,12 @@ export const temporaryMembershipRun: RunKind = {
       case 'tell-owner':
         await tell(deps, step.args.who ?? '', request, grantAddedMessage(request));
         return done;
+      case 'grant-extension-post':
+        await tellExtensionApproved(deps, request, 'post');
+        return done;
+      case 'grant-extension-dm':
+        await tellExtensionApproved(deps, request, 'dm');
+        return done;
       case 'break-glass-post':
         return breakGlassPostStep(deps, request);
       case 'break-glass-escalate':
@@ -225,6 +256,8 @@ export const temporaryMembershipRun: RunKind = {
     if (step.op === 'grant-refresh') return 'the end: user projection';
     if (step.op === 'grant-notice') return `DM before the end to ${step.args.who ?? 'nobody'}`;
     if (step.op === 'grant-ended') return `DM at the end to ${step.args.who ?? 'nobody'}`;
+    if (step.op === 'grant-extension-post') return 'extension approved: its post in the approval channel';
+    if (step.op === 'grant-extension-dm') return `extension approved: DM to ${step.args.who ?? 'nobody'}`;
     if (step.op === 'break-glass-post') return 'break-glass: the post in the approval channel';
     if (step.op === 'break-glass-escalate') return 'break-glass: the escalation (not reviewed in time)';
     return changeRun.describe(step);

@@ -18,7 +18,13 @@ export function registerOffboardActions(app: App, deps: Deps): void {
   app.action<BlockButtonAction>(OFFBOARD_REACTIVATE, async ({ ack, body, action, respond }) => {
     await ack();
     try {
-      await clickOffboardReactivate(deps, action.value ?? '', body.user.id);
+      const { deleted } = await clickOffboardReactivate(deps, action.value ?? '', body.user.id);
+      if (deleted.length)
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: `Reactivating the keys of the others. Not of ${deleted.map((n) => `\`${n}\``).join(', ')}: deleted by \`leavers.deleteAfterDays\`, and a deleted IAM user cannot be restored.`,
+        });
     } catch (error) {
       await answerRefusal(respond, error, 'reactivate');
     }

@@ -80,7 +80,8 @@ async function keptBecause(deps: Deps, member: string, u: OffboardedUser): Promi
  * naming the day and each user's outcome); never deletes a user anybody kept (Reactivate, a new owner, a key or
  * password active again) or that it cannot read; each deleted user gets one delete-user request (a deterministic id,
  * created once) already approved by the system, handed to the worker to run; safe to run again (a repeat creates
- * and decides nothing new, it only hands a request whose run has not started to the worker again).
+ * and decides nothing new: it brings the report up to date and hands a request whose run has not started to the
+ * worker again).
  */
 export async function runLeaverDeletions(deps: Deps, requestId: string): Promise<{ deleting: number; kept: number }> {
   for (let tries = 0; tries < 5; tries++) {
@@ -88,7 +89,11 @@ export async function runLeaverDeletions(deps: Deps, requestId: string): Promise
     const off = request?.offboard;
     if (!request || !off?.deleteAt) return { deleting: 0, kept: 0 };
     const now = deps.clock.now();
-    if (off.deletions) return startDeletions(deps, request, off, off.deletions.users);
+    if (off.deletions) {
+      // a repeat (Lambda's retry of a part killed after the decision): the report may not say it yet
+      await syncApprovalMessage(deps, request);
+      return startDeletions(deps, request, off, off.deletions.users);
+    }
     if (!deletionsDue(request, now)) return { deleting: 0, kept: 0 };
     const users: LeaverDeletion[] = [];
     for (const [i, u] of toDelete(off).entries()) {

@@ -23,7 +23,7 @@ import type { Deps } from '../../deps.js';
 import { ConflictError, NotAuthorizedError } from '../../errors.js';
 import type { Job } from '../../jobs/types.js';
 import { logger } from '../../logger.js';
-import type { AccessRequest, OffboardedUser, Offboarding } from '../../store/requests.js';
+import { type AccessRequest, deletedOnLeave, type OffboardedUser, type Offboarding } from '../../store/requests.js';
 import type { ProjectedUser } from '../../store/users.js';
 import { refreshHomes } from '../home-refresh.js';
 import type { PlanStep } from '../plans/types.js';
@@ -764,9 +764,15 @@ export const reactivateJob = (requestId: string): Job => ({
  * Slack function: an approver's Reactivate on an offboarding report, decided from the stored request: an approver of
  * offboardings (not the member), the offboarding done in `disable` mode, within `leavers.recoveryDays` of it, not
  * reactivated before. One conditional write with its audit event (phase `reactivating`), then the worker restores.
- * Throws NotAuthorizedError or ConflictError, changing nothing (a refusal is audited).
+ * The users `leavers.deleteAfterDays` deleted are left out (a deleted user cannot be restored): returned, so that the
+ * approver is told which; when only they had keys, it is refused as a whole, naming them. Throws NotAuthorizedError
+ * or ConflictError, changing nothing (a refusal is audited).
  */
-export async function clickOffboardReactivate(deps: RequestDeps, requestId: string, user: string): Promise<void> {
+export async function clickOffboardReactivate(
+  deps: RequestDeps,
+  requestId: string,
+  user: string,
+): Promise<{ deleted: string[] }> {
   const request = await deps.store.requests.get(requestId);
   const off = request?.offboard;
   if (!request || !off) throw new ConflictError('I have no such offboarding any more.');
@@ -796,6 +802,12 @@ export async function clickOffboardReactivate(deps: RequestDeps, requestId: stri
     );
   if (!off.users.some((u) => u.keys.length))
     return refuse(new ConflictError('No access key was deactivated, so there is nothing to reactivate.'));
+  const deleted = off.users.filter((u) => u.keys.length && deletedOnLeave(off, u));
+  const gone = `${deleted.map((u) => `\`${u.userName}\``).join(', ')} ${deleted.length === 1 ? 'was' : 'were'} deleted on ${(off.deletions?.at ?? '').replace('T', ' ').slice(0, 16)} UTC (\`leavers.deleteAfterDays\`), and a deleted IAM user cannot be restored`;
+  if (deleted.length && !off.users.some((u) => u.keys.length && !deletedOnLeave(off, u)))
+    return refuse(
+      new ConflictError(`Nothing to reactivate: ${gone}. For access again, ask for a new user (\`/iam create-user\`).`),
+    );
   const next = await runNext(
     deps,
     request,
@@ -805,15 +817,17 @@ export async function clickOffboardReactivate(deps: RequestDeps, requestId: stri
     'end',
   );
   if (!next) throw new ConflictError('Someone changed this offboarding at the same moment; try again.');
+  return { deleted: deleted.map((u) => u.userName) };
 }
 
 /**
  * The steps of a Reactivate, added to the offboarding's ended run: one `restore-key` per key the offboarding
- * deactivated (and no earlier reactivation restored), the user's projection refreshed after its last one; then
+ * deactivated (and no earlier reactivation restored) of a user its deletions did not delete, the user's projection refreshed after its last one; then
  * `reactivated` (records what was restored) and the report's update.
  */
 function reactivationSteps(off: Offboarding): RunStep[] {
   const steps = off.users.flatMap((u) => {
+    if (deletedOnLeave(off, u)) return []; // `leavers.deleteAfterDays` deleted it: nothing to restore
     const keys = u.keys.filter((k) => !u.restoredKeys?.includes(k));
     return keys.map(
       (accessKeyId, i): RunStep => ({
