@@ -2,8 +2,10 @@
  * An offboarding in the approval channel: before approval (`/iam offboard`), what it will do; after, the report of what
  * was done per IAM user (and what was only listed), with Reactivate and Give to.
  */
+
+import { deletedOnLeave } from '../kinds/facts.js';
 import { MAX_JUSTIFICATION } from '../services/request-validation.js';
-import { type AccessRequest, deletedOnLeave, type OffboardedUser } from '../store/requests.js';
+import type { AccessRequest, OffboardedUser } from '../store/requests.js';
 import {
   FORM_INPUT,
   GIVE_TO_BLOCKS,

@@ -5,7 +5,7 @@
  * cannot disagree. Data only: besides type imports, it imports each kind's data-only item fields (<kind>/item.ts).
  */
 import type { RequestKind } from '../services/plans/types.js';
-import type { AccessRequest, KindItemFields } from '../store/requests.js';
+import type { AccessRequest, KindItemFields, Offboarding } from '../store/requests.js';
 import { deletionItemFields } from './delete-user/item.js';
 import { grantItemFields } from './temporary-membership/item.js';
 
@@ -63,3 +63,12 @@ export function itemFieldsOf(facts: Readonly<Record<string, KindFacts>> = KIND_F
     }
   return merged;
 }
+
+/**
+ * Whether `u` is one of the users an offboarding's deletions (`leavers.deleteAfterDays`) decided to delete: gone, or
+ * going, from IAM. Nothing of theirs can be restored (Reactivate, Give to).
+ */
+export const deletedOnLeave = (off: Offboarding, u: { account: string; userName: string }): boolean =>
+  (off.deletions?.users ?? []).some(
+    (d) => d.outcome === 'deleting' && d.account === u.account && d.userName === u.userName,
+  );

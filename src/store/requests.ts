@@ -176,15 +176,6 @@ export interface LeaverDeletion {
 }
 
 /**
- * Whether `u` is one of the users an offboarding's deletions (`leavers.deleteAfterDays`) decided to delete: gone, or
- * going, from IAM. Nothing of theirs can be restored (Reactivate, Give to).
- */
-export const deletedOnLeave = (off: Offboarding, u: { account: string; userName: string }): boolean =>
-  (off.deletions?.users ?? []).some(
-    (d) => d.outcome === 'deleting' && d.account === u.account && d.userName === u.userName,
-  );
-
-/**
  * What a step of a run is (see src/services/runner): the runner treats each type the same for every kind. `undo`:
  * a step the runner added after a failure to reverse an earlier `done` step (its `args.undoes`: that step's index).
  */
@@ -644,9 +635,30 @@ export class RequestStore {
   async createTakingOver(
     request: AccessRequest,
     alsoWrite: TransactionItem[],
-    reservation: { id: string; from: string | undefined; fromEnded: InstanceType<typeof dynamoose.Condition> },
+    reservation: {
+      id: string;
+      from: string | undefined;
+      /** When the request `from` names has ended: it is gone, or in one of `statuses`, or `done` in one of `doneInPhases`. */
+      fromEnded: { statuses: readonly RequestStatus[]; doneInPhases: readonly RotationPhase[] };
+    },
   ): Promise<{ reserved: true } | { reserved: false; why: 'taken' | 'not-ended' }> {
-    const { id, from, fromEnded } = reservation;
+    const { id, from } = reservation;
+    const fromEnded = new dynamoose.Condition()
+      .where('id')
+      .not()
+      .exists()
+      .or()
+      .where('status')
+      .in([...reservation.fromEnded.statuses])
+      .or()
+      .parenthesis((c: InstanceType<typeof dynamoose.Condition>) =>
+        c
+          .where('status')
+          .eq('done')
+          .and()
+          .where('rotation.phase')
+          .in([...reservation.fromEnded.doneInPhases]),
+      );
     const created = new Date(request.createdAt);
     const ttl = epochSeconds(created) + KEEP_SECONDS;
     const sweepAt = sweepAtFor(request, new Date(request.updatedAt));

@@ -389,13 +389,23 @@ describe('npm run package (no AWS credentials)', () => {
     expect(worker.filter((f) => f.includes('@aws-sdk/client-secrets-manager/')).length).toBeGreaterThan(0);
     expect(web.filter((f) => f.includes('@aws-sdk/client-secrets-manager/')).length).toBeGreaterThan(0);
     // the store's name reservation and the kinds' item fields come from data (src/kinds/facts.ts and each kind's
-    // item.ts, the attributes it adds to the request item's schema), not the kinds registry and its rendering
+    // item.ts, the attributes it adds to the request item's schema), and the policy's group fields a kind reads from
+    // its policy.ts (zod schemas, which the config loads), not the kinds registry and its rendering
     expect(web).toContain('src/kinds/facts.ts');
     expect(
       web.filter((f) =>
-        /^src\/kinds\/(?!facts\.ts$|[\w-]+\/item\.ts$)|^src\/blocks\/(request|change-request)\.ts$/.test(f),
+        /^src\/kinds\/(?!facts\.ts$|policy\.ts$|[\w-]+\/(item|policy)\.ts$)|^src\/blocks\/(request|change-request)\.ts$/.test(
+          f,
+        ),
       ),
     ).toEqual([]);
+    // the policy.ts files hold schemas only: no import but zod, the duration schema and each other
+    for (const f of web.filter((f) => /^src\/kinds\/([\w-]+\/)?policy\.ts$/.test(f)))
+      expect(
+        (readFileSync(f, 'utf8').match(/^import (?!type ).*$/gm) ?? []).filter(
+          (line) => !/from '(zod\/mini|zod|(\.\.\/)+duration\.js|\.\/[\w-]+\/policy\.js)';$/.test(line),
+        ),
+      ).toEqual([]);
     // and those item.ts files hold data only: no import but types and the store's
     for (const f of web.filter((f) => /^src\/kinds\/[\w-]+\/item\.ts$/.test(f)))
       expect(readFileSync(f, 'utf8').match(/^import (?!type ).*$/gm) ?? []).toEqual([]);

@@ -3,7 +3,6 @@
  * held by a `rotation#` pointer item that a new rotation takes over once the previous one has ended. Store only: the
  * kind module (loaded by the Slack function) imports it, and it imports no part of the request life cycle.
  */
-import dynamoose from 'dynamoose';
 import type { Deps } from '../../deps.js';
 import { ConflictError } from '../../errors.js';
 import type { RequestStatus } from '../../services/request-status.js';
@@ -26,32 +25,9 @@ export const ENDED_STATUSES: readonly RequestStatus[] = ['denied', 'expired', 'a
 export const ENDED_PHASES: readonly RotationPhase[] = ['deleted', 'cancelled', 'escalated'];
 
 /**
- * Whether a rotation has ended (a new one of the same user may start), as a condition on its stored request item,
- * checked inside the transaction that takes the pointer over: no item (gone with its TTL), or an ended status, or
- * `done` in an ended phase.
- */
-const rotationEndedCondition = () =>
-  new dynamoose.Condition()
-    .where('id')
-    .not()
-    .exists()
-    .or()
-    .where('status')
-    .in([...ENDED_STATUSES])
-    .or()
-    .parenthesis((c: InstanceType<typeof dynamoose.Condition>) =>
-      c
-        .where('status')
-        .eq('done')
-        .and()
-        .where('rotation.phase')
-        .in([...ENDED_PHASES]),
-    );
-
-/**
  * Stores a new rotation with `alsoWrite` (its audit event) and its user's rotation pointer, in one transaction, after
  * one consistent read of the pointer: two calls. Whether the rotation the pointer names has ended is not read but
- * checked by the transaction itself (a ConditionCheck on that request, rotationEndedCondition), so it is decided by
+ * checked by the transaction itself (a ConditionCheck on that request), so it is decided by
  * the request as stored when the pointer changes hands: nothing needs to mark the pointer when a rotation ends, and
  * no end (whichever path, killed anywhere) can leave the user blocked. Throws ConflictError when another rotation of
  * the user is under way, or started just now; nothing is stored then.
@@ -66,7 +42,9 @@ export async function storeRotation(
   const stored = await deps.store.requests.createTakingOver(request, alsoWrite, {
     id: pointer,
     from: holder,
-    fromEnded: rotationEndedCondition(),
+    // whether the rotation the pointer names has ended: no item (gone with its TTL), an ended status, or `done` in
+    // an ended phase (checked inside the transaction, on that request as stored)
+    fromEnded: { statuses: ENDED_STATUSES, doneInPhases: ENDED_PHASES },
   });
   if (stored.reserved) return;
   if (stored.why === 'not-ended')
