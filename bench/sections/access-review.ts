@@ -29,6 +29,7 @@ import { SlackMessenger } from '../../src/slack/messenger.js';
 import { type Row, root, type Section } from '../lib.js';
 import { type SimUser, SimulatedIam } from '../sim/iam.js';
 import { LambdaModel } from '../sim/lambda.js';
+import { random, realFetchHandler } from '../sim/shared.js';
 import { VirtualTime } from '../sim/virtual-time.js';
 
 const USERS = Number(process.env.REVIEW_USERS ?? 5_000);
@@ -44,47 +45,6 @@ const T0 = Date.parse('2026-12-08T00:00:00Z');
 const DAILY_AT = 9 * HOUR; // serverless.yml: cron(0 9 * * ? *)
 const WORKER_TIMEOUT_MS = 60_000;
 const PART_LIMIT_MS = 40_000;
-
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An SDK request handler that sends with the global fetch: the request is real I/O on the virtual clock. */
-function realFetchHandler(vt: VirtualTime) {
-  return {
-    async handle(request: {
-      protocol: string;
-      hostname: string;
-      port?: number;
-      path: string;
-      method: string;
-      headers: Record<string, string>;
-      body?: unknown;
-    }) {
-      const { host: _host, 'content-length': _length, ...headers } = request.headers;
-      const res = await vt.real(() =>
-        fetch(`${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ''}${request.path}`, {
-          method: request.method,
-          headers,
-          ...(request.body !== undefined ? { body: request.body as string } : {}),
-        }).then(async (r) => ({ r, body: new Uint8Array(await r.arrayBuffer()) })),
-      );
-      return {
-        response: { statusCode: res.r.status, headers: Object.fromEntries(res.r.headers.entries()), body: res.body },
-      };
-    },
-    updateHttpClientConfig() {},
-    httpHandlerConfigs: () => ({}),
-    destroy() {},
-  };
-}
 
 export const accessReviewSection: Section = {
   title: `access review: a round of ${USERS.toLocaleString('en-US')} owned users in ${GROUPS} groups, ${OWNERS} owners (simulated IAM and Slack, virtual clock)`,

@@ -43,6 +43,7 @@ import { SlackMessenger } from '../../src/slack/messenger.js';
 import { type Row, root, type Section } from '../lib.js';
 import { type SimUser, SimulatedIam } from '../sim/iam.js';
 import { LambdaModel } from '../sim/lambda.js';
+import { random, realFetchHandler } from '../sim/shared.js';
 import { VirtualTime } from '../sim/virtual-time.js';
 
 const OWNERS = Number(process.env.ORG_OWNERS ?? 2_000);
@@ -63,50 +64,6 @@ const END = T0 + Number(process.env.ORG_HOURS ?? 33) * HOUR;
 const DAILY_AT = 8 * HOUR; // serverless.yml: cron(0 8 * * ? *)
 /** Leavers leave within this long of the day's start (ORG_LEAVE_HOURS; a shorter run lets them leave before 08:00). */
 const LEAVE_WITHIN = Number(process.env.ORG_LEAVE_HOURS ?? 24) * HOUR;
-
-/** A seeded random generator (mulberry32): the same company on every run. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An SDK request handler that sends with the global fetch (whose timers are undici's own, not the virtual clock's). */
-function realFetchHandler(vt: VirtualTime) {
-  return {
-    async handle(request: {
-      protocol: string;
-      hostname: string;
-      port?: number;
-      path: string;
-      method: string;
-      headers: Record<string, string>;
-      body?: unknown;
-    }) {
-      // fetch sets content-length from the body itself (undici refuses one given alongside: 'invalid content-length header')
-      const { host: _host, 'content-length': _length, ...headers } = request.headers;
-      // the request itself, and only it, is real I/O: the SDK's retry backoff around it passes in virtual time
-      const res = await vt.real(() =>
-        fetch(`${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ''}${request.path}`, {
-          method: request.method,
-          headers,
-          ...(request.body !== undefined ? { body: request.body as string } : {}),
-        }).then(async (r) => ({ r, body: new Uint8Array(await r.arrayBuffer()) })),
-      );
-      return {
-        response: { statusCode: res.r.status, headers: Object.fromEntries(res.r.headers.entries()), body: res.body },
-      };
-    },
-    updateHttpClientConfig() {},
-    httpHandlerConfigs: () => ({}),
-    destroy() {},
-  };
-}
 
 /** Secrets Manager with no secret: ListSecrets answers an empty list (JSON protocol), after IAM's read latency. */
 function emptySecretsManager(vt: VirtualTime, lambda: LambdaModel, of: (task: string) => TaskCount) {
